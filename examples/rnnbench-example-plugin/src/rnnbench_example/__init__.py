@@ -1,0 +1,1 @@
+"""An example rnnbench plugin package (see plugin.py)."""

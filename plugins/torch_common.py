@@ -1,0 +1,160 @@
+"""What every torch model shares: embedding -> core -> head, masked losses, Adam, devices.
+
+A torch model plugin supplies only its core: an ``nn.Module`` mapping ``[B, T, H]``
+to ``[B, T, H]`` with ``init_state(batch, device, dtype)`` and ``step(x, state)``
+for decoding. :class:`TorchModel` does the rest, the same way for every core, so
+architectures differ only where they really differ.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from rnnbench.memory import cuda_peak, saved_tensors
+from rnnbench.model_api import Batch, MemoryReading, Model, ModelConfig
+
+TORCH_DTYPES = {
+    "float32": torch.float32,
+    "float64": torch.float64,
+    "float16": torch.float16,
+    "bfloat16": torch.bfloat16,
+}
+
+
+@dataclass
+class TorchBatch:
+    """A batch as tensors on the model's device (built outside timed regions)."""
+
+    inputs: torch.Tensor
+    targets: torch.Tensor
+    mask: torch.Tensor
+
+
+class SequenceNet(nn.Module):
+    """Input layer -> core -> linear head; the shape every rnnbench model shares."""
+
+    def __init__(self, config: ModelConfig, core: nn.Module):
+        super().__init__()
+        if config.input_kind == "tokens":
+            self.embed: nn.Module = nn.Embedding(config.input_size, config.hidden)
+        else:
+            self.embed = nn.Linear(config.input_size, config.hidden)
+        self.core = core
+        self.head = nn.Linear(config.hidden, config.output_size)
+
+    def forward(self, inputs: torch.Tensor) -> torch.Tensor:
+        return self.head(self.core(self.embed(inputs)))
+
+    def step(self, inputs: torch.Tensor, state: Any) -> tuple[torch.Tensor, Any]:
+        hidden, state = self.core.step(self.embed(inputs), state)
+        return self.head(hidden), state
+
+
+def masked_loss(outputs: torch.Tensor, batch: TorchBatch, kind: str) -> torch.Tensor:
+    """Mean loss over the masked positions: cross-entropy (nats) or squared error."""
+    mask = batch.mask
+    if kind == "cross_entropy":
+        per_position = F.cross_entropy(
+            outputs.reshape(-1, outputs.shape[-1]).float(), batch.targets.reshape(-1), reduction="none"
+        ).view_as(mask)
+    else:
+        per_position = ((outputs.float() - batch.targets.float()) ** 2).mean(dim=-1)
+    return (per_position * mask).sum() / mask.sum().clamp_min(1.0)
+
+
+def recurrent_flops(gates: int, hidden: int, input_size: int, seq_len: int, batch: int) -> float:
+    """2·B·T·G·H·(I+H): the gate pre-activations of one recurrent layer's forward."""
+    return 2.0 * batch * seq_len * gates * hidden * (input_size + hidden)
+
+
+class TorchModel(Model):
+    """A :class:`rnnbench.Model` around a :class:`SequenceNet`, trained with Adam."""
+
+    def __init__(self, config: ModelConfig, make_core: Callable[[ModelConfig], nn.Module],
+                 core_flops: Callable[[int, int], float], facts: dict[str, Any] | None = None):
+        if config.dtype not in TORCH_DTYPES:
+            raise ValueError(f"unsupported dtype {config.dtype}")
+        self.config = config
+        self.device = torch.device(config.device)
+        self.dtype = TORCH_DTYPES[config.dtype]
+        self._facts = dict(facts or {})
+        if self.device.type == "cuda":
+            # cuDNN and cuBLAS may use TF32 for float32 on Ampere+: off, for float32 parity.
+            torch.backends.cudnn.allow_tf32 = False
+            torch.backends.cuda.matmul.allow_tf32 = False
+            self._facts["tf32"] = False
+        torch.manual_seed(config.seed)
+        self.net = SequenceNet(config, make_core(config)).to(device=self.device, dtype=self.dtype)
+        self._core_flops = core_flops
+        self.optimizer = torch.optim.Adam(self.net.parameters(), lr=config.lr)
+
+    # -- the model contract ----------------------------------------------------------------
+    def to_device(self, batch: Batch) -> TorchBatch:
+        inputs = torch.from_numpy(np.ascontiguousarray(batch.inputs)).to(self.device)
+        if self.config.input_kind == "features":
+            inputs = inputs.to(self.dtype)
+        targets = torch.from_numpy(np.ascontiguousarray(batch.targets)).to(self.device)
+        mask = torch.from_numpy(np.ascontiguousarray(batch.mask, dtype=np.float32)).to(self.device)
+        return TorchBatch(inputs, targets, mask)
+
+    def train_step(self, batch: TorchBatch) -> float:
+        self.net.train()
+        outputs = self.net(batch.inputs)
+        loss = masked_loss(outputs, batch, self.config.loss)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        if self.config.grad_clip:
+            nn.utils.clip_grad_norm_(self.net.parameters(), self.config.grad_clip)
+        self.optimizer.step()
+        return float(loss.item())
+
+    def forward(self, batch: TorchBatch) -> torch.Tensor:
+        self.net.eval()
+        with torch.inference_mode():
+            return self.net(batch.inputs)
+
+    def predict(self, batch: TorchBatch) -> np.ndarray:
+        outputs = self.forward(batch)
+        if outputs.dtype in (torch.float16, torch.bfloat16):  # NumPy has no bfloat16
+            outputs = outputs.float()
+        return outputs.cpu().numpy()
+
+    def init_state(self, batch_size: int) -> Any:
+        return self.net.core.init_state(batch_size, self.device, self.dtype)
+
+    def step(self, inputs: TorchBatch, state: Any) -> tuple[torch.Tensor, Any]:
+        self.net.eval()
+        with torch.inference_mode():
+            return self.net.step(inputs.inputs, state)
+
+    def synchronize(self) -> None:
+        if self.device.type == "cuda":
+            torch.cuda.synchronize(self.device)
+
+    def num_params(self) -> int:
+        return sum(p.numel() for p in self.net.parameters() if p.requires_grad)
+
+    def flops(self, seq_len: int, batch_size: int, training: bool = False) -> float:
+        head = 2.0 * batch_size * seq_len * self.config.hidden * self.config.output_size
+        embed = 0.0 if self.config.input_kind == "tokens" else \
+            2.0 * batch_size * seq_len * self.config.input_size * self.config.hidden
+        forward = self._core_flops(seq_len, batch_size) + head + embed
+        return 3.0 * forward if training else forward  # backward ≈ twice the forward
+
+    def memory_meter(self, scenario: str) -> contextlib.AbstractContextManager[MemoryReading]:
+        if self.device.type == "cuda":
+            return cuda_peak(str(self.device))
+        if scenario == "train":
+            return saved_tensors()
+        return super().memory_meter(scenario)
+
+    def describe(self) -> dict[str, Any]:
+        return {**self._facts, "torch": torch.__version__, "device": str(self.device)}
+

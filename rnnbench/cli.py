@@ -1,0 +1,252 @@
+"""The ``rnnbench`` command line.
+
+Every user error ends in one line on stderr and a non-zero exit (2 for usage
+errors); ``--debug`` shows the traceback instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shlex
+import sys
+from pathlib import Path
+from typing import Sequence
+
+import rnnbench
+from rnnbench.errors import RnnbenchError, UsageError
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports errors as one line with exit code 2, like the rest of the CLI."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise UsageError(f"{message} (see '{self.prog} --help')")
+
+
+def _add_common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("-p", dest="plugins", action="append", default=[], metavar="MODULE",
+                        help="load a plugin module by import path (repeatable), as pytest -p")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks instead of one-line errors")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="rnnbench", description="Benchmark recurrent models against Transformers: "
+                     "speed, memory and accuracy, through plugins.")
+    parser.add_argument("--version", action="version", version=f"rnnbench {rnnbench.__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    run = sub.add_parser("run", help="run a sweep of models x tasks x sizes and report it",
+                         description="Run a sweep. Axes are comma lists; their product is the set of cases.")
+    _add_common(run)
+    axes = run.add_argument_group("sweep axes (comma lists)")
+    axes.add_argument("--models", default="lstm,gru,transformer",
+                      help="ARCH or ARCH@BACKEND names (default: %(default)s)")
+    axes.add_argument("--tasks", default="copy", help="task names (default: %(default)s)")
+    axes.add_argument("--seq-len", help="how far the dependency reaches; see 'rnnbench list' per task (default: the task's)")
+    axes.add_argument("--batch-size", help="batch size (default: the task's)")
+    axes.add_argument("--hidden", default="128", help="width of the core (default: %(default)s)")
+    axes.add_argument("--layers", default="1", help="recurrent layers or Transformer blocks (default: %(default)s)")
+    axes.add_argument("--device", default="cpu", help="cpu and/or cuda (default: %(default)s)")
+    axes.add_argument("--dtype", default="float32", help="parameter dtype (default: %(default)s)")
+    axes.add_argument("--seeds", default="0", help="seeds (default: %(default)s)")
+    axes.add_argument("--steps", help="training steps (default: the task's budget)")
+    axes.add_argument("--lr", help="Adam learning rate (default: the task's)")
+    axes.add_argument("--task-opt", action="append", default=[], metavar="TASK.KEY=VALUE",
+                      help="a task option (repeatable), e.g. copy.num_symbols=5")
+    how = run.add_argument_group("how to run")
+    how.add_argument("--scenarios", default="train,forward", help="train, forward, decode (default: %(default)s)")
+    how.add_argument("--threads", type=str, default=None,
+                     help="threads for torch and BLAS in every case (default: all %d cores)" % (os.cpu_count() or 1))
+    how.add_argument("--min-time", type=str, default="0.5",
+                     help="seconds of timed repeats per timing, after warm-up (default: %(default)s)")
+    how.add_argument("--executor", default="local", help="where cases run (default: %(default)s)")
+    how.add_argument("--timeout", type=str, default=None, help="seconds per case (executors that can stop one)")
+    how.add_argument("--workers", type=str, default="1", help="worker processes (executors that start them)")
+    how.add_argument("--scheduler", default=None, help="cluster scheduler address (executors that use one)")
+    how.add_argument("--out", default="results", help="results folder (default: %(default)s)")
+    how.add_argument("--resume", metavar="RUN_ID", help="continue a run: skip its finished cases")
+    how.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+    lst = sub.add_parser("list", help="list installed models, tasks and executors")
+    _add_common(lst)
+    env = sub.add_parser("env", help="print the environment record a run would store")
+    _add_common(env)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv
+    try:
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        if args.command is None:
+            parser.print_help()
+            return 2
+        handler = {"run": cmd_run, "list": cmd_list, "env": cmd_env}[args.command]
+        return handler(args, argv)
+    except RnnbenchError as exc:
+        if debug:
+            raise
+        print(f"rnnbench: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("rnnbench: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # a bug, reported as one line unless --debug
+        if debug:
+            raise
+        print(f"rnnbench: internal error: {type(exc).__name__}: {exc} (run with --debug for the traceback)",
+              file=sys.stderr)
+        return 1
+
+
+def _load(args: argparse.Namespace):
+    from rnnbench.runner import registry_for
+
+    registry = registry_for(tuple(args.plugins))
+    for problem in registry.problems:
+        print(f"rnnbench: warning: {problem}", file=sys.stderr)
+    return registry
+
+
+def _positive(flag: str, text: str | None, kind: type = int) -> float | int | None:
+    if text is None:
+        return None
+    try:
+        value = kind(text)
+    except ValueError:
+        raise UsageError(f"{flag}: '{text}' is not a{'n integer' if kind is int else ' number'}") from None
+    if not value > 0:
+        raise UsageError(f"{flag}: must be positive, got {text}")
+    return value
+
+
+def cmd_run(args: argparse.Namespace, argv: list[str]) -> int:
+    from rich.console import Console
+
+    from rnnbench import sweep as sw
+    from rnnbench.executors import ExecutorOptions
+    from rnnbench.report import print_summary
+    from rnnbench.runner import RunSettings
+    from rnnbench.session import run_sweep
+    from rnnbench.timing import TimerSettings
+
+    axes = sw.SweepAxes(
+        models=sw.parse_name_list("--models", args.models),
+        tasks=sw.parse_name_list("--tasks", args.tasks),
+        seq_len=sw.parse_int_list("--seq-len", args.seq_len) if args.seq_len is not None else None,
+        batch_size=sw.parse_int_list("--batch-size", args.batch_size) if args.batch_size is not None else None,
+        hidden=sw.parse_int_list("--hidden", args.hidden),
+        layers=sw.parse_int_list("--layers", args.layers),
+        device=sw.parse_choice_list("--device", args.device, ("cpu", "cuda")),
+        dtype=sw.parse_name_list("--dtype", args.dtype),
+        seeds=sw.parse_int_list("--seeds", args.seeds, minimum=0),
+        steps=sw.parse_int_list("--steps", args.steps) if args.steps is not None else None,
+        lr=sw.parse_float_list("--lr", args.lr) if args.lr is not None else None,
+        task_options=sw.parse_task_options(args.task_opt),
+    )
+    scenarios = tuple(sw.parse_choice_list("--scenarios", args.scenarios, sw.SCENARIOS))
+    threads = _positive("--threads", args.threads) or (os.cpu_count() or 1)
+    min_time = _positive("--min-time", args.min_time, float)
+    timeout = _positive("--timeout", args.timeout, float)
+    workers = _positive("--workers", args.workers)
+
+    registry = _load(args)
+    registry.resolve_executor(args.executor)  # fail before any work on a typo
+    expansion = sw.expand(axes, registry)
+    err = Console(stderr=True)
+    for note in expansion.skipped:
+        err.print(f"[yellow]rnnbench: skipping[/yellow] {note}")
+
+    settings = RunSettings(scenarios=scenarios, threads=int(threads),
+                           timer=TimerSettings(min_run_time=float(min_time)))
+    command = "rnnbench " + " ".join(shlex.quote(a) for a in argv)
+    outcome = _run_with_progress(expansion.cases, registry, settings, args, command, err,
+                                 ExecutorOptions(timeout=timeout, workers=int(workers), scheduler=args.scheduler))
+    for message in outcome.observer_errors or []:
+        err.print(f"[yellow]rnnbench: warning:[/yellow] {message}")
+    print_summary(outcome.results, outcome.run, Console())
+    folder = outcome.run.folder
+    err.print(f"results: {folder / 'results.csv'}  report: {folder / 'report.md'}  database: {Path(args.out) / 'rnnbench.db'}")
+    failed = [r for r in outcome.results if r.status != "ok"]
+    if outcome.interrupted:
+        resume = f"rnnbench run {' '.join(shlex.quote(a) for a in argv if a != '--resume')} --resume {outcome.run.run_id}"
+        err.print(f"[red]interrupted[/red]: finished cases are stored; resume with:\n  {resume}")
+        return 130
+    if failed:
+        err.print(f"[red]{len(failed)} of {len(outcome.results)} case(s) failed[/red]; their rows say why")
+        return 1
+    return 0
+
+
+def _run_with_progress(cases, registry, settings, args, command, err, executor_options):
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from rnnbench.session import run_sweep
+
+    kwargs = dict(executor=args.executor, executor_options=executor_options, out_dir=Path(args.out),
+                  command=command, resume=args.resume)
+    if args.no_progress:
+        return run_sweep(cases, registry, settings, **kwargs)
+    columns = [TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()]
+    with Progress(*columns, console=err, transient=False) as progress:
+        bar = progress.add_task(f"{len(cases)} case(s)", total=None)
+
+        def on_result(result, index, total):
+            mark = "ok" if result.status == "ok" else result.status.upper()
+            progress.update(bar, completed=index, total=total,
+                            description=f"{result.config.model} {result.config.task}: {mark}")
+
+        return run_sweep(cases, registry, settings, on_result=on_result, **kwargs)
+
+
+def cmd_list(args: argparse.Namespace, argv: list[str]) -> int:
+    from rich.console import Console
+    from rich.table import Table
+
+    registry = _load(args)
+    console = Console()
+    models = Table(title="models (ARCH@BACKEND; a bare ARCH means its default backend)")
+    for col in ("model", "family", "devices", "dtypes", "available", "plugin"):
+        models.add_column(col)
+    for name in sorted(registry.models):
+        spec = registry.models[name]
+        reason = spec.unavailable_reason()
+        default = " (default)" if spec.default_for_arch else ""
+        models.add_row(name + default, spec.family, ",".join(spec.devices), ",".join(spec.dtypes),
+                       "yes" if reason is None else f"no: {reason}", registry.owners.get(name, ""))
+    console.print(models)
+    tasks = Table(title="tasks (options: --task-opt TASK.KEY=VALUE)")
+    for col in ("task", "--seq-len means", "defaults", "options", "description"):
+        tasks.add_column(col, overflow="fold")
+    for name in sorted(registry.tasks):
+        spec = registry.tasks[name]
+        d = spec.defaults
+        tasks.add_row(name, spec.seq_len_meaning,
+                      f"seq_len={d.seq_len} batch={d.batch_size} steps={d.steps} lr={d.lr:g}",
+                      ", ".join(f"{k}={v}" for k, v in spec.options.items()) or "-", spec.description)
+    console.print(tasks)
+    executors = Table(title="executors (--executor NAME)")
+    executors.add_column("executor")
+    executors.add_column("description")
+    for name in sorted(registry.executors):
+        executors.add_row(name, registry.executors[name].description)
+    console.print(executors)
+    return 0
+
+
+def cmd_env(args: argparse.Namespace, argv: list[str]) -> int:
+    from rnnbench.environment import collect_environment
+
+    registry = _load(args)
+    env = collect_environment(os.cpu_count() or 1)
+    registry.notify("rnnbench_environment", env=env)
+    print(json.dumps(env, indent=2, default=str))
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

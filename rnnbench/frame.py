@@ -1,0 +1,54 @@
+"""The tidy in-memory form of results: one pandas row per case (docs/results-schema.md)."""
+
+from __future__ import annotations
+
+import json
+from typing import Iterable
+
+import pandas as pd
+
+from rnnbench.records import CaseResult
+
+#: bump when a column changes meaning or disappears (adding columns does not bump it)
+FRAME_SCHEMA_VERSION = 1
+
+CONFIG_COLUMNS = ["model", "arch", "backend", "task", "task_options", "seq_len", "batch_size", "hidden",
+                  "layers", "device", "dtype", "seed", "steps", "lr"]
+
+#: metrics whose "how it was measured" gets its own column beside the value
+_METHOD_SUFFIXES = ("_s", "memory_bytes", "state_bytes")
+
+
+def result_row(result: CaseResult, run_id: str = "") -> dict:
+    c = result.config
+    row: dict = {
+        "schema_version": FRAME_SCHEMA_VERSION, "run_id": run_id, "case_id": result.case_id,
+        "model": c.model, "arch": c.arch, "backend": c.backend, "task": c.task,
+        "task_options": json.dumps(c.options, sort_keys=True), "seq_len": c.seq_len,
+        "batch_size": c.batch_size, "hidden": c.hidden, "layers": c.layers, "device": c.device,
+        "dtype": c.dtype, "seed": c.seed, "steps": c.steps, "lr": c.lr,
+        "status": result.status, "error": result.error,
+        "host": result.worker.get("host"), "pid": result.worker.get("pid"),
+        "cpu": result.worker.get("cpu"), "threads": result.worker.get("threads"),
+        "duration_s": result.duration_s,
+        "total_seq_len": result.details.get("total_seq_len"),
+        "primary_metric": result.details.get("primary_metric"),
+    }
+    for m in result.metrics:
+        if m.name == "loss_curve":
+            row[m.column] = json.dumps(m.samples)
+            continue
+        row[m.column] = m.value
+        if m.samples and m.name.endswith("_s"):
+            s = pd.Series(m.samples, dtype="float64")
+            row[f"{m.column}_iqr"] = float(s.quantile(0.75) - s.quantile(0.25))
+            row[f"{m.column}_n"] = len(m.samples)
+        if m.name.endswith(_METHOD_SUFFIXES) and m.method:
+            row[f"{m.column}_method"] = m.method
+    return row
+
+
+def results_frame(results: Iterable[CaseResult], run_id: str = "") -> pd.DataFrame:
+    """One row per case, config columns first, then status and metrics."""
+    rows = [result_row(r, run_id) for r in results]
+    return pd.DataFrame(rows)

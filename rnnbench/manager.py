@@ -1,0 +1,206 @@
+"""Plugin discovery: entry points of the ``rnnbench`` group and ``-p module.path``.
+
+Each plugin is loaded and each of its registration hooks is called on its own, so
+that a plugin that fails to import, raises in a hook or registers an invalid or
+duplicate spec is reported by name while every other plugin still loads.
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+import logging
+from dataclasses import dataclass, field
+from importlib import metadata
+from types import ModuleType
+from typing import Any, Callable, Sequence
+
+import pluggy
+
+from rnnbench import hookspecs
+from rnnbench.errors import PluginError, UsageError
+from rnnbench.specs import ExecutorSpec, ModelSpec, TaskSpec
+
+log = logging.getLogger(__name__)
+
+ENTRY_POINT_GROUP = "rnnbench"
+
+
+@dataclass
+class LoadProblem:
+    """A plugin that could not be (fully) loaded, and why."""
+
+    plugin: str
+    message: str
+    distribution: str | None = None
+
+    def __str__(self) -> str:
+        return str(PluginError(self.plugin, self.message, self.distribution))
+
+
+@dataclass
+class Registry:
+    """Everything the installed and requested plugins registered."""
+
+    pm: pluggy.PluginManager
+    models: dict[str, ModelSpec] = field(default_factory=dict)
+    tasks: dict[str, TaskSpec] = field(default_factory=dict)
+    executors: dict[str, ExecutorSpec] = field(default_factory=dict)
+    #: which plugin registered each model/task/executor name
+    owners: dict[str, str] = field(default_factory=dict)
+    problems: list[LoadProblem] = field(default_factory=list)
+    #: modules given with ``-p``; workers in other processes load them too
+    plugin_modules: tuple[str, ...] = ()
+
+    # -- name resolution -----------------------------------------------------------
+    def default_backend(self, arch: str) -> ModelSpec | None:
+        candidates = [s for s in self.models.values() if s.arch == arch]
+        for spec in candidates:
+            if spec.default_for_arch:
+                return spec
+        return candidates[0] if len(candidates) == 1 else None
+
+    def resolve_model(self, name: str) -> ModelSpec:
+        """``ARCH@BACKEND`` or a bare ``ARCH`` (its default backend) to a spec."""
+        name = name.strip().lower()
+        if name in self.models:
+            return self.models[name]
+        if "@" not in name:
+            spec = self.default_backend(name)
+            if spec is not None:
+                return spec
+        known = sorted(self.models) + sorted({s.arch for s in self.models.values()})
+        raise UsageError(_unknown("model", name, known, sorted(self.models)))
+
+    def resolve_task(self, name: str) -> TaskSpec:
+        name = name.strip().lower()
+        if name in self.tasks:
+            return self.tasks[name]
+        raise UsageError(_unknown("task", name, sorted(self.tasks), sorted(self.tasks)))
+
+    def resolve_executor(self, name: str) -> ExecutorSpec:
+        name = name.strip().lower()
+        if name in self.executors:
+            return self.executors[name]
+        raise UsageError(_unknown("executor", name, sorted(self.executors), sorted(self.executors)))
+
+    # -- observer hooks ----------------------------------------------------------------
+    def notify(self, hook_name: str, **kwargs: Any) -> list[str]:
+        """Call an observer hook on every plugin; a plugin that raises is reported, not fatal."""
+        failures = []
+        for impl in getattr(self.pm.hook, hook_name).get_hookimpls():
+            try:
+                impl.function(**{k: kwargs[k] for k in impl.argnames})
+            except Exception as exc:
+                failures.append(f"plugin '{impl.plugin_name}': {hook_name} raised {type(exc).__name__}: {exc}")
+        return failures
+
+
+def _unknown(kind: str, name: str, candidates: list[str], listed: list[str]) -> str:
+    close = difflib.get_close_matches(name, candidates, n=1, cutoff=0.6)
+    hint = f"; did you mean '{close[0]}'?" if close else ""
+    available = ", ".join(listed) if listed else "none installed"
+    return f"unknown {kind} '{name}'{hint} (available: {available})"
+
+
+def _distribution_of(ep: metadata.EntryPoint) -> str | None:
+    dist = getattr(ep, "dist", None)
+    return f"{dist.name} {dist.version}" if dist is not None else None
+
+
+def _import_module(path: str) -> ModuleType:
+    return importlib.import_module(path)
+
+
+def load_registry(plugin_modules: Sequence[str] = (), *, entry_points: bool = True) -> Registry:
+    """Load every plugin and collect what they register.
+
+    :param plugin_modules: module paths given with ``-p``; loaded after entry points.
+    :param entry_points: load the ``rnnbench`` entry-point group (tests may turn it off).
+    """
+    pm = pluggy.PluginManager(hookspecs.PROJECT_NAME)
+    pm.add_hookspecs(hookspecs)
+    registry = Registry(pm=pm, plugin_modules=tuple(plugin_modules))
+    distributions: dict[str, str | None] = {}
+
+    def add(name: str, load: Callable[[], Any], dist: str | None) -> None:
+        try:
+            module = load()
+        except Exception as exc:
+            registry.problems.append(LoadProblem(name, f"failed to import: {type(exc).__name__}: {exc}", dist))
+            return
+        if pm.is_registered(module):
+            return  # the same module through two routes (entry point and -p)
+        try:
+            pm.register(module, name=name)
+        except Exception as exc:  # pluggy validates hook signatures here
+            registry.problems.append(LoadProblem(name, f"invalid plugin: {exc}", dist))
+            return
+        unknown = [
+            attr for attr in dir(module)
+            if attr.startswith("rnnbench_") and callable(getattr(module, attr))
+            and not hasattr(hookspecs, attr)
+        ]
+        for attr in unknown:
+            close = difflib.get_close_matches(attr, [h for h in dir(hookspecs) if h.startswith("rnnbench_")], 1)
+            hint = f"; did you mean '{close[0]}'?" if close else ""
+            registry.problems.append(LoadProblem(name, f"defines unknown hook '{attr}'{hint}", dist))
+        distributions[name] = dist
+
+    if entry_points:
+        for ep in sorted(metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
+            if pm.has_plugin(ep.name):
+                continue  # one distribution installed twice (e.g. editable + regular)
+            add(ep.name, ep.load, _distribution_of(ep))
+    for path in plugin_modules:
+        add(path, lambda path=path: _import_module(path), None)
+
+    _collect(registry, "rnnbench_register_models", registry.models, ModelSpec, lambda s: s.name, distributions)
+    _collect(registry, "rnnbench_register_tasks", registry.tasks, TaskSpec, lambda s: s.name, distributions)
+    _collect(registry, "rnnbench_register_executors", registry.executors, ExecutorSpec, lambda s: s.name, distributions)
+    return registry
+
+
+def _collect(
+    registry: Registry,
+    hook_name: str,
+    into: dict[str, Any],
+    spec_type: type,
+    key: Callable[[Any], str],
+    distributions: dict[str, str | None],
+) -> None:
+    # Call each implementation separately: pluggy would stop at the first exception.
+    for impl in getattr(registry.pm.hook, hook_name).get_hookimpls():
+        plugin = impl.plugin_name
+        dist = distributions.get(plugin)
+        staged: list[Any] = []
+
+        def register(spec: Any, _staged: list[Any] = staged) -> None:
+            _staged.append(spec)
+
+        try:
+            impl.function(register=register)
+        except Exception as exc:
+            registry.problems.append(
+                LoadProblem(plugin, f"{hook_name} raised {type(exc).__name__}: {exc}", dist)
+            )
+            continue
+        for spec in staged:
+            if not isinstance(spec, spec_type):
+                registry.problems.append(
+                    LoadProblem(plugin, f"{hook_name} registered a {type(spec).__name__}, expected {spec_type.__name__}", dist)
+                )
+                continue
+            try:
+                spec.validate()
+            except Exception as exc:
+                registry.problems.append(LoadProblem(plugin, f"invalid {spec_type.__name__}: {exc}", dist))
+                continue
+            name = key(spec)
+            if name in into:
+                registry.problems.append(
+                    LoadProblem(plugin, f"duplicate name '{name}' (already registered by plugin '{registry.owners[name]}'); ignored", dist)
+                )
+                continue
+            into[name] = spec
+            registry.owners[name] = plugin

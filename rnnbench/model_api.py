@@ -1,0 +1,167 @@
+"""The model contract: what every model plugin's factory returns.
+
+A model is framework-agnostic: NumPy and torch models run through the same
+runner. Every model is ``embedding (or input projection) -> core -> linear head``,
+built from the task's shape and the case's width and depth, so architectures are
+compared on equal terms.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import Any, Iterator
+
+import numpy as np
+
+
+@dataclass
+class Batch:
+    """One batch of a task, as NumPy arrays.
+
+    * ``inputs``: int64 ``[B, T]`` token ids (``input_kind == "tokens"``) or float32
+      ``[B, T, F]`` features (``input_kind == "features"``).
+    * ``targets``: int64 ``[B, T]`` class ids (``output_kind == "classes"``) or
+      float32 ``[B, T, O]`` values (``output_kind == "regression"``).
+    * ``mask``: float32 ``[B, T]``, 1 where the position counts in loss and metrics.
+    """
+
+    inputs: np.ndarray
+    targets: np.ndarray
+    mask: np.ndarray
+
+    @property
+    def batch_size(self) -> int:
+        return int(self.inputs.shape[0])
+
+    @property
+    def seq_len(self) -> int:
+        return int(self.inputs.shape[1])
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Everything a model factory needs, resolved from the task and the case.
+
+    :param input_kind: ``"tokens"`` (embedding of ``input_size`` ids) or
+        ``"features"`` (linear projection of ``input_size`` floats).
+    :param output_kind: ``"classes"`` (logits over ``output_size`` classes, masked
+        cross-entropy) or ``"regression"`` (``output_size`` values, masked MSE).
+    :param hidden: the core's width (the Transformer's d_model).
+    :param layers: the number of recurrent layers or Transformer blocks.
+    :param max_seq_len: the longest sequence the model will see (positional tables).
+    """
+
+    input_kind: str
+    input_size: int
+    output_kind: str
+    output_size: int
+    hidden: int
+    layers: int
+    max_seq_len: int
+    device: str = "cpu"
+    dtype: str = "float32"
+    seed: int = 0
+    lr: float = 2e-3
+    grad_clip: float = 1.0
+
+    @property
+    def loss(self) -> str:
+        return "cross_entropy" if self.output_kind == "classes" else "mse"
+
+
+@dataclass
+class MemoryReading:
+    """A memory figure and how it was measured; ``bytes`` is None when not measured."""
+
+    bytes: int | None
+    method: str
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class Model(ABC):
+    """Base class of every model. Subclasses implement the abstract methods.
+
+    Timed regions call only :meth:`train_step`, :meth:`forward` and :meth:`step`;
+    :meth:`to_device` runs before them, outside the timer, and :meth:`synchronize`
+    after each timed call (a no-op on CPU).
+    """
+
+    config: ModelConfig
+
+    # -- training and inference ---------------------------------------------------
+    @abstractmethod
+    def train_step(self, batch: Any) -> float:
+        """Forward, backward and one optimizer update on a device batch; return the loss."""
+
+    @abstractmethod
+    def forward(self, batch: Any) -> Any:
+        """Inference over the full sequence of a device batch (no gradients); timed."""
+
+    @abstractmethod
+    def predict(self, batch: Any) -> np.ndarray:
+        """Outputs ``[B, T, output_size]`` as a NumPy array, for metrics."""
+
+    # -- incremental decoding (the ``decode`` scenario) -----------------------------
+    def init_state(self, batch_size: int) -> Any:
+        """The empty decoding state: an RNN's zero hidden state, a Transformer's empty cache."""
+        raise NotImplementedError(f"{type(self).__name__} does not support decoding")
+
+    def step(self, inputs: Any, state: Any) -> tuple[Any, Any]:
+        """Consume one position (``inputs`` is a device batch of length 1) and return
+        ``(outputs [B, 1, output_size], new_state)``."""
+        raise NotImplementedError(f"{type(self).__name__} does not support decoding")
+
+    def state_bytes(self, state: Any) -> int:
+        """Bytes of the state carried between decoding steps, read from the arrays."""
+        return _nbytes(state)
+
+    # -- device handling ------------------------------------------------------------
+    def to_device(self, batch: Batch) -> Any:
+        """Move a NumPy batch to where the model computes; done outside timed regions."""
+        return batch
+
+    def synchronize(self) -> None:
+        """Wait for queued device work (CUDA); a no-op for synchronous backends."""
+
+    # -- accounting -------------------------------------------------------------------
+    @abstractmethod
+    def num_params(self) -> int:
+        """Trainable parameters, embedding and head included."""
+
+    @abstractmethod
+    def flops(self, seq_len: int, batch_size: int, training: bool = False) -> float:
+        """Analytic floating-point operations of one forward (or training step)."""
+
+    def memory_meter(self, scenario: str) -> contextlib.AbstractContextManager[MemoryReading]:
+        """A context manager that measures memory over a scenario's work.
+
+        The runner enters it around one representative call and reads the
+        :class:`MemoryReading` it yields after the block exits. The default
+        measures nothing; backends override it with the method that fits them.
+        """
+        return _no_measurement()
+
+    def describe(self) -> dict[str, Any]:
+        """Implementation facts worth recording (which kernel path ran, TF32 setting)."""
+        return {}
+
+
+@contextlib.contextmanager
+def _no_measurement() -> Iterator[MemoryReading]:
+    yield MemoryReading(None, "not measured by this backend")
+
+
+def _nbytes(obj: Any) -> int:
+    if obj is None:
+        return 0
+    if hasattr(obj, "nbytes") and not isinstance(obj, (list, tuple, dict)):
+        return int(obj.nbytes)
+    if hasattr(obj, "element_size") and hasattr(obj, "numel"):
+        return int(obj.element_size() * obj.numel())
+    if isinstance(obj, dict):
+        return sum(_nbytes(v) for v in obj.values())
+    if isinstance(obj, (list, tuple)):
+        return sum(_nbytes(v) for v in obj)
+    return 0

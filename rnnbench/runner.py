@@ -1,0 +1,281 @@
+"""Running one case: build the task and the model, run each scenario, measure it.
+
+Everything in here happens inside the case's error boundary: whatever a plugin
+raises becomes the case's status and message, never the sweep's end.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import math
+import os
+import platform
+import socket
+import time
+import traceback
+from dataclasses import dataclass, field
+from typing import Any, Iterator
+
+import numpy as np
+
+from rnnbench.manager import Registry, load_registry
+from rnnbench.model_api import Model, ModelConfig
+from rnnbench.records import CaseResult, Metric
+from rnnbench.sweep import DEFAULT_SCENARIOS, CaseConfig
+from rnnbench.task_api import Task
+from rnnbench.timing import Measurement, TimerSettings, time_call
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    """How every case of a run is measured (not part of a case's identity)."""
+
+    scenarios: tuple[str, ...] = DEFAULT_SCENARIOS
+    threads: int = field(default_factory=lambda: os.cpu_count() or 1)
+    timer: TimerSettings = TimerSettings()
+    #: batches of the test split that evaluation averages over
+    eval_batches: int = 8
+    #: training steps excluded from the step-time samples (allocation, lazy init)
+    train_warmup_steps: int = 3
+    #: how many points of the loss curve are kept
+    loss_curve_points: int = 50
+
+
+@dataclass(frozen=True)
+class CaseJob:
+    """A case with everything a worker in another process needs to run it."""
+
+    config: CaseConfig
+    settings: RunSettings
+    plugin_modules: tuple[str, ...] = ()
+
+
+@functools.lru_cache(maxsize=8)
+def registry_for(plugin_modules: tuple[str, ...]) -> Registry:
+    """The plugins of this process, loaded once per set of ``-p`` modules."""
+    return load_registry(plugin_modules)
+
+
+def execute_job(job: CaseJob, registry: Registry | None = None) -> CaseResult:
+    """Run a job; loads the plugins (once per process) when no registry is given."""
+    if registry is None:
+        registry = registry_for(job.plugin_modules)
+    return run_case(job.config, registry, job.settings)
+
+
+def worker_facts(threads: int) -> dict[str, Any]:
+    from rnnbench.environment import cpu_model
+
+    return {"host": socket.gethostname(), "pid": os.getpid(), "cpu": cpu_model(), "threads": threads}
+
+
+@contextlib.contextmanager
+def thread_limit(threads: int) -> Iterator[None]:
+    """Pin torch's and the BLAS libraries' thread pools to ``threads`` for the block."""
+    from threadpoolctl import threadpool_limits
+
+    try:
+        import torch
+    except ImportError:  # pragma: no cover - torch is a core dependency
+        torch = None
+    previous = torch.get_num_threads() if torch is not None else None
+    if torch is not None:
+        torch.set_num_threads(threads)
+    try:
+        with threadpool_limits(limits=threads):
+            yield
+    finally:
+        if torch is not None and previous is not None:
+            torch.set_num_threads(previous)
+
+
+def seed_everything(seed: int) -> None:
+    np.random.seed(seed % (2**32))
+    try:
+        import torch
+
+        torch.manual_seed(seed)
+    except ImportError:  # pragma: no cover
+        pass
+
+
+def classify_error(exc: BaseException) -> str:
+    name = type(exc).__name__
+    if isinstance(exc, MemoryError) or name == "OutOfMemoryError" or "out of memory" in str(exc).lower():
+        return "oom"
+    return "error"
+
+
+def run_case(config: CaseConfig, registry: Registry, settings: RunSettings) -> CaseResult:
+    """Run every requested scenario of one case; never raises for a plugin's failure."""
+    result = CaseResult(config=config, started_at=time.time(), worker=worker_facts(settings.threads))
+    start = time.perf_counter()
+    try:
+        with thread_limit(settings.threads):
+            _run_scenarios(config, registry, settings, result)
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except BaseException as exc:  # a plugin's failure is this case's failure only
+        result.status = classify_error(exc)
+        result.error = f"{type(exc).__name__}: {exc}".strip()
+        result.details["traceback"] = traceback.format_exc(limit=20)
+    result.duration_s = time.perf_counter() - start
+    return result
+
+
+def build_task(config: CaseConfig, registry: Registry) -> Task:
+    spec = registry.resolve_task(config.task)
+    task = spec.factory(config.options, config.seq_len, config.seed)
+    task.shape.validate()
+    return task
+
+
+def build_model(config: CaseConfig, registry: Registry, task: Task, hidden: int | None = None) -> Model:
+    spec = registry.resolve_model(config.model)
+    shape = task.shape
+    model_config = ModelConfig(
+        input_kind=shape.input_kind, input_size=shape.input_size,
+        output_kind=shape.output_kind, output_size=shape.output_size,
+        hidden=hidden or config.hidden, layers=config.layers, max_seq_len=shape.seq_len,
+        device=config.device, dtype=config.dtype, seed=config.seed, lr=config.lr,
+    )
+    return spec.factory(model_config)
+
+
+def _run_scenarios(config: CaseConfig, registry: Registry, settings: RunSettings, result: CaseResult) -> None:
+    seed_everything(config.seed)
+    task = build_task(config, registry)
+    model = build_model(config, registry, task)
+    T, B = task.shape.seq_len, config.batch_size
+    result.details.update(model.describe())
+    result.details["total_seq_len"] = T
+    result.metrics += [
+        Metric("model", "params", float(model.num_params()), "count", "trainable parameters, embedding and head included"),
+        Metric("model", "forward_flops", float(model.flops(T, B, training=False)), "FLOP",
+               "analytic count for one forward over [B, T] (docs/results-schema.md)"),
+    ]
+    for scenario in settings.scenarios:
+        if scenario == "train":
+            _train(model, task, config, settings, result)
+        elif scenario == "forward":
+            _forward(model, task, config, settings, result)
+        elif scenario == "decode":
+            _decode(model, task, config, settings, result)
+        else:
+            raise ValueError(f"unknown scenario '{scenario}'")
+
+
+def _timing_metrics(scenario: str, name: str, m: Measurement, work: float, work_unit: str,
+                    flops: float) -> list[Metric]:
+    """A timing, the throughput it implies and its achieved GFLOP/s, each with raw samples."""
+    how = m.describe()
+    return [
+        Metric(scenario, name, m.median, "s", how, list(m.samples)),
+        Metric(scenario, f"{work_unit}_per_s", work / m.median, f"{work_unit}/s",
+               f"{work:g} {work_unit} / median time", [work / s for s in m.samples]),
+        Metric(scenario, "gflops", flops / m.median / 1e9, "GFLOP/s", "analytic FLOPs / median time"),
+    ]
+
+
+def _train(model: Model, task: Task, config: CaseConfig, settings: RunSettings, result: CaseResult) -> None:
+    T, B = task.shape.seq_len, config.batch_size
+    step_times: list[float] = []
+    curve: list[float] = []
+    every = max(1, config.steps // settings.loss_curve_points)
+    memory = None
+    loss = float("nan")
+    train_start = time.perf_counter()
+    for step in range(config.steps):
+        batch = model.to_device(task.batch("train", step, B))
+        measure_memory = step == min(1, config.steps - 1)
+        meter = model.memory_meter("train") if measure_memory else contextlib.nullcontext()
+        start = time.perf_counter()
+        with meter as reading:
+            loss = model.train_step(batch)
+            model.synchronize()
+        elapsed = time.perf_counter() - start
+        if measure_memory:
+            memory = reading
+        else:
+            if step >= settings.train_warmup_steps:
+                step_times.append(elapsed)
+        if step % every == 0 or step == config.steps - 1:
+            curve.append(float(loss))
+        if not math.isfinite(loss):
+            raise FloatingPointError(f"training diverged: loss is {loss} at step {step}")
+    train_time = time.perf_counter() - train_start
+    if not step_times:  # very short budgets: keep what there is rather than nothing
+        step_times = [train_time / max(config.steps, 1)]
+    m = Measurement(samples=step_times, warmup_calls=settings.train_warmup_steps,
+                    method="wall clock per real training step (time.perf_counter, synchronized)")
+    result.metrics += _timing_metrics("train", "step_time_s", m, float(B * T), "tokens",
+                                      model.flops(T, B, training=True))
+    result.metrics += [
+        Metric("train", "time_s", train_time, "s", f"wall clock of {config.steps} training steps"),
+        Metric("train", "final_loss", float(loss), task_loss_unit(model), "loss of the last training batch"),
+        Metric("train", "loss_curve", None, "", f"training loss every {every} step(s)", curve),
+    ]
+    if memory is not None:
+        result.metrics.append(Metric("train", "memory_bytes", memory.bytes, "bytes", memory.method))
+
+    # Evaluate on held-out data: the test split never shares an example with train.
+    totals: dict[str, float] = {}
+    for index in range(settings.eval_batches):
+        batch = task.batch("test", index, B)
+        outputs = model.predict(model.to_device(batch))
+        for key, value in task.metrics(outputs, batch).items():
+            totals[key] = totals.get(key, 0.0) + float(value)
+    how = f"mean over {settings.eval_batches} held-out test batches of {B}"
+    for key, total in totals.items():
+        result.metrics.append(Metric("train", f"eval_{key}", total / settings.eval_batches, "", how))
+    for key, value in task.baselines().items():
+        result.metrics.append(Metric("train", f"baseline_{key}", float(value), "", "chance / trivial predictor"))
+    result.details["primary_metric"] = task.primary_metric
+    result.details["higher_is_better"] = task.higher_is_better
+
+
+def task_loss_unit(model: Model) -> str:
+    return "nats" if model.config.loss == "cross_entropy" else "squared error"
+
+
+def _forward(model: Model, task: Task, config: CaseConfig, settings: RunSettings, result: CaseResult) -> None:
+    T, B = task.shape.seq_len, config.batch_size
+    batch = model.to_device(task.batch("test", 0, B))
+    m = time_call(lambda: model.forward(batch), model.synchronize, settings.timer)
+    result.metrics += _timing_metrics("forward", "latency_s", m, float(B * T), "tokens",
+                                      model.flops(T, B, training=False))
+    with model.memory_meter("forward") as reading:
+        model.forward(batch)
+        model.synchronize()
+    result.metrics.append(Metric("forward", "memory_bytes", reading.bytes, "bytes", reading.method))
+
+
+def _decode(model: Model, task: Task, config: CaseConfig, settings: RunSettings, result: CaseResult) -> None:
+    """Token-by-token decoding through ``step()``: per-token latency and carried state bytes.
+
+    The prompt is the first ``T - 1`` positions of a test batch, consumed one step
+    at a time (as generation would); the timed call is one more step with the
+    state the prompt left, so it measures the cost of a token at context ``T``.
+    """
+    T, B = task.shape.seq_len, config.batch_size
+    batch = task.batch("test", 0, B)
+    inputs = model.to_device(batch)
+    state = model.init_state(B)
+    for t in range(T - 1):
+        _, state = model.step(_position(model, batch, t), state)
+    last = _position(model, batch, T - 1)
+    model.synchronize()
+    m = time_call(lambda: model.step(last, state), model.synchronize, settings.timer)
+    del inputs
+    result.metrics += _timing_metrics("decode", "token_latency_s", m, float(B), "tokens",
+                                      model.flops(1, B, training=False))
+    result.metrics.append(Metric("decode", "state_bytes", float(model.state_bytes(state)), "bytes",
+                                 f"bytes of the state carried between steps at context {T}, read from the arrays"))
+
+
+def _position(model: Model, batch: Any, t: int) -> Any:
+    from rnnbench.model_api import Batch
+
+    sliced = Batch(batch.inputs[:, t:t + 1], batch.targets[:, t:t + 1], batch.mask[:, t:t + 1])
+    return model.to_device(sliced)

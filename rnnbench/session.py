@@ -1,0 +1,130 @@
+"""A run from start to finish: store each result as it arrives, then write the run folder.
+
+This process is the only writer of the results store, whatever the executor, so
+resume, progress and reports behave the same everywhere.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+from rnnbench.environment import collect_environment
+from rnnbench.errors import RnnbenchError, UsageError
+from rnnbench.executors import ExecutorOptions
+from rnnbench.frame import results_frame
+from rnnbench.manager import Registry
+from rnnbench.records import CaseResult, RunInfo
+from rnnbench.report import write_report_md
+from rnnbench.runner import CaseJob, RunSettings
+from rnnbench.store import DEFAULT_DB_NAME, ResultsStore
+from rnnbench.sweep import CaseConfig
+
+
+def new_run_id() -> str:
+    return time.strftime("%Y%m%d-%H%M%S") + "-" + secrets.token_hex(2)
+
+
+@dataclass
+class RunOutcome:
+    run: RunInfo
+    results: list[CaseResult]
+    interrupted: bool = False
+    observer_errors: list[str] | None = None
+
+
+def run_sweep(
+    cases: list[CaseConfig],
+    registry: Registry,
+    settings: RunSettings,
+    *,
+    executor: str = "local",
+    executor_options: ExecutorOptions = ExecutorOptions(),
+    out_dir: Path = Path("results"),
+    command: str = "",
+    resume: str | None = None,
+    on_result: Callable[[CaseResult, int, int], None] | None = None,
+) -> RunOutcome:
+    """Run ``cases`` through an executor; store each result; write the run folder."""
+    executor_spec = registry.resolve_executor(executor)
+    out_dir = Path(out_dir)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise RnnbenchError(f"cannot create results folder {out_dir}: {exc.strerror}") from None
+    store = ResultsStore(out_dir / DEFAULT_DB_NAME)
+    observer_errors: list[str] = []
+    try:
+        if resume:
+            run = store.run_info(resume)
+            done = store.done_case_ids(resume)
+        else:
+            env = collect_environment(settings.threads)
+            observer_errors += registry.notify("rnnbench_environment", env=env)
+            run = RunInfo(run_id=new_run_id(), folder=out_dir, env=env, command=command,
+                          settings=_settings_dict(settings, executor), created_at=time.time())
+            store.create_run(run)
+            done = set()
+        run.folder = out_dir / run.run_id
+        try:
+            run.folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise RnnbenchError(f"cannot create run folder {run.folder}: {exc.strerror}") from None
+
+        jobs = [CaseJob(c, settings, registry.plugin_modules) for c in cases if c.case_id not in done]
+        total = len(jobs)
+        interrupted = False
+        runner = executor_spec.factory(executor_options)
+        try:
+            for index, result in enumerate(runner.map(jobs), start=1):
+                try:
+                    store.add_result(run.run_id, result)
+                except Exception as exc:  # e.g. the disk filled: what was stored stays stored
+                    raise RnnbenchError(f"could not store the result of {result.config.label()}: {exc}") from None
+                observer_errors += registry.notify("rnnbench_case_finished", result=result)
+                if on_result:
+                    on_result(result, index, total)
+        except KeyboardInterrupt:
+            interrupted = True
+        finally:
+            runner.close()
+
+        store.finish_run(run.run_id, "interrupted" if interrupted else "finished")
+        results = store.results(run.run_id)
+        write_run_folder(run, results)
+        if not interrupted:
+            observer_errors += registry.notify("rnnbench_run_finished", run=run, results=results)
+        return RunOutcome(run=run, results=results, interrupted=interrupted, observer_errors=observer_errors)
+    finally:
+        store.close()
+
+
+def _settings_dict(settings: RunSettings, executor: str) -> dict[str, Any]:
+    data = asdict(settings)
+    data["executor"] = executor
+    return data
+
+
+def write_run_folder(run: RunInfo, results: list[CaseResult]) -> None:
+    """results.csv (one row per case), env.json and report.md in ``run.folder``."""
+    folder = run.folder
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        results_frame(results, run.run_id).to_csv(folder / "results.csv", index=False)
+        (folder / "env.json").write_text(json.dumps(run.env, indent=2, default=str), encoding="utf-8")
+        write_report_md(results, run, folder)
+    except OSError as exc:
+        raise RnnbenchError(f"cannot write the run folder {folder}: {exc.strerror or exc}") from None
+
+
+def load_run(out_dir: Path, run_id: str) -> tuple[RunInfo, list[CaseResult]]:
+    db = Path(out_dir) / DEFAULT_DB_NAME
+    if not db.exists():
+        raise UsageError(f"no results database at {db}")
+    with ResultsStore(db, create=False) as store:
+        run = store.run_info(run_id)
+        return run, store.results(run_id)

@@ -1,0 +1,144 @@
+"""What plugins register: a model, a task, an executor. Validated at registration."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Callable, Optional
+
+if TYPE_CHECKING:
+    from rnnbench.executors import Executor, ExecutorOptions
+    from rnnbench.model_api import Model, ModelConfig
+    from rnnbench.task_api import Task
+
+FAMILIES = ("recurrent", "attention", "other")
+DEVICES = ("cpu", "cuda")
+DTYPES = ("float32", "float64", "float16", "bfloat16")
+_NAME = re.compile(r"^[a-z][a-z0-9_\-]*$")
+
+
+def _check_name(kind: str, value: str) -> None:
+    if not isinstance(value, str) or not _NAME.match(value):
+        raise ValueError(
+            f"{kind} {value!r} is not a valid name (lowercase letters, digits, '_' or '-',"
+            " starting with a letter)"
+        )
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """A model implementation: one architecture on one backend.
+
+    :param arch: the architecture, e.g. ``"lstm"``; what users type on the command line.
+    :param backend: the implementation, e.g. ``"torch"``, ``"numpy"``, ``"triton"``.
+    :param family: ``"recurrent"``, ``"attention"`` or ``"other"``; reports group by it.
+    :param factory: ``factory(config: ModelConfig) -> Model``.
+    :param devices: devices the implementation runs on.
+    :param dtypes: parameter dtypes it supports.
+    :param available: ``available() -> None | str``: ``None`` when the model can run
+        here, otherwise the reason it cannot (``"install rnnbench[triton]"``).
+    :param default_for_arch: a bare ``ARCH`` on the command line means this backend.
+    :param description: one line for ``rnnbench list``.
+    """
+
+    arch: str
+    backend: str
+    family: str
+    factory: Callable[["ModelConfig"], "Model"]
+    devices: tuple[str, ...] = ("cpu",)
+    dtypes: tuple[str, ...] = ("float32",)
+    available: Optional[Callable[[], Optional[str]]] = None
+    default_for_arch: bool = False
+    description: str = ""
+
+    @property
+    def name(self) -> str:
+        return f"{self.arch}@{self.backend}"
+
+    def unavailable_reason(self) -> str | None:
+        """``None`` when the model can run here, else why not (never raises)."""
+        if self.available is None:
+            return None
+        try:
+            return self.available()
+        except Exception as exc:  # an availability probe must not break `rnnbench list`
+            return f"availability check failed: {type(exc).__name__}: {exc}"
+
+    def validate(self) -> None:
+        _check_name("arch", self.arch)
+        _check_name("backend", self.backend)
+        if self.family not in FAMILIES:
+            raise ValueError(f"family must be one of {', '.join(FAMILIES)}, got {self.family!r}")
+        if not callable(self.factory):
+            raise ValueError("factory must be callable")
+        if self.available is not None and not callable(self.available):
+            raise ValueError("available must be callable or None")
+        bad = [d for d in self.devices if d not in DEVICES]
+        if not self.devices or bad:
+            raise ValueError(f"devices must be a non-empty subset of {DEVICES}, got {self.devices!r}")
+        bad = [d for d in self.dtypes if d not in DTYPES]
+        if not self.dtypes or bad:
+            raise ValueError(f"dtypes must be a non-empty subset of {DTYPES}, got {self.dtypes!r}")
+
+
+@dataclass(frozen=True)
+class TaskDefaults:
+    """The defaults a task runs at when the command line does not say otherwise.
+
+    They are a budget chosen so that the task gives a meaningful result on a
+    2-core CPU in well under a minute per model; docs/tasks.md says why.
+    """
+
+    seq_len: int
+    batch_size: int = 64
+    steps: int = 1000
+    lr: float = 2e-3
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    """A benchmark task.
+
+    :param name: what users type after ``--tasks``.
+    :param factory: ``factory(options: dict, seq_len: int, seed: int) -> Task``.
+    :param options: option names with their default values; their types are the
+        types ``--task-opt NAME.KEY=VALUE`` values are converted to.
+    :param defaults: the sequence length and training budget used when the command
+        line gives none.
+    :param seq_len_meaning: what ``--seq-len`` means for this task, for ``rnnbench list``.
+    :param description: one line for ``rnnbench list``.
+    """
+
+    name: str
+    factory: Callable[[dict[str, Any], int, int], "Task"]
+    defaults: TaskDefaults
+    options: dict[str, Any] = field(default_factory=dict)
+    seq_len_meaning: str = "sequence length"
+    description: str = ""
+
+    def validate(self) -> None:
+        _check_name("task", self.name)
+        if not callable(self.factory):
+            raise ValueError("factory must be callable")
+        if not isinstance(self.defaults, TaskDefaults):
+            raise ValueError("defaults must be a rnnbench.specs.TaskDefaults")
+        for key, value in self.options.items():
+            if not isinstance(value, (bool, int, float, str)):
+                raise ValueError(f"option {key!r} default must be bool, int, float or str")
+
+
+@dataclass(frozen=True)
+class ExecutorSpec:
+    """An executor: decides where cases run (in-process, worker processes, a cluster).
+
+    :param factory: ``factory(options: ExecutorOptions) -> Executor``.
+    """
+
+    name: str
+    factory: Callable[["ExecutorOptions"], "Executor"]
+    description: str = ""
+
+    def validate(self) -> None:
+        _check_name("executor", self.name)
+        if not callable(self.factory):
+            raise ValueError("factory must be callable")

@@ -1,0 +1,129 @@
+"""``copy``: the copy memory task (Arjovsky, Shah & Bengio 2016, "Unitary Evolution RNNs").
+
+A sequence of ``T + 2S`` tokens: ``S`` symbols drawn from an alphabet of ``A``
+(tokens 1..A), then ``T - 1`` blanks (token 0), a delimiter (token A + 1), and
+``S`` more blanks during which the model must output the ``S`` symbols in order.
+``--seq-len`` is the delay ``T``: how far the dependency reaches.
+
+Loss and metrics count only the ``S`` recall positions. A model without memory can
+do no better than guessing: accuracy ``1/A`` and cross-entropy ``ln A`` per recalled
+symbol; over all ``T + 2S`` positions (the paper's loss, where the blanks are free)
+that is ``S·ln A / (T + 2S)``, reported as ``memoryless_ce_all_positions``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+import rnnbench
+from rnnbench.specs import TaskDefaults
+from rnnbench.task_api import SPLITS, TaskShape, masked_accuracy, masked_cross_entropy
+
+#: splits are assigned by a hash of the symbol string, so no sequence is in two splits
+_SPLIT_BUCKETS = {"train": range(0, 8), "valid": range(8, 9), "test": range(9, 10)}
+
+
+class CopyTask(rnnbench.Task):
+    primary_metric = "accuracy"
+    higher_is_better = True
+
+    def __init__(self, delay: int, num_symbols: int, alphabet_size: int, seed: int):
+        if delay < 1:
+            raise ValueError("the delay (--seq-len) must be at least 1")
+        if num_symbols < 1 or alphabet_size < 2:
+            raise ValueError("copy needs num_symbols >= 1 and alphabet_size >= 2")
+        self.delay, self.num_symbols, self.alphabet_size, self.seed = delay, num_symbols, alphabet_size, seed
+        self.blank, self.delimiter = 0, alphabet_size + 1
+        self.shape = TaskShape(
+            input_kind="tokens", input_size=alphabet_size + 2,
+            output_kind="classes", output_size=alphabet_size + 1,
+            seq_len=delay + 2 * num_symbols,
+        )
+
+    def _split_of(self, symbols: np.ndarray) -> np.ndarray:
+        """Bucket 0..9 of each row: splitmix64 of the row's index in base A (seed-independent)."""
+        key = np.zeros(len(symbols), dtype=np.uint64)
+        for column in symbols.T.astype(np.uint64):
+            key = key * np.uint64(self.alphabet_size) + column  # wraps for huge spaces; still a hash
+        z = key + np.uint64(0x9E3779B97F4A7C15)
+        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        z = z ^ (z >> np.uint64(31))
+        return (z % np.uint64(10)).astype(np.int64)
+
+    def symbols(self, split: str, index: int, batch_size: int) -> np.ndarray:
+        if split not in SPLITS:
+            raise ValueError(f"unknown split {split!r}")
+        rng = np.random.default_rng([self.seed, SPLITS.index(split), index])
+        buckets = list(_SPLIT_BUCKETS[split])
+        pool = self._small_space_pool(split)
+        if pool is not None:  # few possible sequences: sample from this split's share of them
+            return pool[rng.integers(0, len(pool), size=batch_size)]
+        rows: list[np.ndarray] = []
+        count = 0
+        while count < batch_size:  # rejection sampling; about 10 draws per valid/test row
+            draw = rng.integers(1, self.alphabet_size + 1, size=(4 * batch_size, self.num_symbols))
+            keep = draw[np.isin(self._split_of(draw), buckets)]
+            rows.append(keep)
+            count += len(keep)
+        return np.concatenate(rows)[:batch_size]
+
+    def _small_space_pool(self, split: str) -> np.ndarray | None:
+        space = self.alphabet_size ** self.num_symbols
+        if space > 200_000:
+            return None
+        if not hasattr(self, "_pools"):
+            grid = np.indices((self.alphabet_size,) * self.num_symbols).reshape(self.num_symbols, -1).T + 1
+            buckets = self._split_of(grid)
+            self._pools = {name: grid[np.isin(buckets, list(b))] for name, b in _SPLIT_BUCKETS.items()}
+        pool = self._pools[split]
+        if len(pool) == 0:
+            raise ValueError(
+                f"copy: {space} possible sequences ({self.alphabet_size}^{self.num_symbols}) are too few"
+                f" to give the {split} split any; use more symbols or a larger alphabet"
+            )
+        return pool
+
+    def batch(self, split: str, index: int, batch_size: int) -> rnnbench.Batch:
+        S, T = self.num_symbols, self.delay
+        symbols = self.symbols(split, index, batch_size)
+        inputs = np.full((batch_size, T + 2 * S), self.blank, dtype=np.int64)
+        inputs[:, :S] = symbols
+        inputs[:, S + T - 1] = self.delimiter
+        targets = np.full_like(inputs, self.blank)
+        targets[:, -S:] = symbols
+        mask = np.zeros(inputs.shape, dtype=np.float32)
+        mask[:, -S:] = 1.0
+        return rnnbench.Batch(inputs, targets, mask)
+
+    def metrics(self, outputs: np.ndarray, batch: rnnbench.Batch) -> dict[str, float]:
+        return {
+            "accuracy": masked_accuracy(outputs, batch),
+            "cross_entropy": masked_cross_entropy(outputs, batch),
+        }
+
+    def baselines(self) -> dict[str, float]:
+        A, S, T = self.alphabet_size, self.num_symbols, self.delay
+        return {
+            "accuracy": 1.0 / A,
+            "cross_entropy": math.log(A),
+            "memoryless_ce_all_positions": S * math.log(A) / (T + 2 * S),
+        }
+
+
+def factory(options: dict, seq_len: int, seed: int) -> CopyTask:
+    return CopyTask(delay=seq_len, num_symbols=options["num_symbols"],
+                    alphabet_size=options["alphabet_size"], seed=seed)
+
+
+@rnnbench.hookimpl
+def rnnbench_register_tasks(register):
+    register(rnnbench.TaskSpec(
+        name="copy", factory=factory,
+        options={"num_symbols": 10, "alphabet_size": 8},
+        defaults=TaskDefaults(seq_len=10, batch_size=64, steps=2000, lr=2e-3),
+        seq_len_meaning="delay T between the symbols and the recall",
+        description="copy memory task (Arjovsky et al. 2016): recall S symbols after a delay",
+    ))

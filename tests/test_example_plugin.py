@@ -1,0 +1,43 @@
+"""The example plugin package, installed with pip for real, is found and runs."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+EXAMPLE = Path(__file__).parents[1] / "examples" / "rnnbench-example-plugin"
+
+
+@pytest.fixture(scope="module")
+def installed_example(tmp_path_factory):
+    """pip-install the example into a private folder put on PYTHONPATH (the test
+    environment itself stays untouched); its entry point is found from there."""
+    target = tmp_path_factory.mktemp("site")
+    proc = subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--no-deps", "--quiet", "--target", str(target), str(EXAMPLE)],
+        capture_output=True, text=True, timeout=600,
+    )
+    if proc.returncode != 0:
+        pytest.fail(f"pip install of the example plugin failed:\n{proc.stderr[-3000:]}")
+    return target
+
+
+def test_list_shows_the_example_model_and_task(cli, installed_example):
+    proc = cli("list", extra_pythonpath=[installed_example])
+    assert proc.returncode == 0, proc.stderr
+    assert "conv@example" in proc.stdout and "reverse" in proc.stdout
+    assert "rnnbench_example.plugin" not in proc.stderr  # no load problems
+
+
+def test_run_trains_the_example_model_on_the_example_task(cli, installed_example, tmp_path):
+    proc = cli("run", "--models", "conv,lstm", "--tasks", "reverse", "--steps", "40", "--min-time", "0.05",
+               "--hidden", "32", "--no-progress", "--out", tmp_path, extra_pythonpath=[installed_example])
+    assert proc.returncode == 0, proc.stderr
+    [run_dir] = [p for p in tmp_path.iterdir() if p.is_dir()]
+    frame = pd.read_csv(run_dir / "results.csv").set_index("model")
+    assert set(frame.index) == {"conv@example", "lstm@torch"}
+    assert (frame["status"] == "ok").all()
+    assert frame.loc["conv@example", "train_baseline_accuracy"] == pytest.approx(1 / 8)
+    assert frame.loc["conv@example", "forward_latency_s"] > 0

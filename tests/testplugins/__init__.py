@@ -1,0 +1,1 @@
+"""Plugins that the test suite loads with ``-p testplugins.NAME``."""
