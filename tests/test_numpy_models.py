@@ -7,13 +7,24 @@ import torch
 from torch import nn
 
 from rnnbench.model_api import Batch, ModelConfig
-from rnnbench.plugins.numpy_layers import RecurrentStack
+from rnnbench.plugins.numpy_layers import Parameters, RecurrentStack
 from rnnbench.plugins.numpy_torch import (TORCH_LAYERS, model_from_torch, model_to_torch, stack_from_torch,
                                           stack_like, stack_to_torch)
 from rnnbench.plugins.numpy_train import Adam, clip_grad_norm
-from rnnbench.plugins.numpy_layers import Parameters
 
 ARCHS = ["rnn", "lstm", "gru"]
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """These sizes are tiny: one thread is fastest and never stalls on a busy machine."""
+    from threadpoolctl import threadpool_limits
+
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    with threadpool_limits(limits=1):
+        yield
+    torch.set_num_threads(previous)
 TOLERANCE = {"float32": 1e-5, "float64": 1e-10}
 TORCH_DTYPE = {"float32": torch.float32, "float64": torch.float64}
 
