@@ -174,8 +174,11 @@ class RecurrentLayer:
         dZx2, dZh2 = dZx.reshape(T * B, GH), dZh.reshape(T * B, GH)
         np.matmul(dZx2.T, x2, out=self.g_w_ih)                                      # dW_ih = Σ_t dz_tᵀ x_t
         np.matmul(dZh2.T, Hs[:-1].reshape(T * B, self.hidden), out=self.g_w_hh)    # dW_hh = Σ_t dz_tᵀ h_{t-1}
-        np.sum(dZx2, axis=0, out=self.g_b_ih)
-        np.sum(dZh2, axis=0, out=self.g_b_hh)
+        np.sum(dZx2, axis=0, out=self.g_b_ih)                                       # db = Σ_t dz_t
+        if dZh is dZx:  # RNN and LSTM: both biases enter the same pre-activation
+            self.g_b_hh[...] = self.g_b_ih
+        else:
+            np.sum(dZh2, axis=0, out=self.g_b_hh)
         dx = self.buf("dx", (T, B, I))
         np.matmul(dZx2, self.w_ih, out=dx.reshape(T * B, I))                        # dx_t = dz_t W_ih
         return dx

@@ -276,3 +276,14 @@ def test_numpy_models_are_listed_and_refuse_cuda_clearly(cli):
     assert result.returncode == 2
     assert "lstm@numpy: not supported on cuda (supports: cpu)" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_cpu_only_models_do_not_need_a_gpu_probe(registry):
+    from rnnbench.sweep import SweepAxes, expand
+
+    def probe():
+        raise AssertionError("no requested model can use CUDA, so the GPU must not be probed")
+
+    expansion = expand(SweepAxes(models=["lstm@numpy"], device=["cpu", "cuda"]), registry, cuda_probe=probe)
+    assert [case.device for case in expansion.cases] == ["cpu"]
+    assert expansion.skipped == ["lstm@numpy: not supported on cuda (supports: cpu)"]
