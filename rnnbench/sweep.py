@@ -217,7 +217,10 @@ def expand(
             registry.resolve_task(task_name)  # raises with close matches
         if task_name not in {t.name for t in task_specs}:
             raise UsageError(f"--task-opt names task '{task_name}', which is not in --tasks")
-    if "cuda" in axes.device and not cuda_probe():
+    # A GPU matters only if a requested model can use one; a CPU-only model's own
+    # message ("not supported on cuda", below) is the clearer one.
+    wants_cuda = any("cuda" in spec.devices for spec in model_specs)
+    if "cuda" in axes.device and wants_cuda and not cuda_probe():
         raise UsageError("--device cuda: no CUDA GPU is available here (torch.cuda.is_available() is False)")
     for dtype in axes.dtype:
         if dtype not in DTYPES:
