@@ -216,7 +216,7 @@ def rnnbench_register_tasks(register):
     register(rnnbench.TaskSpec(
         name="lm", factory=factory, check_options=check_options,
         options={"corpus": ""},
-        defaults=TaskDefaults(seq_len=128, batch_size=32, steps=1000, lr=2e-3),
+        defaults=TaskDefaults(seq_len=128, batch_size=32, steps=800, lr=2e-3),
         seq_len_meaning="context length T: windows of T characters, each predicting the next",
         description="character-level language modeling; bits per char (default corpus: pydoc_data help topics)",
     ))
