@@ -46,8 +46,8 @@ def build_parser() -> argparse.ArgumentParser:
     axes.add_argument("--tasks", default="copy", help="task names (default: %(default)s)")
     axes.add_argument("--seq-len", help="how far the dependency reaches; see 'rnnbench list' per task (default: the task's)")
     axes.add_argument("--batch-size", help="batch size (default: the task's)")
-    axes.add_argument("--hidden", default="128", help="width of the core (default: %(default)s)")
-    axes.add_argument("--layers", default="1", help="recurrent layers or Transformer blocks (default: %(default)s)")
+    axes.add_argument("--hidden", help="width of the core (default: the task's, 128 for most)")
+    axes.add_argument("--layers", help="recurrent layers or Transformer blocks (default: the task's, 1 for most)")
     axes.add_argument("--device", default="cpu", help="cpu and/or cuda (default: %(default)s)")
     axes.add_argument("--dtype", default="float32", help="parameter dtype (default: %(default)s)")
     axes.add_argument("--seeds", default="0", help="seeds (default: %(default)s)")
@@ -139,8 +139,8 @@ def cmd_run(args: argparse.Namespace, argv: list[str]) -> int:
         tasks=sw.parse_name_list("--tasks", args.tasks),
         seq_len=sw.parse_int_list("--seq-len", args.seq_len) if args.seq_len is not None else None,
         batch_size=sw.parse_int_list("--batch-size", args.batch_size) if args.batch_size is not None else None,
-        hidden=sw.parse_int_list("--hidden", args.hidden),
-        layers=sw.parse_int_list("--layers", args.layers),
+        hidden=sw.parse_int_list("--hidden", args.hidden) if args.hidden is not None else None,
+        layers=sw.parse_int_list("--layers", args.layers) if args.layers is not None else None,
         device=sw.parse_choice_list("--device", args.device, ("cpu", "cuda")),
         dtype=sw.parse_name_list("--dtype", args.dtype),
         seeds=sw.parse_int_list("--seeds", args.seeds, minimum=0),
@@ -227,7 +227,9 @@ def cmd_list(args: argparse.Namespace, argv: list[str]) -> int:
         spec = registry.tasks[name]
         d = spec.defaults
         tasks.add_row(name, spec.seq_len_meaning,
-                      f"seq_len={d.seq_len} batch={d.batch_size} steps={d.steps} lr={d.lr:g}",
+                      f"seq_len={d.seq_len} batch={d.batch_size} steps={d.steps} lr={d.lr:g}"
+                      + "".join(f" lr[{f}]={lr:g}" for f, lr in d.lr_by_family.items())
+                      + f" hidden={d.hidden} layers={d.layers}",
                       ", ".join(f"{k}={v}" for k, v in spec.options.items()) or "-", spec.description)
     console.print(tasks)
     executors = Table(title="executors (--executor NAME)")

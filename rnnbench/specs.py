@@ -93,6 +93,18 @@ class TaskDefaults:
     batch_size: int = 64
     steps: int = 1000
     lr: float = 2e-3
+    #: width and depth for every model when ``--hidden`` / ``--layers`` are not given; a
+    #: task that needs depth to be solvable at all (associative recall needs two
+    #: attention layers) says so here, the same for every model so they compare on equal terms.
+    hidden: int = 128
+    layers: int = 1
+    #: learning rates by model family (``"recurrent"``, ``"attention"``) where one rate
+    #: cannot serve all; used only when ``--lr`` is not given, ``lr`` for the others.
+    lr_by_family: dict[str, float] = field(default_factory=dict, hash=False)
+
+    def lr_for(self, family: str) -> float:
+        """The default learning rate of a model of ``family`` on this task."""
+        return self.lr_by_family.get(family, self.lr)
 
 
 @dataclass(frozen=True)
@@ -115,6 +127,10 @@ class TaskSpec:
     options: dict[str, Any] = field(default_factory=dict)
     seq_len_meaning: str = "sequence length"
     description: str = ""
+    #: ``check_options(options, seq_len)`` raises ``ValueError`` for values the factory
+    #: cannot build (an impossible combination); called before any case runs, so the
+    #: user gets one clear error instead of a failed case per model.
+    check_options: Optional[Callable[[dict[str, Any], int], None]] = None
 
     def validate(self) -> None:
         _check_name("task", self.name)
@@ -125,6 +141,14 @@ class TaskSpec:
         for key, value in self.options.items():
             if not isinstance(value, (bool, int, float, str)):
                 raise ValueError(f"option {key!r} default must be bool, int, float or str")
+        if self.check_options is not None and not callable(self.check_options):
+            raise ValueError("check_options must be callable or None")
+        d = self.defaults
+        if min(d.seq_len, d.batch_size, d.steps, d.hidden, d.layers) < 1 or not d.lr > 0:
+            raise ValueError("defaults: seq_len, batch_size, steps, hidden, layers and lr must be positive")
+        bad = [f for f, lr in d.lr_by_family.items() if f not in FAMILIES or not lr > 0]
+        if bad:
+            raise ValueError(f"defaults.lr_by_family: {bad!r}: families are {', '.join(FAMILIES)}, rates positive")
 
 
 @dataclass(frozen=True)

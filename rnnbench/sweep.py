@@ -79,8 +79,8 @@ class SweepAxes:
     tasks: list[str] = field(default_factory=lambda: ["copy"])
     seq_len: list[int] | None = None
     batch_size: list[int] | None = None
-    hidden: list[int] = field(default_factory=lambda: [128])
-    layers: list[int] = field(default_factory=lambda: [1])
+    hidden: list[int] | None = None
+    layers: list[int] | None = None
     device: list[str] = field(default_factory=lambda: ["cpu"])
     dtype: list[str] = field(default_factory=lambda: ["float32"])
     seeds: list[int] = field(default_factory=lambda: [0])
@@ -172,6 +172,17 @@ def convert_option(task: TaskSpec, key: str, value: Any) -> Any:
         ) from None
 
 
+def check_task_options(task: TaskSpec, options: dict[str, Any], seq_lens: Sequence[int]) -> None:
+    """Let the task refuse impossible values before any case runs (a UsageError)."""
+    if task.check_options is None:
+        return
+    for seq_len in seq_lens:
+        try:
+            task.check_options(options, seq_len)
+        except ValueError as exc:
+            raise UsageError(f"task '{task.name}' at --seq-len {seq_len}: {exc}") from None
+
+
 # -- expansion -------------------------------------------------------------------------------
 
 @dataclass
@@ -242,18 +253,20 @@ def expand(
             options[key] = convert_option(task, key, value)
         frozen_options = tuple(sorted(options.items()))
         d = task.defaults
+        check_task_options(task, options, axes.seq_len or [d.seq_len])
         for spec, seq_len, batch, hidden, layers, device, dtype, seed, steps, lr in itertools.product(
             usable,
             axes.seq_len or [d.seq_len],
             axes.batch_size or [d.batch_size],
-            axes.hidden,
-            axes.layers,
+            axes.hidden or [d.hidden],
+            axes.layers or [d.layers],
             axes.device,
             axes.dtype,
             axes.seeds,
             axes.steps or [d.steps],
-            axes.lr or [d.lr],
+            axes.lr or [None],
         ):
+            lr = d.lr_for(spec.family) if lr is None else lr
             if device not in spec.devices:
                 note = f"{spec.name}: not supported on {device} (supports: {', '.join(spec.devices)})"
                 if note not in skipped:
