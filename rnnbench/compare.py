@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from rnnbench.errors import UsageError
-from rnnbench.records import CaseResult, Metric
+from rnnbench.records import CaseResult, Metric, RunInfo
 from rnnbench.report import fmt_bytes, fmt_count, fmt_time, markdown_table
 from rnnbench.sources import COMMIT_PREFIX, LoadedRun, load_run_source
 from rnnbench.stats import estimate_ratio, smallest_possible_p
@@ -120,22 +120,33 @@ def _time_text(metric: Metric) -> str:
     return f"{fmt_time(metric.value)} ±{fmt_time((q3 - q1) / 2)} (n={len(samples)})"
 
 
-def judge_timing(case: str, ids: list[str], base: Metric, new: Metric, s: CompareSettings) -> Row:
-    """slower/faster: beyond the threshold and significant; same: CI inside the band; else noisy."""
+def judge_timing(case: str, ids: list[str], base: Metric, new: Metric, s: CompareSettings,
+                 repeats: tuple[list[float], list[float]] = ([], [])) -> Row:
+    """slower/faster: beyond the threshold and significant; same: CI inside the band; else noisy.
+
+    ``repeats`` holds the median of each pooled run of BASE and of NEW: when the runs of
+    one side disagree by more than the threshold, the machine changed under the
+    measurement, and a change between the sides is called noisy, not a regression.
+    """
     est = estimate_ratio(base.samples or [base.value], new.samples or [new.value],
                          confidence=s.confidence, resamples=s.resamples, seed=s.seed)
     significant = est.p_value is not None and est.p_value < s.alpha
     ci = (est.ci_low, est.ci_high) if est.ci_low is not None else None
     note = ""
-    if est.ratio >= s.upper and significant:
+    disagreement = max(((max(m) / min(m) - 1.0, side) for side, m in zip(("BASE", "NEW"), repeats) if len(m) > 1),
+                       default=(0.0, ""))
+    unstable = disagreement[0] > s.threshold
+    if est.ratio >= s.upper and significant and not unstable:
         verdict = "slower"
-    elif est.ratio <= s.lower and significant:
+    elif est.ratio <= s.lower and significant and not unstable:
         verdict = "faster"
-    elif ci is not None and s.lower < ci[0] and ci[1] < s.upper:
+    elif ci is not None and not unstable and s.lower < ci[0] and ci[1] < s.upper:
         verdict = "same"
     else:
         verdict = "noisy"
-        if est.p_value is None:
+        if unstable:
+            note = f"the runs of {disagreement[1]} disagree by {disagreement[0]:.0%}"
+        elif est.p_value is None:
             note = "too few samples for a test"
         elif smallest_possible_p(est.n_base, est.n_new) >= s.alpha:
             note = f"too few samples (n={est.n_base}/{est.n_new}) to reach p < {s.alpha:g}"
@@ -213,6 +224,54 @@ def judge_accuracy(pairs: list[tuple[CaseResult, CaseResult]], s: CompareSetting
                delta=delta, tolerance=tolerance, note=how)
 
 
+RepeatKey = tuple[str, str, str]  # case id, scenario, metric name
+
+
+def pool_runs(runs: list[LoadedRun], what: str) -> tuple[LoadedRun, dict[RepeatKey, list[float]]]:
+    """Several runs of the same code and sweep as one side: timing samples pooled, values averaged.
+
+    Returns the pooled run and, per timed metric, the median of each run (for the
+    consistency check in :func:`judge_timing`).
+    """
+    if len(runs) == 1:
+        return runs[0], {}
+    commits = {r.commit for r in runs}
+    if len(commits) > 1:
+        raise UsageError(f"{what}: the runs pooled on one side must be of one commit, got"
+                         f" {', '.join(sorted(str(c)[:10] for c in commits))}")
+    by_case: dict[str, list[CaseResult]] = {}
+    for loaded in runs:
+        for result in loaded.results:
+            by_case.setdefault(result.case_id, []).append(result)
+    medians: dict[RepeatKey, list[float]] = {}
+    pooled = []
+    for cid, results in by_case.items():
+        failed = [r for r in results if r.status != "ok"]
+        if failed:
+            pooled.append(failed[0])
+            continue
+        first = results[0]
+        metrics = []
+        for m in first.metrics:
+            same = [x for x in (r.metric(m.scenario, m.name) for r in results) if x is not None]
+            if m.unit == "s" and m.samples and all(x.samples for x in same):
+                samples = [v for x in same for v in x.samples]
+                medians[(cid, m.scenario, m.name)] = [statistics.median(x.samples) for x in same]
+                metrics.append(Metric(m.scenario, m.name, statistics.median(samples), m.unit, m.method, samples))
+            elif m.value is not None and m.name != "loss_curve":
+                values = [x.value for x in same if x.value is not None]
+                metrics.append(Metric(m.scenario, m.name, statistics.fmean(values), m.unit, m.method, m.samples))
+            else:
+                metrics.append(m)
+        pooled.append(CaseResult(config=first.config, status="ok", metrics=metrics, worker=first.worker,
+                                 details=first.details, started_at=first.started_at, duration_s=first.duration_s))
+    head = runs[0].run
+    info = RunInfo(run_id="+".join(r.run.run_id for r in runs), folder=head.folder, env=head.env,
+                   command=head.command, settings=head.settings, created_at=head.created_at)
+    origins = ", ".join(dict.fromkeys(r.origin for r in runs))
+    return LoadedRun(info, pooled, origins), medians
+
+
 def _is_timing(m: Metric) -> bool:
     return m.unit == "s" and bool(m.samples) and m.value is not None
 
@@ -227,7 +286,8 @@ def _group_key(result: CaseResult) -> str:
     return json.dumps(config, sort_keys=True, default=str)
 
 
-def compare_runs(base: LoadedRun, new: LoadedRun, settings: CompareSettings = CompareSettings()) -> Comparison:
+def compare_runs(base: LoadedRun, new: LoadedRun, settings: CompareSettings = CompareSettings(),
+                 repeats: tuple[dict[RepeatKey, list[float]], dict[RepeatKey, list[float]]] = ({}, {})) -> Comparison:
     """Match the two runs' cases by id and judge every metric both sides have."""
     base_by_id = {r.case_id: r for r in base.results}
     new_by_id = {r.case_id: r for r in new.results}
@@ -262,7 +322,9 @@ def compare_runs(base: LoadedRun, new: LoadedRun, settings: CompareSettings = Co
             if bm is None:
                 continue
             if _is_timing(nm) and _is_timing(bm):
-                out.rows.append(judge_timing(label, [cid], bm, nm, settings))
+                key = (cid, nm.scenario, nm.name)
+                runs_medians = (repeats[0].get(key, []), repeats[1].get(key, []))
+                out.rows.append(judge_timing(label, [cid], bm, nm, settings, runs_medians))
             elif _is_memory(nm) and _is_memory(bm):
                 out.rows.append(judge_deterministic("memory", label, [cid], bm, nm, settings))
             elif nm.scenario == "model" and nm.name == "params" and nm.value is not None and bm.value is not None:
@@ -412,8 +474,9 @@ def register(sub: Any, add_common: Callable[[argparse.ArgumentParser], None]) ->
     p = sub.add_parser(
         "compare", help="compare two runs case by case; exit 1 on a regression",
         description="Compare NEW against BASE case by case. BASE and NEW are run ids, run folders"
-                    " (results/<run-id>), files from 'rnnbench export --format json', 'latest', or"
-                    " 'commit:SHA' (the newest run of that commit; a prefix is enough)."
+                    " (results/<run-id>), files from 'rnnbench export --format json', 'latest', 'latest~N'"
+                    " (N runs before the newest) or 'commit:SHA' (the newest run of that commit; a prefix"
+                    " is enough). A comma list of runs of one commit pools them as repeats (docs/ci.md)."
                     " Exit codes: 0 no regression, 1 regression, 2 usage error.")
     add_common(p)
     p.add_argument("base", nargs="?", metavar="BASE", help="the reference run")
@@ -440,6 +503,13 @@ def _operands(args: argparse.Namespace) -> tuple[str, str]:
     return given[0], given[1]
 
 
+def _split_runs(spec: str, what: str) -> list[str]:
+    parts = [x.strip() for x in spec.split(",")]
+    if any(not x for x in parts):
+        raise UsageError(f"{what}: '{spec}' has an empty run name")
+    return parts
+
+
 def cmd_compare(args: argparse.Namespace, argv: list[str]) -> int:
     from rich.console import Console
 
@@ -456,9 +526,9 @@ def cmd_compare(args: argparse.Namespace, argv: list[str]) -> int:
     settings = CompareSettings(threshold=parse_fraction("--threshold", args.threshold), alpha=alpha,
                                acc_tolerance=acc_tolerance)
     out = Path(args.out)
-    base = load_run_source(base_spec, out, "BASE")
-    new = load_run_source(new_spec, out, "NEW")
-    comparison = compare_runs(base, new, settings)
+    base, base_repeats = pool_runs([load_run_source(x, out, "BASE") for x in _split_runs(base_spec, "BASE")], "BASE")
+    new, new_repeats = pool_runs([load_run_source(x, out, "NEW") for x in _split_runs(new_spec, "NEW")], "NEW")
+    comparison = compare_runs(base, new, settings, (base_repeats, new_repeats))
     if args.format == "json":
         print(render_json(comparison), end="")
     elif args.format == "markdown":

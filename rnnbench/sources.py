@@ -71,14 +71,17 @@ def _from_store(db: Path, run_id: str, what: str) -> LoadedRun:
         return LoadedRun(run, store.results(run_id), origin=f"{db}")
 
 
-def newest_run_id(out_dir: Path, *, commit: str | None = None, what: str = "latest") -> str:
-    """The newest run in the store, optionally of the commit that ``commit`` is a prefix of."""
+def newest_run_id(out_dir: Path, *, commit: str | None = None, what: str = "latest", back: int = 0) -> str:
+    """The newest run in the store (``back`` runs before it), or the newest of the commit
+    that ``commit`` is a prefix of."""
     with _open_store(_db(out_dir), what) as store:
         runs = list(store.iter_runs())
     if not runs:
         raise UsageError(f"{what}: the results database {_db(out_dir)} has no runs")
     if commit is None:
-        return runs[-1][0]
+        if back >= len(runs):
+            raise UsageError(f"{what}: latest~{back} does not exist: {_db(out_dir)} holds {len(runs)} run(s)")
+        return runs[-1 - back][0]
     prefix = commit.strip().lower()
     if not prefix:
         raise UsageError(f"{what}: empty commit")
@@ -94,13 +97,16 @@ def newest_run_id(out_dir: Path, *, commit: str | None = None, what: str = "late
 
 
 def load_run_source(spec: str, out_dir: Path, what: str = "run") -> LoadedRun:
-    """Resolve ``spec``: ``latest``, ``commit:SHA``, a run folder, an exported file or a run id."""
+    """Resolve ``spec``: ``latest``, ``latest~N``, ``commit:SHA``, a run folder, an exported file or a run id."""
     spec = spec.strip()
     if not spec:
         raise UsageError(f"{what}: empty run name")
     out_dir = Path(out_dir)
-    if spec == "latest":
-        return _from_store(_db(out_dir), newest_run_id(out_dir, what=what), what)
+    if spec == "latest" or spec.startswith("latest~"):
+        back = spec[len("latest~"):] if "~" in spec else "0"
+        if not back.isdigit():
+            raise UsageError(f"{what}: '{spec}' is not 'latest' or 'latest~N' (N runs before the newest)")
+        return _from_store(_db(out_dir), newest_run_id(out_dir, what=what, back=int(back)), what)
     if spec.startswith(COMMIT_PREFIX):
         run_id = newest_run_id(out_dir, commit=spec[len(COMMIT_PREFIX):], what=what)
         return _from_store(_db(out_dir), run_id, what)
