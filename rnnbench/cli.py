@@ -174,7 +174,8 @@ def cmd_run(args: argparse.Namespace, argv: list[str]) -> int:
         err.print(f"[yellow]rnnbench: warning:[/yellow] {message}")
     print_summary(outcome.results, outcome.run, Console())
     folder = outcome.run.folder
-    err.print(f"results: {folder / 'results.csv'}  report: {folder / 'report.md'}  database: {Path(args.out) / 'rnnbench.db'}")
+    err.print(f"results: {folder / 'results.csv'}  report: {folder / 'report.md'}"
+              f"  database: {Path(args.out) / 'rnnbench.db'}", soft_wrap=True)
     failed = [r for r in outcome.results if r.status != "ok"]
     if outcome.interrupted:
         resume = f"rnnbench run {' '.join(shlex.quote(a) for a in argv if a != '--resume')} --resume {outcome.run.run_id}"

@@ -75,7 +75,7 @@ def quality_cells(result: CaseResult) -> tuple[str, str]:
     return f"{primary} {value.value:.3g}", f"{base.value:.3g}" if base is not None else "-"
 
 
-COLUMNS = ["model", "task", "T", "params", "train step", "forward", "tokens/s", "n", "memory",
+COLUMNS = ["model", "task", "seq_len", "params", "train step", "forward", "tokens/s", "n", "memory",
            "quality", "chance", "status"]
 
 

@@ -41,3 +41,13 @@ def test_run_trains_the_example_model_on_the_example_task(cli, installed_example
     assert (frame["status"] == "ok").all()
     assert frame.loc["conv@example", "train_baseline_accuracy"] == pytest.approx(1 / 8)
     assert frame.loc["conv@example", "forward_latency_s"] > 0
+
+
+def test_the_example_packages_own_tests_pass(installed_example):
+    from conftest import cli_env
+
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(EXAMPLE / "tests")],
+        env=cli_env([installed_example]), capture_output=True, text=True, timeout=600, cwd=EXAMPLE,
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
