@@ -21,7 +21,7 @@ from typing import Any, Callable, Sequence
 
 from rnnbench.errors import RnnbenchError, UsageError
 from rnnbench.records import CaseResult, RunInfo
-from rnnbench.sources import COMMIT_PREFIX, export_document, load_run_source
+from rnnbench.sources import export_document, load_run_source
 
 #: the pytest-benchmark JSON layout these files follow (its ``version`` key)
 PYTEST_BENCHMARK_FORMAT_VERSION = "5.1.0"
@@ -165,5 +165,3 @@ def cmd_export(args: argparse.Namespace, argv: list[str]) -> int:
     print(f"wrote {args.output} ({len(doc.get('benchmarks', doc.get('results', [])))} entries)", file=sys.stderr)
     return 0
 
-
-__all__ = ["COMMIT_PREFIX", "benchmark_stats", "pytest_benchmark_document", "register"]

@@ -217,10 +217,13 @@ def test_commit_names_the_newest_run_of_that_commit(tmp_path):
     _git(repo, "init", "-q")
     first = _git(repo, "commit", "-q", "--allow-empty", "-m", "one")
     quick = ["--models", "gru", "--scenarios", "forward", "--min-time", "0.01", *TINY]
-    run_sweep(out, *quick, cwd=repo)
     newest_of_first = run_sweep(out, *quick, cwd=repo)
     second = _git(repo, "commit", "-q", "--allow-empty", "-m", "two")
     head_run = run_sweep(out, *quick, cwd=repo)
+    # an older run of the first commit, stored before the others: --commit must pick the newest
+    with ResultsStore(out / "rnnbench.db", create=False) as store:
+        store.create_run(RunInfo(run_id="older", folder=out, env={"git_commit": first}, created_at=1.0))
+        store.add_result("older", store.results(newest_of_first)[0])
 
     proc = rnnbench("compare", "--out", out, "--commit", first[:7], "--format", "json")
     assert proc.returncode in (0, 1), proc.stderr
@@ -229,11 +232,14 @@ def test_commit_names_the_newest_run_of_that_commit(tmp_path):
     assert doc["new"]["run_id"] == head_run and doc["new"]["git_commit"] == second
     assert doc["environment_differences"]["git_commit"] == [first, second]
 
-    same = rnnbench("compare", "--out", out, f"commit:{second[:8]}", "latest", "--format", "json")
-    assert json.loads(same.stdout)["base"]["run_id"] == head_run
+    same = rnnbench("compare", "--out", out, f"commit:{second[:8]}", "latest~1", "--format", "json")
+    doc = json.loads(same.stdout)
+    assert doc["base"]["run_id"] == head_run and doc["new"]["run_id"] == newest_of_first
 
     line = one_line_error(rnnbench("compare", "--out", out, "--commit", "deadbeef"))
     assert "no run of commit 'deadbeef'" in line and first[:10] in line
+    line = one_line_error(rnnbench("compare", "--out", out, "latest~9", "latest"))
+    assert "latest~9 does not exist" in line
 
 
 # -- bad input: one clear line, exit 2 -------------------------------------------------------------------
