@@ -149,3 +149,14 @@ def test_exported_stats_match_pytest_benchmark(n):
     for key, expected in reference.as_dict().items():
         assert ours[key] == pytest.approx(expected), key
     assert ours["data"] == data and ours["iterations"] == 1
+
+
+def test_environment_differences_are_reported_beside_the_cases():
+    base = LoadedRun(RunInfo(run_id="b", folder=None, env={"threads": 2, "versions": {"torch": "2.12.0"}}),
+                     [_result(0, 0.9)], "test")
+    new = LoadedRun(RunInfo(run_id="n", folder=None, env={"threads": 1, "versions": {"torch": "2.13.0"}}),
+                    [_result(0, 0.9)], "test")
+    comparison = compare_runs(base, new)
+    assert comparison.env_differences == {"threads": (2, 1), "torch": ("2.12.0", "2.13.0")}
+    # the case id ignores the environment: the case still matched
+    assert not comparison.only_in_base and _row(comparison, "params").verdict == "same"
