@@ -12,28 +12,13 @@ import subprocess
 import sys
 import pytest
 
-from conftest import cli_env
+from run_helpers import one_line_error, rnnbench, run_sweep
 from rnnbench.records import RunInfo
 from rnnbench.store import ResultsStore
 
 TINY = ["--hidden", "8", "--batch-size", "4", "--seq-len", "3", "--threads", "1", "--no-progress"]
 PACED = ["-p", "testplugins.paced", "--models", "paced@test", "--scenarios", "forward", "--min-time", "0.3", *TINY]
 ORACLE = ["-p", "testplugins.oracle", "--models", "oracle@test", "--scenarios", "train", "--steps", "5", *TINY]
-
-
-def rnnbench(*args, env=None, cwd=None, timeout=300):
-    full_env = cli_env()
-    full_env.update(env or {})
-    return subprocess.run([sys.executable, "-m", "rnnbench", *map(str, args)], cwd=cwd, env=full_env,
-                          capture_output=True, text=True, timeout=timeout)
-
-
-def run_sweep(out, *args, env=None, cwd=None):
-    """Run a sweep into ``out`` and return its run id (the newest run in the store)."""
-    proc = rnnbench("run", "--out", out, *args, env=env, cwd=cwd)
-    assert proc.returncode == 0, proc.stderr
-    with ResultsStore(os.path.join(out, "rnnbench.db"), create=False) as store:
-        return store.run_ids()[-1]
 
 
 def compare_json(out, base, new, *extra):
@@ -44,14 +29,6 @@ def compare_json(out, base, new, *extra):
 
 def rows(doc, metric):
     return [r for r in doc["rows"] if r["metric"] == metric]
-
-
-def one_line_error(proc):
-    lines = [line for line in proc.stderr.strip().splitlines() if line.strip()]
-    assert "Traceback" not in proc.stderr
-    assert len(lines) == 1, proc.stderr
-    assert lines[0].startswith("rnnbench: error: "), lines[0]
-    return lines[0]
 
 
 # -- timings --------------------------------------------------------------------------------------
@@ -94,7 +71,6 @@ def test_run_folders_and_latest_name_runs_too(paced):
     assert doc["base"]["run_id"] == ids["0"] and doc["new"]["run_id"] == ids["0.02"]
 
 
-@pytest.mark.slow
 def test_same_code_and_sweep_is_no_regression(tmp_path):
     """The same sweep as BASE and NEW, two interleaved rounds a side as examples/ci runs it.
 

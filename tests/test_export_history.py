@@ -6,26 +6,18 @@ import sys
 
 import pytest
 
-from conftest import cli_env
 from rnnbench.store import ResultsStore
+from run_helpers import rnnbench, run_sweep
 
 SWEEP = ["--models", "gru,transformer", "--steps", "8", "--scenarios", "train,forward", "--min-time", "0.02",
          "--hidden", "8", "--batch-size", "4", "--seq-len", "3", "--threads", "1", "--no-progress"]
 
 
-def rnnbench(*args, cwd=None):
-    return subprocess.run([sys.executable, "-m", "rnnbench", *map(str, args)], cwd=cwd, env=cli_env(),
-                          capture_output=True, text=True, timeout=300)
-
-
 @pytest.fixture(scope="module")
 def store(tmp_path_factory):
     out = tmp_path_factory.mktemp("results")
-    for _ in range(2):
-        proc = rnnbench("run", "--out", out, *SWEEP)
-        assert proc.returncode == 0, proc.stderr
-    with ResultsStore(out / "rnnbench.db", create=False) as db:
-        return out, db.run_ids()
+    run_ids = [run_sweep(out, *SWEEP) for _ in range(2)]
+    return out, run_ids
 
 
 def test_pytest_benchmark_compare_reads_the_export(store, tmp_path):
