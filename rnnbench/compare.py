@@ -163,14 +163,16 @@ def judge_deterministic(kind: str, case: str, ids: list[str], base: Metric, new:
                         s: CompareSettings) -> Row:
     """Memory and parameter counts: no noise to test, so the threshold alone decides."""
     fmt = fmt_bytes if kind == "memory" else fmt_count
-    if base.value == 0:
-        ratio = 1.0 if new.value == 0 else math.inf
+    if base.value == 0:  # no ratio to take: any growth from nothing is "bigger"
+        ratio = None
+        verdict = "same" if new.value == 0 else "bigger" if new.value > 0 else "smaller"
     else:
         ratio = new.value / base.value
-    verdict = "bigger" if ratio > s.upper else "smaller" if ratio < s.lower else "same"
-    note = "" if base.method == new.method else f"methods differ: {base.method.split()[0]} vs {new.method.split()[0]}"
+        verdict = "bigger" if ratio > s.upper else "smaller" if ratio < s.lower else "same"
+    note = "" if base.method == new.method else \
+        f"methods differ: {(base.method or '-').split()[0]} vs {(new.method or '-').split()[0]}"
     return Row(kind, case, ids, base.scenario, base.name, base.value, new.value, fmt(base.value), fmt(new.value),
-               f"{ratio:.3f}", verdict, ratio=ratio, note=note)
+               "-" if ratio is None else f"{ratio:.3f}", verdict, ratio=ratio, note=note)
 
 
 def _primary(result: CaseResult) -> tuple[str, bool] | None:

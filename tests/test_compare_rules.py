@@ -109,6 +109,8 @@ def test_memory_and_parameters_are_judged_by_the_threshold():
     assert _row(grown, "memory_bytes").verdict == "same"  # +5% is inside 10%
     shrunk = compare_runs(base, _run("n", [_result(0, 0.9, memory=500.0)]))
     assert _row(shrunk, "memory_bytes").verdict == "smaller" and not shrunk.regressions
+    from_nothing = compare_runs(_run("b", [_result(0, 0.9, memory=0.0)]), _run("n", [_result(0, 0.9, memory=64.0)]))
+    assert _row(from_nothing, "memory_bytes").verdict == "bigger" and _row(from_nothing, "memory_bytes").ratio is None
 
 
 def test_cases_on_one_side_are_listed_and_no_common_case_is_an_error():
