@@ -73,6 +73,10 @@ def build_parser() -> argparse.ArgumentParser:
     _add_common(lst)
     env = sub.add_parser("env", help="print the environment record a run would store")
     _add_common(env)
+    from rnnbench import compare, export, history  # subcommands that register themselves
+
+    for module in (compare, history, export):
+        module.register(sub, _add_common)
     return parser
 
 
@@ -85,7 +89,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command is None:
             parser.print_help()
             return 2
-        handler = {"run": cmd_run, "list": cmd_list, "env": cmd_env}[args.command]
+        handler = getattr(args, "handler", None) or {"run": cmd_run, "list": cmd_list, "env": cmd_env}[args.command]
         return handler(args, argv)
     except RnnbenchError as exc:
         if debug:

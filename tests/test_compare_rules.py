@@ -1,0 +1,164 @@
+"""The verdict rules of ``rnnbench compare`` on known samples, and the statistics behind them."""
+
+import numpy as np
+import pytest
+
+from rnnbench.compare import CompareSettings, compare_runs, judge_timing, parse_fraction, pool_runs
+from rnnbench.errors import UsageError
+from rnnbench.export import benchmark_stats
+from rnnbench.records import CaseResult, Metric, RunInfo
+from rnnbench.sources import LoadedRun
+from rnnbench.stats import bootstrap_ratio_ci, smallest_possible_p
+from rnnbench.sweep import CaseConfig
+
+S = CompareSettings()
+
+
+def timing(samples, scenario="forward", name="latency_s"):
+    return Metric(scenario, name, float(np.median(samples)), "s", "test", list(samples))
+
+
+def lognormal(median, spread, n, seed):
+    return list(median * np.random.default_rng(seed).lognormal(0.0, spread, n))
+
+
+@pytest.mark.parametrize("new_median,spread,n,expected", [
+    (1.00, 0.02, 60, "same"),     # the same distribution
+    (1.25, 0.02, 60, "slower"),   # +25%, tight samples
+    (0.75, 0.02, 60, "faster"),
+    (1.05, 0.02, 60, "same"),     # significant, but inside the 10% threshold
+    (1.25, 0.60, 6, "noisy"),     # beyond the threshold, but samples too few and too wide to tell
+    (1.00, 0.30, 8, "noisy"),     # no change, but the interval reaches beyond ±10%
+])
+def test_timing_verdicts(new_median, spread, n, expected):
+    base = timing(lognormal(1e-3, spread, n, seed=1))
+    new = timing(lognormal(1e-3 * new_median, spread, n, seed=2))
+    row = judge_timing("case", ["id"], base, new, S)
+    assert row.verdict == expected, (row.change_text, row.p_value, row.note)
+    assert row.regression == (expected == "slower")
+
+
+def test_a_regression_needs_significance_not_only_a_ratio():
+    # medians 20% apart, but 3 samples a side: a rank test cannot reach p < 0.002
+    row = judge_timing("case", ["id"], timing([1.0, 1.3, 0.9]), timing([1.2, 1.5, 1.1]), S)
+    assert row.ratio == pytest.approx(1.2)
+    assert row.verdict == "noisy" and "too few samples" in row.note
+    assert smallest_possible_p(3, 3) > S.alpha > smallest_possible_p(7, 7)
+
+
+def test_runs_of_one_side_that_disagree_make_a_change_noisy():
+    base, new = timing(lognormal(1e-3, 0.02, 60, 1)), timing(lognormal(1.3e-3, 0.02, 60, 2))
+    assert judge_timing("c", ["i"], base, new, S).verdict == "slower"
+    # NEW was two runs whose medians differ by 40%: the machine changed under the measurement
+    row = judge_timing("c", ["i"], base, new, S, repeats=([], [1.1e-3, 1.54e-3]))
+    assert row.verdict == "noisy" and "runs of NEW disagree by 40%" in row.note
+
+
+def test_the_bootstrap_interval_is_seeded_and_brackets_the_ratio():
+    base, new = lognormal(1.0, 0.1, 50, 3), lognormal(1.2, 0.1, 50, 4)
+    first = bootstrap_ratio_ci(base, new, seed=0)
+    assert first == bootstrap_ratio_ci(base, new, seed=0)
+    assert first[0] < np.median(new) / np.median(base) < first[1]
+
+
+def _case(seed=0, model="lstm@torch"):
+    return CaseConfig(model=model, task="copy", task_options=(("num_symbols", 10),), seq_len=3, batch_size=4,
+                      hidden=8, layers=1, device="cpu", dtype="float32", seed=seed, steps=5, lr=0.002)
+
+
+def _result(seed, accuracy, params=100.0, memory=1000.0, latency=None):
+    metrics = [Metric("model", "params", params, "count"), Metric("train", "memory_bytes", memory, "bytes", "autograd"),
+               Metric("train", "eval_accuracy", accuracy, "")]
+    if latency is not None:
+        metrics.append(timing(latency))
+    return CaseResult(config=_case(seed), metrics=metrics,
+                      details={"primary_metric": "accuracy", "higher_is_better": True})
+
+
+def _run(run_id, results, commit="abc"):
+    return LoadedRun(RunInfo(run_id=run_id, folder=None, env={"git_commit": commit, "threads": 1}), results, "test")
+
+
+def _row(comparison, metric):
+    [row] = [r for r in comparison.rows if r.metric == metric]
+    return row
+
+
+def test_accuracy_with_one_seed_uses_the_tolerance():
+    base = _run("b", [_result(0, 0.90)])
+    assert _row(compare_runs(base, _run("n", [_result(0, 0.89)])), "eval_accuracy").verdict == "same"
+    worse = _row(compare_runs(base, _run("n", [_result(0, 0.87)])), "eval_accuracy")
+    assert worse.verdict == "worse" and worse.regression and worse.tolerance == 0.02
+    tight = compare_runs(base, _run("n", [_result(0, 0.89)]), CompareSettings(acc_tolerance=0.005))
+    assert _row(tight, "eval_accuracy").verdict == "worse"
+
+
+def test_accuracy_with_seeds_uses_their_spread():
+    base = _run("b", [_result(0, 0.90), _result(1, 0.80), _result(2, 0.85)])  # sd 0.05
+    within = _run("n", [_result(0, 0.86), _result(1, 0.78), _result(2, 0.82)])  # mean -0.03
+    beyond = _run("n", [_result(0, 0.80), _result(1, 0.72), _result(2, 0.76)])  # mean -0.09
+    assert _row(compare_runs(base, within), "eval_accuracy").verdict == "same"
+    row = _row(compare_runs(base, beyond), "eval_accuracy")
+    assert row.verdict == "worse" and 0.03 < row.tolerance < 0.06 and "seeds=0,1,2" in row.case
+
+
+def test_memory_and_parameters_are_judged_by_the_threshold():
+    base = _run("b", [_result(0, 0.9)])
+    grown = compare_runs(base, _run("n", [_result(0, 0.9, params=150.0, memory=1050.0)]))
+    assert _row(grown, "params").verdict == "bigger" and _row(grown, "params").regression
+    assert _row(grown, "memory_bytes").verdict == "same"  # +5% is inside 10%
+    shrunk = compare_runs(base, _run("n", [_result(0, 0.9, memory=500.0)]))
+    assert _row(shrunk, "memory_bytes").verdict == "smaller" and not shrunk.regressions
+    from_nothing = compare_runs(_run("b", [_result(0, 0.9, memory=0.0)]), _run("n", [_result(0, 0.9, memory=64.0)]))
+    assert _row(from_nothing, "memory_bytes").verdict == "bigger" and _row(from_nothing, "memory_bytes").ratio is None
+
+
+def test_cases_on_one_side_are_listed_and_no_common_case_is_an_error():
+    base = _run("b", [_result(0, 0.9), _result(1, 0.9)])
+    comparison = compare_runs(base, _run("n", [_result(0, 0.9)]))
+    assert len(comparison.only_in_base) == 1 and "seed=1" in comparison.only_in_base[0]
+    with pytest.raises(UsageError, match="no case in common"):
+        compare_runs(base, _run("n", [_result(5, 0.9)]))
+
+
+def test_pooled_runs_concatenate_samples_and_must_share_a_commit():
+    first = _run("a", [_result(0, 0.9, latency=[1.0, 1.1, 1.2])])
+    second = _run("b", [_result(0, 0.8, latency=[2.0, 2.1])])
+    pooled, medians = pool_runs([first, second], "BASE")
+    metric = pooled.results[0].metric("forward", "latency_s")
+    assert metric.samples == [1.0, 1.1, 1.2, 2.0, 2.1] and metric.value == 1.2
+    assert pooled.results[0].metric("train", "eval_accuracy").value == pytest.approx(0.85)
+    assert medians[(pooled.results[0].case_id, "forward", "latency_s")] == [1.1, 2.05]
+    assert pooled.run.run_id == "a+b"
+    with pytest.raises(UsageError, match="must be of one commit"):
+        pool_runs([first, _run("c", [], commit="def")], "NEW")
+
+
+@pytest.mark.parametrize("text,value", [("10%", 0.1), ("0.05", 0.05), ("2.5%", 0.025)])
+def test_threshold_forms(text, value):
+    assert parse_fraction("--threshold", text) == pytest.approx(value)
+
+
+@pytest.mark.parametrize("n", [1, 2, 5, 8, 9, 10, 11, 33])
+def test_exported_stats_match_pytest_benchmark(n):
+    from pytest_benchmark.stats import Stats
+
+    data = lognormal(1e-3, 0.3, n, seed=n)
+    reference = Stats()
+    for x in data:
+        reference.update(x)
+    ours = benchmark_stats(data)
+    for key, expected in reference.as_dict().items():
+        assert ours[key] == pytest.approx(expected), key
+    assert ours["data"] == data and ours["iterations"] == 1
+
+
+def test_environment_differences_are_reported_beside_the_cases():
+    base = LoadedRun(RunInfo(run_id="b", folder=None, env={"threads": 2, "versions": {"torch": "2.12.0"}}),
+                     [_result(0, 0.9)], "test")
+    new = LoadedRun(RunInfo(run_id="n", folder=None, env={"threads": 1, "versions": {"torch": "2.13.0"}}),
+                    [_result(0, 0.9)], "test")
+    comparison = compare_runs(base, new)
+    assert comparison.env_differences == {"threads": (2, 1), "torch": ("2.12.0", "2.13.0")}
+    # the case id ignores the environment: the case still matched
+    assert not comparison.only_in_base and _row(comparison, "params").verdict == "same"

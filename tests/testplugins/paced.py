@@ -1,0 +1,54 @@
+"""A model whose forward takes a known time, slowed by a configurable fraction, for compare's tests.
+
+``paced@test`` does a tiny real forward (and training step), then sleeps until a
+fixed budget has passed: 5 ms for a forward times ``1 + RNNBENCH_TEST_SLOWDOWN``
+(a fraction, default 0), 5 ms for a training step. Sleeping (not spinning) keeps
+the duration nearly independent of machine load: a sleeping process uses no CPU
+time, so the scheduler wakes it promptly, while a spinning one is preempted for
+whole time slices on a busy machine. So a +25% or +2% change is what compare sees. The environment variable is not part of the case id, so the
+slowed run is the same case as the normal one, as a slower commit would be.
+"""
+
+import os
+import time
+
+import rnnbench
+from rnnbench.plugins.torch_common import TorchModel
+from testplugins.tiny import PositionwiseCore
+
+FORWARD_BUDGET_S = 5e-3
+TRAIN_BUDGET_S = 5e-3
+
+
+def slowdown() -> float:
+    return float(os.environ.get("RNNBENCH_TEST_SLOWDOWN", "0"))
+
+
+def _wait_until(deadline: float) -> None:
+    left = deadline - time.perf_counter()
+    if left > 0:
+        time.sleep(left)
+
+
+class PacedModel(TorchModel):
+    def forward(self, batch):
+        deadline = time.perf_counter() + FORWARD_BUDGET_S * (1.0 + slowdown())
+        out = super().forward(batch)
+        _wait_until(deadline)
+        return out
+
+    def train_step(self, batch):
+        deadline = time.perf_counter() + TRAIN_BUDGET_S
+        loss = super().train_step(batch)
+        _wait_until(deadline)
+        return loss
+
+
+def factory(config):
+    return PacedModel(config, lambda c: PositionwiseCore(c.hidden), lambda T, B: 2.0 * B * T * config.hidden ** 2)
+
+
+@rnnbench.hookimpl
+def rnnbench_register_models(register):
+    register(rnnbench.ModelSpec(arch="paced", backend="test", family="other", factory=factory,
+                                devices=("cpu",), dtypes=("float32",)))
