@@ -7,8 +7,8 @@ Each fails in its factory, before any work, so the tests stay fast:
 * ``hog@test`` allocates until MemoryError, under an address-space limit it sets
   itself so that it cannot eat the machine's memory (and restores afterwards),
 * ``exit@test`` calls ``os._exit(3)``,
-* ``slow@test`` is the tiny model after a pause, so that a test can interrupt a
-  sweep between cases (the pause is ``RNNBENCH_TEST_SLOW_S`` seconds, default 1).
+* ``slow@test`` is the tiny model after a pause of ``RNNBENCH_TEST_SLOW_S`` seconds
+  (default 0), so that a test can interrupt a sweep between cases.
 """
 
 import ctypes
@@ -59,7 +59,7 @@ def exit_early(config):
 
 
 def slow(config):
-    time.sleep(float(os.environ.get("RNNBENCH_TEST_SLOW_S", "1")))
+    time.sleep(float(os.environ.get("RNNBENCH_TEST_SLOW_S", "0")))
     return tiny_factory(config)
 
 
