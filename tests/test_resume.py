@@ -27,7 +27,14 @@ def start(args, out_dir, marker="", slow_s="2"):
     env["RNNBENCH_TEST_SLOW_S"] = slow_s
     env["RNNBENCH_TEST_MARKER"] = marker  # inherited by workers, so the test can find leftovers
     return subprocess.Popen([sys.executable, "-m", "rnnbench", "run", *args, "--out", str(out_dir)], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+                            preexec_fn=_as_from_a_terminal)
+
+
+def _as_from_a_terminal():
+    # A test runner started in the background ignores SIGINT, and its children inherit
+    # that; a command typed in a terminal has the default disposition, so restore it.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def stored_count(db, deadline_s=240):

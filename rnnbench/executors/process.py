@@ -14,6 +14,7 @@ so it notices a death without a result as soon as it happens.
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 import signal
@@ -64,8 +65,11 @@ def _die_with_parent() -> None:
 def worker_main(conn: Connection, job: CaseJob, sys_path: list[str], stack_file: str) -> None:
     """Entry point of a worker process: run one job, send back its result, exit."""
     # Ctrl-C in a terminal reaches the whole process group; the parent decides what
-    # an interrupt means and kills its workers, so a worker ignores it.
+    # an interrupt means and kills its workers, so a worker ignores it. (It was born
+    # with SIGINT blocked, see _sigint_blocked; once ignored, it can be unblocked.)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
     os.setpgrp()  # its own group, so a timeout kills whatever the case started too
     _die_with_parent()
     sys.path[:] = sys_path
@@ -127,7 +131,7 @@ class ProcessExecutor:
         self._warned = False
 
     # -- starting and stopping workers ---------------------------------------------------
-    def _start(self, job: CaseJob) -> _Worker:
+    def _start(self, job: CaseJob) -> None:
         receive, send = self.context.Pipe(duplex=False)
         fd, stack_file = tempfile.mkstemp(prefix="rnnbench-worker-", suffix=".stack")
         os.close(fd)
@@ -135,12 +139,13 @@ class ProcessExecutor:
             target=worker_main, args=(send, job, list(sys.path), stack_file),
             name=f"rnnbench-worker {job.config.model}", daemon=True,
         )
-        process.start()
-        send.close()  # the worker holds the only writing end: EOF when it dies
-        worker = _Worker(job=job, process=process, conn=receive, stack_file=stack_file)
-        if self.timeout is not None:
-            worker.deadline = worker.started + self.timeout + STARTUP_ALLOWANCE_S
-        return worker
+        with _sigint_blocked():  # a Ctrl-C now interrupts the parent only after the worker is known
+            process.start()
+            send.close()  # the worker holds the only writing end: EOF when it dies
+            worker = _Worker(job=job, process=process, conn=receive, stack_file=stack_file)
+            if self.timeout is not None:
+                worker.deadline = worker.started + self.timeout + STARTUP_ALLOWANCE_S
+            self._running.append(worker)
 
     def _read_messages(self, worker: _Worker) -> None:
         """Take what the worker sent: the start of its case, then its result."""
@@ -232,7 +237,7 @@ class ProcessExecutor:
             self._warn_about_sharing(pending[-1])
         while pending or self._running:
             while pending and len(self._running) < self.workers:
-                self._running.append(self._start(pending.pop()))
+                self._start(pending.pop())
             now = time.monotonic()
             deadlines = [w.deadline for w in self._running if w.deadline is not None]
             wait_for = max(0.0, min(deadlines) - now) if deadlines else None
@@ -261,6 +266,25 @@ class ProcessExecutor:
                   f" {job.settings.threads} thread(s) each on {cores} core(s): concurrent cases share the"
                   " cores and memory bandwidth, so their timings disturb each other; use --workers 1 for"
                   " timings you will compare", file=sys.stderr)
+
+
+@contextlib.contextmanager
+def _sigint_blocked() -> Iterator[None]:
+    """Hold back SIGINT while a worker is spawned.
+
+    The worker inherits the blocked mask through fork and exec, so a Ctrl-C during
+    its start-up (while it imports torch, before it can ignore SIGINT) cannot kill it
+    with a traceback. The parent receives the held-back signal when the block ends,
+    by which time the worker is in ``_running`` and ``close()`` will stop it.
+    """
+    if not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 def _signal_name(number: int) -> str:
