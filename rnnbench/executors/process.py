@@ -140,7 +140,13 @@ class ProcessExecutor:
             name=f"rnnbench-worker {job.config.model}", daemon=True,
         )
         with _sigint_blocked():  # a Ctrl-C now interrupts the parent only after the worker is known
-            process.start()
+            try:
+                process.start()
+            except BaseException:  # e.g. out of processes or file descriptors: leave nothing behind
+                receive.close()
+                send.close()
+                os.unlink(stack_file)
+                raise
             send.close()  # the worker holds the only writing end: EOF when it dies
             worker = _Worker(job=job, process=process, conn=receive, stack_file=stack_file)
             if self.timeout is not None:
