@@ -66,7 +66,10 @@ def build_parser() -> argparse.ArgumentParser:
     how.add_argument("--workers", type=str, default="1", help="worker processes (executors that start them)")
     how.add_argument("--scheduler", default=None, help="cluster scheduler address (executors that use one)")
     how.add_argument("--out", default="results", help="results folder (default: %(default)s)")
-    how.add_argument("--resume", metavar="RUN_ID", help="continue a run: skip its finished cases")
+    how.add_argument("--resume", metavar="RUN_ID",
+                     help="continue a run with its stored flags: skip its ok cases, rerun failed and missing ones")
+    how.add_argument("--sweep", metavar="FILE.toml",
+                     help="read the flags from a TOML sweep file; flags given here override it (docs/robustness.md)")
     how.add_argument("--no-progress", action="store_true", help="no progress bar")
 
     lst = sub.add_parser("list", help="list installed models, tasks and executors")
@@ -137,7 +140,11 @@ def cmd_run(args: argparse.Namespace, argv: list[str]) -> int:
     from rnnbench.runner import RunSettings
     from rnnbench.session import run_sweep
     from rnnbench.timing import TimerSettings
+    from rnnbench.run_request import resolve_run_args
+    from rnnbench.interrupts import sigterm_as_interrupt
 
+    request = resolve_run_args(args, argv, build_parser)  # defaults < --resume's run < --sweep file < flags
+    sigterm_as_interrupt()
     axes = sw.SweepAxes(
         models=sw.parse_name_list("--models", args.models),
         tasks=sw.parse_name_list("--tasks", args.tasks),
@@ -169,7 +176,8 @@ def cmd_run(args: argparse.Namespace, argv: list[str]) -> int:
                            timer=TimerSettings(min_run_time=float(min_time)))
     command = "rnnbench " + " ".join(shlex.quote(a) for a in argv)
     outcome = _run_with_progress(expansion.cases, registry, settings, args, command, err,
-                                 ExecutorOptions(timeout=timeout, workers=int(workers), scheduler=args.scheduler))
+                                 ExecutorOptions(timeout=timeout, workers=int(workers), scheduler=args.scheduler),
+                                 request)
     for message in outcome.observer_errors or []:
         err.print(f"[yellow]rnnbench: warning:[/yellow] {message}")
     print_summary(outcome.results, outcome.run, Console())
@@ -178,8 +186,11 @@ def cmd_run(args: argparse.Namespace, argv: list[str]) -> int:
               f"  database: {Path(args.out) / 'rnnbench.db'}", soft_wrap=True)
     failed = [r for r in outcome.results if r.status != "ok"]
     if outcome.interrupted:
-        resume = f"rnnbench run {' '.join(shlex.quote(a) for a in argv if a != '--resume')} --resume {outcome.run.run_id}"
-        err.print(f"[red]interrupted[/red]: finished cases are stored; resume with:\n  {resume}")
+        from rnnbench.run_request import resume_command
+
+        resume = resume_command(args.out, outcome.run.run_id)
+        err.print(f"[red]interrupted[/red]: finished cases are stored; resume with:\n  {resume}",
+                  highlight=False, soft_wrap=True)
         return 130
     if failed:
         err.print(f"[red]{len(failed)} of {len(outcome.results)} case(s) failed[/red]; their rows say why")
@@ -187,13 +198,19 @@ def cmd_run(args: argparse.Namespace, argv: list[str]) -> int:
     return 0
 
 
-def _run_with_progress(cases, registry, settings, args, command, err, executor_options):
+def _run_with_progress(cases, registry, settings, args, command, err, executor_options, request=None):
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+    from rnnbench.run_request import resume_command
     from rnnbench.session import run_sweep
 
+    def on_start(run, to_run, already_done):
+        done = f", {already_done} already done" if already_done else ""
+        err.print(f"run {run.run_id}: {to_run} case(s) to run{done}; if it stops, continue with:"
+                  f" {resume_command(args.out, run.run_id)}", highlight=False, soft_wrap=True)
+
     kwargs = dict(executor=args.executor, executor_options=executor_options, out_dir=Path(args.out),
-                  command=command, resume=args.resume)
+                  command=command, resume=args.resume, request=request, on_start=on_start)
     if args.no_progress:
         return run_sweep(cases, registry, settings, **kwargs)
     columns = [TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()]

@@ -118,7 +118,7 @@ def run_case(config: CaseConfig, registry: Registry, settings: RunSettings) -> C
         raise
     except BaseException as exc:  # a plugin's failure is this case's failure only
         result.status = classify_error(exc)
-        result.error = f"{type(exc).__name__}: {exc}".strip()
+        result.error = f"{type(exc).__name__}: {exc}".strip().rstrip(":")  # MemoryError has no message
         result.details["traceback"] = traceback.format_exc(limit=20)
     result.duration_s = time.perf_counter() - start
     return result

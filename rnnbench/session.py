@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import secrets
+import sqlite3
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -23,6 +24,10 @@ from rnnbench.report import write_report_md
 from rnnbench.runner import CaseJob, RunSettings
 from rnnbench.store import DEFAULT_DB_NAME, ResultsStore
 from rnnbench.sweep import CaseConfig
+
+
+#: on --resume, cases stored with these statuses are not run again (failures are retried)
+RESUME_SKIPS = ("ok",)
 
 
 def new_run_id() -> str:
@@ -48,8 +53,17 @@ def run_sweep(
     command: str = "",
     resume: str | None = None,
     on_result: Callable[[CaseResult, int, int], None] | None = None,
+    request: dict[str, Any] | None = None,
+    on_start: Callable[[RunInfo, int, int], None] | None = None,
 ) -> RunOutcome:
-    """Run ``cases`` through an executor; store each result; write the run folder."""
+    """Run ``cases`` through an executor; store each result; write the run folder.
+
+    On ``resume``, cases already stored with status ``ok`` are skipped and every
+    other case (failed, timed out, crashed, or never run) runs again. ``request``
+    (the resolved command-line values) is stored with a new run so that a resume
+    can repeat the sweep; ``on_start(run, to_run, already_done)`` is called once
+    the run exists, before the first case.
+    """
     executor_spec = registry.resolve_executor(executor)
     out_dir = Path(out_dir)
     try:
@@ -61,12 +75,14 @@ def run_sweep(
     try:
         if resume:
             run = store.run_info(resume)
-            done = store.done_case_ids(resume)
+            done = store.done_case_ids(resume, statuses=RESUME_SKIPS)
         else:
             env = collect_environment(settings.threads)
             observer_errors += registry.notify("rnnbench_environment", env=env)
             run = RunInfo(run_id=new_run_id(), folder=out_dir, env=env, command=command,
                           settings=_settings_dict(settings, executor), created_at=time.time())
+            if request is not None:
+                run.settings["request"] = request
             store.create_run(run)
             done = set()
         run.folder = out_dir / run.run_id
@@ -77,6 +93,8 @@ def run_sweep(
 
         jobs = [CaseJob(c, settings, registry.plugin_modules) for c in cases if c.case_id not in done]
         total = len(jobs)
+        if on_start:
+            on_start(run, total, len(cases) - total)
         interrupted = False
         runner = executor_spec.factory(executor_options)
         try:
@@ -84,7 +102,10 @@ def run_sweep(
                 try:
                     store.add_result(run.run_id, result)
                 except Exception as exc:  # e.g. the disk filled: what was stored stays stored
-                    raise RnnbenchError(f"could not store the result of {result.config.label()}: {exc}") from None
+                    raise RnnbenchError(
+                        f"could not store the result of {result.config.label()} in {store.path}: {exc}; the"
+                        f" {index - 1 + len(cases) - total} case(s) stored before are kept: resume with"
+                        f" --resume {run.run_id}") from None
                 observer_errors += registry.notify("rnnbench_case_finished", result=result)
                 if on_result:
                     on_result(result, index, total)
@@ -99,6 +120,8 @@ def run_sweep(
         if not interrupted:
             observer_errors += registry.notify("rnnbench_run_finished", run=run, results=results)
         return RunOutcome(run=run, results=results, interrupted=interrupted, observer_errors=observer_errors)
+    except sqlite3.Error as exc:  # e.g. the disk filled while a run was created or finished
+        raise RnnbenchError(f"results database {store.path}: {exc}; what was stored before is kept") from None
     finally:
         store.close()
 

@@ -74,6 +74,8 @@ class ResultsStore:
             self.conn = sqlite3.connect(str(self.path), timeout=60.0, isolation_level=None)
             self.conn.execute("PRAGMA busy_timeout = 60000")
             self._check_and_init(create)
+        except sqlite3.OperationalError as exc:  # cannot open, locked, disk I/O: not a foreign file
+            raise RnnbenchError(f"cannot use the results database {self.path}: {exc}") from None
         except sqlite3.DatabaseError as exc:
             raise RnnbenchError(f"{self.path} is not an rnnbench results database ({exc})") from None
         except PermissionError as exc:
@@ -112,10 +114,12 @@ class ResultsStore:
         self.conn.execute("BEGIN IMMEDIATE")
         try:
             yield
+            self.conn.execute("COMMIT")  # inside: a COMMIT that fails (disk full) is rolled back too
         except BaseException:
-            self.conn.execute("ROLLBACK")
+            if self.conn.in_transaction:  # SQLite may have rolled back already (SQLITE_FULL)
+                with contextlib.suppress(sqlite3.Error):
+                    self.conn.execute("ROLLBACK")
             raise
-        self.conn.execute("COMMIT")
 
     def close(self) -> None:
         self.conn.close()
@@ -173,9 +177,10 @@ class ResultsStore:
         return RunInfo(run_id=row[0], created_at=row[1], command=row[2] or "", env=json.loads(row[3]),
                        settings=json.loads(row[4]), folder=self.path.parent / row[0])
 
-    def done_case_ids(self, run_id: str) -> set[str]:
-        """Cases of a run that finished (any status but a crash of the runner itself)."""
-        return {r[0] for r in self.conn.execute("SELECT case_id FROM cases WHERE run_id = ?", (run_id,))}
+    def done_case_ids(self, run_id: str, statuses: tuple[str, ...] | None = None) -> set[str]:
+        """Cases of a run that are stored, or only those with one of ``statuses``."""
+        rows = self.conn.execute("SELECT case_id, status FROM cases WHERE run_id = ?", (run_id,))
+        return {case_id for case_id, status in rows if statuses is None or status in statuses}
 
     def results(self, run_id: str) -> list[CaseResult]:
         self.run_info(run_id)  # raises for an unknown run

@@ -7,6 +7,7 @@ prevents.
 
 from __future__ import annotations
 
+import sys
 from typing import Iterable, Iterator
 
 from rnnbench.executors import ExecutorOptions
@@ -19,6 +20,9 @@ from rnnbench.specs import ExecutorSpec
 class LocalExecutor:
     def __init__(self, options: ExecutorOptions):
         self.options = options
+        if options.timeout is not None:  # silently ignoring it would let a hang run forever
+            print("rnnbench: warning: the local executor cannot stop a case, so --timeout is ignored;"
+                  " use --executor process", file=sys.stderr)
 
     def map(self, jobs: Iterable[CaseJob]) -> Iterator[CaseResult]:
         for job in jobs:
