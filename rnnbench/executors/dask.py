@@ -55,6 +55,8 @@ def describe_worker(plugin_modules: tuple[str, ...]) -> dict[str, Any]:
     """What this worker can run: its plugins, as it loads them for a case, and its host."""
     import socket
 
+    import rnnbench
+
     registry = registry_for(tuple(plugin_modules))
     return {
         "host": socket.gethostname(),
@@ -63,6 +65,7 @@ def describe_worker(plugin_modules: tuple[str, ...]) -> dict[str, Any]:
         "models": sorted(registry.models),
         "tasks": sorted(registry.tasks),
         "problems": [(p.plugin, str(p)) for p in registry.problems],
+        "rnnbench": rnnbench.__version__,
     }
 
 
@@ -138,6 +141,9 @@ class DaskExecutor:
         self.client: Any = None
         self.futures: list[Any] = []
         self.timeout = connect_timeout()
+        if options.timeout:
+            print("rnnbench: warning: the dask executor cannot stop a running case; --timeout is ignored"
+                  " (use --executor process for per-case timeouts)", file=sys.stderr)
         if options.scheduler:
             self._connect(distributed, options.scheduler)
         else:
@@ -158,7 +164,7 @@ class DaskExecutor:
     def _start_local_cluster(self, distributed: Any, workers: int) -> None:
         import dask
 
-        paths = [p for p in sys.path if p]
+        paths = [p or os.getcwd() for p in sys.path]  # "" is the folder rnnbench was started in
         env = {"PYTHONPATH": os.pathsep.join(paths)}  # for what a case starts in turn
         # worker-saturation 1.0: a worker holds only the case it runs, so a worker that dies
         # takes one case with it (retried, or `crashed`), not the next one queued behind it
@@ -234,6 +240,15 @@ class DaskExecutor:
             )
         return None
 
+    def _warn_versions(self, reports: dict[str, dict]) -> None:
+        import rnnbench
+
+        other = sorted({(r["rnnbench"], a) for a, r in reports.items() if r["rnnbench"] != rnnbench.__version__})
+        if other:
+            version, address = other[0]
+            print(f"rnnbench: warning: dask worker {address} has rnnbench {version}, this machine"
+                  f" {rnnbench.__version__}; results may differ in what they measure", file=sys.stderr)
+
     def _warn_oversubscription(self, workers: list[WorkerInfo], threads: int) -> None:
         per_host: dict[str, list[WorkerInfo]] = defaultdict(list)
         for w in workers:
@@ -255,6 +270,7 @@ class DaskExecutor:
         workers, reports = self._workers(jobs[0].plugin_modules)
         self._check_plugins(jobs, reports)
         resources = self._case_slots(workers)
+        self._warn_versions(reports)
         self._warn_oversubscription(workers, jobs[0].settings.threads)
 
         token = secrets.token_hex(4)
@@ -298,8 +314,9 @@ class DaskExecutor:
         return result
 
     def close(self) -> None:
-        for future in self.futures:
-            future.cancel()
+        for future in self.futures:  # an interrupted sweep leaves nothing running on the cluster
+            if not future.done():
+                future.cancel()
         self.futures = []
         if self.client is not None:
             try:
