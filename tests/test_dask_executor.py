@@ -158,7 +158,7 @@ def kill_first_case(markers: Path, args: list[str], out: Path, env: dict) -> tup
     try:
         marker = wait_for_marker(markers, proc)
         pid, seed = map(int, marker.name.split("-"))
-        os.kill(pid, signal.SIGKILL)  # mid-case: the case sleeps a second after dropping its marker
+        os.kill(pid, signal.SIGKILL)  # mid-case: a first case sleeps 3 s after dropping its marker
         stdout, stderr = proc.communicate(timeout=180)
     finally:
         if proc.poll() is None:

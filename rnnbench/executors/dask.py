@@ -76,19 +76,26 @@ def extend_sys_path(paths: list[str]) -> None:
             sys.path.append(path)
 
 
-def _sys_path_plugin(paths: list[str]):
+def _local_worker_plugin(paths: list[str]):
     from distributed.diagnostics.plugin import WorkerPlugin
 
-    class ClientSysPath(WorkerPlugin):
-        """Runs on every worker, restarted ones included, before it takes a task."""
+    class LocalWorkerSetup(WorkerPlugin):
+        """Runs on every local worker, restarted ones included, before it takes a task."""
 
         def __init__(self, paths: list[str]):
             self.paths = paths
 
         def setup(self, worker) -> None:
             extend_sys_path(self.paths)
+            # Ctrl-C reaches the whole process group; the rnnbench process alone handles it
+            # (stores what finished, then closes the cluster), so workers do not print tracebacks
+            import signal
+            import threading
 
-    return ClientSysPath(paths)
+            if threading.current_thread() is threading.main_thread():
+                signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+    return LocalWorkerSetup(paths)
 
 
 # -- the client side ---------------------------------------------------------------------------
@@ -177,7 +184,7 @@ class DaskExecutor:
                 )
             self.client = distributed.Client(self.cluster, set_as_default=False)
             # -p modules found through this process's sys.path must import on the workers too
-            self.client.register_plugin(_sys_path_plugin(paths), name="rnnbench-sys-path")
+            self.client.register_plugin(_local_worker_plugin(paths), name="rnnbench-local-worker")
         except Exception as exc:
             self.close()
             raise RnnbenchError(f"could not start a local dask cluster of {workers} worker(s): {_one_line(exc)}") from None
