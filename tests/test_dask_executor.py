@@ -42,38 +42,44 @@ class Cluster:
         self.folder = folder
         self.markers = folder / "markers"
         self.markers.mkdir()
-        self.scheduler_file = folder / "scheduler.json"
+        self.procs: list[subprocess.Popen] = []
+        self.client = None
+        self.address = ""
+
+    def start(self) -> None:
         env = cli_env()
         env["RNNBENCH_TEST_MARKERS"] = str(self.markers)
-        env["DASK_DISTRIBUTED__SCHEDULER__WORKER_SATURATION"] = "1.0"  # as docs/scale-out.md advises
-        self.procs = [self._start(["scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
-                                   "--scheduler-file", str(self.scheduler_file)], env, "scheduler")]
+        scheduler_file = self.folder / "scheduler.json"
+        self._start(["scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
+                     "--scheduler-file", str(scheduler_file)], env, "scheduler")
         deadline = time.monotonic() + START_TIMEOUT
-        while not self.scheduler_file.exists():
+        while not self.address:
             assert time.monotonic() < deadline, "the dask scheduler did not start"
-            assert self.procs[0].poll() is None, (folder / "scheduler.log").read_text()
-            time.sleep(0.1)
-        time.sleep(0.2)  # the file is written in one go, but give the writer a moment to close it
-        self.address = json.loads(self.scheduler_file.read_text())["address"]
+            assert self.procs[0].poll() is None, (self.folder / "scheduler.log").read_text()
+            try:
+                self.address = json.loads(scheduler_file.read_text())["address"]
+            except (OSError, ValueError, KeyError):  # not written yet, or half-written
+                time.sleep(0.1)
         for name in ("w1", "w2"):
-            self.procs.append(self._start(["worker", self.address, "--nthreads", "1", "--host", "127.0.0.1",
-                                           "--no-dashboard", "--name", name], env, name))
+            self._start(["worker", self.address, "--nthreads", "1", "--host", "127.0.0.1", "--no-dashboard",
+                         "--name", name], env, name)
         self.client = distributed.Client(self.address, timeout=START_TIMEOUT, set_as_default=False)
         self.client.wait_for_workers(2, timeout=START_TIMEOUT)
 
     def _start(self, args, env, name):
-        log = open(self.folder / f"{name}.log", "w")
-        return subprocess.Popen(dask_cli(*args), env=env, stdout=log, stderr=subprocess.STDOUT,
-                                start_new_session=True)
+        with open(self.folder / f"{name}.log", "w") as log:
+            self.procs.append(subprocess.Popen(dask_cli(*args), env=env, stdout=log, stderr=subprocess.STDOUT,
+                                               start_new_session=True))
 
     def worker_pids(self) -> set[int]:
         return set(self.client.run(os.getpid).values())
 
     def close(self):
-        try:
-            self.client.close(timeout=10)
-        except Exception:
-            pass
+        if self.client is not None:
+            try:
+                self.client.close(timeout=10)
+            except Exception:  # the cluster is torn down below either way
+                pass
         for proc in reversed(self.procs):
             if proc.poll() is None:
                 os.killpg(proc.pid, signal.SIGTERM)  # the worker's nanny and its worker process
@@ -89,6 +95,7 @@ class Cluster:
 def cluster(tmp_path_factory):
     started = Cluster(tmp_path_factory.mktemp("dask-cluster"))
     try:
+        started.start()
         yield started
     finally:
         started.close()
@@ -154,15 +161,16 @@ def kill_first_case(markers: Path, args: list[str], out: Path, env: dict) -> tup
     for old in markers.iterdir():  # the first marker must be the first case of this sweep
         old.unlink()
     proc = subprocess.Popen([sys.executable, "-m", "rnnbench", "run", *args, "--out", str(out)],
-                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)  # its own process group: local workers included
     try:
         marker = wait_for_marker(markers, proc)
         pid, seed = map(int, marker.name.split("-"))
         os.kill(pid, signal.SIGKILL)  # mid-case: a first case sleeps 3 s after dropping its marker
         stdout, stderr = proc.communicate(timeout=180)
     finally:
-        if proc.poll() is None:
-            proc.kill()
+        if proc.poll() is None:  # a failed test leaves no rnnbench and no local cluster behind
+            os.killpg(proc.pid, signal.SIGKILL)
             proc.communicate()
     return pid, seed, subprocess.CompletedProcess(proc.args, proc.returncode, stdout, stderr)
 
@@ -185,12 +193,13 @@ def test_a_case_whose_worker_dies_is_marked_crashed(tmp_path):
     markers.mkdir()
     env = cli_env()
     env.update(RNNBENCH_TEST_MARKERS=str(markers), DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES="0")
-    args = [*SIX_CASES, "--executor", "dask", "--workers", "2", *FAST]
+    args = ["-p", "testplugins.sleepy", "--models", "sleepy@test", "--seeds", "0,1,2",
+            "--executor", "dask", "--workers", "2", *FAST]
     killed_pid, killed_seed, proc = kill_first_case(markers, args, tmp_path / "out", env)
-    assert proc.returncode == 1 and "case(s) failed" in proc.stderr, proc.stderr
+    assert proc.returncode == 1 and "1 of 3 case(s) failed" in proc.stderr, proc.stderr
     results = stored(tmp_path / "out")
-    assert sorted(r.config.seed for r in results) == [0, 1, 2, 3, 4, 5]
-    # a local cluster's workers hold one case each, so only the case that was running crashed
+    assert sorted(r.config.seed for r in results) == [0, 1, 2]
+    # workers are handed one case at a time, so only the case that was running crashed
     [killed] = [r for r in results if r.status == "crashed"]
     assert killed.config.seed == killed_seed and "dask worker running this case died" in killed.error
     assert all(r.status == "ok" for r in results if r is not killed)

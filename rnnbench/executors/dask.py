@@ -24,7 +24,7 @@ import os
 import secrets
 import sys
 import time
-from collections import defaultdict
+from collections import defaultdict, deque
 from dataclasses import dataclass
 from typing import Any, Iterable, Iterator
 
@@ -169,19 +169,13 @@ class DaskExecutor:
             ) from None
 
     def _start_local_cluster(self, distributed: Any, workers: int) -> None:
-        import dask
-
         paths = [p or os.getcwd() for p in sys.path]  # "" is the folder rnnbench was started in
         env = {"PYTHONPATH": os.pathsep.join(paths)}  # for what a case starts in turn
-        # worker-saturation 1.0: a worker holds only the case it runs, so a worker that dies
-        # takes one case with it (retried, or `crashed`), not the next one queued behind it
-        config = {"distributed.scheduler.worker-saturation": 1.0}
         try:
-            with dask.config.set(config):
-                self.cluster = distributed.LocalCluster(
-                    n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0",
-                    env=env, silence_logs=logging.CRITICAL,  # the rows say what went wrong
-                )
+            self.cluster = distributed.LocalCluster(
+                n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0",
+                env=env, silence_logs=logging.CRITICAL,  # the rows say what went wrong
+            )
             self.client = distributed.Client(self.cluster, set_as_default=False)
             # -p modules found through this process's sys.path must import on the workers too
             self.client.register_plugin(_local_worker_plugin(paths), name="rnnbench-local-worker")
@@ -271,34 +265,55 @@ class DaskExecutor:
     def map(self, jobs: Iterable[CaseJob]) -> Iterator[CaseResult]:
         from distributed import as_completed
 
-        jobs = list(jobs)
-        if not jobs:
+        queue = deque(jobs)
+        if not queue:
             return
-        workers, reports = self._workers(jobs[0].plugin_modules)
-        self._check_plugins(jobs, reports)
+        workers, reports = self._workers(queue[0].plugin_modules)
+        self._check_plugins(list(queue), reports)
         resources = self._case_slots(workers)
         self._warn_versions(reports)
-        self._warn_oversubscription(workers, jobs[0].settings.threads)
+        self._warn_oversubscription(workers, queue[0].settings.threads)
 
+        # Cases are handed out as workers free up, never queued on a worker: a worker holds
+        # only the case it runs, so one that dies takes exactly that case with it (retried
+        # elsewhere, or `crashed`), and an interrupted sweep leaves little to cancel.
         token = secrets.token_hex(4)
-        keys = [f"rnnbench-case-{job.config.case_id}-{token}" for job in jobs]
-        self.futures = self.client.map(run_job_on_worker, jobs, key=keys, pure=False, retries=0,
-                                       resources=resources)
-        job_of = {future.key: job for future, job in zip(self.futures, jobs)}
-        pending = set(job_of)
+        job_of: dict[str, CaseJob] = {}
+        finished = as_completed(loop=self.client.loop)
+
+        def submit_while_free() -> None:
+            free = self._slots(resources) - len(job_of)
+            while queue and (free > 0 or not job_of):  # at least one in flight, or the loop ends
+                job = queue.popleft()
+                future = self.client.submit(run_job_on_worker, job, key=f"rnnbench-case-{job.config.case_id}-{token}",
+                                            pure=False, retries=0, resources=resources)
+                job_of[future.key] = job
+                self.futures.append(future)
+                finished.add(future)
+                free -= 1
+
         try:
-            for future in as_completed(self.futures, loop=self.client.loop):
-                job = job_of[future.key]
-                if future.key not in pending:  # never hand the same case back twice
+            submit_while_free()
+            for future in finished:
+                job = job_of.pop(future.key, None)
+                if job is None:  # never hand the same case back twice
                     continue
-                pending.discard(future.key)
-                yield self._result_of(future, job)
+                result = self._result_of(future, job)
                 future.release()
+                submit_while_free()  # the next case starts while this one is stored
+                yield result
         except (KeyboardInterrupt, GeneratorExit):
             raise
         except Exception as exc:  # the scheduler went away: what did not come back is an error row
-            for key in sorted(pending):
-                yield _failed(job_of[key], "error", f"dask lost the case: {_one_line(exc)}")
+            for job in [*job_of.values(), *queue]:
+                yield _failed(job, "error", f"dask lost the case: {_one_line(exc)}")
+
+    def _slots(self, resources: dict[str, float] | None) -> int:
+        """How many cases the cluster runs at once: one per (suitable) worker."""
+        workers = self.client.scheduler_info(n_workers=-1)["workers"].values()
+        if resources:
+            return sum(1 for w in workers if (w.get("resources") or {}).get(CASE_RESOURCE))
+        return len(workers)
 
     def _result_of(self, future: Any, job: CaseJob) -> CaseResult:
         from distributed import KilledWorker
