@@ -6,6 +6,7 @@ Every figure is printed with its spread and the legend says how it was measured.
 from __future__ import annotations
 
 import json
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -111,8 +112,21 @@ def legend(run: RunInfo) -> list[str]:
     ]
 
 
+def cpu_notes(results: list[CaseResult], run: RunInfo) -> list[str]:
+    """Say when cases ran on different CPU models (a cluster): their times are not one comparison."""
+    counts = Counter(r.worker.get("cpu") for r in results if r.worker.get("cpu"))
+    if len(counts) > 1:
+        mix = "; ".join(f"{cpu}: {n} case(s)" for cpu, n in sorted(counts.items()))
+        return [f"Warning: these cases ran on {len(counts)} different CPU models ({mix}); compare times only"
+                " between cases with the same cpu (a column of results.csv)."]
+    if len(counts) == 1 and run.env.get("cpu") and next(iter(counts)) != run.env.get("cpu"):
+        return [f"The cases ran on {next(iter(counts))}, not on the machine that started the run ({run.env['cpu']})."]
+    return []
+
+
 def print_summary(results: list[CaseResult], run: RunInfo, console: Any) -> None:
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     if not console.is_terminal:  # piped or in CI: no terminal width to respect
@@ -125,6 +139,8 @@ def print_summary(results: list[CaseResult], run: RunInfo, console: Any) -> None
     console.print(table)
     for line in legend(run):
         console.print(f"[dim]{line}[/dim]")
+    for line in cpu_notes(results, run):
+        console.print(f"[yellow]{escape(line)}[/yellow]")
 
 
 def markdown_table(header: list[str], rows: list[list[str]]) -> str:
@@ -147,7 +163,7 @@ def write_report_md(results: list[CaseResult], run: RunInfo, folder: Path, extra
         "",
         markdown_table(COLUMNS, summary_rows(results)),
         "",
-        *[f"- {line}" for line in legend(run)],
+        *[f"- {line}" for line in legend(run) + cpu_notes(results, run)],
         "",
         *extra_sections,
         "## Environment",
