@@ -70,7 +70,14 @@ def run_sweep(
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise RnnbenchError(f"cannot create results folder {out_dir}: {exc.strerror}") from None
-    store = ResultsStore(out_dir / DEFAULT_DB_NAME)
+    # Start the executor before touching the store: a missing package or an unreachable
+    # cluster must not leave an empty "running" run behind.
+    runner = executor_spec.factory(executor_options)
+    try:
+        store = ResultsStore(out_dir / DEFAULT_DB_NAME)
+    except BaseException:
+        runner.close()
+        raise
     observer_errors: list[str] = []
     try:
         if resume:
@@ -96,7 +103,6 @@ def run_sweep(
         if on_start:
             on_start(run, total, len(cases) - total)
         interrupted = False
-        runner = executor_spec.factory(executor_options)
         try:
             for index, result in enumerate(runner.map(jobs), start=1):
                 try:
@@ -111,8 +117,6 @@ def run_sweep(
                     on_result(result, index, total)
         except KeyboardInterrupt:
             interrupted = True
-        finally:
-            runner.close()
 
         store.finish_run(run.run_id, "interrupted" if interrupted else "finished")
         results = store.results(run.run_id)
@@ -123,7 +127,10 @@ def run_sweep(
     except sqlite3.Error as exc:  # e.g. the disk filled while a run was created or finished
         raise RnnbenchError(f"results database {store.path}: {exc}; what was stored before is kept") from None
     finally:
-        store.close()
+        try:
+            runner.close()
+        finally:
+            store.close()
 
 
 def _settings_dict(settings: RunSettings, executor: str) -> dict[str, Any]:
