@@ -186,7 +186,8 @@ def _lstm_backward_kernel(
     dy_ptr, w_ptr, cs_ptr, gates_ptr, dgates_ptr, dc_ptr,
     B, H, T, s_start, s_stop,
     stride_dy_t, stride_cs_t, stride_g_t, stride_dg_t,
-    BLOCK_B: tl.constexpr, BLOCK_H: tl.constexpr, BLOCK_K: tl.constexpr, PRECISION: tl.constexpr,
+    BLOCK_B: tl.constexpr, BLOCK_H: tl.constexpr, BLOCK_K: tl.constexpr,
+    W_ON_CHIP: tl.constexpr, PRECISION: tl.constexpr,
 ):
     """Reverse steps t = T-1-s for s in s_start..s_stop-1 of one layer.
 
@@ -202,6 +203,17 @@ def _lstm_backward_kernel(
     rows = pid_b * BLOCK_B + tl.arange(0, BLOCK_B)
     row_ok = rows < B
     g_dtype = dgates_ptr.dtype.element_ty
+    # The reduction over 4H runs over the four gates at once: column j of a [·, 4·BLOCK_K]
+    # tile is gate j // BLOCK_K, hidden unit k0 + j % BLOCK_K. Fewer, larger dots.
+    j = tl.arange(0, 4 * BLOCK_K)
+    j_gate = j // BLOCK_K
+    j_unit = j % BLOCK_K
+    j_ok = j_unit < H
+    if W_ON_CHIP:
+        # One tile covers all of H: W_hh, as [4H, H], is read once for all T steps.
+        cols = tl.arange(0, BLOCK_H)
+        w_all = tl.load(w_ptr + (j_gate * H + j_unit)[:, None] * H + cols[None, :],
+                        mask=j_ok[:, None] & (cols < H)[None, :], other=0.0)
 
     for s in range(s_start, s_stop):
         t = T - 1 - s
@@ -214,13 +226,17 @@ def _lstm_backward_kernel(
             # δh_t = ∂L/∂h_t + (δgates_{t+1}·W_hh)[:, cols]
             dh = tl.load(dy_ptr + t * stride_dy_t + state, mask=tile_ok, other=0.0).to(tl.float32)
             dg_next = dgates_ptr + (t + 1) * stride_dg_t + rows[:, None] * (4 * H)
-            for q in range(0, 4):
+            if W_ON_CHIP:
+                d_tile = tl.load(dg_next + (j_gate * H + j_unit)[None, :], mask=row_ok[:, None] & j_ok[None, :],
+                                 other=0.0)
+                dh = tl.dot(d_tile, w_all, dh, input_precision=PRECISION)
+            else:
                 for k0 in range(0, H, BLOCK_K):
-                    kk = k0 + tl.arange(0, BLOCK_K)
+                    kk = k0 + j_unit
                     kk_ok = kk < H
-                    d_tile = tl.load(dg_next + q * H + kk[None, :], mask=row_ok[:, None] & kk_ok[None, :],
+                    d_tile = tl.load(dg_next + (j_gate * H + kk)[None, :], mask=row_ok[:, None] & kk_ok[None, :],
                                      other=0.0)
-                    w_tile = tl.load(w_ptr + (q * H + kk)[:, None] * H + cols[None, :],
+                    w_tile = tl.load(w_ptr + (j_gate * H + kk)[:, None] * H + cols[None, :],
                                      mask=kk_ok[:, None] & col_ok[None, :], other=0.0)
                     dh = tl.dot(d_tile, w_tile, dh, input_precision=PRECISION)
 
@@ -370,13 +386,13 @@ def lstm_layer_backward(dy: torch.Tensor, w_hh: torch.Tensor, cs: torch.Tensor, 
     dgates[T].zero_()
     dc = dc_last.to(torch.float32).contiguous().clone()
     grid, steps_per_launch = _grids(plan, B, H)
-    block_k = min(64, _pow2_at_least_16(H))  # the backward streams W_hh: no register-resident variant
     spans = [(0, T)] if steps_per_launch == 0 else [(s, s + 1) for s in range(T)]
     for s_start, s_stop in spans:
         _lstm_backward_kernel[grid](
             dy, w_hh, cs, gates, dgates, dc, B, H, T, s_start, s_stop,
             dy.stride(0), cs.stride(0), gates.stride(0), dgates.stride(0),
-            BLOCK_B=plan.block_b, BLOCK_H=plan.block_h, BLOCK_K=block_k, PRECISION=_precision(dy.dtype),
+            BLOCK_B=plan.block_b, BLOCK_H=plan.block_h, BLOCK_K=plan.block_k, W_ON_CHIP=plan.w_on_chip,
+            PRECISION=_precision(dy.dtype),
             num_warps=plan.num_warps,
         )
     return dgates[:T], dc
