@@ -111,7 +111,7 @@ def design_summary(hidden: int, dtype: str, device: str) -> str:
     """Which launch design the model's layers use (it does not depend on the batch)."""
     plan = kernels().plan_launch(64, hidden, TORCH_DTYPES[dtype].itemsize, torch.device(device))
     if plan.persistent:
-        where = "W_hh in registers" if plan.w_on_chip else "W_hh streamed from L2"
+        where = "W_hh on chip" if plan.w_on_chip else "W_hh streamed from L2"
         return f"persistent kernel, one launch per layer ({where})"
     return "one launch per time step over (batch x hidden) tiles"
 

@@ -33,8 +33,9 @@ Two launch designs share the same kernels (see :func:`plan_launch` for which run
 * persistent: one launch for the whole sequence; each program owns a tile of batch rows
   and all hidden units and loops over time, synchronising its own warps between steps
   (h_{t-1} is read back from L1/L2, never from another program). When W_hh is small
-  enough (``w_on_chip``) its four tiles are loaded once, before the time loop, and stay
-  in registers for all T steps.
+  enough (``w_on_chip``) its tiles are loaded once, before the time loop, and stay on
+  chip (registers or shared memory, wherever the compiler keeps dot operands) for all
+  T steps.
 * per-step: one launch per time step over a grid of (batch tiles × hidden tiles); the
   launch boundary is the grid-wide barrier that step t+1 needs.
 """
@@ -267,10 +268,11 @@ def _lstm_backward_kernel(
 
 # -- launch planning ----------------------------------------------------------------------------
 
-#: W_hh bytes up to which the whole matrix is kept in registers across the time loop.
-#: Four [BLOCK_K, BLOCK_H] tiles of 64×64 float32 are 64 KiB: 128 registers per thread at
-#: 4 warps, 64 at 8; beyond that they would spill and streaming from L2 is better.
-W_ON_CHIP_MAX_HIDDEN = 64
+#: W_hh bytes (four gates, padded to a power-of-two tile) kept on chip for all T steps:
+#: 32 KiB is hidden ≤ 32 in float32 and ≤ 64 in 16-bit. The backward holds it as one
+#: [4·tile, tile] operand beside a [BLOCK_B, 4·tile] one; larger tiles would need more
+#: than the 99 KiB of shared memory that every GPU from sm_80 on offers a program.
+W_ON_CHIP_MAX_BYTES = 32 * 1024
 #: W_hh bytes up to which one program per batch tile, streaming W_hh from L2 every step,
 #: beats launching a grid per step. An estimate (one SM reads ~100 GB/s from L2, a
 #: launch costs ~5 µs, so ~0.5 MB per step is where they cross), to be tuned with
@@ -280,18 +282,26 @@ PERSISTENT_MAX_W_BYTES = 512 * 1024
 
 @dataclass(frozen=True)
 class LaunchPlan:
-    """How one layer's recurrence is launched; :func:`plan_launch` picks it."""
+    """How one layer's recurrence is launched; :func:`plan_launch` picks it.
+
+    Tile sizes keep every kernel within 99 KiB of shared memory at ``num_stages``
+    (benchmarks/compile_check.py compiles them for sm_80 and sm_90 without a GPU).
+    """
 
     persistent: bool
     w_on_chip: bool
     block_b: int
     block_h: int
+    #: the forward's reduction tile over h_{t-1}
     block_k: int
+    #: the backward's reduction tile over δgates, per gate (the four gates go together)
+    block_k_backward: int
     num_warps: int = 4
+    num_stages: int = 2
 
     def describe(self) -> str:
         if self.persistent:
-            where = "W_hh in registers" if self.w_on_chip else "W_hh streamed from L2 each step"
+            where = "W_hh on chip" if self.w_on_chip else "W_hh streamed from L2 each step"
             return f"persistent (one launch per layer, {where}), tiles {self.block_b}x{self.block_h}"
         return f"per-step launches over (batch x hidden) tiles {self.block_b}x{self.block_h}"
 
@@ -304,31 +314,32 @@ def plan_launch(batch: int, hidden: int, element_size: int, device: torch.device
                 design: str = "auto") -> LaunchPlan:
     """Which design runs (``design``: ``"auto"``, ``"persistent"`` or ``"per-step"``).
 
-    * hidden ≤ 64: persistent with W_hh in registers. The whole step is a few tiny dots;
-      a launch per step would cost more than the work, and W_hh never leaves the chip.
-    * W_hh ≤ 512 KiB (hidden ≤ 181 in float32, ≤ 256 in bfloat16): persistent, W_hh
-      streamed from L2 (it stays L2-resident): one launch per layer.
-    * larger: per-step launches. A batch tile is at most 64 rows, so at batch ≤ 256 the
-      persistent design has ≤ 16 programs, each reading all of W_hh every step; spreading
-      the hidden units over programs uses the whole GPU, and the launch boundary is the
-      grid-wide barrier each step needs. (A hidden-split persistent kernel with a
-      software grid barrier would save the launches, but its programs must all be
-      resident at once and spin on each other, which Triton's interpreter, running
+    * W_hh ≤ 32 KiB (hidden ≤ 32 in float32, ≤ 64 in 16-bit): persistent with W_hh on
+      chip. The whole step is a few tiny dots; a launch per step would cost more than
+      the work, and W_hh is read from memory once, not T times.
+    * W_hh ≤ 512 KiB (hidden ≤ 181 in float32, ≤ 256 in 16-bit): persistent, W_hh
+      streamed from L2 (where it stays resident): one launch per layer.
+    * larger: per-step launches. A batch tile is at most 32 or 64 rows, so at batch ≤ 256
+      the persistent design has ≤ 16 programs, each reading all of W_hh every step;
+      spreading the hidden units over programs uses the whole GPU, and the launch
+      boundary is the grid-wide barrier each step needs. (A hidden-split persistent
+      kernel with a software grid barrier would save the launches, but its programs must
+      all be resident at once and spin on each other, which Triton's interpreter, running
       programs one after another, cannot execute: it could not be verified here.)
     * Triton's interpreter (CPU): persistent, since each launch there costs milliseconds.
     """
     if design not in ("auto", "persistent", "per-step"):
         raise ValueError(f"design must be auto, persistent or per-step, got {design!r}")
-    block_b = min(64, _pow2_at_least_16(batch))
-    fits = hidden <= W_ON_CHIP_MAX_HIDDEN
+    block_b = min(32 if element_size >= 4 else 64, _pow2_at_least_16(batch))
+    tile = _pow2_at_least_16(hidden)
+    on_chip = 4 * tile * tile * element_size <= W_ON_CHIP_MAX_BYTES
     if design == "auto":
         small = 4 * hidden * hidden * element_size <= PERSISTENT_MAX_W_BYTES
-        design = "persistent" if device.type != "cuda" or fits or small else "per-step"
-    if design == "persistent" and fits:
-        tile = _pow2_at_least_16(hidden)
-        return LaunchPlan(True, True, block_b, tile, tile, num_warps=8 if tile == 64 else 4)
-    block_h = min(64, _pow2_at_least_16(hidden))
-    return LaunchPlan(design == "persistent", False, block_b, block_h, block_k=min(64, _pow2_at_least_16(hidden)))
+        design = "persistent" if device.type != "cuda" or on_chip or small else "per-step"
+    if design == "persistent" and on_chip:
+        return LaunchPlan(True, True, block_b, tile, tile, block_k_backward=tile)
+    block = min(64, tile)
+    return LaunchPlan(design == "persistent", False, block_b, block, block, block_k_backward=min(32, tile))
 
 
 def _precision(dtype: torch.dtype) -> str:
@@ -368,7 +379,7 @@ def lstm_layer_forward(xw: torch.Tensor, w_hh: torch.Tensor, h0: torch.Tensor, c
             xw.stride(0), xw.stride(1), hs.stride(0), cs.stride(0), gates.stride(0) if save_gates else 0,
             BLOCK_B=plan.block_b, BLOCK_H=plan.block_h, BLOCK_K=plan.block_k,
             W_ON_CHIP=plan.w_on_chip, SAVE_GATES=save_gates, PRECISION=_precision(xw.dtype),
-            num_warps=plan.num_warps,
+            num_warps=plan.num_warps, num_stages=plan.num_stages,
         )
     return hs, cs, (gates if save_gates else None), plan
 
@@ -391,9 +402,8 @@ def lstm_layer_backward(dy: torch.Tensor, w_hh: torch.Tensor, cs: torch.Tensor, 
         _lstm_backward_kernel[grid](
             dy, w_hh, cs, gates, dgates, dc, B, H, T, s_start, s_stop,
             dy.stride(0), cs.stride(0), gates.stride(0), dgates.stride(0),
-            BLOCK_B=plan.block_b, BLOCK_H=plan.block_h, BLOCK_K=plan.block_k, W_ON_CHIP=plan.w_on_chip,
-            PRECISION=_precision(dy.dtype),
-            num_warps=plan.num_warps,
+            BLOCK_B=plan.block_b, BLOCK_H=plan.block_h, BLOCK_K=plan.block_k_backward, W_ON_CHIP=plan.w_on_chip,
+            PRECISION=_precision(dy.dtype), num_warps=plan.num_warps, num_stages=plan.num_stages,
         )
     return dgates[:T], dc
 

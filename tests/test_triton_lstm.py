@@ -106,11 +106,14 @@ def test_tanh_is_exact_to_float32_and_saturates_without_nan(kernels):
 
 def test_launch_plan_follows_the_documented_rule(kernels):
     cuda, cpu = torch.device("cuda"), torch.device("cpu")
-    small = kernels.plan_launch(8, 64, 4, cuda)
-    assert small.persistent and small.w_on_chip and small.block_h == small.block_k == 64
-    assert kernels.plan_launch(8, 128, 4, cuda).persistent and not kernels.plan_launch(8, 128, 4, cuda).w_on_chip
+    small = kernels.plan_launch(8, 32, 4, cuda)  # float32 W_hh of 16 KiB: on chip
+    assert small.persistent and small.w_on_chip and small.block_h == small.block_k == 32
+    assert kernels.plan_launch(8, 64, 2, cuda).w_on_chip  # 16-bit: 32 KiB
+    streamed = kernels.plan_launch(8, 128, 4, cuda)
+    assert streamed.persistent and not streamed.w_on_chip
     big = kernels.plan_launch(8, 1024, 2, cuda)
     assert not big.persistent and big.block_b == 16
+    assert kernels.plan_launch(256, 1024, 4, cuda).block_b == 32
     assert kernels.plan_launch(256, 1024, 4, cpu).persistent  # the interpreter: one launch per layer
     with pytest.raises(ValueError, match="design"):
         kernels.plan_launch(8, 64, 4, cuda, design="fastest")
@@ -255,3 +258,15 @@ def test_benchmark_script_runs_end_to_end_in_the_interpreter(kernels, tmp_path):
     rows = pd.read_csv(out)
     assert list(rows["mode"]) == ["forward", "fwd+bwd"]
     assert (rows["max_abs_diff"] < 1e-5).all() and (rows["triton_ms"] > 0).all()
+
+
+@pytest.mark.slow
+def test_kernels_compile_for_a_gpu_without_one(kernels):
+    """What the interpreter cannot check: the GPU compiler (through ptxas) accepts the kernels."""
+    script = BENCHMARK.parent / "compile_check.py"
+    env = {**os.environ, "TRITON_DEFAULT_FP_FUSION": "1"}
+    env.pop("TRITON_INTERPRET", None)
+    proc = subprocess.run([sys.executable, str(script), "--arch", "90", "--batch", "4", "--hidden", "32",
+                           "--dtype", "bfloat16"], capture_output=True, text=True, timeout=300, env=env)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "3 kernel variants compiled, 0 failure(s)" in proc.stdout
