@@ -126,7 +126,8 @@ def _lstm_forward_kernel(
         w_g = _load_w_t(w_ptr, 2, H, ks, k_ok, cols, col_ok)
         w_o = _load_w_t(w_ptr, 3, H, ks, k_ok, cols, col_ok)
 
-    for t in range(t_start, t_stop):
+    for step in range(t_start, t_stop):
+        t = tl.cast(step, tl.int64)  # t·stride exceeds int32 at T·B·4H ≥ 2³¹ (e.g. T=2048, B=256, H=1024)
         for n0 in range(pid_h * BLOCK_H, H, hidden_step):
             cols = n0 + tl.arange(0, BLOCK_H)
             col_ok = cols < H
@@ -217,7 +218,7 @@ def _lstm_backward_kernel(
                         mask=j_ok[:, None] & (cols < H)[None, :], other=0.0)
 
     for s in range(s_start, s_stop):
-        t = T - 1 - s
+        t = tl.cast(T - 1 - s, tl.int64)  # t·stride exceeds int32 at T·B·4H ≥ 2³¹
         for n0 in range(pid_h * BLOCK_H, H, hidden_step):
             cols = n0 + tl.arange(0, BLOCK_H)
             col_ok = cols < H
