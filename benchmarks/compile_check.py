@@ -44,6 +44,8 @@ def main(argv=None) -> int:
     parser.add_argument("--batch", default="1,64,256", help="comma list (default: %(default)s)")
     parser.add_argument("--hidden", default="32,64,256,1024", help="comma list (default: %(default)s)")
     parser.add_argument("--dtype", default="float32,bfloat16", help="comma list (default: %(default)s)")
+    parser.add_argument("--num-sms", type=int, default=132,
+                        help="streaming multiprocessors the plans assume (default: %(default)s, an H100 SXM)")
     parser.add_argument("--max-shared", type=int, default=99 * 1024, help="bytes (default: %(default)s)")
     args = parser.parse_args(argv)
     if os.environ.get("TRITON_INTERPRET", "").strip().lower() in ("1", "true", "on", "yes", "y"):
@@ -69,7 +71,7 @@ def main(argv=None) -> int:
             ty, size, precision = DTYPES[dtype]
             for batch in (int(b) for b in args.batch.split(",")):
                 for hidden in (int(h) for h in args.hidden.split(",")):
-                    plan = kernels.plan_launch(batch, hidden, size, cuda)
+                    plan = kernels.plan_launch(batch, hidden, size, cuda, num_sms=args.num_sms)
                     jobs = [(kernels._lstm_forward_kernel, forward_signature(ty),
                              dict(BLOCK_B=plan.block_b, BLOCK_H=plan.block_h, BLOCK_K=plan.block_k,
                                   W_ON_CHIP=plan.w_on_chip, SAVE_GATES=save, PRECISION=precision))

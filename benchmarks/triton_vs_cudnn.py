@@ -101,7 +101,7 @@ def bench_case(batch, hidden, seq, dtype, mode, layers, design, min_run_time, ke
     cudnn_s, cudnn_iqr, cudnn_n = time_it(run_cudnn, min_run_time, device)
     triton_s, triton_iqr, triton_n = time_it(run_triton, min_run_time, device)
     flops = lstm_flops(batch, seq, hidden, layers, train)
-    plan = kernels.plan_launch(batch, hidden, x.element_size(), device, design)
+    plan = kernels.plan_launch(batch, hidden, x.element_size(), device, design, kernels.sm_count(device))
     return Row(
         dtype=str(dtype).replace("torch.", ""), mode="fwd+bwd" if train else "forward", batch=batch, hidden=hidden,
         seq=seq, design=("persistent" if plan.persistent else "per-step") + ("+W_on_chip" if plan.w_on_chip else ""),

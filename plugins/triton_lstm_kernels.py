@@ -312,7 +312,7 @@ def _pow2_at_least_16(n: int) -> int:
 
 
 def plan_launch(batch: int, hidden: int, element_size: int, device: torch.device,
-                design: str = "auto") -> LaunchPlan:
+                design: str = "auto", num_sms: int | None = None) -> LaunchPlan:
     """Which design runs (``design``: ``"auto"``, ``"persistent"`` or ``"per-step"``).
 
     * W_hh ≤ 32 KiB (hidden ≤ 32 in float32, ≤ 64 in 16-bit): persistent with W_hh on
@@ -328,6 +328,9 @@ def plan_launch(batch: int, hidden: int, element_size: int, device: torch.device
       all be resident at once and spin on each other, which Triton's interpreter, running
       programs one after another, cannot execute: it could not be verified here.)
     * Triton's interpreter (CPU): persistent, since each launch there costs milliseconds.
+
+    Per-step launches narrow the hidden tile (64, 32, 16) until the grid has at least
+    ``num_sms`` programs, so that small batches still spread W_hh over the whole GPU.
     """
     if design not in ("auto", "persistent", "per-step"):
         raise ValueError(f"design must be auto, persistent or per-step, got {design!r}")
@@ -340,7 +343,19 @@ def plan_launch(batch: int, hidden: int, element_size: int, device: torch.device
     if design == "persistent" and on_chip:
         return LaunchPlan(True, True, block_b, tile, tile, block_k_backward=tile)
     block = min(64, tile)
-    return LaunchPlan(design == "persistent", False, block_b, block, block, block_k_backward=min(32, tile))
+    block_h = block
+    if design == "per-step" and num_sms:
+        batch_tiles = triton.cdiv(batch, block_b)
+        while block_h > 16 and batch_tiles * triton.cdiv(hidden, block_h) < num_sms:
+            block_h //= 2
+    return LaunchPlan(design == "persistent", False, block_b, block_h, block, block_k_backward=min(32, tile))
+
+
+def sm_count(device: torch.device) -> int | None:
+    """Streaming multiprocessors of a CUDA device (None elsewhere)."""
+    if device.type != "cuda":
+        return None
+    return torch.cuda.get_device_properties(device).multi_processor_count
 
 
 def _precision(dtype: torch.dtype) -> str:
@@ -366,7 +381,7 @@ def lstm_layer_forward(xw: torch.Tensor, w_hh: torch.Tensor, h0: torch.Tensor, c
     T, B, four_h = xw.shape
     H = four_h // 4
     assert xw.stride(2) == 1 and w_hh.is_contiguous()
-    plan = plan_launch(B, H, xw.element_size(), xw.device, design)
+    plan = plan_launch(B, H, xw.element_size(), xw.device, design, sm_count(xw.device))
     hs = torch.empty(T + 1, B, H, device=xw.device, dtype=xw.dtype)
     cs = torch.empty(T + 1, B, H, device=xw.device, dtype=torch.float32)
     hs[0] = h0
@@ -393,7 +408,7 @@ def lstm_layer_backward(dy: torch.Tensor, w_hh: torch.Tensor, cs: torch.Tensor, 
     Returns ``dgates`` [T, B, 4H] (pre-activation gradients) and ∂L/∂c0 (float32).
     """
     T, B, H = dy.shape
-    plan = plan_launch(B, H, dy.element_size(), dy.device, design)
+    plan = plan_launch(B, H, dy.element_size(), dy.device, design, sm_count(dy.device))
     dgates = torch.empty(T + 1, B, 4 * H, device=dy.device, dtype=gates.dtype)
     dgates[T].zero_()
     dc = dc_last.to(torch.float32).contiguous().clone()

@@ -92,6 +92,16 @@ def test_outputs_state_and_every_gradient_equal_nn_lstm(kernels, T, B, hidden, l
         torch.testing.assert_close(actual_grads[name], grad, rtol=1e-4, atol=1e-4, msg=lambda m: f"d{name}: {m}")
 
 
+@pytest.mark.parametrize("persistent", [True, False], ids=["persistent", "per-step"])
+def test_narrow_hidden_tiles_with_several_reduction_tiles_equal_nn_lstm(kernels, monkeypatch, persistent):
+    """The GPU's per-step plans for large hidden sizes: hidden tiles narrower than the
+    reduction tiles, several of each, and ragged edges (80 = 5 x 16 = 64 + 16 = 2 x 32 + 16)."""
+    plan = kernels.LaunchPlan(persistent=persistent, w_on_chip=False, block_b=16, block_h=16, block_k=64,
+                              block_k_backward=32)
+    monkeypatch.setattr(kernels, "plan_launch", lambda *args, **kwargs: plan)
+    test_outputs_state_and_every_gradient_equal_nn_lstm(kernels, T=3, B=2, hidden=80, layers=1, design="auto")
+
+
 def test_tanh_is_exact_to_float32_and_saturates_without_nan(kernels):
     x = torch.cat([torch.linspace(-12, 12, 4001),
                    torch.tensor([0.0, -0.0, 1e-30, -1e-7, 1e-6, 0.0999, 0.1, 0.1001, 9.0, 20.0, 30.0, -30.0,
@@ -114,6 +124,10 @@ def test_launch_plan_follows_the_documented_rule(kernels):
     big = kernels.plan_launch(8, 1024, 2, cuda)
     assert not big.persistent and big.block_b == 16
     assert kernels.plan_launch(256, 1024, 4, cuda).block_b == 32
+    # per-step launches narrow the hidden tile until the grid covers the GPU's SMs
+    assert kernels.plan_launch(1, 1024, 4, cuda, num_sms=132).block_h == 16  # 64 programs: as wide as it goes
+    assert kernels.plan_launch(256, 1024, 4, cuda, num_sms=132).block_h == 32  # 8 x 32 = 256 programs
+    assert kernels.plan_launch(256, 1024, 4, cuda, num_sms=100).block_h == 64  # 8 x 16 = 128
     assert kernels.plan_launch(256, 1024, 4, cpu).persistent  # the interpreter: one launch per layer
     with pytest.raises(ValueError, match="design"):
         kernels.plan_launch(8, 64, 4, cuda, design="fastest")
