@@ -92,7 +92,9 @@ def _load_w_t(w_ptr, gate, H, ks, k_ok, cols, col_ok):
     return tl.load(w_ptr + offs, mask=k_ok[:, None] & col_ok[None, :], other=0.0)
 
 
-@triton.jit
+# The time range changes with every per-step launch: not specialised on (no recompiles for
+# t = 1 or t divisible by 16).
+@triton.jit(do_not_specialize=["t_start", "t_stop"])
 def _lstm_forward_kernel(
     xw_ptr, w_ptr, hs_ptr, cs_ptr, gates_ptr,
     B, H, t_start, t_stop,
@@ -183,7 +185,7 @@ def _lstm_forward_kernel(
 # -- backward -----------------------------------------------------------------------------------
 
 
-@triton.jit
+@triton.jit(do_not_specialize=["s_start", "s_stop"])
 def _lstm_backward_kernel(
     dy_ptr, w_ptr, cs_ptr, gates_ptr, dgates_ptr, dc_ptr,
     B, H, T, s_start, s_stop,
