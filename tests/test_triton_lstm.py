@@ -1,0 +1,286 @@
+"""lstm@triton, checked in Triton's interpreter on the CPU against torch.nn.LSTM.
+
+Triton reads TRITON_INTERPRET when @triton.jit decorates a kernel, i.e. when
+rnnbench.plugins.triton_lstm_kernels is first imported: the ``kernels`` fixture sets
+it for this module's tests and (re)imports the kernels under it. Sizes stay tiny
+(T <= 16, B <= 4, hidden <= 32, plus one hidden=80 case for the tiled path): the
+interpreter runs every program in NumPy, so these are correctness tests, not speed tests.
+Without triton the tests that need it are skipped, with the reason (pytest -ra prints it).
+"""
+
+import importlib
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from torch import nn
+
+from rnnbench.model_api import ModelConfig
+from rnnbench.plugins import triton_lstm
+from tasks_helpers import copy_task
+
+SKIP_REASON = "triton is not installed (pip install 'rnnbench[triton]'); lstm@triton is not tested"
+
+
+@pytest.fixture(scope="module")
+def kernels():
+    pytest.importorskip("triton", reason=SKIP_REASON)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("TRITON_INTERPRET", "1")
+        from rnnbench.plugins import triton_lstm_kernels
+        from triton.runtime.interpreter import InterpretedFunction
+
+        if not isinstance(triton_lstm_kernels._lstm_forward_kernel, InterpretedFunction):
+            triton_lstm_kernels = importlib.reload(triton_lstm_kernels)  # imported earlier, compiled for a GPU
+        yield triton_lstm_kernels
+
+
+def reference_and_core(hidden, layers, seed=0, design="auto"):
+    """An nn.LSTM with random weights (biases included) and a TritonLSTMCore holding a copy."""
+    torch.manual_seed(seed)
+    reference = nn.LSTM(hidden, hidden, num_layers=layers, batch_first=True)
+    with torch.no_grad():
+        for p in reference.parameters():
+            p.uniform_(-0.5, 0.5)  # larger than the default init, so the gates are not all near 0.5
+    core = triton_lstm.TritonLSTMCore(hidden, layers, design=design)
+    core.load_state_dict(reference.state_dict())
+    return reference, core
+
+
+CASES = [  # (T, B, hidden, layers, design)
+    pytest.param(16, 4, 32, 1, "auto", id="T16-B4-H32-1layer-persistent"),
+    pytest.param(7, 3, 16, 2, "auto", id="T7-B3-H16-2layers-persistent"),
+    pytest.param(5, 2, 24, 2, "per-step", id="T5-B2-H24-2layers-per-step"),
+    pytest.param(4, 2, 80, 1, "auto", id="T4-B2-H80-W_hh-streamed-in-tiles"),
+    pytest.param(1, 1, 8, 1, "auto", id="T1-B1-H8"),
+]
+
+
+@pytest.mark.parametrize("T, B, hidden, layers, design", CASES)
+def test_outputs_state_and_every_gradient_equal_nn_lstm(kernels, T, B, hidden, layers, design):
+    reference, core = reference_and_core(hidden, layers, design=design)
+    gen = torch.Generator().manual_seed(1)
+    x = torch.randn(B, T, hidden, generator=gen)
+    h0 = torch.randn(layers, B, hidden, generator=gen)
+    c0 = torch.randn(layers, B, hidden, generator=gen)
+    # A loss that weighs every output, h_n and c_n differently, so every path carries gradient.
+    w_y, w_h, w_c = (torch.randn(s, generator=gen) for s in ((B, T, hidden), h0.shape, c0.shape))
+
+    def run(module, forward):
+        inputs = [t.clone().requires_grad_() for t in (x, h0, c0)]
+        y, h_n, c_n = forward(*inputs)
+        loss = (y * w_y).sum() + (h_n * w_h).sum() + (c_n * w_c).sum()
+        params = dict(module.named_parameters())
+        grads = torch.autograd.grad(loss, [*inputs, *params.values()])
+        return (y, h_n, c_n), dict(zip(["x", "h0", "c0", *params], grads))
+
+    def reference_forward(x_, h_, c_):
+        y, (h_n, c_n) = reference(x_, (h_, c_))
+        return y, h_n, c_n
+
+    expected, expected_grads = run(reference, reference_forward)
+    actual, actual_grads = run(core, core.run)
+    for name, a, e in zip(("outputs", "h_n", "c_n"), actual, expected):
+        torch.testing.assert_close(a, e, rtol=1e-4, atol=1e-4, msg=lambda m: f"{name}: {m}")
+    assert set(actual_grads) == set(expected_grads) and len(actual_grads) == 3 + 4 * layers
+    for name, grad in expected_grads.items():
+        torch.testing.assert_close(actual_grads[name], grad, rtol=1e-4, atol=1e-4, msg=lambda m: f"d{name}: {m}")
+
+
+@pytest.mark.parametrize("persistent", [True, False], ids=["persistent", "per-step"])
+def test_narrow_hidden_tiles_with_several_reduction_tiles_equal_nn_lstm(kernels, monkeypatch, persistent):
+    """The GPU's per-step plans for large hidden sizes: hidden tiles narrower than the
+    reduction tiles, several of each, and ragged edges (80 = 5 x 16 = 64 + 16 = 2 x 32 + 16)."""
+    plan = kernels.LaunchPlan(persistent=persistent, w_on_chip=False, block_b=16, block_h=16, block_k=64,
+                              block_k_backward=32)
+    monkeypatch.setattr(kernels, "plan_launch", lambda *args, **kwargs: plan)
+    test_outputs_state_and_every_gradient_equal_nn_lstm(kernels, T=3, B=2, hidden=80, layers=1, design="auto")
+
+
+def test_tanh_is_exact_to_float32_and_saturates_without_nan(kernels):
+    x = torch.cat([torch.linspace(-12, 12, 4001),
+                   torch.tensor([0.0, -0.0, 1e-30, -1e-7, 1e-6, 0.0999, 0.1, 0.1001, 9.0, 20.0, 30.0, -30.0,
+                                 1e4, -1e4, 3e38, -3e38, float("inf"), float("-inf")])])
+    y = kernels.tanh(x)
+    expected = torch.tanh(x.double()).float()
+    assert torch.isfinite(y).all()
+    torch.testing.assert_close(y, expected, rtol=2e-6, atol=2e-7)
+    assert y[-4:].tolist() == [1.0, -1.0, 1.0, -1.0]
+    assert kernels.tanh(torch.tensor([1e-6])).item() == pytest.approx(1e-6, rel=1e-6)  # no cancellation at 0
+
+
+def test_launch_plan_follows_the_documented_rule(kernels):
+    cuda, cpu = torch.device("cuda"), torch.device("cpu")
+    small = kernels.plan_launch(8, 32, 4, cuda)  # float32 W_hh of 16 KiB: on chip
+    assert small.persistent and small.w_on_chip and small.block_h == small.block_k == 32
+    assert kernels.plan_launch(8, 64, 2, cuda).w_on_chip  # 16-bit: 32 KiB
+    streamed = kernels.plan_launch(8, 128, 4, cuda)
+    assert streamed.persistent and not streamed.w_on_chip
+    big = kernels.plan_launch(8, 1024, 2, cuda)
+    assert not big.persistent and big.block_b == 16
+    assert kernels.plan_launch(256, 1024, 4, cuda).block_b == 32
+    # per-step launches narrow the hidden tile until the grid covers the GPU's SMs
+    assert kernels.plan_launch(1, 1024, 4, cuda, num_sms=132).block_h == 16  # 64 programs: as wide as it goes
+    assert kernels.plan_launch(256, 1024, 4, cuda, num_sms=132).block_h == 32  # 8 x 32 = 256 programs
+    assert kernels.plan_launch(256, 1024, 4, cuda, num_sms=100).block_h == 64  # 8 x 16 = 128
+    assert kernels.plan_launch(256, 1024, 4, cpu).persistent  # the interpreter: one launch per layer
+    with pytest.raises(ValueError, match="design"):
+        kernels.plan_launch(8, 64, 4, cuda, design="fastest")
+
+
+def model_config(**overrides):
+    fields = dict(input_kind="tokens", input_size=6, output_kind="classes", output_size=5, hidden=16, layers=2,
+                  max_seq_len=12, seed=0, lr=1e-2)
+    fields.update(overrides)
+    return ModelConfig(**fields)
+
+
+def test_the_model_starts_as_lstm_torch_and_trains_the_same(kernels, registry):
+    """Same seed, same initialisation (forget-gate bias 1 included): the training runs agree."""
+    triton_model = registry.models["lstm@triton"].factory(model_config(layers=1))
+    torch_model = registry.models["lstm@torch"].factory(model_config(layers=1))
+    copied = {name.replace("core.rnn.", "core."): p for name, p in torch_model.net.state_dict().items()}
+    for name, p in triton_model.net.state_dict().items():
+        assert torch.equal(p, copied[name]), name
+    H = triton_model.config.hidden
+    assert torch.all((triton_model.net.core.bias_ih_l0 + triton_model.net.core.bias_hh_l0)[H:2 * H] == 1.0)
+
+    batch = copy_task(delay=1, num_symbols=3, alphabet_size=4).batch("train", 0, 4)
+    losses = {}
+    for name, model in (("triton", triton_model), ("torch", torch_model)):
+        device_batch = model.to_device(batch)
+        losses[name] = [model.train_step(device_batch) for _ in range(4)]
+    np.testing.assert_allclose(losses["triton"], losses["torch"], rtol=1e-4)
+    assert all(np.diff(losses["triton"]) < 0) and losses["triton"][-1] < 0.95 * losses["triton"][0], losses["triton"]
+
+
+def test_step_by_step_decoding_equals_the_full_forward(kernels, registry):
+    model = registry.models["lstm@triton"].factory(model_config(layers=2))
+    batch = copy_task(delay=2, num_symbols=3, alphabet_size=4).batch("test", 0, 3)
+    full = model.predict(model.to_device(batch))
+    state = model.init_state(3)
+    outputs = []
+    for t in range(batch.seq_len):
+        sliced = type(batch)(batch.inputs[:, t:t + 1], batch.targets[:, t:t + 1], batch.mask[:, t:t + 1])
+        out, state = model.step(model.to_device(sliced), state)
+        outputs.append(out.numpy())
+    np.testing.assert_allclose(np.concatenate(outputs, axis=1), full, rtol=1e-5, atol=1e-5)
+    assert model.state_bytes(state) == 2 * 2 * 3 * 16 * 4  # (h, c) x layers x batch x hidden x float32
+
+
+def test_describe_names_the_kernel_path_and_design(kernels, registry):
+    facts = registry.models["lstm@triton"].factory(model_config()).describe()
+    assert facts["triton_interpret"] is True and "interpreter" in facts["kernel_path"]
+    assert facts["launch_design"].startswith("persistent") and facts["triton"]
+
+
+def test_factory_refuses_what_it_cannot_run(kernels, registry, monkeypatch):
+    factory = registry.models["lstm@triton"].factory
+    with pytest.raises(ValueError, match="bfloat16 on CUDA only"):
+        factory(model_config(dtype="bfloat16"))
+    monkeypatch.delenv("TRITON_INTERPRET")
+    with pytest.raises(RuntimeError, match="TRITON_INTERPRET=1"):
+        factory(model_config())
+
+
+def test_availability_gives_the_reason(monkeypatch):
+    monkeypatch.setattr(triton_lstm, "triton_installed", lambda: False)
+    assert triton_lstm.unavailable_reason() == "install rnnbench[triton]"
+    monkeypatch.setattr(triton_lstm, "triton_installed", lambda: True)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.delenv("TRITON_INTERPRET", raising=False)
+    assert triton_lstm.unavailable_reason() == (
+        "needs a CUDA GPU, or TRITON_INTERPRET=1 to run in Triton's interpreter")
+    monkeypatch.setenv("TRITON_INTERPRET", "1")
+    assert triton_lstm.unavailable_reason() is None
+
+
+def test_rnnbench_list_works_without_triton():
+    # sys.modules["triton"] = None makes `import triton` fail as if it were not installed.
+    code = "import sys; sys.modules['triton'] = None; from rnnbench.cli import main; sys.exit(main(['list']))"
+    env = {**os.environ, "COLUMNS": "250"}
+    env.pop("TRITON_INTERPRET", None)
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert "lstm@triton" in proc.stdout and "no: install rnnbench" in proc.stdout  # rich may wrap "[triton]"
+    assert "lstm@torch" in proc.stdout
+
+
+@pytest.mark.slow
+def test_rnnbench_run_trains_lstm_triton_on_copy_in_the_interpreter(kernels, cli, tmp_path, monkeypatch):
+    monkeypatch.setenv("TRITON_INTERPRET", "1")  # the subprocess inherits it
+    proc = cli("run", "--models", "lstm@triton", "--tasks", "copy", "--seq-len", "2", "--hidden", "16",
+               "--batch-size", "8", "--steps", "15", "--lr", "0.01", "--min-time", "0.02",
+               "--task-opt", "copy.num_symbols=3", "--task-opt", "copy.alphabet_size=4",
+               "--scenarios", "train,forward", "--no-progress", "--out", tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    [run_dir] = [p for p in tmp_path.iterdir() if p.is_dir()]
+    [row] = pd.read_csv(run_dir / "results.csv").to_dict("records")
+    assert row["status"] == "ok" and row["model"] == "lstm@triton"
+    assert row["forward_latency_s"] > 0 and row["train_final_loss"] < row["train_baseline_cross_entropy"]
+    # Learns: well above the memoryless baseline (chance 1/4) after 15 steps (lstm@torch,
+    # same seed and so the same initial weights, reaches 0.438 here).
+    assert row["train_eval_accuracy"] >= 1.5 * row["train_baseline_accuracy"], row["train_eval_accuracy"]
+
+
+def test_float16_runs_with_float32_accumulation(kernels):
+    """The half-precision path (float16 storage, float32 accumulation and cell state).
+
+    Triton 3.9's interpreter computes tl.dot wrongly for bfloat16 operands (a 16x16
+    product is off by ~1e10), so bfloat16 is left to the GPU; float16 takes the same code path.
+    """
+    reference, core = reference_and_core(hidden=32, layers=1)
+    gen = torch.Generator().manual_seed(2)
+    x = torch.randn(3, 6, 32, generator=gen, requires_grad=True)
+    grad_out = torch.randn(3, 6, 32, generator=gen)
+    y = reference(x)[0]
+    expected = torch.autograd.grad(y, [x, *reference.parameters()], grad_out)
+    core = core.to(torch.float16)
+    x16 = x.detach().to(torch.float16).requires_grad_()
+    y16 = core(x16)
+    assert y16.dtype == torch.float16
+    actual = torch.autograd.grad(y16, [x16, *core.parameters()], grad_out.to(torch.float16))
+    torch.testing.assert_close(y16.float(), y.detach(), rtol=0, atol=2e-3)
+    for a, e in zip(actual, expected):
+        assert a.dtype == torch.float16
+        torch.testing.assert_close(a.float(), e, rtol=1e-2, atol=1e-2 * e.abs().max().item())
+
+
+BENCHMARK = Path(__file__).resolve().parents[1] / "benchmarks" / "triton_vs_cudnn.py"
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the message given where there is no GPU")
+def test_benchmark_script_says_it_needs_a_gpu():
+    proc = subprocess.run([sys.executable, str(BENCHMARK)], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2 and "needs a CUDA GPU" in proc.stderr and not proc.stdout
+
+
+def test_benchmark_script_runs_end_to_end_in_the_interpreter(kernels, tmp_path):
+    """A smoke test of the script's own code (on a GPU it compares with cuDNN; here with oneDNN)."""
+    out = tmp_path / "rows.csv"
+    proc = subprocess.run(
+        [sys.executable, str(BENCHMARK), "--device", "cpu", "--batch", "2", "--hidden", "16", "--seq", "3",
+         "--dtype", "float32", "--min-run-time", "0.01", "--csv", str(out)],
+        capture_output=True, text=True, timeout=300, env={**os.environ, "TRITON_INTERPRET": "1"})
+    assert proc.returncode == 0, proc.stderr
+    assert "NOT a speed comparison" in proc.stdout
+    rows = pd.read_csv(out)
+    assert list(rows["mode"]) == ["forward", "fwd+bwd"]
+    assert (rows["max_abs_diff"] < 1e-5).all() and (rows["triton_ms"] > 0).all()
+
+
+@pytest.mark.slow
+def test_kernels_compile_for_a_gpu_without_one(kernels):
+    """What the interpreter cannot check: the GPU compiler (through ptxas) accepts the kernels."""
+    script = BENCHMARK.parent / "compile_check.py"
+    env = {**os.environ, "TRITON_DEFAULT_FP_FUSION": "1"}
+    env.pop("TRITON_INTERPRET", None)
+    proc = subprocess.run([sys.executable, str(script), "--arch", "90", "--batch", "4", "--hidden", "32",
+                           "--dtype", "bfloat16"], capture_output=True, text=True, timeout=300, env=env)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "3 kernel variants compiled, 0 failure(s)" in proc.stdout
