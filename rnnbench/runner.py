@@ -7,6 +7,7 @@ raises becomes the case's status and message, never the sweep's end.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import math
 import os
@@ -271,7 +272,12 @@ def _decode(model: Model, task: Task, config: CaseConfig, settings: RunSettings,
     model.synchronize()
     prompt_bytes = model.state_bytes(state)
     first_output, carried = model.step(last, state)
-    m = time_call(lambda: model.step(last, state), model.synchronize, settings.timer)
+    # A step takes tens of microseconds: blocks of ~1 ms, many of them, so that on a busy
+    # machine most blocks fit inside one scheduler time slice and the median is the cost
+    # of a step, not of the machine's load (5 ms blocks would nearly all be preempted).
+    timer = dataclasses.replace(settings.timer, min_block_time=min(settings.timer.min_block_time, 1e-3),
+                                max_repeats=max(settings.timer.max_repeats, 5000))
+    m = time_call(lambda: model.step(last, state), model.synchronize, timer)
     m.method = "wall clock per step() call at a fixed context (time.perf_counter, synchronized)"
     again, _ = model.step(last, state)
     if model.state_bytes(state) != prompt_bytes or not _same_outputs(first_output, again):
