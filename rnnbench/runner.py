@@ -272,10 +272,11 @@ def _decode(model: Model, task: Task, config: CaseConfig, settings: RunSettings,
     model.synchronize()
     prompt_bytes = model.state_bytes(state)
     first_output, carried = model.step(last, state)
-    # A step takes tens of microseconds: blocks of ~1 ms, many of them, so that on a busy
-    # machine most blocks fit inside one scheduler time slice and the median is the cost
-    # of a step, not of the machine's load (5 ms blocks would nearly all be preempted).
-    timer = dataclasses.replace(settings.timer, min_block_time=min(settings.timer.min_block_time, 1e-3),
+    # A step takes tens of microseconds: blocks of ~0.2 ms, at least 30 of them, so that on a
+    # busy machine most blocks fit inside one scheduler time slice and the median is the
+    # cost of a step, not of the machine's load (5 ms blocks would nearly all be preempted).
+    timer = dataclasses.replace(settings.timer, min_block_time=min(settings.timer.min_block_time, 2e-4),
+                                min_repeats=max(settings.timer.min_repeats, 30),
                                 max_repeats=max(settings.timer.max_repeats, 5000))
     m = time_call(lambda: model.step(last, state), model.synchronize, timer)
     m.method = "wall clock per step() call at a fixed context (time.perf_counter, synchronized)"

@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+import torch
 
 from rnnbench.manager import load_registry
 from rnnbench.model_api import Batch
@@ -13,6 +14,16 @@ from test_torch_models import ARCHS, copy_batch, make
 ITEMSIZE = {"float32": 4, "float64": 8}
 QUICK = RunSettings(scenarios=("decode",), threads=1,
                     timer=TimerSettings(warmup_calls=1, min_run_time=0.01, min_repeats=3, min_block_time=1e-4))
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    # Step-by-step decoding is hundreds of tiny ops: on a shared machine two OpenMP threads
+    # wait on each other at every op, so these tests run single-threaded.
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
 
 
 def position(batch, t):
