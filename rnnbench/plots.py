@@ -230,8 +230,16 @@ def _finish(figure, title: str, caption: str, path: Path) -> PlotFigure:
 
 
 def _scale(ax, xs: list[float], ys: list[float]) -> None:
+    """Log axes where the values span a decade or more; a log x axis is labelled at the swept values."""
     if _spans_decades(xs):
+        from matplotlib.ticker import FixedLocator, NullLocator
+
         ax.set_xscale("log")
+        ticks = sorted(set(xs))
+        if len(ticks) <= 12:
+            ax.xaxis.set_major_locator(FixedLocator(ticks))
+            ax.xaxis.set_minor_locator(NullLocator())
+            ax.set_xticklabels([f"{x:g}" for x in ticks])
     if _spans_decades(ys):
         ax.set_yscale("log")
 

@@ -177,10 +177,15 @@ class ReportPaths:
 def write_reports(results: list[CaseResult], run: RunInfo, folder: Path) -> ReportPaths:
     """Plots (when matplotlib is installed), report.md and the self-contained report.html."""
     from rnnbench.frame import results_frame
-    from rnnbench.plots import make_plots
+    from rnnbench.plots import PlotSet, make_plots
     from rnnbench.report_html import render_html
 
-    plots = make_plots(results_frame(results, run.run_id), run.env, folder / "plots")
+    try:
+        plots = make_plots(results_frame(results, run.run_id), run.env, folder / "plots")
+    except OSError:
+        raise
+    except Exception as exc:  # a plot must never cost the run its report
+        plots = PlotSet([], [f"plotting failed ({type(exc).__name__}: {exc}); the numbers are in results.csv"])
     markdown = write_report_md(results, run, folder, plots=plots)
     html = folder / "report.html"
     html.write_text(render_html(build_content(results, run, plots)), encoding="utf-8")

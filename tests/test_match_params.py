@@ -65,7 +65,7 @@ def test_a_band_between_two_widths_takes_the_nearer_and_warns(registry):
 
 def test_cli_match_params_puts_width_and_count_in_rows_and_table(cli, tmp_path):
     proc = cli("run", "--models", "lstm,gru,transformer", "--hidden", "64", "--match-params", "--scenarios",
-               "forward", "--batch-size", "2", "--seq-len", "3", "--min-time", "0.01", "--no-progress",
+               "forward", "--batch-size", "2", "--seq-len", "3", "--min-time", "0.01", "--threads", "1", "--no-progress",
                "--out", tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert "match-params: transformer@torch: width" in proc.stderr
@@ -76,3 +76,7 @@ def test_cli_match_params_puts_width_and_count_in_rows_and_table(cli, tmp_path):
     params = frame["model_params"]
     assert ((params - params["lstm@torch"]).abs() <= TOLERANCE * params["lstm@torch"]).all()
     assert "width" in proc.stdout
+    report = (run_dir / "report.md").read_text()
+    section = report.split("## Parameter matching (--match-params)")[1].split("## ")[0]
+    width = int(frame.loc["transformer@torch", "width"])
+    assert f"| transformer@torch | 3 | 64 | {width} |" in section and "vs lstm@torch" in section
