@@ -45,6 +45,7 @@ def result_row(result: CaseResult, run_id: str = "") -> dict:
         if m.samples and m.name.endswith("_s"):
             s = pd.Series(m.samples, dtype="float64")
             row[f"{m.column}_iqr"] = float(s.quantile(0.75) - s.quantile(0.25))
+            row[f"{m.column}_q1"], row[f"{m.column}_q3"] = float(s.quantile(0.25)), float(s.quantile(0.75))
             row[f"{m.column}_n"] = len(m.samples)
         if m.name.endswith(_METHOD_SUFFIXES) and m.method:
             row[f"{m.column}_method"] = m.method

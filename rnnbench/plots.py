@@ -123,8 +123,9 @@ def add_per_token_columns(ok: pd.DataFrame) -> None:
     for scenario, column in (("forward", "forward_latency_s"), ("train", "train_step_time_s")):
         if column in ok:
             ok[f"{scenario}_s_per_token"] = ok[column] / tokens
-            if f"{column}_iqr" in ok:
-                ok[f"{scenario}_s_per_token_iqr"] = ok[f"{column}_iqr"] / tokens
+            for suffix in ("_iqr", "_q1", "_q3"):
+                if f"{column}{suffix}" in ok:
+                    ok[f"{scenario}_s_per_token{suffix}"] = ok[f"{column}{suffix}"] / tokens
 
 
 def _series(ok: pd.DataFrame, x: str) -> Iterable[tuple[str, pd.DataFrame]]:
@@ -139,14 +140,19 @@ def _series(ok: pd.DataFrame, x: str) -> Iterable[tuple[str, pd.DataFrame]]:
 
 
 def _aggregate(rows: pd.DataFrame, x: str, y: str) -> pd.DataFrame:
-    """Per x: the median over seeds of y, and the spread to draw (IQR of samples, or range over seeds)."""
-    rows = rows[[x, y, *([f"{y}_iqr"] if f"{y}_iqr" in rows else [])]].dropna(subset=[x, y])
+    """Per x: the median over seeds of y, and the bars to draw below and above it.
+
+    Timed metrics get their quartiles (the interquartile range of the repeats); other
+    metrics the range over seeds (none for a single seed).
+    """
+    quartiles = f"{y}_q1" in rows and f"{y}_q3" in rows
+    rows = rows[[x, y, *([f"{y}_q1", f"{y}_q3"] if quartiles else [])]].dropna(subset=[x, y])
     grouped = rows.groupby(x, sort=True)
     out = pd.DataFrame({"y": grouped[y].median()})
-    if f"{y}_iqr" in rows:
-        out["half_spread"] = grouped[f"{y}_iqr"].median() / 2
-    else:
-        out["half_spread"] = (grouped[y].max() - grouped[y].min()) / 2
+    low, high = (grouped[f"{y}_q1"].median(), grouped[f"{y}_q3"].median()) if quartiles else \
+        (grouped[y].min(), grouped[y].max())
+    out["below"] = (out["y"] - low).clip(lower=0)
+    out["above"] = (high - out["y"]).clip(lower=0)
     return out.reset_index().rename(columns={x: "x"})
 
 
@@ -165,17 +171,20 @@ class _AxisPlot:
     ylabel: str
     caption: str
     baseline: str | None = None
+    #: values are seconds: shown in s, ms or µs, whichever reads best
+    seconds: bool = False
 
 
 def _axis_plots(ok: pd.DataFrame, axis: str, machine: str) -> list[_AxisPlot]:
     plots = [
-        _AxisPlot("forward_time_per_token", "forward_s_per_token", "Forward time per token", "seconds per token",
+        _AxisPlot("forward_time_per_token", "forward_s_per_token", "Forward time per token", "per token",
                   "Median wall-clock time of one full-sequence inference forward (torch.inference_mode), divided"
                   " by batch × total length; blocked timing after warm-up (torch.utils.benchmark style), error"
-                  " bars ±IQR/2 of the repeats."),
-        _AxisPlot("train_time_per_token", "train_s_per_token", "Train-step time per token", "seconds per token",
+                  " bars: interquartile range of the repeats.", seconds=True),
+        _AxisPlot("train_time_per_token", "train_s_per_token", "Train-step time per token", "per token",
                   "Median wall-clock time of one real training step (forward, backward, Adam update) after"
-                  " 3 warm-up steps, divided by batch × total length; error bars ±IQR/2 of the steps."),
+                  " 3 warm-up steps, divided by batch × total length; error bars: interquartile range of the steps.",
+                  seconds=True),
     ]
     memory = _memory_column(ok)
     if memory:
@@ -229,6 +238,16 @@ def _finish(figure, title: str, caption: str, path: Path) -> PlotFigure:
     return PlotFigure(path=path, title=title, caption=caption)
 
 
+def time_unit(seconds: Iterable[float]) -> tuple[float, str]:
+    """(factor, unit) that shows these durations in s, ms or µs, by their median."""
+    values = [v for v in seconds if v is not None and np.isfinite(v) and v > 0]
+    typical = float(np.median(values)) if values else 1.0
+    for factor, unit in ((1.0, "s"), (1e3, "ms")):
+        if typical * factor >= 1:
+            return factor, unit
+    return 1e6, "µs"
+
+
 def _scale(ax, xs: list[float], ys: list[float]) -> None:
     """Log axes where the values span a decade or more; a log x axis is labelled at the swept values."""
     if _spans_decades(xs):
@@ -249,12 +268,14 @@ def _line_plot(ok: pd.DataFrame, axis: str, spec: _AxisPlot, folder: Path) -> Pl
         return None
     figure = _new_figure()
     ax = figure.add_subplot(1, 1, 1)
+    scale, unit = time_unit(ok[spec.column]) if spec.seconds else (1.0, "")
     xs, ys = [], []
     for label, rows in _series(ok, axis):
         points = _aggregate(rows, axis, spec.column)
         if points.empty:
             continue
-        ax.errorbar(points["x"], points["y"], yerr=points["half_spread"], marker="o", capsize=3, label=label)
+        points[["y", "below", "above"]] *= scale
+        ax.errorbar(points["x"], points["y"], yerr=[points["below"], points["above"]], marker="o", capsize=3, label=label)
         xs += list(points["x"])
         ys += list(points["y"])
         if spec.baseline and spec.baseline in rows:
@@ -264,7 +285,7 @@ def _line_plot(ok: pd.DataFrame, axis: str, spec: _AxisPlot, folder: Path) -> Pl
         return None
     _scale(ax, xs, ys)
     ax.set_xlabel(AXIS_LABELS.get(axis, axis))
-    ax.set_ylabel(spec.ylabel)
+    ax.set_ylabel(f"{unit} {spec.ylabel}".strip())
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize=8)
     return _finish(figure, f"{spec.title} vs {AXIS_LABELS.get(axis, axis)}", spec.caption,
@@ -313,10 +334,10 @@ def _pareto_plot(ok: pd.DataFrame, machine: str, folder: Path) -> PlotFigure | N
 def _decode_plots(ok: pd.DataFrame, machine: str, folder: Path) -> list[PlotFigure]:
     figures = []
     specs = [
-        ("decode_latency_per_token", "decode_token_latency_s", "Decode latency per token", "seconds per step()",
+        ("decode_latency_per_token", "decode_token_latency_s", "Decode latency per token", "per step()",
          "Median wall-clock time of one step() call that generates the next token for each of the batch's"
          " sequences, from a state holding the prompt (T-1 positions fed through step()); blocked timing of"
-         " repeated steps from the same state after warm-up, error bars ±IQR/2 of the repeats."),
+         " repeated steps from the same state after warm-up, error bars: interquartile range of the repeats."),
         ("decode_state_bytes", "decode_state_bytes", "Decode state carried between tokens", "bytes",
          "Bytes of the state step() returns at context T, read from its tensors (each storage once):"
          " a recurrent model's hidden (and cell) state, a Transformer's KV cache."),
@@ -324,12 +345,15 @@ def _decode_plots(ok: pd.DataFrame, machine: str, folder: Path) -> list[PlotFigu
     for name, column, title, ylabel, caption in specs:
         figure = _new_figure()
         ax = figure.add_subplot(1, 1, 1)
+        scale, unit = time_unit(ok[column]) if column.endswith("_s") else (1.0, "")
+        ylabel = f"{unit} {ylabel}".strip()
         xs, ys = [], []
         for label, rows in _series(ok, "decode_context_len"):
             points = _aggregate(rows, "decode_context_len", column)
             if points.empty:
                 continue
-            ax.errorbar(points["x"], points["y"], yerr=points["half_spread"], marker="o", capsize=3, label=label)
+            points[["y", "below", "above"]] *= scale
+            ax.errorbar(points["x"], points["y"], yerr=[points["below"], points["above"]], marker="o", capsize=3, label=label)
             xs += list(points["x"])
             ys += list(points["y"])
         _scale(ax, xs, ys)
