@@ -11,10 +11,11 @@ within :data:`TOLERANCE` of it.
 Counts come from the models themselves: each candidate width is built through
 the plugin's factory and asked for ``num_params()``, so the match holds for any
 plugin and any task vocabulary. The count grows with the width, which makes the
-search a bisection. Among the widths within tolerance, the multiples of 8 win
-(then the closest count): a width like 104 rather than 107 keeps SIMD lanes full
-and the Transformer's heads even (``default_heads`` gives a prime width a single
-head). When the band holds no multiple of 8, the closest width in it is used.
+search a bisection. The width with the closest count wins, unless a multiple of 8
+is within half the tolerance (2.5%): a width like 104 rather than 107 keeps SIMD
+lanes full and the Transformer's heads even (``default_heads`` gives a prime width
+a single head). When no width is within the tolerance, the closest is used and a
+warning says so.
 """
 
 from __future__ import annotations
@@ -133,20 +134,20 @@ def match_params(cases: list[CaseConfig], count: ParamCounter, tolerance: float 
 
 
 def choose_width(params: Callable[[int], int], target: int, start: int, tolerance: float = TOLERANCE) -> int:
-    """The width whose count is within ``tolerance`` of ``target``, rounded as the module says.
+    """The width whose count is closest to ``target``, or a multiple of 8 within half the tolerance.
 
     ``params(width)`` must grow with the width. Raises ValueError when no width up to
     ``MAX_WIDTH_FACTOR·start`` reaches the target.
     """
-    low_bound, high_bound = (1 - tolerance) * target, (1 + tolerance) * target
-    lowest = _first_width(params, lambda p: p >= low_bound, start)  # smallest width not below the band
-    above = _first_width(params, lambda p: p > high_bound, max(start, lowest))  # first width above it
-    candidates = range(lowest, above)
-    if not candidates:  # the band falls between two widths: take the nearer
-        below = max(1, lowest - 1)
-        return min((below, lowest), key=lambda w: (abs(params(w) - target), w))
-    preferred = [w for w in candidates if w % 8 == 0] or list(candidates)
-    return min(preferred, key=lambda w: (abs(params(w) - target), w))
+    def gap(width: int) -> float:
+        return abs(params(width) - target) / target
+
+    reaching = _first_width(params, lambda p: p >= target, start)  # the closest is it or the one before
+    closest = min({max(1, reaching - 1), reaching}, key=lambda w: (gap(w), w))
+    low = _first_width(params, lambda p: p >= (1 - tolerance / 2) * target, start)
+    high = _first_width(params, lambda p: p > (1 + tolerance / 2) * target, max(start, low))
+    eights = [w for w in range(low + (-low) % 8, high, 8) if gap(w) <= tolerance / 2]
+    return min(eights, key=lambda w: (gap(w), w)) if eights else closest
 
 
 def _first_width(params: Callable[[int], int], reached: Callable[[int], bool], start: int) -> int:
