@@ -108,6 +108,10 @@ def make_plots(frame: pd.DataFrame, env: dict[str, Any], folder: Path) -> PlotSe
     pareto = _pareto_plot(ok, machine, folder)
     if pareto is not None:
         figures.append(pareto)
+    if _primary(ok) is None:
+        notes.append("no train scenario in this run: no accuracy, train-time or Pareto plots")
+    if axis is not None and _memory_column(ok) is None:
+        notes.append("no memory figure in this run (on CPU, memory is measured for the train scenario)")
     if "decode_token_latency_s" in ok and ok["decode_token_latency_s"].notna().any():
         if ok["decode_context_len"].nunique() > 1:
             figures += _decode_plots(ok, machine, folder)
