@@ -134,6 +134,23 @@ class TorchModel(Model):
         with torch.inference_mode():
             return self.net.step(inputs.inputs, state)
 
+    def state_bytes(self, state: Any) -> int:
+        """Bytes of the storages the decoding state keeps alive, each counted once.
+
+        Counting storages, not views, means a state that is a slice of a larger
+        buffer (a preallocated cache, a view into a fused projection) is charged
+        for the whole buffer it holds on to.
+        """
+        seen: set[tuple[int, int]] = set()
+        total = 0
+        for tensor in _tensors(state):
+            storage = tensor.untyped_storage()
+            key = (storage.data_ptr(), storage.nbytes())
+            if key not in seen:
+                seen.add(key)
+                total += int(storage.nbytes())
+        return total
+
     def synchronize(self) -> None:
         if self.device.type == "cuda":
             torch.cuda.synchronize(self.device)
@@ -158,3 +175,14 @@ class TorchModel(Model):
     def describe(self) -> dict[str, Any]:
         return {**self._facts, "torch": torch.__version__, "device": str(self.device)}
 
+
+def _tensors(obj: Any):
+    """Every tensor inside nested tuples, lists and dicts."""
+    if isinstance(obj, torch.Tensor):
+        yield obj
+    elif isinstance(obj, dict):
+        for value in obj.values():
+            yield from _tensors(value)
+    elif isinstance(obj, (list, tuple)):
+        for value in obj:
+            yield from _tensors(value)

@@ -71,13 +71,21 @@ class CausalSelfAttention(nn.Module):
         y = F.scaled_dot_product_attention(q, k, v, is_causal=True)  # softmax(QKᵀ/√d)V, masked
         return self.proj(y.transpose(1, 2).reshape(B, T, C))
 
-    def step(self, x: torch.Tensor, cache: tuple[torch.Tensor, torch.Tensor] | None):
-        """One new position attends to every cached one; returns the grown cache."""
+    def empty_cache(self, batch: int, d_model: int, device: torch.device, dtype: torch.dtype):
+        shape = (batch, self.n_heads, 0, d_model // self.n_heads)
+        return torch.empty(shape, device=device, dtype=dtype), torch.empty(shape, device=device, dtype=dtype)
+
+    def step(self, x: torch.Tensor, cache: tuple[torch.Tensor, torch.Tensor]):
+        """One new position attends to every cached one; returns a new, grown cache.
+
+        torch.cat always allocates fresh [B, heads, t+1, head_dim] tensors: the cache
+        given is left untouched (the runner times repeated steps from one state), and
+        the cache holds exactly 2·B·t·d elements per block, no view into a larger buffer.
+        """
         B, T, C = x.shape
         q, k, v = self._heads(x)
-        if cache is not None:
-            k = torch.cat([cache[0], k], dim=2)
-            v = torch.cat([cache[1], v], dim=2)
+        k = torch.cat([cache[0], k], dim=2)
+        v = torch.cat([cache[1], v], dim=2)
         y = F.scaled_dot_product_attention(q, k, v)  # the new position may see all cached ones
         return self.proj(y.transpose(1, 2).reshape(B, T, C)), (k, v)
 
@@ -137,7 +145,8 @@ class TransformerCore(nn.Module):
         return self.ln_f(x)
 
     def init_state(self, batch: int, device: torch.device, dtype: torch.dtype) -> dict[str, Any]:
-        return {"position": 0, "kv": [None] * len(self.blocks)}
+        kv = [block.attn.empty_cache(batch, self.cfg.d_model, device, dtype) for block in self.blocks]
+        return {"position": 0, "kv": kv}
 
     def step(self, x: torch.Tensor, state: dict[str, Any]) -> tuple[torch.Tensor, dict[str, Any]]:
         position = state["position"]

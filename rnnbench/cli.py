@@ -55,6 +55,9 @@ def build_parser() -> argparse.ArgumentParser:
     axes.add_argument("--lr", help="Adam learning rate (default: the task's)")
     axes.add_argument("--task-opt", action="append", default=[], metavar="TASK.KEY=VALUE",
                       help="a task option (repeatable), e.g. copy.num_symbols=5")
+    axes.add_argument("--match-params", action="store_true",
+                      help="pick each model's width so that its parameter count is within 5%% of the first"
+                      " model's at --hidden (embedding and head included)")
     how = run.add_argument_group("how to run")
     how.add_argument("--scenarios", default="train,forward", help="train, forward, decode (default: %(default)s)")
     how.add_argument("--threads", type=str, default=None,
@@ -80,6 +83,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     for module in (compare, history, export):
         module.register(sub, _add_common)
+    report = sub.add_parser("report", help="rebuild a run's plots, report.md and report.html from the store",
+                            description="Rebuild results/RUN_ID/ (results.csv, env.json, plots, report.md,"
+                            " report.html) from the results database alone.")
+    _add_common(report)
+    report.add_argument("run_id", metavar="RUN_ID", help="the run to report (see results/rnnbench.db)")
+    report.add_argument("--out", default="results", help="results folder holding rnnbench.db (default: %(default)s)")
     return parser
 
 
@@ -92,7 +101,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command is None:
             parser.print_help()
             return 2
-        handler = getattr(args, "handler", None) or {"run": cmd_run, "list": cmd_list, "env": cmd_env}[args.command]
+        handler = getattr(args, "handler", None) or {
+            "run": cmd_run, "list": cmd_list, "env": cmd_env, "report": cmd_report}[args.command]
         return handler(args, argv)
     except RnnbenchError as exc:
         if debug:
@@ -171,6 +181,15 @@ def cmd_run(args: argparse.Namespace, argv: list[str]) -> int:
     err = Console(stderr=True)
     for note in expansion.skipped:
         err.print(f"[yellow]rnnbench: skipping[/yellow] {note}")
+    if args.match_params:
+        from rnnbench.match_params import match_params, registry_param_counter
+
+        matching = match_params(expansion.cases, registry_param_counter(registry))
+        expansion.cases = matching.cases
+        for choice in matching.choices:
+            err.print(f"match-params: {choice.describe()}")
+        for note in matching.warnings:
+            err.print(f"[yellow]rnnbench: warning:[/yellow] match-params: {note}")
 
     settings = RunSettings(scenarios=scenarios, threads=int(threads),
                            timer=TimerSettings(min_run_time=float(min_time)))
@@ -182,8 +201,9 @@ def cmd_run(args: argparse.Namespace, argv: list[str]) -> int:
         err.print(f"[yellow]rnnbench: warning:[/yellow] {message}")
     print_summary(outcome.results, outcome.run, Console())
     folder = outcome.run.folder
-    err.print(f"results: {folder / 'results.csv'}  report: {folder / 'report.md'}"
+    err.print(f"results: {folder / 'results.csv'}  report: {folder / 'report.md'}  {folder / 'report.html'}"
               f"  database: {Path(args.out) / 'rnnbench.db'}", soft_wrap=True)
+    _plot_notes(outcome.results, err)
     failed = [r for r in outcome.results if r.status != "ok"]
     if outcome.interrupted:
         from rnnbench.run_request import resume_command
@@ -269,6 +289,27 @@ def cmd_env(args: argparse.Namespace, argv: list[str]) -> int:
     env = collect_environment(os.cpu_count() or 1)
     registry.notify("rnnbench_environment", env=env)
     print(json.dumps(env, indent=2, default=str))
+    return 0
+
+
+def _plot_notes(results, err) -> None:
+    from rnnbench.plots import matplotlib_missing
+
+    missing = matplotlib_missing()
+    if missing and results:
+        err.print(f"rnnbench: note: the report has no plots: {missing}")
+
+
+def cmd_report(args: argparse.Namespace, argv: list[str]) -> int:
+    from rich.console import Console
+
+    from rnnbench.session import load_run, write_run_folder
+
+    run, results = load_run(Path(args.out), args.run_id)
+    paths = write_run_folder(run, results)
+    print(paths.markdown)
+    print(paths.html)
+    _plot_notes(results, Console(stderr=True))
     return 0
 
 

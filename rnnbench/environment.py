@@ -65,6 +65,8 @@ def collect_environment(threads: int) -> dict[str, Any]:
         "cpu": cpu_model(),
         "cpu_count": os.cpu_count(),
         "threads": threads,
+        # how busy the machine was when the run began: timings on a shared machine are noisier
+        "load_average": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
         "git_commit": git_commit(),
         "versions": {d: _version(d) for d in ("numpy", "torch", "pandas", "pluggy", "triton", "distributed")},
         "blas": blas_info(),

@@ -13,7 +13,7 @@ from rnnbench.records import CaseResult
 FRAME_SCHEMA_VERSION = 1
 
 CONFIG_COLUMNS = ["model", "arch", "backend", "task", "task_options", "seq_len", "batch_size", "hidden",
-                  "layers", "device", "dtype", "seed", "steps", "lr"]
+                  "width", "layers", "device", "dtype", "seed", "steps", "lr"]
 
 #: metrics whose "how it was measured" gets its own column beside the value
 _METHOD_SUFFIXES = ("_s", "memory_bytes", "state_bytes")
@@ -25,7 +25,9 @@ def result_row(result: CaseResult, run_id: str = "") -> dict:
         "schema_version": FRAME_SCHEMA_VERSION, "run_id": run_id, "case_id": result.case_id,
         "model": c.model, "arch": c.arch, "backend": c.backend, "task": c.task,
         "task_options": json.dumps(c.options, sort_keys=True), "seq_len": c.seq_len,
-        "batch_size": c.batch_size, "hidden": c.hidden, "layers": c.layers, "device": c.device,
+        # hidden: the --hidden asked for (the sweep's axis); width: what ran (--match-params may differ)
+        "batch_size": c.batch_size, "hidden": c.requested_hidden or c.hidden, "width": c.hidden,
+        "family": result.details.get("family"), "layers": c.layers, "device": c.device,
         "dtype": c.dtype, "seed": c.seed, "steps": c.steps, "lr": c.lr,
         "status": result.status, "error": result.error,
         "host": result.worker.get("host"), "pid": result.worker.get("pid"),
@@ -33,6 +35,7 @@ def result_row(result: CaseResult, run_id: str = "") -> dict:
         "duration_s": result.duration_s,
         "total_seq_len": result.details.get("total_seq_len"),
         "primary_metric": result.details.get("primary_metric"),
+        "higher_is_better": result.details.get("higher_is_better"),
     }
     for m in result.metrics:
         if m.name == "loss_curve":
@@ -42,6 +45,7 @@ def result_row(result: CaseResult, run_id: str = "") -> dict:
         if m.samples and m.name.endswith("_s"):
             s = pd.Series(m.samples, dtype="float64")
             row[f"{m.column}_iqr"] = float(s.quantile(0.75) - s.quantile(0.25))
+            row[f"{m.column}_q1"], row[f"{m.column}_q3"] = float(s.quantile(0.25)), float(s.quantile(0.75))
             row[f"{m.column}_n"] = len(m.samples)
         if m.name.endswith(_METHOD_SUFFIXES) and m.method:
             row[f"{m.column}_method"] = m.method

@@ -110,11 +110,16 @@ class Model(ABC):
 
     def step(self, inputs: Any, state: Any) -> tuple[Any, Any]:
         """Consume one position (``inputs`` is a device batch of length 1) and return
-        ``(outputs [B, 1, output_size], new_state)``."""
+        ``(outputs [B, 1, output_size], new_state)``.
+
+        ``state`` must be left as it was: the ``decode`` scenario times many calls
+        from one state, and each must measure the same context length (the runner
+        checks this and fails the case otherwise)."""
         raise NotImplementedError(f"{type(self).__name__} does not support decoding")
 
     def state_bytes(self, state: Any) -> int:
-        """Bytes of the state carried between decoding steps, read from the arrays."""
+        """Bytes of the state carried between decoding steps, read from the arrays
+        (backends whose arrays can be views of larger buffers count the buffers)."""
         return _nbytes(state)
 
     # -- device handling ------------------------------------------------------------

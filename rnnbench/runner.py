@@ -7,6 +7,7 @@ raises becomes the case's status and message, never the sweep's end.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import math
 import os
@@ -149,6 +150,7 @@ def _run_scenarios(config: CaseConfig, registry: Registry, settings: RunSettings
     model = build_model(config, registry, task)
     T, B = task.shape.seq_len, config.batch_size
     result.details.update(model.describe())
+    result.details["family"] = registry.resolve_model(config.model).family
     result.details["total_seq_len"] = T
     result.metrics += [
         Metric("model", "params", float(model.num_params()), "count", "trainable parameters, embedding and head included"),
@@ -255,23 +257,60 @@ def _decode(model: Model, task: Task, config: CaseConfig, settings: RunSettings,
     """Token-by-token decoding through ``step()``: per-token latency and carried state bytes.
 
     The prompt is the first ``T - 1`` positions of a test batch, consumed one step
-    at a time (as generation would); the timed call is one more step with the
-    state the prompt left, so it measures the cost of a token at context ``T``.
+    at a time (as generation would); the timed call is one more step from the
+    state the prompt left, so every repeat measures the cost of the token at
+    context ``T``. The state bytes are those of the state that step returns: what
+    is carried to the next token at context ``T``.
     """
     T, B = task.shape.seq_len, config.batch_size
     batch = task.batch("test", 0, B)
-    inputs = model.to_device(batch)
+    positions = [_position(model, batch, t) for t in range(T)]  # device copies, outside the timer
     state = model.init_state(B)
     for t in range(T - 1):
-        _, state = model.step(_position(model, batch, t), state)
-    last = _position(model, batch, T - 1)
+        _, state = model.step(positions[t], state)
+    last = positions[-1]
     model.synchronize()
-    m = time_call(lambda: model.step(last, state), model.synchronize, settings.timer)
-    del inputs
-    result.metrics += _timing_metrics("decode", "token_latency_s", m, float(B), "tokens",
-                                      model.flops(1, B, training=False))
-    result.metrics.append(Metric("decode", "state_bytes", float(model.state_bytes(state)), "bytes",
-                                 f"bytes of the state carried between steps at context {T}, read from the arrays"))
+    prompt_bytes = model.state_bytes(state)
+    first_output, carried = model.step(last, state)
+    # A step takes tens of microseconds: blocks of ~0.2 ms, at least 30 of them, so that on a
+    # busy machine most blocks fit inside one scheduler time slice and the median is the
+    # cost of a step, not of the machine's load (5 ms blocks would nearly all be preempted).
+    timer = dataclasses.replace(settings.timer, min_block_time=min(settings.timer.min_block_time, 2e-4),
+                                min_repeats=max(settings.timer.min_repeats, 30),
+                                max_repeats=max(settings.timer.max_repeats, 5000))
+    m = time_call(lambda: model.step(last, state), model.synchronize, timer)
+    m.method = "wall clock per step() call at a fixed context (time.perf_counter, synchronized)"
+    again, _ = model.step(last, state)
+    if model.state_bytes(state) != prompt_bytes or not _same_outputs(first_output, again):
+        raise RuntimeError(
+            f"{config.model}: step() changed the state it was given, so repeated timed steps would measure"
+            " growing contexts; step() must return a new state and leave its input untouched"
+        )
+    with model.memory_meter("decode") as reading:
+        model.step(last, state)
+        model.synchronize()
+    # The marginal cost of the T-th token under the model's own analytic count.
+    token_flops = model.flops(T, B, training=False) - (model.flops(T - 1, B, training=False) if T > 1 else 0.0)
+    result.metrics += _timing_metrics("decode", "token_latency_s", m, float(B), "tokens", token_flops)
+    state_bytes = model.state_bytes(carried)
+    result.metrics += [
+        Metric("decode", "context_len", float(T), "tokens",
+               f"a prompt of {T - 1} positions fed through step(), then the timed step at position {T}"),
+        Metric("decode", "state_bytes", float(state_bytes), "bytes",
+               f"bytes of the state step() returns at context {T} (hidden/cell state or KV cache),"
+               " read from its tensors/arrays"),
+        Metric("decode", "memory_bytes", reading.bytes, "bytes", reading.method),
+    ]
+
+
+def _same_outputs(a: Any, b: Any) -> bool:
+    return bool(np.allclose(_as_numpy(a), _as_numpy(b), rtol=1e-4, atol=1e-6, equal_nan=True))
+
+
+def _as_numpy(x: Any) -> np.ndarray:
+    if hasattr(x, "detach"):  # a torch tensor, wherever it lives
+        x = x.detach().float().cpu().numpy()
+    return np.asarray(x, dtype=np.float64)
 
 
 def _position(model: Model, batch: Any, t: int) -> Any:

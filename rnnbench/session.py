@@ -20,7 +20,7 @@ from rnnbench.executors import ExecutorOptions
 from rnnbench.frame import results_frame
 from rnnbench.manager import Registry
 from rnnbench.records import CaseResult, RunInfo
-from rnnbench.report import write_report_md
+from rnnbench.report import ReportPaths, write_reports
 from rnnbench.runner import CaseJob, RunSettings
 from rnnbench.store import DEFAULT_DB_NAME, ResultsStore
 from rnnbench.sweep import CaseConfig
@@ -139,14 +139,14 @@ def _settings_dict(settings: RunSettings, executor: str) -> dict[str, Any]:
     return data
 
 
-def write_run_folder(run: RunInfo, results: list[CaseResult]) -> None:
-    """results.csv (one row per case), env.json and report.md in ``run.folder``."""
+def write_run_folder(run: RunInfo, results: list[CaseResult]) -> ReportPaths:
+    """results.csv (one row per case), env.json, plots, report.md and report.html in ``run.folder``."""
     folder = run.folder
     try:
         folder.mkdir(parents=True, exist_ok=True)
         results_frame(results, run.run_id).to_csv(folder / "results.csv", index=False)
         (folder / "env.json").write_text(json.dumps(run.env, indent=2, default=str), encoding="utf-8")
-        write_report_md(results, run, folder)
+        return write_reports(results, run, folder)
     except OSError as exc:
         raise RnnbenchError(f"cannot write the run folder {folder}: {exc.strerror or exc}") from None
 

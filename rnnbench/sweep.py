@@ -36,6 +36,9 @@ class CaseConfig:
     seed: int
     steps: int
     lr: float
+    #: the --hidden asked for when --match-params chose ``hidden`` (the width that runs);
+    #: an annotation, not part of the case's identity (see :attr:`case_id`)
+    requested_hidden: int | None = None
 
     @property
     def arch(self) -> str:
@@ -51,8 +54,15 @@ class CaseConfig:
 
     @property
     def case_id(self) -> str:
-        """A stable id: the hash of the fields above, independent of run and machine."""
-        canonical = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
+        """A stable id: the hash of the fields above, independent of run and machine.
+
+        It covers the work actually run, so ``hidden`` is the width that ran and
+        ``requested_hidden`` is left out: a Transformer matched to width 104 is the
+        same case as one asked for at ``--hidden 104``, and compares with it.
+        """
+        identity = self.to_dict()
+        identity.pop("requested_hidden")
+        canonical = json.dumps(identity, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canonical.encode()).hexdigest()[:12]
 
     def to_dict(self) -> dict[str, Any]:

@@ -1,0 +1,83 @@
+"""--match-params: every model of a sweep gets (within 5%) the first model's parameter count."""
+
+import dataclasses
+
+import pandas as pd
+import pytest
+
+from rnnbench import sweep as sw
+from rnnbench.match_params import TOLERANCE, choose_width, match_params, registry_param_counter
+from rnnbench.runner import build_model, build_task
+
+
+def expand(registry, **axes):
+    return sw.expand(sw.SweepAxes(**axes), registry).cases
+
+
+def built_params(registry, case):
+    return build_model(case, registry, build_task(case, registry)).num_params()
+
+
+@pytest.mark.parametrize("hidden", [32, 128])
+def test_matched_widths_give_counts_within_5_percent_of_the_first_model(registry, hidden):
+    cases = expand(registry, models=["lstm", "gru", "transformer", "rnn"], hidden=[hidden], seq_len=[5, 40])
+    matching = match_params(cases, registry_param_counter(registry))
+    assert len(matching.cases) == 8 and not matching.warnings
+    for seq_len in (5, 40):
+        point = [c for c in matching.cases if c.seq_len == seq_len]
+        assert [c.model for c in point] == ["lstm@torch", "gru@torch", "transformer@torch", "rnn@torch"]
+        assert point[0].hidden == hidden  # the reference keeps the width asked for
+        target = built_params(registry, point[0])
+        for case in point:
+            assert case.requested_hidden == hidden
+            assert abs(built_params(registry, case) - target) <= TOLERANCE * target, case
+        widths = {c.model: c.hidden for c in point}
+        assert widths["transformer@torch"] < hidden < widths["gru@torch"] < widths["rnn@torch"]
+
+
+def test_the_case_id_is_the_work_that_ran_not_the_width_asked_for(registry):
+    [lstm, transformer] = match_params(expand(registry, models=["lstm", "transformer"], hidden=[128]),
+                                       registry_param_counter(registry)).cases
+    plain = dataclasses.replace(transformer, requested_hidden=None)
+    assert transformer.case_id == plain.case_id
+    assert transformer.case_id != dataclasses.replace(plain, hidden=128).case_id
+    assert sw.CaseConfig.from_dict(transformer.to_dict()) == transformer  # the annotation is stored
+
+
+def test_choose_width_prefers_multiples_of_8_within_the_band():
+    def params(width):  # a Transformer-like count: 12·w² + 30·w
+        return 12 * width * width + 30 * width
+
+    target = params(105)
+    width = choose_width(params, target, 128)
+    assert width == 104 and abs(params(width) - target) <= TOLERANCE / 2 * target
+    # 104 is 3.7% short of width 106's count, more than half the tolerance: the closest width wins
+    assert choose_width(params, params(106), 128) == 106
+    assert choose_width(params, params(106) + 1, 128) == 106
+
+
+def test_a_band_between_two_widths_takes_the_nearer_and_warns(registry):
+    cases = expand(registry, models=["lstm", "transformer"], hidden=[8])
+    matching = match_params(cases, registry_param_counter(registry))
+    [choice] = matching.choices
+    assert not choice.within_tolerance
+    assert "no width is within 5%" in matching.warnings[0]
+
+
+def test_cli_match_params_puts_width_and_count_in_rows_and_table(cli, tmp_path):
+    proc = cli("run", "--models", "lstm,gru,transformer", "--hidden", "64", "--match-params", "--scenarios",
+               "forward", "--batch-size", "2", "--seq-len", "3", "--min-time", "0.01", "--threads", "1", "--no-progress",
+               "--out", tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "match-params: transformer@torch: width" in proc.stderr
+    [run_dir] = [p for p in tmp_path.iterdir() if p.is_dir()]
+    frame = pd.read_csv(run_dir / "results.csv").set_index("model")
+    assert (frame["hidden"] == 64).all()
+    assert frame.loc["lstm@torch", "width"] == 64 and frame.loc["transformer@torch", "width"] < 64
+    params = frame["model_params"]
+    assert ((params - params["lstm@torch"]).abs() <= TOLERANCE * params["lstm@torch"]).all()
+    assert "width" in proc.stdout
+    report = (run_dir / "report.md").read_text()
+    section = report.split("## Parameter matching (--match-params)")[1].split("## ")[0]
+    width = int(frame.loc["transformer@torch", "width"])
+    assert f"| transformer@torch | 3 | 64 | {width} |" in section and "vs lstm@torch" in section
