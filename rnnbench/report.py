@@ -231,7 +231,8 @@ def build_content(results: list[CaseResult], run: RunInfo, plots: "PlotSet | Non
     from rnnbench.crossover import crossovers
     from rnnbench.frame import results_frame
 
-    sections = [Section("Summary", table=visible_columns(COLUMNS, summary_rows(results)), bullets=legend(run) + cpu_notes(results, run))]
+    sections = [Section("Summary", table=visible_columns(COLUMNS, summary_rows(results)),
+                        bullets=legend(run) + cpu_notes(results, run))]
     matched = matching_table(results)
     if matched is not None:
         sections.append(Section(
