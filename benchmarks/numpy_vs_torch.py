@@ -107,10 +107,10 @@ def main(argv: list[str] | None = None) -> int:
             path = "oneDNN fused" if arch == "lstm" and torch.backends.mkldnn.is_available() else "ATen per-step loop"
 
             def np_forward():
-                return stack.forward(x_np, None, training=False)
+                return stack.forward(x_np)
 
             def np_train():
-                _, _, caches = stack.forward(x_np, None, training=True)
+                _, _, caches = stack.forward(x_np)
                 return stack.backward(dy_np, caches)
 
             def torch_forward():

@@ -189,7 +189,7 @@ class RNNLayer(RecurrentLayer):
 
     arch = "rnn"
 
-    def forward(self, x: np.ndarray, state: Any, training: bool) -> tuple[np.ndarray, Any, Any]:
+    def forward(self, x: np.ndarray, state: Any) -> tuple[np.ndarray, Any, Any]:
         T, B, _ = x.shape
         Z = self.project_inputs(x, self.b_ih + self.b_hh)
         R = self.scaled_recurrent_weight()
@@ -224,7 +224,7 @@ class LSTMLayer(RecurrentLayer):
     arch = "lstm"
     sigmoid_gates = (0, 1, 3)
 
-    def forward(self, x: np.ndarray, state: Any, training: bool) -> tuple[np.ndarray, Any, Any]:
+    def forward(self, x: np.ndarray, state: Any) -> tuple[np.ndarray, Any, Any]:
         T, B, _ = x.shape
         H = self.hidden
         A = self.project_inputs(x, self.b_ih + self.b_hh)      # becomes the gate activations
@@ -298,7 +298,7 @@ class GRULayer(RecurrentLayer):
     arch = "gru"
     sigmoid_gates = (0, 1)
 
-    def forward(self, x: np.ndarray, state: Any, training: bool) -> tuple[np.ndarray, Any, Any]:
+    def forward(self, x: np.ndarray, state: Any) -> tuple[np.ndarray, Any, Any]:
         T, B, _ = x.shape
         H = self.hidden
         # r and z take both biases; n takes b_in here and b_hn inside r ⊙ (·)
@@ -406,11 +406,15 @@ class RecurrentStack:
             return state[0][k], state[1][k]
         return state[k]
 
-    def forward(self, x: np.ndarray, state: Any = None, training: bool = False) -> tuple[np.ndarray, Any, list]:
-        """x ``[T, B, I]`` -> (output ``[T, B, H]``, final state (new arrays), caches for backward)."""
+    def forward(self, x: np.ndarray, state: Any = None) -> tuple[np.ndarray, Any, list]:
+        """x ``[T, B, I]`` -> (output ``[T, B, H]``, final state (new arrays), caches for backward).
+
+        Inference keeps the same per-step arrays as training: the outputs of every step
+        are needed by the next layer and the head anyway, and one code path is one to test.
+        """
         caches, finals = [], []
         for k, layer in enumerate(self.layers):
-            x, final, cache = layer.forward(x, self._layer_state(state, k), training)
+            x, final, cache = layer.forward(x, self._layer_state(state, k))
             caches.append(cache)
             finals.append(final)
         if self.arch == "lstm":

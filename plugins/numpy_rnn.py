@@ -105,14 +105,14 @@ class NumpyRecurrentModel(Model):
         logits += v["head.bias"]
         return logits.reshape(T, B, -1)
 
-    def _run(self, inputs: np.ndarray, state: Any = None, training: bool = False):
+    def _run(self, inputs: np.ndarray, state: Any = None):
         embedded = self._embed(inputs)
-        hidden, final_state, caches = self.core.forward(embedded, state, training)
+        hidden, final_state, caches = self.core.forward(embedded, state)
         return self._head(hidden), final_state, (inputs, hidden, caches)
 
     def loss_and_gradients(self, batch: NumpyBatch) -> float:
         """Forward, masked loss and backpropagation through time into ``params.grads``."""
-        logits, _, (inputs, hidden, caches) = self._run(batch.inputs, training=True)
+        logits, _, (inputs, hidden, caches) = self._run(batch.inputs)
         T, B, O = logits.shape
         flat_logits, flat_mask = logits.reshape(T * B, O), batch.mask.reshape(T * B)
         if self.config.loss == "cross_entropy":

@@ -90,7 +90,7 @@ def test_layer_gradients_match_autograd(arch, layers):
     upstream = torch.randn(8, 3, 12, dtype=torch.float64)
     output, _ = rnn(x)
     output.backward(upstream)
-    _, _, caches = stack.forward(x.detach().numpy(), None, training=True)
+    _, _, caches = stack.forward(x.detach().numpy())
     dx = stack.backward(upstream.numpy(), caches)
     assert_relative(dx, x.grad.numpy(), "dx")
     for name, parameter in rnn.named_parameters():
