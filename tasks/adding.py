@@ -78,7 +78,7 @@ def rnnbench_register_tasks(register):
     register(rnnbench.TaskSpec(
         name="adding", factory=factory, check_options=check_options,
         options={},
-        defaults=TaskDefaults(seq_len=100, batch_size=64, steps=600, lr=2e-3),
+        defaults=TaskDefaults(seq_len=100, batch_size=64, steps=500, lr=2e-3),
         seq_len_meaning="sequence length T; the first marked value lies up to T - 1 steps before the answer",
         description="adding problem (Hochreiter & Schmidhuber 1997; Le et al. 2015): sum the two marked values",
     ))

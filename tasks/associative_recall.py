@@ -110,7 +110,7 @@ def rnnbench_register_tasks(register):
     register(rnnbench.TaskSpec(
         name="associative_recall", factory=factory, check_options=check_options,
         options={"num_pairs": 8, "num_queries": 8, "num_keys": 32, "num_values": 32},
-        defaults=TaskDefaults(seq_len=64, batch_size=64, steps=400, lr=2e-3, layers=2),
+        defaults=TaskDefaults(seq_len=64, batch_size=64, steps=300, lr=2e-3, layers=2),
         seq_len_meaning="total length T; a query comes up to T - 2 positions after its key-value pair",
         description="multi-query associative recall, MQAR (Arora et al. 2023): values of queried keys",
     ))

@@ -98,7 +98,7 @@ def rnnbench_register_tasks(register):
     register(rnnbench.TaskSpec(
         name="selective_copy", factory=factory, check_options=check_options,
         options={"num_tokens": 4, "alphabet_size": 8},
-        defaults=TaskDefaults(seq_len=32, batch_size=64, steps=600, lr=2e-3),
+        defaults=TaskDefaults(seq_len=32, batch_size=64, steps=500, lr=2e-3),
         seq_len_meaning="length L of the noisy region the data tokens are scattered over",
         description="selective copying (Gu & Dao 2023): recall k tokens scattered among noise, in order",
     ))

@@ -19,7 +19,8 @@ def one_line_error(proc):
     (["--tasks", "selective_copy", "--seq-len", "3"], "cannot hold num_tokens=4 data tokens"),
     (["--tasks", "associative_recall", "--task-opt", "associative_recall.num_pairs=many"],
      "'associative_recall.num_pairs': 'many' is not a valid int"),
-    (["--tasks", "adding", "--task-opt", "adding.length=5"], "unknown option 'length' for task 'adding' (options: none"),
+    (["--tasks", "adding", "--task-opt", "adding.length=5"],
+     "unknown option 'length' for task 'adding' (options: none"),
 ])
 def test_bad_task_options_are_one_clear_line(cli, tmp_path, args, expected):
     proc = cli("run", "--models", "lstm", "--out", tmp_path, *args)

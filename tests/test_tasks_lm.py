@@ -164,3 +164,8 @@ def test_minimum_corpus_length_is_enforced_exactly():
     lm_task("x" * needed, context=16)
     with pytest.raises(ValueError, match=f"needs at least {needed}"):
         lm_task("x" * (needed - 1), context=16)
+
+
+def test_default_learning_rate_depends_on_the_model_family(registry):
+    cases = expand(SweepAxes(models=["lstm", "transformer"], tasks=["lm"]), registry, cuda_probe=lambda: False).cases
+    assert {(c.model, c.lr) for c in cases} == {("lstm@torch", 3e-3), ("transformer@torch", 2e-3)}

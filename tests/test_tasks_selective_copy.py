@@ -84,8 +84,8 @@ def test_options_are_typed_and_unknown_ones_named(registry):
         expand(SweepAxes(models=["lstm"], tasks=["selective_copy"], task_options={"selective_copy": {"tokens": "3"}}),
                registry, cuda_probe=lambda: False)
     with pytest.raises(UsageError, match="'selective_copy.num_tokens': 'x' is not a valid int"):
-        expand(SweepAxes(models=["lstm"], tasks=["selective_copy"], task_options={"selective_copy": {"num_tokens": "x"}}),
-               registry, cuda_probe=lambda: False)
+        expand(SweepAxes(models=["lstm"], tasks=["selective_copy"],
+                         task_options={"selective_copy": {"num_tokens": "x"}}), registry, cuda_probe=lambda: False)
     [case] = expand(SweepAxes(models=["lstm"], tasks=["selective_copy"],
                               task_options={"selective_copy": {"num_tokens": "6"}}),
                     registry, cuda_probe=lambda: False).cases
