@@ -58,14 +58,20 @@ class SequenceNet(nn.Module):
 
 
 def masked_loss(outputs: torch.Tensor, batch: TorchBatch, kind: str) -> torch.Tensor:
-    """Mean loss over the masked positions: cross-entropy (nats) or squared error."""
-    mask = batch.mask
+    """Mean loss over the masked positions: cross-entropy (nats) or squared error.
+
+    Computed in float32 for 16-bit models (as mixed-precision training does), and in
+    the model's own precision otherwise, so float64 models are float64 end to end.
+    """
+    if outputs.dtype in (torch.float16, torch.bfloat16):
+        outputs = outputs.float()
+    mask = batch.mask.to(outputs.dtype)
     if kind == "cross_entropy":
         per_position = F.cross_entropy(
-            outputs.reshape(-1, outputs.shape[-1]).float(), batch.targets.reshape(-1), reduction="none"
+            outputs.reshape(-1, outputs.shape[-1]), batch.targets.reshape(-1), reduction="none"
         ).view_as(mask)
     else:
-        per_position = ((outputs.float() - batch.targets.float()) ** 2).mean(dim=-1)
+        per_position = ((outputs - batch.targets.to(outputs.dtype)) ** 2).mean(dim=-1)
     return (per_position * mask).sum() / mask.sum().clamp_min(1.0)
 
 

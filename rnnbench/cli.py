@@ -237,6 +237,12 @@ def _run_with_progress(cases, registry, settings, args, command, err, executor_o
     with Progress(*columns, console=err, transient=False) as progress:
         bar = progress.add_task(f"{len(cases)} case(s)", total=None)
 
+        def on_start_with_bar(run, to_run, already_done):
+            on_start(run, to_run, already_done)
+            progress.update(bar, total=to_run, description=f"run {run.run_id}")
+
+        kwargs["on_start"] = on_start_with_bar
+
         def on_result(result, index, total):
             mark = "ok" if result.status == "ok" else result.status.upper()
             progress.update(bar, completed=index, total=total,
@@ -251,6 +257,8 @@ def cmd_list(args: argparse.Namespace, argv: list[str]) -> int:
 
     registry = _load(args)
     console = Console()
+    if not console.is_terminal:  # piped: no terminal width to respect, keep rows unwrapped
+        console = Console(width=160)
     models = Table(title="models (ARCH@BACKEND; a bare ARCH means its default backend)")
     for col in ("model", "family", "devices", "dtypes", "available", "plugin"):
         models.add_column(col)

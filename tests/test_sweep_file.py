@@ -47,7 +47,7 @@ def test_a_sweep_file_sets_the_flags(tmp_path):
     args = resolved(["run", "--sweep", str(path)])
     assert args.models == "tiny@test" and args.seeds == "0,1" and args.hidden == "8" and args.seq_len == "3"
     assert args.plugins == ["testplugins.tiny"] and args.task_opt == ["copy.num_symbols=2"]
-    assert args.min_time == "0.01" and args.layers == "1"  # an unset key keeps the flag's default
+    assert args.min_time == "0.01" and args.layers is None  # an unset key keeps the flag's default (the task's)
 
 
 def test_flags_override_the_file_and_task_options_merge(tmp_path):
@@ -106,30 +106,33 @@ def test_a_flag_another_issue_adds_becomes_a_key_without_changes_here(tmp_path):
     def parser_with_more_flags():
         parser = build_parser()
         run = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices["run"]
-        run.add_argument("--match-params", action="store_true")
+        run.add_argument("--shuffle-cases", action="store_true")
         run.add_argument("--target-params", default=None)
         return parser
 
-    path = write(tmp_path, "match_params = true\ntarget_params = 100000\n")
+    path = write(tmp_path, "shuffle_cases = true\ntarget_params = 100000\n")
     argv = ["run", "--sweep", str(path)]
     args = parser_with_more_flags().parse_args(argv)
     resolve_run_args(args, argv, parser_with_more_flags)
-    assert args.match_params is True and args.target_params == "100000"
-    write(tmp_path, "match_params = 'yes'\n")
-    with pytest.raises(UsageError, match="'match_params' must be true or false"):
+    assert args.shuffle_cases is True and args.target_params == "100000"
+    write(tmp_path, "shuffle_cases = 'yes'\n")
+    with pytest.raises(UsageError, match="'shuffle_cases' must be true or false"):
         resolve_run_args(parser_with_more_flags().parse_args(argv), argv, parser_with_more_flags)
 
 
-@pytest.mark.parametrize("name", ["quick.toml", "seq-len-scaling.toml"])
+@pytest.mark.parametrize("name", ["quick.toml", "seq-len-scaling.toml", "context-scaling.toml"])
 def test_the_example_sweep_files_expand_to_real_cases(name, registry):
     from rnnbench import sweep as sw
+
+    def ints(flag, text, minimum=1):  # an axis the file leaves out is the task's default
+        return None if text is None else sw.parse_int_list(flag, text, minimum)
 
     args = resolved(["run", "--sweep", str(EXAMPLES / name)])
     axes = sw.SweepAxes(
         models=sw.parse_name_list("--models", args.models), tasks=sw.parse_name_list("--tasks", args.tasks),
-        seq_len=sw.parse_int_list("--seq-len", args.seq_len), hidden=sw.parse_int_list("--hidden", args.hidden),
-        layers=sw.parse_int_list("--layers", args.layers), seeds=sw.parse_int_list("--seeds", args.seeds, 0),
-        steps=sw.parse_int_list("--steps", args.steps), task_options=sw.parse_task_options(args.task_opt),
+        seq_len=ints("--seq-len", args.seq_len), hidden=ints("--hidden", args.hidden),
+        layers=ints("--layers", args.layers), seeds=ints("--seeds", args.seeds, 0),
+        steps=ints("--steps", args.steps), task_options=sw.parse_task_options(args.task_opt),
     )
     expansion = sw.expand(axes, registry)
     assert len(expansion.cases) == len(axes.models) * len(axes.seq_len) and not expansion.skipped
