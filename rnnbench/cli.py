@@ -305,7 +305,7 @@ def _plot_notes(results, err) -> None:
 
     missing = matplotlib_missing()
     if missing and results:
-        err.print(f"rnnbench: note: the report has no plots: {missing}")
+        err.print(f"rnnbench: note: the report has no plots: {missing}", markup=False, highlight=False)
 
 
 def cmd_report(args: argparse.Namespace, argv: list[str]) -> int:

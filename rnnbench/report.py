@@ -114,9 +114,10 @@ def visible_columns(header: list[str], rows: list[list[str]]) -> tuple[list[str]
     return [header[i] for i in keep], [[row[i] for i in keep] for row in rows]
 
 
-def legend(run: RunInfo) -> list[str]:
+def legend(run: RunInfo, results: list[CaseResult] = ()) -> list[str]:
     threads = run.env.get("threads")
-    return [
+    decoded = any(r.metric("decode", "token_latency_s") is not None for r in results)
+    lines = [
         f"Times: median ±IQR/2, wall clock, {threads} thread(s), on {run.env.get('cpu')}; n = timed samples"
         " (train steps / forward repeats / decode repeats).",
         "train step: real training steps (forward, backward, Adam update) after 3 warm-up steps;"
@@ -131,6 +132,7 @@ def legend(run: RunInfo) -> list[str]:
         "width: the core's width that ran; '(of N)' when --match-params changed it from --hidden N;"
         " params: trainable parameters, embedding and head included.",
     ]
+    return lines if decoded else [line for line in lines if not line.startswith("decode/token")]
 
 
 def cpu_notes(results: list[CaseResult], run: RunInfo) -> list[str]:
@@ -159,7 +161,7 @@ def print_summary(results: list[CaseResult], run: RunInfo, console: Any) -> None
     for row in rows:
         table.add_row(*row)
     console.print(table)
-    for line in legend(run):
+    for line in legend(run, results):
         console.print(f"[dim]{line}[/dim]")
     for line in cpu_notes(results, run):
         console.print(f"[yellow]{escape(line)}[/yellow]")
@@ -232,7 +234,7 @@ def build_content(results: list[CaseResult], run: RunInfo, plots: "PlotSet | Non
     from rnnbench.frame import results_frame
 
     sections = [Section("Summary", table=visible_columns(COLUMNS, summary_rows(results)),
-                        bullets=legend(run) + cpu_notes(results, run))]
+                        bullets=legend(run, results) + cpu_notes(results, run))]
     matched = matching_table(results)
     if matched is not None:
         sections.append(Section(
