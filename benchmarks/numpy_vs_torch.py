@@ -29,7 +29,6 @@ from typing import Callable
 import numpy as np
 import torch
 from threadpoolctl import threadpool_info, threadpool_limits
-from torch import nn
 from torch.utils import benchmark
 
 from rnnbench.plugins.numpy_layers import GATES

@@ -148,7 +148,6 @@ def cmd_run(args: argparse.Namespace, argv: list[str]) -> int:
     from rnnbench.executors import ExecutorOptions
     from rnnbench.report import print_summary
     from rnnbench.runner import RunSettings
-    from rnnbench.session import run_sweep
     from rnnbench.timing import TimerSettings
     from rnnbench.run_request import resolve_run_args
     from rnnbench.interrupts import sigterm_as_interrupt

@@ -11,7 +11,6 @@ import dataclasses
 import functools
 import math
 import os
-import platform
 import socket
 import time
 import traceback

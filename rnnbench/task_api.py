@@ -77,3 +77,8 @@ def masked_cross_entropy(outputs: np.ndarray, batch: Batch) -> float:
     picked = np.take_along_axis(log_probs, batch.targets[..., None].astype(np.int64), axis=-1)[..., 0]
     mask = batch.mask > 0
     return float(-picked[mask].mean())
+
+
+def classification_metrics(outputs: np.ndarray, batch: Batch) -> dict[str, float]:
+    """Accuracy and cross-entropy (nats) over the masked positions: the metrics of recall tasks."""
+    return {"accuracy": masked_accuracy(outputs, batch), "cross_entropy": masked_cross_entropy(outputs, batch)}

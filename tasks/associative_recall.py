@@ -27,7 +27,7 @@ import numpy as np
 
 import rnnbench
 from rnnbench.specs import TaskDefaults
-from rnnbench.task_api import TaskShape, masked_accuracy, masked_cross_entropy
+from rnnbench.task_api import TaskShape, classification_metrics
 from rnnbench.tasks._splits import sample_split, split_rng
 
 #: a split needs members; below this many distinct examples the hash split is refused
@@ -70,10 +70,7 @@ class AssociativeRecallTask(rnnbench.Task):
         return rnnbench.Batch(inputs, targets, mask)
 
     def metrics(self, outputs: np.ndarray, batch: rnnbench.Batch) -> dict[str, float]:
-        return {
-            "accuracy": masked_accuracy(outputs, batch),
-            "cross_entropy": masked_cross_entropy(outputs, batch),
-        }
+        return classification_metrics(outputs, batch)
 
     def baselines(self) -> dict[str, float]:
         return {"accuracy": 1.0 / self.num_values, "cross_entropy": math.log(self.num_values)}

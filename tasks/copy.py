@@ -19,7 +19,7 @@ import numpy as np
 
 import rnnbench
 from rnnbench.specs import TaskDefaults
-from rnnbench.task_api import SPLITS, TaskShape, masked_accuracy, masked_cross_entropy
+from rnnbench.task_api import SPLITS, TaskShape, classification_metrics
 
 #: splits are assigned by a hash of the symbol string, so no sequence is in two splits
 _SPLIT_BUCKETS = {"train": range(0, 8), "valid": range(8, 9), "test": range(9, 10)}
@@ -99,10 +99,7 @@ class CopyTask(rnnbench.Task):
         return rnnbench.Batch(inputs, targets, mask)
 
     def metrics(self, outputs: np.ndarray, batch: rnnbench.Batch) -> dict[str, float]:
-        return {
-            "accuracy": masked_accuracy(outputs, batch),
-            "cross_entropy": masked_cross_entropy(outputs, batch),
-        }
+        return classification_metrics(outputs, batch)
 
     def baselines(self) -> dict[str, float]:
         A, S, T = self.alphabet_size, self.num_symbols, self.delay

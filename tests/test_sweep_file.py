@@ -9,7 +9,6 @@ from rnnbench.cli import build_parser
 from rnnbench.errors import UsageError
 from rnnbench.run_request import resolve_run_args
 from rnnbench.store import ResultsStore
-from rnnbench.sweep_file import read_sweep_file
 
 EXAMPLES = Path(__file__).parent.parent / "examples" / "sweeps"
 FAST_FILE = """
