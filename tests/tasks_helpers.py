@@ -36,3 +36,19 @@ def assert_disjoint(rows):
     assert not rows["train"] & rows["valid"]
     assert not rows["train"] & rows["test"]
     assert not rows["valid"] & rows["test"]
+
+
+def regression_batch():
+    """A fixed regression batch (the last position's target is a scaled sum of the first
+    feature), for checking that a model trains on the masked MSE."""
+    import numpy as np
+
+    from rnnbench.model_api import Batch
+
+    rng = np.random.default_rng(0)
+    inputs = rng.random((8, 12, 2)).astype(np.float32)
+    targets = np.zeros((8, 12, 1), np.float32)
+    targets[:, -1, 0] = inputs[:, :, 0].sum(axis=1) / 6
+    mask = np.zeros((8, 12), np.float32)
+    mask[:, -1] = 1
+    return Batch(inputs, targets, mask)

@@ -256,13 +256,9 @@ def test_memory_is_measured_with_tracemalloc_and_grows_with_length(registry):
 def test_regression_task_trains_with_masked_mse(registry):
     model = registry.models["lstm@numpy"].factory(config(input_kind="features", input_size=2,
                                                          output_kind="regression", output_size=1, lr=1e-2))
-    rng = np.random.default_rng(0)
-    inputs = rng.random((8, 12, 2)).astype(np.float32)
-    targets = np.zeros((8, 12, 1), np.float32)
-    targets[:, -1, 0] = inputs[:, :, 0].sum(axis=1) / 6
-    mask = np.zeros((8, 12), np.float32)
-    mask[:, -1] = 1
-    batch = model.to_device(Batch(inputs, targets, mask))
+    from tasks_helpers import regression_batch
+
+    batch = model.to_device(regression_batch())
     losses = [model.train_step(batch) for _ in range(80)]
     assert losses[-1] < 0.2 * losses[0]
 
