@@ -267,24 +267,33 @@ def _scale(ax, xs: list[float], ys: list[float]) -> None:
         ax.set_yscale("log")
 
 
+def _plot_series(ax, ok: pd.DataFrame, axis: str, column: str, scale: float,
+                 baseline: str | None = None) -> tuple[list, list]:
+    """One line per model: medians of ``column`` against ``axis`` with interquartile error
+    bars (and the task's baseline dashed, if named); returns every plotted x and y."""
+    xs, ys = [], []
+    for label, rows in _series(ok, axis):
+        points = _aggregate(rows, axis, column)
+        if points.empty:
+            continue
+        points[["y", "below", "above"]] *= scale
+        ax.errorbar(points["x"], points["y"], yerr=[points["below"], points["above"]], marker="o", capsize=3,
+                    label=label)
+        xs += list(points["x"])
+        ys += list(points["y"])
+        if baseline and baseline in rows:
+            base = _aggregate(rows, axis, baseline)
+            ax.plot(base["x"], base["y"], linestyle="--", color="gray", linewidth=1)
+    return xs, ys
+
+
 def _line_plot(ok: pd.DataFrame, axis: str, spec: _AxisPlot, folder: Path) -> PlotFigure | None:
     if spec.column not in ok or not ok[spec.column].notna().any():
         return None
     figure = _new_figure()
     ax = figure.add_subplot(1, 1, 1)
     scale, unit = time_unit(ok[spec.column]) if spec.seconds else (1.0, "")
-    xs, ys = [], []
-    for label, rows in _series(ok, axis):
-        points = _aggregate(rows, axis, spec.column)
-        if points.empty:
-            continue
-        points[["y", "below", "above"]] *= scale
-        ax.errorbar(points["x"], points["y"], yerr=[points["below"], points["above"]], marker="o", capsize=3, label=label)
-        xs += list(points["x"])
-        ys += list(points["y"])
-        if spec.baseline and spec.baseline in rows:
-            base = _aggregate(rows, axis, spec.baseline)
-            ax.plot(base["x"], base["y"], linestyle="--", color="gray", linewidth=1)
+    xs, ys = _plot_series(ax, ok, axis, spec.column, scale, baseline=spec.baseline)
     if not xs:
         return None
     _scale(ax, xs, ys)
@@ -351,15 +360,7 @@ def _decode_plots(ok: pd.DataFrame, machine: str, folder: Path) -> list[PlotFigu
         ax = figure.add_subplot(1, 1, 1)
         scale, unit = time_unit(ok[column]) if column.endswith("_s") else (1.0, "")
         ylabel = f"{unit} {ylabel}".strip()
-        xs, ys = [], []
-        for label, rows in _series(ok, "decode_context_len"):
-            points = _aggregate(rows, "decode_context_len", column)
-            if points.empty:
-                continue
-            points[["y", "below", "above"]] *= scale
-            ax.errorbar(points["x"], points["y"], yerr=[points["below"], points["above"]], marker="o", capsize=3, label=label)
-            xs += list(points["x"])
-            ys += list(points["y"])
+        xs, ys = _plot_series(ax, ok, "decode_context_len", column, scale)
         _scale(ax, xs, ys)
         ax.set_xlabel("context length T (tokens)")
         ax.set_ylabel(ylabel)

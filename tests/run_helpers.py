@@ -45,9 +45,15 @@ def run_sweep(out, *args, env=None, cwd=None):
         return store.run_ids()[-1]
 
 
-def one_line_error(proc):
+def single_stderr_line(proc):
+    """The one line a failed command printed on stderr (and no traceback)."""
     lines = [line for line in proc.stderr.strip().splitlines() if line.strip()]
     assert "Traceback" not in proc.stderr
     assert len(lines) == 1, proc.stderr
-    assert lines[0].startswith("rnnbench: error: "), lines[0]
     return lines[0]
+
+
+def one_line_error(proc):
+    line = single_stderr_line(proc)
+    assert line.startswith("rnnbench: error: "), line
+    return line

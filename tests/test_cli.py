@@ -4,18 +4,12 @@ import json
 
 import pandas as pd
 import pytest
+from run_helpers import single_stderr_line as one_line_error
 
 from rnnbench.store import ResultsStore
 
 FAST = ["--steps", "6", "--hidden", "8", "--batch-size", "4", "--seq-len", "3", "--min-time", "0.01",
         "--no-progress"]
-
-
-def one_line_error(proc):
-    lines = [line for line in proc.stderr.strip().splitlines() if line.strip()]
-    assert "Traceback" not in proc.stderr
-    assert len(lines) == 1, proc.stderr
-    return lines[0]
 
 
 @pytest.mark.parametrize("args,expected", [

@@ -2,15 +2,9 @@
 
 import pandas as pd
 import pytest
+from run_helpers import single_stderr_line as one_line_error
 
 TINY = ["--steps", "4", "--hidden", "8", "--batch-size", "4", "--min-time", "0.01", "--no-progress"]
-
-
-def one_line_error(proc):
-    lines = [line for line in proc.stderr.strip().splitlines() if line.strip()]
-    assert "Traceback" not in proc.stderr
-    assert len(lines) == 1, proc.stderr
-    return lines[0]
 
 
 @pytest.mark.parametrize("args,expected", [
