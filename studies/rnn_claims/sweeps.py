@@ -34,7 +34,7 @@ class Sizes:
     lengthgen_steps: int
 
 
-QUICK = Sizes(seeds="0,1", hidden=64, delays="10,30,100", copy_steps=800, adding_steps=400,
+QUICK = Sizes(seeds="0,1", hidden=64, delays="10,20,40", copy_steps=1000, adding_steps=400,
               gradient_seq_len=20, gradient_steps=400, lengths="64,256,1024", speed_batch=8, speed_steps=15,
               min_time=0.2, lm_budget_s=15, recall_steps=300, lengthgen_steps=800)
 FULL = Sizes(seeds="0,1,2", hidden=128, delays="10,30,100,300", copy_steps=3000, adding_steps=2000,
