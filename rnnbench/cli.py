@@ -79,17 +79,10 @@ def build_parser() -> argparse.ArgumentParser:
     _add_common(lst)
     env = sub.add_parser("env", help="print the environment record a run would store")
     _add_common(env)
-    from rnnbench.analysis import compare
-    from rnnbench.commands import export, history  # subcommands that register themselves
+    from rnnbench.commands import compare, export, history, report
 
-    for module in (compare, history, export):
-        module.register(sub, _add_common)
-    report = sub.add_parser("report", help="rebuild a run's plots, report.md and report.html from the store",
-                            description="Rebuild results/RUN_ID/ (results.csv, env.json, plots, report.md,"
-                            " report.html) from the results database alone.")
-    _add_common(report)
-    report.add_argument("run_id", metavar="RUN_ID", help="the run to report (see results/rnnbench.db)")
-    report.add_argument("--out", default="results", help="results folder holding rnnbench.db (default: %(default)s)")
+    for module in (compare, history, export, report):
+        module.add_parser(sub, _add_common)
     return parser
 
 
@@ -102,9 +95,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command is None:
             parser.print_help()
             return 2
-        handler = getattr(args, "handler", None) or {
-            "run": cmd_run, "list": cmd_list, "env": cmd_env, "report": cmd_report}[args.command]
-        return handler(args, argv)
+        handler = getattr(args, "handler", None)
+        if handler is not None:
+            return handler(args)
+        return {"run": cmd_run, "list": cmd_list, "env": cmd_env}[args.command](args, argv)
     except RnnbenchError as exc:
         if debug:
             raise
@@ -148,7 +142,7 @@ def cmd_run(args: argparse.Namespace, argv: list[str]) -> int:
     from rnnbench.request import sweep as sw
     from rnnbench.records import SCENARIOS
     from rnnbench.execution.executors import ExecutorOptions
-    from rnnbench.render.report import print_summary
+    from rnnbench.render.terminal import print_summary
     from rnnbench.execution.runner import RunSettings
     from rnnbench.execution.timing import TimerSettings
     from rnnbench.request.run_request import resolve_run_args
@@ -310,20 +304,6 @@ def _plot_notes(results, err) -> None:
     missing = matplotlib_missing()
     if missing and results:
         err.print(f"rnnbench: note: the report has no plots: {missing}", markup=False, highlight=False)
-
-
-def cmd_report(args: argparse.Namespace, argv: list[str]) -> int:
-    from rich.console import Console
-
-    from rnnbench.render.run_folder import write_run_folder
-    from rnnbench.store import DEFAULT_DB_NAME, load_run
-
-    run, results = load_run(Path(args.out) / DEFAULT_DB_NAME, args.run_id)
-    paths = write_run_folder(run, results)
-    print(paths.markdown)
-    print(paths.html)
-    _plot_notes(results, Console(stderr=True))
-    return 0
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -8,9 +8,10 @@ import pandas as pd
 import pytest
 
 from conftest import run_cli
+from rnnbench.analysis.axes import swept_axis
 from rnnbench.analysis.crossover import Crossover, crossovers
-from rnnbench.render.plots import INSTALL_HINT, make_plots, pareto_front, swept_axis
-from rnnbench.render.report import write_reports
+from rnnbench.render.plots import INSTALL_HINT, make_plots, pareto_front
+from rnnbench.render.run_folder import write_reports
 from rnnbench.store import DEFAULT_DB_NAME, load_run
 
 SMALL = ["--models", "lstm,transformer", "--seq-len", "3,6", "--scenarios", "train,forward,decode",
