@@ -5,9 +5,8 @@ import sqlite3
 import pytest
 
 from rnnbench.errors import RnnbenchError
-from rnnbench.records import CaseResult, Metric, RunInfo
+from rnnbench.records import CaseConfig, CaseResult, Metric, RunInfo
 from rnnbench.store import ResultsStore
-from rnnbench.records import CaseConfig
 
 
 def a_case(seed=0):
