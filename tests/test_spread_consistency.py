@@ -68,6 +68,7 @@ def test_every_output_prints_the_same_median_and_spread(stored):
     stats = bench["stats"]
     assert (stats["median"], stats["q1"], stats["q3"]) == (2.5, 1.75, 3.25)
     assert stats["iterations"] == 3 and "Hyndman & Fan type 7" in bench["extra_info"]["quartiles"]
+    assert bench["options"]["min_rounds"] == RunSettings().timer.min_repeats  # the run's own timer settings
 
 
 def test_the_legend_reads_the_warm_up_steps_from_the_run(stored):
@@ -76,7 +77,11 @@ def test_the_legend_reads_the_warm_up_steps_from_the_run(stored):
     buffer = io.StringIO()
     print_summary(results, run, Console(file=buffer, width=300))
     assert "after 5 warm-up steps" in buffer.getvalue()
-    run.settings.pop("run")  # a run stored without its settings: no number is made up
+    run.settings = RunSettings(train_warmup_steps=7).to_dict()  # stored flat, before settings had a key
+    buffer = io.StringIO()
+    print_summary(results, run, Console(file=buffer, width=300))
+    assert "after 7 warm-up steps" in buffer.getvalue()
+    run.settings = {}  # a run stored without its settings: no number is made up
     buffer = io.StringIO()
     print_summary(results, run, Console(file=buffer, width=300))
     assert "after the warm-up steps" in buffer.getvalue()

@@ -18,7 +18,7 @@ import pandas as pd
 
 from rnnbench.analysis.crossover import crossovers
 from rnnbench.analysis.match_params import point_of
-from rnnbench.records import CaseResult, Metric, RunInfo, RunSettings
+from rnnbench.records import CaseResult, Metric, RunInfo
 from rnnbench.render.plots import PlotFigure, PlotSet, machine_line
 from rnnbench.stats import Summary, fmt_bytes, fmt_count, fmt_time
 
@@ -40,16 +40,6 @@ class ReportContent:
     title: str
     command: str
     sections: list[Section]
-
-
-def run_settings(run: RunInfo) -> RunSettings | None:
-    """How the run measured, as it stored it; runs stored before the settings moved under
-    ``"run"`` kept the same fields at the top level. None when neither is there."""
-    if run.run_settings is not None:
-        return run.run_settings
-    if "train_warmup_steps" in run.settings:
-        return RunSettings.from_dict(run.settings)
-    return None
 
 
 # -- the summary table (terminal, report.md, report.html) ---------------------------------------
@@ -124,7 +114,7 @@ def summary_table(results: list[CaseResult]) -> Table:
 def legend(run: RunInfo, results: list[CaseResult] = ()) -> list[str]:
     threads = run.env.get("threads")
     decoded = any(r.metric("decode", "token_latency_s") is not None for r in results)
-    settings = run_settings(run)
+    settings = run.run_settings
     warmup = f"{settings.train_warmup_steps} warm-up steps" if settings is not None else "the warm-up steps"
     lines = [
         f"Times: median ±IQR/2, wall clock, {threads} thread(s), on {run.env.get('cpu')}; n = timed samples"

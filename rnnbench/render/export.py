@@ -22,7 +22,7 @@ from typing import Any, Sequence
 
 import rnnbench
 from rnnbench.analysis.sources import EXPORT_FORMAT, EXPORT_VERSION
-from rnnbench.records import CaseResult, RunInfo
+from rnnbench.records import CaseResult, RunInfo, TimerSettings
 from rnnbench.stats import Summary
 
 #: the pytest-benchmark JSON layout these files follow (its ``version`` key)
@@ -100,7 +100,9 @@ def _commit_info(env: dict[str, Any]) -> dict[str, Any]:
 
 def pytest_benchmark_document(run: RunInfo, results: list[CaseResult]) -> dict[str, Any]:
     """One pytest-benchmark entry per ok case and timed metric (those with raw samples, in seconds)."""
-    timer = (run.settings or {}).get("timer") or {}
+    settings = run.run_settings
+    timer = settings.timer if settings is not None else TimerSettings(min_repeats=1, min_run_time=0.0,
+                                                                      min_block_time=0.0, warmup_calls=0)
     benchmarks = []
     for result in results:
         if result.status != "ok":
@@ -119,9 +121,9 @@ def pytest_benchmark_document(run: RunInfo, results: list[CaseResult]) -> dict[s
                 "extra_info": {"case_id": result.case_id, "config": result.config.to_dict(), "method": m.method,
                                "threads": result.worker.get("threads"), "run_id": run.run_id,
                                "quartiles": QUARTILE_METHOD},
-                "options": {"disable_gc": False, "timer": "perf_counter", "min_rounds": timer.get("min_repeats", 1),
-                            "max_time": timer.get("min_run_time", 0.0), "min_time": timer.get("min_block_time", 0.0),
-                            "warmup": bool(timer.get("warmup_calls", 0))},
+                "options": {"disable_gc": False, "timer": "perf_counter", "min_rounds": timer.min_repeats,
+                            "max_time": timer.min_run_time, "min_time": timer.min_block_time,
+                            "warmup": bool(timer.warmup_calls)},
                 "stats": benchmark_stats(m.samples, m.calls_per_sample),
             })
     when = datetime.fromtimestamp(run.created_at or 0.0, tz=timezone.utc).isoformat()

@@ -16,7 +16,7 @@ import pandas as pd
 from rnnbench.analysis.frame import results_frame
 from rnnbench.errors import RnnbenchError
 from rnnbench.records import CaseResult, RunInfo
-from rnnbench.render.content import ReportContent, build_content, run_settings
+from rnnbench.render.content import ReportContent, build_content
 from rnnbench.render.html import render_html
 from rnnbench.render.markdown import render_markdown
 from rnnbench.render.plots import PlotSet, forward_modes, make_plots
@@ -44,7 +44,7 @@ def write_run_folder(run: RunInfo, results: list[CaseResult]) -> ReportPaths:
 
 def draw_plots(results: list[CaseResult], run: RunInfo, frame: pd.DataFrame, folder: Path) -> PlotSet:
     """The run's plots in ``folder``; a plot that fails becomes a note, never a lost report."""
-    settings = run_settings(run)
+    settings = run.run_settings
     try:
         return make_plots(frame, run.env, folder, warmup_steps=settings.train_warmup_steps if settings else None,
                           modes=forward_modes(results))
