@@ -34,7 +34,7 @@ def test_list_shows_the_builtin_and_a_plugin_study(cli):
     proc = cli("study", "list", "-p", "testplugins.tiny_study")
     assert proc.returncode == 0, proc.stderr
     assert "rnn-claims" in proc.stdout and "tiny-study" in proc.stdout
-    assert "Vanilla RNNs suffer vanishing gradients" in proc.stdout
+    assert "1. Vanilla RNNs" in proc.stdout and "6b. Counterpoint" in proc.stdout
 
 
 def test_run_stores_ordinary_runs_reports_and_skips_them_the_second_time(cli, tmp_path):

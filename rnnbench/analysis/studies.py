@@ -57,7 +57,8 @@ def run_line(name: str, data: StudyData) -> str:
     load_text = f", load average {load[0]:.1f} at its start" if load else ""
     return (f"sweep {name}: run {sweep.run.run_id} on {env.get('cpu') or 'unknown CPU'}"
             f" ({env.get('cpu_count')} logical CPUs{', GPU ' + str(env['gpu']) if env.get('gpu') else ''}),"
-            f" {settings.get('threads', env.get('threads'))} thread(s), executor {settings.get('executor', '?')}"
+            f" {(settings.get('run') or {}).get('threads', env.get('threads'))} thread(s),"
+            f" executor {settings.get('executor', '?')}"
             f"{load_text}")
 
 

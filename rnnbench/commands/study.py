@@ -88,7 +88,7 @@ def list_studies(args: argparse.Namespace) -> int:
     if not console.is_terminal:
         console = Console(width=160)
     table = Table(title="studies (rnnbench study run NAME [--profile PROFILE])")
-    for col in ("study", "claims", "profiles (sweeps, cases' seeds)", "description", "plugin"):
+    for col in ("study", "claims", "profiles", "description", "plugin"):
         table.add_column(col, overflow="fold")
     for name in sorted(registry.studies):
         spec = registry.studies[name]
