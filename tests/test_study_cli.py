@@ -116,3 +116,4 @@ def test_the_dask_executor_runs_a_study(cli, tmp_path):
     with sqlite3.connect(tmp_path / "rnnbench.db") as db:
         executors = {json.loads(s)["executor"] for (s,) in db.execute("SELECT settings_json FROM runs")}
     assert executors == {"dask"}
+
