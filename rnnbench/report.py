@@ -148,23 +148,9 @@ def cpu_notes(results: list[CaseResult], run: RunInfo) -> list[str]:
 
 
 def print_summary(results: list[CaseResult], run: RunInfo, console: Any) -> None:
-    from rich.console import Console
-    from rich.markup import escape
-    from rich.table import Table
+    from rnnbench.run_summary import print_run_summary
 
-    if not console.is_terminal:  # piped or in CI: no terminal width to respect
-        console = Console(width=220, file=console.file)
-    table = Table(title=f"rnnbench run {run.run_id}", show_lines=False)
-    header, rows = visible_columns(COLUMNS, summary_rows(results))
-    for col in header:
-        table.add_column(col, overflow="fold")
-    for row in rows:
-        table.add_row(*row)
-    console.print(table)
-    for line in legend(run, results):
-        console.print(f"[dim]{line}[/dim]")
-    for line in cpu_notes(results, run):
-        console.print(f"[yellow]{escape(line)}[/yellow]")
+    print_run_summary(results, run, console)
 
 
 def markdown_table(header: list[str], rows: list[list[str]]) -> str:

@@ -1,0 +1,219 @@
+"""The terminal summary of a run: a table that fits, its legend for the columns shown, then the findings.
+
+Every axis that varies in the run gets a column (so a --dtype sweep's rows differ
+visibly); the axes that do not vary are said once above the table. Numbers keep
+their unit and spread on one line; a failed row shows its reason, shortened.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from typing import Any
+
+from rnnbench.findings import Finding, short_reason
+from rnnbench.records import CaseResult, Metric, RunInfo
+from rnnbench.report import fmt_bytes, fmt_count, fmt_time
+from rnnbench.terminal_table import Column, print_fitted
+
+#: fewer timed samples than this: no spread is printed, only the median and n
+MIN_SAMPLES_FOR_SPREAD = 3
+
+#: (CaseConfig field, column, short column, how a constant value is said above the table)
+AXES = (
+    ("task", "task", "task", "{}"),
+    ("task_options", "task options", "opts", "options {}"),
+    ("seq_len", "T", "T", "T={}"),
+    ("batch_size", "batch", "B", "batch {}"),
+    ("hidden", "hidden", "H", "hidden {}"),
+    ("layers", "layers", "L", "layers {}"),
+    ("device", "device", "dev", "{}"),
+    ("dtype", "dtype", "dtype", "{}"),
+    ("seed", "seed", "seed", "seed {}"),
+    ("steps", "steps", "steps", "{} steps"),
+    ("lr", "lr", "lr", "lr {}"),
+)
+
+
+def timed_cell(metric: Metric | None, fmt=fmt_time) -> str:
+    """``median ±x%`` (x: half the interquartile range, relative to the median); ``median (n=2)`` when
+    there are too few samples for a spread."""
+    if metric is None or metric.value is None:
+        return "-"
+    samples = metric.samples or []
+    if len(samples) < MIN_SAMPLES_FOR_SPREAD:
+        return f"{fmt(metric.value)} (n={len(samples)})" if samples else fmt(metric.value)
+    import numpy as np
+
+    q1, q3 = np.percentile(samples, [25, 75])
+    return f"{fmt(metric.value)} ±{(q3 - q1) / 2 / metric.value:.0%}" if metric.value else fmt(metric.value)
+
+
+def _axis_value(result: CaseResult, field: str) -> Any:
+    c = result.config
+    if field == "hidden":
+        return c.requested_hidden or c.hidden
+    if field == "task_options":
+        return ",".join(f"{k}={v}" for k, v in dict(c.options).items()) or "-"
+    return getattr(c, field)
+
+
+def _text(value: Any) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def varying_axes(results: list[CaseResult]) -> tuple[list[tuple[str, str, str]], list[str]]:
+    """The axes with more than one value (columns) and the constant ones, said in words."""
+    columns, constant = [], []
+    for field, name, short, said in AXES:
+        values = {json.dumps(_axis_value(r, field), default=str) for r in results}
+        if len(values) > 1:
+            columns.append((field, name, short))
+        elif results:
+            value = _axis_value(results[0], field)
+            if field == "task_options" and value == "-":
+                continue
+            constant.append(said.format(_text(value)))
+    return columns, constant
+
+
+def _primary(results: list[CaseResult]) -> str | None:
+    names = {r.details.get("primary_metric") for r in results if r.details.get("primary_metric")}
+    return names.pop() if len(names) == 1 else None
+
+
+def _memory_method(results: list[CaseResult]) -> str | None:
+    methods = {m.method.split()[0] for r in results if (m := r.metric("train", "memory_bytes")) and m.method}
+    return methods.pop() if len(methods) == 1 else None
+
+
+def summary_columns(results: list[CaseResult]) -> tuple[list[Column], list[list[str]], list[str]]:
+    """Columns, rows and the constant axes of the terminal summary (before fitting)."""
+    axes, constant = varying_axes(results)
+    primary = _primary(results)
+    one_method = _memory_method(results)
+    width_differs = any(r.config.requested_hidden not in (None, r.config.hidden) for r in results)
+    columns = [Column("model", priority=0)]
+    columns += [Column(name, short, priority=1, justify="right" if field not in ("task", "task_options",
+                       "device", "dtype") else "left") for field, name, short in axes]
+    if width_differs:
+        columns.append(Column("width", "W", priority=3, justify="right"))
+    columns += [
+        Column("params", "params", priority=6, justify="right"),
+        Column("train step", "train", priority=2, justify="right"),
+        Column("forward", "fwd", priority=2, justify="right"),
+        Column("tokens/s", "tok/s", priority=7, justify="right"),
+        Column("decode/token", "decode", priority=3, justify="right"),
+        Column("state", "state", priority=5, justify="right"),
+        Column("memory", "mem", priority=4, justify="right"),
+        Column(primary or "quality", (primary or "quality")[:4] + ".", priority=3, justify="right"),
+        Column("chance", "chance", priority=5, justify="right"),
+        Column("status", priority=0, wrap=True, wrap_at=36),
+    ]
+    rows = []
+    for r in results:
+        cells = [r.config.model] + [_text(_axis_value(r, field)) for field, _, _ in axes]
+        if width_differs:
+            cells.append(str(r.config.hidden))
+        params = r.metric("model", "params")
+        state, memory = r.metric("decode", "state_bytes"), r.metric("train", "memory_bytes")
+        key = r.details.get("primary_metric")
+        quality = r.metric("train", f"eval_{key}") if key else None
+        chance = r.metric("train", f"baseline_{key}") if key else None
+        mem = "-" if memory is None or memory.value is None else fmt_bytes(memory.value) + (
+            "" if one_method or not memory.method else f" ({memory.method.split()[0]})")
+        quality_text = "-" if quality is None or quality.value is None else (
+            f"{quality.value:.3g}" if primary else f"{key} {quality.value:.3g}")
+        reason = short_reason(r.error, 48) if r.status != "ok" else ""
+        cells += [
+            fmt_count(params.value if params else None),
+            timed_cell(r.metric("train", "step_time_s")), timed_cell(r.metric("forward", "latency_s")),
+            fmt_count(m.value) if (m := r.metric("forward", "tokens_per_s")) else "-",
+            timed_cell(r.metric("decode", "token_latency_s")),
+            fmt_bytes(state.value) if state is not None else "-", mem, quality_text,
+            f"{chance.value:.3g}" if chance is not None and chance.value is not None else "-",
+            r.status if r.status == "ok" else f"{r.status}: {reason}" if reason else r.status,
+        ]
+        rows.append(cells)
+    # leave out the columns no row has a value in (a forward-only run has no train columns)
+    keep = [i for i, c in enumerate(columns) if c.priority == 0 or any(row[i] != "-" for row in rows)]
+    return [columns[i] for i in keep], [[row[i] for i in keep] for row in rows], constant
+
+
+def legend_lines(shown: list[str], run: RunInfo, results: list[CaseResult]) -> list[str]:
+    """One line per group of columns shown, saying how their numbers were measured."""
+    threads, cpu = run.env.get("threads"), run.env.get("cpu")
+    timed = [c for c in ("train step", "forward", "decode/token") if c in shown]
+    samples = {c: [len(m.samples) for r in results if (m := r.metric(*k)) and m.samples]
+               for c, k in (("train step", ("train", "step_time_s")), ("forward", ("forward", "latency_s")),
+                            ("decode/token", ("decode", "token_latency_s")))}
+    lines = []
+    if timed:
+        counts = "; ".join(f"{c} n={min(samples[c])}–{max(samples[c])}" if min(samples[c]) != max(samples[c])
+                           else f"{c} n={samples[c][0]}" for c in timed if samples[c])
+        lines.append(f"Times: median ±half the interquartile range as % of the median ({counts} timed samples;"
+                     f" '(n=2)': too few samples for a spread), wall clock, {threads} thread(s), on {cpu}.")
+    if "train step" in shown:
+        lines.append("train step: one real training step (forward, backward, Adam update) after 3 warm-up steps.")
+    if "forward" in shown or "tokens/s" in shown:
+        lines.append("forward: full-sequence inference, blocked timing after warm-up; tokens/s: batch × length"
+                     " / forward time.")
+    if "decode/token" in shown or "state" in shown:
+        lines.append("decode/token: one step() call generating the next token of each sequence at context T;"
+                     " state: bytes carried to the next token (hidden/cell state or KV cache).")
+    if "memory" in shown:
+        method = _memory_method(results)
+        lines.append("memory: training-step memory" + (f", measured by {method}" if method else "")
+                     + " (autograd = bytes saved for backward, parameters excluded; tracemalloc = NumPy peak;"
+                     " torch.cuda = max_memory_allocated).")
+    primary = _primary(results) or "quality"
+    if primary in shown:
+        lines.append(f"{primary}: the task's primary metric on held-out test batches"
+                     + ("; chance: what guessing scores." if "chance" in shown else "."))
+    if "params" in shown:
+        lines.append("params: trainable parameters, embedding and head included.")
+    if "width" in shown:
+        lines.append("width: the core's width that ran, chosen by --match-params from --hidden.")
+    return lines
+
+
+def cpu_notes(results: list[CaseResult], run: RunInfo) -> list[str]:
+    """Say when cases ran on different CPU models (a cluster): their times are not one comparison."""
+    counts = Counter(r.worker.get("cpu") for r in results if r.worker.get("cpu"))
+    if len(counts) > 1:
+        mix = "; ".join(f"{cpu}: {n} case(s)" for cpu, n in sorted(counts.items()))
+        return [f"Warning: these cases ran on {len(counts)} different CPU models ({mix}); compare times only"
+                " between cases with the same cpu (a column of results.csv)."]
+    if len(counts) == 1 and run.env.get("cpu") and next(iter(counts)) != run.env.get("cpu"):
+        return [f"The cases ran on {next(iter(counts))}, not on the machine that started the run ({run.env['cpu']})."]
+    return []
+
+
+def run_findings(results: list[CaseResult], run: RunInfo) -> list[Finding]:
+    from rnnbench.findings import attach_samples, findings
+    from rnnbench.frame import results_frame
+
+    if not results:
+        return []
+    return findings(attach_samples(results_frame(results, run.run_id), results))
+
+
+def print_run_summary(results: list[CaseResult], run: RunInfo, console: Any,
+                      found: list[Finding] | None = None) -> None:
+    """The table (fitted to the console), its legend, CPU warnings and the findings."""
+    from rich.markup import escape
+
+    columns, rows, constant = summary_columns(results)
+    soft = not console.is_terminal  # a pipe: lines stay whole, the reader's viewer wraps them
+    if constant:
+        console.print(f"[dim]All cases: {escape(', '.join(constant))}.[/dim]", highlight=False, soft_wrap=soft)
+    fitted = print_fitted(console, columns, rows, title=f"rnnbench run {run.run_id}")
+    for line in legend_lines([c.name for c in fitted.columns], run, results):
+        console.print(f"[dim]{escape(line)}[/dim]", highlight=False, soft_wrap=soft)
+    for line in cpu_notes(results, run):
+        console.print(f"[yellow]{escape(line)}[/yellow]", highlight=False, soft_wrap=soft)
+    found = run_findings(results, run) if found is None else found
+    if found:
+        console.print("[bold]Findings[/bold] (from this run's stored results):", highlight=False)
+        for finding in found:
+            console.print(f"• {escape(finding.text)}", highlight=False, soft_wrap=soft)
