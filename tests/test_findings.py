@@ -5,9 +5,9 @@ import zlib
 import numpy as np
 import pandas as pd
 
-from rnnbench.findings import attach_samples, compare_costs, findings, short_reason
+from rnnbench.analysis.findings import attach_samples, compare_costs, findings, short_reason
 from rnnbench.records import CaseResult, Metric
-from rnnbench.sweep import CaseConfig
+from rnnbench.records import CaseConfig
 
 
 def _row(model, step, forward, *, seq_len=20, family="recurrent", accuracy=None, memory=None, status="ok",
@@ -58,9 +58,9 @@ def test_clear_winner_is_named_with_its_ratio_and_interval():
     assert quality.startswith("Most accurate: gru, held-out accuracy 0.9 against chance 0.1")
     assert "transformer 0.08 (no better than chance)" in quality and "one seed" in quality
     [memory] = _texts(frame, "memory")
-    assert memory.startswith("Smallest training memory: gru, 1000 B; lstm 1.27 KiB (1.30×)")
+    assert memory.startswith("Smallest training memory: gru, 1000 B; lstm 1.27 KiB (1.3×)")
     [scope] = _texts(frame, "scope")
-    assert "copy T=20 batch=4 hidden=32 layers=1 float32 cpu" in scope and "Test CPU with 2 thread(s)" in scope
+    assert "copy T=20 batch=4 hidden=32 layers=1 float32 cpu 30 training steps" in scope and "Test CPU with 2 thread(s)" in scope
 
 
 def test_overlapping_timings_are_no_significant_difference():

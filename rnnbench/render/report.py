@@ -148,7 +148,7 @@ def cpu_notes(results: list[CaseResult], run: RunInfo) -> list[str]:
 
 
 def print_summary(results: list[CaseResult], run: RunInfo, console: Any) -> None:
-    from rnnbench.run_summary import print_run_summary
+    from rnnbench.render.run_summary import print_run_summary
 
     print_run_summary(results, run, console)
 

@@ -249,8 +249,11 @@ def _speed(cost: Cost, points, varying: list[str], compact: bool) -> list[Findin
         where = f"At {_label(point)}: " if point else ""
         others = "; ".join(_versus(c) for c in ranked[1:])
         if all(c.significant is False for c in ranked[1:]):
-            lead = f"{where}{what.capitalize()}: no significant difference between {', '.join(c.model for c in ranked)}"
-            out.append(Finding("speed", f"{lead} ({others}); {best.model} has the lowest median, {value}."))
+            ratios = ", ".join(f"{c.model} {c.ratio:.2f}× ({_pct(CONFIDENCE)} CI {c.ci_low:.2f}–{c.ci_high:.2f})"
+                               for c in ranked[1:])
+            out.append(Finding("speed", f"{where}{what.capitalize()}: no significant difference between"
+                               f" {', '.join(c.model for c in ranked)}; lowest median {best.model}, {value};"
+                               f" the others' ratios to it: {ratios}."))
         else:
             out.append(Finding("speed", f"{where}Fastest {what}: {best.model}, {value}; {others}."))
     return out
@@ -346,9 +349,9 @@ def _memory(points, varying: list[str], compact: bool, column: str, what: str) -
         if compact:
             parts.append(f"{best} at {_label(point)} ({_bytes(by_model.iloc[0])})")
             continue
-        method = f"measured as {methods.dropna().iloc[0]}; " if methods is not None and methods.notna().any() else ""
+        method = f"measured as {methods.dropna().iloc[0].split(' (')[0]}; " if methods is not None and methods.notna().any() else ""
         where = f"At {_label(point)}: " if point else ""
-        others = ", ".join(f"{m} {_bytes(v)} ({v / by_model.iloc[0]:.2f}×)" for m, v in by_model.iloc[1:].items())
+        others = ", ".join(f"{m} {_bytes(v)} ({v / by_model.iloc[0]:.3g}×)" for m, v in by_model.iloc[1:].items())
         out.append(Finding("memory", f"{where}Smallest {what}: {best}, {_bytes(by_model.iloc[0])}; {others}"
                            f" ({method}one reading per case, no spread)."))
     if parts:
@@ -418,7 +421,8 @@ def _scope(ok: pd.DataFrame, varying: Sequence[str]) -> Finding:
     for axis in ("task", "seq_len", "batch_size", "hidden", "layers", "dtype", "device", "steps"):
         if axis in ok and axis not in varying and ok[axis].notna().any():
             value = ok[axis].iloc[0]
-            fixed.append(str(value) if axis in ("task", "dtype", "device") else f"{AXIS_NAMES[axis]}={_num(value)}")
+            fixed.append(str(value) if axis in ("task", "dtype", "device") else
+                         f"{_num(value)} training steps" if axis == "steps" else f"{AXIS_NAMES[axis]}={_num(value)}")
     cpus = sorted(ok["cpu"].dropna().unique()) if "cpu" in ok else []
     threads = sorted({int(t) for t in ok["threads"].dropna()}) if "threads" in ok else []
     seeds = ok["seed"].nunique() if "seed" in ok else 1

@@ -11,13 +11,10 @@ import json
 from collections import Counter
 from typing import Any
 
-from rnnbench.findings import Finding, short_reason
+from rnnbench.analysis.findings import Finding, short_reason
 from rnnbench.records import CaseResult, Metric, RunInfo
-from rnnbench.report import fmt_bytes, fmt_count, fmt_time
-from rnnbench.terminal_table import Column, print_fitted
-
-#: fewer timed samples than this: no spread is printed, only the median and n
-MIN_SAMPLES_FOR_SPREAD = 3
+from rnnbench.stats import MIN_SAMPLES_FOR_SPREAD, Summary, fmt_bytes, fmt_count, fmt_time
+from rnnbench.render.fit import Column, print_fitted
 
 #: (CaseConfig field, column, short column, how a constant value is said above the table)
 AXES = (
@@ -36,17 +33,16 @@ AXES = (
 
 
 def timed_cell(metric: Metric | None, fmt=fmt_time) -> str:
-    """``median ±x%`` (x: half the interquartile range, relative to the median); ``median (n=2)`` when
-    there are too few samples for a spread."""
+    """``median ±x%`` (x: half the interquartile range relative to the median, rnnbench.stats.Summary);
+    ``median (n=2)`` when there are too few samples for a spread."""
     if metric is None or metric.value is None:
         return "-"
-    samples = metric.samples or []
-    if len(samples) < MIN_SAMPLES_FOR_SPREAD:
-        return f"{fmt(metric.value)} (n={len(samples)})" if samples else fmt(metric.value)
-    import numpy as np
-
-    q1, q3 = np.percentile(samples, [25, 75])
-    return f"{fmt(metric.value)} ±{(q3 - q1) / 2 / metric.value:.0%}" if metric.value else fmt(metric.value)
+    if not metric.samples:
+        return fmt(metric.value)
+    summary = Summary.of(metric.samples)
+    if not summary.has_spread or not metric.value:
+        return f"{fmt(metric.value)} (n={summary.n})"
+    return f"{fmt(metric.value)} ±{summary.half_iqr / metric.value:.0%}"
 
 
 def _axis_value(result: CaseResult, field: str) -> Any:
@@ -65,6 +61,9 @@ def _text(value: Any) -> str:
 def varying_axes(results: list[CaseResult]) -> tuple[list[tuple[str, str, str]], list[str]]:
     """The axes with more than one value (columns) and the constant ones, said in words."""
     columns, constant = [], []
+    backends = {r.config.model.split("@", 1)[-1] for r in results}
+    if len(backends) == 1 and all("@" in r.config.model for r in results):
+        constant.append(f"backend {backends.pop()}")
     for field, name, short, said in AXES:
         values = {json.dumps(_axis_value(r, field), default=str) for r in results}
         if len(values) > 1:
@@ -75,6 +74,18 @@ def varying_axes(results: list[CaseResult]) -> tuple[list[tuple[str, str, str]],
                 continue
             constant.append(said.format(_text(value)))
     return columns, constant
+
+
+def _short(name: str) -> str:
+    return name if len(name) <= 5 else name[:3] + "."
+
+
+def display_names(models: list[str]) -> dict[str, str]:
+    """ARCH alone when every model runs on one backend (said once above the table), else ARCH@BACKEND."""
+    backends = {m.split("@", 1)[-1] for m in models}
+    if len(backends) == 1 and all("@" in m for m in models):
+        return {m: m.split("@", 1)[0] for m in models}
+    return {m: m for m in models}
 
 
 def _primary(results: list[CaseResult]) -> str | None:
@@ -106,13 +117,14 @@ def summary_columns(results: list[CaseResult]) -> tuple[list[Column], list[list[
         Column("decode/token", "decode", priority=3, justify="right"),
         Column("state", "state", priority=5, justify="right"),
         Column("memory", "mem", priority=4, justify="right"),
-        Column(primary or "quality", (primary or "quality")[:4] + ".", priority=3, justify="right"),
+        Column(primary or "quality", _short(primary or "quality"), priority=3, justify="right"),
         Column("chance", "chance", priority=5, justify="right"),
         Column("status", priority=0, wrap=True, wrap_at=36),
     ]
+    model_names = display_names([r.config.model for r in results])
     rows = []
     for r in results:
-        cells = [r.config.model] + [_text(_axis_value(r, field)) for field, _, _ in axes]
+        cells = [model_names[r.config.model]] + [_text(_axis_value(r, field)) for field, _, _ in axes]
         if width_differs:
             cells.append(str(r.config.hidden))
         params = r.metric("model", "params")
@@ -140,40 +152,53 @@ def summary_columns(results: list[CaseResult]) -> tuple[list[Column], list[list[
     return [columns[i] for i in keep], [[row[i] for i in keep] for row in rows], constant
 
 
-def legend_lines(shown: list[str], run: RunInfo, results: list[CaseResult]) -> list[str]:
-    """One line per group of columns shown, saying how their numbers were measured."""
+def legend_lines(shown: dict[str, str], run: RunInfo, results: list[CaseResult]) -> list[str]:
+    """One line per group of columns shown (``shown``: column name -> the header printed), saying how
+    their numbers were measured."""
     threads, cpu = run.env.get("threads"), run.env.get("cpu")
-    timed = [c for c in ("train step", "forward", "decode/token") if c in shown]
-    samples = {c: [len(m.samples) for r in results if (m := r.metric(*k)) and m.samples]
-               for c, k in (("train step", ("train", "step_time_s")), ("forward", ("forward", "latency_s")),
-                            ("decode/token", ("decode", "token_latency_s")))}
+
+    def named(column: str) -> str:
+        header = shown[column]
+        return header if header == column else f"{header} ({column})"
+
+    sampled = {"train step": ("train", "step_time_s"), "forward": ("forward", "latency_s"),
+               "decode/token": ("decode", "token_latency_s")}
+    counts, few = [], False
+    for column, key in sampled.items():
+        ns = [len(m.samples) for r in results if (m := r.metric(*key)) and m.samples]
+        if column in shown and ns:
+            counts.append(f"{shown[column]} n={min(ns)}" + (f"–{max(ns)}" if max(ns) != min(ns) else ""))
+            few = few or min(ns) < MIN_SAMPLES_FOR_SPREAD
     lines = []
-    if timed:
-        counts = "; ".join(f"{c} n={min(samples[c])}–{max(samples[c])}" if min(samples[c]) != max(samples[c])
-                           else f"{c} n={samples[c][0]}" for c in timed if samples[c])
-        lines.append(f"Times: median ±half the interquartile range as % of the median ({counts} timed samples;"
-                     f" '(n=2)': too few samples for a spread), wall clock, {threads} thread(s), on {cpu}.")
+    if counts:
+        lines.append(f"Times: median ±half the interquartile range as % of the median ({'; '.join(counts)} timed"
+                     " samples" + (f"; '(n=…)': fewer than {MIN_SAMPLES_FOR_SPREAD}, too few for a spread" if few
+                                   else "") + f"), wall clock, {threads} thread(s), on {cpu}.")
     if "train step" in shown:
-        lines.append("train step: one real training step (forward, backward, Adam update) after 3 warm-up steps.")
-    if "forward" in shown or "tokens/s" in shown:
-        lines.append("forward: full-sequence inference, blocked timing after warm-up; tokens/s: batch × length"
-                     " / forward time.")
-    if "decode/token" in shown or "state" in shown:
-        lines.append("decode/token: one step() call generating the next token of each sequence at context T;"
-                     " state: bytes carried to the next token (hidden/cell state or KV cache).")
+        lines.append(f"{named('train step')}: one real training step (forward, backward, Adam update) after"
+                     " 3 warm-up steps.")
+    if "forward" in shown:
+        lines.append(f"{named('forward')}: full-sequence inference, blocked timing after warm-up.")
+    if "tokens/s" in shown:
+        lines.append(f"{named('tokens/s')}: batch × length / median forward time.")
+    if "decode/token" in shown:
+        lines.append(f"{named('decode/token')}: one step() call generating the next token of each sequence"
+                     " at context T.")
+    if "state" in shown:
+        lines.append(f"{named('state')}: bytes carried to the next token (hidden/cell state or KV cache).")
     if "memory" in shown:
         method = _memory_method(results)
-        lines.append("memory: training-step memory" + (f", measured by {method}" if method else "")
+        lines.append(f"{named('memory')}: training-step memory" + (f", measured by {method}" if method else "")
                      + " (autograd = bytes saved for backward, parameters excluded; tracemalloc = NumPy peak;"
                      " torch.cuda = max_memory_allocated).")
     primary = _primary(results) or "quality"
     if primary in shown:
-        lines.append(f"{primary}: the task's primary metric on held-out test batches"
-                     + ("; chance: what guessing scores." if "chance" in shown else "."))
+        lines.append(f"{named(primary)}: the task's primary metric on held-out test batches"
+                     + (f"; {named('chance')}: what guessing scores." if "chance" in shown else "."))
     if "params" in shown:
-        lines.append("params: trainable parameters, embedding and head included.")
+        lines.append(f"{named('params')}: trainable parameters, embedding and head included.")
     if "width" in shown:
-        lines.append("width: the core's width that ran, chosen by --match-params from --hidden.")
+        lines.append(f"{named('width')}: the core's width that ran, chosen by --match-params from --hidden.")
     return lines
 
 
@@ -190,8 +215,8 @@ def cpu_notes(results: list[CaseResult], run: RunInfo) -> list[str]:
 
 
 def run_findings(results: list[CaseResult], run: RunInfo) -> list[Finding]:
-    from rnnbench.findings import attach_samples, findings
-    from rnnbench.frame import results_frame
+    from rnnbench.analysis.findings import attach_samples, findings
+    from rnnbench.analysis.frame import results_frame
 
     if not results:
         return []
@@ -208,7 +233,8 @@ def print_run_summary(results: list[CaseResult], run: RunInfo, console: Any,
     if constant:
         console.print(f"[dim]All cases: {escape(', '.join(constant))}.[/dim]", highlight=False, soft_wrap=soft)
     fitted = print_fitted(console, columns, rows, title=f"rnnbench run {run.run_id}")
-    for line in legend_lines([c.name for c in fitted.columns], run, results):
+    shown = {c.name: header for c, header in zip(fitted.columns, fitted.headers)}
+    for line in legend_lines(shown, run, results):
         console.print(f"[dim]{escape(line)}[/dim]", highlight=False, soft_wrap=soft)
     for line in cpu_notes(results, run):
         console.print(f"[yellow]{escape(line)}[/yellow]", highlight=False, soft_wrap=soft)
