@@ -69,7 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
     how.add_argument("--workers", type=str, default="1", help="worker processes (executors that start them)")
     how.add_argument("--scheduler", default=None, help="cluster scheduler address (executors that use one)")
     how.add_argument("--out", default="results", help="results folder (default: %(default)s)")
-    how.add_argument("--resume", metavar="RUN_ID",
+    how.add_argument("--resume", metavar="RUN",
                      help="continue a run with its stored flags: skip its ok cases, rerun failed and missing ones")
     how.add_argument("--sweep", metavar="FILE.toml",
                      help="read the flags from a TOML sweep file; flags given here override it (docs/robustness.md)")
@@ -88,7 +88,8 @@ def build_parser() -> argparse.ArgumentParser:
                             description="Rebuild results/RUN_ID/ (results.csv, env.json, plots, report.md,"
                             " report.html) from the results database alone.")
     _add_common(report)
-    report.add_argument("run_id", metavar="RUN_ID", help="the run to report (see results/rnnbench.db)")
+    report.add_argument("run_id", metavar="RUN", help="the run to report: a run id, 'latest', 'latest~N' (N runs"
+                        " before the newest) or 'commit:SHA' (see results/rnnbench.db)")
     report.add_argument("--out", default="results", help="results folder holding rnnbench.db (default: %(default)s)")
     return parser
 
@@ -124,7 +125,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _load(args: argparse.Namespace):
     from rnnbench.execution.runner import registry_for
 
+    from rnnbench.manager import IMPORT_FAILED
+
     registry = registry_for(tuple(args.plugins))
+    for problem in registry.problems:
+        # a module asked for by name (-p, or a sweep file's plugins) that cannot be imported is an error,
+        # as with pytest -p; an installed plugin that breaks only costs its own models and tasks
+        if problem.plugin in args.plugins and problem.message.startswith(IMPORT_FAILED):
+            raise UsageError(f"-p {problem.plugin}: cannot import the plugin module"
+                             f"{problem.message[len(IMPORT_FAILED):]}")
     for problem in registry.problems:
         print(f"rnnbench: warning: {problem}", file=sys.stderr)
     return registry
@@ -154,6 +163,10 @@ def cmd_run(args: argparse.Namespace, argv: list[str]) -> int:
     from rnnbench.request.run_request import resolve_run_args
     from rnnbench.execution.interrupts import sigterm_as_interrupt
 
+    if args.resume:  # 'latest' and 'latest~N' name a stored run here as everywhere
+        from rnnbench.analysis.sources import store_run_id
+
+        args.resume = store_run_id(args.resume, Path(args.out), what="--resume")
     request = resolve_run_args(args, argv, build_parser)  # defaults < --resume's run < --sweep file < flags
     sigterm_as_interrupt()
     axes = sw.SweepAxes(
@@ -192,6 +205,11 @@ def cmd_run(args: argparse.Namespace, argv: list[str]) -> int:
         for note in matching.warnings:
             err.print(f"[yellow]rnnbench: warning:[/yellow] match-params: {note}")
 
+    cores = os.cpu_count() or 1
+    if threads > cores:  # oversubscribed pools time contention, not the model (said once the request is valid)
+        print(f"rnnbench: warning: --threads {threads} is more than the {cores} logical CPU(s) of this machine:"
+              " the threads will share cores, and times will be slower and noisier than with"
+              f" --threads {cores} or fewer", file=sys.stderr)
     settings = RunSettings(scenarios=scenarios, threads=int(threads),
                            timer=TimerSettings(min_run_time=float(min_time)))
     command = "rnnbench " + " ".join(shlex.quote(a) for a in argv)
@@ -238,21 +256,27 @@ def _run_with_progress(cases, registry, settings, args, command, err, executor_o
     if args.no_progress:
         return run_sweep(cases, registry, settings, **kwargs)
     columns = [TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()]
-    with Progress(*columns, console=err, transient=False) as progress:
-        bar = progress.add_task(f"{len(cases)} case(s)", total=None)
+    # The bar starts only once the run exists: an error before that (a bad --out, a missing executor
+    # package) is then the only thing printed.
+    progress = Progress(*columns, console=err, transient=False)
+    bar = None
 
-        def on_start_with_bar(run, to_run, already_done):
-            on_start(run, to_run, already_done)
-            progress.update(bar, total=to_run, description=f"run {run.run_id}")
+    def on_start_with_bar(run, to_run, already_done):
+        nonlocal bar
+        on_start(run, to_run, already_done)
+        progress.start()
+        bar = progress.add_task(f"run {run.run_id}", total=to_run)
 
-        kwargs["on_start"] = on_start_with_bar
+    def on_result(result, index, total):
+        mark = "ok" if result.status == "ok" else result.status.upper()
+        progress.update(bar, completed=index, total=total,
+                        description=f"{result.config.model} {result.config.task}: {mark}")
 
-        def on_result(result, index, total):
-            mark = "ok" if result.status == "ok" else result.status.upper()
-            progress.update(bar, completed=index, total=total,
-                            description=f"{result.config.model} {result.config.task}: {mark}")
-
+    kwargs["on_start"] = on_start_with_bar
+    try:
         return run_sweep(cases, registry, settings, on_result=on_result, **kwargs)
+    finally:
+        progress.stop()
 
 
 def cmd_list(args: argparse.Namespace, argv: list[str]) -> int:
@@ -318,7 +342,10 @@ def cmd_report(args: argparse.Namespace, argv: list[str]) -> int:
     from rnnbench.render.run_folder import write_run_folder
     from rnnbench.store import DEFAULT_DB_NAME, load_run
 
-    run, results = load_run(Path(args.out) / DEFAULT_DB_NAME, args.run_id)
+    from rnnbench.analysis.sources import store_run_id
+
+    run_id = store_run_id(args.run_id, Path(args.out), what="report")
+    run, results = load_run(Path(args.out) / DEFAULT_DB_NAME, run_id)
     paths = write_run_folder(run, results)
     print(paths.markdown)
     print(paths.html)

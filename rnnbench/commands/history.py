@@ -149,39 +149,20 @@ def history_rows(h: History) -> tuple[list[str], list[list[str]]]:
 
 def plot_history(h: History, path: Path) -> None:
     try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
+        import matplotlib  # noqa: F401
     except ImportError:
         raise UsageError("--plot needs matplotlib: install rnnbench[plot] (pip install 'rnnbench[plot]')") from None
-    fig, ax = plt.subplots(figsize=(max(6.0, 0.6 * len(h.runs) + 3), 4.5))
-    xs = list(range(len(h.runs)))
+    from rnnbench.render.history_plot import HistoryRun, HistorySeries, draw_history
+
+    runs = [HistoryRun(r.run_id, r.created_at, r.commit) for r in h.runs]
+    series = []
     for cid, label in h.cases.items():
-        x, y, err_low, err_high = [], [], [], []
-        for i, run in enumerate(h.runs):
-            p = run.points.get(cid)
-            if p is None:
-                continue
-            x.append(i)
-            y.append(p.value)
-            err_low.append(p.value - p.low if p.low is not None else 0.0)
-            err_high.append(p.high - p.value if p.high is not None else 0.0)
-        ax.errorbar(x, y, yerr=[err_low, err_high], marker="o", capsize=3, label=label)
-    ax.set_xticks(xs)
-    ax.set_xticklabels([(r.commit or r.run_id)[:8] for r in h.runs], rotation=45, ha="right")
-    ax.set_xlabel("run (commit), oldest first")
-    ax.set_ylabel(f"{h.metric} ({h.unit})" if h.unit else h.metric)
-    ax.set_title(f"{h.metric}: median, bars = interquartile range of the samples")
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize="small")
-    fig.tight_layout()
+        points = [(i, p.value, p.low, p.high) for i, run in enumerate(h.runs) if (p := run.points.get(cid))]
+        series.append(HistorySeries(label, label.split(" ", 1)[0], points))
     try:
-        fig.savefig(path, dpi=120)
+        draw_history(path, h.metric, h.unit, runs, series)
     except OSError as exc:
         raise UsageError(f"--plot: cannot write {path}: {exc.strerror}") from None
-    finally:
-        plt.close(fig)
 
 
 # -- the subcommand ---------------------------------------------------------------------------

@@ -219,8 +219,12 @@ def build_content(results: list[CaseResult], run: RunInfo, plots: "PlotSet | Non
     from rnnbench.analysis.crossover import crossovers
     from rnnbench.analysis.frame import results_frame
 
-    sections = [Section("Summary", table=visible_columns(COLUMNS, summary_rows(results)),
-                        bullets=legend(run, results) + cpu_notes(results, run))]
+    from rnnbench.render.run_summary import report_summary, run_findings
+
+    found = run_findings(results, run)
+    sections = [Section("Findings", bullets=[f.text for f in found])] if found else []
+    header, rows, notes = report_summary(results, run)
+    sections.append(Section("Summary", table=(header, rows), bullets=notes))
     matched = matching_table(results)
     if matched is not None:
         sections.append(Section(

@@ -223,6 +223,14 @@ def run_findings(results: list[CaseResult], run: RunInfo) -> list[Finding]:
     return findings(attach_samples(results_frame(results, run.run_id), results))
 
 
+def report_summary(results: list[CaseResult], run: RunInfo) -> tuple[list[str], list[list[str]], list[str]]:
+    """The full summary table for report.md/report.html (every column with a value) and its notes."""
+    columns, rows, constant = summary_columns(results)
+    shown = {c.name: c.name for c in columns}
+    notes = ([f"All cases: {', '.join(constant)}."] if constant else []) + legend_lines(shown, run, results)
+    return [c.name for c in columns], rows, notes + cpu_notes(results, run)
+
+
 def print_run_summary(results: list[CaseResult], run: RunInfo, console: Any,
                       found: list[Finding] | None = None) -> None:
     """The table (fitted to the console), its legend, CPU warnings and the findings."""
