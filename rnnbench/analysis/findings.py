@@ -25,7 +25,7 @@ from typing import Iterable, Sequence
 import numpy as np
 import pandas as pd
 
-from rnnbench.stats import estimate_ratio
+from rnnbench.stats import estimate_ratio, fmt_bytes, fmt_time
 
 #: config columns that define a comparison point (model, seed and the width --match-params chose are not)
 POINT_AXES = ("task", "task_options", "seq_len", "batch_size", "hidden", "layers", "device", "dtype", "steps", "lr")
@@ -234,7 +234,7 @@ def _speed(cost: Cost, points, varying: list[str], compact: bool) -> list[Findin
         parts = []
         for point, _, ranked in per_point:
             runner = ranked[1]
-            sure = {True: f"{runner.ratio:.2f}× ahead of {runner.model}",
+            sure = {True: f"ahead of {runner.model} by {runner.ratio:.2f}×",
                     False: f"not significantly ahead of {runner.model}",
                     None: "too few samples to tell"}[runner.significant]
             parts.append(f"{ranked[0].model} at {_label(point)} ({sure})")
@@ -244,8 +244,8 @@ def _speed(cost: Cost, points, varying: list[str], compact: bool) -> list[Findin
     for point, rows, ranked in per_point:
         best = ranked[0]
         tokens = _tokens(rows) if cost.per_token else None
-        value = (f"{_time(best.median / tokens)}/token ({_time(best.median)} per {_call(cost)} of {tokens:g} tokens,"
-                 f" median of {best.n})" if tokens else f"{_time(best.median)} (median of {best.n})")
+        value = (f"{fmt_time(best.median / tokens)}/token ({fmt_time(best.median)} per {_call(cost)} of {tokens:g} tokens,"
+                 f" median of {best.n})" if tokens else f"{fmt_time(best.median)} (median of {best.n})")
         where = f"At {_label(point)}: " if point else ""
         others = "; ".join(_versus(c) for c in ranked[1:])
         if all(c.significant is False for c in ranked[1:]):
@@ -261,20 +261,6 @@ def _speed(cost: Cost, points, varying: list[str], compact: bool) -> list[Findin
 
 def _call(cost: Cost) -> str:
     return {"train_step_time_s": "step", "forward_latency_s": "forward"}.get(cost.column, "call")
-
-
-def _time(seconds: float) -> str:
-    for unit, scale in (("s", 1.0), ("ms", 1e-3), ("µs", 1e-6)):
-        if seconds >= scale:
-            return f"{seconds / scale:.3g} {unit}"
-    return f"{seconds / 1e-9:.3g} ns"
-
-
-def _bytes(value: float) -> str:
-    for suffix, scale in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
-        if value >= scale:
-            return f"{value / scale:.3g} {suffix}"
-    return f"{int(value)} B"
 
 
 def _quality(points, varying: list[str], compact: bool) -> list[Finding]:
@@ -347,12 +333,12 @@ def _memory(points, varying: list[str], compact: bool, column: str, what: str) -
             continue
         best = by_model.index[0]
         if compact:
-            parts.append(f"{best} at {_label(point)} ({_bytes(by_model.iloc[0])})")
+            parts.append(f"{best} at {_label(point)} ({fmt_bytes(by_model.iloc[0])})")
             continue
         method = f"measured as {methods.dropna().iloc[0].split(' (')[0]}; " if methods is not None and methods.notna().any() else ""
         where = f"At {_label(point)}: " if point else ""
-        others = ", ".join(f"{m} {_bytes(v)} ({v / by_model.iloc[0]:.3g}×)" for m, v in by_model.iloc[1:].items())
-        out.append(Finding("memory", f"{where}Smallest {what}: {best}, {_bytes(by_model.iloc[0])}; {others}"
+        others = ", ".join(f"{m} {fmt_bytes(v)} ({v / by_model.iloc[0]:.3g}×)" for m, v in by_model.iloc[1:].items())
+        out.append(Finding("memory", f"{where}Smallest {what}: {best}, {fmt_bytes(by_model.iloc[0])}; {others}"
                            f" ({method}one reading per case, no spread)."))
     if parts:
         out.append(Finding("memory", f"Smallest {what}: " + "; ".join(parts) + "."))
@@ -375,9 +361,13 @@ def _ranking_along_length(cost: Cost, ok: pd.DataFrame, varying: list[str]) -> l
         where = f" ({_label(fixed)})" if fixed else ""
         names = [w[1].model for w in winners]
         lengths = [_num(w[0]) for w in winners]
+        unsure = [f"T={_num(length)}" for length, _, runner in winners if runner is not None and runner.significant is not True]
+        caveat = (f"; at {', '.join(unsure)} the lead is not significant" if unsure else
+                  "; every lead is significant")
         if len(set(names)) == 1:
             out.append(Finding("ranking", f"Along T{where}: {names[0]} has the fastest {what} at every T measured"
-                               f" ({', '.join(lengths)})."))
+                               f" ({', '.join(lengths)}; {_pct(CONFIDENCE)} bootstrap CI of the ratio of"
+                               f" medians{caveat})."))
             continue
         runs, start = [], 0
         for i in range(1, len(names) + 1):
@@ -385,9 +375,6 @@ def _ranking_along_length(cost: Cost, ok: pd.DataFrame, varying: list[str]) -> l
                 span = lengths[start] if i - 1 == start else f"{lengths[start]}–{lengths[i - 1]}"
                 runs.append(f"{names[start]} at T={span}")
                 start = i
-        unsure = [f"T={_num(length)}" for length, _, runner in winners if runner is not None and runner.significant is not True]
-        caveat = (f"; at {', '.join(unsure)} the lead is not significant" if unsure else
-                  "; every lead is significant")
         out.append(Finding("ranking", f"Along T{where} the fastest {what} changes: {', then '.join(runs)}"
                            f" ({_pct(CONFIDENCE)} bootstrap CI of the ratio of medians{caveat})."))
     return out

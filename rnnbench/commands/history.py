@@ -158,7 +158,8 @@ def plot_history(h: History, path: Path) -> None:
     series = []
     for cid, label in h.cases.items():
         points = [(i, p.value, p.low, p.high) for i, run in enumerate(h.runs) if (p := run.points.get(cid))]
-        series.append(HistorySeries(label, label.split(" ", 1)[0], points))
+        model, _, rest = label.partition(" ")
+        series.append(HistorySeries(label, model, points, rest))
     try:
         draw_history(path, h.metric, h.unit, runs, series)
     except OSError as exc:
@@ -202,16 +203,17 @@ def cmd_history(args: argparse.Namespace, argv: list[str]) -> int:
     if args.format == "markdown":
         print(f"### {h.metric}\n\n{markdown_table(header, rows)}\n\n{note}")
     else:
+        from rnnbench.render.fit import Column, print_fitted
+
         console = Console()
-        if not console.is_terminal:
-            console = Console(width=220)
-        table = Table(title=f"rnnbench history: {h.metric}")
-        for col in header:
-            table.add_column(col, overflow="fold")
-        for row in rows:
-            table.add_row(*row)
-        console.print(table)
-        console.print(f"[dim]{note}; runs oldest first; threads as recorded by each run[/dim]")
+        # run ids, dates and commits never wrap; cases are left out from the right when the terminal is
+        # narrow, and named under the table
+        columns = [Column("date (UTC)"), Column("run"), Column("commit"), Column("threads", priority=2)]
+        columns += [Column(label, priority=1, justify="right") for label in header[len(columns):]]
+        print_fitted(console, columns, rows, title=f"rnnbench history: {h.metric}",
+                     hint="choose cases with --model and --task, or print them all with --format markdown")
+        console.print(f"[dim]{note}; runs oldest first; threads as recorded by each run[/dim]",
+                      soft_wrap=not console.is_terminal)
     if args.plot:
         plot_history(h, Path(args.plot))
         print(f"plot: {args.plot}")

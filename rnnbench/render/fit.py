@@ -133,9 +133,10 @@ def target_width(console: Any) -> int | None:
 
 
 def print_fitted(console: Any, columns: Sequence[Column], rows: Sequence[Sequence[str]], title: str | None = None,
-                 where_full: str = "results.csv") -> FittedTable:
+                 hint: str = "all columns are in results.csv and the report") -> FittedTable:
     """Fit, print, and name what was left out; returns the fitted table."""
     from rich.console import Console
+    from rich.markup import escape
 
     width = target_width(console)
     fitted = fit(columns, rows, width)
@@ -145,6 +146,6 @@ def print_fitted(console: Any, columns: Sequence[Column], rows: Sequence[Sequenc
         console = Console(file=console.file, width=max(needed, cell_len(title or "")), no_color=True)
     console.print(table)
     if fitted.left_out:
-        console.print(f"[dim]Not shown at {width} columns: {', '.join(fitted.left_out)} (all columns are in"
-                      f" {where_full} and the report).[/dim]", highlight=False)
+        console.print(f"[dim]Not shown at {width} columns: {escape(', '.join(fitted.left_out))}"
+                      f" ({escape(hint)}).[/dim]", highlight=False)
     return fitted

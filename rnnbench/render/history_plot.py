@@ -29,6 +29,8 @@ class HistorySeries:
     #: what puts it in a panel with others (the model)
     group: str
     points: list[tuple[int, float, float | None, float | None]] = field(default_factory=list)
+    #: the label without the group, shown when the group is the panel's title (``T=8``)
+    within: str = ""
 
 
 def tick_labels(runs: list[HistoryRun]) -> tuple[list[str], str]:
@@ -46,32 +48,42 @@ def draw_history(path: Path, metric: str, unit: str, runs: list[HistoryRun], ser
     from rnnbench.render.plots import time_unit
 
     groups = list(dict.fromkeys(s.group for s in series))
-    if len(series) <= figure_layout.MAX_SERIES_PER_PANEL:
-        panels = [("", series)]
-    else:  # one panel per model; a model with many cases gets several
+    by_group = len(series) > figure_layout.MAX_SERIES_PER_PANEL and all(s.within for s in series)
+    if not by_group:
+        panels = [("", part) for part in figure_layout.chunks(series)]
+    else:  # one panel per model, its cases told apart by the rest of their label
         panels = []
         for group in groups:
             members = [s for s in series if s.group == group]
             for part in figure_layout.chunks(members):
                 panels.append((group, part))
-    scale, shown_unit = (time_unit([p[1] for s in series for p in s.points]) if unit == "s" else (1.0, unit))
+
+    def legend_label(s: HistorySeries) -> str:
+        return s.within if by_group else s.label
+
+    values = [p[1] for s in series for p in s.points]
+    scale, shown_unit = (time_unit(values) if unit == "s" else (1.0, unit))
     figure, axes = figure_layout.new_figure(len(panels), single_size=(max(7.0, 0.5 * len(runs) + 5), 4.6))
     labels, xlabel = tick_labels(runs)
-    colour = figure_layout.colours(s.label for s in series)
+    colour = figure_layout.colours(legend_label(s) for s in series)
     for (name, members), ax in zip(panels, axes):
         for s in members:
             xs = [p[0] for p in s.points]
             ys = [p[1] * scale for p in s.points]
             below = [(p[1] - p[2]) * scale if p[2] is not None else 0.0 for p in s.points]
             above = [(p[3] - p[1]) * scale if p[3] is not None else 0.0 for p in s.points]
-            ax.errorbar(xs, ys, yerr=[below, above], marker="o", capsize=3, label=s.label, color=colour[s.label])
+            ax.errorbar(xs, ys, yerr=[below, above], marker="o", capsize=3, label=legend_label(s),
+                        color=colour[legend_label(s)])
         ax.set_xticks(range(len(runs)))
         ax.set_xticklabels(labels, fontsize=7, rotation=0 if "\n" in labels[0] else 45,
                            ha="center" if "\n" in labels[0] else "right")
         ax.set_xlim(-0.5, len(runs) - 0.5)
         if name:
             ax.set_title(name, fontsize=10)
-        ax.grid(alpha=0.3)
+        ax.grid(alpha=0.3, which="both")
+        positive = [v for v in values if v > 0]
+        if positive and max(positive) / min(positive) >= 10:  # a decade or more: ratios read on a log axis
+            ax.set_yscale("log")
     axes[0].set_ylabel(f"{metric} ({shown_unit})" if shown_unit else metric)
     figure.supxlabel(xlabel, fontsize=9)
     figure_layout.legend_outside(figure, axes)
