@@ -3,7 +3,8 @@
 from pathlib import Path
 
 from rnnbench.records import CaseResult, RunInfo
-from rnnbench.render.report import cpu_notes, write_report_md
+from rnnbench.render.report import write_report_md
+from rnnbench.render.run_summary import cpu_notes
 from rnnbench.records import CaseConfig
 
 

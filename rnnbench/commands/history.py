@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import Any, Callable
 
 from rnnbench.errors import UsageError
+from rnnbench.render.fit import Column, print_fitted
+from rnnbench.render.history_plot import HistoryRun, HistorySeries, draw_history
 from rnnbench.render.report import fmt_bytes, fmt_time, markdown_table
 from rnnbench.store import DEFAULT_DB_NAME, ResultsStore
 from rnnbench.records import CaseConfig
@@ -152,8 +154,6 @@ def plot_history(h: History, path: Path) -> None:
         import matplotlib  # noqa: F401
     except ImportError:
         raise UsageError("--plot needs matplotlib: install rnnbench[plot] (pip install 'rnnbench[plot]')") from None
-    from rnnbench.render.history_plot import HistoryRun, HistorySeries, draw_history
-
     runs = [HistoryRun(r.run_id, r.created_at, r.commit) for r in h.runs]
     series = []
     for cid, label in h.cases.items():
@@ -189,7 +189,6 @@ def _names(text: str) -> list[str]:
 
 def cmd_history(args: argparse.Namespace) -> int:
     from rich.console import Console
-    from rich.table import Table
 
     if args.plot:  # fail before reading anything when matplotlib is missing
         try:
@@ -203,8 +202,6 @@ def cmd_history(args: argparse.Namespace) -> int:
     if args.format == "markdown":
         print(f"### {h.metric}\n\n{markdown_table(header, rows)}\n\n{note}")
     else:
-        from rnnbench.render.fit import Column, print_fitted
-
         console = Console()
         # run ids, dates and commits never wrap; cases are left out from the right when the terminal is
         # narrow, and named under the table

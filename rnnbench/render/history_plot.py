@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from rnnbench.render import figure_layout
+from rnnbench.render.plots import time_unit
 
 
 @dataclass
@@ -45,8 +46,6 @@ def tick_labels(runs: list[HistoryRun]) -> tuple[list[str], str]:
 
 def draw_history(path: Path, metric: str, unit: str, runs: list[HistoryRun], series: list[HistorySeries]) -> None:
     """Write the figure to ``path`` (PNG); OSError when it cannot be written."""
-    from rnnbench.render.plots import time_unit
-
     groups = list(dict.fromkeys(s.group for s in series))
     by_group = len(series) > figure_layout.MAX_SERIES_PER_PANEL and all(s.within for s in series)
     if not by_group:

@@ -1,4 +1,5 @@
-"""Human-readable summaries of a run: the terminal table and report.md.
+"""report.md and the content report.html renders: findings first, then the summary table
+(built with the terminal's in rnnbench.render.run_summary, every column), analysis, plots, environment.
 
 Every figure is printed with its spread and the legend says how it was measured.
 """
@@ -6,12 +7,11 @@ Every figure is printed with its spread and the legend says how it was measured.
 from __future__ import annotations
 
 import json
-from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from rnnbench.records import CaseResult, Metric, RunInfo
+from rnnbench.records import CaseResult, RunInfo
 
 if TYPE_CHECKING:
     from rnnbench.render.plots import PlotFigure, PlotSet
@@ -42,109 +42,6 @@ def fmt_bytes(value: float | None) -> str:
         if value >= scale:
             return f"{value / scale:.3g} {suffix}"
     return f"{int(value)} B"
-
-
-def spread(metric: Metric | None, fmt=fmt_time) -> str:
-    """``median ±IQR/2`` of a timed metric (n is shown in its own column)."""
-    if metric is None or metric.value is None:
-        return "-"
-    if not metric.samples:
-        return fmt(metric.value)
-    q1, q3 = _quartiles(metric.samples)
-    return f"{fmt(metric.value)} ±{fmt(abs(q3 - q1) / 2)}"
-
-
-def _quartiles(samples: list[float]) -> tuple[float, float]:
-    ordered = sorted(samples)
-    n = len(ordered)
-    return ordered[int(0.25 * (n - 1))], ordered[int(0.75 * (n - 1))]
-
-
-def count_cell(*metrics: Metric | None) -> str:
-    return "/".join(str(len(m.samples)) if m is not None and m.samples else "-" for m in metrics)
-
-
-def memory_cell(metric: Metric | None) -> str:
-    """The figure and the first word of its method (``autograd``, ``tracemalloc``, ...)."""
-    if metric is None or metric.value is None:
-        return "-"
-    return f"{fmt_bytes(metric.value)} ({metric.method.split()[0]})"
-
-
-def quality_cells(result: CaseResult) -> tuple[str, str]:
-    primary = result.details.get("primary_metric")
-    value = result.metric("train", f"eval_{primary}") if primary else None
-    if value is None or value.value is None:
-        return "-", "-"
-    base = result.metric("train", f"baseline_{primary}")
-    return f"{primary} {value.value:.3g}", f"{base.value:.3g}" if base is not None else "-"
-
-
-COLUMNS = ["model", "task", "seq_len", "width", "params", "train step", "forward", "tokens/s", "decode/token", "state",
-           "n", "memory", "quality", "chance", "status"]
-#: shown even when every cell is empty
-_ALWAYS = ("model", "task", "status")
-
-
-def summary_rows(results: list[CaseResult]) -> list[list[str]]:
-    rows = []
-    for r in results:
-        c = r.config
-        params = r.metric("model", "params")
-        step, fwd = r.metric("train", "step_time_s"), r.metric("forward", "latency_s")
-        decode, state = r.metric("decode", "token_latency_s"), r.metric("decode", "state_bytes")
-        quality, chance = quality_cells(r)
-        width = str(c.hidden) + (f" (of {c.requested_hidden})" if c.requested_hidden not in (None, c.hidden) else "")
-        rows.append([
-            c.model, c.task + (f" seed {c.seed}" if c.seed else ""), str(c.seq_len), width,
-            fmt_count(params.value if params else None),
-            spread(step), spread(fwd), spread(r.metric("forward", "tokens_per_s"), fmt_count),
-            spread(decode), fmt_bytes(state.value) if state is not None else "-",
-            count_cell(step, fwd, decode), memory_cell(r.metric("train", "memory_bytes")),
-            quality, chance,
-            r.status if r.status == "ok" else f"{r.status}: {r.error[:100]}",
-        ])
-    return rows
-
-
-def visible_columns(header: list[str], rows: list[list[str]]) -> tuple[list[str], list[list[str]]]:
-    """Drop the columns no row has a value in (a forward-only run has no train columns)."""
-    keep = [i for i, name in enumerate(header)
-            if name in _ALWAYS or any(row[i] not in ("-", "-/-", "-/-/-") for row in rows)]
-    return [header[i] for i in keep], [[row[i] for i in keep] for row in rows]
-
-
-def legend(run: RunInfo, results: list[CaseResult] = ()) -> list[str]:
-    threads = run.env.get("threads")
-    decoded = any(r.metric("decode", "token_latency_s") is not None for r in results)
-    lines = [
-        f"Times: median ±IQR/2, wall clock, {threads} thread(s), on {run.env.get('cpu')}; n = timed samples"
-        " (train steps / forward repeats / decode repeats).",
-        "train step: real training steps (forward, backward, Adam update) after 3 warm-up steps;"
-        " forward: full-sequence inference, blocked timing after warm-up (torch.utils.benchmark style);"
-        " tokens/s: batch x length / forward time.",
-        "memory: training-step memory; autograd = bytes saved for backward (activations, parameters excluded),"
-        " tracemalloc = NumPy peak, torch.cuda = max_memory_allocated.",
-        "quality: the task's primary metric on held-out test batches; chance: what guessing gets.",
-        "decode/token: one step() call generating the next token of each sequence at context T (the prompt"
-        " fed through step() first), repeated from the same state; state: bytes carried to the next token"
-        " (hidden/cell state or KV cache), read from the tensors.",
-        "width: the core's width that ran; '(of N)' when --match-params changed it from --hidden N;"
-        " params: trainable parameters, embedding and head included.",
-    ]
-    return lines if decoded else [line for line in lines if not line.startswith("decode/token")]
-
-
-def cpu_notes(results: list[CaseResult], run: RunInfo) -> list[str]:
-    """Say when cases ran on different CPU models (a cluster): their times are not one comparison."""
-    counts = Counter(r.worker.get("cpu") for r in results if r.worker.get("cpu"))
-    if len(counts) > 1:
-        mix = "; ".join(f"{cpu}: {n} case(s)" for cpu, n in sorted(counts.items()))
-        return [f"Warning: these cases ran on {len(counts)} different CPU models ({mix}); compare times only"
-                " between cases with the same cpu (a column of results.csv)."]
-    if len(counts) == 1 and run.env.get("cpu") and next(iter(counts)) != run.env.get("cpu"):
-        return [f"The cases ran on {next(iter(counts))}, not on the machine that started the run ({run.env['cpu']})."]
-    return []
 
 
 def print_summary(results: list[CaseResult], run: RunInfo, console: Any) -> None:

@@ -11,7 +11,8 @@ import json
 from collections import Counter
 from typing import Any
 
-from rnnbench.analysis.findings import Finding, short_reason
+from rnnbench.analysis.findings import Finding, attach_samples, findings, short_reason
+from rnnbench.analysis.frame import results_frame
 from rnnbench.records import CaseResult, Metric, RunInfo
 from rnnbench.stats import MIN_SAMPLES_FOR_SPREAD, Summary, fmt_bytes, fmt_count, fmt_time
 from rnnbench.render.fit import Column, print_fitted
@@ -215,9 +216,6 @@ def cpu_notes(results: list[CaseResult], run: RunInfo) -> list[str]:
 
 
 def run_findings(results: list[CaseResult], run: RunInfo) -> list[Finding]:
-    from rnnbench.analysis.findings import attach_samples, findings
-    from rnnbench.analysis.frame import results_frame
-
     if not results:
         return []
     return findings(attach_samples(results_frame(results, run.run_id), results))
