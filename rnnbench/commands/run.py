@@ -94,15 +94,17 @@ def run(args: argparse.Namespace) -> int:
         err.print(f"[yellow]rnnbench: warning:[/yellow] {message}")
     print_summary(outcome.results, outcome.run, Console())
     folder = outcome.run.folder
-    err.print(f"results: {folder / 'results.csv'}  report: {folder / 'report.md'}  {folder / 'report.html'}"
-              f"  database: {Path(args.out) / DEFAULT_DB_NAME}", soft_wrap=True)
+    sep = "\n" if err.is_terminal else "  "
+    err.print(f"results: {folder / 'results.csv'}{sep}report: {folder / 'report.md'}  {folder / 'report.html'}"
+              f"{sep}database: {Path(args.out) / DEFAULT_DB_NAME}", soft_wrap=not err.is_terminal, highlight=False)
     missing = matplotlib_missing()
     if missing and outcome.results:
         err.print(f"rnnbench: note: the report has no plots: {missing}", markup=False, highlight=False)
     failed = [r for r in outcome.results if r.status != "ok"]
     if outcome.interrupted:
         err.print(f"[red]interrupted[/red]: finished cases are stored; resume with:\n"
-                  f"  {resume_command(args.out, outcome.run.run_id)}", highlight=False, soft_wrap=True)
+                  f"  {resume_command(args.out, outcome.run.run_id)}", highlight=False,
+                  soft_wrap=not err.is_terminal)
         return 130
     if failed:
         err.print(f"[red]{len(failed)} of {len(outcome.results)} case(s) failed[/red]; their rows say why")
@@ -121,8 +123,11 @@ def _run_with_progress(cases: list[CaseConfig], registry, settings: RunSettings,
                        args: argparse.Namespace, command: str, err: Console) -> RunOutcome:
     def on_start(run, to_run, already_done):
         done = f", {already_done} already done" if already_done else ""
-        err.print(f"run {run.run_id}: {to_run} case(s) to run{done}; if it stops, continue with:"
-                  f" {resume_command(args.out, run.run_id)}", highlight=False, soft_wrap=True)
+        # on a terminal rich wraps between words, and the command gets a line of its own, so neither the
+        # run id nor the command is cut by the terminal; piped, lines stay whole
+        sep = "\n  " if err.is_terminal else " "
+        err.print(f"run {run.run_id}: {to_run} case(s) to run{done}; if it stops, continue with:{sep}"
+                  f"{resume_command(args.out, run.run_id)}", highlight=False, soft_wrap=not err.is_terminal)
 
     kwargs = dict(executor=request.executor, out_dir=Path(args.out), command=command, resume=args.resume,
                   request=request.to_dict(), on_start=on_start,
