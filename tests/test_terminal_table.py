@@ -7,7 +7,8 @@ from rich.console import Console
 
 from rnnbench.records import CaseConfig, CaseResult, Metric, RunInfo
 from rnnbench.render.fit import Column, fit, rich_table
-from rnnbench.render.run_summary import print_run_summary, summary_columns
+from rnnbench.render.content import summary_columns
+from rnnbench.render.terminal import print_summary
 
 
 def _case(model="lstm@torch", dtype="float32", status="ok", error="", step=0.0123):
@@ -38,7 +39,7 @@ RUN = RunInfo("20261126-054704-ff65", folder=None, env={"threads": 2, "cpu": "Te
 
 def _render(width: int) -> str:
     out = io.StringIO()
-    print_run_summary(RESULTS, RUN, Console(file=out, width=width, force_terminal=True, color_system=None))
+    print_summary(RESULTS, RUN, Console(file=out, width=width, force_terminal=True, color_system=None))
     return out.getvalue()
 
 
@@ -94,7 +95,7 @@ def test_two_samples_print_no_spread():
 def test_piped_output_without_columns_is_never_wrapped(monkeypatch):
     monkeypatch.delenv("COLUMNS", raising=False)
     out = io.StringIO()
-    print_run_summary(RESULTS, RUN, Console(file=out, width=80))  # not a terminal
+    print_summary(RESULTS, RUN, Console(file=out, width=80))  # not a terminal
     text = out.getvalue()
     assert "Not shown" not in text
     assert any(len(line) > 80 for line in text.splitlines())

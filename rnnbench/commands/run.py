@@ -9,21 +9,27 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+)
 
-from rnnbench.analysis.sources import store_run_id
 from rnnbench.analysis.match_params import match_params, registry_param_counter
+from rnnbench.analysis.sources import store_run_id
 from rnnbench.commands.common import load_plugins
-from rnnbench.execution.executors import ExecutorOptions
 from rnnbench.execution.interrupts import sigterm_as_interrupt
 from rnnbench.execution.session import RunOutcome, run_sweep
 from rnnbench.records import CaseConfig, RunSettings, TimerSettings
 from rnnbench.render.plots import matplotlib_missing
-from rnnbench.render.report import print_summary
+from rnnbench.render.terminal import print_summary
 from rnnbench.render.run_folder import write_run_folder
 from rnnbench.request.options import OPTIONS, RunRequest, default_text, switch
 from rnnbench.request.run_request import resolve_request, resume_command
 from rnnbench.request.sweep import axes_of, expand
+from rnnbench.specs import ExecutorOptions
 from rnnbench.store import DEFAULT_DB_NAME, ResultsStore
 
 

@@ -1,21 +1,52 @@
-"""The terminal summary of a run: a table that fits, its legend for the columns shown, then the findings.
+"""A run's report content, built once: every section of report.md and report.html, and
+the summary table the terminal prints.
 
-Every axis that varies in the run gets a column (so a --dtype sweep's rows differ
-visibly); the axes that do not vary are said once above the table. Numbers keep
-their unit and spread on one line; a failed row shows its reason, shortened.
+:func:`build_content` takes the results DataFrame (built once, by whoever writes the
+run folder) and the plots already drawn, computes the crossovers once, and returns a
+:class:`ReportContent` that rnnbench.render.markdown and rnnbench.render.html only
+lay out. Every "±" comes from :class:`rnnbench.stats.Summary`; every sentence about
+how a run measured (warm-up steps) comes from the run's stored settings.
 """
 
 from __future__ import annotations
 
 import json
 from collections import Counter
+from dataclasses import dataclass, field
 from typing import Any
 
+import pandas as pd
+
+from rnnbench.analysis.crossover import crossovers
 from rnnbench.analysis.findings import Finding, attach_samples, findings, short_reason
 from rnnbench.analysis.frame import results_frame
+from rnnbench.analysis.match_params import point_of
 from rnnbench.records import CaseResult, Metric, RunInfo
+from rnnbench.render.fit import Column
+from rnnbench.render.plots import PlotFigure, PlotSet, machine_line
 from rnnbench.stats import MIN_SAMPLES_FOR_SPREAD, Summary, fmt_bytes, fmt_count, fmt_time
-from rnnbench.render.fit import Column, print_fitted
+
+Table = tuple[list[str], list[list[str]]]
+
+
+@dataclass
+class Section:
+    heading: str
+    paragraphs: list[str] = field(default_factory=list)
+    bullets: list[str] = field(default_factory=list)
+    table: Table | None = None
+    figures: list[PlotFigure] = field(default_factory=list)
+    code: str | None = None
+
+
+@dataclass
+class ReportContent:
+    title: str
+    command: str
+    sections: list[Section]
+
+
+# -- the summary table (terminal, report.md, report.html) ---------------------------------------
 
 #: (CaseConfig field, column, short column, how a constant value is said above the table)
 AXES = (
@@ -65,13 +96,13 @@ def varying_axes(results: list[CaseResult]) -> tuple[list[tuple[str, str, str]],
     backends = {r.config.model.split("@", 1)[-1] for r in results}
     if len(backends) == 1 and all("@" in r.config.model for r in results):
         constant.append(f"backend {backends.pop()}")
-    for field, name, short, said in AXES:
-        values = {json.dumps(_axis_value(r, field), default=str) for r in results}
+    for key, name, short, said in AXES:
+        values = {json.dumps(_axis_value(r, key), default=str) for r in results}
         if len(values) > 1:
-            columns.append((field, name, short))
+            columns.append((key, name, short))
         elif results:
-            value = _axis_value(results[0], field)
-            if field == "task_options" and value == "-":
+            value = _axis_value(results[0], key)
+            if key == "task_options" and value == "-":
                 continue
             constant.append(said.format(_text(value)))
     return columns, constant
@@ -176,8 +207,10 @@ def legend_lines(shown: dict[str, str], run: RunInfo, results: list[CaseResult])
                      " samples" + (f"; '(n=…)': fewer than {MIN_SAMPLES_FOR_SPREAD}, too few for a spread" if few
                                    else "") + f"), wall clock, {threads} thread(s), on {cpu}.")
     if "train step" in shown:
+        settings = run.run_settings
+        warmup = f"{settings.train_warmup_steps} warm-up steps" if settings is not None else "the warm-up steps"
         lines.append(f"{named('train step')}: one real training step (forward, backward, Adam update) after"
-                     " 3 warm-up steps.")
+                     f" {warmup}.")
     if "forward" in shown:
         lines.append(f"{named('forward')}: full-sequence inference, blocked timing after warm-up.")
     if "tokens/s" in shown:
@@ -215,10 +248,11 @@ def cpu_notes(results: list[CaseResult], run: RunInfo) -> list[str]:
     return []
 
 
-def run_findings(results: list[CaseResult], run: RunInfo) -> list[Finding]:
+def run_findings(results: list[CaseResult], run: RunInfo, frame: pd.DataFrame | None = None) -> list[Finding]:
+    """The findings of the run (rnnbench.analysis.findings), from its results frame and raw samples."""
     if not results:
         return []
-    return findings(attach_samples(results_frame(results, run.run_id), results))
+    return findings(attach_samples(results_frame(results, run.run_id) if frame is None else frame, results))
 
 
 def report_summary(results: list[CaseResult], run: RunInfo) -> tuple[list[str], list[list[str]], list[str]]:
@@ -229,23 +263,49 @@ def report_summary(results: list[CaseResult], run: RunInfo) -> tuple[list[str], 
     return [c.name for c in columns], rows, notes + cpu_notes(results, run)
 
 
-def print_run_summary(results: list[CaseResult], run: RunInfo, console: Any,
-                      found: list[Finding] | None = None) -> None:
-    """The table (fitted to the console), its legend, CPU warnings and the findings."""
-    from rich.markup import escape
+# -- the other sections -------------------------------------------------------------------------
 
-    columns, rows, constant = summary_columns(results)
-    soft = not console.is_terminal  # a pipe: lines stay whole, the reader's viewer wraps them
-    if constant:
-        console.print(f"[dim]All cases: {escape(', '.join(constant))}.[/dim]", highlight=False, soft_wrap=soft)
-    fitted = print_fitted(console, columns, rows, title=f"rnnbench run {run.run_id}")
-    shown = {c.name: header for c, header in zip(fitted.columns, fitted.headers)}
-    for line in legend_lines(shown, run, results):
-        console.print(f"[dim]{escape(line)}[/dim]", highlight=False, soft_wrap=soft)
-    for line in cpu_notes(results, run):
-        console.print(f"[yellow]{escape(line)}[/yellow]", highlight=False, soft_wrap=soft)
-    found = run_findings(results, run) if found is None else found
-    if found:
-        console.print("[bold]Findings[/bold] (from this run's stored results):", highlight=False)
-        for finding in found:
-            console.print(f"• {escape(finding.text)}", highlight=False, soft_wrap=soft)
+def matching_table(results: list[CaseResult]) -> Table | None:
+    """Model, hidden asked for, width run, parameters and their gap to the point's first model."""
+    matched = [r for r in results if r.config.requested_hidden is not None]
+    if not matched:
+        return None
+    reference: dict[tuple, tuple[str, float]] = {}
+    rows = []
+    for r in matched:
+        params = r.metric("model", "params")
+        count = params.value if params is not None else None
+        point = point_of(r.config)
+        if point not in reference and count:
+            reference[point] = (r.config.model, count)
+        ref_model, ref_count = reference.get(point, ("-", None))
+        gap = f"{(count - ref_count) / ref_count:+.1%} vs {ref_model}" if count and ref_count else "-"
+        rows.append([r.config.model, str(r.config.seq_len), str(r.config.requested_hidden), str(r.config.hidden),
+                     f"{int(count):,}" if count else "-", gap])
+    return ["model", "T", "hidden asked", "width", "params", "params vs first model"], rows
+
+
+def build_content(results: list[CaseResult], run: RunInfo, frame: pd.DataFrame,
+                  plots: PlotSet | None = None) -> ReportContent:
+    """Every section of the report, from the run's results and its one results frame."""
+    found = run_findings(results, run, frame)
+    sections = [Section("Findings", bullets=[f.text for f in found])] if found else []
+    header, rows, notes = report_summary(results, run)
+    sections.append(Section("Summary", table=(header, rows), bullets=notes))
+    matched = matching_table(results)
+    if matched is not None:
+        sections.append(Section(
+            "Parameter matching (--match-params)", table=matched,
+            paragraphs=["Each model's width was chosen so that its trainable parameters (embedding and head"
+                        " included) are within 5% of the first model's at the requested --hidden."]))
+    if results:
+        lines = [c.describe() for c in crossovers(frame)]
+        if lines:
+            sections.append(Section(
+                "Where attention overtakes recurrence", bullets=lines,
+                paragraphs=["Ratios of median per-token costs measured in this run, on this machine"
+                            f" ({machine_line(run.env)}); a ratio above 1 means the attention model is slower."]))
+    if plots is not None:
+        sections.append(Section("Plots", figures=list(plots.figures), bullets=list(plots.notes)))
+    sections.append(Section("Environment", code=json.dumps(run.env, indent=2, default=str)))
+    return ReportContent(title=f"rnnbench run {run.run_id}", command=run.command, sections=sections)
