@@ -89,7 +89,7 @@ def test_a_dtype_sweep_tells_its_rows_apart():
 
 def test_two_samples_print_no_spread():
     _, rows, _ = summary_columns(RESULTS[:1])
-    assert "2.46 ms (n=2)" in rows[0] and not any("±0" in cell for cell in rows[0])
+    assert "2.46 ms (n=2)" in rows[0] and "12.9 ms ±923 µs" in rows[0] and not any("±0" in cell for cell in rows[0])
 
 
 def test_piped_output_without_columns_is_never_wrapped(monkeypatch):

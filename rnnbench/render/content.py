@@ -65,16 +65,16 @@ AXES = (
 
 
 def timed_cell(metric: Metric | None, fmt=fmt_time) -> str:
-    """``median ±x%`` (x: half the interquartile range relative to the median, rnnbench.stats.Summary);
+    """``median ±IQR/2`` (rnnbench.stats.Summary, as every output prints it; n is in the legend), or
     ``median (n=2)`` when there are too few samples for a spread."""
     if metric is None or metric.value is None:
         return "-"
     if not metric.samples:
         return fmt(metric.value)
     summary = Summary.of(metric.samples)
-    if not summary.has_spread or not metric.value:
+    if not summary.has_spread:
         return f"{fmt(metric.value)} (n={summary.n})"
-    return f"{fmt(metric.value)} ±{summary.half_iqr / metric.value:.0%}"
+    return summary.format(fmt, with_n=False)
 
 
 def _axis_value(result: CaseResult, field: str) -> Any:
@@ -203,7 +203,7 @@ def legend_lines(shown: dict[str, str], run: RunInfo, results: list[CaseResult])
             few = few or min(ns) < MIN_SAMPLES_FOR_SPREAD
     lines = []
     if counts:
-        lines.append(f"Times: median ±half the interquartile range as % of the median ({'; '.join(counts)} timed"
+        lines.append(f"Times: median ±half the interquartile range ({'; '.join(counts)} timed"
                      " samples" + (f"; '(n=…)': fewer than {MIN_SAMPLES_FOR_SPREAD}, too few for a spread" if few
                                    else "") + f"), wall clock, {threads} thread(s), on {cpu}.")
     if "train step" in shown:
