@@ -224,7 +224,7 @@ def _lstm_forward_kernel(
     budget = spin_limit
     for step in range(t_start, t_stop):
         t = tl.cast(step, tl.int64)  # t·stride exceeds int32 at T·B·4H ≥ 2³¹ (e.g. T=2048, B=256, H=1024)
-        zero = tl.zeros([BLOCK_B, BLOCK_N], dtype=tl.float32)
+        zero = (rows[:, None] * 0 + units[None, :] * 0).to(tl.float32)  # (tl.zeros fails in a reloaded interpreter)
         if FUSE_INPUT:
             x_t = x_ptr + t * stride_x_t
             acc_i, acc_f, acc_g, acc_o = _matvec_rows(zero + bias_i[None, :], zero + bias_f[None, :],
@@ -380,6 +380,8 @@ FP32_PRECISIONS = ("ieee", "tf32", "tf32x3")
 W_RESIDENT_MAX_BYTES = 64 * 1024
 #: Bytes of the h_{t-1} (or δgates_{t+1}) tile a resident-W step loads at once (its whole
 #: reduction dimension): above it the reduction is streamed in BLOCK_K slabs, and W with it.
+#: Half as much for IEEE float32, whose FMA dots hold both operands in registers (ptxas
+#: spilled ~240 bytes at a 32 KiB float32 tile in the backward).
 A_TILE_MAX_BYTES = 32 * 1024
 #: W_hh bytes (4·H², padded) up to which one program owns every unit of its batch tile:
 #: a step is then a few small dots, and a barrier between programs (~2 µs) would cost
@@ -449,8 +451,9 @@ def plan_launch(batch: int, hidden: int, dtype: torch.dtype, device: torch.devic
       until batch tiles × slices ≤ SMs, so every program has an SM to itself and can
       be co-resident for the barrier; one slice only when W_hh is tiny
       (``ONE_SLICE_MAX_W_BYTES``), where a barrier would cost more than the split saves.
-    * W_hh stays in registers when the slice (4·hp·block_n elements) fits
-      ``W_RESIDENT_MAX_BYTES`` and the reduction tile (block_b·hp) ``A_TILE_MAX_BYTES``;
+    * W_hh stays on chip when the slice (4·hp·block_n elements) fits
+      ``W_RESIDENT_MAX_BYTES`` and the reduction tile (block_b·hp) ``A_TILE_MAX_BYTES``
+      (half that for IEEE float32);
       otherwise each step re-reads the program's own slice in ``block_k`` slabs.
     * ``auto`` is ``persistent`` everywhere. On the CPU (Triton's interpreter, where a
       spin barrier cannot run) ``auto`` gives one program all units; ``per-step`` gives
@@ -481,9 +484,11 @@ def plan_launch(batch: int, hidden: int, dtype: torch.dtype, device: torch.devic
         while block_n < hp and device.type == "cuda" and batch_tiles * triton.cdiv(hidden, block_n) > sms:
             block_n *= 2
     w_bytes = 4 * hp * block_n * size
-    resident = w_bytes <= W_RESIDENT_MAX_BYTES and block_b * hp * size <= A_TILE_MAX_BYTES
-    block_k = min(hp, 64 if size < 4 else 32)
-    num_warps = 8 if resident and w_bytes > 16 * 1024 else 4
+    a_tile_max = A_TILE_MAX_BYTES // 2 if fma else A_TILE_MAX_BYTES
+    resident = w_bytes <= W_RESIDENT_MAX_BYTES and block_b * hp * size <= a_tile_max
+    # float32 slabs are narrower: FMA dots hold both operands in registers (ptxas spills at 32).
+    block_k = min(hp, 64 if size < 4 else 16)
+    num_warps = 8 if (resident and w_bytes > 16 * 1024) or block_b >= 32 else 4
     return LaunchPlan(design, block_b, block_n, block_k, hp, resident, num_warps, precision)
 
 
@@ -799,3 +804,50 @@ def tanh(x: torch.Tensor) -> torch.Tensor:
     n = x.numel()
     tanh_kernel[(triton.cdiv(n, 128),)](x, y, n, BLOCK=128)
     return y
+
+
+# -- ahead-of-time compilation (benchmarks/compile_check.py) -------------------------------------
+
+_TRITON_TYPES = {torch.float32: "fp32", torch.float16: "fp16", torch.bfloat16: "bf16"}
+
+
+@dataclass(frozen=True)
+class KernelVariant:
+    """One specialisation of a kernel that a plan launches, as ``triton.compile`` takes it."""
+
+    label: str
+    fn: object
+    signature: dict
+    constants: dict
+    num_warps: int
+
+
+def kernel_variants(plan: LaunchPlan, dtype: torch.dtype, hidden: int) -> list[KernelVariant]:
+    """Every kernel specialisation the plan launches for a layer of ``hidden`` units:
+    the forward when training and at inference, decoding's fused step, and the backward."""
+    t = _TRITON_TYPES[dtype]
+    synced = plan.synced(hidden)
+    fwd_types = dict(xw_ptr=f"*{t}", x_ptr=f"*{t}", w_ih_ptr=f"*{t}", w_ptr=f"*{t}", b_ih_ptr=f"*{t}",
+                     b_hh_ptr=f"*{t}", h0_ptr=f"*{t}", c_in_ptr="*fp32" if plan.design == "per-step" else f"*{t}",
+                     c_out_ptr="*fp32" if plan.design == "per-step" else f"*{t}", hs_ptr=f"*{t}", cs_ptr="*fp32",
+                     gates_ptr=f"*{t}", count_ptr="*i32", err_ptr="*i32", B="i32", H="i32", I="i32", T="i32",
+                     t_start="i32", t_stop="i32", spin_limit="i32", stride_x_t="i32", stride_x_b="i32",
+                     stride_h0_b="i32")
+    bwd_types = dict(dy_ptr=f"*{t}", w_ptr=f"*{t}", c0_ptr=f"*{t}", cs_ptr="*fp32", gates_ptr=f"*{t}",
+                     dgates_ptr=f"*{t}", dc_ptr="*fp32", count_ptr="*i32", err_ptr="*i32", B="i32", H="i32",
+                     T="i32", s_start="i32", s_stop="i32", spin_limit="i32")
+    variants = []
+    for label, fuse, save in (("forward (training)", False, True), ("forward (inference)", False, False),
+                              ("decode step", True, False)):
+        meta = _forward_meta(plan, fuse_input=fuse, save=save, sync=synced and not fuse)
+        warps = meta.pop("num_warps")
+        types = dict(fwd_types)
+        if fuse:
+            types.update(c_in_ptr=f"*{t}", c_out_ptr=f"*{t}", cs_ptr=f"*{t}")
+        variants.append(KernelVariant(label, _lstm_forward_kernel, {**types, **{k: "constexpr" for k in meta}},
+                                      meta, warps))
+    meta = _backward_meta(plan, sync=synced)
+    warps = meta.pop("num_warps")
+    variants.append(KernelVariant("backward", _lstm_backward_kernel, {**bwd_types, **{k: "constexpr" for k in meta}},
+                                  meta, warps))
+    return variants
