@@ -114,7 +114,7 @@ def barrier_floor_us(kernels, grid: tuple[int, int], seq: int, min_run_time: flo
     if key not in _floors:
         median, _, _ = time_it(lambda: kernels.barrier_floor(seq, grid[0], grid[1], device), min_run_time, device)
         kernels.check_barrier(device, wait=True)
-        _floors[key] = median * 1e6 / max(seq - 1, 1)  # seq - 1 barriers
+        _floors[key] = median * 1e6 / seq  # seq barriers, the launch included
     return _floors[key]
 
 

@@ -390,7 +390,8 @@ ONE_SLICE_MAX_W_BYTES = 32 * 1024
 #: The narrowest hidden slice: 8 units are 32 rows of W_hh (4 gates), one mma N-tile.
 MIN_BLOCK_N = 8
 #: Polls a program makes at one barrier before it gives up and flags the launch as
-#: failed (~1 s at a few hundred ns a poll): long enough for any honest wait.
+#: failed (seconds, at an L2 round trip and two CTA barriers a poll): far longer than
+#: any honest wait, short enough that a broken launch ends instead of hanging.
 SPIN_LIMIT = 1 << 22
 #: Streaming multiprocessors assumed where no GPU says otherwise (an H100 SXM).
 DEFAULT_NUM_SMS = 132
@@ -561,6 +562,7 @@ def check_co_resident(kernel, args: tuple, grid: tuple[int, int], meta: dict, de
     if key in _checked_grids:
         return
     compiled = kernel.warmup(*args, grid=grid, **meta)
+    compiled._init_handles()  # loads the cubin: n_regs is known from then on (idempotent)
     props = torch.cuda.get_device_properties(device)
     per_sm = programs_per_sm(compiled.n_regs, meta["num_warps"], compiled.metadata.shared, props)
     capacity = per_sm * props.multi_processor_count
