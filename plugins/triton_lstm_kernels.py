@@ -387,8 +387,12 @@ A_TILE_MAX_BYTES = 32 * 1024
 #: a step is then a few small dots, and a barrier between programs (~2 µs) would cost
 #: more than splitting saves. An estimate, to be tuned on the GPU (``--design``).
 ONE_SLICE_MAX_W_BYTES = 32 * 1024
-#: The narrowest hidden slice: 8 units are 32 rows of W_hh (4 gates), one mma N-tile.
-MIN_BLOCK_N = 8
+#: Triton ≥ 3.5 accepts tl.dot operands narrower than 16 in M and N (PR triton-lang/triton#7451,
+#: tensor cores with padding); earlier versions need 16.
+SMALL_DOTS = tuple(int(p) for p in triton.__version__.split(".")[:2] if p.isdigit()) >= (3, 5)
+#: The narrowest hidden slice: 8 units are 32 rows of W_hh (4 gates), one mma N-tile
+#: (16 before Triton 3.5, whose tl.dot needs N ≥ 16).
+MIN_BLOCK_N = 8 if SMALL_DOTS else 16
 #: Polls a program makes at one barrier before it gives up and flags the launch as
 #: failed (seconds, at an L2 round trip and two CTA barriers a poll): far longer than
 #: any honest wait, short enough that a broken launch ends instead of hanging.
@@ -471,7 +475,7 @@ def plan_launch(batch: int, hidden: int, dtype: torch.dtype, device: torch.devic
     fma = dtype == torch.float32 and precision == "ieee"
     hp = max(16, triton.next_power_of_2(hidden))
     rows = triton.next_power_of_2(batch)
-    block_b = min(32, rows) if fma else min(64, max(16, rows))
+    block_b = min(32, rows if SMALL_DOTS else max(16, rows)) if fma else min(64, max(16, rows))
     batch_tiles = triton.cdiv(batch, block_b)
     design = "persistent" if design == "auto" else design
 
