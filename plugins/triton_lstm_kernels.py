@@ -415,7 +415,8 @@ class LaunchPlan:
     block_n: int
     block_k: int
     hp: int
-    w_resident: bool
+    w_resident: bool  # the forward keeps its W_hh rows on chip
+    w_resident_backward: bool  # the backward keeps its W_hh columns on chip
     num_warps: int
     precision: str  # tl.dot's input_precision: "ieee", "tf32" or "tf32x3" (16-bit types ignore it)
 
@@ -428,7 +429,9 @@ class LaunchPlan:
 
     def describe(self, batch: int, hidden: int) -> str:
         tiles, slices = self.grid(batch, hidden)
-        where = "W_hh slice in registers" if self.w_resident else "W_hh slice re-read each step"
+        where = {(True, True): "W_hh slice on chip", (False, False): "W_hh slice re-read each step"}.get(
+            (self.w_resident, self.w_resident_backward),
+            "W_hh slice on chip in the forward, re-read each step in the backward")
         if self.design == "per-step":
             how = "one launch per time step"
         elif slices == 1:
@@ -457,8 +460,9 @@ def plan_launch(batch: int, hidden: int, dtype: torch.dtype, device: torch.devic
       be co-resident for the barrier; one slice only when W_hh is tiny
       (``ONE_SLICE_MAX_W_BYTES``), where a barrier would cost more than the split saves.
     * W_hh stays on chip when the slice (4·hp·block_n elements) fits
-      ``W_RESIDENT_MAX_BYTES`` and the reduction tile (block_b·hp) ``A_TILE_MAX_BYTES``
-      (half that for IEEE float32);
+      ``W_RESIDENT_MAX_BYTES``, the tile has ≤ 32 rows and the reduction tile (block_b·hp;
+      4·block_b·hp in the backward, over all four gates' δ) fits ``A_TILE_MAX_BYTES``
+      (half that for IEEE float32): beyond these ptxas spilled;
       otherwise each step re-reads the program's own slice in ``block_k`` slabs.
     * ``auto`` is ``persistent`` everywhere. On the CPU (Triton's interpreter, where a
       spin barrier cannot run) ``auto`` gives one program all units; ``per-step`` gives
@@ -490,11 +494,14 @@ def plan_launch(batch: int, hidden: int, dtype: torch.dtype, device: torch.devic
             block_n *= 2
     w_bytes = 4 * hp * block_n * size
     a_tile_max = A_TILE_MAX_BYTES // 2 if fma else A_TILE_MAX_BYTES
-    resident = w_bytes <= W_RESIDENT_MAX_BYTES and block_b * hp * size <= a_tile_max
+    # ptxas spilled ~100 bytes with 64-row tiles at the 32 KiB limit: resident tiles have <= 32 rows.
+    resident = w_bytes <= W_RESIDENT_MAX_BYTES and block_b * hp * size <= a_tile_max and block_b <= 32
+    # The backward's reduction runs over all four gates' δ (4·hp wide): its tile is 4x larger.
+    resident_backward = resident and 4 * block_b * hp * size <= a_tile_max
     # float32 slabs are narrower: FMA dots hold both operands in registers (ptxas spills at 32).
     block_k = min(hp, 64 if size < 4 else 16)
     num_warps = 8 if (resident and w_bytes > 16 * 1024) or block_b >= 32 else 4
-    return LaunchPlan(design, block_b, block_n, block_k, hp, resident, num_warps, precision)
+    return LaunchPlan(design, block_b, block_n, block_k, hp, resident, resident_backward, num_warps, precision)
 
 
 @functools.lru_cache(maxsize=256)
@@ -654,7 +661,7 @@ def _forward_meta(plan: LaunchPlan, fuse_input: bool, save: bool, sync: bool) ->
 
 def _backward_meta(plan: LaunchPlan, sync: bool) -> dict:
     return dict(BLOCK_B=plan.block_b, BLOCK_N=plan.block_n, BLOCK_K=plan.block_k, HP=plan.hp,
-                W_RESIDENT=plan.w_resident, SYNC=sync, PRECISION=plan.precision, num_warps=plan.num_warps)
+                W_RESIDENT=plan.w_resident_backward, SYNC=sync, PRECISION=plan.precision, num_warps=plan.num_warps)
 
 
 def lstm_layer_forward(xw: torch.Tensor, w_hh: torch.Tensor, b_ih: torch.Tensor, b_hh: torch.Tensor,

@@ -109,7 +109,7 @@ def test_split_plans_of_the_gpu_equal_nn_lstm(kernels, monkeypatch, resident):
     second ragged), hidden slices of 16 units (the last ragged: 40 = 16 + 16 + 8), and
     either W_hh kept on chip or streamed in 16-wide slabs (40 = 16 + 16 + 8 again)."""
     plan = kernels.LaunchPlan("per-step", block_b=2, block_n=16, block_k=16, hp=64, w_resident=resident,
-                              num_warps=4, precision="ieee")
+                              w_resident_backward=resident, num_warps=4, precision="ieee")
     monkeypatch.setattr(kernels, "plan_for", lambda *args, **kwargs: plan)
     assert_matches_nn_lstm(T=3, B=3, hidden=40, layers=1, design="per-step")
 
@@ -195,7 +195,8 @@ def test_launch_plan_follows_the_documented_rule(kernels):
     if kernels.SMALL_DOTS:
         plan = kernels.plan_launch(16, 1024, bf16, cuda, num_sms=132)
         assert (plan.design, plan.block_n, plan.grid(16, 1024), plan.w_resident) == ("persistent", 8, (1, 128), True)
-        assert plan.synced(1024)
+        assert plan.synced(1024) and not plan.w_resident_backward  # 4 gates x 16 x 1024 δ: too big a tile
+        assert kernels.plan_launch(16, 256, bf16, cuda, num_sms=132).w_resident_backward
         # any hidden size: 768 is 96 slices of 8 over a 1024-wide reduction tile
         plan = kernels.plan_launch(7, 768, bf16, cuda, num_sms=132)
         assert plan.grid(7, 768) == (1, 96) and plan.hp == 1024
