@@ -166,6 +166,15 @@ def _matvec_rows(acc_i, acc_f, acc_g, acc_o, a_ptr, a_stride, rows, row_ok, w_pt
     return acc_i, acc_f, acc_g, acc_o
 
 
+@triton.jit
+def _load_gates(base, rows, units, mask, H):
+    """The four gates' [BLOCK_B, BLOCK_N] tiles of a [B, 4H] row-major slab, as float32."""
+    p = base + rows[:, None] * (4 * H) + units[None, :]
+    return (tl.load(p, mask=mask, other=0.0).to(tl.float32), tl.load(p + H, mask=mask, other=0.0).to(tl.float32),
+            tl.load(p + 2 * H, mask=mask, other=0.0).to(tl.float32),
+            tl.load(p + 3 * H, mask=mask, other=0.0).to(tl.float32))
+
+
 # -- forward ------------------------------------------------------------------------------------
 
 
@@ -221,10 +230,14 @@ def _lstm_forward_kernel(
         w_o = _w_rows_t(w_ptr, 3, H, H, ks, k_ok, units, unit_ok)
 
     c = tl.load(c_in_ptr + state, mask=tile_ok, other=0.0).to(tl.float32)
+    zero = (rows[:, None] * 0 + units[None, :] * 0).to(tl.float32)  # (tl.zeros fails in a reloaded interpreter)
+    if FUSE_INPUT:
+        xw_i, xw_f, xw_g, xw_o = zero, zero, zero, zero
+    else:
+        xw_i, xw_f, xw_g, xw_o = _load_gates(xw_ptr + tl.cast(t_start, tl.int64) * B * 4 * H, rows, units, tile_ok, H)
     budget = spin_limit
     for step in range(t_start, t_stop):
         t = tl.cast(step, tl.int64)  # t·stride exceeds int32 at T·B·4H ≥ 2³¹ (e.g. T=2048, B=256, H=1024)
-        zero = (rows[:, None] * 0 + units[None, :] * 0).to(tl.float32)  # (tl.zeros fails in a reloaded interpreter)
         if FUSE_INPUT:
             x_t = x_ptr + t * stride_x_t
             acc_i, acc_f, acc_g, acc_o = _matvec_rows(zero + bias_i[None, :], zero + bias_f[None, :],
@@ -232,11 +245,10 @@ def _lstm_forward_kernel(
                                                       x_t, stride_x_b, rows, row_ok, w_ih_ptr, I, I, H,
                                                       units, unit_ok, BLOCK_K, PRECISION)
         else:
-            xw = xw_ptr + t * B * 4 * H + rows[:, None] * (4 * H) + units[None, :]
-            acc_i = tl.load(xw, mask=tile_ok, other=0.0).to(tl.float32) + bias_i[None, :]
-            acc_f = tl.load(xw + H, mask=tile_ok, other=0.0).to(tl.float32) + bias_f[None, :]
-            acc_g = tl.load(xw + 2 * H, mask=tile_ok, other=0.0).to(tl.float32) + bias_g[None, :]
-            acc_o = tl.load(xw + 3 * H, mask=tile_ok, other=0.0).to(tl.float32) + bias_o[None, :]
+            acc_i = xw_i + bias_i[None, :]
+            acc_f = xw_f + bias_f[None, :]
+            acc_g = xw_g + bias_g[None, :]
+            acc_o = xw_o + bias_o[None, :]
 
         # h_{t-1}: h0 at t = 0, else slot t-1 of hs (written by every slice last step).
         first = t == 0
@@ -267,6 +279,11 @@ def _lstm_forward_kernel(
             tl.store(g_out + H, gate_f.to(dtype), mask=tile_ok)
             tl.store(g_out + 2 * H, gate_g.to(dtype), mask=tile_ok)
             tl.store(g_out + 3 * H, gate_o.to(dtype), mask=tile_ok)
+        if not FUSE_INPUT:
+            # Step t+1's projection does not depend on the barrier: its loads are issued
+            # now and land while this program waits (masked off after the last step).
+            more = (rows < tl.where(step + 1 < t_stop, B, 0))[:, None] & unit_ok[None, :]
+            xw_i, xw_f, xw_g, xw_o = _load_gates(xw_ptr + (t + 1) * B * 4 * H, rows, units, more, H)
         if SYNC:
             if step + 1 < t_stop:  # every slice's h_t is read by every slice at t+1
                 budget = _grid_barrier(count, err_ptr, (step - t_start + 1) * participants, budget)
@@ -274,6 +291,15 @@ def _lstm_forward_kernel(
 
 
 # -- backward -----------------------------------------------------------------------------------
+
+
+@triton.jit
+def _load_c_prev(cs_ptr, c0_ptr, t, B, H, state, rows, unit_ok, wanted):
+    """c_{t-1} as float32: slot t-1 of cs, or c0 at t = 0 (nothing when not ``wanted``)."""
+    from_cs = (rows < tl.where(wanted & (t > 0), B, 0))[:, None] & unit_ok[None, :]
+    from_c0 = (rows < tl.where(wanted & (t == 0), B, 0))[:, None] & unit_ok[None, :]
+    return (tl.load(cs_ptr + (t - 1) * B * H + state, mask=from_cs, other=0.0)
+            + tl.load(c0_ptr + state, mask=from_c0, other=0.0).to(tl.float32))
 
 
 @triton.jit(do_not_specialize=["T", "s_start", "s_stop", "spin_limit"])
@@ -312,11 +338,18 @@ def _lstm_backward_kernel(
         u_o = _w_cols(w_ptr, 3, H, ks, k_ok, units, unit_ok)
 
     dc = tl.load(dc_ptr + state, mask=tile_ok, other=0.0)
+    # What step t needs besides δgates_{t+1} does not depend on the barrier: loaded a step
+    # ahead (before the barrier), so it lands while the program waits.
+    t0 = tl.cast(T - 1 - s_start, tl.int64)
+    dy_t = tl.load(dy_ptr + t0 * B * H + state, mask=tile_ok, other=0.0).to(tl.float32)
+    gate_i, gate_f, gate_g, gate_o = _load_gates(gates_ptr + t0 * B * 4 * H, rows, units, tile_ok, H)
+    c = tl.load(cs_ptr + t0 * B * H + state, mask=tile_ok, other=0.0)
+    c_prev = _load_c_prev(cs_ptr, c0_ptr, t0, B, H, state, rows, unit_ok, True)
     budget = spin_limit
     for s in range(s_start, s_stop):
         t = tl.cast(T - 1 - s, tl.int64)  # t·stride exceeds int32 at T·B·4H ≥ 2³¹
         # δh_t = ∂L/∂h_t + (δgates_{t+1}·W_hh)[:, units]; nothing flows in at t = T-1.
-        dh = tl.load(dy_ptr + t * B * H + state, mask=tile_ok, other=0.0).to(tl.float32)
+        dh = dy_t
         # (Scalar conditions go into masks as bounds: the interpreter cannot AND a scalar into a mask.)
         k_stop = tl.where(t + 1 < T, H, 0)  # no δgates_{t+1} at t = T-1
         dg_next = dgates_ptr + (t + 1) * B * 4 * H + rows[:, None] * (4 * H)
@@ -340,16 +373,6 @@ def _lstm_backward_kernel(
                     dh = tl.dot(d_tile, _w_cols(w_ptr, gate, H, kk, kk_ok, units, unit_ok), dh,
                                 input_precision=PRECISION)
 
-        g_in = gates_ptr + t * B * 4 * H + rows[:, None] * (4 * H) + units[None, :]
-        gate_i = tl.load(g_in, mask=tile_ok, other=0.0).to(tl.float32)
-        gate_f = tl.load(g_in + H, mask=tile_ok, other=0.0).to(tl.float32)
-        gate_g = tl.load(g_in + 2 * H, mask=tile_ok, other=0.0).to(tl.float32)
-        gate_o = tl.load(g_in + 3 * H, mask=tile_ok, other=0.0).to(tl.float32)
-        c = tl.load(cs_ptr + t * B * H + state, mask=tile_ok, other=0.0)
-        from_cs = (rows < tl.where(t > 0, B, 0))[:, None] & unit_ok[None, :]
-        from_c0 = (rows < tl.where(t == 0, B, 0))[:, None] & unit_ok[None, :]
-        c_prev = (tl.load(cs_ptr + (t - 1) * B * H + state, mask=from_cs, other=0.0)
-                  + tl.load(c0_ptr + state, mask=from_c0, other=0.0).to(tl.float32))
         tanh_c = _tanh(c)
 
         dc = dc + dh * gate_o * (1.0 - tanh_c * tanh_c)
@@ -364,6 +387,14 @@ def _lstm_backward_kernel(
         tl.store(dg_out + H, d_f.to(g_dtype), mask=tile_ok)
         tl.store(dg_out + 2 * H, d_g.to(g_dtype), mask=tile_ok)
         tl.store(dg_out + 3 * H, d_o.to(g_dtype), mask=tile_ok)
+
+        # Step t-1's inputs, issued before the barrier (masked off after the last step).
+        more = s + 1 < s_stop
+        ahead = (rows < tl.where(more, B, 0))[:, None] & unit_ok[None, :]
+        dy_t = tl.load(dy_ptr + (t - 1) * B * H + state, mask=ahead, other=0.0).to(tl.float32)
+        gate_i, gate_f, gate_g, gate_o = _load_gates(gates_ptr + (t - 1) * B * 4 * H, rows, units, ahead, H)
+        c = c_prev
+        c_prev = _load_c_prev(cs_ptr, c0_ptr, t - 1, B, H, state, rows, unit_ok, more)
         if SYNC:
             if s + 1 < s_stop:  # every slice's δgates_t is read by every slice at t-1
                 budget = _grid_barrier(count, err_ptr, (s - s_start + 1) * participants, budget)
@@ -500,7 +531,7 @@ def plan_launch(batch: int, hidden: int, dtype: torch.dtype, device: torch.devic
     resident_backward = resident and 4 * block_b * hp * size <= a_tile_max
     # float32 slabs are narrower: FMA dots hold both operands in registers (ptxas spills at 32).
     block_k = min(hp, 64 if size < 4 else 16)
-    num_warps = 8 if (resident and w_bytes > 16 * 1024) or block_b >= 32 else 4
+    num_warps = 8 if resident or block_b >= 32 else 4  # 4 warps spilled in the resident backward
     return LaunchPlan(design, block_b, block_n, block_k, hp, resident, resident_backward, num_warps, precision)
 
 
