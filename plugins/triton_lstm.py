@@ -145,7 +145,8 @@ class TritonLSTMCore(nn.Module):
         B = x.shape[0]
         key = (B, x.dtype, x.device)
         if key not in self._decode:
-            pairs = tuple((torch.empty_like(h), torch.empty_like(c)) for _ in range(2))
+            with torch.inference_mode(False):  # plain tensors: usable whichever mode decodes later
+                pairs = tuple((torch.empty_like(h), torch.empty_like(c)) for _ in range(2))
             self._decode[key] = (_DecodeBuffers(pairs), k.plan_for(B, self.hidden_size, x.dtype, x.device,
                                                                     "persistent", self.precision))
         buffers, plan = self._decode[key]

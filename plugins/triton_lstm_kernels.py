@@ -634,11 +634,12 @@ _watches: dict = {}
 def _watch(device: torch.device) -> _Watch:
     key = str(device)
     if key not in _watches:
-        flag = torch.zeros(1, dtype=torch.int32, device=device)
-        if device.type == "cuda":
-            _watches[key] = _Watch(flag, torch.zeros(1, dtype=torch.int32, pin_memory=True), torch.cuda.Event())
-        else:
-            _watches[key] = _Watch(flag)
+        with torch.inference_mode(False):  # normal tensors, even when first made under inference_mode
+            flag = torch.zeros(1, dtype=torch.int32, device=device)
+            if device.type == "cuda":
+                _watches[key] = _Watch(flag, torch.zeros(1, dtype=torch.int32, pin_memory=True), torch.cuda.Event())
+            else:
+                _watches[key] = _Watch(flag)
     return _watches[key]
 
 

@@ -160,6 +160,31 @@ def test_decoding_launches_one_kernel_per_layer_and_allocates_nothing(kernels, m
     assert len(buffers) == 4 and {t.data_ptr() for t in (*third, *again)} <= buffers
 
 
+def test_the_grid_barrier_counts_arrivals_and_gives_up_instead_of_hanging(kernels):
+    """The interpreter runs programs one after another, so a barrier between programs
+    can never complete there: exactly the case the bounded spin is for."""
+    count, flag = torch.zeros(1, dtype=torch.int32), torch.zeros(1, dtype=torch.int32)
+    kernels.barrier_floor_kernel[(1, 1)](count, flag, 4, 5)  # one participant: every wait completes
+    assert count.item() == 4 and flag.item() == 0
+    count.zero_()
+    kernels.barrier_floor_kernel[(1, 3)](count, flag, 4, 5)  # program 0 waits for 1 and 2, which run later
+    assert count.item() == 3 * 4 and flag.item() == 1  # it gave up, flagged it, and every program finished
+
+
+def test_a_persistent_split_that_cannot_meet_raises_instead_of_hanging(kernels, monkeypatch):
+    plan = kernels.LaunchPlan("persistent", block_b=4, block_n=8, block_k=16, hp=16, w_resident=True,
+                              w_resident_backward=True, num_warps=4, precision="ieee")
+    assert plan.synced(16)
+    monkeypatch.setattr(kernels, "plan_for", lambda *args, **kwargs: plan)
+    monkeypatch.setattr(kernels, "SPIN_LIMIT", 3)
+    _, core = reference_and_core(hidden=16, layers=1)
+    with torch.inference_mode():
+        core(torch.randn(2, 3, 16))
+    with pytest.raises(kernels.BarrierTimeout, match="timed out at its grid barrier"):
+        kernels.check_barrier(torch.device("cpu"), wait=True)
+    kernels.check_barrier(torch.device("cpu"), wait=True)  # raised once; the flag is clear again
+
+
 def test_programs_per_sm_follows_the_occupancy_rule(kernels):
     h100 = SimpleNamespace(max_threads_per_multi_processor=2048, regs_per_multiprocessor=65536,
                            shared_memory_per_multiprocessor=228 * 1024)
