@@ -162,7 +162,7 @@ class TritonLSTMCore(nn.Module):
 def design_summary(hidden: int, dtype: str, device: str) -> str:
     """Which launch design the model's layers use, at batch 1 and 64 (the plan depends on the batch)."""
     dev = torch.device(device)
-    plans = {batch: kernels().plan_launch(batch, hidden, TORCH_DTYPES[dtype], dev, "auto", None, fp32_precision())
+    plans = {batch: kernels().plan_for(batch, hidden, TORCH_DTYPES[dtype], dev, "auto", fp32_precision())
              for batch in (1, 64)}
     return "; ".join(f"B={batch}: {plan.describe(batch, hidden)}" for batch, plan in plans.items())
 
