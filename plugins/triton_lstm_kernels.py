@@ -679,9 +679,9 @@ def check_barrier(device: torch.device, wait: bool = False) -> None:
 
 def _launch(kernel, grid, args: tuple, meta: dict, synced: bool, device: torch.device) -> None:
     if synced and device.type == "cuda":
-        check_co_resident(kernel, args, grid, meta, device)
         if COOPERATIVE:
             meta = {**meta, "launch_cooperative_grid": True}
+        check_co_resident(kernel, args, grid, meta, device)  # compiles the very variant launched next
     kernel[grid](*args, **meta)
 
 
