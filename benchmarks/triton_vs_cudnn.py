@@ -119,7 +119,7 @@ def barrier_floor_us(kernels, grid: tuple[int, int], seq: int, min_run_time: flo
 
 
 def bench_case(batch, hidden, seq, dtype, mode, layers, design, precision, min_run_time, kernels, device) -> Row:
-    from rnnbench.plugins.triton_lstm import TritonLSTMCore
+    from rnnbench.plugins.triton.lstm import TritonLSTMCore
 
     torch.manual_seed(0)
     cudnn = nn.LSTM(hidden, hidden, num_layers=layers, batch_first=True).to(device=device, dtype=dtype)
@@ -235,7 +235,7 @@ def main(argv=None) -> int:
 
     device = torch.device(args.device)
     if device.type == "cpu":
-        from rnnbench.plugins.triton_lstm import interpreter_requested
+        from rnnbench.plugins.triton.lstm import interpreter_requested
 
         if not interpreter_requested():
             print("triton_vs_cudnn: --device cpu needs TRITON_INTERPRET=1 (Triton's interpreter)", file=sys.stderr)
@@ -265,7 +265,7 @@ def main(argv=None) -> int:
     tf32 = args.precision in ("tf32", "tf32x3")
     torch.backends.cudnn.allow_tf32 = tf32
     torch.backends.cuda.matmul.allow_tf32 = tf32
-    from rnnbench.plugins import triton_lstm_kernels as kernels
+    from rnnbench.plugins.triton import kernels
     import triton
 
     where = torch.cuda.get_device_name() if device.type == "cuda" else \

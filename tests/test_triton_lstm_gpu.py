@@ -36,7 +36,7 @@ T = 17
 @pytest.fixture(scope="module")
 def kernels():
     pytest.importorskip("triton", reason="triton is not installed (pip install 'rnnbench[triton]')")
-    from rnnbench.plugins import triton_lstm_kernels
+    from rnnbench.plugins.triton import kernels as triton_lstm_kernels
 
     return triton_lstm_kernels
 
@@ -48,8 +48,8 @@ def close(actual: torch.Tensor, expected: torch.Tensor) -> float:
 
 
 def run_both(B, H, layers, dtype, design="auto", precision=None):
-    from rnnbench.plugins import triton_lstm_kernels
-    from rnnbench.plugins.triton_lstm import TritonLSTMCore
+    from rnnbench.plugins.triton import kernels as triton_lstm_kernels
+    from rnnbench.plugins.triton.lstm import TritonLSTMCore
 
     device = torch.device("cuda")
     torch.manual_seed(0)
@@ -112,7 +112,7 @@ def test_opt_in_tf32_stays_within_its_documented_error(kernels, precision):
 
 
 def test_decoding_equals_the_full_forward(kernels):
-    from rnnbench.plugins.triton_lstm import TritonLSTMCore
+    from rnnbench.plugins.triton.lstm import TritonLSTMCore
 
     device = torch.device("cuda")
     torch.manual_seed(0)
