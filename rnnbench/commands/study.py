@@ -149,7 +149,8 @@ def run_study(args: argparse.Namespace) -> int:
             err.print(Text(f"{head}: {sweep.purpose}"))
         command = "rnnbench run " + " ".join(shlex.quote(a) for a in [*sweep.argv(), *_override_argv(overrides)])
         outcome = execute_request(request, registry, cases, settings, out=out, resume=resume, command=command,
-                                  progress=not args.no_progress, err=err, settings_extra={"study": tag})
+                                  show_progress=not args.no_progress, err=err,
+                                  settings_extra={"study": tag})
         write_run_folder(outcome.run, outcome.results)
         if outcome.interrupted:
             err.print(Text(f"interrupted: finished cases are stored; run the same command again to continue:\n"
