@@ -144,6 +144,9 @@ def test_recall_claim_supported_and_not(tmp_path):
     bad = decode.analyze_recall(study_data(tmp_path, {"recall": recall_cases(
         {"lstm": [0.99, 1.0], "gru": [0.3, 0.2], "transformer": [0.5, 0.6]})}))
     assert bad.verdict.status == NOT_SUPPORTED
+    at_chance = decode.analyze_recall(study_data(tmp_path, {"recall": recall_cases(
+        {"lstm": [0.034, 0.036], "gru": [0.03, 0.031], "transformer": [0.030, 0.032]})}))
+    assert at_chance.verdict.status == INCONCLUSIVE and "nothing was learned" in at_chance.verdict.reason
 
 
 def delay_cases(task: str, metric: str, baseline: float, scores: dict[str, dict[int, list[float]]]):
