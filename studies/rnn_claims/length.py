@@ -57,10 +57,10 @@ def analyze(data: StudyData) -> ClaimOutcome:
             for r in cases:
                 rows.append([task, arch, str(r.config.seed),
                              *[f"{fmt(accuracy_at(r, L))} at {L}" for L in eval_lengths(results)]])
-    width = max((len(row) - 3 for row in rows), default=0)
-    rows = [row + [""] * (3 + width - len(row)) for row in rows]  # one column per evaluated length
         for arch in RECURRENT:
             parts += _decide(results, arch, task)
+    width = max((len(row) - 3 for row in rows), default=0)
+    rows = [row + [""] * (3 + width - len(row)) for row in rows]  # one column per evaluated length
     return ClaimOutcome(
         verdict=all_of(parts), figure=_figure(data),
         setup=setup,
