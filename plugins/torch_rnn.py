@@ -14,7 +14,7 @@ from torch import nn
 
 import rnnbench
 from rnnbench.model_api import ModelConfig
-from rnnbench.plugins.torch_common import TORCH_DTYPES, TorchModel, recurrent_flops
+from rnnbench.plugins.torch_common import FLOAT16_NOTE, TORCH_DTYPES, TRAIN_DTYPES, TorchModel, recurrent_flops
 
 #: gate blocks per architecture: h = tanh(...) has 1, the GRU 3 (r, z, n), the LSTM 4 (i, f, g, o)
 GATES = {"rnn": 1, "gru": 3, "lstm": 4}
@@ -82,5 +82,6 @@ def rnnbench_register_models(register):
         register(rnnbench.ModelSpec(
             arch=arch, backend="torch", family="recurrent", factory=make_factory(arch),
             devices=("cpu", "cuda"), dtypes=tuple(TORCH_DTYPES), default_for_arch=True,
+            train_dtypes=TRAIN_DTYPES, train_dtype_note=FLOAT16_NOTE,
             description=f"{title}: torch.nn.{LAYERS[arch].__name__} (oneDNN/ATen on CPU, cuDNN on CUDA)",
         ))

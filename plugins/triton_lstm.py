@@ -25,7 +25,7 @@ from torch import nn
 
 import rnnbench
 from rnnbench.model_api import ModelConfig
-from rnnbench.plugins.torch_common import TORCH_DTYPES, TorchModel, recurrent_flops
+from rnnbench.plugins.torch_common import FLOAT16_NOTE, TORCH_DTYPES, TorchModel, recurrent_flops
 
 INSTALL_HINT = "install rnnbench[triton]"
 NEEDS_DEVICE = "needs a CUDA GPU, or TRITON_INTERPRET=1 to run in Triton's interpreter"
@@ -148,5 +148,8 @@ def rnnbench_register_models(register):
     register(rnnbench.ModelSpec(
         arch="lstm", backend="triton", family="recurrent", factory=factory,
         devices=("cpu", "cuda"), dtypes=DTYPES, available=unavailable_reason,
+        # Triton's interpreter is checked in float32 only; float16 trains nowhere (TorchModel's Adam)
+        train_dtypes={"cpu": ("float32",), "cuda": ("float32", "bfloat16")},
+        train_dtype_note=FLOAT16_NOTE + "; on the CPU (Triton's interpreter) lstm@triton runs float32 only",
         description="LSTM, recurrence fused in Triton kernels (CUDA; CPU via TRITON_INTERPRET=1)",
     ))

@@ -31,7 +31,7 @@ from rnnbench.model_api import Batch, MemoryReading, Model, ModelConfig
 from rnnbench.specs import ModelSpec, TaskSpec
 from rnnbench.task_api import SPLITS, Task
 
-__all__ = ["CheckReport", "ContractError", "check_model", "check_task"]
+__all__ = ["CheckReport", "ContractError", "check_model", "check_plugin", "check_task"]
 
 
 class ContractError(AssertionError):
@@ -45,6 +45,26 @@ class CheckReport:
     name: str
     checked: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
+
+
+# -- plugins -----------------------------------------------------------------------------------
+
+def check_plugin(*modules: str):
+    """Load plugin modules by import path, as ``rnnbench -p MODULE`` does, and fail on any problem.
+
+    Returns the registry (``.models``, ``.tasks``, ``.executors``: name -> spec) of what
+    the modules registered, without the installed plugins, so that a test sees its
+    own plugin's registrations only. A module that fails to import, a hook that raises,
+    an invalid or duplicate spec or a misspelled hook name fails with the reason.
+    """
+    from rnnbench.manager import load_registry
+
+    registry = load_registry(list(modules), entry_points=False)
+    problems = "; ".join(str(p) for p in registry.problems)
+    _require(f"check_plugin({', '.join(modules)})", not problems, problems)
+    _require(f"check_plugin({', '.join(modules)})", registry.models or registry.tasks or registry.executors,
+             "the module(s) registered nothing (are the hooks decorated with @rnnbench.hookimpl?)")
+    return registry
 
 
 # -- models ------------------------------------------------------------------------------------
