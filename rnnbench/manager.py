@@ -79,6 +79,10 @@ class Registry:
         owner = self.owners.get(name)
         return self.sources.get(owner) if owner is not None else None
 
+    def plugin_versions(self) -> dict[str, dict[str, Any]]:
+        """Every loaded plugin's module, distribution and version, for env.json."""
+        return {name: source.to_dict() for name, source in sorted(self.sources.items())}
+
     def plugin_label(self, plugin: str) -> str:
         """``plugin 'NAME' (from DIST VERSION)``: how warnings name a plugin."""
         source = self.sources.get(plugin)

@@ -25,6 +25,7 @@ from rnnbench.records import CaseConfig, RunSettings, TimerSettings
 from rnnbench.render.plots import matplotlib_missing
 from rnnbench.render.terminal import print_summary
 from rnnbench.render.run_folder import write_run_folder
+from rnnbench.request.model_options import refuse_untrainable
 from rnnbench.request.options import OPTIONS, RunRequest, default_text, switch
 from rnnbench.request.run_request import resolve_request, resume_command
 from rnnbench.request.sweep import axes_of, expand
@@ -70,6 +71,8 @@ def run(args: argparse.Namespace) -> int:
     registry = load_plugins(request.plugins)
     registry.resolve_executor(request.executor)  # fail before any work on a typo
     expansion = expand(axes_of(request), registry)
+    if "train" in request.scenarios:
+        refuse_untrainable(expansion.cases, registry)
     err = Console(stderr=True)
     for note in expansion.skipped:
         err.print(f"[yellow]rnnbench: skipping[/yellow] {note}")
