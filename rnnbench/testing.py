@@ -27,6 +27,7 @@ from typing import Any, Iterable, Sequence
 
 import numpy as np
 
+from rnnbench.manager import Registry, load_registry
 from rnnbench.model_api import Batch, MemoryReading, Model, ModelConfig
 from rnnbench.specs import ModelSpec, TaskSpec
 from rnnbench.task_api import SPLITS, Task
@@ -49,7 +50,7 @@ class CheckReport:
 
 # -- plugins -----------------------------------------------------------------------------------
 
-def check_plugin(*modules: str):
+def check_plugin(*modules: str) -> Registry:
     """Load plugin modules by import path, as ``rnnbench -p MODULE`` does, and fail on any problem.
 
     Returns the registry (``.models``, ``.tasks``, ``.executors``: name -> spec) of what
@@ -57,8 +58,6 @@ def check_plugin(*modules: str):
     own plugin's registrations only. A module that fails to import, a hook that raises,
     an invalid or duplicate spec or a misspelled hook name fails with the reason.
     """
-    from rnnbench.manager import load_registry
-
     registry = load_registry(list(modules), entry_points=False)
     problems = "; ".join(str(p) for p in registry.problems)
     _require(f"check_plugin({', '.join(modules)})", not problems, problems)
