@@ -26,6 +26,7 @@ import pluggy
 if TYPE_CHECKING:
     from rnnbench.records import CaseResult, RunInfo
     from rnnbench.specs import ExecutorSpec, ModelSpec, TaskSpec
+    from rnnbench.study_api import StudySpec
 
 PROJECT_NAME = "rnnbench"
 
@@ -126,6 +127,46 @@ def rnnbench_register_executors(register: Callable[[ExecutorSpec], None]) -> Non
         def rnnbench_register_executors(register):
             register(rnnbench.ExecutorSpec(
                 name="slurm", factory=SlurmExecutor, description="one Slurm job per case",
+            ))
+    """
+
+
+@hookspec
+def rnnbench_register_studies(register: Callable[[StudySpec], None]) -> None:
+    """Register studies: sets of claims checked by sweeps, each answered with a verdict.
+
+    Call ``register(StudySpec(...))`` once per study (see :mod:`rnnbench.study_api`).
+    A study names the ``rnnbench run`` sweeps it needs per profile (``quick`` is
+    required; ``full`` is for a GPU or a cluster) and, per claim, the sentence it
+    checks, the criterion stated before anything runs, and an
+    ``analyze(data: StudyData) -> ClaimOutcome`` that turns the stored results into a
+    verdict (``supported``, ``not supported`` or ``inconclusive``), one figure and
+    caveats. ``rnnbench study run NAME`` runs each sweep as an ordinary run in the
+    results database (a stopped study continues where it stopped) and writes the
+    study's report; a claim whose sweep has a failed case, or whose ``analyze``
+    raises, is ``inconclusive`` with the reason. docs/studies.md shows a whole study.
+
+    :called: once per process, when the plugins are loaded (``rnnbench study list``,
+        ``rnnbench study run``, and whenever the other registration hooks are called).
+    :returns: nothing; invalid or duplicate specs are reported and ignored.
+    :param register: the callable that records a :class:`rnnbench.study_api.StudySpec`.
+
+    Example::
+
+        import rnnbench
+        from rnnbench.study_api import Claim, StudySpec, StudySweep
+        from rnnbench_mymodel.study import CRITERION, analyze
+
+        @rnnbench.hookimpl
+        def rnnbench_register_studies(register):
+            sweeps = (StudySweep("parity", {"models": "lstm,mingru", "tasks": "parity",
+                                            "seeds": "0,1", "scenarios": "train"}),)
+            register(StudySpec(
+                name="state-tracking", description="minGRU cannot track parity",
+                claims=(Claim(key="state-tracking", title="minGRU cannot track parity",
+                              quote="the sentence you check", criterion=CRITERION,
+                              sweeps=("parity",), analyze=analyze),),
+                profiles={"quick": sweeps, "full": sweeps},
             ))
     """
 

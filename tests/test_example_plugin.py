@@ -64,3 +64,10 @@ def test_the_example_packages_own_tests_pass(installed_example):
     )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert "6 passed" in proc.stdout, proc.stdout[-500:]
+
+
+def test_the_example_study_is_listed(cli, installed_example):
+    """The example's study lives in its own module and entry point, found like its model and task."""
+    proc = cli("study", "list", extra_pythonpath=[installed_example])
+    assert proc.returncode == 0, proc.stderr
+    assert "state-tracking" in proc.stdout and "rnnbench_example.study" not in proc.stderr
