@@ -110,7 +110,7 @@ def test_split_plans_of_the_gpu_equal_nn_lstm(kernels, monkeypatch, resident):
     second ragged), hidden slices of 16 units (the last ragged: 40 = 16 + 16 + 8), and
     either W_hh kept on chip or streamed in 16-wide slabs (40 = 16 + 16 + 8 again)."""
     plan = kernels.LaunchPlan("per-step", block_b=2, block_n=16, block_k=16, hp=64, w_resident=resident,
-                              w_resident_backward=resident, num_warps=4, precision="ieee")
+                              w_resident_backward=resident, num_warps=4, prefetch=resident, precision="ieee")
     monkeypatch.setattr(kernels, "plan_for", lambda *args, **kwargs: plan)
     assert_matches_nn_lstm(T=3, B=3, hidden=40, layers=1, design="per-step")
 
@@ -174,7 +174,7 @@ def test_the_grid_barrier_counts_arrivals_and_gives_up_instead_of_hanging(kernel
 
 def test_a_persistent_split_that_cannot_meet_raises_instead_of_hanging(kernels, monkeypatch):
     plan = kernels.LaunchPlan("persistent", block_b=4, block_n=8, block_k=16, hp=16, w_resident=True,
-                              w_resident_backward=True, num_warps=4, precision="ieee")
+                              w_resident_backward=True, num_warps=4, prefetch=True, precision="ieee")
     assert plan.synced(16)
     monkeypatch.setattr(kernels, "plan_for", lambda *args, **kwargs: plan)
     monkeypatch.setattr(kernels, "SPIN_LIMIT", 3)
