@@ -196,6 +196,20 @@ def test_programs_per_sm_follows_the_occupancy_rule(kernels):
     assert kernels.programs_per_sm(n_regs=255, num_warps=32, shared=0, props=h100) == 0  # cannot run at all
 
 
+def test_a_grid_that_cannot_be_resident_is_refused_before_launch(kernels, monkeypatch):
+    """The co-residency check, with a compiled kernel's figures standing in for a GPU's."""
+    compiled = SimpleNamespace(n_regs=128, metadata=SimpleNamespace(shared=0), _init_handles=lambda: None)
+    kernel = SimpleNamespace(fn=SimpleNamespace(__name__="fake_kernel"), warmup=lambda *args, grid, **meta: compiled)
+    props = SimpleNamespace(name="a GPU of 132 SMs", multi_processor_count=132, max_threads_per_multi_processor=2048,
+                            regs_per_multiprocessor=65536, shared_memory_per_multiprocessor=228 * 1024)
+    monkeypatch.setattr(torch.cuda, "get_device_properties", lambda device: props)
+    monkeypatch.setattr(kernels, "_checked_grids", {})
+    cuda = torch.device("cuda", 0)
+    kernels.check_co_resident(kernel, (), (4, 132), {"num_warps": 4}, cuda)  # 4 a SM at 128 registers: fits
+    with pytest.raises(kernels.GridTooLargeError, match="529 programs cannot be resident at once"):
+        kernels.check_co_resident(kernel, (), (1, 529), {"num_warps": 4}, cuda)
+
+
 def test_tanh_is_exact_to_float32_and_saturates_without_nan(kernels):
     x = torch.cat([torch.linspace(-12, 12, 4001),
                    torch.tensor([0.0, -0.0, 1e-30, -1e-7, 1e-6, 0.0999, 0.1, 0.1001, 9.0, 20.0, 30.0, -30.0,
