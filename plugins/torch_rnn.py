@@ -51,6 +51,31 @@ class RecurrentCore(nn.Module):
         output, state = self.rnn(x, state)
         return output, state
 
+    def probe_forward(self, x: torch.Tensor) -> tuple[torch.Tensor, list[tuple[torch.Tensor, ...]]]:
+        """The forward one step at a time, exposing the state carried past each position.
+
+        The fused layer hides its intermediate states, so this runs it step by step:
+        each step's state is split into per-layer ``[B, H]`` tensors (h, and c for
+        the LSTM) that are stacked again as the next step's input and whose top
+        layer's h is the output at that position. Every use of a state goes through
+        those tensors, so their gradient is the total ∂L/∂h_t.
+        """
+        batch, length, _ = x.shape
+        state = self.init_state(batch, x.device, x.dtype)
+        outputs, per_position = [], []
+        for t in range(length):
+            _, state = self.rnn(x[:, t:t + 1], state)
+            parts = state if isinstance(state, tuple) else (state,)
+            by_layer = [list(part.unbind(0)) for part in parts]  # [[h_1..h_L], ([c_1..c_L])]
+            per_position.append(tuple(tensor for group in by_layer for tensor in group))
+            stacked = tuple(torch.stack(group, 0) for group in by_layer)
+            state = stacked if self.arch == "lstm" else stacked[0]
+            outputs.append(by_layer[0][-1].unsqueeze(1))  # the top layer's h_t is the output
+        return torch.cat(outputs, 1), per_position
+
+    def length_extension(self, seq_len: int, trained_len: int) -> str:
+        return "recurrent: the state is carried step by step, so any length runs as is"
+
 
 def kernel_path(arch: str, device: str, dtype: str) -> str:
     if device.startswith("cuda"):
