@@ -79,7 +79,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_common(lst)
     env = sub.add_parser("env", help="print the environment record a run would store")
     _add_common(env)
-    from rnnbench import compare, export, history  # subcommands that register themselves
+    from rnnbench.analysis import compare
+    from rnnbench.commands import export, history  # subcommands that register themselves
 
     for module in (compare, history, export):
         module.register(sub, _add_common)
@@ -121,7 +122,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _load(args: argparse.Namespace):
-    from rnnbench.runner import registry_for
+    from rnnbench.execution.runner import registry_for
 
     registry = registry_for(tuple(args.plugins))
     for problem in registry.problems:
@@ -144,13 +145,14 @@ def _positive(flag: str, text: str | None, kind: type = int) -> float | int | No
 def cmd_run(args: argparse.Namespace, argv: list[str]) -> int:
     from rich.console import Console
 
-    from rnnbench import sweep as sw
-    from rnnbench.executors import ExecutorOptions
-    from rnnbench.report import print_summary
-    from rnnbench.runner import RunSettings
-    from rnnbench.timing import TimerSettings
-    from rnnbench.run_request import resolve_run_args
-    from rnnbench.interrupts import sigterm_as_interrupt
+    from rnnbench.request import sweep as sw
+    from rnnbench.records import SCENARIOS
+    from rnnbench.execution.executors import ExecutorOptions
+    from rnnbench.render.report import print_summary
+    from rnnbench.execution.runner import RunSettings
+    from rnnbench.execution.timing import TimerSettings
+    from rnnbench.request.run_request import resolve_run_args
+    from rnnbench.execution.interrupts import sigterm_as_interrupt
 
     request = resolve_run_args(args, argv, build_parser)  # defaults < --resume's run < --sweep file < flags
     sigterm_as_interrupt()
@@ -168,7 +170,7 @@ def cmd_run(args: argparse.Namespace, argv: list[str]) -> int:
         lr=sw.parse_float_list("--lr", args.lr) if args.lr is not None else None,
         task_options=sw.parse_task_options(args.task_opt),
     )
-    scenarios = tuple(sw.parse_choice_list("--scenarios", args.scenarios, sw.SCENARIOS))
+    scenarios = tuple(sw.parse_choice_list("--scenarios", args.scenarios, SCENARIOS))
     threads = _positive("--threads", args.threads) or (os.cpu_count() or 1)
     min_time = _positive("--min-time", args.min_time, float)
     timeout = _positive("--timeout", args.timeout, float)
@@ -181,7 +183,7 @@ def cmd_run(args: argparse.Namespace, argv: list[str]) -> int:
     for note in expansion.skipped:
         err.print(f"[yellow]rnnbench: skipping[/yellow] {note}")
     if args.match_params:
-        from rnnbench.match_params import match_params, registry_param_counter
+        from rnnbench.analysis.match_params import match_params, registry_param_counter
 
         matching = match_params(expansion.cases, registry_param_counter(registry))
         expansion.cases = matching.cases
@@ -196,6 +198,9 @@ def cmd_run(args: argparse.Namespace, argv: list[str]) -> int:
     outcome = _run_with_progress(expansion.cases, registry, settings, args, command, err,
                                  ExecutorOptions(timeout=timeout, workers=int(workers), scheduler=args.scheduler),
                                  request)
+    from rnnbench.render.run_folder import write_run_folder
+
+    write_run_folder(outcome.run, outcome.results)
     for message in outcome.observer_errors or []:
         err.print(f"[yellow]rnnbench: warning:[/yellow] {message}")
     print_summary(outcome.results, outcome.run, Console())
@@ -205,7 +210,7 @@ def cmd_run(args: argparse.Namespace, argv: list[str]) -> int:
     _plot_notes(outcome.results, err)
     failed = [r for r in outcome.results if r.status != "ok"]
     if outcome.interrupted:
-        from rnnbench.run_request import resume_command
+        from rnnbench.request.run_request import resume_command
 
         resume = resume_command(args.out, outcome.run.run_id)
         err.print(f"[red]interrupted[/red]: finished cases are stored; resume with:\n  {resume}",
@@ -220,8 +225,8 @@ def cmd_run(args: argparse.Namespace, argv: list[str]) -> int:
 def _run_with_progress(cases, registry, settings, args, command, err, executor_options, request=None):
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from rnnbench.run_request import resume_command
-    from rnnbench.session import run_sweep
+    from rnnbench.request.run_request import resume_command
+    from rnnbench.execution.session import run_sweep
 
     def on_start(run, to_run, already_done):
         done = f", {already_done} already done" if already_done else ""
@@ -290,7 +295,7 @@ def cmd_list(args: argparse.Namespace, argv: list[str]) -> int:
 
 
 def cmd_env(args: argparse.Namespace, argv: list[str]) -> int:
-    from rnnbench.environment import collect_environment
+    from rnnbench.execution.environment import collect_environment
 
     registry = _load(args)
     env = collect_environment(os.cpu_count() or 1)
@@ -300,7 +305,7 @@ def cmd_env(args: argparse.Namespace, argv: list[str]) -> int:
 
 
 def _plot_notes(results, err) -> None:
-    from rnnbench.plots import matplotlib_missing
+    from rnnbench.render.plots import matplotlib_missing
 
     missing = matplotlib_missing()
     if missing and results:
@@ -310,9 +315,10 @@ def _plot_notes(results, err) -> None:
 def cmd_report(args: argparse.Namespace, argv: list[str]) -> int:
     from rich.console import Console
 
-    from rnnbench.session import load_run, write_run_folder
+    from rnnbench.render.run_folder import write_run_folder
+    from rnnbench.store import DEFAULT_DB_NAME, load_run
 
-    run, results = load_run(Path(args.out), args.run_id)
+    run, results = load_run(Path(args.out) / DEFAULT_DB_NAME, args.run_id)
     paths = write_run_folder(run, results)
     print(paths.markdown)
     print(paths.html)

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Optional
 
 if TYPE_CHECKING:
-    from rnnbench.executors import Executor, ExecutorOptions
+    from rnnbench.execution.executors import Executor, ExecutorOptions
     from rnnbench.model_api import Model, ModelConfig
     from rnnbench.task_api import Task
 

@@ -3,13 +3,13 @@
 import numpy as np
 import pytest
 
-from rnnbench.compare import CompareSettings, compare_runs, judge_timing, parse_fraction, pool_runs
+from rnnbench.analysis.compare import CompareSettings, compare_runs, judge_timing, parse_fraction, pool_runs
 from rnnbench.errors import UsageError
-from rnnbench.export import benchmark_stats
+from rnnbench.commands.export import benchmark_stats
 from rnnbench.records import CaseResult, Metric, RunInfo
-from rnnbench.sources import LoadedRun
+from rnnbench.analysis.sources import LoadedRun
 from rnnbench.stats import bootstrap_ratio_ci, smallest_possible_p
-from rnnbench.sweep import CaseConfig
+from rnnbench.records import CaseConfig
 
 S = CompareSettings()
 

@@ -8,10 +8,10 @@ import pandas as pd
 import pytest
 
 from conftest import run_cli
-from rnnbench.crossover import Crossover, crossovers
-from rnnbench.plots import INSTALL_HINT, make_plots, pareto_front, swept_axis
-from rnnbench.report import write_reports
-from rnnbench.session import load_run
+from rnnbench.analysis.crossover import Crossover, crossovers
+from rnnbench.render.plots import INSTALL_HINT, make_plots, pareto_front, swept_axis
+from rnnbench.render.report import write_reports
+from rnnbench.store import DEFAULT_DB_NAME, load_run
 
 SMALL = ["--models", "lstm,transformer", "--seq-len", "3,6", "--scenarios", "train,forward,decode",
          "--steps", "6", "--hidden", "8", "--batch-size", "2", "--min-time", "0.01", "--threads", "1", "--no-progress"]
@@ -86,7 +86,7 @@ def test_report_of_an_unknown_run_is_one_clear_line(small_run):
 
 def test_without_matplotlib_the_report_says_how_to_get_plots(small_run, tmp_path, monkeypatch):
     out, folder, _ = small_run
-    run, results = load_run(out, folder.name)
+    run, results = load_run(out / DEFAULT_DB_NAME, folder.name)
     run.folder = tmp_path
     monkeypatch.setitem(sys.modules, "matplotlib", None)  # import matplotlib now raises ImportError
     paths = write_reports(results, run, tmp_path)
@@ -120,9 +120,9 @@ def test_a_run_without_a_swept_axis_says_why_there_are_no_axis_plots(small_run, 
     out, folder, _ = small_run
     frame = pd.read_csv(folder / "results.csv")
     one_length = frame[frame["seq_len"] == 3]
-    from rnnbench.session import load_run as load
+    load = load_run
 
-    run, _ = load(out, folder.name)
+    run, _ = load(out / DEFAULT_DB_NAME, folder.name)
     plots = make_plots(one_length, run.env, tmp_path)
     assert any("no numeric axis was swept" in note for note in plots.notes)
     assert any("decode ran at one context length" in note for note in plots.notes)

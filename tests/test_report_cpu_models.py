@@ -3,8 +3,8 @@
 from pathlib import Path
 
 from rnnbench.records import CaseResult, RunInfo
-from rnnbench.report import cpu_notes, write_report_md
-from rnnbench.sweep import CaseConfig
+from rnnbench.render.report import cpu_notes, write_report_md
+from rnnbench.records import CaseConfig
 
 
 def result(seed: int, cpu: str) -> CaseResult:

@@ -7,7 +7,7 @@ import pytest
 from rnnbench.errors import RnnbenchError
 from rnnbench.records import CaseResult, Metric, RunInfo
 from rnnbench.store import ResultsStore
-from rnnbench.sweep import CaseConfig
+from rnnbench.records import CaseConfig
 
 
 def a_case(seed=0):

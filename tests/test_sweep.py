@@ -4,8 +4,8 @@ import pytest
 
 from rnnbench.errors import UsageError
 from rnnbench.manager import load_registry
-from rnnbench.sweep import (CaseConfig, SweepAxes, expand, parse_float_list, parse_int_list,
-                            parse_task_options)
+from rnnbench.records import CaseConfig
+from rnnbench.request.sweep import SweepAxes, expand, parse_float_list, parse_int_list, parse_task_options
 
 
 def no_cuda():

@@ -7,7 +7,7 @@ import pytest
 
 from rnnbench.cli import build_parser
 from rnnbench.errors import UsageError
-from rnnbench.run_request import resolve_run_args
+from rnnbench.request.run_request import resolve_run_args
 from rnnbench.store import ResultsStore
 
 EXAMPLES = Path(__file__).parent.parent / "examples" / "sweeps"
@@ -121,7 +121,8 @@ def test_a_flag_another_issue_adds_becomes_a_key_without_changes_here(tmp_path):
 
 @pytest.mark.parametrize("name", ["quick.toml", "seq-len-scaling.toml", "context-scaling.toml"])
 def test_the_example_sweep_files_expand_to_real_cases(name, registry):
-    from rnnbench import sweep as sw
+    from rnnbench.request import sweep as sw
+    from rnnbench.records import SCENARIOS
 
     def ints(flag, text, minimum=1):  # an axis the file leaves out is the task's default
         return None if text is None else sw.parse_int_list(flag, text, minimum)
@@ -135,7 +136,7 @@ def test_the_example_sweep_files_expand_to_real_cases(name, registry):
     )
     expansion = sw.expand(axes, registry)
     assert len(expansion.cases) == len(axes.models) * len(axes.seq_len) and not expansion.skipped
-    sw.parse_choice_list("--scenarios", args.scenarios, sw.SCENARIOS)
+    sw.parse_choice_list("--scenarios", args.scenarios, SCENARIOS)
     registry.resolve_executor(args.executor)
 
 

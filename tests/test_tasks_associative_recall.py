@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from rnnbench.errors import UsageError
-from rnnbench.sweep import SweepAxes, expand, parse_task_options
+from rnnbench.request.sweep import SweepAxes, expand, parse_task_options
 from tasks_helpers import assert_disjoint, associative_recall_task, split_rows
 
 

@@ -1,7 +1,7 @@
 """lstm@triton, checked in Triton's interpreter on the CPU against torch.nn.LSTM.
 
 Triton reads TRITON_INTERPRET when @triton.jit decorates a kernel, i.e. when
-rnnbench.plugins.triton_lstm_kernels is first imported: the ``kernels`` fixture sets
+rnnbench.plugins.triton.kernels is first imported: the ``kernels`` fixture sets
 it for this module's tests and (re)imports the kernels under it. Sizes stay tiny
 (T <= 16, B <= 4, hidden <= 32, plus one hidden=80 case for the tiled path): the
 interpreter runs every program in NumPy, so these are correctness tests, not speed tests.
@@ -21,7 +21,7 @@ import torch
 from torch import nn
 
 from rnnbench.model_api import ModelConfig
-from rnnbench.plugins import triton_lstm
+from rnnbench.plugins.triton import lstm as triton_lstm
 from tasks_helpers import copy_task
 
 SKIP_REASON = "triton is not installed (pip install 'rnnbench[triton]'); lstm@triton is not tested"
@@ -32,7 +32,7 @@ def kernels():
     pytest.importorskip("triton", reason=SKIP_REASON)
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("TRITON_INTERPRET", "1")
-        from rnnbench.plugins import triton_lstm_kernels
+        from rnnbench.plugins.triton import kernels as triton_lstm_kernels
         from triton.runtime.interpreter import InterpretedFunction
 
         if not isinstance(triton_lstm_kernels._lstm_forward_kernel, InterpretedFunction):

@@ -1,0 +1,25 @@
+"""The torch backend's registration: every model of plugins/torch/ is registered here."""
+
+import rnnbench
+from rnnbench.plugins.torch import mlp, rnn, transformer
+from rnnbench.torch_model import TORCH_DTYPES
+
+
+@rnnbench.hookimpl
+def rnnbench_register_models(register):
+    for arch, title in (("rnn", "vanilla RNN (tanh)"), ("lstm", "LSTM"), ("gru", "GRU")):
+        register(rnnbench.ModelSpec(
+            arch=arch, backend="torch", family="recurrent", factory=rnn.make_factory(arch),
+            devices=("cpu", "cuda"), dtypes=tuple(TORCH_DTYPES), default_for_arch=True,
+            description=f"{title}: torch.nn.{rnn.LAYERS[arch].__name__} (oneDNN/ATen on CPU, cuDNN on CUDA)",
+        ))
+    register(rnnbench.ModelSpec(
+        arch="transformer", backend="torch", family="attention", factory=transformer.factory,
+        devices=("cpu", "cuda"), dtypes=tuple(TORCH_DTYPES), default_for_arch=True,
+        description="causal pre-LN Transformer (SDPA attention, GELU MLP, sinusoidal positions)",
+    ))
+    register(rnnbench.ModelSpec(
+        arch="mlp", backend="torch", family="feedforward", factory=mlp.factory,
+        devices=("cpu", "cuda"), dtypes=tuple(TORCH_DTYPES), default_for_arch=True,
+        description="memoryless baseline: position-wise pre-LN GELU MLP blocks, no mixing across time",
+    ))

@@ -1,0 +1,40 @@
+"""The executor contract. Executors are plugins (``rnnbench_register_executors``).
+
+An executor takes :class:`~rnnbench.execution.runner.CaseJob` objects and yields one
+:class:`~rnnbench.records.CaseResult` per job, in whatever order they finish.
+It never raises for a case's failure: a case that fails, crashes or times out
+comes back as a result with that status. The caller stores each result as it
+arrives, so the executor must not write to the results store itself.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterable, Iterator, Protocol
+
+from rnnbench.records import CaseResult
+from rnnbench.execution.runner import CaseJob
+
+
+@dataclass(frozen=True)
+class ExecutorOptions:
+    """Options from the command line that executors may use.
+
+    :param timeout: seconds a case may take before it is stopped (executors that can stop one).
+    :param workers: worker processes to start, for executors that start them.
+    :param scheduler: address of an existing cluster scheduler, for executors that use one.
+    """
+
+    timeout: float | None = None
+    workers: int = 1
+    scheduler: str | None = None
+
+
+class Executor(Protocol):
+    def map(self, jobs: Iterable[CaseJob]) -> Iterator[CaseResult]:
+        """Run the jobs; yield each result as it finishes."""
+        ...
+
+    def close(self) -> None:
+        """Release workers and connections; called once, even after an interrupt."""
+        ...
