@@ -7,7 +7,7 @@ import pytest
 import torch
 from torch import nn
 
-from rnnbench.gradient_probe import GradientProfile, fit_decay, last_position_batch, probe, profile_of
+from rnnbench.execution.gradients import GradientProfile, fit_decay, last_position_batch, probe, profile_of
 from rnnbench.model_api import Batch, ModelConfig
 from rnnbench.torch_model import TorchBatch, TorchModel, masked_loss
 

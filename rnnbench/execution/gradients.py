@@ -30,6 +30,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from rnnbench.model_api import Batch, Model
+from rnnbench.records import CaseResult, Metric, Series
+from rnnbench.task_api import Task
 
 #: distances below this are left out of the fit (0 is the head's direct gradient)
 MIN_FIT_DISTANCE = 1
@@ -129,3 +131,53 @@ def probe(model: Model, batch: Batch) -> tuple[GradientProfile, DecayFit]:
     norms = norms * len(last)
     profile = profile_of(norms, last)
     return profile, fit_decay(profile)
+
+
+# -- the ``gradients`` scenario: probe at initialisation and after training, record both ------------
+
+@dataclass(frozen=True)
+class ProbeOutcome:
+    """One probe of a case's model: the profile and its fit, or why the model cannot be probed."""
+
+    profile: GradientProfile | None = None
+    fit: DecayFit | None = None
+    unsupported: str = ""
+
+
+def take(model: Model, task: Task, batch_size: int) -> ProbeOutcome:
+    """Probe the model as it is now on the first test batch (the same batch at every stage)."""
+    try:
+        profile, fit = probe(model, task.batch("test", 0, batch_size))
+    except NotImplementedError as exc:
+        return ProbeOutcome(unsupported=str(exc) or f"{type(model).__name__} cannot be probed")
+    return ProbeOutcome(profile, fit)
+
+
+def record(result: CaseResult, init: ProbeOutcome, trained: ProbeOutcome | None) -> None:
+    """Store the probes as Series("gradients", "grad_norm_<stage>") and the fits as metrics."""
+    if init.unsupported:
+        result.details["gradients_unsupported"] = init.unsupported
+        return
+    facts = {"loss_position": LOSS_POSITION_RULE, "fit": FIT_RULE, "batch": "test split, batch 0",
+             "state": "what the model carries past position t (Model.state_gradients)"}
+    if trained is None:
+        facts["trained"] = "not probed: the train scenario did not run in this case"
+    result.details["gradients"] = facts
+    for stage, outcome in (("init", init), ("trained", trained)):
+        if outcome is None or outcome.profile is None or outcome.fit is None:
+            continue
+        profile, fit = outcome.profile, outcome.fit
+        when = "at initialisation" if stage == "init" else "after training"
+        result.series.append(Series(
+            "gradients", f"grad_norm_{stage}", [float(d) for d in profile.distance], [float(v) for v in profile.norm],
+            "distance from the loss (steps)", "L2 norm",
+            f"mean over examples of ||dl/dh_t|| {when}; {LOSS_POSITION_RULE}"))
+        how = f"{FIT_RULE}; {fit.points} distances, {when}"
+        if fit.reason:
+            how = f"no fit: {fit.reason}"
+        result.metrics += [
+            Metric("gradients", f"decay_per_step_{stage}", fit.decay_per_step, "1/step", how),
+            Metric("gradients", f"decay_per_step_{stage}_se", fit.stderr, "1/step",
+                   "standard error of the fitted slope (scipy.stats.linregress)"),
+            Metric("gradients", f"fit_points_{stage}", float(fit.points), "count", "distances in the fit"),
+        ]
