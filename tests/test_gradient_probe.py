@@ -92,9 +92,12 @@ def finite_difference_norms(model: TorchModel, batch: Batch, eps=1e-6) -> np.nda
                 for index in np.ndindex(part.shape[0], part.shape[2]):  # (layer, unit) of example b
 
                     def shift(state, sign, which=which, index=index):
-                        pieces = list(state) if isinstance(state, tuple) else [state]
-                        pieces[which] = pieces[which].clone()
-                        pieces[which][index[0], b, index[1]] += sign * eps
+                        pieces = [p.clone() for p in state] if isinstance(state, tuple) else [state.clone()]
+                        where = (index[0], b, index[1])
+                        if which == 1:  # the LSTM's c_t: h_t = o_t ⊙ tanh(c_t) moves with it (BPTT's total δc_t)
+                            h, c = pieces
+                            h[where] *= torch.tanh(c[where] + sign * eps) / torch.tanh(c[where])
+                        pieces[which][where] += sign * eps
                         return tuple(pieces) if isinstance(state, tuple) else pieces[0]
 
                     d = (loss_with(t, lambda s: shift(s, +1)) - loss_with(t, lambda s: shift(s, -1))) / (2 * eps)
@@ -104,8 +107,20 @@ def finite_difference_norms(model: TorchModel, batch: Batch, eps=1e-6) -> np.nda
 
 
 @pytest.mark.parametrize("name", ["rnn@torch", "lstm@torch", "gru@torch"])
+def test_recurrent_probe_forward_is_the_fused_forward(registry, name):
+    model = registry.models[name].factory(config())
+    x = torch.randn(2, 5, 4, dtype=torch.float64, generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        stepped, states = model.net.core.probe_forward(x)
+        torch.testing.assert_close(stepped, model.net.core(x), rtol=1e-12, atol=1e-12)
+    assert len(states) == 5 and len(states[0]) == (4 if name.startswith("lstm") else 2)  # h (and c) per layer
+
+
+@pytest.mark.parametrize("name", ["rnn@torch", "lstm@torch", "gru@torch"])
 def test_recurrent_state_gradients_match_finite_differences(registry, name):
-    model = registry.models[name].factory(config(hidden=3))
+    # One layer: perturbing the state step() returns is then exactly perturbing h_t (and c_t).
+    # Between layers, the NumPy backend's hand-written backward is the check (below).
+    model = registry.models[name].factory(config(hidden=3, layers=1))
     batch = token_batch(batch_size=2, length=5, last=[4, 3])
     probed, last = last_position_batch(batch)
     exact = model.state_gradients(model.to_device(probed)) * len(last)
@@ -176,3 +191,17 @@ def test_batch_without_any_scored_position_is_refused():
     batch = Batch(np.zeros((2, 3), dtype=np.int64), np.zeros((2, 3), dtype=np.int64), np.zeros((2, 3), np.float32))
     with pytest.raises(ValueError, match="no scored position"):
         last_position_batch(batch)
+
+
+@pytest.mark.parametrize("arch", ["rnn", "lstm", "gru"])
+def test_numpy_backward_through_time_gives_the_torch_state_gradients(registry, arch):
+    from rnnbench.plugins.numpy.convert import model_from_torch
+
+    # two layers: a lower layer's h_t reaches the loss through the layer above at t and through t + 1
+    torch_model = registry.models[f"{arch}@torch"].factory(config(layers=2))
+    numpy_model = model_from_torch(registry.models[f"{arch}@numpy"].factory(config(layers=2)), torch_model.net)
+    probed, _ = last_position_batch(token_batch(batch_size=3, length=6, last=[5, 3, 4]))
+    expected = torch_model.state_gradients(torch_model.to_device(probed))
+    np.testing.assert_allclose(numpy_model.state_gradients(numpy_model.to_device(probed)), expected,
+                               rtol=1e-10, atol=1e-14)
+    assert all(layer.state_gradient_sink is None for layer in numpy_model.core.layers)  # training unaffected
