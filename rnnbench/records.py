@@ -295,5 +295,7 @@ class RunInfo:
     def run_settings(self) -> RunSettings | None:
         """The run's measurement settings, or ``None`` for a run stored without them."""
         stored = self.settings.get("run")
+        if stored is None and "scenarios" in self.settings:  # runs stored before settings had their own key
+            stored = self.settings
         return RunSettings.from_dict(stored) if isinstance(stored, dict) else None
 

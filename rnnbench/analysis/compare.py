@@ -471,7 +471,7 @@ def add_run_source_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", default="results", help="results folder holding rnnbench.db (default: %(default)s)")
 
 
-def register(sub: Any, add_common: Callable[[argparse.ArgumentParser], None]) -> None:
+def add_parser(sub: Any, add_common: Callable[[argparse.ArgumentParser], None]) -> None:
     """Add ``rnnbench compare`` to the CLI's subparsers."""
     p = sub.add_parser(
         "compare", help="compare two runs case by case; exit 1 on a regression",
@@ -512,7 +512,7 @@ def _split_runs(spec: str, what: str) -> list[str]:
     return parts
 
 
-def cmd_compare(args: argparse.Namespace, argv: list[str]) -> int:
+def cmd_compare(args: argparse.Namespace) -> int:
     from rich.console import Console
 
     base_spec, new_spec = _operands(args)

@@ -24,6 +24,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Callable
 
+from rnnbench.execution.runner import build_model, build_task
 from rnnbench.manager import Registry
 from rnnbench.records import CaseConfig
 
@@ -71,8 +72,6 @@ ParamCounter = Callable[[CaseConfig, int], int]
 
 def registry_param_counter(registry: Registry) -> ParamCounter:
     """Count parameters by building the model through its plugin at a given width."""
-    from rnnbench.execution.runner import build_model, build_task
-
     tasks: dict[tuple, object] = {}
     counts: dict[tuple[CaseConfig, int], int] = {}
 

@@ -132,7 +132,7 @@ def pytest_benchmark_document(run: RunInfo, results: list[CaseResult]) -> dict[s
 
 # -- the subcommand ---------------------------------------------------------------------------
 
-def register(sub: Any, add_common: Callable[[argparse.ArgumentParser], None]) -> None:
+def add_parser(sub: Any, add_common: Callable[[argparse.ArgumentParser], None]) -> None:
     p = sub.add_parser(
         "export", help="write a run as rnnbench JSON or pytest-benchmark JSON",
         description="Export a run: --format json is rnnbench's own versioned JSON (every case, metric and raw"
@@ -146,7 +146,7 @@ def register(sub: Any, add_common: Callable[[argparse.ArgumentParser], None]) ->
     p.set_defaults(handler=cmd_export)
 
 
-def cmd_export(args: argparse.Namespace, argv: list[str]) -> int:
+def cmd_export(args: argparse.Namespace) -> int:
     loaded = load_run_source(args.run, Path(args.out), "RUN")
     if args.format == "json":
         doc = export_document(loaded.run, loaded.results)

@@ -186,7 +186,7 @@ def plot_history(h: History, path: Path) -> None:
 
 # -- the subcommand ---------------------------------------------------------------------------
 
-def register(sub: Any, add_common: Callable[[argparse.ArgumentParser], None]) -> None:
+def add_parser(sub: Any, add_common: Callable[[argparse.ArgumentParser], None]) -> None:
     p = sub.add_parser("history", help="one metric of chosen cases over the runs and commits in the store",
                        description="Show a metric of the stored cases over time: one row per run (oldest first),"
                                    " one column per case.")
@@ -205,7 +205,7 @@ def _names(text: str) -> list[str]:
     return [item.strip().lower() for item in text.split(",") if item.strip()]
 
 
-def cmd_history(args: argparse.Namespace, argv: list[str]) -> int:
+def cmd_history(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.table import Table
 

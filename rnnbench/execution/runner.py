@@ -19,7 +19,8 @@ from typing import Any, Callable, Iterator
 import numpy as np
 
 from rnnbench.manager import Registry, load_registry
-from rnnbench.model_api import Model, ModelConfig
+from rnnbench.execution.environment import cpu_model
+from rnnbench.model_api import Batch, Model, ModelConfig
 from rnnbench.records import CaseConfig, CaseJob, CaseResult, Metric, RunSettings, Series
 from rnnbench.task_api import Task
 from rnnbench.execution import gradients
@@ -41,8 +42,6 @@ def execute_job(job: CaseJob, registry: Registry | None = None) -> CaseResult:
 
 
 def worker_facts(threads: int) -> dict[str, Any]:
-    from rnnbench.execution.environment import cpu_model
-
     return {"host": socket.gethostname(), "pid": os.getpid(), "cpu": cpu_model(), "threads": threads}
 
 
@@ -327,7 +326,5 @@ def _as_numpy(x: Any) -> np.ndarray:
 
 
 def _position(model: Model, batch: Any, t: int) -> Any:
-    from rnnbench.model_api import Batch
-
     sliced = Batch(batch.inputs[:, t:t + 1], batch.targets[:, t:t + 1], batch.mask[:, t:t + 1])
     return model.to_device(sliced)

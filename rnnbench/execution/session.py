@@ -6,21 +6,20 @@ resume, progress and reports behave the same everywhere.
 
 from __future__ import annotations
 
+import dataclasses
 import secrets
 import sqlite3
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-from rnnbench.execution.environment import collect_environment
 from rnnbench.errors import RnnbenchError
+from rnnbench.execution.environment import collect_environment
 from rnnbench.execution.executors import ExecutorOptions
 from rnnbench.manager import Registry
-from rnnbench.records import CaseResult, RunInfo
-from rnnbench.execution.runner import CaseJob, RunSettings
+from rnnbench.records import CaseConfig, CaseJob, CaseResult, RunInfo, RunSettings
 from rnnbench.store import DEFAULT_DB_NAME, ResultsStore
-from rnnbench.records import CaseConfig
 
 
 #: on --resume, cases stored with these statuses are not run again (failures are retried)
@@ -69,7 +68,7 @@ def run_sweep(
         raise RnnbenchError(f"cannot create results folder {out_dir}: {exc.strerror}") from None
     # Start the executor before touching the store: a missing package or an unreachable
     # cluster must not leave an empty "running" run behind.
-    runner = executor_spec.factory(executor_options)
+    runner = executor_spec.factory(dataclasses.replace(executor_options, registry=registry))
     try:
         store = ResultsStore(out_dir / DEFAULT_DB_NAME)
     except BaseException:
@@ -130,6 +129,4 @@ def run_sweep(
 
 
 def _settings_dict(settings: RunSettings, executor: str) -> dict[str, Any]:
-    data = asdict(settings)
-    data["executor"] = executor
-    return data
+    return {"run": settings.to_dict(), "executor": executor}

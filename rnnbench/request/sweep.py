@@ -1,4 +1,4 @@
-"""Sweeps: axes given as comma lists, expanded into cases with stable ids."""
+"""Sweeps: the axes of a request, validated against the plugins and expanded into cases."""
 
 from __future__ import annotations
 
@@ -8,10 +8,9 @@ from typing import Any, Callable, Sequence
 
 from rnnbench.errors import UsageError
 from rnnbench.records import CaseConfig
+from rnnbench.request.options import RunRequest
 from rnnbench.manager import Registry
 from rnnbench.specs import DTYPES, TaskSpec
-
-
 
 @dataclass
 class SweepAxes:
@@ -30,65 +29,13 @@ class SweepAxes:
     lr: list[float] | None = None
     task_options: dict[str, dict[str, Any]] = field(default_factory=dict)
 
-
-# -- parsing comma lists -----------------------------------------------------------------
-
-def _split(flag: str, text: str) -> list[str]:
-    items = [item.strip() for item in str(text).split(",")]
-    if not items or any(item == "" for item in items):
-        raise UsageError(f"{flag}: expected a comma-separated list, got '{text}'")
-    return items
-
-
-def parse_int_list(flag: str, text: str, minimum: int = 1) -> list[int]:
-    values = []
-    for item in _split(flag, text):
-        try:
-            value = int(item)
-        except ValueError:
-            raise UsageError(f"{flag}: '{item}' is not an integer") from None
-        if value < minimum:
-            raise UsageError(f"{flag}: must be at least {minimum}, got {value}")
-        values.append(value)
-    return values
-
-
-def parse_float_list(flag: str, text: str) -> list[float]:
-    values = []
-    for item in _split(flag, text):
-        try:
-            value = float(item)
-        except ValueError:
-            raise UsageError(f"{flag}: '{item}' is not a number") from None
-        if not value > 0 or value != value or value == float("inf"):
-            raise UsageError(f"{flag}: must be a positive number, got {item}")
-        values.append(value)
-    return values
-
-
-def parse_choice_list(flag: str, text: str, choices: Sequence[str]) -> list[str]:
-    values = [item.lower() for item in _split(flag, text)]
-    for value in values:
-        if value not in choices:
-            raise UsageError(f"{flag}: '{value}' is not one of {', '.join(choices)}")
-    return values
-
-
-def parse_name_list(flag: str, text: str) -> list[str]:
-    return [item.lower() for item in _split(flag, text)]
-
-
-def parse_task_options(pairs: Sequence[str]) -> dict[str, dict[str, str]]:
-    """``["copy.num_symbols=5"]`` -> ``{"copy": {"num_symbols": "5"}}`` (values still text)."""
-    parsed: dict[str, dict[str, str]] = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        task, dot, option = key.partition(".")
-        if not sep or not dot or not task or not option:
-            raise UsageError(f"--task-opt: expected TASK.KEY=VALUE, got '{pair}'")
-        parsed.setdefault(task.strip().lower(), {})[option.strip()] = value.strip()
-    return parsed
-
+def axes_of(request: RunRequest) -> SweepAxes:
+    """The sweep a request asks for."""
+    return SweepAxes(
+        models=request.models, tasks=request.tasks, seq_len=request.seq_len, batch_size=request.batch_size,
+        hidden=request.hidden, layers=request.layers, device=request.device, dtype=request.dtype,
+        seeds=request.seeds, steps=request.steps, lr=request.lr, task_options=request.task_opt,
+    )
 
 def convert_option(task: TaskSpec, key: str, value: Any) -> Any:
     """Convert an option value to the type of its default, or raise a UsageError."""
@@ -113,7 +60,6 @@ def convert_option(task: TaskSpec, key: str, value: Any) -> Any:
             f"option '{task.name}.{key}': '{value}' is not a valid {type(default).__name__}"
         ) from None
 
-
 def check_task_options(task: TaskSpec, options: dict[str, Any], seq_lens: Sequence[int]) -> None:
     """Let the task refuse impossible values before any case runs (a UsageError)."""
     if task.check_options is None:
@@ -124,7 +70,6 @@ def check_task_options(task: TaskSpec, options: dict[str, Any], seq_lens: Sequen
         except ValueError as exc:
             raise UsageError(f"task '{task.name}' at --seq-len {seq_len}: {exc}") from None
 
-
 # -- expansion -------------------------------------------------------------------------------
 
 @dataclass
@@ -133,14 +78,12 @@ class Expansion:
     #: combinations left out, each with the reason (an unavailable backend, an unsupported device)
     skipped: list[str]
 
-
 def cuda_available() -> bool:
     try:
         import torch
     except ImportError:
         return False
     return bool(torch.cuda.is_available())
-
 
 def expand(
     axes: SweepAxes,

@@ -31,8 +31,8 @@ from typing import Any, Iterable, Iterator
 from rnnbench.errors import RnnbenchError, UsageError
 from rnnbench.execution.executors import ExecutorOptions
 from rnnbench.hookspecs import hookimpl
-from rnnbench.records import CaseResult
-from rnnbench.execution.runner import CaseJob, execute_job, registry_for
+from rnnbench.execution.runner import execute_job, registry_for
+from rnnbench.records import CaseJob, CaseResult
 from rnnbench.specs import ExecutorSpec
 
 INSTALL_HINT = "--executor dask needs dask.distributed: install rnnbench[dask]"

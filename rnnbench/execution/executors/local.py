@@ -12,8 +12,8 @@ from typing import Iterable, Iterator
 
 from rnnbench.execution.executors import ExecutorOptions
 from rnnbench.hookspecs import hookimpl
-from rnnbench.records import CaseResult
-from rnnbench.execution.runner import CaseJob, execute_job
+from rnnbench.execution.runner import execute_job
+from rnnbench.records import CaseJob, CaseResult
 from rnnbench.specs import ExecutorSpec
 
 
@@ -26,7 +26,7 @@ class LocalExecutor:
 
     def map(self, jobs: Iterable[CaseJob]) -> Iterator[CaseResult]:
         for job in jobs:
-            yield execute_job(job)
+            yield execute_job(job, self.options.registry)
 
     def close(self) -> None:
         pass

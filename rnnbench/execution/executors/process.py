@@ -26,11 +26,11 @@ from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
 from typing import Any, Iterable, Iterator
 
+from rnnbench.execution.environment import cpu_model
 from rnnbench.execution.executors import ExecutorOptions
 from rnnbench.execution.executors.worker_memory import peak_rss_metrics
 from rnnbench.hookspecs import hookimpl
-from rnnbench.records import CaseResult
-from rnnbench.execution.runner import CaseJob
+from rnnbench.records import CaseJob, CaseResult
 from rnnbench.specs import ExecutorSpec
 
 #: seconds a hung worker gets to write its Python stack (faulthandler) before it is killed
@@ -82,7 +82,7 @@ def worker_main(conn: Connection, job: CaseJob, sys_path: list[str], stack_file:
     if hasattr(faulthandler, "register") and hasattr(signal, "SIGUSR1"):
         faulthandler.register(signal.SIGUSR1, stack, all_threads=True)
 
-    from rnnbench.execution.runner import execute_job, registry_for
+    from rnnbench.execution.runner import execute_job, registry_for  # after faulthandler: see above
 
     try:
         registry = registry_for(job.plugin_modules)
@@ -195,8 +195,6 @@ class ProcessExecutor:
     # -- results ---------------------------------------------------------------------------
     def _failure(self, worker: _Worker, status: str, message: str) -> CaseResult:
         """A row for a case whose worker gave no result: where it ran, for how long, why."""
-        from rnnbench.execution.environment import cpu_model
-
         result = CaseResult(
             config=worker.job.config, status=status, error=message, started_at=worker.started_at,
             duration_s=worker.elapsed(),
