@@ -77,7 +77,8 @@ def run(args: argparse.Namespace) -> int:
             err.print(f"[yellow]rnnbench: warning:[/yellow] match-params: {note}")
 
     settings = RunSettings(scenarios=tuple(request.scenarios), threads=request.threads or os.cpu_count() or 1,
-                           timer=TimerSettings(min_run_time=request.min_time))
+                           timer=TimerSettings(min_run_time=request.min_time),
+                           eval_seq_lens=tuple(request.eval_seq_len or ()))
     command = "rnnbench " + " ".join(shlex.quote(a) for a in args.argv)
     outcome = _run_with_progress(cases, registry, settings, request, args, command, err)
     write_run_folder(outcome.run, outcome.results)
