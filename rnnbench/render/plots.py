@@ -112,6 +112,9 @@ def make_plots(frame: pd.DataFrame, env: dict[str, Any], folder: Path) -> PlotSe
         notes.append("no train scenario in this run: no accuracy, train-time or Pareto plots")
     if axis is not None and _memory_column(ok) is None:
         notes.append("no memory figure in this run (on CPU, memory is measured for the train scenario)")
+    gradients = _gradient_plot(ok, machine, folder)
+    if gradients is not None:
+        figures.append(gradients)
     if "decode_token_latency_s" in ok and ok["decode_token_latency_s"].notna().any():
         if ok["decode_context_len"].nunique() > 1:
             figures += _decode_plots(ok, machine, folder)
@@ -370,3 +373,56 @@ def _decode_plots(ok: pd.DataFrame, machine: str, folder: Path) -> list[PlotFigu
         figures.append(_finish(figure, f"{title} vs context length", f"{caption} Batch {batch}. {machine}.",
                                folder / f"{name}.png"))
     return figures
+
+
+GRADIENT_STAGES = (("gradients_grad_norm_init", "at initialisation"), ("gradients_grad_norm_trained", "after training"))
+
+
+def _gradient_plot(ok: pd.DataFrame, machine: str, folder: Path) -> PlotFigure | None:
+    """||dl/dh_t|| against the distance from the loss, per model: at initialisation and after training."""
+    import json
+
+    stages = [(column, when) for column, when in GRADIENT_STAGES if column in ok and ok[column].notna().any()]
+    if not stages:
+        return None
+    keys = ["task", "seq_len"]
+    several = any(ok[key].nunique() > 1 for key in keys)
+    figure = _new_figure(wide=len(stages) > 1)
+    zero_beyond: set[str] = set()
+    for index, (column, when) in enumerate(stages):
+        ax = figure.add_subplot(1, len(stages), index + 1)
+        rows = ok[ok[column].notna()]
+        for (model, task, seq_len), group in rows.groupby(["model", "task", "seq_len"], sort=False):
+            curves = [np.asarray(json.loads(text), dtype=float) for text in group[column]]
+            span = min(len(curve) for curve in curves)
+            stacked = np.vstack([curve[:span] for curve in curves])  # one row per seed
+            label = f"{model} {task} T={seq_len}" if several else str(model)
+            if np.all(stacked[:, 1:] == 0):
+                zero_beyond.add(label)
+            median = np.median(stacked, axis=0)
+            distance = np.arange(span)
+            shown = median > 0  # zeros (no path across time) have no place on a log axis
+            line, = ax.plot(distance[shown], median[shown], marker=".", markersize=3, linewidth=1.2, label=label)
+            if len(curves) > 1:
+                low, high = stacked.min(axis=0), stacked.max(axis=0)
+                band = (low > 0) & shown
+                ax.fill_between(distance[band], low[band], high[band], color=line.get_color(), alpha=0.15)
+        ax.set_yscale("log")
+        ax.set_xlabel("distance from the loss position (steps)")
+        ax.set_ylabel("mean ||dl/dh_t|| over examples")
+        ax.set_title(when, fontsize=10)
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend(fontsize=8)
+    seeds = ok["seed"].nunique() if "seed" in ok else 1
+    caption = ("Gradient flow: the norm of the gradient of each example's loss at its last scored position with"
+               " respect to the state h_t at each earlier position (recurrent state of every layer, the"
+               " Transformer's residual stream entering its first block), averaged over the first test batch,"
+               " in float64; a straight falling line on this log scale is an exponentially vanishing gradient,"
+               " its slope the decay per step in the gradient-flow table.")
+    if seeds > 1:
+        caption += f" Line: median over {seeds} seeds; band: their range."
+    if zero_beyond:
+        caption += f" {', '.join(sorted(zero_beyond))}: exactly zero beyond distance 0 (no path across time)."
+    return _finish(figure, "Gradient norm vs distance from the loss", f"{caption} {machine}.",
+                   folder / "gradient_norm_vs_distance.png")
+

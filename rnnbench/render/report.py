@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rnnbench.records import CaseResult, Metric, RunInfo
+from rnnbench.render.measurements import measurement_tables
 
 if TYPE_CHECKING:
     from rnnbench.render.plots import PlotFigure, PlotSet
@@ -81,7 +82,7 @@ def quality_cells(result: CaseResult) -> tuple[str, str]:
 
 
 COLUMNS = ["model", "task", "seq_len", "width", "params", "train step", "forward", "tokens/s", "decode/token", "state",
-           "n", "memory", "quality", "chance", "status"]
+           "n", "memory", "budget", "steps reached", "quality", "chance", "status"]
 #: shown even when every cell is empty
 _ALWAYS = ("model", "task", "status")
 
@@ -94,6 +95,8 @@ def summary_rows(results: list[CaseResult]) -> list[list[str]]:
         step, fwd = r.metric("train", "step_time_s"), r.metric("forward", "latency_s")
         decode, state = r.metric("decode", "token_latency_s"), r.metric("decode", "state_bytes")
         quality, chance = quality_cells(r)
+        budgeted = c.time_budget_s is not None
+        reached = r.metric("train", "steps_reached") if budgeted else None
         width = str(c.hidden) + (f" (of {c.requested_hidden})" if c.requested_hidden not in (None, c.hidden) else "")
         rows.append([
             c.model, c.task + (f" seed {c.seed}" if c.seed else ""), str(c.seq_len), width,
@@ -101,6 +104,7 @@ def summary_rows(results: list[CaseResult]) -> list[list[str]]:
             spread(step), spread(fwd), spread(r.metric("forward", "tokens_per_s"), fmt_count),
             spread(decode), fmt_bytes(state.value) if state is not None else "-",
             count_cell(step, fwd, decode), memory_cell(r.metric("train", "memory_bytes")),
+            f"{c.time_budget_s:g} s" if budgeted else "-", fmt_count(reached.value) if reached else "-",
             quality, chance,
             r.status if r.status == "ok" else f"{r.status}: {r.error[:100]}",
         ])
@@ -126,13 +130,16 @@ def legend(run: RunInfo, results: list[CaseResult] = ()) -> list[str]:
         "memory: training-step memory; autograd = bytes saved for backward (activations, parameters excluded),"
         " tracemalloc = NumPy peak, torch.cuda = max_memory_allocated.",
         "quality: the task's primary metric on held-out test batches; chance: what guessing gets.",
+        "budget: --time-budget, the wall clock each case trained for; steps reached: the training steps it completed.",
         "decode/token: one step() call generating the next token of each sequence at context T (the prompt"
         " fed through step() first), repeated from the same state; state: bytes carried to the next token"
         " (hidden/cell state or KV cache), read from the tensors.",
         "width: the core's width that ran; '(of N)' when --match-params changed it from --hidden N;"
         " params: trainable parameters, embedding and head included.",
     ]
-    return lines if decoded else [line for line in lines if not line.startswith("decode/token")]
+    budgeted = any(r.config.time_budget_s is not None for r in results)
+    return [line for line in lines if (decoded or not line.startswith("decode/token"))
+            and (budgeted or not line.startswith("budget:"))]
 
 
 def cpu_notes(results: list[CaseResult], run: RunInfo) -> list[str]:
@@ -165,6 +172,15 @@ def print_summary(results: list[CaseResult], run: RunInfo, console: Any) -> None
         console.print(f"[dim]{line}[/dim]")
     for line in cpu_notes(results, run):
         console.print(f"[yellow]{escape(line)}[/yellow]")
+    for extra in measurement_tables(results):
+        table = Table(title=extra.title, show_lines=False)
+        for col in extra.header:
+            table.add_column(col, overflow="fold")
+        for row in extra.rows:
+            table.add_row(*(escape(cell) for cell in row))
+        console.print(table)
+        for line in extra.notes:
+            console.print(f"[dim]{escape(line)}[/dim]")
 
 
 def markdown_table(header: list[str], rows: list[list[str]]) -> str:
@@ -248,6 +264,8 @@ def build_content(results: list[CaseResult], run: RunInfo, plots: "PlotSet | Non
                 "Where attention overtakes recurrence", bullets=lines,
                 paragraphs=["Ratios of median per-token costs measured in this run, on this machine"
                             f" ({_machine(run)}); a ratio above 1 means the attention model is slower."]))
+    for extra in measurement_tables(results):
+        sections.append(Section(extra.title, table=(extra.header, extra.rows), bullets=extra.notes))
     if plots is not None:
         sections.append(Section("Plots", figures=list(plots.figures), bullets=list(plots.notes)))
     sections.append(Section("Environment", code=json.dumps(run.env, indent=2, default=str)))
