@@ -106,8 +106,8 @@ def length_table(results: list[CaseResult]) -> MeasurementTable | None:
 
 def gradient_table(results: list[CaseResult]) -> MeasurementTable | None:
     """The fitted decay per step of ‖∂ℓ/∂h_t‖ at initialisation and after training, with standard errors."""
-    probed = [r for r in results if r.status == "ok" and (r.details.get("gradients")
-                                                          or r.details.get("gradients_unsupported"))]
+    probed = [r for r in results if r.status == "ok" and ("gradients" in r.details
+                                                          or "gradients_unsupported" in r.details)]
     if not probed:
         return None
     rows = []
