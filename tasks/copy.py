@@ -16,11 +16,11 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from rnnbench.tasks._splits import SPLIT_BUCKETS, row_buckets, sample_split, split_rng
 
 import rnnbench
 from rnnbench.specs import TaskDefaults
 from rnnbench.task_api import TaskShape, classification_metrics
-from rnnbench.tasks._splits import SPLIT_BUCKETS, row_buckets, sample_split, split_rng
 
 
 class CopyTask(rnnbench.Task):

@@ -5,7 +5,7 @@ import textwrap
 
 import pytest
 
-from rnnbench.execution.executors import ExecutorOptions
+from rnnbench.specs import ExecutorOptions
 from rnnbench.manager import load_registry
 from rnnbench.execution.runner import RunSettings
 from rnnbench.execution.session import run_sweep

@@ -12,10 +12,9 @@ from typing import Mapping
 
 import numpy as np
 import torch
-from torch import nn
-
 from rnnbench.plugins.numpy.layers import Parameters, RecurrentStack
 from rnnbench.plugins.numpy.model import CORE_PREFIX, NumpyRecurrentModel
+from torch import nn
 
 TORCH_LAYERS = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
 

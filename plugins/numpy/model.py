@@ -16,12 +16,23 @@ from dataclasses import dataclass
 from typing import Any, Iterator
 
 import numpy as np
+from rnnbench.plugins.numpy.layers import (
+    GATES,
+    Parameters,
+    RecurrentStack,
+    Workspace,
+    init_layers,
+    layer_shapes,
+)
+from rnnbench.plugins.numpy.train import (
+    Adam,
+    clip_grad_norm,
+    masked_cross_entropy,
+    masked_mse,
+)
 
 from rnnbench.memory import tracemalloc_peak
 from rnnbench.model_api import Batch, MemoryReading, Model, ModelConfig
-from rnnbench.plugins.numpy.layers import (GATES, Parameters, RecurrentStack, Workspace, init_layers,
-                                           layer_shapes)
-from rnnbench.plugins.numpy.train import Adam, clip_grad_norm, masked_cross_entropy, masked_mse
 
 DTYPES = ("float32", "float64")
 CORE_PREFIX = "core.rnn."

@@ -1,7 +1,8 @@
 """The NumPy backend's registration: the hand-written reference models."""
 
-import rnnbench
 from rnnbench.plugins.numpy.model import DTYPES, make_factory
+
+import rnnbench
 
 
 @rnnbench.hookimpl

@@ -8,7 +8,6 @@ Each matches its torch counterpart in rnnbench's torch models: the losses of
 from __future__ import annotations
 
 import numpy as np
-
 from rnnbench.plugins.numpy.layers import Parameters
 
 

@@ -1,7 +1,8 @@
 """The torch backend's registration: every model of plugins/torch/ is registered here."""
 
-import rnnbench
 from rnnbench.plugins.torch import mlp, rnn, transformer
+
+import rnnbench
 from rnnbench.torch_model import TORCH_DTYPES
 
 

@@ -1,7 +1,8 @@
 """The Triton backend's registration: the fused LSTM (extra ``rnnbench[triton]``)."""
 
-import rnnbench
 from rnnbench.plugins.triton.lstm import DTYPES, factory, unavailable_reason
+
+import rnnbench
 
 
 @rnnbench.hookimpl

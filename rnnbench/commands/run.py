@@ -9,11 +9,16 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+)
 
 from rnnbench.analysis.match_params import match_params, registry_param_counter
 from rnnbench.commands.common import load_plugins
-from rnnbench.execution.executors import ExecutorOptions
 from rnnbench.execution.interrupts import sigterm_as_interrupt
 from rnnbench.execution.session import RunOutcome, run_sweep
 from rnnbench.records import CaseConfig, RunSettings, TimerSettings
@@ -23,6 +28,7 @@ from rnnbench.render.run_folder import write_run_folder
 from rnnbench.request.options import OPTIONS, RunRequest, default_text, switch
 from rnnbench.request.run_request import resolve_request, resume_command
 from rnnbench.request.sweep import axes_of, expand
+from rnnbench.specs import ExecutorOptions
 from rnnbench.store import DEFAULT_DB_NAME, ResultsStore
 
 

@@ -18,14 +18,21 @@ from typing import Any, Callable, Iterator
 
 import numpy as np
 
-from rnnbench.manager import Registry, load_registry
-from rnnbench.execution.environment import cpu_model
-from rnnbench.model_api import Batch, Model, ModelConfig
-from rnnbench.records import CaseConfig, CaseJob, CaseResult, Metric, RunSettings, Series
-from rnnbench.task_api import Task
 from rnnbench.execution import gradients
+from rnnbench.execution.environment import cpu_model
 from rnnbench.execution.evaluation import evaluate, evaluate_lengths
 from rnnbench.execution.timing import Measurement, time_call
+from rnnbench.manager import Registry, load_registry
+from rnnbench.model_api import Batch, Model, ModelConfig
+from rnnbench.records import (
+    CaseConfig,
+    CaseJob,
+    CaseResult,
+    Metric,
+    RunSettings,
+    Series,
+)
+from rnnbench.task_api import Task
 
 
 @functools.lru_cache(maxsize=8)

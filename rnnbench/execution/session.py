@@ -16,11 +16,10 @@ from typing import Any, Callable
 
 from rnnbench.errors import RnnbenchError
 from rnnbench.execution.environment import collect_environment
-from rnnbench.execution.executors import ExecutorOptions
 from rnnbench.manager import Registry
 from rnnbench.records import CaseConfig, CaseJob, CaseResult, RunInfo, RunSettings
+from rnnbench.specs import ExecutorOptions
 from rnnbench.store import DEFAULT_DB_NAME, ResultsStore
-
 
 #: on --resume, cases stored with these statuses are not run again (failures are retried)
 RESUME_SKIPS = ("ok",)

@@ -7,10 +7,11 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
 from rnnbench.errors import UsageError
+from rnnbench.manager import Registry
 from rnnbench.records import CaseConfig
 from rnnbench.request.options import RunRequest
-from rnnbench.manager import Registry
 from rnnbench.specs import DTYPES, TaskSpec
+
 
 @dataclass
 class SweepAxes:

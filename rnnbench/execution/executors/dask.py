@@ -29,11 +29,10 @@ from dataclasses import dataclass
 from typing import Any, Iterable, Iterator
 
 from rnnbench.errors import RnnbenchError, UsageError
-from rnnbench.execution.executors import ExecutorOptions
-from rnnbench.hookspecs import hookimpl
 from rnnbench.execution.runner import execute_job, registry_for
+from rnnbench.hookspecs import hookimpl
 from rnnbench.records import CaseJob, CaseResult
-from rnnbench.specs import ExecutorSpec
+from rnnbench.specs import ExecutorOptions, ExecutorSpec
 
 INSTALL_HINT = "--executor dask needs dask.distributed: install rnnbench[dask]"
 

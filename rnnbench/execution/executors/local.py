@@ -10,11 +10,10 @@ from __future__ import annotations
 import sys
 from typing import Iterable, Iterator
 
-from rnnbench.execution.executors import ExecutorOptions
-from rnnbench.hookspecs import hookimpl
 from rnnbench.execution.runner import execute_job
+from rnnbench.hookspecs import hookimpl
 from rnnbench.records import CaseJob, CaseResult
-from rnnbench.specs import ExecutorSpec
+from rnnbench.specs import ExecutorOptions, ExecutorSpec
 
 
 class LocalExecutor:

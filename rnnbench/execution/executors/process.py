@@ -27,11 +27,10 @@ from multiprocessing.connection import Connection, wait
 from typing import Any, Iterable, Iterator
 
 from rnnbench.execution.environment import cpu_model
-from rnnbench.execution.executors import ExecutorOptions
 from rnnbench.execution.executors.worker_memory import peak_rss_metrics
 from rnnbench.hookspecs import hookimpl
 from rnnbench.records import CaseJob, CaseResult
-from rnnbench.specs import ExecutorSpec
+from rnnbench.specs import ExecutorOptions, ExecutorSpec
 
 #: seconds a hung worker gets to write its Python stack (faulthandler) before it is killed
 STACK_DUMP_GRACE_S = 0.5
@@ -82,7 +81,10 @@ def worker_main(conn: Connection, job: CaseJob, sys_path: list[str], stack_file:
     if hasattr(faulthandler, "register") and hasattr(signal, "SIGUSR1"):
         faulthandler.register(signal.SIGUSR1, stack, all_threads=True)
 
-    from rnnbench.execution.runner import execute_job, registry_for  # after faulthandler: see above
+    from rnnbench.execution.runner import (  # after faulthandler: see above
+        execute_job,
+        registry_for,
+    )
 
     try:
         registry = registry_for(job.plugin_modules)
