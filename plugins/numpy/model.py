@@ -190,6 +190,9 @@ class NumpyRecurrentModel(Model):
                 layer.state_gradient_sink = None
         return np.sqrt(sink).T
 
+    def length_extension(self, seq_len: int) -> str:
+        return "recurrent: the state is carried step by step, so any length runs as is"
+
     def init_state(self, batch_size: int) -> Any:
         return self.core.zero_state(batch_size)
 

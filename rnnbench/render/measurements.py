@@ -130,7 +130,8 @@ def gradient_table(results: list[CaseResult]) -> MeasurementTable | None:
              " ± the fit's standard error; positive = vanishing (a factor e^-decay per step), negative = growing."
              " h_t: the recurrent state (all layers, LSTM cell included), the Transformer's residual stream"
              " entering its first block, mlp's per-position representation; loss at each example's last scored"
-             " position of the first test batch; probed in float64."]
+             " position of the first test batch; torch models are probed in a float64 copy, NumPy models in"
+             " their own dtype."]
     notes += [f"{r.config.model}: {r.details['gradients_unsupported']}" for r in probed
               if r.details.get("gradients_unsupported")]
     return MeasurementTable("Gradient flow (decay per step of ||dl/dh_t||)",
