@@ -53,11 +53,14 @@ class Summary:
     def has_spread(self) -> bool:
         return self.n >= MIN_SAMPLES_FOR_SPREAD
 
-    def format(self, fmt: Callable[[float | None], str]) -> str:
-        """``median ±IQR/2 (n=…)``, or the median with "n too small for a spread"."""
+    def format(self, fmt: Callable[[float | None], str], *, with_n: bool = True) -> str:
+        """``median ±IQR/2 (n=…)``, or the median with "n too small for a spread".
+
+        ``with_n=False`` leaves the count out, for tables that show n in a column of its own.
+        """
         if not self.has_spread:
-            return f"{fmt(self.median)} (n={self.n}, too few for a spread)"
-        return f"{fmt(self.median)} ±{fmt(self.half_iqr)} (n={self.n})"
+            return f"{fmt(self.median)} (n={self.n}, too few for a spread)" if with_n else fmt(self.median)
+        return f"{fmt(self.median)} ±{fmt(self.half_iqr)}" + (f" (n={self.n})" if with_n else "")
 
 
 def fmt_time(seconds: float | None) -> str:

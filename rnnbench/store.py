@@ -303,6 +303,41 @@ class ResultsStore:
     def iter_runs(self) -> Iterator[tuple[str, float, str | None, str]]:
         yield from self.conn.execute("SELECT run_id, created_at, git_commit, status FROM runs ORDER BY created_at")
 
+    # -- reading one metric across runs (rnnbench history) ---------------------------------------
+    # Kept as one block at the end of the class: rnnbench.analysis.history reads through these.
+
+    def metric_keys(self) -> set[tuple[str, str]]:
+        """(scenario, name) of every metric stored in any run (curves are series, not metrics)."""
+        rows = self.conn.execute("SELECT DISTINCT scenario, name FROM metrics").fetchall()
+        return {(scenario, name) for scenario, name in rows if self.schema_version >= 2 or name != "loss_curve"}
+
+    def metric_across_runs(self, scenario: str, name: str) -> list[tuple[RunInfo, str, CaseConfig, Metric]]:
+        """One metric of every successful case that has a value, oldest run first:
+        ``(run, case id, case config, metric)``, one RunInfo object per run."""
+        calls = "m.calls_per_sample" if self.schema_version >= 2 else "1"
+        rows = self.conn.execute(
+            "SELECT r.run_id, r.created_at, r.command, r.env_json, r.settings_json, c.case_id, c.config_json,"
+            f" m.value, m.unit, m.method, m.samples_json, {calls} FROM metrics m"
+            " JOIN cases c ON c.run_id = m.run_id AND c.case_id = m.case_id"
+            " JOIN runs r ON r.run_id = m.run_id"
+            " WHERE m.scenario = ? AND m.name = ? AND c.status = 'ok' AND m.value IS NOT NULL"
+            " ORDER BY r.created_at, c.rowid", (scenario, name)).fetchall()
+        runs: dict[str, RunInfo] = {}
+        out = []
+        for run_id, created, command, env, settings, case_id, config, value, unit, method, samples, n_calls in rows:
+            run = runs.get(run_id)
+            if run is None:
+                run = runs[run_id] = RunInfo(run_id=run_id, created_at=created, command=command or "",
+                                             env=json.loads(env), settings=json.loads(settings),
+                                             folder=self.path.parent / run_id)
+            if self.schema_version < 2:
+                found = _CALLS_IN_METHOD.search(method or "")
+                n_calls = int(found.group(1)) if found else 1
+            metric = Metric(scenario, name, value, unit or "", method or "", json.loads(samples) if samples else None,
+                            n_calls)
+            out.append((run, case_id, CaseConfig.from_dict(json.loads(config)), metric))
+        return out
+
 
 def _connect_readonly(path: Path) -> sqlite3.Connection:
     """Open read-only; a database on a read-only medium (no -wal/-shm can be made) as immutable."""

@@ -8,9 +8,10 @@ import pandas as pd
 import pytest
 
 from conftest import run_cli
+from rnnbench.analysis.axes import swept_axis
 from rnnbench.analysis.crossover import Crossover, crossovers
-from rnnbench.render.plots import INSTALL_HINT, make_plots, pareto_front, swept_axis
-from rnnbench.render.report import write_reports
+from rnnbench.render.plots import INSTALL_HINT, make_plots, pareto_front
+from rnnbench.render.run_folder import write_reports
 from rnnbench.store import DEFAULT_DB_NAME, load_run
 
 SMALL = ["--models", "lstm,transformer", "--seq-len", "3,6", "--scenarios", "train,forward,decode",
@@ -127,3 +128,26 @@ def test_a_run_without_a_swept_axis_says_why_there_are_no_axis_plots(small_run, 
     assert any("no numeric axis was swept" in note for note in plots.notes)
     assert any("decode ran at one context length" in note for note in plots.notes)
     assert [f.path.name for f in plots.figures] == ["pareto_accuracy_vs_training_time.png"]
+
+
+def test_the_forward_caption_names_inference_mode_only_for_torch_backends():
+    from rnnbench.records import CaseConfig, CaseResult
+    from rnnbench.render.plots import _axis_plots, forward_modes
+
+    def result(model, details):
+        config = CaseConfig(model=model, task="copy", task_options=(), seq_len=3, batch_size=2, hidden=8, layers=1,
+                            device="cpu", dtype="float32", seed=0, steps=6, lr=1e-3)
+        return CaseResult(config=config, details=details)
+
+    torch_only = forward_modes([result("lstm@torch", {"torch": "2.13"}), result("gru@triton", {"torch": "2.13"})])
+    mixed = forward_modes([result("lstm@torch", {"torch": "2.13"}), result("lstm@numpy", {"numpy": "2.3"})])
+    frame = pd.DataFrame({"seq_len": [3, 6]})
+
+    def caption(modes, warmup=4):
+        return {p.name: p.caption for p in _axis_plots(frame, "seq_len", "a machine", warmup, modes)}
+
+    assert "inference forward (torch.inference_mode), divided" in caption(torch_only)["forward_time_per_token"]
+    mixed_caption = caption(mixed)["forward_time_per_token"]
+    assert "(numpy: a plain call, no autograd to switch off; torch: torch.inference_mode)" in mixed_caption
+    assert "inference_mode" not in caption(forward_modes([result("lstm@numpy", {})]))["forward_time_per_token"]
+    assert "after 4 warm-up steps" in caption(torch_only)["train_time_per_token"]

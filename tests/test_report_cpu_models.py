@@ -3,7 +3,8 @@
 from pathlib import Path
 
 from rnnbench.records import CaseResult, RunInfo
-from rnnbench.render.report import cpu_notes, write_report_md
+from rnnbench.render.content import cpu_notes
+from rnnbench.render.run_folder import write_report_md
 from rnnbench.records import CaseConfig
 
 

@@ -9,6 +9,7 @@ Without triton the tests that need it are skipped, with the reason (pytest -ra p
 """
 
 import importlib
+import json
 import os
 import subprocess
 import sys
@@ -222,7 +223,8 @@ def test_rnnbench_run_trains_lstm_triton_on_copy_in_the_interpreter(kernels, cli
     [run_dir] = [p for p in tmp_path.iterdir() if p.is_dir()]
     [row] = pd.read_csv(run_dir / "results.csv").to_dict("records")
     assert row["status"] == "ok" and row["model"] == "lstm@triton"
-    assert row["forward_latency_s"] > 0 and row["train_final_loss"] < row["train_baseline_cross_entropy"]
+    curve = json.loads(row["train_loss_curve"])  # one batch's loss is noisy: compare the curve's ends
+    assert row["forward_latency_s"] > 0 and curve[-1] < curve[0]
     # Learns: well above the memoryless baseline (chance 1/4) after 15 steps (lstm@torch,
     # same seed and so the same initial weights, reaches 0.438 here).
     assert row["train_eval_accuracy"] >= 1.5 * row["train_baseline_accuracy"], row["train_eval_accuracy"]

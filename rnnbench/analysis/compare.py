@@ -1,4 +1,4 @@
-"""``rnnbench compare BASE NEW``: per case and metric, NEW/BASE and a verdict; exit 1 on a regression.
+"""The rules of ``rnnbench compare``: per case and metric, NEW/BASE and a verdict.
 
 Cases are matched by id (the hash of what defines the work, never the
 environment), metrics by (scenario, name). Three kinds of metric, three rules
@@ -11,26 +11,24 @@ environment), metrics by (scenario, name). Three kinds of metric, three rules
 * accuracy (the task's primary metric): worse than BASE by more than the spread
   over seeds (cases that differ only in seed form a group), or by more than
   ``--acc-tolerance`` with one seed.
+
+Here live the rules, the pooling of repeated runs into one side, and the
+:class:`Comparison` they produce: numbers, not text. rnnbench.render.compare
+writes it as a table, Markdown or JSON; rnnbench.commands.compare is the subcommand.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
 import statistics
-from dataclasses import asdict, dataclass, field
-from pathlib import Path
-from typing import Any, Callable
+from dataclasses import dataclass, field
+from typing import Any
 
+from rnnbench.analysis.sources import LoadedRun
 from rnnbench.errors import UsageError
 from rnnbench.records import CaseResult, Metric, RunInfo
-from rnnbench.render.report import fmt_bytes, fmt_count, fmt_time, markdown_table
-from rnnbench.analysis.sources import COMMIT_PREFIX, LoadedRun, load_run_source
-from rnnbench.stats import estimate_ratio, smallest_possible_p
-
-COMPARE_FORMAT = "rnnbench-compare"
-COMPARE_VERSION = 1
+from rnnbench.stats import Summary, estimate_ratio, smallest_possible_p
 
 #: verdicts that make compare exit 1
 REGRESSIONS = {"slower", "bigger", "worse", "failed"}
@@ -57,6 +55,21 @@ class CompareSettings:
         return 1.0 / (1.0 + self.threshold)
 
 
+@dataclass(frozen=True)
+class Side:
+    """One side's figure of a compared (case, metric), as the renderers show it.
+
+    A timing carries the :class:`Summary` of its samples; an accuracy the standard
+    deviation over its seeds; a status row the case's status.
+    """
+
+    value: float | None
+    summary: Summary | None = None
+    seeds: int = 1
+    seed_sd: float | None = None
+    status: str | None = None
+
+
 @dataclass
 class Row:
     """One compared (case, metric): the figures on each side, the change, the verdict."""
@@ -66,11 +79,8 @@ class Row:
     case_ids: list[str]
     scenario: str
     metric: str
-    base: float | None
-    new: float | None
-    base_text: str
-    new_text: str
-    change_text: str
+    base_side: Side
+    new_side: Side
     verdict: str
     ratio: float | None = None
     ci: tuple[float, float] | None = None
@@ -78,6 +88,14 @@ class Row:
     delta: float | None = None
     tolerance: float | None = None
     note: str = ""
+
+    @property
+    def base(self) -> float | None:
+        return self.base_side.value
+
+    @property
+    def new(self) -> float | None:
+        return self.new_side.value
 
     @property
     def regression(self) -> bool:
@@ -114,12 +132,8 @@ def case_label(result: CaseResult, with_seed: bool = True) -> str:
     return text + (f" seed={c.seed}" if with_seed else "")
 
 
-def _time_text(metric: Metric) -> str:
-    samples = metric.samples or []
-    if len(samples) < 2:
-        return f"{fmt_time(metric.value)} (n={len(samples)})"
-    q1, q3 = statistics.quantiles(samples, n=4, method="inclusive")[0::2]
-    return f"{fmt_time(metric.value)} ±{fmt_time((q3 - q1) / 2)} (n={len(samples)})"
+def _timing_side(metric: Metric) -> Side:
+    return Side(metric.value, Summary.of(metric.samples) if metric.samples else None)
 
 
 def judge_timing(case: str, ids: list[str], base: Metric, new: Metric, s: CompareSettings,
@@ -156,15 +170,13 @@ def judge_timing(case: str, ids: list[str], base: Metric, new: Metric, s: Compar
             note = f"beyond the threshold but not significant (p={est.p_value:.2g})"
         else:
             note = f"the {s.confidence:.0%} interval reaches beyond ±{s.threshold:.0%}"
-    change = f"{est.ratio:.3f}" + (f" [{ci[0]:.3f}, {ci[1]:.3f}]" if ci else "")
-    return Row("time", case, ids, base.scenario, base.name, base.value, new.value, _time_text(base),
-               _time_text(new), change, verdict, ratio=est.ratio, ci=ci, p_value=est.p_value, note=note)
+    return Row("time", case, ids, base.scenario, base.name, _timing_side(base), _timing_side(new), verdict,
+               ratio=est.ratio, ci=ci, p_value=est.p_value, note=note)
 
 
 def judge_deterministic(kind: str, case: str, ids: list[str], base: Metric, new: Metric,
                         s: CompareSettings) -> Row:
     """Memory and parameter counts: no noise to test, so the threshold alone decides."""
-    fmt = fmt_bytes if kind == "memory" else fmt_count
     if base.value == 0:  # no ratio to take: any growth from nothing is "bigger"
         ratio = None
         verdict = "same" if new.value == 0 else "bigger" if new.value > 0 else "smaller"
@@ -173,8 +185,8 @@ def judge_deterministic(kind: str, case: str, ids: list[str], base: Metric, new:
         verdict = "bigger" if ratio > s.upper else "smaller" if ratio < s.lower else "same"
     note = "" if base.method == new.method else \
         f"methods differ: {(base.method or '-').split()[0]} vs {(new.method or '-').split()[0]}"
-    return Row(kind, case, ids, base.scenario, base.name, base.value, new.value, fmt(base.value), fmt(new.value),
-               "-" if ratio is None else f"{ratio:.3f}", verdict, ratio=ratio, note=note)
+    return Row(kind, case, ids, base.scenario, base.name, Side(base.value), Side(new.value), verdict,
+               ratio=ratio, note=note)
 
 
 def _primary(result: CaseResult) -> tuple[str, bool] | None:
@@ -231,17 +243,14 @@ def judge_accuracy(pairs: list[tuple[CaseResult, CaseResult]], s: CompareSetting
     worse_by = -delta if higher_is_better else delta
     verdict = "worse" if worse_by > tolerance else "better" if -worse_by > tolerance else "same"
 
-    def text(values: list[float], mean: float) -> str:
-        if k == 1:
-            return f"{mean:.4g}"
-        return f"{mean:.4g} ±{statistics.stdev(values):.2g} ({k} seeds)"
+    def side(values: list[float], mean: float) -> Side:
+        return Side(mean, seeds=k, seed_sd=statistics.stdev(values) if k > 1 else None)
 
     label = case_label(first_new, with_seed=k == 1)
     if k > 1:
         label += " seeds=" + ",".join(map(str, sorted(seeds)))
-    return Row("accuracy", label, ids, "train", name, base_mean, new_mean, text(base_values, base_mean),
-               text(new_values, new_mean), f"Δ {delta:+.4g} (tol {tolerance:.2g})", verdict,
-               delta=delta, tolerance=tolerance, note=how)
+    return Row("accuracy", label, ids, "train", name, side(base_values, base_mean), side(new_values, new_mean),
+               verdict, delta=delta, tolerance=tolerance, note=how)
 
 
 RepeatKey = tuple[str, str, str]  # case id, scenario, metric name
@@ -251,7 +260,8 @@ def pool_runs(runs: list[LoadedRun], what: str) -> tuple[LoadedRun, dict[RepeatK
     """Several runs of the same code and sweep as one side: timing samples pooled, values averaged.
 
     Returns the pooled run and, per timed metric, the median of each run (for the
-    consistency check in :func:`judge_timing`).
+    consistency check in :func:`judge_timing`). Curves (``CaseResult.series``) are
+    not compared and are taken from the first run.
     """
     if len(runs) == 1:
         return runs[0], {}
@@ -276,15 +286,18 @@ def pool_runs(runs: list[LoadedRun], what: str) -> tuple[LoadedRun, dict[RepeatK
             same = [x for x in (r.metric(m.scenario, m.name) for r in results) if x is not None]
             if m.unit == "s" and m.samples and all(x.samples for x in same):
                 samples = [v for x in same for v in x.samples]
-                medians[(cid, m.scenario, m.name)] = [statistics.median(x.samples) for x in same]
-                metrics.append(Metric(m.scenario, m.name, statistics.median(samples), m.unit, m.method, samples))
-            elif m.value is not None and m.name != "loss_curve":
+                medians[(cid, m.scenario, m.name)] = [Summary.of(x.samples).median for x in same]
+                metrics.append(Metric(m.scenario, m.name, Summary.of(samples).median, m.unit, m.method, samples,
+                                      m.calls_per_sample))
+            elif m.value is not None:
                 values = [x.value for x in same if x.value is not None]
-                metrics.append(Metric(m.scenario, m.name, statistics.fmean(values), m.unit, m.method, m.samples))
+                metrics.append(Metric(m.scenario, m.name, statistics.fmean(values), m.unit, m.method, m.samples,
+                                      m.calls_per_sample))
             else:
                 metrics.append(m)
-        pooled.append(CaseResult(config=first.config, status="ok", metrics=metrics, worker=first.worker,
-                                 details=first.details, started_at=first.started_at, duration_s=first.duration_s))
+        pooled.append(CaseResult(config=first.config, status="ok", metrics=metrics, series=first.series,
+                                 worker=first.worker, details=first.details, started_at=first.started_at,
+                                 duration_s=first.duration_s))
     head = runs[0].run
     info = RunInfo(run_id="+".join(r.run.run_id for r in runs), folder=head.folder, env=head.env,
                    command=head.command, settings=head.settings, created_at=head.created_at)
@@ -374,9 +387,8 @@ def judge_measurements(case: str, cid: str, b: CaseResult, n: CaseResult, s: Com
     if n.config.time_budget_s is not None and bm is not None and nm is not None and bm.value:
         ratio = nm.value / bm.value
         verdict = "more steps" if ratio > s.upper else "fewer steps" if ratio < s.lower else "same"
-        rows.append(Row("budget", case, [cid], "train", "steps_reached", bm.value, nm.value, fmt_count(bm.value),
-                        fmt_count(nm.value), f"{ratio:.3f}", verdict, ratio=ratio,
-                        note=f"in {n.config.time_budget_s:g} s"))
+        rows.append(Row("budget", case, [cid], "train", "steps_reached", Side(bm.value), Side(nm.value), verdict,
+                        ratio=ratio, note=f"in {n.config.time_budget_s:g} s"))
     for stage in ("init", "trained"):
         bd, nd = b.metric("gradients", f"decay_per_step_{stage}"), n.metric("gradients", f"decay_per_step_{stage}")
         if bd is None or nd is None or bd.value is None or nd.value is None:
@@ -386,9 +398,8 @@ def judge_measurements(case: str, cid: str, b: CaseResult, n: CaseResult, s: Com
         tolerance = 2 * math.sqrt(sum(e * e for e in errors)) if len(errors) == 2 else 0.0
         delta = nd.value - bd.value
         verdict = "steeper" if delta > tolerance else "flatter" if -delta > tolerance else "same"
-        rows.append(Row("gradient", case, [cid], "gradients", f"decay_per_step_{stage}", bd.value, nd.value,
-                        f"{bd.value:.4g}", f"{nd.value:.4g}", f"Δ {delta:+.3g} (tol {tolerance:.2g})", verdict,
-                        delta=delta, tolerance=tolerance))
+        rows.append(Row("gradient", case, [cid], "gradients", f"decay_per_step_{stage}", Side(bd.value),
+                        Side(nd.value), verdict, delta=delta, tolerance=tolerance))
     return rows
 
 
@@ -399,198 +410,5 @@ def _status_row(label: str, cid: str, b: CaseResult, n: CaseResult) -> Row:
         verdict, note = "fixed", b.error[:200]
     else:
         verdict, note = "failed on both", n.error[:200]
-    return Row("status", label, [cid], "-", "status", None, None, b.status, n.status, "-", verdict, note=note)
-
-
-# -- rendering --------------------------------------------------------------------------------
-
-HEADER = ["case", "metric", "BASE", "NEW", "NEW/BASE [CI] or Δ", "p", "verdict"]
-_STYLE = {"slower": "bold red", "bigger": "bold red", "worse": "bold red", "failed": "bold red",
-          "faster": "green", "smaller": "green", "better": "green", "fixed": "green", "noisy": "yellow"}
-
-
-def _cells(row: Row) -> list[str]:
-    p = "-" if row.p_value is None else f"{row.p_value:.2g}"
-    verdict = row.verdict + (f" ({row.note})" if row.note and row.kind != "accuracy" else "")
-    return [row.case, f"{row.scenario} {row.metric}", row.base_text, row.new_text, row.change_text, p, verdict]
-
-
-def summary_line(c: Comparison) -> str:
-    n = len(c.regressions)
-    counts = ", ".join(f"{c.count(v)} {v}" for v in ("slower", "faster", "noisy", "same", "bigger", "smaller",
-                                                     "worse", "better", "failed") if c.count(v))
-    head = f"{n} regression(s)" if n else "no regression"
-    return f"{head} in {len(c.rows)} comparison(s): {counts}"
-
-
-def legend(c: Comparison) -> list[str]:
-    s = c.settings
-    return [
-        f"Timings: NEW/BASE is the ratio of medians of the raw samples; [..] its {s.confidence:.0%} percentile"
-        f" bootstrap interval ({s.resamples} resamples, seed {s.seed}); p: two-sided Mann-Whitney U on the samples."
-        f" slower/faster: ratio beyond ±{s.threshold:.0%} and p < {s.alpha:g}; same: the interval lies within"
-        f" ±{s.threshold:.0%}; noisy: neither, the samples cannot tell (docs/ci.md).",
-        f"Memory and parameter counts are deterministic: bigger/smaller beyond ±{s.threshold:.0%}.",
-        "Accuracy: the task's primary metric on held-out data, mean over the seeds both runs have; worse/better"
-        f" when the difference exceeds the spread over seeds (sd), or --acc-tolerance={s.acc_tolerance:g} with one seed.",
-        "BASE/NEW timings: median ±IQR/2 (n = samples).",
-    ] + ([f"Steps reached in a --time-budget (never a regression: one count per case, it follows the machine's"
-          f" load): more/fewer steps beyond ±{s.threshold:.0%}."] if any(r.kind == "budget" for r in c.rows) else []) \
-      + (["Gradient decay per step (the gradients scenario; never a regression): steeper/flatter when the change"
-          " exceeds 2 x the two fits' combined standard error."] if any(r.kind == "gradient" for r in c.rows) else [])
-
-
-def _env_lines(c: Comparison) -> list[str]:
-    return [f"{key}: {b} -> {n}" for key, (b, n) in c.env_differences.items()]
-
-
-def render_table(c: Comparison, console: Any) -> None:
-    from rich.console import Console
-    from rich.table import Table
-
-    if not console.is_terminal:
-        console = Console(width=220, file=console.file)
-    console.print(f"BASE: {c.base.describe()} from {c.base.origin}\nNEW:  {c.new.describe()} from {c.new.origin}")
-    for line in _env_lines(c):
-        console.print(f"[dim]environment differs: {line}[/dim]")
-    table = Table(title=f"rnnbench compare: {summary_line(c)}")
-    for col in HEADER:
-        table.add_column(col, overflow="fold")
-    for row in c.rows:
-        cells = _cells(row)
-        style = _STYLE.get(row.verdict)
-        if style:
-            cells[-1] = f"[{style}]{cells[-1]}[/{style}]"
-        table.add_row(*cells)
-    console.print(table)
-    for title, labels in (("only in BASE", c.only_in_base), ("only in NEW", c.only_in_new)):
-        if labels:
-            console.print(f"{title} ({len(labels)}): " + "; ".join(labels))
-    for line in legend(c):
-        console.print(f"[dim]{line}[/dim]")
-
-
-def render_markdown(c: Comparison) -> str:
-    regressions = c.regressions
-    parts = [f"### rnnbench compare: {'**' + str(len(regressions)) + ' regression(s)**' if regressions else 'no regression'}",
-             "",
-             f"BASE: {c.base.describe()}; NEW: {c.new.describe()}. {summary_line(c)}.",
-             ""]
-    if c.env_differences:
-        parts += ["Environment differences: " + "; ".join(f"`{line}`" for line in _env_lines(c)), ""]
-    if regressions:
-        parts += ["Regressions:", "", markdown_table(HEADER, [_cells(r) for r in regressions]), ""]
-    parts += ["<details><summary>All comparisons</summary>", "", markdown_table(HEADER, [_cells(r) for r in c.rows]),
-              "", "</details>", ""]
-    for title, labels in (("Only in BASE", c.only_in_base), ("Only in NEW", c.only_in_new)):
-        if labels:
-            parts += [f"{title} ({len(labels)}): " + "; ".join(labels), ""]
-    parts += [f"- {line}" for line in legend(c)]
-    return "\n".join(parts) + "\n"
-
-
-def render_json(c: Comparison) -> str:
-    def side(run: LoadedRun) -> dict[str, Any]:
-        return {"run_id": run.run.run_id, "git_commit": run.commit, "origin": run.origin,
-                "threads": run.run.env.get("threads"), "cpu": run.run.env.get("cpu")}
-
-    rows = []
-    for r in c.rows:
-        d = asdict(r)
-        d["regression"] = r.regression
-        rows.append(d)
-    doc = {
-        "format": COMPARE_FORMAT, "format_version": COMPARE_VERSION,
-        "base": side(c.base), "new": side(c.new), "settings": asdict(c.settings),
-        "regressions": len(c.regressions), "summary": summary_line(c), "rows": rows,
-        "only_in_base": c.only_in_base, "only_in_new": c.only_in_new,
-        "environment_differences": {k: list(v) for k, v in c.env_differences.items()},
-    }
-    return json.dumps(doc, indent=2, default=str) + "\n"
-
-
-# -- the subcommand ---------------------------------------------------------------------------
-
-def parse_fraction(flag: str, text: str) -> float:
-    """``10%`` or ``0.1`` -> 0.1; anything else is a usage error."""
-    raw = text.strip()
-    try:
-        value = float(raw[:-1]) / 100.0 if raw.endswith("%") else float(raw)
-    except ValueError:
-        raise UsageError(f"{flag}: '{text}' is not a number (give a fraction like 0.1 or a percentage like 10%)") from None
-    if not (0 < value < 1):
-        raise UsageError(f"{flag}: must be between 0 and 1 (or 0% and 100%), got {text}")
-    return value
-
-
-def add_run_source_args(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--out", default="results", help="results folder holding rnnbench.db (default: %(default)s)")
-
-
-def add_parser(sub: Any, add_common: Callable[[argparse.ArgumentParser], None]) -> None:
-    """Add ``rnnbench compare`` to the CLI's subparsers."""
-    p = sub.add_parser(
-        "compare", help="compare two runs case by case; exit 1 on a regression",
-        description="Compare NEW against BASE case by case. BASE and NEW are run ids, run folders"
-                    " (results/<run-id>), files from 'rnnbench export --format json', 'latest', 'latest~N'"
-                    " (N runs before the newest) or 'commit:SHA' (the newest run of that commit; a prefix"
-                    " is enough). A comma list of runs of one commit pools them as repeats (docs/ci.md)."
-                    " Exit codes: 0 no regression, 1 regression, 2 usage error.")
-    add_common(p)
-    p.add_argument("base", nargs="?", metavar="BASE", help="the reference run")
-    p.add_argument("new", nargs="?", metavar="NEW", help="the run under test (default with --commit: latest)")
-    p.add_argument("--commit", metavar="SHA", help="BASE is the newest run of this commit (NEW defaults to latest)")
-    add_run_source_args(p)
-    p.add_argument("--threshold", default="10%", help="smallest change that counts (default: %(default)s)")
-    p.add_argument("--alpha", default="0.002", help="significance level of the Mann-Whitney U test (default: %(default)s)")
-    p.add_argument("--acc-tolerance", default="0.02",
-                   help="allowed drop of the primary metric when a case has one seed (default: %(default)s)")
-    p.add_argument("--format", choices=("table", "markdown", "json"), default="table", help="output (default: %(default)s)")
-    p.set_defaults(handler=cmd_compare)
-
-
-def _operands(args: argparse.Namespace) -> tuple[str, str]:
-    given = [x for x in (args.base, args.new) if x is not None]
-    if args.commit is not None:
-        if len(given) > 1:
-            raise UsageError("--commit names BASE: give at most one more run (NEW)")
-        return COMMIT_PREFIX + args.commit, given[0] if given else "latest"
-    if len(given) < 2:
-        raise UsageError("compare needs BASE and NEW (run ids, run folders, exported files, 'latest',"
-                         " 'commit:SHA'), or --commit SHA")
-    return given[0], given[1]
-
-
-def _split_runs(spec: str, what: str) -> list[str]:
-    parts = [x.strip() for x in spec.split(",")]
-    if any(not x for x in parts):
-        raise UsageError(f"{what}: '{spec}' has an empty run name")
-    return parts
-
-
-def cmd_compare(args: argparse.Namespace) -> int:
-    from rich.console import Console
-
-    base_spec, new_spec = _operands(args)
-    try:
-        acc_tolerance = float(args.acc_tolerance)
-        alpha = float(args.alpha)
-    except ValueError:
-        raise UsageError("--alpha and --acc-tolerance take numbers") from None
-    if not 0 < alpha < 1:
-        raise UsageError(f"--alpha: must be between 0 and 1, got {args.alpha}")
-    if acc_tolerance < 0:
-        raise UsageError(f"--acc-tolerance: must not be negative, got {args.acc_tolerance}")
-    settings = CompareSettings(threshold=parse_fraction("--threshold", args.threshold), alpha=alpha,
-                               acc_tolerance=acc_tolerance)
-    out = Path(args.out)
-    base, base_repeats = pool_runs([load_run_source(x, out, "BASE") for x in _split_runs(base_spec, "BASE")], "BASE")
-    new, new_repeats = pool_runs([load_run_source(x, out, "NEW") for x in _split_runs(new_spec, "NEW")], "NEW")
-    comparison = compare_runs(base, new, settings, (base_repeats, new_repeats))
-    if args.format == "json":
-        print(render_json(comparison), end="")
-    elif args.format == "markdown":
-        print(render_markdown(comparison), end="")
-    else:
-        render_table(comparison, Console())
-    return 1 if comparison.regressions else 0
+    return Row("status", label, [cid], "-", "status", Side(None, status=b.status), Side(None, status=n.status),
+               verdict, note=note)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from rnnbench.render.plots import AXIS_LABELS, SERIES_AXES, add_per_token_columns, swept_axis
+from rnnbench.analysis.axes import AXIS_LABELS, SERIES_AXES, add_per_token_columns, swept_axis
 
 #: (column, what it is, x column or None for the swept axis)
 COSTS = (

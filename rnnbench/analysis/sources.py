@@ -1,8 +1,10 @@
 """Where a stored run comes from: a run id, a run folder, an exported file, ``latest`` or a commit.
 
-``rnnbench compare``, ``history`` and ``export`` name runs the same way; this
-module turns such a name into the run's :class:`RunInfo` and its results, or into
-one clear :class:`UsageError`.
+``rnnbench compare``, ``export`` and ``report`` name runs the same way; this module
+turns such a name into a :class:`LoadedRun` (the run's :class:`RunInfo` and its
+results), or into one clear :class:`UsageError`. Runs in a database are read with
+:func:`rnnbench.store.load_run` (read-only), the one run loader; exported files
+(``rnnbench export --format json``, written by rnnbench.render.export) are read here.
 """
 
 from __future__ import annotations
@@ -10,11 +12,10 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from rnnbench.errors import UsageError
 from rnnbench.records import CaseResult, RunInfo
-from rnnbench.store import DEFAULT_DB_NAME, ResultsStore
+from rnnbench.store import DEFAULT_DB_NAME, ResultsStore, load_run
 
 #: the ``format`` key of ``rnnbench export --format json`` files
 EXPORT_FORMAT = "rnnbench-results"
@@ -41,40 +42,26 @@ class LoadedRun:
         return f"run {self.run.run_id} ({short})"
 
 
-def export_document(run: RunInfo, results: list[CaseResult]) -> dict[str, Any]:
-    """The versioned JSON form of a run, raw samples included (``rnnbench export --format json``)."""
-    import rnnbench
-
-    return {
-        "format": EXPORT_FORMAT,
-        "format_version": EXPORT_VERSION,
-        "rnnbench": rnnbench.__version__,
-        "run": {"run_id": run.run_id, "created_at": run.created_at, "command": run.command,
-                "env": run.env, "settings": run.settings},
-        "results": [r.to_dict() for r in results],
-    }
-
-
 def _db(out_dir: Path) -> Path:
     return Path(out_dir) / DEFAULT_DB_NAME
 
 
-def _open_store(db: Path, what: str) -> ResultsStore:
+def _require_db(db: Path, what: str) -> None:
     if not db.exists():
         raise UsageError(f"{what}: no results database at {db} (use --out to point at the folder that holds it)")
-    return ResultsStore(db, create=False)
 
 
 def _from_store(db: Path, run_id: str, what: str) -> LoadedRun:
-    with _open_store(db, what) as store:
-        run = store.run_info(run_id)
-        return LoadedRun(run, store.results(run_id), origin=f"{db}")
+    _require_db(db, what)
+    run, results = load_run(db, run_id)
+    return LoadedRun(run, results, origin=f"{db}")
 
 
 def newest_run_id(out_dir: Path, *, commit: str | None = None, what: str = "latest", back: int = 0) -> str:
     """The newest run in the store (``back`` runs before it), or the newest of the commit
     that ``commit`` is a prefix of."""
-    with _open_store(_db(out_dir), what) as store:
+    _require_db(_db(out_dir), what)
+    with ResultsStore.reader(_db(out_dir)) as store:
         runs = list(store.iter_runs())
     if not runs:
         raise UsageError(f"{what}: the results database {_db(out_dir)} has no runs")

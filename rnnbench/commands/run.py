@@ -23,7 +23,7 @@ from rnnbench.execution.interrupts import sigterm_as_interrupt
 from rnnbench.execution.session import RunOutcome, run_sweep
 from rnnbench.records import CaseConfig, RunSettings, TimerSettings
 from rnnbench.render.plots import matplotlib_missing
-from rnnbench.render.report import print_summary
+from rnnbench.render.terminal import print_summary
 from rnnbench.render.run_folder import write_run_folder
 from rnnbench.request.options import OPTIONS, RunRequest, default_text, switch
 from rnnbench.request.run_request import resolve_request, resume_command

@@ -1,4 +1,4 @@
-"""report.html: the report as one self-contained file, readable on a phone.
+"""report.html: the report content (rnnbench.render.content) as one self-contained file, readable on a phone.
 
 Images are inlined as base64 data URIs and the style sheet is inline, so the
 file opens anywhere without network access. The layout is a single column with
@@ -12,7 +12,7 @@ import base64
 import html
 from pathlib import Path
 
-from rnnbench.render.report import ReportContent, Section
+from rnnbench.render.content import ReportContent, Section
 
 STYLE = """
 :root { color-scheme: light dark; }

@@ -20,21 +20,14 @@ from typing import Any, Iterable
 import numpy as np
 import pandas as pd
 
+from rnnbench.analysis.axes import AXIS_LABELS, SERIES_AXES, add_per_token_columns, swept_axis
+from rnnbench.records import CaseResult
+
+#: how a backend's forward ran, for the forward-time caption (see :func:`forward_modes`)
+TORCH_FORWARD = "torch.inference_mode"
+PLAIN_FORWARD = "a plain call, no autograd to switch off"
+
 INSTALL_HINT = "plots need matplotlib: pip install 'rnnbench[plot]', then rebuild them with 'rnnbench report RUN_ID'"
-
-#: the axes a sweep can vary that have a numeric x, in the order a plot prefers them
-NUMERIC_AXES = ("seq_len", "hidden", "batch_size", "layers", "steps", "lr")
-#: every config column that can tell two series apart (seed is aggregated over, not a series)
-SERIES_AXES = ("task", "task_options", "seq_len", "hidden", "batch_size", "layers", "device", "dtype", "steps", "lr")
-
-AXIS_LABELS = {
-    "seq_len": "--seq-len",
-    "hidden": "--hidden (width asked for)",
-    "batch_size": "batch size",
-    "layers": "layers",
-    "steps": "training steps",
-    "lr": "learning rate",
-}
 
 
 @dataclass(frozen=True)
@@ -62,12 +55,26 @@ def matplotlib_missing() -> str | None:
     return None
 
 
-def swept_axis(frame: pd.DataFrame) -> str | None:
-    """The numeric axis with more than one value (the first such, by NUMERIC_AXES order)."""
-    for axis in NUMERIC_AXES:
-        if axis in frame and frame[axis].nunique(dropna=True) > 1:
-            return axis
-    return None
+def forward_modes(results: Iterable[CaseResult]) -> dict[str, str]:
+    """Per backend, how its timed forward ran: torch models (their details name the torch
+    version) under torch.inference_mode, others (NumPy) as a plain call."""
+    modes: dict[str, str] = {}
+    for result in results:
+        if result.status == "ok":
+            modes.setdefault(result.config.backend, TORCH_FORWARD if "torch" in result.details else PLAIN_FORWARD)
+    return modes
+
+
+def _forward_how(modes: dict[str, str] | None) -> str:
+    """`` (torch.inference_mode)`` for one mode; per backend when the run mixes them."""
+    if not modes:
+        return ""
+    by_mode: dict[str, list[str]] = {}
+    for backend, mode in sorted(modes.items()):
+        by_mode.setdefault(mode, []).append(backend)
+    if len(by_mode) == 1:
+        return f" ({next(iter(by_mode))})"
+    return " (" + "; ".join(f"{', '.join(backends)}: {mode}" for mode, backends in by_mode.items()) + ")"
 
 
 def machine_line(env: dict[str, Any]) -> str:
@@ -83,8 +90,13 @@ def machine_line(env: dict[str, Any]) -> str:
     return "; ".join(parts)
 
 
-def make_plots(frame: pd.DataFrame, env: dict[str, Any], folder: Path) -> PlotSet:
-    """Draw every plot the run's data supports into ``folder``; say why the others are missing."""
+def make_plots(frame: pd.DataFrame, env: dict[str, Any], folder: Path, *, warmup_steps: int | None = None,
+               modes: dict[str, str] | None = None) -> PlotSet:
+    """Draw every plot the run's data supports into ``folder``; say why the others are missing.
+
+    ``warmup_steps`` (the run's ``train_warmup_steps``) and ``modes`` (:func:`forward_modes`)
+    go into the captions; without them the captions leave those details out.
+    """
     missing = matplotlib_missing()
     if missing:
         return PlotSet([], [missing])
@@ -101,7 +113,7 @@ def make_plots(frame: pd.DataFrame, env: dict[str, Any], folder: Path) -> PlotSe
         notes.append("no numeric axis was swept (give --seq-len, --hidden, --batch-size or --layers several"
                      " values): per-axis plots are drawn only for sweeps")
     else:
-        for spec in _axis_plots(ok, axis, machine):
+        for spec in _axis_plots(ok, axis, machine, warmup_steps, modes):
             figure = _line_plot(ok, axis, spec, folder)
             if figure is not None:
                 figures.append(figure)
@@ -124,16 +136,6 @@ def make_plots(frame: pd.DataFrame, env: dict[str, Any], folder: Path) -> PlotSe
 
 
 # -- data preparation ----------------------------------------------------------------------
-
-def add_per_token_columns(ok: pd.DataFrame) -> None:
-    tokens = ok["batch_size"] * ok["total_seq_len"]
-    for scenario, column in (("forward", "forward_latency_s"), ("train", "train_step_time_s")):
-        if column in ok:
-            ok[f"{scenario}_s_per_token"] = ok[column] / tokens
-            for suffix in ("_iqr", "_q1", "_q3"):
-                if f"{column}{suffix}" in ok:
-                    ok[f"{scenario}_s_per_token{suffix}"] = ok[f"{column}{suffix}"] / tokens
-
 
 def _series(ok: pd.DataFrame, x: str) -> Iterable[tuple[str, pd.DataFrame]]:
     """Rows grouped into one line per model and per value of any other swept config column."""
@@ -182,15 +184,17 @@ class _AxisPlot:
     seconds: bool = False
 
 
-def _axis_plots(ok: pd.DataFrame, axis: str, machine: str) -> list[_AxisPlot]:
+def _axis_plots(ok: pd.DataFrame, axis: str, machine: str, warmup_steps: int | None,
+                modes: dict[str, str] | None) -> list[_AxisPlot]:
+    warmup = f"{warmup_steps} warm-up steps" if warmup_steps is not None else "the warm-up steps"
     plots = [
         _AxisPlot("forward_time_per_token", "forward_s_per_token", "Forward time per token", "per token",
-                  "Median wall-clock time of one full-sequence inference forward (torch.inference_mode), divided"
+                  f"Median wall-clock time of one full-sequence inference forward{_forward_how(modes)}, divided"
                   " by batch × total length; blocked timing after warm-up (torch.utils.benchmark style), error"
                   " bars: interquartile range of the repeats.", seconds=True),
         _AxisPlot("train_time_per_token", "train_s_per_token", "Train-step time per token", "per token",
                   "Median wall-clock time of one real training step (forward, backward, Adam update) after"
-                  " 3 warm-up steps, divided by batch × total length; error bars: interquartile range of the steps.",
+                  f" {warmup}, divided by batch × total length; error bars: interquartile range of the steps.",
                   seconds=True),
     ]
     memory = _memory_column(ok)
