@@ -9,12 +9,13 @@ significance instead of comparing two medians.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
 
 from rnnbench.records import TimerSettings
+from rnnbench.stats import Summary
 
 
 @dataclass
@@ -29,31 +30,18 @@ class Measurement:
     calls_per_sample: int = 1
     warmup_calls: int = 0
     method: str = "wall clock (time.perf_counter)"
-    extra: dict = field(default_factory=dict)
 
     @property
     def n(self) -> int:
         return len(self.samples)
 
     @property
+    def summary(self) -> Summary:
+        return Summary.of(self.samples)
+
+    @property
     def median(self) -> float:
-        return float(np.median(self.samples))
-
-    @property
-    def q1(self) -> float:
-        return float(np.percentile(self.samples, 25))
-
-    @property
-    def q3(self) -> float:
-        return float(np.percentile(self.samples, 75))
-
-    @property
-    def iqr(self) -> float:
-        return self.q3 - self.q1
-
-    @property
-    def mean(self) -> float:
-        return float(np.mean(self.samples))
+        return self.summary.median
 
     def describe(self) -> str:
         return (
