@@ -26,6 +26,10 @@ log = logging.getLogger(__name__)
 ENTRY_POINT_GROUP = "rnnbench"
 
 
+#: how a LoadProblem's message starts when the plugin's module could not be imported at all
+IMPORT_FAILED = "failed to import"
+
+
 @dataclass
 class LoadProblem:
     """A plugin that could not be (fully) loaded, and why."""
@@ -127,7 +131,7 @@ def load_registry(plugin_modules: Sequence[str] = (), *, entry_points: bool = Tr
         try:
             module = load()
         except Exception as exc:
-            registry.problems.append(LoadProblem(name, f"failed to import: {type(exc).__name__}: {exc}", dist))
+            registry.problems.append(LoadProblem(name, f"{IMPORT_FAILED}: {type(exc).__name__}: {exc}", dist))
             return
         if pm.is_registered(module):
             return  # the same module through two routes (entry point and -p)

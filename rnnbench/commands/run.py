@@ -18,6 +18,7 @@ from rich.progress import (
 )
 
 from rnnbench.analysis.match_params import match_params, registry_param_counter
+from rnnbench.analysis.sources import store_run_id
 from rnnbench.commands.common import load_plugins
 from rnnbench.execution.interrupts import sigterm_as_interrupt
 from rnnbench.execution.session import RunOutcome, run_sweep
@@ -50,8 +51,9 @@ def add_parser(sub, add_common) -> None:
         groups[option.group].add_argument(option.cli_flag, help=help_text, **kwargs)
     how = groups["how"]
     how.add_argument("--out", default="results", help="results folder (default: %(default)s)")
-    how.add_argument("--resume", metavar="RUN_ID",
-                     help="continue a run with its stored flags: skip its ok cases, rerun failed and missing ones")
+    how.add_argument("--resume", metavar="RUN",
+                     help="continue a run (a run id, 'latest' or 'latest~N') with its stored flags: skip its ok"
+                     " cases, rerun failed and missing ones")
     how.add_argument("--sweep", metavar="FILE.toml",
                      help="read the flags from a TOML sweep file; flags given here override it (docs/robustness.md)")
     how.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -64,6 +66,8 @@ _NOT_REQUEST = ("out", "resume", "sweep", "no_progress", "debug", "handler", "co
 
 def run(args: argparse.Namespace) -> int:
     flags = {k: v for k, v in vars(args).items() if k not in _NOT_REQUEST}
+    if args.resume:  # 'latest' and 'latest~N' name a stored run here as everywhere
+        args.resume = store_run_id(args.resume, Path(args.out), what="--resume")
     stored = _stored_request(Path(args.out), args.resume) if args.resume else None
     request = resolve_request(flags, stored=stored, sweep=args.sweep)
     sigterm_as_interrupt()
@@ -82,6 +86,11 @@ def run(args: argparse.Namespace) -> int:
         for note in matching.warnings:
             err.print(f"[yellow]rnnbench: warning:[/yellow] match-params: {note}")
 
+    cores = os.cpu_count() or 1
+    if request.threads and request.threads > cores:  # oversubscribed pools time contention, not the model
+        err.print(f"rnnbench: warning: --threads {request.threads} is more than the {cores} logical CPU(s) of"
+                  f" this machine: the threads will share cores, and times will be slower and noisier than with"
+                  f" --threads {cores} or fewer", markup=False, highlight=False)
     settings = RunSettings(scenarios=tuple(request.scenarios), threads=request.threads or os.cpu_count() or 1,
                            timer=TimerSettings(min_run_time=request.min_time),
                            eval_seq_lens=tuple(request.eval_seq_len or ()))
@@ -92,15 +101,17 @@ def run(args: argparse.Namespace) -> int:
         err.print(f"[yellow]rnnbench: warning:[/yellow] {message}")
     print_summary(outcome.results, outcome.run, Console())
     folder = outcome.run.folder
-    err.print(f"results: {folder / 'results.csv'}  report: {folder / 'report.md'}  {folder / 'report.html'}"
-              f"  database: {Path(args.out) / DEFAULT_DB_NAME}", soft_wrap=True)
+    sep = "\n" if err.is_terminal else "  "
+    err.print(f"results: {folder / 'results.csv'}{sep}report: {folder / 'report.md'}  {folder / 'report.html'}"
+              f"{sep}database: {Path(args.out) / DEFAULT_DB_NAME}", soft_wrap=not err.is_terminal, highlight=False)
     missing = matplotlib_missing()
     if missing and outcome.results:
         err.print(f"rnnbench: note: the report has no plots: {missing}", markup=False, highlight=False)
     failed = [r for r in outcome.results if r.status != "ok"]
     if outcome.interrupted:
         err.print(f"[red]interrupted[/red]: finished cases are stored; resume with:\n"
-                  f"  {resume_command(args.out, outcome.run.run_id)}", highlight=False, soft_wrap=True)
+                  f"  {resume_command(args.out, outcome.run.run_id)}", highlight=False,
+                  soft_wrap=not err.is_terminal)
         return 130
     if failed:
         err.print(f"[red]{len(failed)} of {len(outcome.results)} case(s) failed[/red]; their rows say why")
@@ -119,8 +130,11 @@ def _run_with_progress(cases: list[CaseConfig], registry, settings: RunSettings,
                        args: argparse.Namespace, command: str, err: Console) -> RunOutcome:
     def on_start(run, to_run, already_done):
         done = f", {already_done} already done" if already_done else ""
-        err.print(f"run {run.run_id}: {to_run} case(s) to run{done}; if it stops, continue with:"
-                  f" {resume_command(args.out, run.run_id)}", highlight=False, soft_wrap=True)
+        # on a terminal rich wraps between words, and the command gets a line of its own, so neither the
+        # run id nor the command is cut by the terminal; piped, lines stay whole
+        sep = "\n  " if err.is_terminal else " "
+        err.print(f"run {run.run_id}: {to_run} case(s) to run{done}; if it stops, continue with:{sep}"
+                  f"{resume_command(args.out, run.run_id)}", highlight=False, soft_wrap=not err.is_terminal)
 
     kwargs = dict(executor=request.executor, out_dir=Path(args.out), command=command, resume=args.resume,
                   request=request.to_dict(), on_start=on_start,
@@ -129,17 +143,24 @@ def _run_with_progress(cases: list[CaseConfig], registry, settings: RunSettings,
     if args.no_progress:
         return run_sweep(cases, registry, settings, **kwargs)
     columns = [TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()]
-    with Progress(*columns, console=err, transient=False) as progress:
-        bar = progress.add_task(f"{len(cases)} case(s)", total=None)
+    # The bar starts only once the run exists: an error before that (a bad --out, a missing executor
+    # package) is then the only thing printed.
+    progress = Progress(*columns, console=err, transient=False)
+    bar = None
 
-        def on_start_with_bar(run, to_run, already_done):
-            on_start(run, to_run, already_done)
-            progress.update(bar, total=to_run, description=f"run {run.run_id}")
+    def on_start_with_bar(run, to_run, already_done):
+        nonlocal bar
+        on_start(run, to_run, already_done)
+        progress.start()
+        bar = progress.add_task(f"run {run.run_id}", total=to_run)
 
-        def on_result(result, index, total):
-            mark = "ok" if result.status == "ok" else result.status.upper()
-            progress.update(bar, completed=index, total=total,
-                            description=f"{result.config.model} {result.config.task}: {mark}")
+    def on_result(result, index, total):
+        mark = "ok" if result.status == "ok" else result.status.upper()
+        progress.update(bar, completed=index, total=total,
+                        description=f"{result.config.model} {result.config.task}: {mark}")
 
-        kwargs["on_start"] = on_start_with_bar
+    kwargs["on_start"] = on_start_with_bar
+    try:
         return run_sweep(cases, registry, settings, on_result=on_result, **kwargs)
+    finally:
+        progress.stop()

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-from rnnbench.errors import RnnbenchError
+from rnnbench.errors import RnnbenchError, UsageError
 from rnnbench.execution.environment import collect_environment
 from rnnbench.manager import Registry
 from rnnbench.records import CaseConfig, CaseJob, CaseResult, RunInfo, RunSettings
@@ -64,7 +64,7 @@ def run_sweep(
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise RnnbenchError(f"cannot create results folder {out_dir}: {exc.strerror}") from None
+        raise UsageError(f"--out: cannot create results folder {out_dir}: {exc.strerror}") from None
     # Start the executor before touching the store: a missing package or an unreachable
     # cluster must not leave an empty "running" run behind.
     runner = executor_spec.factory(dataclasses.replace(executor_options, registry=registry))
