@@ -421,10 +421,12 @@ def _gradient_plot(ok: pd.DataFrame, machine: str, folder: Path) -> PlotFigure |
         return None
     keys = ["task", "seq_len"]
     several = any(ok[key].nunique() > 1 for key in keys)
-    figure = _new_figure(wide=len(stages) > 1)
+    figure, axes = figure_layout.new_figure(len(stages))
     zero_beyond: set[str] = set()
-    for index, (column, when) in enumerate(stages):
-        ax = figure.add_subplot(1, len(stages), index + 1)
+    labels = [f"{model} {task} T={seq_len}" if several else str(model)
+              for model, task, seq_len in ok[["model", "task", "seq_len"]].drop_duplicates().itertuples(index=False)]
+    colour = figure_layout.colours(labels)
+    for ax, (column, when) in zip(axes, stages):
         rows = ok[ok[column].notna()]
         for (model, task, seq_len), group in rows.groupby(["model", "task", "seq_len"], sort=False):
             curves = [np.asarray(json.loads(text), dtype=float) for text in group[column]]
@@ -436,17 +438,18 @@ def _gradient_plot(ok: pd.DataFrame, machine: str, folder: Path) -> PlotFigure |
             median = np.median(stacked, axis=0)
             distance = np.arange(span)
             shown = median > 0  # zeros (no path across time) have no place on a log axis
-            line, = ax.plot(distance[shown], median[shown], marker=".", markersize=3, linewidth=1.2, label=label)
+            ax.plot(distance[shown], median[shown], marker=".", markersize=3, linewidth=1.2, label=label,
+                    color=colour[label])
             if len(curves) > 1:
                 low, high = stacked.min(axis=0), stacked.max(axis=0)
                 band = (low > 0) & shown
-                ax.fill_between(distance[band], low[band], high[band], color=line.get_color(), alpha=0.15)
+                ax.fill_between(distance[band], low[band], high[band], color=colour[label], alpha=0.15)
         ax.set_yscale("log")
         ax.set_xlabel("distance from the loss position (steps)")
         ax.set_ylabel("mean ||dl/dh_t|| over examples")
         ax.set_title(when, fontsize=10)
         ax.grid(True, which="both", alpha=0.3)
-        ax.legend(fontsize=8)
+    figure_layout.legend_outside(figure, axes)
     seeds = ok["seed"].nunique() if "seed" in ok else 1
     caption = ("Gradient flow: the norm of the gradient of each example's loss at its last scored position with"
                " respect to the state h_t at each earlier position (recurrent state of every layer, the"
