@@ -20,6 +20,7 @@ import pluggy
 from rnnbench import hookspecs
 from rnnbench.errors import PluginError, UsageError
 from rnnbench.specs import ExecutorSpec, ModelSpec, TaskSpec
+from rnnbench.study_api import StudySpec
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +51,7 @@ class Registry:
     models: dict[str, ModelSpec] = field(default_factory=dict)
     tasks: dict[str, TaskSpec] = field(default_factory=dict)
     executors: dict[str, ExecutorSpec] = field(default_factory=dict)
+    studies: dict[str, StudySpec] = field(default_factory=dict)
     #: which plugin registered each model/task/executor name
     owners: dict[str, str] = field(default_factory=dict)
     problems: list[LoadProblem] = field(default_factory=list)
@@ -87,6 +89,12 @@ class Registry:
         if name in self.executors:
             return self.executors[name]
         raise UsageError(_unknown("executor", name, sorted(self.executors), sorted(self.executors)))
+
+    def resolve_study(self, name: str) -> StudySpec:
+        name = name.strip().lower()
+        if name in self.studies:
+            return self.studies[name]
+        raise UsageError(_unknown("study", name, sorted(self.studies), sorted(self.studies)))
 
     # -- observer hooks ----------------------------------------------------------------
     def notify(self, hook_name: str, **kwargs: Any) -> list[str]:
@@ -162,6 +170,7 @@ def load_registry(plugin_modules: Sequence[str] = (), *, entry_points: bool = Tr
     _collect(registry, "rnnbench_register_models", registry.models, ModelSpec, lambda s: s.name, distributions)
     _collect(registry, "rnnbench_register_tasks", registry.tasks, TaskSpec, lambda s: s.name, distributions)
     _collect(registry, "rnnbench_register_executors", registry.executors, ExecutorSpec, lambda s: s.name, distributions)
+    _collect(registry, "rnnbench_register_studies", registry.studies, StudySpec, lambda s: s.name, distributions)
     return registry
 
 

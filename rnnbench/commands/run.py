@@ -73,29 +73,11 @@ def run(args: argparse.Namespace) -> int:
     sigterm_as_interrupt()
     registry = load_plugins(request.plugins)
     registry.resolve_executor(request.executor)  # fail before any work on a typo
-    expansion = expand(axes_of(request), registry)
     err = Console(stderr=True)
-    for note in expansion.skipped:
-        err.print(f"[yellow]rnnbench: skipping[/yellow] {note}")
-    cases = expansion.cases
-    if request.match_params:
-        matching = match_params(cases, registry_param_counter(registry))
-        cases = matching.cases
-        for choice in matching.choices:
-            err.print(f"match-params: {choice.describe()}")
-        for note in matching.warnings:
-            err.print(f"[yellow]rnnbench: warning:[/yellow] match-params: {note}")
-
-    cores = os.cpu_count() or 1
-    if request.threads and request.threads > cores:  # oversubscribed pools time contention, not the model
-        err.print(f"rnnbench: warning: --threads {request.threads} is more than the {cores} logical CPU(s) of"
-                  f" this machine: the threads will share cores, and times will be slower and noisier than with"
-                  f" --threads {cores} or fewer", markup=False, highlight=False)
-    settings = RunSettings(scenarios=tuple(request.scenarios), threads=request.threads or os.cpu_count() or 1,
-                           timer=TimerSettings(min_run_time=request.min_time),
-                           eval_seq_lens=tuple(request.eval_seq_len or ()))
+    cases, settings = plan_cases(request, registry, err)
     command = "rnnbench " + " ".join(shlex.quote(a) for a in args.argv)
-    outcome = _run_with_progress(cases, registry, settings, request, args, command, err)
+    outcome = execute_request(request, registry, cases, settings, out=Path(args.out), resume=args.resume,
+                              command=command, show_progress=not args.no_progress, err=err)
     write_run_folder(outcome.run, outcome.results)
     for message in outcome.observer_errors or []:
         err.print(f"[yellow]rnnbench: warning:[/yellow] {message}")
@@ -119,6 +101,33 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def plan_cases(request: RunRequest, registry, err: Console) -> tuple[list[CaseConfig], RunSettings]:
+    """The cases of a request (expanded, widths matched under --match-params) and how to measure them.
+
+    Shared with ``rnnbench study run``, whose sweeps are ordinary runs.
+    """
+    expansion = expand(axes_of(request), registry)
+    for note in expansion.skipped:
+        err.print(f"[yellow]rnnbench: skipping[/yellow] {note}")
+    cases = expansion.cases
+    if request.match_params:
+        matching = match_params(cases, registry_param_counter(registry))
+        cases = matching.cases
+        for choice in matching.choices:
+            err.print(f"match-params: {choice.describe()}")
+        for note in matching.warnings:
+            err.print(f"[yellow]rnnbench: warning:[/yellow] match-params: {note}")
+    cores = os.cpu_count() or 1
+    if request.threads and request.threads > cores:  # oversubscribed pools time contention, not the model
+        err.print(f"rnnbench: warning: --threads {request.threads} is more than the {cores} logical CPU(s) of"
+                  f" this machine: the threads will share cores, and times will be slower and noisier than with"
+                  f" --threads {cores} or fewer", markup=False, highlight=False)
+    settings = RunSettings(scenarios=tuple(request.scenarios), threads=request.threads or os.cpu_count() or 1,
+                           timer=TimerSettings(min_run_time=request.min_time),
+                           eval_seq_lens=tuple(request.eval_seq_len or ()))
+    return cases, settings
+
+
 def _stored_request(out_dir: Path, run_id: str) -> dict[str, Any]:
     """The request stored with a run, or ``{}`` for a run stored without one."""
     with ResultsStore.reader(out_dir / DEFAULT_DB_NAME) as store:
@@ -126,21 +135,26 @@ def _stored_request(out_dir: Path, run_id: str) -> dict[str, Any]:
     return dict(stored) if isinstance(stored, dict) else {}
 
 
-def _run_with_progress(cases: list[CaseConfig], registry, settings: RunSettings, request: RunRequest,
-                       args: argparse.Namespace, command: str, err: Console) -> RunOutcome:
+def execute_request(request: RunRequest, registry, cases: list[CaseConfig], settings: RunSettings, *, out: Path,
+                    resume: str | None, command: str, show_progress: bool, err: Console,
+                    settings_extra: dict[str, Any] | None = None) -> RunOutcome:
+    """Run the cases (a new run, or ``resume``'s) and store them; a progress bar on ``err`` if asked.
+
+    ``settings_extra`` is stored with a new run's settings (``rnnbench study run`` tags its sweeps).
+    """
     def on_start(run, to_run, already_done):
         done = f", {already_done} already done" if already_done else ""
         # on a terminal rich wraps between words, and the command gets a line of its own, so neither the
         # run id nor the command is cut by the terminal; piped, lines stay whole
         sep = "\n  " if err.is_terminal else " "
         err.print(f"run {run.run_id}: {to_run} case(s) to run{done}; if it stops, continue with:{sep}"
-                  f"{resume_command(args.out, run.run_id)}", highlight=False, soft_wrap=not err.is_terminal)
+                  f"{resume_command(out, run.run_id)}", highlight=False, soft_wrap=not err.is_terminal)
 
-    kwargs = dict(executor=request.executor, out_dir=Path(args.out), command=command, resume=args.resume,
-                  request=request.to_dict(), on_start=on_start,
+    kwargs = dict(executor=request.executor, out_dir=out, command=command, resume=resume,
+                  request=request.to_dict(), on_start=on_start, settings_extra=settings_extra,
                   executor_options=ExecutorOptions(timeout=request.timeout, workers=request.workers,
                                                    scheduler=request.scheduler))
-    if args.no_progress:
+    if not show_progress:
         return run_sweep(cases, registry, settings, **kwargs)
     columns = [TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()]
     # The bar starts only once the run exists: an error before that (a bad --out, a missing executor

@@ -50,6 +50,7 @@ def run_sweep(
     on_result: Callable[[CaseResult, int, int], None] | None = None,
     request: dict[str, Any] | None = None,
     on_start: Callable[[RunInfo, int, int], None] | None = None,
+    settings_extra: dict[str, Any] | None = None,
 ) -> RunOutcome:
     """Run ``cases`` through an executor and store each result (the caller writes the run folder).
 
@@ -85,6 +86,7 @@ def run_sweep(
                           settings=_settings_dict(settings, executor), created_at=time.time())
             if request is not None:
                 run.settings["request"] = request
+            run.settings.update(settings_extra or {})  # e.g. the study a sweep belongs to
             store.create_run(run)
             done = set()
         run.folder = out_dir / run.run_id
