@@ -74,6 +74,7 @@ def run(args: argparse.Namespace) -> int:
     registry = load_plugins(request.plugins)
     registry.resolve_executor(request.executor)  # fail before any work on a typo
     err = Console(stderr=True)
+    err.soft_wrap = not err.is_terminal  # piped: no line is broken ('pip install' stays with its package)
     cases, settings = plan_cases(request, registry, err)
     command = "rnnbench " + " ".join(shlex.quote(a) for a in args.argv)
     outcome = execute_request(request, registry, cases, settings, out=Path(args.out), resume=args.resume,

@@ -248,14 +248,35 @@ def time_unit(seconds: Iterable[float]) -> tuple[float, str]:
     return 1e6, "µs"
 
 
-def _scale(ax, xs: list[float], ys: list[float]) -> None:
-    """Log axes where the values span a decade or more; a log x axis is labelled at the swept values."""
+def byte_unit(values: Iterable[float]) -> tuple[float, str]:
+    """(factor, unit) that shows these byte counts in B, KiB, MiB or GiB, by their median (no 1e6 offset)."""
+    finite = [v for v in values if v is not None and np.isfinite(v) and v > 0]
+    typical = float(np.median(finite)) if finite else 1.0
+    for scale, unit in ((2**30, "GiB"), (2**20, "MiB"), (2**10, "KiB")):
+        if typical >= scale:
+            return 1 / scale, unit
+    return 1.0, "bytes"
+
+
+def _units(values: pd.Series, seconds: bool, ylabel: str) -> tuple[float, str]:
+    """(factor, y label) for a column: times in s/ms/µs, bytes in KiB/MiB/GiB, else as they are."""
+    if seconds:
+        factor, unit = time_unit(values)
+        return factor, f"{unit} {ylabel}".strip()
+    if ylabel == "bytes":
+        return byte_unit(values)
+    return 1.0, ylabel
+
+
+def _scale(ax, xs: list[float], ys: list[float], *, swept: bool = True) -> None:
+    """Log axes where the values span a decade or more; an x axis of swept values is labelled at them
+    (``swept=False``: measured values such as training times keep matplotlib's round ticks)."""
     from matplotlib.ticker import FixedLocator, NullLocator
 
     if _spans_decades(xs):
         ax.set_xscale("log")
     ticks = sorted(set(xs))
-    if len(ticks) <= 12:  # ticks at the swept values, not at round numbers nobody ran
+    if swept and len(ticks) <= 12:  # ticks at the swept values, not at round numbers nobody ran
         ax.xaxis.set_major_locator(FixedLocator(ticks))
         ax.xaxis.set_minor_locator(NullLocator())
         ax.set_xticklabels([f"{x:g}" for x in ticks])
@@ -336,9 +357,9 @@ def _panel_plot(ok: pd.DataFrame, x: str, column: str, *, scale: float, xlabel: 
 def _line_plot(ok: pd.DataFrame, axis: str, spec: _AxisPlot, folder: Path) -> PlotFigure | None:
     if spec.column not in ok or not ok[spec.column].notna().any():
         return None
-    scale, unit = time_unit(ok[spec.column]) if spec.seconds else (1.0, "")
+    scale, ylabel = _units(ok[spec.column], spec.seconds, spec.ylabel)
     figure = _panel_plot(ok, axis, spec.column, scale=scale, xlabel=AXIS_LABELS.get(axis, axis),
-                         ylabel=f"{unit} {spec.ylabel}".strip(), baseline=spec.baseline)
+                         ylabel=ylabel, baseline=spec.baseline)
     if figure is None:
         return None
     return _finish(figure, f"{spec.title} vs {AXIS_LABELS.get(axis, axis)}", spec.caption,
@@ -373,7 +394,7 @@ def _pareto_plot(ok: pd.DataFrame, machine: str, folder: Path) -> PlotFigure | N
     drawn = len(front) >= 2  # one case on the front: there is no line to draw, nor to name
     if drawn:
         ax.step(front["x"], front["y"], where="post", color="black", linewidth=1, alpha=0.6, label="Pareto front")
-    _scale(ax, list(data["train_time_s"]), [])
+    _scale(ax, list(data["train_time_s"]), [], swept=False)
     ax.set_xlabel("training time (s, wall clock)")
     ax.set_ylabel(f"held-out {primary}")
     ax.grid(True, which="both", alpha=0.3)
@@ -398,9 +419,9 @@ def _decode_plots(ok: pd.DataFrame, machine: str, folder: Path) -> list[PlotFigu
          " a recurrent model's hidden (and cell) state, a Transformer's KV cache."),
     ]
     for name, column, title, ylabel, caption in specs:
-        scale, unit = time_unit(ok[column]) if column.endswith("_s") else (1.0, "")
+        scale, axis_label = _units(ok[column], column.endswith("_s"), ylabel)
         figure = _panel_plot(ok, "decode_context_len", column, scale=scale, xlabel="context length T (tokens)",
-                             ylabel=f"{unit} {ylabel}".strip())
+                             ylabel=axis_label)
         if figure is None:
             continue
         batch = ", ".join(str(b) for b in sorted(ok["batch_size"].unique()))
