@@ -75,6 +75,7 @@ def run(args: argparse.Namespace) -> int:
     registry = load_plugins(request.plugins)
     registry.resolve_executor(request.executor)  # fail before any work on a typo
     err = Console(stderr=True)
+    err.soft_wrap = not err.is_terminal  # piped: no line is broken ('pip install' stays with its package)
     cases, settings = plan_cases(request, registry, err)
     command = "rnnbench " + " ".join(shlex.quote(a) for a in args.argv)
     outcome = execute_request(request, registry, cases, settings, out=Path(args.out), resume=args.resume,
@@ -126,7 +127,8 @@ def plan_cases(request: RunRequest, registry, err: Console) -> tuple[list[CaseCo
                   f" this machine: the threads will share cores, and times will be slower and noisier than with"
                   f" --threads {cores} or fewer", markup=False, highlight=False)
     settings = RunSettings(scenarios=tuple(request.scenarios), threads=request.threads or os.cpu_count() or 1,
-                           timer=TimerSettings(min_run_time=request.min_time))
+                           timer=TimerSettings(min_run_time=request.min_time),
+                           eval_seq_lens=tuple(request.eval_seq_len or ()))
     return cases, settings
 
 
