@@ -98,7 +98,8 @@ def check_model(
     ``memory_meter`` yields a :class:`MemoryReading` that names its method. With
     ``decode`` (the default) it also checks that ``step()`` position by position
     gives what ``forward`` gives, that ``step()`` leaves the state it was given
-    untouched, and that ``state_bytes`` counts the state; pass ``decode=False``
+    untouched, and that ``state_bytes`` counts the state (positive, except for the
+    position-wise ``feedforward`` family); pass ``decode=False``
     for a model that does not support the ``decode`` scenario.
 
     :param options: model options to set (others keep their defaults).
@@ -142,7 +143,7 @@ def check_model(
         _check_counts(label, spec, model, seq_len, batch_size, kind, report)
         _check_training(label, spec, config, batch, train_steps, kind, report)
         if decode:
-            _check_decode(label, model, batch, out, tol, kind, report)
+            _check_decode(label, model, batch, out, tol, kind, report, spec.family)
     if not decode:
         report.skipped.append("decode: step()/init_state() not checked (decode=False)")
     return report
@@ -192,7 +193,7 @@ def _check_training(label: str, spec: ModelSpec, config: ModelConfig, batch: Bat
 
 
 def _check_decode(label: str, model: Model, batch: Batch, full: np.ndarray, tol: float, kind: str,
-                  report: CheckReport) -> None:
+                  report: CheckReport, family: str) -> None:
     B, T = batch.batch_size, batch.seq_len
     try:
         state = model.init_state(B)
@@ -221,8 +222,11 @@ def _check_decode(label: str, model: Model, batch: Batch, full: np.ndarray, tol:
              f"{kind}: step() position by position differs from forward() by up to {worst:.3g}"
              f" (tolerance {tol * scale:.3g}); decoding must compute what the full forward computes")
     nbytes = model.state_bytes(carried)
-    _require(label, isinstance(nbytes, (int, np.integer)) and nbytes > 0,
-             f"{kind}: state_bytes() of a non-empty state must be a positive int, got {nbytes!r}")
+    # A feedforward (position-wise) model carries nothing between steps; every other family does.
+    stateless = family == "feedforward"
+    _require(label, isinstance(nbytes, (int, np.integer)) and (nbytes >= 0 if stateless else nbytes > 0),
+             f"{kind}: state_bytes() must be a {'non-negative' if stateless else 'positive'} int for a"
+             f" {family} model's state, got {nbytes!r}")
     report.checked.append(f"{kind}: step() equals forward() (max diff {worst:.2g}), leaves its input state"
                           f" untouched; state_bytes {nbytes} at context {T}")
 

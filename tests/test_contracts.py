@@ -4,11 +4,13 @@ import dataclasses
 
 import pytest
 
+from rnnbench.manager import load_registry
 from rnnbench.testing import ContractError, check_model, check_task
 
-BUILTIN_MODELS = ["rnn@torch", "lstm@torch", "gru@torch", "transformer@torch",
-                  "rnn@numpy", "lstm@numpy", "gru@numpy", "lstm@triton"]
-BUILTIN_TASKS = ["copy", "adding", "selective_copy", "associative_recall", "lm"]
+# Every model and task rnnbench itself registers: a new built-in is checked without being listed here.
+_BUILTINS = load_registry()
+BUILTIN_MODELS = sorted(n for n in _BUILTINS.models if _BUILTINS.source_of(n).distribution == "rnnbench")
+BUILTIN_TASKS = sorted(n for n in _BUILTINS.tasks if _BUILTINS.source_of(n).distribution == "rnnbench")
 
 
 @pytest.mark.parametrize("name", BUILTIN_MODELS)
