@@ -13,10 +13,14 @@ EXAMPLE = Path(__file__).parents[1] / "examples" / "rnnbench-example-plugin"
 @pytest.fixture(scope="module")
 def installed_example(tmp_path_factory):
     """pip-install the example into a private folder put on PYTHONPATH (the test
-    environment itself stays untouched); its entry point is found from there."""
+    environment itself stays untouched); its entry point is found from there.
+
+    Without build isolation: pip would otherwise download setuptools into a fresh build
+    environment, and the suite must pass without a network (setuptools is a dev extra)."""
     target = tmp_path_factory.mktemp("site")
     proc = subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--no-deps", "--quiet", "--target", str(target), str(EXAMPLE)],
+        [sys.executable, "-m", "pip", "install", "--no-deps", "--no-build-isolation", "--no-index", "--quiet",
+         "--target", str(target), str(EXAMPLE)],
         capture_output=True, text=True, timeout=600,
     )
     if proc.returncode != 0:
