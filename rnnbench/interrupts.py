@@ -18,3 +18,33 @@ def sigterm_as_interrupt() -> None:
     """Turn SIGTERM into KeyboardInterrupt in this process (main thread only, as Python requires)."""
     if threading.current_thread() is threading.main_thread() and hasattr(signal, "SIGTERM"):
         signal.signal(signal.SIGTERM, _interrupt)
+
+
+class deferred_interrupts:
+    """Hold Ctrl-C and SIGTERM while a run is being wrapped up; count what arrived.
+
+    After the first Ctrl-C the run still has to be marked interrupted, its folder written
+    and the resume command printed. A second Ctrl-C a moment later (people press it twice)
+    used to cut that short, leaving an empty run folder and no resume command. Inside this
+    block a further interrupt is only counted; the caller says so and finishes the job.
+    Outside the main thread it does nothing (Python delivers signals to the main thread).
+    """
+
+    def __init__(self) -> None:
+        self.count = 0
+        self._previous: dict[int, object] = {}
+
+    def _hold(self, signum, frame) -> None:
+        self.count += 1
+
+    def __enter__(self) -> "deferred_interrupts":
+        if threading.current_thread() is threading.main_thread():
+            for signum in (signal.SIGINT, getattr(signal, "SIGTERM", None)):
+                if signum is not None:
+                    self._previous[signum] = signal.signal(signum, self._hold)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for signum, handler in self._previous.items():
+            signal.signal(signum, handler)
+        self._previous.clear()
