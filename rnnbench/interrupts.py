@@ -20,13 +20,14 @@ def sigterm_as_interrupt() -> None:
         signal.signal(signal.SIGTERM, _interrupt)
 
 
-class deferred_interrupts:
-    """Hold Ctrl-C and SIGTERM while a run is being wrapped up; count what arrived.
+class interrupt_once:
+    """The first Ctrl-C (or SIGTERM) interrupts the run; later ones are counted, not obeyed.
 
-    After the first Ctrl-C the run still has to be marked interrupted, its folder written
-    and the resume command printed. A second Ctrl-C a moment later (people press it twice)
-    used to cut that short, leaving an empty run folder and no resume command. Inside this
-    block a further interrupt is only counted; the caller says so and finishes the job.
+    After the first interrupt the run still has to be marked interrupted, its folder
+    written and the resume command printed. A second Ctrl-C a moment later (people press
+    it twice) used to cut that short, leaving an empty run folder and no resume command
+    (issue 13). Installed for the whole run, so there is no moment in which a second
+    signal could slip through. SIGKILL still ends everything at once.
     Outside the main thread it does nothing (Python delivers signals to the main thread).
     """
 
@@ -34,14 +35,22 @@ class deferred_interrupts:
         self.count = 0
         self._previous: dict[int, object] = {}
 
-    def _hold(self, signum, frame) -> None:
+    def _handler(self, signum, frame) -> None:
         self.count += 1
+        if self.count == 1:
+            raise KeyboardInterrupt(f"signal {signal.Signals(signum).name}")
 
-    def __enter__(self) -> "deferred_interrupts":
+    @property
+    def held(self) -> int:
+        """Interrupts that arrived after the first and were held."""
+        return max(0, self.count - 1)
+
+    def __enter__(self) -> "interrupt_once":
         if threading.current_thread() is threading.main_thread():
             for signum in (signal.SIGINT, getattr(signal, "SIGTERM", None)):
-                if signum is not None:
-                    self._previous[signum] = signal.signal(signum, self._hold)
+                # a signal ignored on purpose (nohup, a background job) stays ignored
+                if signum is not None and signal.getsignal(signum) is not signal.SIG_IGN:
+                    self._previous[signum] = signal.signal(signum, self._handler)
         return self
 
     def __exit__(self, *exc: object) -> None:

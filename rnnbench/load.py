@@ -33,7 +33,7 @@ _BUSY_COLUMNS = (0, 1, 2, 5, 6, 7)
 #: a CPU's worth of slack: background daemons and the sampling itself stay below it
 TOLERANCE_CPUS = 0.25
 #: seconds the start-of-run sample takes (kept short: it is paid by every run, idle or not)
-DEFAULT_SAMPLE_S = 0.2
+DEFAULT_SAMPLE_S = 0.15
 #: environment variables that already decide the OpenMP wait behaviour: never overridden
 _USER_OPENMP_KEYS = ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT", "KMP_BLOCKTIME")
 
