@@ -57,7 +57,7 @@ def main(argv=None) -> int:
         from triton.backends.compiler import GPUTarget
         from triton.compiler import ASTSource
 
-        from rnnbench.plugins import triton_lstm_kernels as kernels
+        from rnnbench.plugins.triton import kernels
     except ImportError as exc:
         print(f"compile_check: {exc}: pip install 'rnnbench[triton]'", file=sys.stderr)
         return 2

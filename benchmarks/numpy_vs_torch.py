@@ -31,9 +31,9 @@ import torch
 from threadpoolctl import threadpool_info, threadpool_limits
 from torch.utils import benchmark
 
-from rnnbench.plugins.numpy_layers import GATES
-from rnnbench.plugins.numpy_rnn import blas_name
-from rnnbench.plugins.numpy_torch import TORCH_LAYERS, stack_like
+from rnnbench.plugins.numpy.layers import GATES
+from rnnbench.plugins.numpy.model import blas_name
+from rnnbench.plugins.numpy.convert import TORCH_LAYERS, stack_like
 
 
 @dataclass

@@ -70,7 +70,7 @@ def time_it(fn, min_run_time: float, device: torch.device):
 
 
 def bench_case(batch, hidden, seq, dtype, mode, layers, design, min_run_time, kernels, device) -> Row:
-    from rnnbench.plugins.triton_lstm import TritonLSTMCore
+    from rnnbench.plugins.triton.lstm import TritonLSTMCore
 
     torch.manual_seed(0)
     cudnn = nn.LSTM(hidden, hidden, num_layers=layers, batch_first=True).to(device=device, dtype=dtype)
@@ -144,7 +144,7 @@ def main(argv=None) -> int:
 
     device = torch.device(args.device)
     if device.type == "cpu":
-        from rnnbench.plugins.triton_lstm import interpreter_requested
+        from rnnbench.plugins.triton.lstm import interpreter_requested
 
         if not interpreter_requested():
             print("triton_vs_cudnn: --device cpu needs TRITON_INTERPRET=1 (Triton's interpreter)", file=sys.stderr)
@@ -167,7 +167,7 @@ def main(argv=None) -> int:
     # cuDNN and cuBLAS would use TF32 for float32 on Ampere+: off, so both compute in float32.
     torch.backends.cudnn.allow_tf32 = False
     torch.backends.cuda.matmul.allow_tf32 = False
-    from rnnbench.plugins import triton_lstm_kernels as kernels
+    from rnnbench.plugins.triton import kernels
     import triton
 
     where = torch.cuda.get_device_name() if device.type == "cuda" else \

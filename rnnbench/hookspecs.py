@@ -69,7 +69,7 @@ def rnnbench_register_executors(register: Callable[[ExecutorSpec], None]) -> Non
     """Register executors: the strategies that decide where cases run.
 
     Call ``register(ExecutorSpec(name=..., factory=...))``. The factory receives
-    an :class:`rnnbench.executors.ExecutorOptions` and returns an object with
+    an :class:`rnnbench.execution.executors.ExecutorOptions` and returns an object with
     ``map(jobs) -> Iterator[CaseResult]`` (results in any order, one per job,
     errors as error results rather than exceptions) and ``close()``. The process
     that started the run receives every result and is the only writer of the

@@ -1,15 +1,151 @@
-"""What a case produces: metrics with their method and raw samples, and a status."""
+"""Every value type of rnnbench, and nothing else: the bottom layer.
+
+A case's configuration, how a run measures, the job a worker receives, what a case
+produces (metrics and series), a run's identity. These are plain dataclasses that
+serialize to dicts; they import no plugin machinery, so every layer can use them.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import hashlib
+import json
+import os
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from rnnbench.sweep import CaseConfig
-
+#: what a case can do; each scenario adds its own metrics
+SCENARIOS = ("train", "forward", "decode")
+DEFAULT_SCENARIOS = ("train", "forward")
 #: statuses of a finished case; everything but "ok" is an error row
 STATUSES = ("ok", "error", "timeout", "oom", "crashed", "skipped")
+
+#: field metadata for CaseConfig fields added after the first release: they count in the
+#: case id only when set, so the ids of cases stored before them stay what they were
+ID_WHEN_SET = {"id_when_set": True}
+
+
+@dataclass(frozen=True)
+class CaseConfig:
+    """One point of a sweep: everything that defines the work of a case.
+
+    The environment (machine, commit, threads, versions) is deliberately not part
+    of it, so that one case can be compared across commits and machines.
+    """
+
+    model: str  # canonical ARCH@BACKEND
+    task: str
+    task_options: tuple[tuple[str, Any], ...]
+    seq_len: int
+    batch_size: int
+    hidden: int
+    layers: int
+    device: str
+    dtype: str
+    seed: int
+    steps: int
+    lr: float
+    #: the --hidden asked for when --match-params chose ``hidden`` (the width that runs);
+    #: an annotation, not part of the case's identity (see :attr:`case_id`)
+    requested_hidden: int | None = None
+
+    @property
+    def arch(self) -> str:
+        return self.model.split("@", 1)[0]
+
+    @property
+    def backend(self) -> str:
+        return self.model.split("@", 1)[1]
+
+    @property
+    def options(self) -> dict[str, Any]:
+        return dict(self.task_options)
+
+    @property
+    def case_id(self) -> str:
+        """A stable id: the hash of the work this case does, independent of run and machine.
+
+        ``hidden`` is the width that ran and ``requested_hidden`` is left out: a
+        Transformer matched to width 104 is the same case as one asked for at
+        ``--hidden 104``, and compares with it. Fields marked :data:`ID_WHEN_SET`
+        count only when they differ from their default.
+        """
+        identity = self.to_dict()
+        identity.pop("requested_hidden")
+        for f in fields(self):
+            if f.metadata.get("id_when_set") and getattr(self, f.name) == f.default:
+                identity.pop(f.name)
+        canonical = json.dumps(identity, sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(canonical.encode()).hexdigest()[:12]
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["task_options"] = dict(self.task_options)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "CaseConfig":
+        known = {f.name for f in fields(cls)}
+        values = {k: v for k, v in data.items() if k in known}
+        values["task_options"] = tuple(sorted(dict(values.get("task_options") or {}).items()))
+        return cls(**values)
+
+    def label(self) -> str:
+        return (f"{self.model} {self.task} T={self.seq_len} B={self.batch_size} H={self.hidden}"
+                f" L={self.layers} seed={self.seed}")
+
+
+@dataclass(frozen=True)
+class TimerSettings:
+    """How long to time: at least ``min_repeats`` samples and ``min_run_time`` seconds,
+    at most ``max_repeats`` samples; each sample lasts at least ``min_block_time``.
+
+    These defaults are the only ones: ``--min-time`` shows and uses ``min_run_time``.
+    """
+
+    warmup_calls: int = 2
+    min_run_time: float = 0.5
+    min_repeats: int = 5
+    max_repeats: int = 200
+    min_block_time: float = 5e-3
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    """How every case of a run is measured (not part of a case's identity)."""
+
+    scenarios: tuple[str, ...] = DEFAULT_SCENARIOS
+    threads: int = field(default_factory=lambda: os.cpu_count() or 1)
+    timer: TimerSettings = TimerSettings()
+    #: batches of the test split that evaluation averages over
+    eval_batches: int = 8
+    #: training steps excluded from the step-time samples (allocation, lazy init)
+    train_warmup_steps: int = 3
+    #: how many points of the loss curve are kept
+    loss_curve_points: int = 50
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "RunSettings":
+        known = {f.name for f in fields(cls)}
+        values = {k: v for k, v in data.items() if k in known}
+        if isinstance(values.get("timer"), dict):
+            timer_known = {f.name for f in fields(TimerSettings)}
+            values["timer"] = TimerSettings(**{k: v for k, v in values["timer"].items() if k in timer_known})
+        if "scenarios" in values:
+            values["scenarios"] = tuple(values["scenarios"])
+        return cls(**values)
+
+
+@dataclass(frozen=True)
+class CaseJob:
+    """A case with everything a worker in another process needs to run it."""
+
+    config: CaseConfig
+    settings: RunSettings
+    plugin_modules: tuple[str, ...] = ()
 
 
 @dataclass
@@ -19,7 +155,9 @@ class Metric:
     :param scenario: ``"train"``, ``"forward"``, ``"decode"`` or ``"model"`` (static facts).
     :param name: the metric's name with its unit as a suffix (``step_time_s``).
     :param method: how it was measured, shown beside the number.
-    :param samples: raw per-repeat samples for timed metrics; ``value`` is their median.
+    :param samples: repeated measurements of this number (timings), ``value`` their median;
+        ``None`` for a number measured once.
+    :param calls_per_sample: how many calls each sample averages (blocked timing).
     """
 
     scenario: str
@@ -28,20 +166,50 @@ class Metric:
     unit: str = ""
     method: str = ""
     samples: list[float] | None = None
+    calls_per_sample: int = 1
 
     @property
     def column(self) -> str:
         return f"{self.scenario}_{self.name}"
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "scenario": self.scenario, "name": self.name, "value": self.value,
-            "unit": self.unit, "method": self.method, "samples": self.samples,
-        }
+        return asdict(self)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "Metric":
-        return cls(**{k: data.get(k) for k in ("scenario", "name", "value", "unit", "method", "samples")})
+        known = {f.name for f in fields(cls)}
+        values = {k: v for k, v in data.items() if k in known}
+        values["calls_per_sample"] = int(values.get("calls_per_sample") or 1)
+        return cls(**values)
+
+
+@dataclass
+class Series:
+    """A curve a case produced: ``y`` against ``x`` (the loss against the training step).
+
+    Not a measurement repeated: each point is its own number, so no median or spread
+    is ever taken over it.
+    """
+
+    scenario: str
+    name: str
+    x: list[float]
+    y: list[float]
+    x_label: str = ""
+    unit: str = ""
+    method: str = ""
+
+    @property
+    def column(self) -> str:
+        return f"{self.scenario}_{self.name}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "Series":
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})
 
 
 @dataclass
@@ -52,6 +220,7 @@ class CaseResult:
     status: str = "ok"
     error: str = ""
     metrics: list[Metric] = field(default_factory=list)
+    series: list[Series] = field(default_factory=list)
     #: where it ran: host, pid, CPU model, threads
     worker: dict[str, Any] = field(default_factory=dict)
     #: implementation facts reported by the model (kernel path, TF32 setting, widths)
@@ -69,18 +238,33 @@ class CaseResult:
                 return metric
         return None
 
+    def curve(self, scenario: str, name: str) -> Series | None:
+        for series in self.series:
+            if series.scenario == scenario and series.name == name:
+                return series
+        return None
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "config": self.config.to_dict(), "status": self.status, "error": self.error,
-            "metrics": [m.to_dict() for m in self.metrics], "worker": self.worker,
-            "details": self.details, "started_at": self.started_at, "duration_s": self.duration_s,
+            "metrics": [m.to_dict() for m in self.metrics], "series": [s.to_dict() for s in self.series],
+            "worker": self.worker, "details": self.details, "started_at": self.started_at,
+            "duration_s": self.duration_s,
         }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "CaseResult":
+        metrics, series = [], []
+        for m in data.get("metrics", []):
+            if m.get("name") == "loss_curve":  # exports before series existed kept the curve as samples
+                series.append(Series(m["scenario"], "loss_curve", list(range(len(m.get("samples") or []))),
+                                     list(m.get("samples") or []), "point", "", m.get("method", "")))
+            else:
+                metrics.append(Metric.from_dict(m))
+        series += [Series.from_dict(s) for s in data.get("series", [])]
         return cls(
             config=CaseConfig.from_dict(data["config"]), status=data["status"], error=data.get("error", ""),
-            metrics=[Metric.from_dict(m) for m in data.get("metrics", [])], worker=data.get("worker", {}),
+            metrics=metrics, series=series, worker=data.get("worker", {}),
             details=data.get("details", {}), started_at=data.get("started_at", 0.0),
             duration_s=data.get("duration_s", 0.0),
         )
@@ -88,7 +272,11 @@ class CaseResult:
 
 @dataclass
 class RunInfo:
-    """A run: its id, output folder, environment and the command that started it."""
+    """A run: its id, output folder, environment and the command that started it.
+
+    ``settings`` holds the stored :class:`RunSettings` (under ``"run"``), the
+    executor, and the request that ``--resume`` repeats (under ``"request"``).
+    """
 
     run_id: str
     folder: Path
@@ -96,3 +284,12 @@ class RunInfo:
     command: str = ""
     settings: dict[str, Any] = field(default_factory=dict)
     created_at: float = 0.0
+
+    @property
+    def run_settings(self) -> RunSettings | None:
+        """The run's measurement settings, or ``None`` for a run stored without them."""
+        stored = self.settings.get("run")
+        if stored is None and "scenarios" in self.settings:  # runs stored before settings had their own key
+            stored = self.settings
+        return RunSettings.from_dict(stored) if isinstance(stored, dict) else None
+

@@ -1,13 +1,21 @@
-"""What plugins register: a model, a task, an executor. Validated at registration."""
+"""What plugins register: a model, a task, an executor (with the executor contract). Validated at registration.
+
+An executor takes :class:`~rnnbench.records.CaseJob` objects and yields one
+:class:`~rnnbench.records.CaseResult` per job, in whatever order they finish.
+It never raises for a case's failure: a case that fails, crashes or times out
+comes back as a result with that status. The caller stores each result as it
+arrives, so the executor must not write to the results store itself.
+"""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, Optional
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Optional, Protocol
+
+from rnnbench.records import CaseJob, CaseResult
 
 if TYPE_CHECKING:
-    from rnnbench.executors import Executor, ExecutorOptions
     from rnnbench.model_api import Model, ModelConfig
     from rnnbench.task_api import Task
 
@@ -152,6 +160,34 @@ class TaskSpec:
 
 
 @dataclass(frozen=True)
+class ExecutorOptions:
+    """Options from the command line that executors may use.
+
+    :param timeout: seconds a case may take before it is stopped (executors that can stop one).
+    :param workers: worker processes to start, for executors that start them.
+    :param scheduler: address of an existing cluster scheduler, for executors that use one.
+    :param registry: the plugins of the run, for executors that run cases in this process;
+        executors that run them elsewhere load the same modules there (``CaseJob.plugin_modules``).
+    """
+
+    timeout: float | None = None
+    workers: int = 1
+    scheduler: str | None = None
+    #: the run's rnnbench.manager.Registry (typed loosely: the registry sits above this module)
+    registry: Any = None
+
+
+class Executor(Protocol):
+    def map(self, jobs: Iterable[CaseJob]) -> Iterator[CaseResult]:
+        """Run the jobs; yield each result as it finishes."""
+        ...
+
+    def close(self) -> None:
+        """Release workers and connections; called once, even after an interrupt."""
+        ...
+
+
+@dataclass(frozen=True)
 class ExecutorSpec:
     """An executor: decides where cases run (in-process, worker processes, a cluster).
 
@@ -159,7 +195,7 @@ class ExecutorSpec:
     """
 
     name: str
-    factory: Callable[["ExecutorOptions"], "Executor"]
+    factory: Callable[[ExecutorOptions], Executor]
     description: str = ""
 
     def validate(self) -> None:

@@ -1,19 +1,93 @@
-"""Statistics for comparing two sets of timing samples (docs/ci.md explains the choices).
+"""Statistics of samples, in one place: every table, CSV, comparison, history, export
+and plot takes its median and spread from :class:`Summary` (docs/ci.md explains the choices).
 
-* Mann–Whitney U (two-sided, on the raw samples) decides whether the two
-  distributions differ at all, as asv does; it assumes no distribution shape,
-  which suits timings (skewed, with a long right tail from interruptions).
-* A percentile bootstrap of the ratio of medians gives the confidence interval
-  printed beside NEW/BASE; it decides "same" (the interval lies inside the
-  threshold band) versus "noisy" (the samples cannot rule out a change beyond it).
+* Quartiles: linear interpolation between order statistics (Hyndman & Fan 1996,
+  definition 7; NumPy's and pandas' default), the only quartile rnnbench computes.
+  The spread printed as "±" is half the interquartile range.
+* Mann–Whitney U (two-sided, on the raw samples) decides whether two sets of
+  timings differ at all, as asv does; it assumes no distribution shape, which
+  suits timings (skewed, with a long right tail from interruptions).
+* A percentile bootstrap (Efron & Tibshirani 1993, ch. 13; ``scipy.stats.bootstrap``)
+  of the ratio of medians gives the confidence interval printed beside NEW/BASE;
+  it decides "same" (the interval lies inside the threshold band) versus "noisy".
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
+
+#: below this many samples a spread is not printed (two samples have no quartiles worth the name)
+MIN_SAMPLES_FOR_SPREAD = 3
+
+
+@dataclass(frozen=True)
+class Summary:
+    """Median and quartiles of repeated measurements, with their count."""
+
+    median: float
+    q1: float
+    q3: float
+    n: int
+
+    @classmethod
+    def of(cls, samples: Sequence[float]) -> "Summary":
+        values = np.asarray(samples, dtype=float)
+        if values.size == 0:
+            raise ValueError("no samples to summarize")
+        q1, median, q3 = np.percentile(values, [25, 50, 75])  # linear: Hyndman & Fan type 7
+        return cls(float(median), float(q1), float(q3), int(values.size))
+
+    @property
+    def iqr(self) -> float:
+        return self.q3 - self.q1
+
+    @property
+    def half_iqr(self) -> float:
+        """The "±" rnnbench prints: half the interquartile range."""
+        return self.iqr / 2
+
+    @property
+    def has_spread(self) -> bool:
+        return self.n >= MIN_SAMPLES_FOR_SPREAD
+
+    def format(self, fmt: Callable[[float | None], str], *, with_n: bool = True) -> str:
+        """``median ±IQR/2 (n=…)``, or the median with "n too small for a spread".
+
+        ``with_n=False`` leaves the count out, for tables that show n in a column of its own.
+        """
+        if not self.has_spread:
+            return f"{fmt(self.median)} (n={self.n}, too few for a spread)" if with_n else fmt(self.median)
+        return f"{fmt(self.median)} ±{fmt(self.half_iqr)}" + (f" (n={self.n})" if with_n else "")
+
+
+def fmt_time(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    for unit, scale in (("s", 1.0), ("ms", 1e-3), ("µs", 1e-6)):
+        if seconds >= scale:
+            return f"{seconds / scale:.3g} {unit}"
+    return f"{seconds / 1e-9:.3g} ns"
+
+
+def fmt_count(value: float | None) -> str:
+    if value is None:
+        return "-"
+    for suffix, scale in (("G", 1e9), ("M", 1e6), ("k", 1e3)):
+        if abs(value) >= scale:
+            return f"{value / scale:.3g}{suffix}"
+    return f"{value:.3g}"
+
+
+def fmt_bytes(value: float | None) -> str:
+    if value is None:
+        return "-"
+    for suffix, scale in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if value >= scale:
+            return f"{value / scale:.3g} {suffix}"
+    return f"{int(value)} B"
 
 
 @dataclass(frozen=True)
@@ -48,20 +122,19 @@ def smallest_possible_p(n_base: int, n_new: int) -> float:
 
 def bootstrap_ratio_ci(base: Sequence[float], new: Sequence[float], *, confidence: float = 0.95,
                        resamples: int = 2000, seed: int = 0) -> tuple[float, float]:
-    """Percentile bootstrap interval of median(new) / median(base), resampling each side on its own.
+    """Percentile bootstrap interval of median(new) / median(base), each side resampled on its own.
 
     Seeded, so the same samples always give the same interval.
     """
-    rng = np.random.default_rng(seed)
-    b = np.asarray(base, float)
-    n = np.asarray(new, float)
-    # median of each resample: draw indices [resamples, len] and take the median along the rows
-    b_medians = np.median(b[rng.integers(0, len(b), size=(resamples, len(b)))], axis=1)
-    n_medians = np.median(n[rng.integers(0, len(n), size=(resamples, len(n)))], axis=1)
-    ratios = n_medians / b_medians
-    tail = (1.0 - confidence) / 2.0 * 100.0
-    low, high = np.percentile(ratios, [tail, 100.0 - tail])
-    return float(low), float(high)
+    from scipy.stats import bootstrap
+
+    def ratio_of_medians(b: np.ndarray, n: np.ndarray, axis: int = -1) -> np.ndarray:
+        return np.median(n, axis=axis) / np.median(b, axis=axis)
+
+    result = bootstrap((np.asarray(base, float), np.asarray(new, float)), ratio_of_medians,
+                       n_resamples=resamples, confidence_level=confidence, method="percentile",
+                       vectorized=True, paired=False, rng=np.random.default_rng(seed))
+    return float(result.confidence_interval.low), float(result.confidence_interval.high)
 
 
 def estimate_ratio(base: Sequence[float], new: Sequence[float], *, confidence: float = 0.95,

@@ -16,11 +16,11 @@ has MSE ``Var(X + Y) = 2 · 1/12 = 1/6 ≈ 0.167`` (Le et al. call beating it "l
 from __future__ import annotations
 
 import numpy as np
+from rnnbench.tasks._splits import sample_split, split_rng
 
 import rnnbench
 from rnnbench.specs import TaskDefaults
 from rnnbench.task_api import TaskShape
-from rnnbench.tasks._splits import sample_split, split_rng
 
 #: MSE of the constant prediction 1: the variance of a sum of two independent U[0, 1)
 BASELINE_MSE = 1.0 / 6.0

@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from rnnbench.tasks._splits import SPLIT_BUCKETS, row_buckets, sample_split, split_rng
 
 import rnnbench
 from rnnbench.specs import TaskDefaults
@@ -24,8 +25,6 @@ from rnnbench.tasks._bounds import check_count, check_vocabulary
 
 #: symbol strings at or below this count are enumerated, and each split samples from its share
 _MAX_POOL = 200_000
-#: splits are assigned by a hash of the symbol string, so no sequence is in two splits
-_SPLIT_BUCKETS = {"train": range(0, 8), "valid": range(8, 9), "test": range(9, 10)}
 
 
 class CopyTask(rnnbench.Task):
@@ -42,33 +41,17 @@ class CopyTask(rnnbench.Task):
             seq_len=delay + 2 * num_symbols,
         )
 
-    def _split_of(self, symbols: np.ndarray) -> np.ndarray:
-        """Bucket 0..9 of each row: splitmix64 of the row's index in base A (seed-independent)."""
-        key = np.zeros(len(symbols), dtype=np.uint64)
-        for column in symbols.T.astype(np.uint64):
-            key = key * np.uint64(self.alphabet_size) + column  # wraps for huge spaces; still a hash
-        z = key + np.uint64(0x9E3779B97F4A7C15)
-        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-        z = z ^ (z >> np.uint64(31))
-        return (z % np.uint64(10)).astype(np.int64)
-
     def symbols(self, split: str, index: int, batch_size: int) -> np.ndarray:
-        if split not in SPLITS:
-            raise ValueError(f"unknown split {split!r}")
-        rng = np.random.default_rng([self.seed, SPLITS.index(split), index])
-        buckets = list(_SPLIT_BUCKETS[split])
+        """The symbol strings of one batch; the split of a string is the hash of its row (tasks/_splits.py)."""
+        rng = split_rng(self.seed, split, index)
         pool = self._small_space_pool(split)
         if pool is not None:  # few possible sequences: sample from this split's share of them
             return pool[rng.integers(0, len(pool), size=batch_size)]
-        rows: list[np.ndarray] = []
-        count = 0
-        while count < batch_size:  # rejection sampling; about 10 draws per valid/test row
-            draw = rng.integers(1, self.alphabet_size + 1, size=(4 * batch_size, self.num_symbols))
-            keep = draw[np.isin(self._split_of(draw), buckets)]
-            rows.append(keep)
-            count += len(keep)
-        return np.concatenate(rows)[:batch_size]
+
+        def generate(rng: np.random.Generator, n: int) -> tuple[np.ndarray]:
+            return (rng.integers(1, self.alphabet_size + 1, size=(n, self.num_symbols)),)
+
+        return sample_split(split, rng, batch_size, generate)[0]
 
     def _small_space_pool(self, split: str) -> np.ndarray | None:
         # compared in logs: alphabet_size ** num_symbols itself can be a number of thousands of digits
@@ -77,8 +60,8 @@ class CopyTask(rnnbench.Task):
         space = self.alphabet_size ** self.num_symbols
         if not hasattr(self, "_pools"):
             grid = np.indices((self.alphabet_size,) * self.num_symbols).reshape(self.num_symbols, -1).T + 1
-            buckets = self._split_of(grid)
-            self._pools = {name: grid[np.isin(buckets, list(b))] for name, b in _SPLIT_BUCKETS.items()}
+            buckets = row_buckets(grid)
+            self._pools = {name: grid[np.isin(buckets, b)] for name, b in SPLIT_BUCKETS.items()}
         pool = self._pools[split]
         if len(pool) == 0:
             raise ValueError(

@@ -37,11 +37,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from rnnbench.tasks._splits import split_rng
 
 import rnnbench
 from rnnbench.specs import TaskDefaults
 from rnnbench.task_api import TaskShape, masked_accuracy, masked_cross_entropy
-from rnnbench.tasks._splits import split_rng
 
 STRIPES = 100
 SPLIT_OF_STRIPE = {9: "valid", 19: "test"}  # i % 20 -> split; every other stripe trains

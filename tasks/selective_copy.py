@@ -20,12 +20,12 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from rnnbench.tasks._splits import sample_split, split_rng
 
 import rnnbench
 from rnnbench.specs import TaskDefaults
 from rnnbench.task_api import TaskShape, classification_metrics
 from rnnbench.tasks._bounds import check_count, check_vocabulary
-from rnnbench.tasks._splits import sample_split, split_rng
 
 #: a split needs members; below this many distinct examples the hash split is refused
 MIN_DISTINCT_EXAMPLES = 1_000

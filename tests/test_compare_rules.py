@@ -3,13 +3,14 @@
 import numpy as np
 import pytest
 
-from rnnbench.compare import CompareSettings, compare_runs, judge_timing, parse_fraction, pool_runs
+from rnnbench.analysis.compare import CompareSettings, compare_runs, judge_timing, pool_runs
+from rnnbench.commands.compare import parse_fraction
 from rnnbench.errors import UsageError
-from rnnbench.export import benchmark_stats
+from rnnbench.render.export import benchmark_stats
 from rnnbench.records import CaseResult, Metric, RunInfo
-from rnnbench.sources import LoadedRun
-from rnnbench.stats import bootstrap_ratio_ci, smallest_possible_p
-from rnnbench.sweep import CaseConfig
+from rnnbench.analysis.sources import LoadedRun
+from rnnbench.stats import Summary, bootstrap_ratio_ci, smallest_possible_p
+from rnnbench.records import CaseConfig
 
 S = CompareSettings()
 
@@ -139,6 +140,10 @@ def test_threshold_forms(text, value):
     assert parse_fraction("--threshold", text) == pytest.approx(value)
 
 
+#: exported stats that depend on the quartiles: rnnbench's (stats.Summary), not pytest-benchmark's
+QUARTILE_KEYS = {"q1", "q3", "iqr", "iqr_outliers", "ld15iqr", "hd15iqr", "outliers"}
+
+
 @pytest.mark.parametrize("n", [1, 2, 5, 8, 9, 10, 11, 33])
 def test_exported_stats_match_pytest_benchmark(n):
     from pytest_benchmark.stats import Stats
@@ -147,10 +152,18 @@ def test_exported_stats_match_pytest_benchmark(n):
     reference = Stats()
     for x in data:
         reference.update(x)
-    ours = benchmark_stats(data)
+    ours = benchmark_stats(data, iterations=7)
     for key, expected in reference.as_dict().items():
-        assert ours[key] == pytest.approx(expected), key
-    assert ours["data"] == data and ours["iterations"] == 1
+        if key not in QUARTILE_KEYS and key != "iterations":
+            assert ours[key] == pytest.approx(expected), key
+    summary = Summary.of(data)
+    assert (ours["median"], ours["q1"], ours["q3"]) == (summary.median, summary.q1, summary.q3)
+    assert ours["iqr"] == pytest.approx(summary.iqr)
+    # Tukey's fences around rnnbench's quartiles
+    low, high = summary.q1 - 1.5 * summary.iqr, summary.q3 + 1.5 * summary.iqr
+    assert ours["iqr_outliers"] == sum(1 for x in data if x < low or x > high)
+    assert ours["ld15iqr"] == min(x for x in data if x >= low) and ours["hd15iqr"] == max(x for x in data if x <= high)
+    assert ours["data"] == data and ours["iterations"] == 7
 
 
 def test_environment_differences_are_reported_beside_the_cases():

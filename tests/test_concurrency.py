@@ -7,7 +7,7 @@ import sys
 from conftest import cli_env
 from rnnbench.records import CaseResult, Metric, RunInfo
 from rnnbench.store import ResultsStore
-from rnnbench.sweep import CaseConfig
+from rnnbench.records import CaseConfig
 
 FAST = ["--steps", "6", "--hidden", "8", "--batch-size", "4", "--seq-len", "3", "--min-time", "0.01",
         "--scenarios", "forward", "--no-progress", "-p", "testplugins.tiny", "--models", "tiny@test"]

@@ -6,9 +6,9 @@ import torch
 
 from rnnbench.manager import load_registry
 from rnnbench.model_api import Batch
-from rnnbench.runner import RunSettings, run_case
-from rnnbench.sweep import CaseConfig
-from rnnbench.timing import TimerSettings
+from rnnbench.execution.runner import RunSettings, run_case
+from rnnbench.records import CaseConfig
+from rnnbench.execution.timing import TimerSettings
 from test_torch_models import ARCHS, copy_batch, make
 
 ITEMSIZE = {"float32": 4, "float64": 8}

@@ -10,7 +10,7 @@ def test_builtins_are_found_through_the_entry_point_group(registry):
     assert {"rnn@torch", "lstm@torch", "gru@torch", "transformer@torch"} <= set(registry.models)
     assert "copy" in registry.tasks
     assert "local" in registry.executors
-    assert registry.owners["lstm@torch"] == "torch_rnn"
+    assert registry.owners["lstm@torch"] == "torch"
     assert not registry.problems
 
 
@@ -49,10 +49,10 @@ def test_invalid_and_duplicate_specs_are_rejected_by_name_and_valid_ones_kept():
     registry = load_registry(["testplugins.invalid_specs"])
     messages = [str(p) for p in registry.problems]
     assert any("family must be one of" in m for m in messages)
-    assert any("duplicate name 'lstm@torch'" in m and "torch_rnn" in m for m in messages)
+    assert any("duplicate name 'lstm@torch'" in m and "torch" in m for m in messages)
     assert all("testplugins.invalid_specs" in m for m in messages)
     assert "fine@test" in registry.models
-    assert registry.owners["lstm@torch"] == "torch_rnn"  # the first registration wins
+    assert registry.owners["lstm@torch"] == "torch"  # the first registration wins
 
 
 def test_a_misspelled_hook_is_reported_with_the_right_name():

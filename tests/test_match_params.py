@@ -5,9 +5,10 @@ import dataclasses
 import pandas as pd
 import pytest
 
-from rnnbench import sweep as sw
-from rnnbench.match_params import TOLERANCE, choose_width, match_params, registry_param_counter
-from rnnbench.runner import build_model, build_task
+from rnnbench.request import sweep as sw
+from rnnbench.records import CaseConfig
+from rnnbench.analysis.match_params import TOLERANCE, choose_width, match_params, registry_param_counter
+from rnnbench.execution.runner import build_model, build_task
 
 
 def expand(registry, **axes):
@@ -41,7 +42,7 @@ def test_the_case_id_is_the_work_that_ran_not_the_width_asked_for(registry):
     plain = dataclasses.replace(transformer, requested_hidden=None)
     assert transformer.case_id == plain.case_id
     assert transformer.case_id != dataclasses.replace(plain, hidden=128).case_id
-    assert sw.CaseConfig.from_dict(transformer.to_dict()) == transformer  # the annotation is stored
+    assert CaseConfig.from_dict(transformer.to_dict()) == transformer  # the annotation is stored
 
 
 def test_choose_width_prefers_multiples_of_8_within_the_band():

@@ -7,10 +7,10 @@ import torch
 from torch import nn
 
 from rnnbench.model_api import Batch, ModelConfig
-from rnnbench.plugins.numpy_layers import Parameters, RecurrentStack
-from rnnbench.plugins.numpy_torch import (TORCH_LAYERS, model_from_torch, model_to_torch, stack_from_torch,
+from rnnbench.plugins.numpy.layers import Parameters, RecurrentStack
+from rnnbench.plugins.numpy.convert import (TORCH_LAYERS, model_from_torch, model_to_torch, stack_from_torch,
                                           stack_like, stack_to_torch)
-from rnnbench.plugins.numpy_train import Adam, clip_grad_norm
+from rnnbench.plugins.numpy.train import Adam, clip_grad_norm
 
 ARCHS = ["rnn", "lstm", "gru"]
 
@@ -106,7 +106,7 @@ def assert_relative(ours, theirs, name, tol=1e-6):
 
 # -- whole models: embedding, core and head ---------------------------------------------------
 def masked_loss_float64(outputs, targets, mask, kind):
-    """rnnbench.plugins.torch_common.masked_loss in float64 throughout (it casts to float32)."""
+    """rnnbench.torch_model.masked_loss in float64 throughout (it casts to float32)."""
     if kind == "cross_entropy":
         per_position = nn.functional.cross_entropy(outputs.reshape(-1, outputs.shape[-1]), targets.reshape(-1),
                                                    reduction="none").view_as(mask)
@@ -275,7 +275,7 @@ def test_numpy_models_are_listed_and_refuse_cuda_clearly(cli):
 
 
 def test_cpu_only_models_do_not_need_a_gpu_probe(registry):
-    from rnnbench.sweep import SweepAxes, expand
+    from rnnbench.request.sweep import SweepAxes, expand
 
     def probe():
         raise AssertionError("no requested model can use CUDA, so the GPU must not be probed")

@@ -5,13 +5,13 @@ import textwrap
 
 import pytest
 
-from rnnbench.executors import ExecutorOptions
+from rnnbench.specs import ExecutorOptions
 from rnnbench.manager import load_registry
-from rnnbench.runner import RunSettings
-from rnnbench.session import run_sweep
+from rnnbench.execution.runner import RunSettings
+from rnnbench.execution.session import run_sweep
 from rnnbench.store import ResultsStore
-from rnnbench.sweep import SweepAxes, expand
-from rnnbench.timing import TimerSettings
+from rnnbench.request.sweep import SweepAxes, expand
+from rnnbench.execution.timing import TimerSettings
 
 FAST = ["--steps", "6", "--hidden", "8", "--batch-size", "4", "--seq-len", "3", "--min-time", "0.01",
         "--no-progress"]

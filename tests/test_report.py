@@ -8,10 +8,11 @@ import pandas as pd
 import pytest
 
 from conftest import run_cli
-from rnnbench.crossover import Crossover, crossovers
-from rnnbench.plots import INSTALL_HINT, make_plots, pareto_front, swept_axis
-from rnnbench.report import write_reports
-from rnnbench.session import load_run
+from rnnbench.analysis.axes import swept_axis
+from rnnbench.analysis.crossover import Crossover, crossovers
+from rnnbench.render.plots import INSTALL_HINT, make_plots, pareto_front
+from rnnbench.render.run_folder import write_reports
+from rnnbench.store import DEFAULT_DB_NAME, load_run
 
 SMALL = ["--models", "lstm,transformer", "--seq-len", "3,6", "--scenarios", "train,forward,decode",
          "--steps", "6", "--hidden", "8", "--batch-size", "2", "--min-time", "0.01", "--threads", "1", "--no-progress"]
@@ -86,7 +87,7 @@ def test_report_of_an_unknown_run_is_one_clear_line(small_run):
 
 def test_without_matplotlib_the_report_says_how_to_get_plots(small_run, tmp_path, monkeypatch):
     out, folder, _ = small_run
-    run, results = load_run(out, folder.name)
+    run, results = load_run(out / DEFAULT_DB_NAME, folder.name)
     run.folder = tmp_path
     monkeypatch.setitem(sys.modules, "matplotlib", None)  # import matplotlib now raises ImportError
     paths = write_reports(results, run, tmp_path)
@@ -120,10 +121,33 @@ def test_a_run_without_a_swept_axis_says_why_there_are_no_axis_plots(small_run, 
     out, folder, _ = small_run
     frame = pd.read_csv(folder / "results.csv")
     one_length = frame[frame["seq_len"] == 3]
-    from rnnbench.session import load_run as load
+    load = load_run
 
-    run, _ = load(out, folder.name)
+    run, _ = load(out / DEFAULT_DB_NAME, folder.name)
     plots = make_plots(one_length, run.env, tmp_path)
     assert any("no numeric axis was swept" in note for note in plots.notes)
     assert any("decode ran at one context length" in note for note in plots.notes)
     assert [f.path.name for f in plots.figures] == ["pareto_accuracy_vs_training_time.png"]
+
+
+def test_the_forward_caption_names_inference_mode_only_for_torch_backends():
+    from rnnbench.records import CaseConfig, CaseResult
+    from rnnbench.render.plots import _axis_plots, forward_modes
+
+    def result(model, details):
+        config = CaseConfig(model=model, task="copy", task_options=(), seq_len=3, batch_size=2, hidden=8, layers=1,
+                            device="cpu", dtype="float32", seed=0, steps=6, lr=1e-3)
+        return CaseResult(config=config, details=details)
+
+    torch_only = forward_modes([result("lstm@torch", {"torch": "2.13"}), result("gru@triton", {"torch": "2.13"})])
+    mixed = forward_modes([result("lstm@torch", {"torch": "2.13"}), result("lstm@numpy", {"numpy": "2.3"})])
+    frame = pd.DataFrame({"seq_len": [3, 6]})
+
+    def caption(modes, warmup=4):
+        return {p.name: p.caption for p in _axis_plots(frame, "seq_len", "a machine", warmup, modes)}
+
+    assert "inference forward (torch.inference_mode), divided" in caption(torch_only)["forward_time_per_token"]
+    mixed_caption = caption(mixed)["forward_time_per_token"]
+    assert "(numpy: a plain call, no autograd to switch off; torch: torch.inference_mode)" in mixed_caption
+    assert "inference_mode" not in caption(forward_modes([result("lstm@numpy", {})]))["forward_time_per_token"]
+    assert "after 4 warm-up steps" in caption(torch_only)["train_time_per_token"]

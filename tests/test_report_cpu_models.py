@@ -3,8 +3,9 @@
 from pathlib import Path
 
 from rnnbench.records import CaseResult, RunInfo
-from rnnbench.report import cpu_notes, write_report_md
-from rnnbench.sweep import CaseConfig
+from rnnbench.render.content import cpu_notes
+from rnnbench.render.run_folder import write_report_md
+from rnnbench.records import CaseConfig
 
 
 def result(seed: int, cpu: str) -> CaseResult:

@@ -4,8 +4,10 @@ import pytest
 
 from rnnbench.errors import UsageError
 from rnnbench.manager import load_registry
-from rnnbench.sweep import (CaseConfig, SweepAxes, expand, parse_float_list, parse_int_list,
-                            parse_task_options)
+from rnnbench.records import CaseConfig
+from rnnbench.request.options import BY_KEY
+from rnnbench.request.run_request import parse_layer
+from rnnbench.request.sweep import SweepAxes, expand
 
 
 def no_cuda():
@@ -46,7 +48,7 @@ def test_case_id_is_stable_and_covers_what_defines_the_work():
 
 
 def test_task_options_are_typed_and_checked(registry):
-    axes = SweepAxes(models=["lstm"], task_options=parse_task_options(["copy.num_symbols=5"]))
+    axes = SweepAxes(models=["lstm"], task_options=parse_layer({"task_opt": ["copy.num_symbols=5"]})["task_opt"])
     [case] = expand(axes, registry, cuda_probe=no_cuda).cases
     assert case.options["num_symbols"] == 5
     with pytest.raises(UsageError, match="unknown option 'delay' for task 'copy'.*--seq-len is the delay"):
@@ -55,7 +57,7 @@ def test_task_options_are_typed_and_checked(registry):
         expand(SweepAxes(models=["lstm"], task_options={"copy": {"num_symbols": "many"}}), registry,
                cuda_probe=no_cuda)
     with pytest.raises(UsageError, match="expected TASK.KEY=VALUE"):
-        parse_task_options(["num_symbols=5"])
+        parse_layer({"task_opt": ["num_symbols=5"]})
 
 
 @pytest.mark.parametrize("flag,text,message", [
@@ -66,13 +68,14 @@ def test_task_options_are_typed_and_checked(registry):
 ])
 def test_bad_integer_lists(flag, text, message):
     with pytest.raises(UsageError) as err:
-        parse_int_list(flag, text)
+        option = BY_KEY[flag[2:].replace("-", "_")]
+        option.parse(text, option.origin())
     assert str(err.value).startswith(message)
 
 
 def test_bad_learning_rate():
     with pytest.raises(UsageError, match="--lr: must be a positive number"):
-        parse_float_list("--lr", "0")
+        parse_layer({"lr": "0"})
 
 
 def test_cuda_without_a_gpu_is_one_clear_error(registry):

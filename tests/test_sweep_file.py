@@ -1,13 +1,14 @@
 """Sweep files: what they mean, how flags override them, and the errors that name the key."""
 
-import argparse
 from pathlib import Path
 
 import pytest
 
 from rnnbench.cli import build_parser
+from rnnbench.commands.run import _NOT_REQUEST
 from rnnbench.errors import UsageError
-from rnnbench.run_request import resolve_run_args
+from rnnbench.request.options import OPTIONS
+from rnnbench.request.run_request import resolve_request
 from rnnbench.store import ResultsStore
 
 EXAMPLES = Path(__file__).parent.parent / "examples" / "sweeps"
@@ -28,11 +29,10 @@ num_symbols = 2
 
 
 def resolved(argv):
-    """``rnnbench run`` arguments after the sweep file, as the CLI resolves them."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    resolve_run_args(args, argv, build_parser)
-    return args
+    """The typed ``rnnbench run`` request after the sweep file, as the CLI resolves it."""
+    args = build_parser().parse_args(argv)
+    flags = {k: v for k, v in vars(args).items() if k not in _NOT_REQUEST}
+    return resolve_request(flags, sweep=args.sweep)
 
 
 def write(tmp_path, text, name="sweep.toml"):
@@ -44,25 +44,25 @@ def write(tmp_path, text, name="sweep.toml"):
 def test_a_sweep_file_sets_the_flags(tmp_path):
     path = write(tmp_path, FAST_FILE)
     args = resolved(["run", "--sweep", str(path)])
-    assert args.models == "tiny@test" and args.seeds == "0,1" and args.hidden == "8" and args.seq_len == "3"
-    assert args.plugins == ["testplugins.tiny"] and args.task_opt == ["copy.num_symbols=2"]
-    assert args.min_time == "0.01" and args.layers is None  # an unset key keeps the flag's default (the task's)
+    assert args.models == ["tiny@test"] and args.seeds == [0, 1] and args.hidden == [8] and args.seq_len == [3]
+    assert args.plugins == ["testplugins.tiny"] and args.task_opt == {"copy": {"num_symbols": 2}}
+    assert args.min_time == 0.01 and args.layers is None  # an unset key keeps the default (the task's)
 
 
 def test_flags_override_the_file_and_task_options_merge(tmp_path):
     path = write(tmp_path, FAST_FILE)
     args = resolved(["run", "--sweep", str(path), "--seeds", "7", "--hidden", "16",
                      "--task-opt", "copy.num_symbols=3", "--task-opt", "copy.alphabet_size=4", "-p", "testplugins.tiny"])
-    assert args.seeds == "7" and args.hidden == "16" and args.models == "tiny@test"
-    # file first, command line after: the later value of an option wins when parsed
-    assert args.task_opt == ["copy.num_symbols=2", "copy.num_symbols=3", "copy.alphabet_size=4"]
+    assert args.seeds == [7] and args.hidden == [16] and args.models == ["tiny@test"]
+    # file first, command line after: the later value of an option wins
+    assert args.task_opt == {"copy": {"num_symbols": "3", "alphabet_size": "4"}}
     assert args.plugins == ["testplugins.tiny"]  # loaded once
 
 
 def test_a_flag_equal_to_its_default_still_overrides_the_file(tmp_path):
     path = write(tmp_path, 'hidden = 64\nlayers = 3\n')
     args = resolved(["run", "--sweep", str(path), "--hidden", "128", "--layers=1"])
-    assert args.hidden == "128" and args.layers == "1"
+    assert args.hidden == [128] and args.layers == [1]
 
 
 @pytest.mark.parametrize("text,message", [
@@ -101,42 +101,22 @@ def test_a_missing_sweep_file(tmp_path):
         resolved(["run", "--sweep", str(tmp_path / "nope.toml")])
 
 
-def test_a_flag_another_issue_adds_becomes_a_key_without_changes_here(tmp_path):
-    def parser_with_more_flags():
-        parser = build_parser()
-        run = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices["run"]
-        run.add_argument("--shuffle-cases", action="store_true")
-        run.add_argument("--target-params", default=None)
-        return parser
-
-    path = write(tmp_path, "shuffle_cases = true\ntarget_params = 100000\n")
-    argv = ["run", "--sweep", str(path)]
-    args = parser_with_more_flags().parse_args(argv)
-    resolve_run_args(args, argv, parser_with_more_flags)
-    assert args.shuffle_cases is True and args.target_params == "100000"
-    write(tmp_path, "shuffle_cases = 'yes'\n")
-    with pytest.raises(UsageError, match="'shuffle_cases' must be true or false"):
-        resolve_run_args(parser_with_more_flags().parse_args(argv), argv, parser_with_more_flags)
+def test_every_run_option_is_a_sweep_file_key(tmp_path):
+    """An option declared once in OPTIONS is a flag and a file key with the same checks."""
+    for option in OPTIONS:
+        path = write(tmp_path, f"{option.key} = {{ bad = 1 }}\n" if option.key != "task_opt" else "task_opt = 5\n")
+        with pytest.raises(UsageError, match=f"'{option.key}'"):
+            resolved(["run", "--sweep", str(path)])
 
 
 @pytest.mark.parametrize("name", ["quick.toml", "seq-len-scaling.toml", "context-scaling.toml"])
 def test_the_example_sweep_files_expand_to_real_cases(name, registry):
-    from rnnbench import sweep as sw
+    from rnnbench.request.sweep import axes_of, expand
 
-    def ints(flag, text, minimum=1):  # an axis the file leaves out is the task's default
-        return None if text is None else sw.parse_int_list(flag, text, minimum)
-
-    args = resolved(["run", "--sweep", str(EXAMPLES / name)])
-    axes = sw.SweepAxes(
-        models=sw.parse_name_list("--models", args.models), tasks=sw.parse_name_list("--tasks", args.tasks),
-        seq_len=ints("--seq-len", args.seq_len), hidden=ints("--hidden", args.hidden),
-        layers=ints("--layers", args.layers), seeds=ints("--seeds", args.seeds, 0),
-        steps=ints("--steps", args.steps), task_options=sw.parse_task_options(args.task_opt),
-    )
-    expansion = sw.expand(axes, registry)
-    assert len(expansion.cases) == len(axes.models) * len(axes.seq_len) and not expansion.skipped
-    sw.parse_choice_list("--scenarios", args.scenarios, sw.SCENARIOS)
-    registry.resolve_executor(args.executor)
+    request = resolved(["run", "--sweep", str(EXAMPLES / name)])
+    expansion = expand(axes_of(request), registry)
+    assert len(expansion.cases) == len(request.models) * len(request.seq_len) and not expansion.skipped
+    registry.resolve_executor(request.executor)
 
 
 def test_run_with_a_sweep_file_and_an_override(cli, tmp_path):
@@ -148,7 +128,7 @@ def test_run_with_a_sweep_file_and_an_override(cli, tmp_path):
         [result] = store.results(run_id)
         request = store.run_info(run_id).settings["request"]
     assert result.config.seed == 2 and result.config.hidden == 8 and result.config.options["num_symbols"] == 2
-    assert request["seeds"] == "2" and request["models"] == "tiny@test"  # what resume will repeat
+    assert request["seeds"] == [2] and request["models"] == ["tiny@test"]  # what resume will repeat
 
 
 def test_a_bad_sweep_file_through_the_cli(cli, tmp_path):

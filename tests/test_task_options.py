@@ -11,7 +11,7 @@ import os
 
 import pytest
 
-from rnnbench.sweep import SweepAxes, expand
+from rnnbench.request.sweep import SweepAxes, expand
 from rnnbench.errors import UsageError
 from rnnbench.tasks import lm
 from rnnbench.tasks._bounds import MAX_COUNT, MAX_VOCABULARY

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from rnnbench.errors import UsageError
-from rnnbench.sweep import SweepAxes, expand
+from rnnbench.request.sweep import SweepAxes, expand
 from tasks_helpers import adding_task, assert_disjoint, split_rows
 
 

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from rnnbench.errors import UsageError
-from rnnbench.sweep import SweepAxes, expand, parse_task_options
+from rnnbench.request.run_request import parse_layer
+from rnnbench.request.sweep import SweepAxes, expand
 from tasks_helpers import assert_disjoint, associative_recall_task, split_rows
 
 
@@ -83,7 +84,7 @@ def test_baselines_are_chance_over_the_values():
 ])
 def test_impossible_options_are_refused_before_running(registry, options, seq_len, message):
     axes = SweepAxes(models=["lstm"], tasks=["associative_recall"], seq_len=[seq_len],
-                     task_options=parse_task_options(options))
+                     task_options=parse_layer({"task_opt": options})["task_opt"])
     with pytest.raises(UsageError, match=f"task 'associative_recall' at --seq-len {seq_len}: .*{message}"):
         expand(axes, registry, cuda_probe=lambda: False)
 

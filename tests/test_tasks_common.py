@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from rnnbench.manager import load_registry
-from rnnbench.sweep import SweepAxes, expand
+from rnnbench.request.sweep import SweepAxes, expand
 from rnnbench.tasks._splits import SPLIT_BUCKETS, row_buckets, sample_split, split_rng
 
 NEW_TASKS = ("adding", "selective_copy", "associative_recall", "lm")

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from rnnbench.errors import UsageError
-from rnnbench.sweep import SweepAxes, expand
+from rnnbench.request.sweep import SweepAxes, expand
 from rnnbench.tasks.lm import (LanguageModelTask, Vocabulary, factory, minimum_corpus_chars,
                                pydoc_topics_text, split_segments)
 

@@ -5,8 +5,8 @@ import pytest
 import torch
 
 from rnnbench.model_api import ModelConfig
-from rnnbench.runner import build_task
-from rnnbench.sweep import CaseConfig
+from rnnbench.execution.runner import build_task
+from rnnbench.records import CaseConfig
 
 ARCHS = ["rnn@torch", "lstm@torch", "gru@torch", "transformer@torch"]
 

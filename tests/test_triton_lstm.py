@@ -1,7 +1,7 @@
 """lstm@triton, checked in Triton's interpreter on the CPU against torch.nn.LSTM.
 
 Triton reads TRITON_INTERPRET when @triton.jit decorates a kernel, i.e. when
-rnnbench.plugins.triton_lstm_kernels is first imported: the ``kernels`` fixture sets
+rnnbench.plugins.triton.kernels is first imported: the ``kernels`` fixture sets
 it for this module's tests and (re)imports the kernels under it. Sizes stay tiny
 (T <= 16, B <= 4, hidden <= 32, plus one hidden=80 case for the tiled path): the
 interpreter runs every program in NumPy, so these are correctness tests, not speed tests.
@@ -9,6 +9,7 @@ Without triton the tests that need it are skipped, with the reason (pytest -ra p
 """
 
 import importlib
+import json
 import os
 import subprocess
 import sys
@@ -21,7 +22,7 @@ import torch
 from torch import nn
 
 from rnnbench.model_api import ModelConfig
-from rnnbench.plugins import triton_lstm
+from rnnbench.plugins.triton import lstm as triton_lstm
 from tasks_helpers import copy_task
 
 SKIP_REASON = "triton is not installed (pip install 'rnnbench[triton]'); lstm@triton is not tested"
@@ -32,7 +33,7 @@ def kernels():
     pytest.importorskip("triton", reason=SKIP_REASON)
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("TRITON_INTERPRET", "1")
-        from rnnbench.plugins import triton_lstm_kernels
+        from rnnbench.plugins.triton import kernels as triton_lstm_kernels
         from triton.runtime.interpreter import InterpretedFunction
 
         if not isinstance(triton_lstm_kernels._lstm_forward_kernel, InterpretedFunction):
@@ -222,7 +223,8 @@ def test_rnnbench_run_trains_lstm_triton_on_copy_in_the_interpreter(kernels, cli
     [run_dir] = [p for p in tmp_path.iterdir() if p.is_dir()]
     [row] = pd.read_csv(run_dir / "results.csv").to_dict("records")
     assert row["status"] == "ok" and row["model"] == "lstm@triton"
-    assert row["forward_latency_s"] > 0 and row["train_final_loss"] < row["train_baseline_cross_entropy"]
+    curve = json.loads(row["train_loss_curve"])  # one batch's loss is noisy: compare the curve's ends
+    assert row["forward_latency_s"] > 0 and curve[-1] < curve[0]
     # Learns: well above the memoryless baseline (chance 1/4) after 15 steps (lstm@torch,
     # same seed and so the same initial weights, reaches 0.438 here).
     assert row["train_eval_accuracy"] >= 1.5 * row["train_baseline_accuracy"], row["train_eval_accuracy"]

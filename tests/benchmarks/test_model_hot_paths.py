@@ -17,8 +17,8 @@ from importlib import metadata
 import pytest
 
 from rnnbench.manager import ENTRY_POINT_GROUP, load_registry
-from rnnbench.runner import build_model, build_task, seed_everything, thread_limit
-from rnnbench.sweep import CaseConfig
+from rnnbench.execution.runner import build_model, build_task, seed_everything, thread_limit
+from rnnbench.records import CaseConfig
 
 THREADS = int(os.environ.get("RNNBENCH_BENCH_THREADS", "1"))
 SHAPE = dict(task="copy", seq_len=16, batch_size=16, hidden=64, layers=1)

@@ -7,7 +7,7 @@ import torch
 from torch import nn
 
 import rnnbench
-from rnnbench.plugins.torch_common import TorchModel
+from rnnbench.torch_model import TorchModel
 
 
 class InPlaceCore(nn.Module):

@@ -13,7 +13,7 @@ import os
 import numpy as np
 
 import rnnbench
-from rnnbench.plugins.torch_common import TorchModel
+from rnnbench.torch_model import TorchModel
 from testplugins.tiny import PositionwiseCore
 
 

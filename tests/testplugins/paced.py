@@ -13,7 +13,7 @@ import os
 import time
 
 import rnnbench
-from rnnbench.plugins.torch_common import TorchModel
+from rnnbench.torch_model import TorchModel
 from testplugins.tiny import PositionwiseCore
 
 FORWARD_BUDGET_S = 5e-3

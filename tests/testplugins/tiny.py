@@ -4,7 +4,7 @@ import torch
 from torch import nn
 
 import rnnbench
-from rnnbench.plugins.torch_common import TorchModel
+from rnnbench.torch_model import TorchModel
 
 
 class PositionwiseCore(nn.Module):

@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 
 from rnnbench.manager import load_registry
-from rnnbench.runner import RunSettings, run_case
-from rnnbench.sweep import SweepAxes, expand
-from rnnbench.timing import TimerSettings
+from rnnbench.execution.runner import RunSettings, run_case
+from rnnbench.request.sweep import SweepAxes, expand
+from rnnbench.execution.timing import TimerSettings
 
 PLUGIN = "rnnbench_example.plugin"
 

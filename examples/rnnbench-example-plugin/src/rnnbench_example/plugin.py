@@ -7,7 +7,7 @@ import torch
 from torch import nn
 
 import rnnbench
-from rnnbench.plugins.torch_common import TorchModel
+from rnnbench.torch_model import TorchModel
 from rnnbench.specs import TaskDefaults
 from rnnbench.task_api import masked_accuracy
 

@@ -1,0 +1,21 @@
+"""The torch backend's registration: every model of plugins/torch/ is registered here."""
+
+from rnnbench.plugins.torch import rnn, transformer
+
+import rnnbench
+from rnnbench.torch_model import TORCH_DTYPES
+
+
+@rnnbench.hookimpl
+def rnnbench_register_models(register):
+    for arch, title in (("rnn", "vanilla RNN (tanh)"), ("lstm", "LSTM"), ("gru", "GRU")):
+        register(rnnbench.ModelSpec(
+            arch=arch, backend="torch", family="recurrent", factory=rnn.make_factory(arch),
+            devices=("cpu", "cuda"), dtypes=tuple(TORCH_DTYPES), default_for_arch=True,
+            description=f"{title}: torch.nn.{rnn.LAYERS[arch].__name__} (oneDNN/ATen on CPU, cuDNN on CUDA)",
+        ))
+    register(rnnbench.ModelSpec(
+        arch="transformer", backend="torch", family="attention", factory=transformer.factory,
+        devices=("cpu", "cuda"), dtypes=tuple(TORCH_DTYPES), default_for_arch=True,
+        description="causal pre-LN Transformer (SDPA attention, GELU MLP, sinusoidal positions)",
+    ))

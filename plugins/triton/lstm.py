@@ -1,0 +1,142 @@
+"""``lstm@triton``: the LSTM with its recurrence fused into Triton kernels (extra ``rnnbench[triton]``).
+
+The same network as ``lstm@torch`` (embedding -> stacked LSTM -> linear head, gate
+order i, f, g, o, forget-gate bias 1), so weights copy over from torch.nn.LSTM
+parameter for parameter. Per layer, the input projections of all steps are one GEMM
+(torch); the recurrence runs in Triton, forward and backward through time, inside a
+torch.autograd.Function (:mod:`rnnbench.plugins.triton.kernels` says which kernel
+design runs when). Decoding (``step``) runs the same kernels with T = 1.
+
+Runs on CUDA (float32, float16, bfloat16; float32 accumulation), or on the CPU in
+Triton's interpreter when ``TRITON_INTERPRET=1`` is set (float32; a correctness
+check, far too slow to be a speed figure). triton is imported only when a model is
+built, so ``rnnbench list`` works without it.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+import os
+from typing import Any
+
+import torch
+from torch import nn
+
+from rnnbench.model_api import ModelConfig
+from rnnbench.torch_model import TORCH_DTYPES, TorchModel, recurrent_flops
+
+INSTALL_HINT = "install rnnbench[triton]"
+NEEDS_DEVICE = "needs a CUDA GPU, or TRITON_INTERPRET=1 to run in Triton's interpreter"
+DTYPES = ("float32", "float16", "bfloat16")
+
+
+def interpreter_requested() -> bool:
+    """Whether TRITON_INTERPRET asks for the interpreter (read as triton reads it)."""
+    return os.environ.get("TRITON_INTERPRET", "").strip().lower() in ("1", "true", "on", "yes", "y")
+
+
+def triton_installed() -> bool:
+    return importlib.util.find_spec("triton") is not None
+
+
+def unavailable_reason() -> str | None:
+    """None when lstm@triton can run here, else why not."""
+    if not triton_installed():
+        return INSTALL_HINT
+    if interpreter_requested() or torch.cuda.is_available():
+        return None
+    return NEEDS_DEVICE
+
+
+def kernels():
+    """The kernels module, imported (and its kernels jit-decorated) on first use."""
+    if not triton_installed():
+        raise ImportError(f"lstm@triton: triton is not installed ({INSTALL_HINT})")
+    from rnnbench.plugins.triton import kernels as triton_lstm_kernels
+
+    return triton_lstm_kernels
+
+
+class TritonLSTMCore(nn.Module):
+    """A stack of LSTM layers, width ``hidden`` in and out, parameters named as nn.LSTM's.
+
+    ``design`` forces a launch design (``"persistent"`` or ``"per-step"``) for tests and
+    benchmarks; ``"auto"`` lets :func:`plan_launch` choose.
+    """
+
+    def __init__(self, hidden: int, layers: int, design: str = "auto"):
+        super().__init__()
+        self.hidden_size, self.num_layers, self.design = hidden, layers, design
+        bound = 1.0 / math.sqrt(hidden)  # nn.LSTM's initialisation: U(-1/√H, 1/√H)
+        for layer in range(layers):
+            for name, shape in (("weight_ih", (4 * hidden, hidden)), ("weight_hh", (4 * hidden, hidden)),
+                                ("bias_ih", (4 * hidden,)), ("bias_hh", (4 * hidden,))):
+                self.register_parameter(f"{name}_l{layer}", nn.Parameter(torch.empty(shape).uniform_(-bound, bound)))
+            with torch.no_grad():
+                # Forget-gate bias 1 (Gers et al. 2000), as lstm@torch; gate order i, f, g, o.
+                getattr(self, f"bias_ih_l{layer}")[hidden:2 * hidden].fill_(1.0)
+                getattr(self, f"bias_hh_l{layer}")[hidden:2 * hidden].zero_()
+
+    def layer_weights(self, layer: int) -> tuple[torch.Tensor, ...]:
+        return tuple(getattr(self, f"{name}_l{layer}") for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"))
+
+    def run(self, x: torch.Tensor, h0: torch.Tensor, c0: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """x [B, T, H]; h0, c0 [layers, B, H]. Returns (outputs [B, T, H], h_n, c_n)."""
+        lstm_layer = kernels().lstm_layer
+        seq = x.transpose(0, 1).contiguous()  # time-major: each step's rows are contiguous
+        last_h, last_c = [], []
+        for layer in range(self.num_layers):
+            seq, h_n, c_n = lstm_layer(seq, *self.layer_weights(layer), h0[layer], c0[layer], self.design)
+            last_h.append(h_n)
+            last_c.append(c_n)
+        return seq.transpose(0, 1), torch.stack(last_h), torch.stack(last_c)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h0, c0 = self.init_state(x.shape[0], x.device, x.dtype)
+        return self.run(x, h0, c0)[0]
+
+    def init_state(self, batch: int, device: torch.device, dtype: torch.dtype) -> Any:
+        h = torch.zeros(self.num_layers, batch, self.hidden_size, device=device, dtype=dtype)
+        return h, torch.zeros_like(h)
+
+    def step(self, x: torch.Tensor, state: Any) -> tuple[torch.Tensor, Any]:
+        # The same kernels with T = 1: one launch per layer per token.
+        output, h_n, c_n = self.run(x, *state)
+        return output, (h_n, c_n)
+
+
+def design_summary(hidden: int, dtype: str, device: str) -> str:
+    """Which launch design the model's layers use (it does not depend on the batch)."""
+    plan = kernels().plan_launch(64, hidden, TORCH_DTYPES[dtype].itemsize, torch.device(device))
+    if plan.persistent:
+        where = "W_hh on chip" if plan.w_on_chip else "W_hh streamed from L2"
+        return f"persistent kernel, one launch per layer ({where})"
+    return "one launch per time step over (batch x hidden) tiles"
+
+
+def factory(config: ModelConfig) -> TorchModel:
+    if not triton_installed():
+        raise ImportError(f"lstm@triton: triton is not installed ({INSTALL_HINT})")
+    device = torch.device(config.device)
+    if device.type == "cpu" and not interpreter_requested():
+        raise RuntimeError("lstm@triton on the CPU needs TRITON_INTERPRET=1 to run in Triton's interpreter")
+    if device.type == "cpu" and config.dtype != "float32":
+        raise ValueError(f"lstm@triton runs {config.dtype} on CUDA only; Triton's interpreter is checked in float32")
+    if config.dtype not in DTYPES:
+        raise ValueError(f"lstm@triton supports {', '.join(DTYPES)}, not {config.dtype}")
+    import triton
+
+    interpreted = interpreter_requested()
+
+    def core_flops(seq_len: int, batch: int) -> float:
+        return config.layers * recurrent_flops(4, config.hidden, config.hidden, seq_len, batch)
+
+    facts = {
+        "kernel_path": "Triton fused LSTM recurrence" + (" (Triton interpreter, NumPy on CPU)" if interpreted else ""),
+        "triton": triton.__version__,
+        "triton_interpret": interpreted,
+        "launch_design": design_summary(config.hidden, config.dtype, config.device),
+        "decode_path": "the same kernels with T=1",
+    }
+    return TorchModel(config, lambda c: TritonLSTMCore(c.hidden, c.layers), core_flops, facts=facts)

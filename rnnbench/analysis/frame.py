@@ -1,0 +1,58 @@
+"""The tidy in-memory form of results: one pandas row per case (docs/results-schema.md)."""
+
+from __future__ import annotations
+
+import json
+from typing import Iterable
+
+import pandas as pd
+
+from rnnbench.records import CaseResult
+from rnnbench.stats import Summary
+
+#: bump when a column changes meaning or disappears (adding columns does not bump it)
+FRAME_SCHEMA_VERSION = 1
+
+CONFIG_COLUMNS = ["model", "arch", "backend", "task", "task_options", "seq_len", "batch_size", "hidden",
+                  "width", "layers", "device", "dtype", "seed", "steps", "lr"]
+
+#: metrics whose "how it was measured" gets its own column beside the value
+_METHOD_SUFFIXES = ("_s", "memory_bytes", "state_bytes")
+
+
+def result_row(result: CaseResult, run_id: str = "") -> dict:
+    c = result.config
+    row: dict = {
+        "schema_version": FRAME_SCHEMA_VERSION, "run_id": run_id, "case_id": result.case_id,
+        "model": c.model, "arch": c.arch, "backend": c.backend, "task": c.task,
+        "task_options": json.dumps(c.options, sort_keys=True), "seq_len": c.seq_len,
+        # hidden: the --hidden asked for (the sweep's axis); width: what ran (--match-params may differ)
+        "batch_size": c.batch_size, "hidden": c.requested_hidden or c.hidden, "width": c.hidden,
+        "family": result.details.get("family"), "layers": c.layers, "device": c.device,
+        "dtype": c.dtype, "seed": c.seed, "steps": c.steps, "lr": c.lr,
+        "status": result.status, "error": result.error,
+        "host": result.worker.get("host"), "pid": result.worker.get("pid"),
+        "cpu": result.worker.get("cpu"), "threads": result.worker.get("threads"),
+        "duration_s": result.duration_s,
+        "total_seq_len": result.details.get("total_seq_len"),
+        "primary_metric": result.details.get("primary_metric"),
+        "higher_is_better": result.details.get("higher_is_better"),
+    }
+    for m in result.metrics:
+        row[m.column] = m.value
+        if m.samples and m.name.endswith("_s"):
+            summary = Summary.of(m.samples)
+            row[f"{m.column}_iqr"] = summary.iqr
+            row[f"{m.column}_q1"], row[f"{m.column}_q3"] = summary.q1, summary.q3
+            row[f"{m.column}_n"] = summary.n
+        if m.name.endswith(_METHOD_SUFFIXES) and m.method:
+            row[f"{m.column}_method"] = m.method
+    for curve in result.series:  # a curve is one cell: its y values, in x order
+        row[curve.column] = json.dumps(curve.y)
+    return row
+
+
+def results_frame(results: Iterable[CaseResult], run_id: str = "") -> pd.DataFrame:
+    """One row per case, config columns first, then status and metrics."""
+    rows = [result_row(r, run_id) for r in results]
+    return pd.DataFrame(rows)

@@ -1,0 +1,110 @@
+"""One metric of chosen cases over the runs (and commits) in the store: the data behind
+``rnnbench history``.
+
+:func:`load_history` reads through :meth:`rnnbench.store.ResultsStore.metric_across_runs`
+(read-only) and builds a :class:`History`: runs as rows, cases as columns, each point
+the :class:`rnnbench.stats.Summary` of the raw samples, or the value of an untimed
+metric. rnnbench.render.history writes it as a table or a plot.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rnnbench.errors import UsageError
+from rnnbench.records import CaseConfig
+from rnnbench.stats import Summary
+from rnnbench.store import ResultsStore
+
+#: case fields that may tell the selected cases apart in a column label
+_LABEL_FIELDS = ("model", "task", "task_options", "seq_len", "batch_size", "hidden", "layers", "device", "dtype",
+                 "seed", "steps", "lr")
+
+
+@dataclass
+class Point:
+    """One case in one run: the stored value and, for repeated measurements, their Summary."""
+
+    value: float
+    summary: Summary | None = None
+
+
+@dataclass
+class RunRow:
+    run_id: str
+    created_at: float
+    commit: str | None
+    threads: Any
+    points: dict[str, Point] = field(default_factory=dict)
+
+
+@dataclass
+class History:
+    metric: str
+    unit: str
+    cases: dict[str, str]  # case id -> column label, in first-seen order
+    runs: list[RunRow]
+
+    @property
+    def has_samples(self) -> bool:
+        return any(p.summary is not None for r in self.runs for p in r.points.values())
+
+
+def _split_metric(column: str, known: set[tuple[str, str]]) -> tuple[str, str]:
+    for scenario, name in known:
+        if f"{scenario}_{name}" == column:
+            return scenario, name
+    columns = sorted(f"{s}_{n}" for s, n in known)
+    raise UsageError(f"--metric: no metric '{column}' in the store (metrics: {', '.join(columns)})")
+
+
+def _matches(value: str, wanted: list[str]) -> bool:
+    # 'lstm' matches every backend of lstm; 'lstm@torch' only that one
+    return not wanted or any(value == w or value.split("@", 1)[0] == w for w in wanted)
+
+
+def _labels(configs: dict[str, CaseConfig]) -> dict[str, str]:
+    dicts = {cid: c.to_dict() for cid, c in configs.items()}
+    varying = [f for f in _LABEL_FIELDS
+               if len({json.dumps(d[f], sort_keys=True) for d in dicts.values()}) > 1 or f == "model"]
+    short = {"seq_len": "T", "batch_size": "B", "hidden": "H", "layers": "L"}
+    out = {}
+    for cid, d in dicts.items():
+        parts = []
+        for f in varying:
+            value = d[f] if f != "task_options" else ",".join(f"{k}={v}" for k, v in d[f].items())
+            parts.append(str(value) if f in ("model", "task", "device", "dtype") else f"{short.get(f, f)}={value}")
+        out[cid] = " ".join(parts)
+    return out
+
+
+def load_history(db: Path, metric: str, models: list[str], tasks: list[str]) -> History:
+    """``metric`` (a results.csv column, SCENARIO_NAME) of the cases of ``models`` and ``tasks`` (empty: all)."""
+    if not db.exists():
+        raise UsageError(f"no results database at {db} (use --out to point at the folder that holds it)")
+    with ResultsStore.reader(db) as store:
+        known = store.metric_keys()
+        if not known:
+            raise UsageError(f"the results database {db} has no metrics yet")
+        scenario, name = _split_metric(metric, known)
+        stored = store.metric_across_runs(scenario, name)
+    configs: dict[str, CaseConfig] = {}
+    runs: dict[str, RunRow] = {}
+    unit = ""
+    for run, case_id, config, m in stored:
+        if not _matches(config.model, models) or not _matches(config.task, tasks):
+            continue
+        configs.setdefault(case_id, config)
+        unit = m.unit or unit
+        row = runs.get(run.run_id)
+        if row is None:
+            row = runs[run.run_id] = RunRow(run.run_id, run.created_at, run.env.get("git_commit"),
+                                            run.env.get("threads"))
+        row.points[case_id] = Point(float(m.value), Summary.of(m.samples) if m.samples else None)
+    if not configs:
+        raise UsageError(f"no stored case matches (metric {metric}, models {','.join(models) or 'any'},"
+                         f" tasks {','.join(tasks) or 'any'})")
+    return History(metric, unit, _labels(configs), list(runs.values()))

@@ -1,0 +1,24 @@
+"""What every subcommand shares: the -p/--debug flags and loading the plugins."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from rnnbench.execution.runner import registry_for
+from rnnbench.manager import Registry
+
+
+def add_common(parser: argparse.ArgumentParser, *, plugins: bool = True) -> None:
+    if plugins:
+        parser.add_argument("-p", dest="plugins", action="append", default=[], metavar="MODULE",
+                            help="load a plugin module by import path (repeatable), as pytest -p")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks instead of one-line errors")
+
+
+def load_plugins(modules: list[str] | tuple[str, ...]) -> Registry:
+    """The plugins of this process; each problem a plugin had is one warning line."""
+    registry = registry_for(tuple(modules))
+    for problem in registry.problems:
+        print(f"rnnbench: warning: {problem}", file=sys.stderr)
+    return registry

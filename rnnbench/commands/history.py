@@ -1,0 +1,49 @@
+"""``rnnbench history``: its arguments and its handler.
+
+The data is built by rnnbench.analysis.history, written by rnnbench.render.history.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any, Callable
+
+from rnnbench.analysis.history import load_history
+from rnnbench.render.history import plot_history, render_markdown, render_table, require_matplotlib
+from rnnbench.store import DEFAULT_DB_NAME
+
+
+def add_parser(sub: Any, add_common: Callable[[argparse.ArgumentParser], None]) -> None:
+    p = sub.add_parser("history", help="one metric of chosen cases over the runs and commits in the store",
+                       description="Show a metric of the stored cases over time: one row per run (oldest first),"
+                                   " one column per case.")
+    add_common(p)
+    p.add_argument("--metric", default="forward_latency_s",
+                   help="a results.csv metric column, SCENARIO_NAME (default: %(default)s)")
+    p.add_argument("--model", default="", help="comma list of models (ARCH or ARCH@BACKEND; default: all)")
+    p.add_argument("--task", default="", help="comma list of tasks (default: all)")
+    p.add_argument("--out", default="results", help="results folder holding rnnbench.db (default: %(default)s)")
+    p.add_argument("--format", choices=("table", "markdown"), default="table", help="(default: %(default)s)")
+    p.add_argument("--plot", metavar="FILE.png", help="also draw the history to a PNG (needs rnnbench[plot])")
+    p.set_defaults(handler=run)
+
+
+def _names(text: str) -> list[str]:
+    return [item.strip().lower() for item in text.split(",") if item.strip()]
+
+
+def run(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    if args.plot:
+        require_matplotlib()
+    h = load_history(Path(args.out) / DEFAULT_DB_NAME, args.metric, _names(args.model), _names(args.task))
+    if args.format == "markdown":
+        print(render_markdown(h))
+    else:
+        render_table(h, Console())
+    if args.plot:
+        plot_history(h, Path(args.plot))
+        print(f"plot: {args.plot}")
+    return 0

@@ -1,0 +1,303 @@
+"""Running one case: build the task and the model, run each scenario, measure it.
+
+Everything in here happens inside the case's error boundary: whatever a plugin
+raises becomes the case's status and message, never the sweep's end.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import functools
+import math
+import os
+import socket
+import time
+import traceback
+from typing import Any, Iterator
+
+import numpy as np
+
+from rnnbench.execution.environment import cpu_model
+from rnnbench.execution.timing import Measurement, time_call
+from rnnbench.manager import Registry, load_registry
+from rnnbench.model_api import Batch, Model, ModelConfig
+from rnnbench.records import (
+    CaseConfig,
+    CaseJob,
+    CaseResult,
+    Metric,
+    RunSettings,
+    Series,
+)
+from rnnbench.task_api import Task
+
+
+@functools.lru_cache(maxsize=8)
+def registry_for(plugin_modules: tuple[str, ...]) -> Registry:
+    """The plugins of this process, loaded once per set of ``-p`` modules."""
+    return load_registry(plugin_modules)
+
+
+def execute_job(job: CaseJob, registry: Registry | None = None) -> CaseResult:
+    """Run a job; loads the plugins (once per process) when no registry is given."""
+    if registry is None:
+        registry = registry_for(job.plugin_modules)
+    return run_case(job.config, registry, job.settings)
+
+
+def worker_facts(threads: int) -> dict[str, Any]:
+    return {"host": socket.gethostname(), "pid": os.getpid(), "cpu": cpu_model(), "threads": threads}
+
+
+@contextlib.contextmanager
+def thread_limit(threads: int) -> Iterator[None]:
+    """Pin torch's and the BLAS libraries' thread pools to ``threads`` for the block."""
+    from threadpoolctl import threadpool_limits
+
+    try:
+        import torch
+    except ImportError:  # pragma: no cover - torch is a core dependency
+        torch = None
+    previous = torch.get_num_threads() if torch is not None else None
+    if torch is not None:
+        torch.set_num_threads(threads)
+    try:
+        with threadpool_limits(limits=threads):
+            yield
+    finally:
+        if torch is not None and previous is not None:
+            torch.set_num_threads(previous)
+
+
+def seed_everything(seed: int) -> None:
+    np.random.seed(seed % (2**32))
+    try:
+        import torch
+
+        torch.manual_seed(seed)
+    except ImportError:  # pragma: no cover
+        pass
+
+
+def classify_error(exc: BaseException) -> str:
+    name = type(exc).__name__
+    if isinstance(exc, MemoryError) or name == "OutOfMemoryError" or "out of memory" in str(exc).lower():
+        return "oom"
+    return "error"
+
+
+def run_case(config: CaseConfig, registry: Registry, settings: RunSettings) -> CaseResult:
+    """Run every requested scenario of one case; never raises for a plugin's failure."""
+    result = CaseResult(config=config, started_at=time.time(), worker=worker_facts(settings.threads))
+    start = time.perf_counter()
+    try:
+        with thread_limit(settings.threads):
+            _run_scenarios(config, registry, settings, result)
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except BaseException as exc:  # a plugin's failure is this case's failure only
+        result.status = classify_error(exc)
+        result.error = f"{type(exc).__name__}: {exc}".strip().rstrip(":")  # MemoryError has no message
+        result.details["traceback"] = traceback.format_exc(limit=20)
+    result.duration_s = time.perf_counter() - start
+    return result
+
+
+def build_task(config: CaseConfig, registry: Registry) -> Task:
+    spec = registry.resolve_task(config.task)
+    task = spec.factory(config.options, config.seq_len, config.seed)
+    task.shape.validate()
+    return task
+
+
+def build_model(config: CaseConfig, registry: Registry, task: Task, hidden: int | None = None) -> Model:
+    spec = registry.resolve_model(config.model)
+    shape = task.shape
+    model_config = ModelConfig(
+        input_kind=shape.input_kind, input_size=shape.input_size,
+        output_kind=shape.output_kind, output_size=shape.output_size,
+        hidden=hidden or config.hidden, layers=config.layers, max_seq_len=shape.seq_len,
+        device=config.device, dtype=config.dtype, seed=config.seed, lr=config.lr,
+    )
+    return spec.factory(model_config)
+
+
+def _run_scenarios(config: CaseConfig, registry: Registry, settings: RunSettings, result: CaseResult) -> None:
+    seed_everything(config.seed)
+    task = build_task(config, registry)
+    model = build_model(config, registry, task)
+    T, B = task.shape.seq_len, config.batch_size
+    result.details.update(model.describe())
+    result.details["family"] = registry.resolve_model(config.model).family
+    result.details["total_seq_len"] = T
+    result.metrics += [
+        Metric("model", "params", float(model.num_params()), "count", "trainable parameters, embedding and head included"),
+        Metric("model", "forward_flops", float(model.flops(T, B, training=False)), "FLOP",
+               "analytic count for one forward over [B, T] (docs/results-schema.md)"),
+    ]
+    for scenario in settings.scenarios:
+        if scenario == "train":
+            _train(model, task, config, settings, result)
+        elif scenario == "forward":
+            _forward(model, task, config, settings, result)
+        elif scenario == "decode":
+            _decode(model, task, config, settings, result)
+        else:
+            raise ValueError(f"unknown scenario '{scenario}'")
+
+
+def _timing_metrics(scenario: str, name: str, m: Measurement, work: float, work_unit: str,
+                    flops: float) -> list[Metric]:
+    """A timing, the throughput it implies and its achieved GFLOP/s, each with raw samples."""
+    how = m.describe()
+    return [
+        Metric(scenario, name, m.median, "s", how, list(m.samples), m.calls_per_sample),
+        Metric(scenario, f"{work_unit}_per_s", work / m.median, f"{work_unit}/s",
+               f"{work:g} {work_unit} / median time", [work / s for s in m.samples], m.calls_per_sample),
+        Metric(scenario, "gflops", flops / m.median / 1e9, "GFLOP/s", "analytic FLOPs / median time"),
+    ]
+
+
+def _train(model: Model, task: Task, config: CaseConfig, settings: RunSettings, result: CaseResult) -> None:
+    T, B = task.shape.seq_len, config.batch_size
+    step_times: list[float] = []
+    curve_steps: list[float] = []
+    curve: list[float] = []
+    every = max(1, config.steps // settings.loss_curve_points)
+    memory = None
+    loss = float("nan")
+    train_start = time.perf_counter()
+    for step in range(config.steps):
+        batch = model.to_device(task.batch("train", step, B))
+        measure_memory = step == min(1, config.steps - 1)
+        meter = model.memory_meter("train") if measure_memory else contextlib.nullcontext()
+        start = time.perf_counter()
+        with meter as reading:
+            loss = model.train_step(batch)
+            model.synchronize()
+        elapsed = time.perf_counter() - start
+        if measure_memory:
+            memory = reading
+        else:
+            if step >= settings.train_warmup_steps:
+                step_times.append(elapsed)
+        if step % every == 0 or step == config.steps - 1:
+            curve_steps.append(step)
+            curve.append(float(loss))
+        if not math.isfinite(loss):
+            raise FloatingPointError(f"training diverged: loss is {loss} at step {step}")
+    train_time = time.perf_counter() - train_start
+    if step_times:
+        m = Measurement(samples=step_times, warmup_calls=settings.train_warmup_steps,
+                        method="wall clock per real training step (time.perf_counter, synchronized)")
+        result.metrics += _timing_metrics("train", "step_time_s", m, float(B * T), "tokens",
+                                          model.flops(T, B, training=True))
+    else:  # every step was a warm-up or the memory-metered one: nothing was timed, and we say so
+        result.details["train_step_time"] = (
+            f"not timed: {config.steps} step(s) are fewer than {settings.train_warmup_steps} warm-up step(s),"
+            " one memory-metered step and one timed step")
+    result.metrics += [
+        Metric("train", "time_s", train_time, "s", f"wall clock of {config.steps} training steps"),
+        Metric("train", "final_loss", float(loss), task_loss_unit(model), "loss of the last training batch"),
+    ]
+    result.series.append(Series("train", "loss_curve", curve_steps, curve, "training step", task_loss_unit(model),
+                                f"training loss every {every} step(s)"))
+    if memory is not None:
+        result.metrics.append(Metric("train", "memory_bytes", memory.bytes, "bytes", memory.method))
+
+    # Evaluate on held-out data: the test split never shares an example with train.
+    totals: dict[str, float] = {}
+    for index in range(settings.eval_batches):
+        batch = task.batch("test", index, B)
+        outputs = model.predict(model.to_device(batch))
+        for key, value in task.metrics(outputs, batch).items():
+            totals[key] = totals.get(key, 0.0) + float(value)
+    how = f"mean over {settings.eval_batches} held-out test batches of {B}"
+    for key, total in totals.items():
+        result.metrics.append(Metric("train", f"eval_{key}", total / settings.eval_batches, "", how))
+    for key, value in task.baselines().items():
+        result.metrics.append(Metric("train", f"baseline_{key}", float(value), "", "chance / trivial predictor"))
+    result.details["primary_metric"] = task.primary_metric
+    result.details["higher_is_better"] = task.higher_is_better
+
+
+def task_loss_unit(model: Model) -> str:
+    return "nats" if model.config.loss == "cross_entropy" else "squared error"
+
+
+def _forward(model: Model, task: Task, config: CaseConfig, settings: RunSettings, result: CaseResult) -> None:
+    T, B = task.shape.seq_len, config.batch_size
+    batch = model.to_device(task.batch("test", 0, B))
+    m = time_call(lambda: model.forward(batch), model.synchronize, settings.timer)
+    result.metrics += _timing_metrics("forward", "latency_s", m, float(B * T), "tokens",
+                                      model.flops(T, B, training=False))
+    with model.memory_meter("forward") as reading:
+        model.forward(batch)
+        model.synchronize()
+    result.metrics.append(Metric("forward", "memory_bytes", reading.bytes, "bytes", reading.method))
+
+
+def _decode(model: Model, task: Task, config: CaseConfig, settings: RunSettings, result: CaseResult) -> None:
+    """Token-by-token decoding through ``step()``: per-token latency and carried state bytes.
+
+    The prompt is the first ``T - 1`` positions of a test batch, consumed one step
+    at a time (as generation would); the timed call is one more step from the
+    state the prompt left, so every repeat measures the cost of the token at
+    context ``T``. The state bytes are those of the state that step returns: what
+    is carried to the next token at context ``T``.
+    """
+    T, B = task.shape.seq_len, config.batch_size
+    batch = task.batch("test", 0, B)
+    positions = [_position(model, batch, t) for t in range(T)]  # device copies, outside the timer
+    state = model.init_state(B)
+    for t in range(T - 1):
+        _, state = model.step(positions[t], state)
+    last = positions[-1]
+    model.synchronize()
+    prompt_bytes = model.state_bytes(state)
+    first_output, carried = model.step(last, state)
+    # A step takes tens of microseconds: blocks of ~0.2 ms, at least 30 of them, so that on a
+    # busy machine most blocks fit inside one scheduler time slice and the median is the
+    # cost of a step, not of the machine's load (5 ms blocks would nearly all be preempted).
+    timer = dataclasses.replace(settings.timer, min_block_time=min(settings.timer.min_block_time, 2e-4),
+                                min_repeats=max(settings.timer.min_repeats, 30),
+                                max_repeats=max(settings.timer.max_repeats, 5000))
+    m = time_call(lambda: model.step(last, state), model.synchronize, timer)
+    m.method = "wall clock per step() call at a fixed context (time.perf_counter, synchronized)"
+    again, _ = model.step(last, state)
+    if model.state_bytes(state) != prompt_bytes or not _same_outputs(first_output, again):
+        raise RuntimeError(
+            f"{config.model}: step() changed the state it was given, so repeated timed steps would measure"
+            " growing contexts; step() must return a new state and leave its input untouched"
+        )
+    with model.memory_meter("decode") as reading:
+        model.step(last, state)
+        model.synchronize()
+    # The marginal cost of the T-th token under the model's own analytic count.
+    token_flops = model.flops(T, B, training=False) - (model.flops(T - 1, B, training=False) if T > 1 else 0.0)
+    result.metrics += _timing_metrics("decode", "token_latency_s", m, float(B), "tokens", token_flops)
+    state_bytes = model.state_bytes(carried)
+    result.metrics += [
+        Metric("decode", "context_len", float(T), "tokens",
+               f"a prompt of {T - 1} positions fed through step(), then the timed step at position {T}"),
+        Metric("decode", "state_bytes", float(state_bytes), "bytes",
+               f"bytes of the state step() returns at context {T} (hidden/cell state or KV cache),"
+               " read from its tensors/arrays"),
+        Metric("decode", "memory_bytes", reading.bytes, "bytes", reading.method),
+    ]
+
+
+def _same_outputs(a: Any, b: Any) -> bool:
+    return bool(np.allclose(_as_numpy(a), _as_numpy(b), rtol=1e-4, atol=1e-6, equal_nan=True))
+
+
+def _as_numpy(x: Any) -> np.ndarray:
+    if hasattr(x, "detach"):  # a torch tensor, wherever it lives
+        x = x.detach().float().cpu().numpy()
+    return np.asarray(x, dtype=np.float64)
+
+
+def _position(model: Model, batch: Any, t: int) -> Any:
+    sliced = Batch(batch.inputs[:, t:t + 1], batch.targets[:, t:t + 1], batch.mask[:, t:t + 1])
+    return model.to_device(sliced)

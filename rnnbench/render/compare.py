@@ -1,0 +1,152 @@
+"""A :class:`~rnnbench.analysis.compare.Comparison` as text: the terminal table, Markdown
+(for a pull-request comment) and JSON (for machines).
+
+Every cell is written here, from the numbers the rules produced: timings as
+median ±IQR/2 (n) from :class:`rnnbench.stats.Summary`, as every other table prints them.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from typing import Any
+
+from rnnbench.analysis.compare import Comparison, Row, Side
+from rnnbench.analysis.sources import LoadedRun
+from rnnbench.render.markdown import markdown_table
+from rnnbench.render.terminal import plain_console
+from rnnbench.stats import fmt_bytes, fmt_count, fmt_time
+
+COMPARE_FORMAT = "rnnbench-compare"
+COMPARE_VERSION = 1
+
+HEADER = ["case", "metric", "BASE", "NEW", "NEW/BASE [CI] or Δ", "p", "verdict"]
+_STYLE = {"slower": "bold red", "bigger": "bold red", "worse": "bold red", "failed": "bold red",
+          "faster": "green", "smaller": "green", "better": "green", "fixed": "green", "noisy": "yellow"}
+
+
+def side_text(kind: str, side: Side) -> str:
+    """One side's figure: median ±IQR/2 (n) for a timing, mean ±sd over seeds for an accuracy."""
+    if kind == "status":
+        return side.status or "-"
+    if kind == "time":
+        if side.summary is None:
+            return f"{fmt_time(side.value)} (n=0)"
+        return side.summary.format(fmt_time)
+    if kind == "memory":
+        return fmt_bytes(side.value)
+    if kind == "params":
+        return fmt_count(side.value)
+    if side.seeds == 1 or side.seed_sd is None:
+        return f"{side.value:.4g}"
+    return f"{side.value:.4g} ±{side.seed_sd:.2g} ({side.seeds} seeds)"
+
+
+def change_text(row: Row) -> str:
+    if row.kind == "accuracy":
+        return f"Δ {row.delta:+.4g} (tol {row.tolerance:.2g})"
+    if row.ratio is None:
+        return "-"
+    return f"{row.ratio:.3f}" + (f" [{row.ci[0]:.3f}, {row.ci[1]:.3f}]" if row.ci else "")
+
+
+def cells(row: Row) -> list[str]:
+    p = "-" if row.p_value is None else f"{row.p_value:.2g}"
+    verdict = row.verdict + (f" ({row.note})" if row.note and row.kind != "accuracy" else "")
+    return [row.case, f"{row.scenario} {row.metric}", side_text(row.kind, row.base_side),
+            side_text(row.kind, row.new_side), change_text(row), p, verdict]
+
+
+def summary_line(c: Comparison) -> str:
+    n = len(c.regressions)
+    counts = ", ".join(f"{c.count(v)} {v}" for v in ("slower", "faster", "noisy", "same", "bigger", "smaller",
+                                                     "worse", "better", "failed") if c.count(v))
+    head = f"{n} regression(s)" if n else "no regression"
+    return f"{head} in {len(c.rows)} comparison(s): {counts}"
+
+
+def legend(c: Comparison) -> list[str]:
+    s = c.settings
+    return [
+        f"Timings: NEW/BASE is the ratio of medians of the raw samples; [..] its {s.confidence:.0%} percentile"
+        f" bootstrap interval ({s.resamples} resamples, seed {s.seed}); p: two-sided Mann-Whitney U on the samples."
+        f" slower/faster: ratio beyond ±{s.threshold:.0%} and p < {s.alpha:g}; same: the interval lies within"
+        f" ±{s.threshold:.0%}; noisy: neither, the samples cannot tell (docs/ci.md).",
+        f"Memory and parameter counts are deterministic: bigger/smaller beyond ±{s.threshold:.0%}.",
+        "Accuracy: the task's primary metric on held-out data, mean over the seeds both runs have; worse/better"
+        f" when the difference exceeds the spread over seeds (sd), or --acc-tolerance={s.acc_tolerance:g} with one seed.",
+        "BASE/NEW timings: median ±IQR/2 (n = samples).",
+    ]
+
+
+def _env_lines(c: Comparison) -> list[str]:
+    return [f"{key}: {b} -> {n}" for key, (b, n) in c.env_differences.items()]
+
+
+def render_table(c: Comparison, console: Any) -> None:
+    from rich.table import Table
+
+    console = plain_console(console)
+    console.print(f"BASE: {c.base.describe()} from {c.base.origin}\nNEW:  {c.new.describe()} from {c.new.origin}")
+    for line in _env_lines(c):
+        console.print(f"[dim]environment differs: {line}[/dim]")
+    table = Table(title=f"rnnbench compare: {summary_line(c)}")
+    for col in HEADER:
+        table.add_column(col, overflow="fold")
+    for row in c.rows:
+        row_cells = cells(row)
+        style = _STYLE.get(row.verdict)
+        if style:
+            row_cells[-1] = f"[{style}]{row_cells[-1]}[/{style}]"
+        table.add_row(*row_cells)
+    console.print(table)
+    for title, labels in (("only in BASE", c.only_in_base), ("only in NEW", c.only_in_new)):
+        if labels:
+            console.print(f"{title} ({len(labels)}): " + "; ".join(labels))
+    for line in legend(c):
+        console.print(f"[dim]{line}[/dim]")
+
+
+def render_markdown(c: Comparison) -> str:
+    regressions = c.regressions
+    parts = [f"### rnnbench compare: {'**' + str(len(regressions)) + ' regression(s)**' if regressions else 'no regression'}",
+             "",
+             f"BASE: {c.base.describe()}; NEW: {c.new.describe()}. {summary_line(c)}.",
+             ""]
+    if c.env_differences:
+        parts += ["Environment differences: " + "; ".join(f"`{line}`" for line in _env_lines(c)), ""]
+    if regressions:
+        parts += ["Regressions:", "", markdown_table(HEADER, [cells(r) for r in regressions]), ""]
+    parts += ["<details><summary>All comparisons</summary>", "", markdown_table(HEADER, [cells(r) for r in c.rows]),
+              "", "</details>", ""]
+    for title, labels in (("Only in BASE", c.only_in_base), ("Only in NEW", c.only_in_new)):
+        if labels:
+            parts += [f"{title} ({len(labels)}): " + "; ".join(labels), ""]
+    parts += [f"- {line}" for line in legend(c)]
+    return "\n".join(parts) + "\n"
+
+
+def _row_document(r: Row) -> dict[str, Any]:
+    """A row as format version 1 has it: the figures, their text, the change, the verdict."""
+    return {
+        "kind": r.kind, "case": r.case, "case_ids": r.case_ids, "scenario": r.scenario, "metric": r.metric,
+        "base": r.base, "new": r.new, "base_text": side_text(r.kind, r.base_side),
+        "new_text": side_text(r.kind, r.new_side), "change_text": change_text(r), "verdict": r.verdict,
+        "ratio": r.ratio, "ci": r.ci, "p_value": r.p_value, "delta": r.delta, "tolerance": r.tolerance,
+        "note": r.note, "regression": r.regression,
+    }
+
+
+def render_json(c: Comparison) -> str:
+    def side(run: LoadedRun) -> dict[str, Any]:
+        return {"run_id": run.run.run_id, "git_commit": run.commit, "origin": run.origin,
+                "threads": run.run.env.get("threads"), "cpu": run.run.env.get("cpu")}
+
+    doc = {
+        "format": COMPARE_FORMAT, "format_version": COMPARE_VERSION,
+        "base": side(c.base), "new": side(c.new), "settings": asdict(c.settings),
+        "regressions": len(c.regressions), "summary": summary_line(c), "rows": [_row_document(r) for r in c.rows],
+        "only_in_base": c.only_in_base, "only_in_new": c.only_in_new,
+        "environment_differences": {k: list(v) for k, v in c.env_differences.items()},
+    }
+    return json.dumps(doc, indent=2, default=str) + "\n"

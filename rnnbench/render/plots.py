@@ -1,0 +1,376 @@
+"""Plots of a run, drawn from its results frame (rnnbench.analysis.frame) with matplotlib's Agg canvas.
+
+One line per model (and per value of any other swept axis) against the swept
+axis: forward and train-step time per token, memory, accuracy; accuracy against
+training time (the Pareto view); decode latency and state bytes against context
+length. Every figure carries a caption saying what was measured and how.
+
+Figures are drawn on ``matplotlib.figure.Figure`` with the Agg canvas directly,
+not through pyplot: no display is needed, no global backend is switched, and
+nothing leaks between figures.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable
+
+import numpy as np
+import pandas as pd
+
+from rnnbench.analysis.axes import AXIS_LABELS, SERIES_AXES, add_per_token_columns, swept_axis
+from rnnbench.records import CaseResult
+
+#: how a backend's forward ran, for the forward-time caption (see :func:`forward_modes`)
+TORCH_FORWARD = "torch.inference_mode"
+PLAIN_FORWARD = "a plain call, no autograd to switch off"
+
+INSTALL_HINT = "plots need matplotlib: pip install 'rnnbench[plot]', then rebuild them with 'rnnbench report RUN_ID'"
+
+
+@dataclass(frozen=True)
+class PlotFigure:
+    """A PNG written for the report, with the words that go with it."""
+
+    path: Path
+    title: str
+    caption: str
+
+
+@dataclass
+class PlotSet:
+    figures: list[PlotFigure]
+    #: why a plot was not drawn (no swept axis, no decode scenario, no matplotlib)
+    notes: list[str]
+
+
+def matplotlib_missing() -> str | None:
+    """None when plots can be drawn here, else the message saying how to get them."""
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        return INSTALL_HINT
+    return None
+
+
+def forward_modes(results: Iterable[CaseResult]) -> dict[str, str]:
+    """Per backend, how its timed forward ran: torch models (their details name the torch
+    version) under torch.inference_mode, others (NumPy) as a plain call."""
+    modes: dict[str, str] = {}
+    for result in results:
+        if result.status == "ok":
+            modes.setdefault(result.config.backend, TORCH_FORWARD if "torch" in result.details else PLAIN_FORWARD)
+    return modes
+
+
+def _forward_how(modes: dict[str, str] | None) -> str:
+    """`` (torch.inference_mode)`` for one mode; per backend when the run mixes them."""
+    if not modes:
+        return ""
+    by_mode: dict[str, list[str]] = {}
+    for backend, mode in sorted(modes.items()):
+        by_mode.setdefault(mode, []).append(backend)
+    if len(by_mode) == 1:
+        return f" ({next(iter(by_mode))})"
+    return " (" + "; ".join(f"{', '.join(backends)}: {mode}" for mode, backends in by_mode.items()) + ")"
+
+
+def machine_line(env: dict[str, Any]) -> str:
+    threads = env.get("threads")
+    load = env.get("load_average")
+    parts = [f"{env.get('cpu') or 'unknown CPU'} ({env.get('cpu_count')} logical CPUs)",
+             f"{threads} thread(s)"]
+    if load:
+        parts.append(f"load average {load[0]:.1f} at the start of the run")
+    torch_version = (env.get("versions") or {}).get("torch")
+    if torch_version:
+        parts.append(f"torch {torch_version}")
+    return "; ".join(parts)
+
+
+def make_plots(frame: pd.DataFrame, env: dict[str, Any], folder: Path, *, warmup_steps: int | None = None,
+               modes: dict[str, str] | None = None) -> PlotSet:
+    """Draw every plot the run's data supports into ``folder``; say why the others are missing.
+
+    ``warmup_steps`` (the run's ``train_warmup_steps``) and ``modes`` (:func:`forward_modes`)
+    go into the captions; without them the captions leave those details out.
+    """
+    missing = matplotlib_missing()
+    if missing:
+        return PlotSet([], [missing])
+    ok = frame[frame["status"] == "ok"].copy() if "status" in frame else frame.copy()
+    if ok.empty:
+        return PlotSet([], ["no successful case to plot"])
+    folder.mkdir(parents=True, exist_ok=True)
+    add_per_token_columns(ok)
+    figures: list[PlotFigure] = []
+    notes: list[str] = []
+    machine = machine_line(env)
+    axis = swept_axis(ok)
+    if axis is None:
+        notes.append("no numeric axis was swept (give --seq-len, --hidden, --batch-size or --layers several"
+                     " values): per-axis plots are drawn only for sweeps")
+    else:
+        for spec in _axis_plots(ok, axis, machine, warmup_steps, modes):
+            figure = _line_plot(ok, axis, spec, folder)
+            if figure is not None:
+                figures.append(figure)
+    pareto = _pareto_plot(ok, machine, folder)
+    if pareto is not None:
+        figures.append(pareto)
+    if _primary(ok) is None:
+        notes.append("no train scenario in this run: no accuracy, train-time or Pareto plots")
+    if axis is not None and _memory_column(ok) is None:
+        notes.append("no memory figure in this run (on CPU, memory is measured for the train scenario)")
+    if "decode_token_latency_s" in ok and ok["decode_token_latency_s"].notna().any():
+        if ok["decode_context_len"].nunique() > 1:
+            figures += _decode_plots(ok, machine, folder)
+        else:
+            notes.append("decode ran at one context length only: sweep --seq-len for the decode plots")
+    return PlotSet(figures, notes)
+
+
+# -- data preparation ----------------------------------------------------------------------
+
+def _series(ok: pd.DataFrame, x: str) -> Iterable[tuple[str, pd.DataFrame]]:
+    """Rows grouped into one line per model and per value of any other swept config column."""
+    implied = {"decode_context_len": "seq_len"}.get(x)  # the context length follows from --seq-len
+    others = [c for c in SERIES_AXES if c not in (x, implied) and c in ok and ok[c].nunique(dropna=True) > 1]
+    keys = ["model", *others]
+    for values, rows in ok.groupby(keys, sort=False, dropna=False):
+        values = values if isinstance(values, tuple) else (values,)
+        label = str(values[0]) + "".join(f" {k}={v}" for k, v in zip(others, values[1:]))
+        yield label, rows
+
+
+def _aggregate(rows: pd.DataFrame, x: str, y: str) -> pd.DataFrame:
+    """Per x: the median over seeds of y, and the bars to draw below and above it.
+
+    Timed metrics get their quartiles (the interquartile range of the repeats); other
+    metrics the range over seeds (none for a single seed).
+    """
+    quartiles = f"{y}_q1" in rows and f"{y}_q3" in rows
+    rows = rows[[x, y, *([f"{y}_q1", f"{y}_q3"] if quartiles else [])]].dropna(subset=[x, y])
+    grouped = rows.groupby(x, sort=True)
+    out = pd.DataFrame({"y": grouped[y].median()})
+    low, high = (grouped[f"{y}_q1"].median(), grouped[f"{y}_q3"].median()) if quartiles else \
+        (grouped[y].min(), grouped[y].max())
+    out["below"] = (out["y"] - low).clip(lower=0)
+    out["above"] = (high - out["y"]).clip(lower=0)
+    return out.reset_index().rename(columns={x: "x"})
+
+
+def _spans_decades(values: Iterable[float]) -> bool:
+    values = [v for v in values if v is not None and np.isfinite(v) and v > 0]
+    return bool(values) and max(values) / min(values) >= 10
+
+
+# -- drawing -----------------------------------------------------------------------------------
+
+@dataclass
+class _AxisPlot:
+    name: str
+    column: str
+    title: str
+    ylabel: str
+    caption: str
+    baseline: str | None = None
+    #: values are seconds: shown in s, ms or µs, whichever reads best
+    seconds: bool = False
+
+
+def _axis_plots(ok: pd.DataFrame, axis: str, machine: str, warmup_steps: int | None,
+                modes: dict[str, str] | None) -> list[_AxisPlot]:
+    warmup = f"{warmup_steps} warm-up steps" if warmup_steps is not None else "the warm-up steps"
+    plots = [
+        _AxisPlot("forward_time_per_token", "forward_s_per_token", "Forward time per token", "per token",
+                  f"Median wall-clock time of one full-sequence inference forward{_forward_how(modes)}, divided"
+                  " by batch × total length; blocked timing after warm-up (torch.utils.benchmark style), error"
+                  " bars: interquartile range of the repeats.", seconds=True),
+        _AxisPlot("train_time_per_token", "train_s_per_token", "Train-step time per token", "per token",
+                  "Median wall-clock time of one real training step (forward, backward, Adam update) after"
+                  f" {warmup}, divided by batch × total length; error bars: interquartile range of the steps.",
+                  seconds=True),
+    ]
+    memory = _memory_column(ok)
+    if memory:
+        column, method = memory
+        plots.append(_AxisPlot("memory", column, "Memory", "bytes",
+                               f"{column.split('_')[0]} scenario memory, measured as: {method}."))
+    primary = _primary(ok)
+    if primary:
+        plots.append(_AxisPlot("accuracy", f"train_eval_{primary}", f"Held-out {primary}", primary,
+                               f"The task's {primary} on held-out test batches after training; dashed: what"
+                               " chance gets (the task's baseline).", baseline=f"train_baseline_{primary}"))
+    for plot in plots:
+        plot.caption = f"{plot.caption} Against {AXIS_LABELS.get(axis, axis)}. {machine}."
+    return plots
+
+
+def _memory_column(ok: pd.DataFrame) -> tuple[str, str] | None:
+    for column in ("train_memory_bytes", "forward_memory_bytes"):
+        if column in ok and ok[column].notna().any():
+            methods = ok.get(f"{column}_method")
+            method = "; ".join(sorted(set(methods.dropna()))) if methods is not None else "see results.csv"
+            return column, method
+    return None
+
+
+def _primary(ok: pd.DataFrame) -> str | None:
+    if "primary_metric" not in ok:
+        return None
+    for primary in ok["primary_metric"].dropna().unique():
+        if f"train_eval_{primary}" in ok and ok[f"train_eval_{primary}"].notna().any():
+            return str(primary)
+    return None
+
+
+def _new_figure(wide: bool = False):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(7.5 if not wide else 11, 5.0), dpi=100)
+    FigureCanvasAgg(figure)
+    return figure
+
+
+def _finish(figure, title: str, caption: str, path: Path) -> PlotFigure:
+    figure.suptitle(title, fontsize=12)
+    wrapped = "\n".join(textwrap.wrap(caption, 120 if figure.get_figwidth() > 9 else 95))
+    figure.text(0.01, 0.01, wrapped, fontsize=7, va="bottom", ha="left", color="#333333")
+    lines = wrapped.count("\n") + 1
+    figure.tight_layout(rect=(0, 0.03 + 0.022 * lines, 1, 0.95))
+    figure.savefig(path, dpi=100)
+    return PlotFigure(path=path, title=title, caption=caption)
+
+
+def time_unit(seconds: Iterable[float]) -> tuple[float, str]:
+    """(factor, unit) that shows these durations in s, ms or µs, by their median."""
+    values = [v for v in seconds if v is not None and np.isfinite(v) and v > 0]
+    typical = float(np.median(values)) if values else 1.0
+    for factor, unit in ((1.0, "s"), (1e3, "ms")):
+        if typical * factor >= 1:
+            return factor, unit
+    return 1e6, "µs"
+
+
+def _scale(ax, xs: list[float], ys: list[float]) -> None:
+    """Log axes where the values span a decade or more; a log x axis is labelled at the swept values."""
+    if _spans_decades(xs):
+        from matplotlib.ticker import FixedLocator, NullLocator
+
+        ax.set_xscale("log")
+        ticks = sorted(set(xs))
+        if len(ticks) <= 12:
+            ax.xaxis.set_major_locator(FixedLocator(ticks))
+            ax.xaxis.set_minor_locator(NullLocator())
+            ax.set_xticklabels([f"{x:g}" for x in ticks])
+    if _spans_decades(ys):
+        ax.set_yscale("log")
+
+
+def _plot_series(ax, ok: pd.DataFrame, axis: str, column: str, scale: float,
+                 baseline: str | None = None) -> tuple[list, list]:
+    """One line per model: medians of ``column`` against ``axis`` with interquartile error
+    bars (and the task's baseline dashed, if named); returns every plotted x and y."""
+    xs, ys = [], []
+    for label, rows in _series(ok, axis):
+        points = _aggregate(rows, axis, column)
+        if points.empty:
+            continue
+        points[["y", "below", "above"]] *= scale
+        ax.errorbar(points["x"], points["y"], yerr=[points["below"], points["above"]], marker="o", capsize=3,
+                    label=label)
+        xs += list(points["x"])
+        ys += list(points["y"])
+        if baseline and baseline in rows:
+            base = _aggregate(rows, axis, baseline)
+            ax.plot(base["x"], base["y"], linestyle="--", color="gray", linewidth=1)
+    return xs, ys
+
+
+def _line_plot(ok: pd.DataFrame, axis: str, spec: _AxisPlot, folder: Path) -> PlotFigure | None:
+    if spec.column not in ok or not ok[spec.column].notna().any():
+        return None
+    figure = _new_figure()
+    ax = figure.add_subplot(1, 1, 1)
+    scale, unit = time_unit(ok[spec.column]) if spec.seconds else (1.0, "")
+    xs, ys = _plot_series(ax, ok, axis, spec.column, scale, baseline=spec.baseline)
+    if not xs:
+        return None
+    _scale(ax, xs, ys)
+    ax.set_xlabel(AXIS_LABELS.get(axis, axis))
+    ax.set_ylabel(f"{unit} {spec.ylabel}".strip())
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=8)
+    return _finish(figure, f"{spec.title} vs {AXIS_LABELS.get(axis, axis)}", spec.caption,
+                   folder / f"{spec.name}.png")
+
+
+def pareto_front(points: pd.DataFrame, higher_is_better: bool = True) -> pd.DataFrame:
+    """The points no other point beats on both training time (lower) and quality."""
+    ordered = points.sort_values(["x", "y"], ascending=[True, not higher_is_better])
+    keep, best = [], None
+    for index, row in ordered.iterrows():
+        if best is None or (row["y"] > best if higher_is_better else row["y"] < best):
+            keep.append(index)
+            best = row["y"]
+    return ordered.loc[keep]
+
+
+def _pareto_plot(ok: pd.DataFrame, machine: str, folder: Path) -> PlotFigure | None:
+    primary = _primary(ok)
+    if primary is None or "train_time_s" not in ok:
+        return None
+    column = f"train_eval_{primary}"
+    data = ok.dropna(subset=["train_time_s", column])
+    if data.empty:
+        return None
+    higher = bool(data["higher_is_better"].dropna().iloc[0]) if "higher_is_better" in data and \
+        data["higher_is_better"].notna().any() else True
+    figure = _new_figure()
+    ax = figure.add_subplot(1, 1, 1)
+    for model, rows in data.groupby("model", sort=False):
+        ax.scatter(rows["train_time_s"], rows[column], label=model, s=30)
+    front = pareto_front(pd.DataFrame({"x": data["train_time_s"], "y": data[column]}), higher)
+    ax.step(front["x"], front["y"], where="post", color="black", linewidth=1, alpha=0.6, label="Pareto front")
+    _scale(ax, list(data["train_time_s"]), [])
+    ax.set_xlabel("training time (s, wall clock)")
+    ax.set_ylabel(f"held-out {primary}")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=8)
+    caption = (f"Each point is one case: held-out {primary} after training against the wall-clock time its"
+               f" training steps took (time.perf_counter around the whole training loop). The line joins the"
+               f" cases no other case beats on both. {machine}.")
+    return _finish(figure, f"Held-out {primary} vs training time (Pareto view)", caption,
+                   folder / "pareto_accuracy_vs_training_time.png")
+
+
+def _decode_plots(ok: pd.DataFrame, machine: str, folder: Path) -> list[PlotFigure]:
+    figures = []
+    specs = [
+        ("decode_latency_per_token", "decode_token_latency_s", "Decode latency per token", "per step()",
+         "Median wall-clock time of one step() call that generates the next token for each of the batch's"
+         " sequences, from a state holding the prompt (T-1 positions fed through step()); blocked timing of"
+         " repeated steps from the same state after warm-up, error bars: interquartile range of the repeats."),
+        ("decode_state_bytes", "decode_state_bytes", "Decode state carried between tokens", "bytes",
+         "Bytes of the state step() returns at context T, read from its tensors (each storage once):"
+         " a recurrent model's hidden (and cell) state, a Transformer's KV cache."),
+    ]
+    for name, column, title, ylabel, caption in specs:
+        figure = _new_figure()
+        ax = figure.add_subplot(1, 1, 1)
+        scale, unit = time_unit(ok[column]) if column.endswith("_s") else (1.0, "")
+        ylabel = f"{unit} {ylabel}".strip()
+        xs, ys = _plot_series(ax, ok, "decode_context_len", column, scale)
+        _scale(ax, xs, ys)
+        ax.set_xlabel("context length T (tokens)")
+        ax.set_ylabel(ylabel)
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend(fontsize=8)
+        batch = ", ".join(str(b) for b in sorted(ok["batch_size"].unique()))
+        figures.append(_finish(figure, f"{title} vs context length", f"{caption} Batch {batch}. {machine}.",
+                               folder / f"{name}.png"))
+    return figures

@@ -1,0 +1,266 @@
+"""The options of ``rnnbench run``, each declared once: its flag, its type, its check.
+
+A value reaches rnnbench in one of three forms: text typed on the command line
+(``--seq-len 16,32``), a typed TOML value in a sweep file (``seq_len = [16, 32]``),
+or a JSON value stored with a run (what ``--resume`` repeats). Each :class:`Option`
+turns every form into the same typed value through the same checks, so a value
+means the same wherever it came from. Defaults live in :class:`RunRequest` alone.
+
+To add an option, add a field to :class:`RunRequest` and an :class:`Option` to
+:data:`OPTIONS`; the flag, the sweep-file key and the stored request follow.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, fields
+from typing import Any, Callable
+
+from rnnbench.errors import UsageError
+from rnnbench.records import DEFAULT_SCENARIOS, SCENARIOS, TimerSettings
+
+DEVICES = ("cpu", "cuda")
+
+
+@dataclass
+class RunRequest:
+    """What ``rnnbench run`` was asked to do, typed. ``None`` means "the task's default"."""
+
+    models: list[str] = field(default_factory=lambda: ["lstm", "gru", "transformer"])
+    tasks: list[str] = field(default_factory=lambda: ["copy"])
+    seq_len: list[int] | None = None
+    batch_size: list[int] | None = None
+    hidden: list[int] | None = None
+    layers: list[int] | None = None
+    device: list[str] = field(default_factory=lambda: ["cpu"])
+    dtype: list[str] = field(default_factory=lambda: ["float32"])
+    seeds: list[int] = field(default_factory=lambda: [0])
+    steps: list[int] | None = None
+    lr: list[float] | None = None
+    #: ``{task: {option: value}}``; values are converted to each option's type at expansion
+    task_opt: dict[str, dict[str, Any]] = field(default_factory=dict)
+    match_params: bool = False
+    scenarios: list[str] = field(default_factory=lambda: list(DEFAULT_SCENARIOS))
+    threads: int | None = None
+    min_time: float = TimerSettings.min_run_time
+    executor: str = "local"
+    timeout: float | None = None
+    workers: int = 1
+    scheduler: str | None = None
+    plugins: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+# -- reading one value ------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Origin:
+    """Where a value came from, for the one line an error prints."""
+
+    flag: str  # "--seq-len"
+    key: str  # "seq_len"
+    file: str | None = None  # the sweep file, when the value came from one
+
+    def fail(self, message: str) -> UsageError:
+        if self.file is None:
+            return UsageError(f"{self.flag}: {message}")
+        return UsageError(f"{self.file}: '{self.key}' {message}")
+
+
+def _type_name(value: Any) -> str:
+    return {bool: "a boolean", int: "an integer", float: "a number", str: "a string", list: "a list",
+            dict: "a table"}.get(type(value), type(value).__name__)
+
+
+def _show(value: Any) -> str:
+    return repr(value) if isinstance(value, str) else str(value)
+
+
+def _items(value: Any, origin: Origin) -> list[Any]:
+    """A comma list typed on the command line, or a TOML list or single value."""
+    if isinstance(value, str) and origin.file is None:
+        items = [item.strip() for item in value.split(",")]
+        if any(item == "" for item in items):
+            raise origin.fail(f"expected a comma-separated list, got '{value}'")
+        return items
+    items = list(value) if isinstance(value, (list, tuple)) else [value]
+    if not items:
+        raise origin.fail("is an empty list")
+    return items
+
+
+def _integer(item: Any, origin: Origin, what: str) -> int:
+    if isinstance(item, str) and origin.file is None:
+        try:
+            return int(item)
+        except ValueError:
+            raise origin.fail(f"'{item}' is not an integer") from None
+    if isinstance(item, bool) or not isinstance(item, int):
+        raise origin.fail(f"must be {what}, got {_show(item)} ({_type_name(item)})")
+    return item
+
+
+def _number(item: Any, origin: Origin, what: str) -> float:
+    if isinstance(item, str) and origin.file is None:
+        try:
+            return float(item)
+        except ValueError:
+            raise origin.fail(f"'{item}' is not a number") from None
+    if isinstance(item, bool) or not isinstance(item, (int, float)):
+        raise origin.fail(f"must be {what}, got {_show(item)} ({_type_name(item)})")
+    return float(item)
+
+
+def _name(item: Any, origin: Origin, what: str) -> str:
+    if not isinstance(item, str) or not item.strip():
+        raise origin.fail(f"must be {what}, got {_show(item)} ({_type_name(item)})")
+    return item.strip()
+
+
+def int_list(minimum: int) -> Callable[[Any, Origin], list[int]]:
+    def parse(value: Any, origin: Origin) -> list[int]:
+        values = [_integer(item, origin, "an integer or a list of integers") for item in _items(value, origin)]
+        for number in values:
+            if number < minimum:
+                raise origin.fail(f"must be at least {minimum}, got {number}")
+        return values
+    return parse
+
+
+def float_list(value: Any, origin: Origin) -> list[float]:
+    values = [_number(item, origin, "a number or a list of numbers") for item in _items(value, origin)]
+    for number in values:
+        if not 0 < number < math.inf:
+            raise origin.fail(f"must be a positive number, got {number:g}")
+    return values
+
+
+def name_list(value: Any, origin: Origin) -> list[str]:
+    return [_name(item, origin, "a name or a list of names").lower() for item in _items(value, origin)]
+
+
+def choice_list(choices: tuple[str, ...]) -> Callable[[Any, Origin], list[str]]:
+    def parse(value: Any, origin: Origin) -> list[str]:
+        values = name_list(value, origin)
+        for item in values:
+            if item not in choices:
+                raise origin.fail(f"'{item}' is not one of {', '.join(choices)}")
+        return values
+    return parse
+
+
+def positive_int(value: Any, origin: Origin) -> int:
+    number = _integer(value, origin, "an integer")
+    if number <= 0:
+        raise origin.fail(f"must be positive, got {number}")
+    return number
+
+
+def positive_float(value: Any, origin: Origin) -> float:
+    number = _number(value, origin, "a number")
+    if not 0 < number < math.inf:
+        raise origin.fail(f"must be positive, got {value}")
+    return number
+
+
+def string(value: Any, origin: Origin) -> str:
+    return _name(value, origin, "a string")
+
+
+def switch(value: Any, origin: Origin) -> bool:
+    if not isinstance(value, bool):
+        raise origin.fail(f"must be true or false, got {_show(value)} ({_type_name(value)})")
+    return value
+
+
+def strings(value: Any, origin: Origin) -> list[str]:
+    return [string(item, origin) for item in (value if isinstance(value, (list, tuple)) else [value])]
+
+
+def task_options(value: Any, origin: Origin) -> dict[str, dict[str, Any]]:
+    """``["copy.num_symbols=5"]`` (flags) or ``{copy = {num_symbols = 5}}`` (a file) -> a table."""
+    parsed: dict[str, dict[str, Any]] = {}
+    if isinstance(value, dict):
+        for task, options in value.items():
+            if not isinstance(options, dict):
+                raise Origin(origin.flag, f"{origin.key}.{task}", origin.file).fail(
+                    f"must be a table of options, like [task_opt.{task}], got {_type_name(options)}")
+            for option, setting in options.items():
+                if isinstance(setting, (dict, list)):
+                    raise Origin(origin.flag, f"{origin.key}.{task}.{option}", origin.file).fail(
+                        f"must be a single value, got {_type_name(setting)}")
+                parsed.setdefault(str(task).strip().lower(), {})[str(option).strip()] = setting
+        return parsed
+    if origin.file is not None and not isinstance(value, list):
+        raise origin.fail(f"must be a table of tables, like [task_opt.copy], got {_type_name(value)}")
+    for pair in value:
+        key, sep, setting = str(pair).partition("=")
+        task, dot, option = key.partition(".")
+        if not sep or not dot or not task.strip() or not option.strip():
+            raise origin.fail(f"expected TASK.KEY=VALUE, got '{pair}'")
+        parsed.setdefault(task.strip().lower(), {})[option.strip()] = setting.strip()
+    return parsed
+
+
+# -- the table of options ------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Option:
+    """One ``rnnbench run`` option: its field of :class:`RunRequest`, flag, parser and help."""
+
+    key: str
+    parse: Callable[[Any, Origin], Any]
+    help: str
+    group: str = "how"  # "axes" (comma lists, their product is the sweep) or "how"
+    flag: str = ""
+    metavar: str | None = None
+    #: values from several places add up (``-p A -p B``) instead of the later replacing the earlier
+    accumulates: bool = False
+
+    @property
+    def cli_flag(self) -> str:
+        return self.flag or "--" + self.key.replace("_", "-")
+
+    def origin(self, file: str | None = None) -> Origin:
+        return Origin(self.cli_flag, self.key, file)
+
+
+OPTIONS: tuple[Option, ...] = (
+    Option("models", name_list, "ARCH or ARCH@BACKEND names", "axes"),
+    Option("tasks", name_list, "task names", "axes"),
+    Option("seq_len", int_list(1), "how far the dependency reaches; see 'rnnbench list' per task", "axes"),
+    Option("batch_size", int_list(1), "batch size", "axes"),
+    Option("hidden", int_list(1), "width of the core", "axes"),
+    Option("layers", int_list(1), "recurrent layers or Transformer blocks", "axes"),
+    Option("device", choice_list(DEVICES), "cpu and/or cuda", "axes"),
+    Option("dtype", name_list, "parameter dtype", "axes"),
+    Option("seeds", int_list(0), "seeds", "axes"),
+    Option("steps", int_list(1), "training steps", "axes"),
+    Option("lr", float_list, "Adam learning rate", "axes"),
+    Option("task_opt", task_options, "a task option (repeatable), e.g. copy.num_symbols=5", "axes",
+           metavar="TASK.KEY=VALUE", accumulates=True),
+    Option("match_params", switch, "pick each model's width so that its parameter count is within 5%% of the"
+           " first model's at --hidden (embedding and head included)", "axes"),
+    Option("scenarios", choice_list(SCENARIOS), "what each case measures: " + ", ".join(SCENARIOS)),
+    Option("threads", positive_int, "threads for torch and BLAS in every case (default: all cores)"),
+    Option("min_time", positive_float, "seconds of timed repeats per timing, after warm-up"),
+    Option("executor", string, "where cases run"),
+    Option("timeout", positive_float, "seconds per case (executors that can stop one)"),
+    Option("workers", positive_int, "worker processes (executors that start them)"),
+    Option("scheduler", string, "cluster scheduler address (executors that use one)"),
+    Option("plugins", strings, "load a plugin module by import path (repeatable), as pytest -p", flag="-p",
+           metavar="MODULE", accumulates=True),
+)
+BY_KEY = {option.key: option for option in OPTIONS}
+
+
+def default_text(key: str) -> str:
+    """The default of an option as the help shows it."""
+    value = getattr(RunRequest(), key)
+    if value is None:
+        return "the task's" if BY_KEY[key].group == "axes" else "none"
+    if isinstance(value, list):
+        return ",".join(str(v) for v in value) or "none"
+    return str(value)

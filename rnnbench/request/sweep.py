@@ -1,0 +1,176 @@
+"""Sweeps: the axes of a request, validated against the plugins and expanded into cases."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from typing import Any, Callable, Sequence
+
+from rnnbench.errors import UsageError
+from rnnbench.manager import Registry
+from rnnbench.records import CaseConfig
+from rnnbench.request.options import RunRequest
+from rnnbench.specs import DTYPES, TaskSpec
+
+
+@dataclass
+class SweepAxes:
+    """The axes of a sweep; ``None`` means "the task's default"."""
+
+    models: list[str]
+    tasks: list[str] = field(default_factory=lambda: ["copy"])
+    seq_len: list[int] | None = None
+    batch_size: list[int] | None = None
+    hidden: list[int] | None = None
+    layers: list[int] | None = None
+    device: list[str] = field(default_factory=lambda: ["cpu"])
+    dtype: list[str] = field(default_factory=lambda: ["float32"])
+    seeds: list[int] = field(default_factory=lambda: [0])
+    steps: list[int] | None = None
+    lr: list[float] | None = None
+    task_options: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+def axes_of(request: RunRequest) -> SweepAxes:
+    """The sweep a request asks for."""
+    return SweepAxes(
+        models=request.models, tasks=request.tasks, seq_len=request.seq_len, batch_size=request.batch_size,
+        hidden=request.hidden, layers=request.layers, device=request.device, dtype=request.dtype,
+        seeds=request.seeds, steps=request.steps, lr=request.lr, task_options=request.task_opt,
+    )
+
+def convert_option(task: TaskSpec, key: str, value: Any) -> Any:
+    """Convert an option value to the type of its default, or raise a UsageError."""
+    if key not in task.options:
+        known = ", ".join(sorted(task.options)) or "none"
+        raise UsageError(
+            f"unknown option '{key}' for task '{task.name}' (options: {known};"
+            f" --seq-len is the {task.seq_len_meaning})"
+        )
+    default = task.options[key]
+    if not isinstance(value, str):
+        value = str(value)
+    try:
+        if isinstance(default, bool):
+            lowered = value.lower()
+            if lowered not in ("true", "false", "1", "0", "yes", "no"):
+                raise ValueError
+            return lowered in ("true", "1", "yes")
+        return type(default)(value)
+    except ValueError:
+        raise UsageError(
+            f"option '{task.name}.{key}': '{value}' is not a valid {type(default).__name__}"
+        ) from None
+
+def check_task_options(task: TaskSpec, options: dict[str, Any], seq_lens: Sequence[int]) -> None:
+    """Let the task refuse impossible values before any case runs (a UsageError)."""
+    if task.check_options is None:
+        return
+    for seq_len in seq_lens:
+        try:
+            task.check_options(options, seq_len)
+        except ValueError as exc:
+            raise UsageError(f"task '{task.name}' at --seq-len {seq_len}: {exc}") from None
+
+# -- expansion -------------------------------------------------------------------------------
+
+@dataclass
+class Expansion:
+    cases: list[CaseConfig]
+    #: combinations left out, each with the reason (an unavailable backend, an unsupported device)
+    skipped: list[str]
+
+def cuda_available() -> bool:
+    try:
+        import torch
+    except ImportError:
+        return False
+    return bool(torch.cuda.is_available())
+
+def expand(
+    axes: SweepAxes,
+    registry: Registry,
+    *,
+    cuda_probe: Callable[[], bool] = cuda_available,
+) -> Expansion:
+    """Resolve names, validate combinations and expand the product of the axes.
+
+    Unknown names and impossible requests raise :class:`UsageError`. A model that
+    is unavailable here or does not support a requested device or dtype is left
+    out with its reason, unless that leaves nothing to run.
+    """
+    model_specs = []
+    for name in axes.models:
+        spec = registry.resolve_model(name)
+        if spec not in model_specs:
+            model_specs.append(spec)
+    task_specs = []
+    for name in axes.tasks:
+        spec = registry.resolve_task(name)
+        if spec not in task_specs:
+            task_specs.append(spec)
+
+    for task_name in axes.task_options:
+        if task_name not in registry.tasks:
+            registry.resolve_task(task_name)  # raises with close matches
+        if task_name not in {t.name for t in task_specs}:
+            raise UsageError(f"--task-opt names task '{task_name}', which is not in --tasks")
+    # A GPU matters only if a requested model can use one; a CPU-only model's own
+    # message ("not supported on cuda", below) is the clearer one.
+    wants_cuda = any("cuda" in spec.devices for spec in model_specs)
+    if "cuda" in axes.device and wants_cuda and not cuda_probe():
+        raise UsageError("--device cuda: no CUDA GPU is available here (torch.cuda.is_available() is False)")
+    for dtype in axes.dtype:
+        if dtype not in DTYPES:
+            raise UsageError(f"--dtype: '{dtype}' is not one of {', '.join(DTYPES)}")
+
+    skipped: list[str] = []
+    usable = []
+    for spec in model_specs:
+        reason = spec.unavailable_reason()
+        if reason:
+            skipped.append(f"{spec.name}: not available ({reason})")
+        else:
+            usable.append(spec)
+
+    cases: list[CaseConfig] = []
+    for task in task_specs:
+        options = dict(task.options)
+        for key, value in axes.task_options.get(task.name, {}).items():
+            options[key] = convert_option(task, key, value)
+        frozen_options = tuple(sorted(options.items()))
+        d = task.defaults
+        check_task_options(task, options, axes.seq_len or [d.seq_len])
+        for spec, seq_len, batch, hidden, layers, device, dtype, seed, steps, lr in itertools.product(
+            usable,
+            axes.seq_len or [d.seq_len],
+            axes.batch_size or [d.batch_size],
+            axes.hidden or [d.hidden],
+            axes.layers or [d.layers],
+            axes.device,
+            axes.dtype,
+            axes.seeds,
+            axes.steps or [d.steps],
+            axes.lr or [None],
+        ):
+            lr = d.lr_for(spec.family) if lr is None else lr
+            if device not in spec.devices:
+                note = f"{spec.name}: not supported on {device} (supports: {', '.join(spec.devices)})"
+                if note not in skipped:
+                    skipped.append(note)
+                continue
+            if dtype not in spec.dtypes:
+                note = f"{spec.name}: dtype {dtype} not supported (supports: {', '.join(spec.dtypes)})"
+                if note not in skipped:
+                    skipped.append(note)
+                continue
+            cases.append(CaseConfig(
+                model=spec.name, task=task.name, task_options=frozen_options,
+                seq_len=seq_len, batch_size=batch, hidden=hidden, layers=layers,
+                device=device, dtype=dtype, seed=seed, steps=steps, lr=lr,
+            ))
+    if not cases:
+        reasons = "; ".join(skipped) if skipped else "the sweep is empty"
+        raise UsageError(f"nothing to run: {reasons}")
+    # One case per id, in the order given (a repeated axis value is not repeated work).
+    unique = list({case.case_id: case for case in cases}.values())
+    return Expansion(cases=unique, skipped=skipped)
