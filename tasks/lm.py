@@ -41,7 +41,7 @@ from rnnbench.tasks._splits import split_rng
 
 import rnnbench
 from rnnbench.specs import TaskDefaults
-from rnnbench.task_api import TaskShape, masked_accuracy, masked_cross_entropy
+from rnnbench.task_api import MAX_CORPUS_ENV, TaskShape, masked_accuracy, masked_cross_entropy
 
 STRIPES = 100
 SPLIT_OF_STRIPE = {9: "valid", 19: "test"}  # i % 20 -> split; every other stripe trains
@@ -61,8 +61,6 @@ def pydoc_topics_text() -> str:
 #: below says otherwise: text8 and enwik8 (100 MB) fit; the text is held as str and as int64
 #: ids, so 128 MB of ASCII text takes about 1.2 GB of memory
 DEFAULT_MAX_CORPUS_MB = 128
-#: where ``rnnbench run --max-corpus-mb N`` puts its value, so worker processes see it too
-MAX_CORPUS_ENV = "RNNBENCH_MAX_CORPUS_MB"
 
 
 def max_corpus_bytes() -> int:

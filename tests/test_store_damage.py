@@ -26,10 +26,10 @@ TINY = ["-p", "testplugins.tiny", "--models", "tiny@test", "--steps", "6", "--hi
 
 @pytest.fixture(scope="module")
 def stored(tmp_path_factory):
-    """A results folder with two finished runs, made once by the real command."""
+    """A results folder with two finished runs of one sweep, made once by the real command."""
     out = tmp_path_factory.mktemp("stored")
-    for seed in ("0", "1"):
-        proc = subprocess.run([sys.executable, "-m", "rnnbench", "run", *TINY, "--seeds", seed, "--out", str(out)],
+    for _ in range(2):
+        proc = subprocess.run([sys.executable, "-m", "rnnbench", "run", *TINY, "--out", str(out)],
                               env=cli_env(), capture_output=True, text=True, timeout=300)
         assert proc.returncode == 0, proc.stderr
     with contextlib.closing(sqlite3.connect(out / "rnnbench.db")) as conn:

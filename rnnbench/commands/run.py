@@ -19,9 +19,11 @@ from rich.progress import (
 
 from rnnbench.analysis.match_params import match_params, registry_param_counter
 from rnnbench.commands.common import load_plugins
-from rnnbench.execution.interrupts import sigterm_as_interrupt
+from rnnbench.errors import UsageError
+from rnnbench.execution.interrupts import hold_interrupts, interrupt_once, sigterm_as_interrupt
+from rnnbench.execution.load import apply_threading, choose_threading, sample_machine
 from rnnbench.execution.session import RunOutcome, run_sweep
-from rnnbench.records import CaseConfig, RunSettings, TimerSettings
+from rnnbench.records import CaseConfig, RunInfo, RunSettings, TimerSettings
 from rnnbench.render.plots import matplotlib_missing
 from rnnbench.render.terminal import print_summary
 from rnnbench.render.run_folder import write_run_folder
@@ -30,6 +32,7 @@ from rnnbench.request.run_request import resolve_request, resume_command
 from rnnbench.request.sweep import axes_of, expand
 from rnnbench.specs import ExecutorOptions
 from rnnbench.store import DEFAULT_DB_NAME, ResultsStore
+from rnnbench.task_api import MAX_CORPUS_ENV
 
 
 def add_parser(sub, add_common) -> None:
@@ -54,18 +57,31 @@ def add_parser(sub, add_common) -> None:
                      help="continue a run with its stored flags: skip its ok cases, rerun failed and missing ones")
     how.add_argument("--sweep", metavar="FILE.toml",
                      help="read the flags from a TOML sweep file; flags given here override it (docs/robustness.md)")
+    how.add_argument("--allow-changed-settings", action="store_true",
+                     help="with --resume: allow threads, scenarios or timing settings other than the run's; each row"
+                     " then records its own and the outputs say what varied")
     how.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.set_defaults(handler=run)
 
 
 #: arguments of ``rnnbench run`` that say where to store or how to show, not what to run
-_NOT_REQUEST = ("out", "resume", "sweep", "no_progress", "debug", "handler", "command", "argv")
+_NOT_REQUEST = ("out", "resume", "sweep", "no_progress", "debug", "handler", "command", "argv",
+                "allow_changed_settings")
 
 
 def run(args: argparse.Namespace) -> int:
+    out = _results_folder(args.out)
     flags = {k: v for k, v in vars(args).items() if k not in _NOT_REQUEST}
-    stored = _stored_request(Path(args.out), args.resume) if args.resume else None
+    stored_run = _stored_run(out, args.resume) if args.resume else None
+    stored = _request_of(stored_run) if stored_run is not None else None
     request = resolve_request(flags, stored=stored, sweep=args.sweep)
+    # Before the plugins are loaded: they import torch, and OpenMP reads its wait policy then.
+    kept = stored_run.run_settings if stored_run is not None else None
+    machine = sample_machine()
+    threading = choose_threading(request.threads or (kept.threads if kept is not None else None), machine)
+    too_late = apply_threading(threading)
+    if request.max_corpus_mb is not None:  # an environment variable: worker processes read it too
+        os.environ[MAX_CORPUS_ENV] = f"{request.max_corpus_mb:g}"
     sigterm_as_interrupt()
     registry = load_plugins(request.plugins)
     registry.resolve_executor(request.executor)  # fail before any work on a typo
@@ -82,24 +98,43 @@ def run(args: argparse.Namespace) -> int:
         for note in matching.warnings:
             err.print(f"[yellow]rnnbench: warning:[/yellow] match-params: {note}")
 
-    settings = RunSettings(scenarios=tuple(request.scenarios), threads=request.threads or os.cpu_count() or 1,
+    settings = RunSettings(scenarios=tuple(request.scenarios), threads=threading.threads,
                            timer=TimerSettings(min_run_time=request.min_time))
+    if stored_run is not None and kept is not None:
+        _check_kept(stored_run.run_id, kept, settings, args.allow_changed_settings, err)
     command = "rnnbench " + " ".join(shlex.quote(a) for a in args.argv)
-    outcome = _run_with_progress(cases, registry, settings, request, args, command, err)
-    write_run_folder(outcome.run, outcome.results)
-    for message in outcome.observer_errors or []:
-        err.print(f"[yellow]rnnbench: warning:[/yellow] {message}")
-    print_summary(outcome.results, outcome.run, Console())
-    folder = outcome.run.folder
-    err.print(f"results: {folder / 'results.csv'}  report: {folder / 'report.md'}  {folder / 'report.html'}"
-              f"  database: {Path(args.out) / DEFAULT_DB_NAME}", soft_wrap=True)
-    missing = matplotlib_missing()
-    if missing and outcome.results:
-        err.print(f"rnnbench: note: the report has no plots: {missing}", markup=False, highlight=False)
+    environment = {"machine_load": machine.facts(),
+                   "threading": {"threads": threading.threads, "automatic": threading.automatic,
+                                 "reason": threading.reason, "busy": machine.busy_for(threading.threads)},
+                   "openmp_wait_policy": os.environ.get("OMP_WAIT_POLICY") if too_late is None else
+                   f"not set: {too_late}"}
+    notes = [too_late] if too_late else []
+    if machine.busy_for(threading.threads):
+        notes.insert(0, f"the machine is busy: {threading.reason}; times will include waiting for a CPU"
+                        " (docs/robustness.md)")
+    with interrupt_once() as interrupts:
+        outcome = _run_with_progress(cases, registry, settings, request, args, command, err, environment, notes)
+        hold_interrupts()  # from here on the run is wrapped up: a Ctrl-C is held until it is done
+        write_run_folder(outcome.run, outcome.results)
+        for message in outcome.observer_errors or []:
+            err.print(f"[yellow]rnnbench: warning:[/yellow] {message}")
+        print_summary(outcome.results, outcome.run, Console())
+        folder = outcome.run.folder
+        err.print(f"results: {folder / 'results.csv'}  report: {folder / 'report.md'}  {folder / 'report.html'}"
+                  f"  database: {out / DEFAULT_DB_NAME}", soft_wrap=True, markup=False, highlight=False)
+        missing = matplotlib_missing()
+        if missing and outcome.results:
+            err.print(f"rnnbench: note: the report has no plots: {missing}", markup=False, highlight=False)
+        if outcome.left_to_others:
+            err.print(f"rnnbench: note: {len(outcome.left_to_others)} case(s) were left to another process that is"
+                      " resuming this run (claimed in the database); it stores them", markup=False, highlight=False)
     failed = [r for r in outcome.results if r.status != "ok"]
+    if interrupts.held:
+        err.print(f"rnnbench: note: {interrupts.held} more interrupt(s) held until the run folder was written",
+                  markup=False, highlight=False)
     if outcome.interrupted:
         err.print(f"[red]interrupted[/red]: finished cases are stored; resume with:\n"
-                  f"  {resume_command(args.out, outcome.run.run_id)}", highlight=False, soft_wrap=True)
+                  f"  {resume_command(out, outcome.run.run_id)}", highlight=False, soft_wrap=True)
         return 130
     if failed:
         err.print(f"[red]{len(failed)} of {len(outcome.results)} case(s) failed[/red]; their rows say why")
@@ -107,22 +142,69 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _stored_request(out_dir: Path, run_id: str) -> dict[str, Any]:
-    """The request stored with a run, or ``{}`` for a run stored without one."""
+def _results_folder(text: str) -> Path:
+    """``--out`` as a path, refused when it is empty or not UTF-8 (SQLite and the reports need text)."""
+    if not text.strip():
+        raise UsageError("--out: empty path; give the results folder, e.g. --out results")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # bytes that are not UTF-8 arrive as surrogate escapes
+        raise UsageError(f"--out: the path {os.fsencode(text)!r} is not valid UTF-8; rnnbench stores and prints"
+                         " paths as text: rename the folder or choose another") from None
+    return Path(text)
+
+
+def _stored_run(out_dir: Path, run_id: str) -> RunInfo:
     with ResultsStore.reader(out_dir / DEFAULT_DB_NAME) as store:
-        stored = store.run_info(run_id).settings.get("request")
+        return store.run_info(run_id)
+
+
+def _request_of(run: RunInfo) -> dict[str, Any]:
+    """The request stored with a run, or ``{}`` for a run stored without one."""
+    stored = run.settings.get("request")
     return dict(stored) if isinstance(stored, dict) else {}
 
 
+def _check_kept(run_id: str, kept: RunSettings, settings: RunSettings, allowed: bool, err: Console) -> None:
+    """A resume measures as the run did, unless the user allows a change (then every output says so)."""
+    before, now = _flat(kept.to_dict()), _flat(settings.to_dict())
+    changed = [(k, before.get(k), now.get(k)) for k in sorted(set(before) | set(now)) if before.get(k) != now.get(k)]
+    if not changed:
+        return
+    what = ", ".join(f"{k}={old} to {new}" for k, old, new in changed)
+    if not allowed:
+        raise UsageError(
+            f"--resume {run_id}: this would change {what}; the rows of one run must be measured alike: drop the"
+            " flag, start a new run, or pass --allow-changed-settings (each row then records its settings and the"
+            " table and report say what varied)")
+    err.print(f"rnnbench: warning: --resume {run_id} with --allow-changed-settings: {what}; the rows run now record"
+              " it, and the table and report say what varied", markup=False, highlight=False, soft_wrap=True)
+
+
+def _flat(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        if isinstance(value, dict):
+            out.update(_flat(value, f"{prefix}{key}."))
+        else:
+            out[f"{prefix}{key}"] = list(value) if isinstance(value, tuple) else value
+    return out
+
+
 def _run_with_progress(cases: list[CaseConfig], registry, settings: RunSettings, request: RunRequest,
-                       args: argparse.Namespace, command: str, err: Console) -> RunOutcome:
+                       args: argparse.Namespace, command: str, err: Console, environment: dict[str, Any],
+                       notes: list[str]) -> RunOutcome:
+    out = Path(args.out)
+
     def on_start(run, to_run, already_done):
         done = f", {already_done} already done" if already_done else ""
         err.print(f"run {run.run_id}: {to_run} case(s) to run{done}; if it stops, continue with:"
-                  f" {resume_command(args.out, run.run_id)}", highlight=False, soft_wrap=True)
+                  f" {resume_command(out, run.run_id)}", highlight=False, soft_wrap=True, markup=False)
+        for note in notes:  # after the run exists: a refused request prints its one error line only
+            err.print(f"rnnbench: warning: {note}", highlight=False, soft_wrap=True, markup=False)
 
-    kwargs = dict(executor=request.executor, out_dir=Path(args.out), command=command, resume=args.resume,
-                  request=request.to_dict(), on_start=on_start,
+    kwargs = dict(executor=request.executor, out_dir=out, command=command, resume=args.resume,
+                  request=request.to_dict(), on_start=on_start, environment=environment,
                   executor_options=ExecutorOptions(timeout=request.timeout, workers=request.workers,
                                                    scheduler=request.scheduler))
     if args.no_progress:

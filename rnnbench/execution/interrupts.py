@@ -33,11 +33,14 @@ class interrupt_once:
 
     def __init__(self) -> None:
         self.count = 0
+        #: once the run is being wrapped up, every interrupt is held, the first one too
+        self.holding = False
         self._previous: dict[int, object] = {}
+        self._outer: "interrupt_once | None" = None
 
     def _handler(self, signum, frame) -> None:
         self.count += 1
-        if self.count == 1:
+        if self.count == 1 and not self.holding:
             raise KeyboardInterrupt(f"signal {signal.Signals(signum).name}")
 
     @property
@@ -46,6 +49,8 @@ class interrupt_once:
         return max(0, self.count - 1)
 
     def __enter__(self) -> "interrupt_once":
+        global _active
+        self._outer, _active = _active, self
         if threading.current_thread() is threading.main_thread():
             for signum in (signal.SIGINT, getattr(signal, "SIGTERM", None)):
                 # a signal ignored on purpose (nohup, a background job) stays ignored
@@ -54,6 +59,21 @@ class interrupt_once:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        global _active
         for signum, handler in self._previous.items():
             signal.signal(signum, handler)
         self._previous.clear()
+        _active = self._outer
+
+
+_active: interrupt_once | None = None
+
+
+def hold_interrupts() -> None:
+    """From now on, until the active :class:`interrupt_once` ends, interrupts are only counted.
+
+    Called when a run starts its wrap-up (marking it, writing its folder): that work takes
+    a moment and must not be cut short. Does nothing when no guard is active.
+    """
+    if _active is not None:
+        _active.holding = True

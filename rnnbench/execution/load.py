@@ -124,6 +124,16 @@ class LoadDuring:
         others = self.others_cpus
         return others is not None and others + threads > self.cores + TOLERANCE_CPUS
 
+    @classmethod
+    def from_facts(cls, facts: dict[str, Any]) -> "LoadDuring | None":
+        """Back from a stored row's ``worker["load"]``; ``None`` for rows stored without it."""
+        try:
+            return cls(wall_s=float(facts["wall_s"]), own_cpu_s=float(facts["own_cpu_s"]),
+                       others_cpu_s=None if facts.get("others_cpu_s") is None else float(facts["others_cpu_s"]),
+                       cores=int(facts["cores"]), load_average_1min_end=facts.get("load_average_1min_end"))
+        except (KeyError, TypeError, ValueError):
+            return None
+
     def facts(self) -> dict[str, Any]:
         """JSON-ready facts for a row's ``worker`` record (``others_cpus`` included)."""
         data = asdict(self)
@@ -213,7 +223,7 @@ class MachineLoad:
             return "machine load not measured (no /proc)"
         average = f", 1-minute load average {self.load_average[0]:.2f}" if self.load_average else ""
         return (f"other processes wanted {self.others_demand:.1f} of {self.cores} CPUs"
-                f" (sampled over {self.sample_s:.1f} s{average})")
+                f" (sampled over {self.sample_s:.2g} s{average})")
 
     def facts(self) -> dict[str, Any]:
         data = asdict(self)

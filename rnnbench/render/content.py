@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from rnnbench.analysis.conditions import condition_notes
 from rnnbench.analysis.crossover import crossovers
 from rnnbench.analysis.match_params import point_of
 from rnnbench.records import CaseResult, Metric, RunInfo
@@ -112,7 +113,8 @@ def summary_table(results: list[CaseResult]) -> Table:
 
 
 def legend(run: RunInfo, results: list[CaseResult] = ()) -> list[str]:
-    threads = run.env.get("threads")
+    per_row = {r.worker.get("threads") for r in results if r.worker.get("threads")}
+    threads = per_row.pop() if len(per_row) == 1 else ("varied" if per_row else run.env.get("threads"))
     decoded = any(r.metric("decode", "token_latency_s") is not None for r in results)
     settings = run.run_settings
     warmup = f"{settings.train_warmup_steps} warm-up steps" if settings is not None else "the warm-up steps"
@@ -172,7 +174,7 @@ def build_content(results: list[CaseResult], run: RunInfo, frame: pd.DataFrame,
                   plots: PlotSet | None = None) -> ReportContent:
     """Every section of the report, from the run's results and its one results frame."""
     sections = [Section("Summary", table=summary_table(results),
-                        bullets=legend(run, results) + cpu_notes(results, run))]
+                        bullets=legend(run, results) + cpu_notes(results, run) + condition_notes(results, run))]
     matched = matching_table(results)
     if matched is not None:
         sections.append(Section(

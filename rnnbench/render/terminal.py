@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from rnnbench.analysis.conditions import condition_notes
 from rnnbench.records import CaseResult, RunInfo
 from rnnbench.render.content import cpu_notes, legend, summary_table
 
@@ -45,5 +46,5 @@ def print_summary(results: list[CaseResult], run: RunInfo, console: Any) -> None
     print_table(f"rnnbench run {run.run_id}", header, rows, console, show_lines=False)
     for line in legend(run, results):
         console.print(f"[dim]{line}[/dim]")
-    for line in cpu_notes(results, run):
+    for line in cpu_notes(results, run) + condition_notes(results, run):
         console.print(f"[yellow]{escape(line)}[/yellow]")
