@@ -27,6 +27,8 @@ import time
 from dataclasses import asdict, dataclass
 from typing import Any, Mapping, MutableMapping
 
+from rnnbench.records import Metric
+
 #: /proc/stat columns (after "cpu") that count as busy: user nice system irq softirq steal.
 #: idle and iowait are free time; guest and guest_nice are already inside user and nice.
 _BUSY_COLUMNS = (0, 1, 2, 5, 6, 7)
@@ -140,10 +142,8 @@ class LoadDuring:
         data["others_cpus"] = self.others_cpus
         return data
 
-    def metrics(self) -> list:
+    def metrics(self) -> list[Metric]:
         """The readings as :class:`rnnbench.records.Metric` rows (scenario ``"machine"``)."""
-        from rnnbench.records import Metric
-
         how = ("(/proc/stat busy CPU time of the machine - this process's CPU time from os.times)"
                f" over the case's wall time; whole 10 ms ticks; {self.cores} logical CPUs")
         out = []
