@@ -1,17 +1,24 @@
-"""lstm@triton against torch.nn.LSTM (cuDNN) on a CUDA GPU: time ratios and achieved TFLOP/s.
+"""lstm@triton against torch.nn.LSTM (cuDNN) on a CUDA GPU: times, µs per step, speedups.
 
     pip install -e '.[triton]'
-    python benchmarks/triton_vs_cudnn.py                  # the full grid (a few minutes)
-    python benchmarks/triton_vs_cudnn.py --batch 8 --hidden 512 --seq 128 --dtype float32
+    python benchmarks/triton_vs_cudnn.py --quick          # the small grid (< 4 min with compilation)
+    python benchmarks/triton_vs_cudnn.py                  # the full grid
+    python benchmarks/triton_vs_cudnn.py --batch 16 --hidden 768 --seq 1024 --dtype float16
 
-Both run the same layer (same weights, batch-first [B, T, H] input, hidden = input
-width, zero initial state): cuDNN through nn.LSTM with TF32 off (float32 products in
-float32, as the Triton kernels do), the Triton recurrence through TritonLSTMCore.
-``forward`` is inference under torch.no_grad(); ``train`` is forward + backward
-(gradients of the input and every parameter). Each time is the median of
-torch.utils.benchmark's blocked_autorange (it synchronises CUDA), with the IQR beside it.
-FLOPs are analytic: forward 2·B·T·4H·(I+H) per layer, forward + backward three times that.
-Before timing, the outputs of the two are compared and the largest difference printed.
+Both run the same layers (same weights, batch-first [B, T, H] input, hidden = input
+width, zero initial state): cuDNN through nn.LSTM, the Triton recurrence through
+TritonLSTMCore. float32 is compared with TF32 off on both sides (IEEE products)
+unless --precision opts the Triton side into tf32/tf32x3 (then cuDNN's TF32 is on too).
+``forward`` rows are inference: both modules in .eval(), under torch.inference_mode();
+``fwd+bwd`` rows are forward + backward (gradients of the input and every parameter).
+Each time is the median of torch.utils.benchmark's blocked_autorange (it synchronises
+CUDA), with the IQR and number of timed blocks beside it, and as µs per time step.
+The cuDNN algorithm is read from the CUDA kernels torch.profiler records in one call
+(torch does not expose cudnnRNNAlgo_t): ``persistent`` when a kernel's name says so,
+else ``STANDARD``. The barrier floor is the time per step of a kernel with the Triton
+row's grid whose steps do nothing but the grid barrier (``barrier_floor_kernel``): the
+least a step of the persistent design can cost there. Before timing, the outputs of the
+two are compared and the largest difference printed.
 """
 
 from __future__ import annotations
@@ -19,11 +26,17 @@ from __future__ import annotations
 import argparse
 import csv
 import importlib.util
+import platform
 import sys
 from dataclasses import asdict, dataclass
 
 import torch
 from torch import nn
+
+QUICK = dict(batch="1,16,64", hidden="256,1024", seq="512", dtype="bfloat16,float32", mode="forward,train")
+#: The row the issue anchors on (fp16, B=16, T=1024, H=768): always part of --quick.
+ANCHOR = ("float16", 16, 768, 1024)
+DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 
 
 @dataclass
@@ -34,25 +47,22 @@ class Row:
     hidden: int
     seq: int
     design: str
+    cudnn_algo: str
     cudnn_ms: float
     cudnn_iqr_ms: float
     cudnn_n: int
     triton_ms: float
     triton_iqr_ms: float
     triton_n: int
+    cudnn_us_per_step: float
+    triton_us_per_step: float
+    barrier_floor_us_per_step: float  # nan where not measured (no barrier in the plan, or no GPU)
     speedup: float  # cuDNN time / Triton time: > 1 means Triton is faster
-    cudnn_tflops: float
-    triton_tflops: float
     max_abs_diff: float
 
 
 def parse_list(text: str, kind=int) -> list:
     return [kind(item) for item in text.split(",") if item.strip()]
-
-
-def lstm_flops(batch: int, seq: int, hidden: int, layers: int, train: bool) -> float:
-    forward = layers * 2.0 * batch * seq * 4 * hidden * (hidden + hidden)
-    return 3.0 * forward if train else forward
 
 
 def synchronize(device: torch.device) -> None:
@@ -69,21 +79,62 @@ def time_it(fn, min_run_time: float, device: torch.device):
     return m.median, m.iqr, len(m.times)
 
 
-def bench_case(batch, hidden, seq, dtype, mode, layers, design, min_run_time, kernels, device) -> Row:
+def cudnn_algorithm(run, device: torch.device) -> str:
+    """Which cuDNN RNN algorithm ran, from the kernel names of one profiled call."""
+    if device.type != "cuda":
+        return "n/a (CPU)"
+    from torch.profiler import ProfilerActivity, profile
+
+    with profile(activities=[ProfilerActivity.CUDA]) as prof:
+        run()
+        synchronize(device)
+    names = [e.key for e in prof.key_averages() if e.device_type.name == "CUDA"]
+    if not names:
+        return "unknown (profiler saw no kernels)"
+    return "persistent" if any("persist" in n.lower() for n in names) else "STANDARD"
+
+
+def host_cpu() -> str:
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+_floors: dict = {}
+
+
+def barrier_floor_us(kernels, grid: tuple[int, int], seq: int, min_run_time: float, device: torch.device) -> float:
+    """µs per step of the empty-step kernel on ``grid`` (cached per grid and length)."""
+    key = (grid, seq)
+    if key not in _floors:
+        median, _, _ = time_it(lambda: kernels.barrier_floor(seq, grid[0], grid[1], device), min_run_time, device)
+        kernels.check_barrier(device, wait=True)
+        _floors[key] = median * 1e6 / seq  # seq barriers, the launch included
+    return _floors[key]
+
+
+def bench_case(batch, hidden, seq, dtype, mode, layers, design, precision, min_run_time, kernels, device) -> Row:
     from rnnbench.plugins.triton.lstm import TritonLSTMCore
 
     torch.manual_seed(0)
     cudnn = nn.LSTM(hidden, hidden, num_layers=layers, batch_first=True).to(device=device, dtype=dtype)
     cudnn.flatten_parameters()
-    fused = TritonLSTMCore(hidden, layers, design=design).to(device=device, dtype=dtype)
+    fused = TritonLSTMCore(hidden, layers, design=design, precision=precision).to(device=device, dtype=dtype)
     fused.load_state_dict(cudnn.state_dict())
     x = torch.randn(batch, seq, hidden, device=device, dtype=dtype)
     train = mode == "train"
+    for module in (cudnn, fused):
+        module.train(train)
 
     def runner(module, forward):
         if not train:
             def run():
-                with torch.no_grad():
+                with torch.inference_mode():
                     return forward(x)
             return run
         x_grad = x.clone().requires_grad_()
@@ -96,51 +147,91 @@ def bench_case(batch, hidden, seq, dtype, mode, layers, design, min_run_time, ke
 
     run_cudnn = runner(cudnn, lambda inp: cudnn(inp)[0])
     run_triton = runner(fused, fused)
-    with torch.no_grad():
+    with torch.inference_mode():
         diff = (cudnn(x)[0].float() - fused(x).float()).abs().max().item()
+    algo = cudnn_algorithm(run_cudnn, device)
     cudnn_s, cudnn_iqr, cudnn_n = time_it(run_cudnn, min_run_time, device)
     triton_s, triton_iqr, triton_n = time_it(run_triton, min_run_time, device)
-    flops = lstm_flops(batch, seq, hidden, layers, train)
-    plan = kernels.plan_launch(batch, hidden, x.element_size(), device, design, kernels.sm_count(device))
+    kernels.check_barrier(device, wait=True)  # a timed-out barrier would make these numbers wrong
+    plan = kernels.plan_for(batch, hidden, dtype, device, design, precision)
+    floor = float("nan")
+    if device.type == "cuda" and plan.synced(hidden):
+        floor = barrier_floor_us(kernels, plan.grid(batch, hidden), seq, min_run_time, device)
     return Row(
         dtype=str(dtype).replace("torch.", ""), mode="fwd+bwd" if train else "forward", batch=batch, hidden=hidden,
-        seq=seq, design=("persistent" if plan.persistent else "per-step") + ("+W_on_chip" if plan.w_on_chip else ""),
+        seq=seq, design=plan.describe(batch, hidden), cudnn_algo=algo,
         cudnn_ms=cudnn_s * 1e3, cudnn_iqr_ms=cudnn_iqr * 1e3, cudnn_n=cudnn_n,
-        triton_ms=triton_s * 1e3, triton_iqr_ms=triton_iqr * 1e3, triton_n=triton_n, speedup=cudnn_s / triton_s,
-        cudnn_tflops=flops / cudnn_s / 1e12, triton_tflops=flops / triton_s / 1e12, max_abs_diff=diff,
+        triton_ms=triton_s * 1e3, triton_iqr_ms=triton_iqr * 1e3, triton_n=triton_n,
+        cudnn_us_per_step=cudnn_s * 1e6 / seq, triton_us_per_step=triton_s * 1e6 / seq,
+        barrier_floor_us_per_step=floor, speedup=cudnn_s / triton_s, max_abs_diff=diff,
     )
 
 
-HEADER = (f"{'dtype':>8} {'mode':>7} {'B':>4} {'H':>5} {'T':>4} {'design':>20} "
-          f"{'cuDNN ms (IQR, n)':>23} {'Triton ms (IQR, n)':>23} {'speedup':>8} {'cuDNN TF/s':>10} {'Triton TF/s':>11} "
-          f"{'max|diff|':>9}")
+HEADER = (f"{'dtype':>8} {'mode':>7} {'B':>4} {'H':>5} {'T':>5} {'cuDNN algo':>10} "
+          f"{'cuDNN ms (IQR, n)':>23} {'Triton ms (IQR, n)':>23} {'cuDNN µs/step':>13} {'Triton µs/step':>14} "
+          f"{'floor µs/step':>13} {'speedup':>8} {'max|diff|':>9}  Triton design")
 
 
 def format_row(r: Row) -> str:
-    return (f"{r.dtype:>8} {r.mode:>7} {r.batch:>4} {r.hidden:>5} {r.seq:>4} {r.design:>20} "
+    floor = "-" if r.barrier_floor_us_per_step != r.barrier_floor_us_per_step else f"{r.barrier_floor_us_per_step:.2f}"
+    return (f"{r.dtype:>8} {r.mode:>7} {r.batch:>4} {r.hidden:>5} {r.seq:>5} {r.cudnn_algo:>10} "
             f"{r.cudnn_ms:>9.3f} ({r.cudnn_iqr_ms:>6.3f}, {r.cudnn_n:>3}) "
             f"{r.triton_ms:>9.3f} ({r.triton_iqr_ms:>6.3f}, {r.triton_n:>3}) "
-            f"{r.speedup:>7.2f}x {r.cudnn_tflops:>10.2f} {r.triton_tflops:>11.2f} {r.max_abs_diff:>9.1e}")
+            f"{r.cudnn_us_per_step:>13.2f} {r.triton_us_per_step:>14.2f} {floor:>13} "
+            f"{r.speedup:>7.2f}x {r.max_abs_diff:>9.1e}  {r.design}")
+
+
+def summarize(rows: list[Row]) -> list[str]:
+    """The issue's targets, counted over the rows (printed; nothing is asserted)."""
+    def count(selected, ok, what):
+        if selected:
+            return [f"{what}: {sum(ok(r) for r in selected)} of {len(selected)} rows"]
+        return []
+
+    small = [r for r in rows if r.batch <= 16 and r.seq >= 2]
+    lines = count([r for r in small if r.dtype == "bfloat16" and r.mode == "forward"], lambda r: r.speedup >= 3,
+                  "batch <= 16, bfloat16 forward >= 3x faster than cuDNN")
+    lines += count([r for r in small if r.dtype == "float32" and r.mode == "forward" and r.hidden <= 512],
+                   lambda r: r.speedup > 1, "batch <= 16, float32 forward (H <= 512) faster than cuDNN")
+    lines += count([r for r in small if r.mode == "fwd+bwd"], lambda r: r.speedup > 1,
+                   "batch <= 16, forward+backward faster than cuDNN")
+    lines += count([r for r in rows if r.batch >= 64], lambda r: r.speedup >= 1 / 1.2,
+                   "batch >= 64, within 1.2x of cuDNN (speedup >= 0.83)")
+    floored = [r for r in small if r.mode == "forward" and r.barrier_floor_us_per_step == r.barrier_floor_us_per_step]
+    lines += count(floored, lambda r: r.triton_us_per_step <= 1.5 * r.barrier_floor_us_per_step,
+                   "batch <= 16, forward µs/step within 1.5x of the barrier floor")
+    return lines
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--batch", default="1,8,64,256", help="comma list (default: %(default)s)")
-    parser.add_argument("--hidden", default="256,512,1024", help="comma list (default: %(default)s)")
-    parser.add_argument("--seq", default="128,512", help="comma list (default: %(default)s)")
+    parser.add_argument("--quick", action="store_true",
+                        help=f"the small grid ({QUICK}) plus the fp16 B=16 T=1024 H=768 anchor row, "
+                             "0.2 s of repeats per measurement: under 4 minutes with compilation")
+    parser.add_argument("--batch", default="1,16,64,256", help="comma list (default: %(default)s)")
+    parser.add_argument("--hidden", default="256,1024", help="comma list (default: %(default)s)")
+    parser.add_argument("--seq", default="512", help="comma list (default: %(default)s)")
     parser.add_argument("--dtype", default="float32,bfloat16", help="comma list (default: %(default)s)")
     parser.add_argument("--mode", default="forward,train", help="forward and/or train (forward + backward)")
     parser.add_argument("--layers", type=int, default=1, help="stacked layers (default: %(default)s)")
     parser.add_argument("--design", default="auto", choices=("auto", "persistent", "per-step"),
                         help="force a Triton launch design (default: chosen per size)")
+    parser.add_argument("--precision", default=None, choices=("ieee", "tf32", "tf32x3"),
+                        help="float32 products of the Triton kernels (default: ieee); tf32 also turns cuDNN's on")
     parser.add_argument("--min-run-time", type=float, default=0.5,
-                        help="seconds of timed repeats per measurement (default: %(default)s)")
+                        help="seconds of timed repeats per measurement (default: %(default)s; --quick: 0.2)")
     parser.add_argument("--csv", help="also write the rows to this CSV file")
     parser.add_argument("--device", default="cuda", choices=("cuda", "cpu"),
                         help="cpu: a smoke test of this script in Triton's interpreter (TRITON_INTERPRET=1) "
                              "against oneDNN; its times say nothing about the kernels' speed")
     args = parser.parse_args(argv)
+    cases_anchor = []
+    if args.quick:
+        for name, value in QUICK.items():
+            setattr(args, name, value)
+        args.min_run_time = 0.2
+        cases_anchor = [ANCHOR]
 
     device = torch.device(args.device)
     if device.type == "cpu":
@@ -149,6 +240,7 @@ def main(argv=None) -> int:
         if not interpreter_requested():
             print("triton_vs_cudnn: --device cpu needs TRITON_INTERPRET=1 (Triton's interpreter)", file=sys.stderr)
             return 2
+        cases_anchor = []
     elif not torch.cuda.is_available():
         print("triton_vs_cudnn: needs a CUDA GPU (torch.cuda.is_available() is False); nothing was measured.",
               file=sys.stderr)
@@ -156,49 +248,52 @@ def main(argv=None) -> int:
     if importlib.util.find_spec("triton") is None:
         print("triton_vs_cudnn: triton is not installed: pip install 'rnnbench[triton]'", file=sys.stderr)
         return 2
-    dtypes = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
-    wanted = parse_list(args.dtype, str)
-    unknown = [d for d in wanted if d not in dtypes] + [m for m in parse_list(args.mode, str)
-                                                          if m not in ("forward", "train")]
+    try:
+        wanted = parse_list(args.dtype, str)
+        modes = parse_list(args.mode, str)
+        grid = [(d, b, h, s) for d in wanted for h in parse_list(args.hidden) for s in parse_list(args.seq)
+                for b in parse_list(args.batch)]
+    except ValueError as exc:
+        print(f"triton_vs_cudnn: {exc}", file=sys.stderr)
+        return 2
+    unknown = [d for d in wanted if d not in DTYPES] + [m for m in modes if m not in ("forward", "train")]
     if unknown:
         print(f"triton_vs_cudnn: unknown dtype or mode: {', '.join(unknown)}", file=sys.stderr)
         return 2
 
-    # cuDNN and cuBLAS would use TF32 for float32 on Ampere+: off, so both compute in float32.
-    torch.backends.cudnn.allow_tf32 = False
-    torch.backends.cuda.matmul.allow_tf32 = False
+    # float32 compared like with like: IEEE on both sides, or TF32 on both when opted in.
+    tf32 = args.precision in ("tf32", "tf32x3")
+    torch.backends.cudnn.allow_tf32 = tf32
+    torch.backends.cuda.matmul.allow_tf32 = tf32
     from rnnbench.plugins.triton import kernels
     import triton
 
     where = torch.cuda.get_device_name() if device.type == "cuda" else \
         "CPU, Triton interpreter and oneDNN: a smoke test, NOT a speed comparison"
-    print(f"device: {where}; torch {torch.__version__}, cuDNN {torch.backends.cudnn.version()}, "
-          f"triton {triton.__version__}; TF32 off; layers={args.layers}")
+    cudnn = torch.backends.cudnn.version() if device.type == "cuda" else "n/a"
+    print(f"device: {where}; host CPU: {host_cpu()}")
+    print(f"torch {torch.__version__}, cuDNN {cudnn}, triton {triton.__version__}; float32 products: "
+          f"{args.precision or 'ieee'} (TF32 {'on' if tf32 else 'off'} for cuDNN/cuBLAS); layers={args.layers}")
     print(f"times: median of torch.utils.benchmark blocked_autorange (>= {args.min_run_time} s of repeats, "
-          "CUDA-synchronised), IQR and number of timed blocks in brackets; speedup = cuDNN time / Triton time; TF/s from analytic FLOPs")
+          "CUDA-synchronised), IQR and number of timed blocks in brackets; µs/step = time / T; "
+          "forward = inference (.eval(), inference_mode); speedup = cuDNN time / Triton time; "
+          "floor = µs/step of an empty-step kernel on the Triton row's grid (its grid barrier only)")
     print(HEADER)
     rows: list[Row] = []
-    for dtype_name in wanted:
-        for mode in parse_list(args.mode, str):
-            for hidden in parse_list(args.hidden):
-                for seq in parse_list(args.seq):
-                    for batch in parse_list(args.batch):
-                        try:
-                            row = bench_case(batch, hidden, seq, dtypes[dtype_name], mode, args.layers, args.design,
-                                             args.min_run_time, kernels, device)
-                        except torch.cuda.OutOfMemoryError:
-                            print(f"{dtype_name:>8} {mode:>7} {batch:>4} {hidden:>5} {seq:>4}  out of memory")
-                            torch.cuda.empty_cache()
-                            continue
-                        rows.append(row)
-                        print(format_row(row), flush=True)
-    if rows:
-        small = [r.speedup for r in rows if r.batch <= 16]
-        large = [r.speedup for r in rows if r.batch > 16]
-        if small:
-            print(f"batch <= 16: Triton faster than cuDNN in {sum(s > 1 for s in small)} of {len(small)} cases")
-        if large:
-            print(f"batch > 16: within 1.2x of cuDNN in {sum(s >= 1 / 1.2 for s in large)} of {len(large)} cases")
+    cases = [(d, m, b, h, s) for d, b, h, s in grid for m in modes]
+    cases += [(d, m, b, h, s) for d, b, h, s in cases_anchor for m in ("forward", "train")]
+    for dtype_name, mode, batch, hidden, seq in cases:
+        try:
+            row = bench_case(batch, hidden, seq, DTYPES[dtype_name], mode, args.layers, args.design, args.precision,
+                             args.min_run_time, kernels, device)
+        except torch.cuda.OutOfMemoryError:
+            print(f"{dtype_name:>8} {mode:>7} {batch:>4} {hidden:>5} {seq:>5}  out of memory")
+            torch.cuda.empty_cache()
+            continue
+        rows.append(row)
+        print(format_row(row), flush=True)
+    for line in summarize(rows):
+        print(line)
     if args.csv and rows:
         with open(args.csv, "w", newline="") as f:
             writer = csv.DictWriter(f, fieldnames=list(asdict(rows[0])))

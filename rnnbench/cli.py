@@ -15,11 +15,12 @@ import rnnbench
 from rnnbench.commands import compare, env, export, history, report
 from rnnbench.commands import list as list_command
 from rnnbench.commands import run as run_command
+from rnnbench.commands import study
 from rnnbench.commands.common import add_common
 from rnnbench.errors import RnnbenchError, UsageError
 
 #: the subcommands, in the order ``rnnbench --help`` lists them
-COMMANDS = (run_command, list_command, env, compare, history, export, report)
+COMMANDS = (run_command, list_command, env, compare, history, export, report, study)
 
 
 class _Parser(argparse.ArgumentParser):

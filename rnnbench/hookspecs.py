@@ -26,6 +26,7 @@ import pluggy
 if TYPE_CHECKING:
     from rnnbench.records import CaseResult, RunInfo
     from rnnbench.specs import ExecutorSpec, ModelSpec, TaskSpec
+    from rnnbench.study_api import StudySpec
 
 PROJECT_NAME = "rnnbench"
 
@@ -74,6 +75,25 @@ def rnnbench_register_executors(register: Callable[[ExecutorSpec], None]) -> Non
     errors as error results rather than exceptions) and ``close()``. The process
     that started the run receives every result and is the only writer of the
     results store, whatever the executor.
+    """
+
+
+@hookspec
+def rnnbench_register_studies(register: Callable[[StudySpec], None]) -> None:
+    """Register studies: sets of claims checked by sweeps, each answered with a verdict.
+
+    Call ``register(StudySpec(...))`` once per study (see :mod:`rnnbench.study_api`).
+    A study names the ``rnnbench run`` sweeps it needs per profile (``quick`` is
+    required; ``full`` is for a GPU or a cluster) and, per claim, the sentence it
+    checks, the criterion stated before anything runs, and an
+    ``analyze(data: StudyData) -> ClaimOutcome`` that turns the stored results into a
+    verdict (``supported``, ``not supported`` or ``inconclusive``), one figure and
+    caveats. ``rnnbench study run NAME`` runs each sweep as an ordinary run in the
+    results database (a stopped study continues where it stopped) and writes the
+    study's report; a claim whose sweep has a failed case, or whose ``analyze``
+    raises, is ``inconclusive`` with the reason. docs/studies.md shows a whole study.
+
+    :param register: the callable that records a :class:`rnnbench.study_api.StudySpec`.
     """
 
 

@@ -20,10 +20,15 @@ import pluggy
 from rnnbench import hookspecs
 from rnnbench.errors import PluginError, UsageError
 from rnnbench.specs import ExecutorSpec, ModelSpec, TaskSpec
+from rnnbench.study_api import StudySpec
 
 log = logging.getLogger(__name__)
 
 ENTRY_POINT_GROUP = "rnnbench"
+
+
+#: how a LoadProblem's message starts when the plugin's module could not be imported at all
+IMPORT_FAILED = "failed to import"
 
 
 @dataclass
@@ -46,6 +51,7 @@ class Registry:
     models: dict[str, ModelSpec] = field(default_factory=dict)
     tasks: dict[str, TaskSpec] = field(default_factory=dict)
     executors: dict[str, ExecutorSpec] = field(default_factory=dict)
+    studies: dict[str, StudySpec] = field(default_factory=dict)
     #: which plugin registered each model/task/executor name
     owners: dict[str, str] = field(default_factory=dict)
     problems: list[LoadProblem] = field(default_factory=list)
@@ -83,6 +89,12 @@ class Registry:
         if name in self.executors:
             return self.executors[name]
         raise UsageError(_unknown("executor", name, sorted(self.executors), sorted(self.executors)))
+
+    def resolve_study(self, name: str) -> StudySpec:
+        name = name.strip().lower()
+        if name in self.studies:
+            return self.studies[name]
+        raise UsageError(_unknown("study", name, sorted(self.studies), sorted(self.studies)))
 
     # -- observer hooks ----------------------------------------------------------------
     def notify(self, hook_name: str, **kwargs: Any) -> list[str]:
@@ -127,7 +139,7 @@ def load_registry(plugin_modules: Sequence[str] = (), *, entry_points: bool = Tr
         try:
             module = load()
         except Exception as exc:
-            registry.problems.append(LoadProblem(name, f"failed to import: {type(exc).__name__}: {exc}", dist))
+            registry.problems.append(LoadProblem(name, f"{IMPORT_FAILED}: {type(exc).__name__}: {exc}", dist))
             return
         if pm.is_registered(module):
             return  # the same module through two routes (entry point and -p)
@@ -158,6 +170,7 @@ def load_registry(plugin_modules: Sequence[str] = (), *, entry_points: bool = Tr
     _collect(registry, "rnnbench_register_models", registry.models, ModelSpec, lambda s: s.name, distributions)
     _collect(registry, "rnnbench_register_tasks", registry.tasks, TaskSpec, lambda s: s.name, distributions)
     _collect(registry, "rnnbench_register_executors", registry.executors, ExecutorSpec, lambda s: s.name, distributions)
+    _collect(registry, "rnnbench_register_studies", registry.studies, StudySpec, lambda s: s.name, distributions)
     return registry
 
 

@@ -86,7 +86,8 @@ def fmt_bytes(value: float | None) -> str:
         return "-"
     for suffix, scale in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
         if value >= scale:
-            return f"{value / scale:.3g} {suffix}"
+            scaled = value / scale
+            return f"{scaled:.3g} {suffix}" if scaled < 1000 else f"{scaled:.0f} {suffix}"  # never 1.01e+03
     return f"{int(value)} B"
 
 

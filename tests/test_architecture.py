@@ -2,7 +2,7 @@
 
 An editable install maps plugins/ and tasks/ into the package with an import hook that
 import-linter's scanner cannot see, so the check runs on a copy of the package laid
-out as it is installed: rnnbench/ with plugins/ and tasks/ inside it.
+out as it is installed: rnnbench/ with plugins/, tasks/ and studies/ inside it.
 """
 
 import ast
@@ -21,6 +21,7 @@ def installed_layout(tmp_path: Path) -> Path:
     shutil.copytree(ROOT / "rnnbench", tmp_path / "rnnbench", ignore=ignore)
     shutil.copytree(ROOT / "plugins", tmp_path / "rnnbench" / "plugins", ignore=ignore)
     shutil.copytree(ROOT / "tasks", tmp_path / "rnnbench" / "tasks", ignore=ignore)
+    shutil.copytree(ROOT / "studies", tmp_path / "rnnbench" / "studies", ignore=ignore)
     return tmp_path
 
 

@@ -92,8 +92,8 @@ def test_results_folder_that_is_a_file(cli, tmp_path):
     out = tmp_path / "results"
     out.write_text("a file where the folder should be")
     proc = cli("run", *TINY, "--out", out, *FAST)
-    assert proc.returncode == 1
-    assert error_line(proc).startswith(f"rnnbench: error: cannot create results folder {out}")
+    assert proc.returncode == 2
+    assert error_line(proc).startswith(f"rnnbench: error: --out: cannot create results folder {out}")
 
 
 def _limit_file_size(limit):

@@ -141,5 +141,5 @@ def test_an_unwritable_results_folder(cli, tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("not a folder")
     proc = cli("run", "--models", "gru", "--out", blocker / "sub", *FAST)
-    assert proc.returncode == 1
-    assert one_line_error(proc).startswith("rnnbench: error: cannot create results folder")
+    assert proc.returncode == 2  # a usage error: the --out given cannot be a folder
+    assert one_line_error(proc).startswith("rnnbench: error: --out: cannot create results folder")

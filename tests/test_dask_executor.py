@@ -214,7 +214,7 @@ def test_without_distributed_the_dask_executor_says_what_to_install(tmp_path):
     (shim / "__init__.py").write_text("raise ImportError('simulated: distributed is not installed')\n")
     proc = run_cli("run", "--models", "gru", "--executor", "dask", "--out", tmp_path / "out", *FAST,
                    extra_pythonpath=[shim.parent])
-    assert proc.returncode == 1
+    assert proc.returncode == 2  # a usage error: the executor asked for needs a package that is not here
     assert "Traceback" not in proc.stderr
     assert proc.stderr.strip() == "rnnbench: error: --executor dask needs dask.distributed: install rnnbench[dask]"
 

@@ -55,3 +55,10 @@ def test_the_example_packages_own_tests_pass(installed_example):
         env=cli_env([installed_example]), capture_output=True, text=True, timeout=600, cwd=EXAMPLE,
     )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+
+
+def test_the_example_study_is_listed(cli, installed_example):
+    """The example's study lives in its own module and entry point, found like its model and task."""
+    proc = cli("study", "list", extra_pythonpath=[installed_example])
+    assert proc.returncode == 0, proc.stderr
+    assert "receptive-field" in proc.stdout and "rnnbench_example.study" not in proc.stderr

@@ -73,6 +73,8 @@ def test_every_output_prints_the_same_median_and_spread(stored):
 
 def test_the_legend_reads_the_warm_up_steps_from_the_run(stored):
     out, run, results = stored
+    # the legend explains only the columns shown: a training step makes the train-step column appear
+    results[0].metrics.append(Metric("train", "step_time_s", 2.5, "s", "wall clock", list(SAMPLES)))
     run.settings["run"]["train_warmup_steps"] = 5
     buffer = io.StringIO()
     print_summary(results, run, Console(file=buffer, width=300))

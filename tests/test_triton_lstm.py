@@ -11,9 +11,11 @@ Without triton the tests that need it are skipped, with the reason (pytest -ra p
 import importlib
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -53,17 +55,17 @@ def reference_and_core(hidden, layers, seed=0, design="auto"):
     return reference, core
 
 
-CASES = [  # (T, B, hidden, layers, design)
-    pytest.param(16, 4, 32, 1, "auto", id="T16-B4-H32-1layer-persistent"),
-    pytest.param(7, 3, 16, 2, "auto", id="T7-B3-H16-2layers-persistent"),
-    pytest.param(5, 2, 24, 2, "per-step", id="T5-B2-H24-2layers-per-step"),
-    pytest.param(4, 2, 80, 1, "auto", id="T4-B2-H80-W_hh-streamed-in-tiles"),
+CASES = [  # (T, B, hidden, layers, design): "auto" is one program owning all units; "per-step"
+    # splits the units over programs (8 a slice) with the kernel boundary as the barrier.
+    pytest.param(16, 4, 32, 1, "auto", id="T16-B4-H32-1layer-one-program"),
+    pytest.param(7, 3, 16, 2, "auto", id="T7-B3-H16-2layers-one-program"),
+    pytest.param(5, 3, 24, 2, "per-step", id="T5-B3-H24-2layers-split-3-slices"),
+    pytest.param(4, 2, 20, 1, "per-step", id="T4-B2-H20-split-ragged-slice"),
     pytest.param(1, 1, 8, 1, "auto", id="T1-B1-H8"),
 ]
 
 
-@pytest.mark.parametrize("T, B, hidden, layers, design", CASES)
-def test_outputs_state_and_every_gradient_equal_nn_lstm(kernels, T, B, hidden, layers, design):
+def assert_matches_nn_lstm(T, B, hidden, layers, design, tol=1e-4):
     reference, core = reference_and_core(hidden, layers, design=design)
     gen = torch.Generator().manual_seed(1)
     x = torch.randn(B, T, hidden, generator=gen)
@@ -87,20 +89,111 @@ def test_outputs_state_and_every_gradient_equal_nn_lstm(kernels, T, B, hidden, l
     expected, expected_grads = run(reference, reference_forward)
     actual, actual_grads = run(core, core.run)
     for name, a, e in zip(("outputs", "h_n", "c_n"), actual, expected):
-        torch.testing.assert_close(a, e, rtol=1e-4, atol=1e-4, msg=lambda m: f"{name}: {m}")
+        torch.testing.assert_close(a, e, rtol=tol, atol=tol, msg=lambda m: f"{name}: {m}")
     assert set(actual_grads) == set(expected_grads) and len(actual_grads) == 3 + 4 * layers
     for name, grad in expected_grads.items():
-        torch.testing.assert_close(actual_grads[name], grad, rtol=1e-4, atol=1e-4, msg=lambda m: f"d{name}: {m}")
+        torch.testing.assert_close(actual_grads[name], grad, rtol=tol, atol=tol, msg=lambda m: f"d{name}: {m}")
+    with torch.inference_mode():  # the inference path (nothing saved) gives the same numbers
+        y, h_n, c_n = core.run(x, h0, c0)
+    for name, a, e in zip(("outputs", "h_n", "c_n"), (y, h_n, c_n), expected):
+        torch.testing.assert_close(a, e.detach(), rtol=tol, atol=tol, msg=lambda m: f"inference {name}: {m}")
 
 
-@pytest.mark.parametrize("persistent", [True, False], ids=["persistent", "per-step"])
-def test_narrow_hidden_tiles_with_several_reduction_tiles_equal_nn_lstm(kernels, monkeypatch, persistent):
-    """The GPU's per-step plans for large hidden sizes: hidden tiles narrower than the
-    reduction tiles, several of each, and ragged edges (80 = 5 x 16 = 64 + 16 = 2 x 32 + 16)."""
-    plan = kernels.LaunchPlan(persistent=persistent, w_on_chip=False, block_b=16, block_h=16, block_k=64,
-                              block_k_backward=32)
-    monkeypatch.setattr(kernels, "plan_launch", lambda *args, **kwargs: plan)
-    test_outputs_state_and_every_gradient_equal_nn_lstm(kernels, T=3, B=2, hidden=80, layers=1, design="auto")
+@pytest.mark.parametrize("T, B, hidden, layers, design", CASES)
+def test_outputs_state_and_every_gradient_equal_nn_lstm(kernels, T, B, hidden, layers, design):
+    assert_matches_nn_lstm(T, B, hidden, layers, design)
+
+
+@pytest.mark.parametrize("resident", [True, False], ids=["W-resident", "W-streamed-in-slabs"])
+def test_split_plans_of_the_gpu_equal_nn_lstm(kernels, monkeypatch, resident):
+    """The GPU's plans in miniature: batch tiles narrower than the batch (two tiles, the
+    second ragged), hidden slices of 16 units (the last ragged: 40 = 16 + 16 + 8), and
+    either W_hh kept on chip or streamed in 16-wide slabs (40 = 16 + 16 + 8 again)."""
+    plan = kernels.LaunchPlan("per-step", block_b=2, block_n=16, block_k=16, hp=64, w_resident=resident,
+                              w_resident_backward=resident, num_warps=4, precision="ieee")
+    monkeypatch.setattr(kernels, "plan_for", lambda *args, **kwargs: plan)
+    assert_matches_nn_lstm(T=3, B=3, hidden=40, layers=1, design="per-step")
+
+
+def test_inference_saves_nothing_and_training_saves_for_the_backward(kernels, monkeypatch):
+    """Whether the forward keeps gates and cell states is decided by grad mode and the
+    inputs, not by autograd's needs_input_grad (which stays true under no_grad)."""
+    saved = []
+    forward = kernels.lstm_layer_forward
+
+    def spy(*args, save, plan):
+        saved.append(save)
+        return forward(*args, save=save, plan=plan)
+
+    monkeypatch.setattr(kernels, "lstm_layer_forward", spy)
+    _, core = reference_and_core(hidden=8, layers=1)
+    x = torch.randn(2, 3, 8)
+    state = core.init_state(2, x.device, x.dtype)
+    with torch.no_grad():
+        core.run(x, *state)
+    with torch.inference_mode():
+        core.run(x, *state)
+    core.requires_grad_(False)
+    core.run(x, *state)  # grad mode on, but nothing requires a gradient
+    assert saved == [False, False, False]
+    core.requires_grad_(True)
+    y = core.run(x, *state)[0]
+    assert saved[-1] is True and y.requires_grad
+
+
+def test_decoding_launches_one_kernel_per_layer_and_allocates_nothing(kernels, monkeypatch):
+    _, core = reference_and_core(hidden=16, layers=2)
+    launches = []
+    decode_layer = kernels.lstm_decode_layer
+    monkeypatch.setattr(kernels, "lstm_decode_layer", lambda *a: launches.append(1) or decode_layer(*a))
+    x = torch.randn(3, 1, 16)
+    with torch.inference_mode():
+        state = core.init_state(3, x.device, x.dtype)
+        given = [t.clone() for t in state]
+        _, first = core.step(x, state)
+        _, second = core.step(x, first)
+        _, third = core.step(x, second)
+        _, again = core.step(x, state)
+    assert len(launches) == 4 * 2  # four tokens, two layers
+    assert all(torch.equal(a, b) for a, b in zip(state, given))  # the input state is left as it was
+    # the steps alternate between two preallocated (h, c) pairs: nothing new per token
+    buffers = {t.data_ptr() for t in (*first, *second)}
+    assert len(buffers) == 4 and {t.data_ptr() for t in (*third, *again)} <= buffers
+
+
+def test_the_grid_barrier_counts_arrivals_and_gives_up_instead_of_hanging(kernels):
+    """The interpreter runs programs one after another, so a barrier between programs
+    can never complete there: exactly the case the bounded spin is for."""
+    count, flag = torch.zeros(1, dtype=torch.int32), torch.zeros(1, dtype=torch.int32)
+    kernels.barrier_floor_kernel[(1, 1)](count, flag, 4, 5)  # one participant: every wait completes
+    assert count.item() == 4 and flag.item() == 0
+    count.zero_()
+    kernels.barrier_floor_kernel[(1, 3)](count, flag, 4, 5)  # program 0 waits for 1 and 2, which run later
+    assert count.item() == 3 * 4 and flag.item() == 1  # it gave up, flagged it, and every program finished
+
+
+def test_a_persistent_split_that_cannot_meet_raises_instead_of_hanging(kernels, monkeypatch):
+    plan = kernels.LaunchPlan("persistent", block_b=4, block_n=8, block_k=16, hp=16, w_resident=True,
+                              w_resident_backward=True, num_warps=4, precision="ieee")
+    assert plan.synced(16)
+    monkeypatch.setattr(kernels, "plan_for", lambda *args, **kwargs: plan)
+    monkeypatch.setattr(kernels, "SPIN_LIMIT", 3)
+    _, core = reference_and_core(hidden=16, layers=1)
+    with torch.inference_mode():
+        core(torch.randn(2, 3, 16))
+    with pytest.raises(kernels.BarrierTimeout, match="timed out at its grid barrier"):
+        kernels.check_barrier(torch.device("cpu"), wait=True)
+    kernels.check_barrier(torch.device("cpu"), wait=True)  # raised once; the flag is clear again
+
+
+def test_programs_per_sm_follows_the_occupancy_rule(kernels):
+    h100 = SimpleNamespace(max_threads_per_multi_processor=2048, regs_per_multiprocessor=65536,
+                           shared_memory_per_multiprocessor=228 * 1024)
+    assert kernels.programs_per_sm(n_regs=128, num_warps=4, shared=0, props=h100) == 4  # registers bound
+    assert kernels.programs_per_sm(n_regs=255, num_warps=8, shared=0, props=h100) == 1
+    assert kernels.programs_per_sm(n_regs=32, num_warps=4, shared=100 * 1024, props=h100) == 2  # shared memory
+    assert kernels.programs_per_sm(n_regs=16, num_warps=1, shared=0, props=h100) == 32  # the block limit
+    assert kernels.programs_per_sm(n_regs=255, num_warps=32, shared=0, props=h100) == 0  # cannot run at all
 
 
 def test_tanh_is_exact_to_float32_and_saturates_without_nan(kernels):
@@ -117,21 +210,37 @@ def test_tanh_is_exact_to_float32_and_saturates_without_nan(kernels):
 
 def test_launch_plan_follows_the_documented_rule(kernels):
     cuda, cpu = torch.device("cuda"), torch.device("cpu")
-    small = kernels.plan_launch(8, 32, 4, cuda)  # float32 W_hh of 16 KiB: on chip
-    assert small.persistent and small.w_on_chip and small.block_h == small.block_k == 32
-    assert kernels.plan_launch(8, 64, 2, cuda).w_on_chip  # 16-bit: 32 KiB
-    streamed = kernels.plan_launch(8, 128, 4, cuda)
-    assert streamed.persistent and not streamed.w_on_chip
-    big = kernels.plan_launch(8, 1024, 2, cuda)
-    assert not big.persistent and big.block_b == 16
-    assert kernels.plan_launch(256, 1024, 4, cuda).block_b == 32
-    # per-step launches narrow the hidden tile until the grid covers the GPU's SMs
-    assert kernels.plan_launch(1, 1024, 4, cuda, num_sms=132).block_h == 16  # 64 programs: as wide as it goes
-    assert kernels.plan_launch(256, 1024, 4, cuda, num_sms=132).block_h == 32  # 8 x 32 = 256 programs
-    assert kernels.plan_launch(256, 1024, 4, cuda, num_sms=100).block_h == 64  # 8 x 16 = 128
-    assert kernels.plan_launch(256, 1024, 4, cpu).persistent  # the interpreter: one launch per layer
+    f32, bf16 = torch.float32, torch.bfloat16
+    # float32 IEEE runs on FMAs: batch 1 is one row, not padded to 16 (Triton >= 3.5 takes
+    # dots that narrow); tensor-core types pad to 16
+    assert kernels.plan_launch(1, 256, f32, cuda, num_sms=132).block_b == (1 if kernels.SMALL_DOTS else 16)
+    assert kernels.plan_launch(1, 256, bf16, cuda, num_sms=132).block_b == 16
+    assert kernels.plan_launch(1, 256, f32, cuda, num_sms=132, precision="tf32").block_b == 16
+    assert kernels.plan_launch(256, 256, bf16, cuda, num_sms=132).block_b == 64
+    # small batch: 8-unit slices, one batch tile, W_hh slice in registers, a grid barrier
+    if kernels.SMALL_DOTS:
+        plan = kernels.plan_launch(16, 1024, bf16, cuda, num_sms=132)
+        assert (plan.design, plan.block_n, plan.grid(16, 1024), plan.w_resident) == ("persistent", 8, (1, 128), True)
+        assert plan.synced(1024) and not plan.w_resident_backward  # 4 gates x 16 x 1024 δ: too big a tile
+        assert kernels.plan_launch(16, 256, bf16, cuda, num_sms=132).w_resident_backward
+        # any hidden size: 768 is 96 slices of 8 over a 1024-wide reduction tile
+        plan = kernels.plan_launch(7, 768, bf16, cuda, num_sms=132)
+        assert plan.grid(7, 768) == (1, 96) and plan.hp == 1024
+    # large batch: batch tiles x hidden slices, slices widened until the grid fits the SMs
+    plan = kernels.plan_launch(256, 1024, bf16, cuda, num_sms=132)
+    assert plan.grid(256, 1024) == (4, 32) and not plan.w_resident
+    # float32 H=1024: the 8-unit slice is 128 KiB, too big to keep in registers
+    assert not kernels.plan_launch(1, 1024, f32, cuda, num_sms=132).w_resident
+    # tiny W_hh: one program owns every unit, no barrier
+    tiny = kernels.plan_launch(8, 32, f32, cuda, num_sms=132)
+    assert tiny.grid(8, 32) == (1, 1) and not tiny.synced(32)
+    # the interpreter: one program per batch tile, unless per-step splits the units
+    assert kernels.plan_launch(4, 96, f32, cpu).grid(4, 96) == (1, 1)
+    assert kernels.plan_launch(4, 96, f32, cpu, design="per-step").grid(4, 96) == (1, 96 // kernels.MIN_BLOCK_N)
     with pytest.raises(ValueError, match="design"):
-        kernels.plan_launch(8, 64, 4, cuda, design="fastest")
+        kernels.plan_launch(8, 64, f32, cuda, design="fastest")
+    with pytest.raises(ValueError, match="precision"):
+        kernels.plan_launch(8, 64, f32, cuda, precision="fp8")
 
 
 def model_config(**overrides):
@@ -177,7 +286,7 @@ def test_step_by_step_decoding_equals_the_full_forward(kernels, registry):
 def test_describe_names_the_kernel_path_and_design(kernels, registry):
     facts = registry.models["lstm@triton"].factory(model_config()).describe()
     assert facts["triton_interpret"] is True and "interpreter" in facts["kernel_path"]
-    assert facts["launch_design"].startswith("persistent") and facts["triton"]
+    assert "persistent" in facts["launch_design"] and facts["triton"] and facts["fp32_precision"] == "ieee"
 
 
 def test_factory_refuses_what_it_cannot_run(kernels, registry, monkeypatch):
@@ -278,11 +387,15 @@ def test_benchmark_script_runs_end_to_end_in_the_interpreter(kernels, tmp_path):
 
 @pytest.mark.slow
 def test_kernels_compile_for_a_gpu_without_one(kernels):
-    """What the interpreter cannot check: the GPU compiler (through ptxas) accepts the kernels."""
+    """What the interpreter cannot check: the GPU compiler (through ptxas) accepts the
+    kernels, the grid barrier's atomics included, without spilling or running out of
+    shared memory. B=16 H=256 bfloat16 is a split plan (32 slices with a barrier)."""
     script = BENCHMARK.parent / "compile_check.py"
     env = {**os.environ, "TRITON_DEFAULT_FP_FUSION": "1"}
     env.pop("TRITON_INTERPRET", None)
-    proc = subprocess.run([sys.executable, str(script), "--arch", "90", "--batch", "4", "--hidden", "32",
-                           "--dtype", "bfloat16"], capture_output=True, text=True, timeout=300, env=env)
+    proc = subprocess.run([sys.executable, str(script), "--arch", "90", "--batch", "16", "--hidden", "256",
+                           "--dtype", "bfloat16"], capture_output=True, text=True, timeout=600, env=env)
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "3 kernel variants compiled, 0 failure(s)" in proc.stdout
+    assert "grid barrier each step" in proc.stdout and "SYNC=True" in proc.stdout
+    assert "4 kernel variants compiled, 0 failure(s)" in proc.stdout
+    assert len(re.findall(r"registers \d+, spilled \d+ B, shared \d+ B", proc.stdout)) == 4

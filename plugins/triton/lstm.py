@@ -18,6 +18,7 @@ from __future__ import annotations
 import importlib.util
 import math
 import os
+from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -58,16 +59,46 @@ def kernels():
     return triton_lstm_kernels
 
 
+FP32_PRECISION_ENV = "RNNBENCH_TRITON_FP32_PRECISION"
+
+
+def fp32_precision() -> str:
+    """float32 products: IEEE unless ``RNNBENCH_TRITON_FP32_PRECISION`` opts into tf32 or tf32x3."""
+    value = os.environ.get(FP32_PRECISION_ENV, "").strip().lower() or "ieee"
+    if value not in ("ieee", "tf32", "tf32x3"):
+        raise ValueError(f"{FP32_PRECISION_ENV} must be ieee, tf32 or tf32x3, not {value!r}")
+    return value
+
+
+@dataclass
+class _DecodeBuffers:
+    """Two (h, c) pairs [layers, B, H] that decoding alternates between.
+
+    ``step`` reads the state it is given and writes the pair that state is not, so the
+    input is left as it was (the decode scenario times many steps from one state) and
+    no token allocates. The price: a state stays valid until the second step after the
+    one that returned it (what token-by-token decoding needs; keep a copy to branch).
+    """
+
+    pairs: tuple[tuple[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]
+
+    def target_for(self, state_h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        first = self.pairs[0][0]
+        return self.pairs[1] if state_h.data_ptr() == first.data_ptr() else self.pairs[0]
+
+
 class TritonLSTMCore(nn.Module):
     """A stack of LSTM layers, width ``hidden`` in and out, parameters named as nn.LSTM's.
 
     ``design`` forces a launch design (``"persistent"`` or ``"per-step"``) for tests and
-    benchmarks; ``"auto"`` lets :func:`plan_launch` choose.
+    benchmarks; ``"auto"`` lets :func:`plan_launch` choose. ``precision`` sets float32's
+    products (``None``: IEEE; ``"tf32"``/``"tf32x3"`` opt into tensor cores).
     """
 
-    def __init__(self, hidden: int, layers: int, design: str = "auto"):
+    def __init__(self, hidden: int, layers: int, design: str = "auto", precision: str | None = None):
         super().__init__()
-        self.hidden_size, self.num_layers, self.design = hidden, layers, design
+        self.hidden_size, self.num_layers, self.design, self.precision = hidden, layers, design, precision
+        self._decode: dict = {}
         bound = 1.0 / math.sqrt(hidden)  # nn.LSTM's initialisation: U(-1/√H, 1/√H)
         for layer in range(layers):
             for name, shape in (("weight_ih", (4 * hidden, hidden)), ("weight_hh", (4 * hidden, hidden)),
@@ -87,7 +118,8 @@ class TritonLSTMCore(nn.Module):
         seq = x.transpose(0, 1).contiguous()  # time-major: each step's rows are contiguous
         last_h, last_c = [], []
         for layer in range(self.num_layers):
-            seq, h_n, c_n = lstm_layer(seq, *self.layer_weights(layer), h0[layer], c0[layer], self.design)
+            seq, h_n, c_n = lstm_layer(seq, *self.layer_weights(layer), h0[layer], c0[layer], self.design,
+                                       self.precision)
             last_h.append(h_n)
             last_c.append(c_n)
         return seq.transpose(0, 1), torch.stack(last_h), torch.stack(last_c)
@@ -101,18 +133,37 @@ class TritonLSTMCore(nn.Module):
         return h, torch.zeros_like(h)
 
     def step(self, x: torch.Tensor, state: Any) -> tuple[torch.Tensor, Any]:
-        # The same kernels with T = 1: one launch per layer per token.
-        output, h_n, c_n = self.run(x, *state)
-        return output, (h_n, c_n)
+        """One token: x [B, 1, H]. One launch per layer (the input projection fused in),
+        into preallocated buffers (see :class:`_DecodeBuffers`)."""
+        h, c = state
+        weights = [self.layer_weights(layer) for layer in range(self.num_layers)]
+        if torch.is_grad_enabled() and (x.requires_grad or any(p.requires_grad for w in weights for p in w)):
+            output, h_n, c_n = self.run(x, h, c)  # differentiable path; decoding runs under inference
+            return output, (h_n, c_n)
+        k = kernels()
+        B = x.shape[0]
+        key = (B, x.dtype, x.device)
+        if key not in self._decode:
+            with torch.inference_mode(False):  # plain tensors: usable whichever mode decodes later
+                pairs = tuple((torch.empty_like(h), torch.empty_like(c)) for _ in range(2))
+            self._decode[key] = (_DecodeBuffers(pairs), k.plan_for(B, self.hidden_size, x.dtype, x.device,
+                                                                    "persistent", self.precision))
+        buffers, plan = self._decode[key]
+        h_out, c_out = buffers.target_for(h)
+        layer_input = x[:, 0]
+        for layer, (w_ih, w_hh, b_ih, b_hh) in enumerate(weights):
+            k.lstm_decode_layer(layer_input, w_ih, w_hh, b_ih, b_hh, h[layer], c[layer], h_out[layer], c_out[layer],
+                                plan)
+            layer_input = h_out[layer]
+        return h_out[-1].unsqueeze(1), (h_out, c_out)
 
 
 def design_summary(hidden: int, dtype: str, device: str) -> str:
-    """Which launch design the model's layers use (it does not depend on the batch)."""
-    plan = kernels().plan_launch(64, hidden, TORCH_DTYPES[dtype].itemsize, torch.device(device))
-    if plan.persistent:
-        where = "W_hh on chip" if plan.w_on_chip else "W_hh streamed from L2"
-        return f"persistent kernel, one launch per layer ({where})"
-    return "one launch per time step over (batch x hidden) tiles"
+    """Which launch design the model's layers use, at batch 1 and 64 (the plan depends on the batch)."""
+    dev = torch.device(device)
+    plans = {batch: kernels().plan_for(batch, hidden, TORCH_DTYPES[dtype], dev, "auto", fp32_precision())
+             for batch in (1, 64)}
+    return "; ".join(f"B={batch}: {plan.describe(batch, hidden)}" for batch, plan in plans.items())
 
 
 def factory(config: ModelConfig) -> TorchModel:
@@ -128,6 +179,7 @@ def factory(config: ModelConfig) -> TorchModel:
     import triton
 
     interpreted = interpreter_requested()
+    precision = fp32_precision()
 
     def core_flops(seq_len: int, batch: int) -> float:
         return config.layers * recurrent_flops(4, config.hidden, config.hidden, seq_len, batch)
@@ -137,6 +189,9 @@ def factory(config: ModelConfig) -> TorchModel:
         "triton": triton.__version__,
         "triton_interpret": interpreted,
         "launch_design": design_summary(config.hidden, config.dtype, config.device),
+        "fp32_precision": precision if config.dtype == "float32" else "n/a (16-bit operands, float32 accumulation)",
         "decode_path": "the same kernels with T=1",
     }
-    return TorchModel(config, lambda c: TritonLSTMCore(c.hidden, c.layers), core_flops, facts=facts)
+    return TorchModel(config, lambda c: TritonLSTMCore(c.hidden, c.layers, precision=precision), core_flops,
+                      facts=facts)
+

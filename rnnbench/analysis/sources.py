@@ -85,20 +85,27 @@ def newest_run_id(out_dir: Path, *, commit: str | None = None, what: str = "late
     return matching[-1][0]
 
 
+def store_run_id(spec: str, out_dir: Path, what: str = "run") -> str:
+    """The run id that ``latest``, ``latest~N`` or ``commit:SHA`` names in the store; other names unchanged."""
+    spec = spec.strip()
+    if spec == "latest" or spec.startswith("latest~"):
+        back = spec[len("latest~"):] if "~" in spec else "0"
+        if not back.isdigit():
+            raise UsageError(f"{what}: '{spec}' is not 'latest' or 'latest~N' (N runs before the newest)")
+        return newest_run_id(Path(out_dir), what=what, back=int(back))
+    if spec.startswith(COMMIT_PREFIX):
+        return newest_run_id(Path(out_dir), commit=spec[len(COMMIT_PREFIX):], what=what)
+    return spec
+
+
 def load_run_source(spec: str, out_dir: Path, what: str = "run") -> LoadedRun:
     """Resolve ``spec``: ``latest``, ``latest~N``, ``commit:SHA``, a run folder, an exported file or a run id."""
     spec = spec.strip()
     if not spec:
         raise UsageError(f"{what}: empty run name")
     out_dir = Path(out_dir)
-    if spec == "latest" or spec.startswith("latest~"):
-        back = spec[len("latest~"):] if "~" in spec else "0"
-        if not back.isdigit():
-            raise UsageError(f"{what}: '{spec}' is not 'latest' or 'latest~N' (N runs before the newest)")
-        return _from_store(_db(out_dir), newest_run_id(out_dir, what=what, back=int(back)), what)
-    if spec.startswith(COMMIT_PREFIX):
-        run_id = newest_run_id(out_dir, commit=spec[len(COMMIT_PREFIX):], what=what)
-        return _from_store(_db(out_dir), run_id, what)
+    if spec == "latest" or spec.startswith(("latest~", COMMIT_PREFIX)):
+        return _from_store(_db(out_dir), store_run_id(spec, out_dir, what), what)
     path = Path(spec)
     if path.is_dir():
         return _from_folder(path, what)

@@ -6,7 +6,8 @@ import argparse
 import sys
 
 from rnnbench.execution.runner import registry_for
-from rnnbench.manager import Registry
+from rnnbench.errors import UsageError
+from rnnbench.manager import IMPORT_FAILED, Registry
 
 
 def add_common(parser: argparse.ArgumentParser, *, plugins: bool = True) -> None:
@@ -19,6 +20,12 @@ def add_common(parser: argparse.ArgumentParser, *, plugins: bool = True) -> None
 def load_plugins(modules: list[str] | tuple[str, ...]) -> Registry:
     """The plugins of this process; each problem a plugin had is one warning line."""
     registry = registry_for(tuple(modules))
+    for problem in registry.problems:
+        # a module asked for by name (-p, or a sweep file's plugins) that cannot be imported is an error,
+        # as with pytest -p; an installed plugin that breaks costs only its own models and tasks
+        if problem.plugin in modules and problem.message.startswith(IMPORT_FAILED):
+            raise UsageError(f"-p {problem.plugin}: cannot import the plugin module"
+                             f"{problem.message[len(IMPORT_FAILED):]}")
     for problem in registry.problems:
         print(f"rnnbench: warning: {problem}", file=sys.stderr)
     return registry

@@ -18,6 +18,7 @@ from rich.progress import (
 )
 
 from rnnbench.analysis.match_params import match_params, registry_param_counter
+from rnnbench.analysis.sources import store_run_id
 from rnnbench.commands.common import load_plugins
 from rnnbench.errors import UsageError
 from rnnbench.execution.interrupts import hold_interrupts, interrupt_once, sigterm_as_interrupt
@@ -53,8 +54,9 @@ def add_parser(sub, add_common) -> None:
         groups[option.group].add_argument(option.cli_flag, help=help_text, **kwargs)
     how = groups["how"]
     how.add_argument("--out", default="results", help="results folder (default: %(default)s)")
-    how.add_argument("--resume", metavar="RUN_ID",
-                     help="continue a run with its stored flags: skip its ok cases, rerun failed and missing ones")
+    how.add_argument("--resume", metavar="RUN",
+                     help="continue a run (a run id, 'latest' or 'latest~N') with its stored flags: skip its ok"
+                     " cases, rerun failed and missing ones")
     how.add_argument("--sweep", metavar="FILE.toml",
                      help="read the flags from a TOML sweep file; flags given here override it (docs/robustness.md)")
     how.add_argument("--allow-changed-settings", action="store_true",
@@ -72,10 +74,13 @@ _NOT_REQUEST = ("out", "resume", "sweep", "no_progress", "debug", "handler", "co
 def run(args: argparse.Namespace) -> int:
     out = _results_folder(args.out)
     flags = {k: v for k, v in vars(args).items() if k not in _NOT_REQUEST}
+    if args.resume:  # 'latest' and 'latest~N' name a stored run here as everywhere
+        args.resume = store_run_id(args.resume, out, what="--resume")
     stored_run = _stored_run(out, args.resume) if args.resume else None
     stored = _request_of(stored_run) if stored_run is not None else None
     request = resolve_request(flags, stored=stored, sweep=args.sweep)
     # Before the plugins are loaded: they import torch, and OpenMP reads its wait policy then.
+    # A resume keeps the threads its run measured with, whatever the load now.
     kept = stored_run.run_settings if stored_run is not None else None
     machine = sample_machine()
     threading = choose_threading(request.threads or (kept.threads if kept is not None else None), machine)
@@ -85,8 +90,55 @@ def run(args: argparse.Namespace) -> int:
     sigterm_as_interrupt()
     registry = load_plugins(request.plugins)
     registry.resolve_executor(request.executor)  # fail before any work on a typo
-    expansion = expand(axes_of(request), registry)
     err = Console(stderr=True)
+    cases, settings = plan_cases(request, registry, err, threads=threading.threads)
+    if stored_run is not None and kept is not None:
+        _check_kept(stored_run.run_id, kept, settings, args.allow_changed_settings, err)
+    command = "rnnbench " + " ".join(shlex.quote(a) for a in args.argv)
+    environment, notes = _load_facts(machine, threading, too_late)
+    with interrupt_once() as interrupts:
+        outcome = execute_request(request, registry, cases, settings, out=out, resume=args.resume,
+                                  command=command, show_progress=not args.no_progress, err=err,
+                                  environment=environment, notes=notes)
+        hold_interrupts()  # from here on the run is wrapped up: a Ctrl-C is held until it is done
+        write_run_folder(outcome.run, outcome.results)
+        for message in outcome.observer_errors or []:
+            err.print(f"[yellow]rnnbench: warning:[/yellow] {message}")
+        print_summary(outcome.results, outcome.run, Console())
+        folder = outcome.run.folder
+        sep = "\n" if err.is_terminal else "  "
+        err.print(f"results: {folder / 'results.csv'}{sep}report: {folder / 'report.md'}  {folder / 'report.html'}"
+                  f"{sep}database: {out / DEFAULT_DB_NAME}", soft_wrap=not err.is_terminal, highlight=False,
+                  markup=False)
+        missing = matplotlib_missing()
+        if missing and outcome.results:
+            err.print(f"rnnbench: note: the report has no plots: {missing}", markup=False, highlight=False)
+        if outcome.left_to_others:
+            err.print(f"rnnbench: note: {len(outcome.left_to_others)} case(s) were left to another process that is"
+                      " resuming this run (claimed in the database); it stores them", markup=False, highlight=False)
+    if interrupts.held:
+        err.print(f"rnnbench: note: {interrupts.held} more interrupt(s) held until the run folder was written",
+                  markup=False, highlight=False)
+    failed = [r for r in outcome.results if r.status != "ok"]
+    if outcome.interrupted:
+        err.print(f"[red]interrupted[/red]: finished cases are stored; resume with:\n"
+                  f"  {resume_command(out, outcome.run.run_id)}", highlight=False,
+                  soft_wrap=not err.is_terminal)
+        return 130
+    if failed:
+        err.print(f"[red]{len(failed)} of {len(outcome.results)} case(s) failed[/red]; their rows say why")
+        return 1
+    return 0
+
+
+def plan_cases(request: RunRequest, registry, err: Console,
+               threads: int | None = None) -> tuple[list[CaseConfig], RunSettings]:
+    """The cases of a request (expanded, widths matched under --match-params) and how to measure them.
+
+    ``threads``: the count chosen from the machine's load (``rnnbench run``); without it,
+    ``--threads`` or every core. Shared with ``rnnbench study run``, whose sweeps are ordinary runs.
+    """
+    expansion = expand(axes_of(request), registry)
     for note in expansion.skipped:
         err.print(f"[yellow]rnnbench: skipping[/yellow] {note}")
     cases = expansion.cases
@@ -97,49 +149,14 @@ def run(args: argparse.Namespace) -> int:
             err.print(f"match-params: {choice.describe()}")
         for note in matching.warnings:
             err.print(f"[yellow]rnnbench: warning:[/yellow] match-params: {note}")
-
-    settings = RunSettings(scenarios=tuple(request.scenarios), threads=threading.threads,
+    cores = os.cpu_count() or 1
+    if request.threads and request.threads > cores:  # oversubscribed pools time contention, not the model
+        err.print(f"rnnbench: warning: --threads {request.threads} is more than the {cores} logical CPU(s) of"
+                  f" this machine: the threads will share cores, and times will be slower and noisier than with"
+                  f" --threads {cores} or fewer", markup=False, highlight=False)
+    settings = RunSettings(scenarios=tuple(request.scenarios), threads=threads or request.threads or cores,
                            timer=TimerSettings(min_run_time=request.min_time))
-    if stored_run is not None and kept is not None:
-        _check_kept(stored_run.run_id, kept, settings, args.allow_changed_settings, err)
-    command = "rnnbench " + " ".join(shlex.quote(a) for a in args.argv)
-    environment = {"machine_load": machine.facts(),
-                   "threading": {"threads": threading.threads, "automatic": threading.automatic,
-                                 "reason": threading.reason, "busy": machine.busy_for(threading.threads)},
-                   "openmp_wait_policy": os.environ.get("OMP_WAIT_POLICY") if too_late is None else
-                   f"not set: {too_late}"}
-    notes = [too_late] if too_late else []
-    if machine.busy_for(threading.threads):
-        notes.insert(0, f"the machine is busy: {threading.reason}; times will include waiting for a CPU"
-                        " (docs/robustness.md)")
-    with interrupt_once() as interrupts:
-        outcome = _run_with_progress(cases, registry, settings, request, args, command, err, environment, notes)
-        hold_interrupts()  # from here on the run is wrapped up: a Ctrl-C is held until it is done
-        write_run_folder(outcome.run, outcome.results)
-        for message in outcome.observer_errors or []:
-            err.print(f"[yellow]rnnbench: warning:[/yellow] {message}")
-        print_summary(outcome.results, outcome.run, Console())
-        folder = outcome.run.folder
-        err.print(f"results: {folder / 'results.csv'}  report: {folder / 'report.md'}  {folder / 'report.html'}"
-                  f"  database: {out / DEFAULT_DB_NAME}", soft_wrap=True, markup=False, highlight=False)
-        missing = matplotlib_missing()
-        if missing and outcome.results:
-            err.print(f"rnnbench: note: the report has no plots: {missing}", markup=False, highlight=False)
-        if outcome.left_to_others:
-            err.print(f"rnnbench: note: {len(outcome.left_to_others)} case(s) were left to another process that is"
-                      " resuming this run (claimed in the database); it stores them", markup=False, highlight=False)
-    failed = [r for r in outcome.results if r.status != "ok"]
-    if interrupts.held:
-        err.print(f"rnnbench: note: {interrupts.held} more interrupt(s) held until the run folder was written",
-                  markup=False, highlight=False)
-    if outcome.interrupted:
-        err.print(f"[red]interrupted[/red]: finished cases are stored; resume with:\n"
-                  f"  {resume_command(out, outcome.run.run_id)}", highlight=False, soft_wrap=True)
-        return 130
-    if failed:
-        err.print(f"[red]{len(failed)} of {len(outcome.results)} case(s) failed[/red]; their rows say why")
-        return 1
-    return 0
+    return cases, settings
 
 
 def _results_folder(text: str) -> Path:
@@ -163,6 +180,20 @@ def _request_of(run: RunInfo) -> dict[str, Any]:
     """The request stored with a run, or ``{}`` for a run stored without one."""
     stored = run.settings.get("request")
     return dict(stored) if isinstance(stored, dict) else {}
+
+
+def _load_facts(machine, threading, too_late: str | None) -> tuple[dict[str, Any], list[str]]:
+    """What the run's environment records about the load and the threading, and the warnings to print."""
+    environment = {"machine_load": machine.facts(),
+                   "threading": {"threads": threading.threads, "automatic": threading.automatic,
+                                 "reason": threading.reason, "busy": machine.busy_for(threading.threads)},
+                   "openmp_wait_policy": os.environ.get("OMP_WAIT_POLICY") if too_late is None else
+                   f"not set: {too_late}"}
+    notes = [too_late] if too_late else []
+    if machine.busy_for(threading.threads):
+        notes.insert(0, f"the machine is busy: {threading.reason}; times will include waiting for a CPU"
+                        " (docs/robustness.md)")
+    return environment, notes
 
 
 def _check_kept(run_id: str, kept: RunSettings, settings: RunSettings, allowed: bool, err: Console) -> None:
@@ -191,36 +222,52 @@ def _flat(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     return out
 
 
-def _run_with_progress(cases: list[CaseConfig], registry, settings: RunSettings, request: RunRequest,
-                       args: argparse.Namespace, command: str, err: Console, environment: dict[str, Any],
-                       notes: list[str]) -> RunOutcome:
-    out = Path(args.out)
+def execute_request(request: RunRequest, registry, cases: list[CaseConfig], settings: RunSettings, *, out: Path,
+                    resume: str | None, command: str, show_progress: bool, err: Console,
+                    settings_extra: dict[str, Any] | None = None, environment: dict[str, Any] | None = None,
+                    notes: list[str] = ()) -> RunOutcome:
+    """Run the cases (a new run, or ``resume``'s) and store them; a progress bar on ``err`` if asked.
 
+    ``settings_extra`` is stored with a new run's settings (``rnnbench study run`` tags its sweeps);
+    ``environment`` adds to a new run's environment record; ``notes`` are warnings printed once
+    the run exists (so that a request refused before prints its one error line alone).
+    """
     def on_start(run, to_run, already_done):
         done = f", {already_done} already done" if already_done else ""
-        err.print(f"run {run.run_id}: {to_run} case(s) to run{done}; if it stops, continue with:"
-                  f" {resume_command(out, run.run_id)}", highlight=False, soft_wrap=True, markup=False)
-        for note in notes:  # after the run exists: a refused request prints its one error line only
+        # on a terminal rich wraps between words, and the command gets a line of its own, so neither the
+        # run id nor the command is cut by the terminal; piped, lines stay whole
+        sep = "\n  " if err.is_terminal else " "
+        err.print(f"run {run.run_id}: {to_run} case(s) to run{done}; if it stops, continue with:{sep}"
+                  f"{resume_command(out, run.run_id)}", highlight=False, soft_wrap=not err.is_terminal)
+        for note in notes:
             err.print(f"rnnbench: warning: {note}", highlight=False, soft_wrap=True, markup=False)
 
-    kwargs = dict(executor=request.executor, out_dir=out, command=command, resume=args.resume,
-                  request=request.to_dict(), on_start=on_start, environment=environment,
+    kwargs = dict(executor=request.executor, out_dir=out, command=command, resume=resume,
+                  request=request.to_dict(), on_start=on_start, settings_extra=settings_extra,
+                  environment=environment,
                   executor_options=ExecutorOptions(timeout=request.timeout, workers=request.workers,
                                                    scheduler=request.scheduler))
-    if args.no_progress:
+    if not show_progress:
         return run_sweep(cases, registry, settings, **kwargs)
     columns = [TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()]
-    with Progress(*columns, console=err, transient=False) as progress:
-        bar = progress.add_task(f"{len(cases)} case(s)", total=None)
+    # The bar starts only once the run exists: an error before that (a bad --out, a missing executor
+    # package) is then the only thing printed.
+    progress = Progress(*columns, console=err, transient=False)
+    bar = None
 
-        def on_start_with_bar(run, to_run, already_done):
-            on_start(run, to_run, already_done)
-            progress.update(bar, total=to_run, description=f"run {run.run_id}")
+    def on_start_with_bar(run, to_run, already_done):
+        nonlocal bar
+        on_start(run, to_run, already_done)
+        progress.start()
+        bar = progress.add_task(f"run {run.run_id}", total=to_run)
 
-        def on_result(result, index, total):
-            mark = "ok" if result.status == "ok" else result.status.upper()
-            progress.update(bar, completed=index, total=total,
-                            description=f"{result.config.model} {result.config.task}: {mark}")
+    def on_result(result, index, total):
+        mark = "ok" if result.status == "ok" else result.status.upper()
+        progress.update(bar, completed=index, total=total,
+                        description=f"{result.config.model} {result.config.task}: {mark}")
 
-        kwargs["on_start"] = on_start_with_bar
+    kwargs["on_start"] = on_start_with_bar
+    try:
         return run_sweep(cases, registry, settings, on_result=on_result, **kwargs)
+    finally:
+        progress.stop()

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-from rnnbench.errors import RnnbenchError
+from rnnbench.errors import RnnbenchError, UsageError
 from rnnbench.execution.environment import collect_environment
 from rnnbench.execution.interrupts import hold_interrupts
 from rnnbench.manager import Registry
@@ -53,6 +53,7 @@ def run_sweep(
     on_result: Callable[[CaseResult, int, int], None] | None = None,
     request: dict[str, Any] | None = None,
     on_start: Callable[[RunInfo, int, int], None] | None = None,
+    settings_extra: dict[str, Any] | None = None,
     environment: dict[str, Any] | None = None,
 ) -> RunOutcome:
     """Run ``cases`` through an executor and store each result (the caller writes the run folder).
@@ -74,7 +75,7 @@ def run_sweep(
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise RnnbenchError(f"cannot create results folder {out_dir}: {exc.strerror}") from None
+        raise UsageError(f"--out: cannot create results folder {out_dir}: {exc.strerror}") from None
     # Start the executor before touching the store: a missing package or an unreachable
     # cluster must not leave an empty "running" run behind.
     runner = executor_spec.factory(dataclasses.replace(executor_options, registry=registry))
@@ -96,6 +97,7 @@ def run_sweep(
                           settings=_settings_dict(settings, executor), created_at=time.time())
             if request is not None:
                 run.settings["request"] = request
+            run.settings.update(settings_extra or {})  # e.g. the study a sweep belongs to
             store.create_run(run)
             done = set()
         run.folder = out_dir / run.run_id

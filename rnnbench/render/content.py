@@ -13,15 +13,19 @@ from __future__ import annotations
 import json
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import Any
 
 import pandas as pd
 
 from rnnbench.analysis.conditions import condition_notes
 from rnnbench.analysis.crossover import crossovers
+from rnnbench.analysis.findings import Finding, attach_samples, findings, short_reason
+from rnnbench.analysis.frame import results_frame
 from rnnbench.analysis.match_params import point_of
 from rnnbench.records import CaseResult, Metric, RunInfo
+from rnnbench.render.fit import Column
 from rnnbench.render.plots import PlotFigure, PlotSet, machine_line
-from rnnbench.stats import Summary, fmt_bytes, fmt_count, fmt_time
+from rnnbench.stats import MIN_SAMPLES_FOR_SPREAD, Summary, fmt_bytes, fmt_count, fmt_time
 
 Table = tuple[list[str], list[list[str]]]
 
@@ -45,95 +49,195 @@ class ReportContent:
 
 # -- the summary table (terminal, report.md, report.html) ---------------------------------------
 
-def spread(metric: Metric | None, fmt=fmt_time) -> str:
-    """``median ±IQR/2`` of a metric's samples (n is shown in its own column), else its value."""
+#: (CaseConfig field, column, short column, how a constant value is said above the table)
+AXES = (
+    ("task", "task", "task", "{}"),
+    ("task_options", "task options", "opts", "options {}"),
+    ("seq_len", "T", "T", "T={}"),
+    ("batch_size", "batch", "B", "batch {}"),
+    ("hidden", "hidden", "H", "hidden {}"),
+    ("layers", "layers", "L", "layers {}"),
+    ("device", "device", "dev", "{}"),
+    ("dtype", "dtype", "dtype", "{}"),
+    ("seed", "seed", "seed", "seed {}"),
+    ("steps", "steps", "steps", "{} steps"),
+    ("lr", "lr", "lr", "lr {}"),
+)
+
+
+def timed_cell(metric: Metric | None, fmt=fmt_time) -> str:
+    """``median ±IQR/2`` (rnnbench.stats.Summary, as every output prints it; n is in the legend), or
+    ``median (n=2)`` when there are too few samples for a spread."""
     if metric is None or metric.value is None:
         return "-"
     if not metric.samples:
         return fmt(metric.value)
-    return Summary.of(metric.samples).format(fmt, with_n=False)
+    summary = Summary.of(metric.samples)
+    if not summary.has_spread:
+        return f"{fmt(metric.value)} (n={summary.n})"
+    return summary.format(fmt, with_n=False)
 
 
-def count_cell(*metrics: Metric | None) -> str:
-    return "/".join(str(len(m.samples)) if m is not None and m.samples else "-" for m in metrics)
+def _axis_value(result: CaseResult, field: str) -> Any:
+    c = result.config
+    if field == "hidden":
+        return c.requested_hidden or c.hidden
+    if field == "task_options":
+        return ",".join(f"{k}={v}" for k, v in dict(c.options).items()) or "-"
+    return getattr(c, field)
 
 
-def memory_cell(metric: Metric | None) -> str:
-    """The figure and the first word of its method (``autograd``, ``tracemalloc``, ...)."""
-    if metric is None or metric.value is None:
-        return "-"
-    return f"{fmt_bytes(metric.value)} ({metric.method.split()[0]})"
+def _text(value: Any) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)
 
 
-def quality_cells(result: CaseResult) -> tuple[str, str]:
-    primary = result.details.get("primary_metric")
-    value = result.metric("train", f"eval_{primary}") if primary else None
-    if value is None or value.value is None:
-        return "-", "-"
-    base = result.metric("train", f"baseline_{primary}")
-    return f"{primary} {value.value:.3g}", f"{base.value:.3g}" if base is not None else "-"
+def varying_axes(results: list[CaseResult]) -> tuple[list[tuple[str, str, str]], list[str]]:
+    """The axes with more than one value (columns) and the constant ones, said in words."""
+    columns, constant = [], []
+    backends = {r.config.model.split("@", 1)[-1] for r in results}
+    if len(backends) == 1 and all("@" in r.config.model for r in results):
+        constant.append(f"backend {backends.pop()}")
+    for key, name, short, said in AXES:
+        values = {json.dumps(_axis_value(r, key), default=str) for r in results}
+        if len(values) > 1:
+            columns.append((key, name, short))
+        elif results:
+            value = _axis_value(results[0], key)
+            if key == "task_options" and value == "-":
+                continue
+            constant.append(said.format(_text(value)))
+    return columns, constant
 
 
-COLUMNS = ["model", "task", "seq_len", "width", "params", "train step", "forward", "tokens/s", "decode/token", "state",
-           "n", "memory", "quality", "chance", "status"]
-#: shown even when every cell is empty
-_ALWAYS = ("model", "task", "status")
+def _short(name: str) -> str:
+    return name if len(name) <= 5 else name[:3] + "."
 
 
-def summary_rows(results: list[CaseResult]) -> list[list[str]]:
+def display_names(models: list[str]) -> dict[str, str]:
+    """ARCH alone when every model runs on one backend (said once above the table), else ARCH@BACKEND."""
+    backends = {m.split("@", 1)[-1] for m in models}
+    if len(backends) == 1 and all("@" in m for m in models):
+        return {m: m.split("@", 1)[0] for m in models}
+    return {m: m for m in models}
+
+
+def _primary(results: list[CaseResult]) -> str | None:
+    names = {r.details.get("primary_metric") for r in results if r.details.get("primary_metric")}
+    return names.pop() if len(names) == 1 else None
+
+
+def _memory_method(results: list[CaseResult]) -> str | None:
+    methods = {m.method.split()[0] for r in results if (m := r.metric("train", "memory_bytes")) and m.method}
+    return methods.pop() if len(methods) == 1 else None
+
+
+def summary_columns(results: list[CaseResult]) -> tuple[list[Column], list[list[str]], list[str]]:
+    """Columns, rows and the constant axes of the terminal summary (before fitting)."""
+    axes, constant = varying_axes(results)
+    primary = _primary(results)
+    one_method = _memory_method(results)
+    width_differs = any(r.config.requested_hidden not in (None, r.config.hidden) for r in results)
+    columns = [Column("model", priority=0)]
+    columns += [Column(name, short, priority=1, justify="right" if field not in ("task", "task_options",
+                       "device", "dtype") else "left") for field, name, short in axes]
+    if width_differs:
+        columns.append(Column("width", "W", priority=3, justify="right"))
+    columns += [
+        Column("params", "params", priority=6, justify="right"),
+        Column("train step", "train", priority=2, justify="right"),
+        Column("forward", "fwd", priority=2, justify="right"),
+        Column("tokens/s", "tok/s", priority=7, justify="right"),
+        Column("decode/token", "decode", priority=3, justify="right"),
+        Column("state", "state", priority=5, justify="right"),
+        Column("memory", "mem", priority=4, justify="right"),
+        Column(primary or "quality", _short(primary or "quality"), priority=3, justify="right"),
+        Column("chance", "chance", priority=5, justify="right"),
+        Column("status", priority=0, wrap=True, wrap_at=36),
+    ]
+    model_names = display_names([r.config.model for r in results])
     rows = []
     for r in results:
-        c = r.config
+        cells = [model_names[r.config.model]] + [_text(_axis_value(r, field)) for field, _, _ in axes]
+        if width_differs:
+            cells.append(str(r.config.hidden))
         params = r.metric("model", "params")
-        step, fwd = r.metric("train", "step_time_s"), r.metric("forward", "latency_s")
-        decode, state = r.metric("decode", "token_latency_s"), r.metric("decode", "state_bytes")
-        quality, chance = quality_cells(r)
-        width = str(c.hidden) + (f" (of {c.requested_hidden})" if c.requested_hidden not in (None, c.hidden) else "")
-        rows.append([
-            c.model, c.task + (f" seed {c.seed}" if c.seed else ""), str(c.seq_len), width,
+        state, memory = r.metric("decode", "state_bytes"), r.metric("train", "memory_bytes")
+        key = r.details.get("primary_metric")
+        quality = r.metric("train", f"eval_{key}") if key else None
+        chance = r.metric("train", f"baseline_{key}") if key else None
+        mem = "-" if memory is None or memory.value is None else fmt_bytes(memory.value) + (
+            "" if one_method or not memory.method else f" ({memory.method.split()[0]})")
+        quality_text = "-" if quality is None or quality.value is None else (
+            f"{quality.value:.3g}" if primary else f"{key} {quality.value:.3g}")
+        reason = short_reason(r.error, 48) if r.status != "ok" else ""
+        cells += [
             fmt_count(params.value if params else None),
-            spread(step), spread(fwd), spread(r.metric("forward", "tokens_per_s"), fmt_count),
-            spread(decode), fmt_bytes(state.value) if state is not None else "-",
-            count_cell(step, fwd, decode), memory_cell(r.metric("train", "memory_bytes")),
-            quality, chance,
-            r.status if r.status == "ok" else f"{r.status}: {r.error[:100]}",
-        ])
-    return rows
+            timed_cell(r.metric("train", "step_time_s")), timed_cell(r.metric("forward", "latency_s")),
+            fmt_count(m.value) if (m := r.metric("forward", "tokens_per_s")) else "-",
+            timed_cell(r.metric("decode", "token_latency_s")),
+            fmt_bytes(state.value) if state is not None else "-", mem, quality_text,
+            f"{chance.value:.3g}" if chance is not None and chance.value is not None else "-",
+            r.status if r.status == "ok" else f"{r.status}: {reason}" if reason else r.status,
+        ]
+        rows.append(cells)
+    # leave out the columns no row has a value in (a forward-only run has no train columns)
+    keep = [i for i, c in enumerate(columns) if c.priority == 0 or any(row[i] != "-" for row in rows)]
+    return [columns[i] for i in keep], [[row[i] for i in keep] for row in rows], constant
 
 
-def visible_columns(header: list[str], rows: list[list[str]]) -> Table:
-    """Drop the columns no row has a value in (a forward-only run has no train columns)."""
-    keep = [i for i, name in enumerate(header)
-            if name in _ALWAYS or any(row[i] not in ("-", "-/-", "-/-/-") for row in rows)]
-    return [header[i] for i in keep], [[row[i] for i in keep] for row in rows]
-
-
-def summary_table(results: list[CaseResult]) -> Table:
-    return visible_columns(COLUMNS, summary_rows(results))
-
-
-def legend(run: RunInfo, results: list[CaseResult] = ()) -> list[str]:
+def legend_lines(shown: dict[str, str], run: RunInfo, results: list[CaseResult]) -> list[str]:
+    """One line per group of columns shown (``shown``: column name -> the header printed), saying how
+    their numbers were measured."""
     per_row = {r.worker.get("threads") for r in results if r.worker.get("threads")}
+    # a resume allowed to change settings can mix thread counts in one run: the notes below say how
     threads = per_row.pop() if len(per_row) == 1 else ("varied" if per_row else run.env.get("threads"))
-    decoded = any(r.metric("decode", "token_latency_s") is not None for r in results)
-    settings = run.run_settings
-    warmup = f"{settings.train_warmup_steps} warm-up steps" if settings is not None else "the warm-up steps"
-    lines = [
-        f"Times: median ±IQR/2, wall clock, {threads} thread(s), on {run.env.get('cpu')}; n = timed samples"
-        " (train steps / forward repeats / decode repeats).",
-        f"train step: real training steps (forward, backward, Adam update) after {warmup};"
-        " forward: full-sequence inference, blocked timing after warm-up (torch.utils.benchmark style);"
-        " tokens/s: batch x length / forward time.",
-        "memory: training-step memory; autograd = bytes saved for backward (activations, parameters excluded),"
-        " tracemalloc = NumPy peak, torch.cuda = max_memory_allocated.",
-        "quality: the task's primary metric on held-out test batches; chance: what guessing gets.",
-        "decode/token: one step() call generating the next token of each sequence at context T (the prompt"
-        " fed through step() first), repeated from the same state; state: bytes carried to the next token"
-        " (hidden/cell state or KV cache), read from the tensors.",
-        "width: the core's width that ran; '(of N)' when --match-params changed it from --hidden N;"
-        " params: trainable parameters, embedding and head included.",
-    ]
-    return lines if decoded else [line for line in lines if not line.startswith("decode/token")]
+    cpu = run.env.get("cpu")
+
+    def named(column: str) -> str:
+        header = shown[column]
+        return header if header == column else f"{header} ({column})"
+
+    sampled = {"train step": ("train", "step_time_s"), "forward": ("forward", "latency_s"),
+               "decode/token": ("decode", "token_latency_s")}
+    counts, few = [], False
+    for column, key in sampled.items():
+        ns = [len(m.samples) for r in results if (m := r.metric(*key)) and m.samples]
+        if column in shown and ns:
+            counts.append(f"{shown[column]} n={min(ns)}" + (f"–{max(ns)}" if max(ns) != min(ns) else ""))
+            few = few or min(ns) < MIN_SAMPLES_FOR_SPREAD
+    lines = []
+    if counts:
+        lines.append(f"Times: median ±half the interquartile range ({'; '.join(counts)} timed"
+                     " samples" + (f"; '(n=…)': fewer than {MIN_SAMPLES_FOR_SPREAD}, too few for a spread" if few
+                                   else "") + f"), wall clock, {threads} thread(s), on {cpu}.")
+    if "train step" in shown:
+        settings = run.run_settings
+        warmup = f"{settings.train_warmup_steps} warm-up steps" if settings is not None else "the warm-up steps"
+        lines.append(f"{named('train step')}: one real training step (forward, backward, Adam update) after"
+                     f" {warmup}.")
+    if "forward" in shown:
+        lines.append(f"{named('forward')}: full-sequence inference, blocked timing after warm-up.")
+    if "tokens/s" in shown:
+        lines.append(f"{named('tokens/s')}: batch × length / median forward time.")
+    if "decode/token" in shown:
+        lines.append(f"{named('decode/token')}: one step() call generating the next token of each sequence"
+                     " at context T.")
+    if "state" in shown:
+        lines.append(f"{named('state')}: bytes carried to the next token (hidden/cell state or KV cache).")
+    if "memory" in shown:
+        method = _memory_method(results)
+        lines.append(f"{named('memory')}: training-step memory" + (f", measured by {method}" if method else "")
+                     + " (autograd = bytes saved for backward, parameters excluded; tracemalloc = NumPy peak;"
+                     " torch.cuda = max_memory_allocated).")
+    primary = _primary(results) or "quality"
+    if primary in shown:
+        lines.append(f"{named(primary)}: the task's primary metric on held-out test batches"
+                     + (f"; {named('chance')}: what guessing scores." if "chance" in shown else "."))
+    if "params" in shown:
+        lines.append(f"{named('params')}: trainable parameters, embedding and head included.")
+    if "width" in shown:
+        lines.append(f"{named('width')}: the core's width that ran, chosen by --match-params from --hidden.")
+    return lines
 
 
 def cpu_notes(results: list[CaseResult], run: RunInfo) -> list[str]:
@@ -146,6 +250,21 @@ def cpu_notes(results: list[CaseResult], run: RunInfo) -> list[str]:
     if len(counts) == 1 and run.env.get("cpu") and next(iter(counts)) != run.env.get("cpu"):
         return [f"The cases ran on {next(iter(counts))}, not on the machine that started the run ({run.env['cpu']})."]
     return []
+
+
+def run_findings(results: list[CaseResult], run: RunInfo, frame: pd.DataFrame | None = None) -> list[Finding]:
+    """The findings of the run (rnnbench.analysis.findings), from its results frame and raw samples."""
+    if not results:
+        return []
+    return findings(attach_samples(results_frame(results, run.run_id) if frame is None else frame, results))
+
+
+def report_summary(results: list[CaseResult], run: RunInfo) -> tuple[list[str], list[list[str]], list[str]]:
+    """The full summary table for report.md/report.html (every column with a value) and its notes."""
+    columns, rows, constant = summary_columns(results)
+    shown = {c.name: c.name for c in columns}
+    notes = ([f"All cases: {', '.join(constant)}."] if constant else []) + legend_lines(shown, run, results)
+    return [c.name for c in columns], rows, notes + cpu_notes(results, run) + condition_notes(results, run)
 
 
 # -- the other sections -------------------------------------------------------------------------
@@ -173,8 +292,10 @@ def matching_table(results: list[CaseResult]) -> Table | None:
 def build_content(results: list[CaseResult], run: RunInfo, frame: pd.DataFrame,
                   plots: PlotSet | None = None) -> ReportContent:
     """Every section of the report, from the run's results and its one results frame."""
-    sections = [Section("Summary", table=summary_table(results),
-                        bullets=legend(run, results) + cpu_notes(results, run) + condition_notes(results, run))]
+    found = run_findings(results, run, frame)
+    sections = [Section("Findings", bullets=[f.text for f in found])] if found else []
+    header, rows, notes = report_summary(results, run)
+    sections.append(Section("Summary", table=(header, rows), bullets=notes))
     matched = matching_table(results)
     if matched is not None:
         sections.append(Section(

@@ -10,10 +10,12 @@ import time
 from pathlib import Path
 from typing import Any
 
-from rnnbench.analysis.history import History, Point
+from rnnbench.analysis.history import History, Point, RunRow
 from rnnbench.errors import UsageError
+from rnnbench.render import figure_layout
+from rnnbench.render.fit import Column, print_fitted
 from rnnbench.render.markdown import markdown_table
-from rnnbench.render.terminal import plain_console, print_table
+from rnnbench.render.plots import time_unit
 from rnnbench.stats import fmt_bytes, fmt_time
 
 PLOT_HINT = "--plot needs matplotlib: install rnnbench[plot] (pip install 'rnnbench[plot]')"
@@ -57,10 +59,15 @@ def render_markdown(h: History) -> str:
 
 
 def render_table(h: History, console: Any) -> None:
-    console = plain_console(console)
+    """The table fitted to the terminal: dates, run ids and commits never wrap; cases are left out
+    from the right when it is narrow, and named under the table."""
     header, rows = history_rows(h)
-    print_table(f"rnnbench history: {h.metric}", header, rows, console)
-    console.print(f"[dim]{_note(h)}; runs oldest first; threads as recorded by each run[/dim]")
+    columns = [Column("date (UTC)"), Column("run"), Column("commit"), Column("threads", priority=2)]
+    columns += [Column(label, priority=1, justify="right") for label in header[len(columns):]]
+    print_fitted(console, columns, rows, title=f"rnnbench history: {h.metric}",
+                 hint="choose cases with --model and --task, or print them all with --format markdown")
+    console.print(f"[dim]{_note(h)}; runs oldest first; threads as recorded by each run[/dim]",
+                  soft_wrap=not console.is_terminal)
 
 
 def require_matplotlib() -> None:
@@ -71,41 +78,74 @@ def require_matplotlib() -> None:
         raise UsageError(PLOT_HINT) from None
 
 
-def plot_history(h: History, path: Path) -> None:
-    """Medians with interquartile bars (cases with too few samples for a spread get none)."""
-    try:
-        import matplotlib
+def tick_labels(runs: list[RunRow]) -> tuple[list[str], str]:
+    """(a label per run, the x axis label): commits when they tell the runs apart, else the run's
+    number and start time (runs of one commit would all read the same commit)."""
+    commits = {(r.commit or "")[:8] for r in runs}
+    if len(commits) == len(runs) and "" not in commits:
+        return [(r.commit or "")[:8] for r in runs], "run (commit), oldest first"
+    times = [time.strftime("%m-%d %H:%M", time.gmtime(r.created_at)) for r in runs]
+    shared = f"; all at commit {commits.pop()}" if len(commits) == 1 and "" not in commits else ""
+    return [f"{i + 1}\n{t}" for i, t in enumerate(times)], f"run number and start (UTC), oldest first{shared}"
 
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        raise UsageError(PLOT_HINT) from None
-    fig, ax = plt.subplots(figsize=(max(6.0, 0.6 * len(h.runs) + 3), 4.5))
-    xs = list(range(len(h.runs)))
-    for cid, label in h.cases.items():
-        x, y, err_low, err_high = [], [], [], []
-        for i, run in enumerate(h.runs):
-            p = run.points.get(cid)
-            if p is None:
-                continue
-            s = p.summary
-            median = s.median if s is not None else p.value
-            x.append(i)
-            y.append(median)
-            err_low.append(median - s.q1 if s is not None and s.has_spread else 0.0)
-            err_high.append(s.q3 - median if s is not None and s.has_spread else 0.0)
-        ax.errorbar(x, y, yerr=[err_low, err_high], marker="o", capsize=3, label=label)
-    ax.set_xticks(xs)
-    ax.set_xticklabels([(r.commit or r.run_id)[:8] for r in h.runs], rotation=45, ha="right")
-    ax.set_xlabel("run (commit), oldest first")
-    ax.set_ylabel(f"{h.metric} ({h.unit})" if h.unit else h.metric)
-    ax.set_title(f"{h.metric}: median, bars = interquartile range of the samples")
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize="small")
-    fig.tight_layout()
+
+def _panels(h: History) -> tuple[list[tuple[str, list[str]]], dict[str, str]]:
+    """Cases in panels of a handful: one panel per model (its cases told apart by the rest of their
+    label, T=8, …) when there are more than MAX_SERIES_PER_PANEL; returns the panels and each case's
+    legend label."""
+    cases = list(h.cases)
+    label = dict(h.cases)
+    split = {cid: h.cases[cid].partition(" ") for cid in cases}
+    if len(cases) <= figure_layout.MAX_SERIES_PER_PANEL or not all(rest for _, _, rest in split.values()):
+        return [("", part) for part in figure_layout.chunks(cases)], label
+    panels = []
+    for model in dict.fromkeys(model for model, _, _ in split.values()):
+        members = [cid for cid in cases if split[cid][0] == model]
+        panels += [(model, part) for part in figure_layout.chunks(members)]
+    return panels, {cid: split[cid][2] for cid in cases}
+
+
+def plot_history(h: History, path: Path) -> None:
+    """Medians with interquartile bars (cases with too few samples for a spread get none), in small
+    multiples per model when there are many cases; legend outside the data, title wrapped to fit."""
+    panels, legend = _panels(h)
+    values = [p.value for run in h.runs for p in run.points.values()]
+    scale, unit = time_unit(values) if h.unit == "s" else (1.0, h.unit)
+    figure, axes = figure_layout.new_figure(len(panels), single_size=(max(7.0, 0.5 * len(h.runs) + 5), 4.6))
+    labels, xlabel = tick_labels(h.runs)
+    colour = figure_layout.colours(legend[cid] for cid in h.cases)
+    positive = [v for v in values if v > 0]
+    log = bool(positive) and max(positive) / min(positive) >= 10  # a decade or more: ratios read on a log axis
+    for (name, members), ax in zip(panels, axes):
+        for cid in members:
+            x, y, below, above = [], [], [], []
+            for i, run in enumerate(h.runs):
+                p = run.points.get(cid)
+                if p is None:
+                    continue
+                s = p.summary
+                median = s.median if s is not None else p.value
+                x.append(i)
+                y.append(median * scale)
+                below.append((median - s.q1) * scale if s is not None and s.has_spread else 0.0)
+                above.append((s.q3 - median) * scale if s is not None and s.has_spread else 0.0)
+            ax.errorbar(x, y, yerr=[below, above], marker="o", capsize=3, label=legend[cid],
+                        color=colour[legend[cid]])
+        ax.set_xticks(range(len(h.runs)))
+        multiline = "\n" in labels[0]
+        ax.set_xticklabels(labels, fontsize=7, rotation=0 if multiline else 45, ha="center" if multiline else "right")
+        ax.set_xlim(-0.5, len(h.runs) - 0.5)
+        if name:
+            ax.set_title(name, fontsize=10)
+        if log:
+            ax.set_yscale("log")
+        ax.grid(alpha=0.3, which="both")
+    axes[0].set_ylabel(f"{h.metric} ({unit})" if unit else h.metric)
+    figure.supxlabel(xlabel, fontsize=9)
+    figure_layout.legend_outside(figure, axes)
+    figure_layout.title(figure, f"{h.metric} over {len(h.runs)} run(s): median, bars = interquartile range"
+                        " of the samples")
     try:
-        fig.savefig(path, dpi=120)
+        figure_layout.save(figure, path)
     except OSError as exc:
         raise UsageError(f"--plot: cannot write {path}: {exc.strerror}") from None
-    finally:
-        plt.close(fig)

@@ -17,13 +17,14 @@ from rnnbench.render.content import ReportContent, Section
 STYLE = """
 :root { color-scheme: light dark; }
 body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; line-height: 1.45;
-       margin: 0 auto; padding: 0.75rem; max-width: 72rem; }
+       margin: 0 auto; padding: 0.75rem; max-width: 84rem; }
 h1 { font-size: 1.4rem; } h2 { font-size: 1.2rem; margin-top: 2rem; } h3 { font-size: 1rem; }
 code, pre { font-family: ui-monospace, SFMono-Regular, Menlo, monospace; font-size: 0.85em; }
 pre { overflow-x: auto; padding: 0.5rem; border: 1px solid #8884; }
 .table-wrap { overflow-x: auto; -webkit-overflow-scrolling: touch; border: 1px solid #8884; }
 table { border-collapse: collapse; font-size: 0.85rem; }
-th, td { padding: 0.3rem 0.5rem; text-align: left; border-bottom: 1px solid #8883; white-space: nowrap; }
+th, td { padding: 0.3rem 0.5rem; text-align: left; border-bottom: 1px solid #8883; }
+td { white-space: nowrap; }  /* a number keeps its unit and spread; headers wrap between words */
 th { position: sticky; top: 0; background: Canvas; }
 figure { margin: 1rem 0; }
 figure img { max-width: 100%; height: auto; background: white; }

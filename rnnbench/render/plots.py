@@ -12,7 +12,6 @@ nothing leaks between figures.
 
 from __future__ import annotations
 
-import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable
@@ -22,6 +21,7 @@ import pandas as pd
 
 from rnnbench.analysis.axes import AXIS_LABELS, SERIES_AXES, add_per_token_columns, swept_axis
 from rnnbench.records import CaseResult
+from rnnbench.render import figure_layout
 
 #: how a backend's forward ran, for the forward-time caption (see :func:`forward_modes`)
 TORCH_FORWARD = "torch.inference_mode"
@@ -227,22 +227,11 @@ def _primary(ok: pd.DataFrame) -> str | None:
     return None
 
 
-def _new_figure(wide: bool = False):
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    figure = Figure(figsize=(7.5 if not wide else 11, 5.0), dpi=100)
-    FigureCanvasAgg(figure)
-    return figure
-
-
 def _finish(figure, title: str, caption: str, path: Path) -> PlotFigure:
-    figure.suptitle(title, fontsize=12)
-    wrapped = "\n".join(textwrap.wrap(caption, 120 if figure.get_figwidth() > 9 else 95))
-    figure.text(0.01, 0.01, wrapped, fontsize=7, va="bottom", ha="left", color="#333333")
-    lines = wrapped.count("\n") + 1
-    figure.tight_layout(rect=(0, 0.03 + 0.022 * lines, 1, 0.95))
-    figure.savefig(path, dpi=100)
+    """Title the figure and save it. The caption is not drawn into the PNG: the report prints it once,
+    under the image, where it can be read, searched and copied."""
+    figure_layout.title(figure, title)
+    figure_layout.save(figure, path)
     return PlotFigure(path=path, title=title, caption=caption)
 
 
@@ -258,20 +247,45 @@ def time_unit(seconds: Iterable[float]) -> tuple[float, str]:
 
 def _scale(ax, xs: list[float], ys: list[float]) -> None:
     """Log axes where the values span a decade or more; a log x axis is labelled at the swept values."""
-    if _spans_decades(xs):
-        from matplotlib.ticker import FixedLocator, NullLocator
+    from matplotlib.ticker import FixedLocator, NullLocator
 
+    if _spans_decades(xs):
         ax.set_xscale("log")
-        ticks = sorted(set(xs))
-        if len(ticks) <= 12:
-            ax.xaxis.set_major_locator(FixedLocator(ticks))
-            ax.xaxis.set_minor_locator(NullLocator())
-            ax.set_xticklabels([f"{x:g}" for x in ticks])
+    ticks = sorted(set(xs))
+    if len(ticks) <= 12:  # ticks at the swept values, not at round numbers nobody ran
+        ax.xaxis.set_major_locator(FixedLocator(ticks))
+        ax.xaxis.set_minor_locator(NullLocator())
+        ax.set_xticklabels([f"{x:g}" for x in ticks])
     if _spans_decades(ys):
         ax.set_yscale("log")
 
 
-def _plot_series(ax, ok: pd.DataFrame, axis: str, column: str, scale: float,
+def _other_axes(ok: pd.DataFrame, x: str) -> list[str]:
+    implied = {"decode_context_len": "seq_len"}.get(x)  # the context length follows from --seq-len
+    return [c for c in SERIES_AXES if c not in (x, implied) and c in ok and ok[c].nunique(dropna=True) > 1]
+
+
+def panels(ok: pd.DataFrame, x: str) -> list[tuple[str, pd.DataFrame]]:
+    """The rows split into small multiples of at most a handful of lines each.
+
+    One panel when that is few enough; else one panel per value of another swept axis
+    (the models compared within each), else the models in groups.
+    """
+    if len(list(_series(ok, x))) <= figure_layout.MAX_SERIES_PER_PANEL:
+        return [("", ok)]
+    for axis in _other_axes(ok, x):
+        groups = [(value, rows) for value, rows in ok.groupby(axis, sort=True, dropna=False)]
+        if len(groups) <= 9 and all(len(list(_series(rows, x))) <= figure_layout.MAX_SERIES_PER_PANEL
+                                    for _, rows in groups):
+            name = AXIS_LABELS.get(axis, axis).lstrip("-").split(" ")[0]
+            return [(f"{name} {value}", rows) for value, rows in groups]
+    models = list(dict.fromkeys(ok["model"]))
+    per_model = max(1, len(list(_series(ok, x))) // max(1, len(models)))
+    size = max(1, figure_layout.MAX_SERIES_PER_PANEL // per_model)
+    return [(", ".join(group), ok[ok["model"].isin(group)]) for group in figure_layout.chunks(models, size)]
+
+
+def _plot_series(ax, ok: pd.DataFrame, axis: str, column: str, scale: float, colour: dict[str, str],
                  baseline: str | None = None) -> tuple[list, list]:
     """One line per model: medians of ``column`` against ``axis`` with interquartile error
     bars (and the task's baseline dashed, if named); returns every plotted x and y."""
@@ -281,30 +295,49 @@ def _plot_series(ax, ok: pd.DataFrame, axis: str, column: str, scale: float,
         if points.empty:
             continue
         points[["y", "below", "above"]] *= scale
+        colour.setdefault(label, f"C{len(colour) % 10}")
         ax.errorbar(points["x"], points["y"], yerr=[points["below"], points["above"]], marker="o", capsize=3,
-                    label=label)
+                    label=label, color=colour[label])
         xs += list(points["x"])
         ys += list(points["y"])
         if baseline and baseline in rows:
             base = _aggregate(rows, axis, baseline)
-            ax.plot(base["x"], base["y"], linestyle="--", color="gray", linewidth=1)
+            ax.plot(base["x"], base["y"], linestyle="--", color="gray", linewidth=1, label="chance (task baseline)")
     return xs, ys
+
+
+def _panel_plot(ok: pd.DataFrame, x: str, column: str, *, scale: float, xlabel: str, ylabel: str,
+                baseline: str | None = None):
+    """Small multiples of ``column`` against ``x``; None when nothing was drawn."""
+    split = panels(ok, x)
+    figure, axes = figure_layout.new_figure(len(split))
+    colour: dict[str, str] = {}
+    all_xs, all_ys = [], []
+    for (label, rows), ax in zip(split, axes):
+        xs, ys = _plot_series(ax, rows, x, column, scale, colour, baseline=baseline)
+        all_xs += xs
+        all_ys += ys
+        if label:
+            ax.set_title(label, fontsize=10)
+        ax.set_xlabel(xlabel)
+        ax.grid(True, which="both", alpha=0.3)
+    if not all_xs:
+        return None
+    for ax in axes:
+        _scale(ax, all_xs, all_ys)
+    axes[0].set_ylabel(ylabel)
+    figure_layout.legend_outside(figure, axes)
+    return figure
 
 
 def _line_plot(ok: pd.DataFrame, axis: str, spec: _AxisPlot, folder: Path) -> PlotFigure | None:
     if spec.column not in ok or not ok[spec.column].notna().any():
         return None
-    figure = _new_figure()
-    ax = figure.add_subplot(1, 1, 1)
     scale, unit = time_unit(ok[spec.column]) if spec.seconds else (1.0, "")
-    xs, ys = _plot_series(ax, ok, axis, spec.column, scale, baseline=spec.baseline)
-    if not xs:
+    figure = _panel_plot(ok, axis, spec.column, scale=scale, xlabel=AXIS_LABELS.get(axis, axis),
+                         ylabel=f"{unit} {spec.ylabel}".strip(), baseline=spec.baseline)
+    if figure is None:
         return None
-    _scale(ax, xs, ys)
-    ax.set_xlabel(AXIS_LABELS.get(axis, axis))
-    ax.set_ylabel(f"{unit} {spec.ylabel}".strip())
-    ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize=8)
     return _finish(figure, f"{spec.title} vs {AXIS_LABELS.get(axis, axis)}", spec.caption,
                    folder / f"{spec.name}.png")
 
@@ -330,20 +363,22 @@ def _pareto_plot(ok: pd.DataFrame, machine: str, folder: Path) -> PlotFigure | N
         return None
     higher = bool(data["higher_is_better"].dropna().iloc[0]) if "higher_is_better" in data and \
         data["higher_is_better"].notna().any() else True
-    figure = _new_figure()
-    ax = figure.add_subplot(1, 1, 1)
+    figure, [ax] = figure_layout.new_figure(1)
     for model, rows in data.groupby("model", sort=False):
         ax.scatter(rows["train_time_s"], rows[column], label=model, s=30)
     front = pareto_front(pd.DataFrame({"x": data["train_time_s"], "y": data[column]}), higher)
-    ax.step(front["x"], front["y"], where="post", color="black", linewidth=1, alpha=0.6, label="Pareto front")
+    drawn = len(front) >= 2  # one case on the front: there is no line to draw, nor to name
+    if drawn:
+        ax.step(front["x"], front["y"], where="post", color="black", linewidth=1, alpha=0.6, label="Pareto front")
     _scale(ax, list(data["train_time_s"]), [])
     ax.set_xlabel("training time (s, wall clock)")
     ax.set_ylabel(f"held-out {primary}")
     ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize=8)
+    figure_layout.legend_outside(figure, [ax])
+    line = (" The line joins the cases no other case beats on both." if drawn else
+            " One case is at least as good as every other on both, so there is no front line to draw.")
     caption = (f"Each point is one case: held-out {primary} after training against the wall-clock time its"
-               f" training steps took (time.perf_counter around the whole training loop). The line joins the"
-               f" cases no other case beats on both. {machine}.")
+               f" training steps took (time.perf_counter around the whole training loop).{line} {machine}.")
     return _finish(figure, f"Held-out {primary} vs training time (Pareto view)", caption,
                    folder / "pareto_accuracy_vs_training_time.png")
 
@@ -360,16 +395,11 @@ def _decode_plots(ok: pd.DataFrame, machine: str, folder: Path) -> list[PlotFigu
          " a recurrent model's hidden (and cell) state, a Transformer's KV cache."),
     ]
     for name, column, title, ylabel, caption in specs:
-        figure = _new_figure()
-        ax = figure.add_subplot(1, 1, 1)
         scale, unit = time_unit(ok[column]) if column.endswith("_s") else (1.0, "")
-        ylabel = f"{unit} {ylabel}".strip()
-        xs, ys = _plot_series(ax, ok, "decode_context_len", column, scale)
-        _scale(ax, xs, ys)
-        ax.set_xlabel("context length T (tokens)")
-        ax.set_ylabel(ylabel)
-        ax.grid(True, which="both", alpha=0.3)
-        ax.legend(fontsize=8)
+        figure = _panel_plot(ok, "decode_context_len", column, scale=scale, xlabel="context length T (tokens)",
+                             ylabel=f"{unit} {ylabel}".strip())
+        if figure is None:
+            continue
         batch = ", ".join(str(b) for b in sorted(ok["batch_size"].unique()))
         figures.append(_finish(figure, f"{title} vs context length", f"{caption} Batch {batch}. {machine}.",
                                folder / f"{name}.png"))

@@ -2,7 +2,8 @@
 every read command prints through.
 
 The summary's rows, legend and notes come from rnnbench.render.content, so the
-terminal and report.md print the same cells.
+terminal and report.md print the same cells; the terminal's table is fitted to its
+width by rnnbench.render.fit (the report's has every column), and the findings follow it.
 """
 
 from __future__ import annotations
@@ -10,8 +11,10 @@ from __future__ import annotations
 from typing import Any
 
 from rnnbench.analysis.conditions import condition_notes
+from rnnbench.analysis.findings import Finding
 from rnnbench.records import CaseResult, RunInfo
-from rnnbench.render.content import cpu_notes, legend, summary_table
+from rnnbench.render.content import cpu_notes, legend_lines, run_findings, summary_columns
+from rnnbench.render.fit import print_fitted
 
 #: the width of a table written to a pipe or a CI log, where no terminal width is there to respect
 PIPE_WIDTH = 220
@@ -37,14 +40,23 @@ def print_table(title: str, header: list[str], rows: list[list[str]], console: A
     console.print(table)
 
 
-def print_summary(results: list[CaseResult], run: RunInfo, console: Any) -> None:
-    """The run's summary table, its legend and any warning about mixed CPUs."""
+def print_summary(results: list[CaseResult], run: RunInfo, console: Any,
+                  found: list[Finding] | None = None) -> None:
+    """The table (fitted to the console), its legend, CPU warnings and the findings."""
     from rich.markup import escape
 
-    console = plain_console(console)
-    header, rows = summary_table(results)
-    print_table(f"rnnbench run {run.run_id}", header, rows, console, show_lines=False)
-    for line in legend(run, results):
-        console.print(f"[dim]{line}[/dim]")
+    columns, rows, constant = summary_columns(results)
+    soft = not console.is_terminal  # a pipe: lines stay whole, the reader's viewer wraps them
+    if constant:
+        console.print(f"[dim]All cases: {escape(', '.join(constant))}.[/dim]", highlight=False, soft_wrap=soft)
+    fitted = print_fitted(console, columns, rows, title=f"rnnbench run {run.run_id}")
+    shown = {c.name: header for c, header in zip(fitted.columns, fitted.headers)}
+    for line in legend_lines(shown, run, results):
+        console.print(f"[dim]{escape(line)}[/dim]", highlight=False, soft_wrap=soft)
     for line in cpu_notes(results, run) + condition_notes(results, run):
-        console.print(f"[yellow]{escape(line)}[/yellow]")
+        console.print(f"[yellow]{escape(line)}[/yellow]", highlight=False, soft_wrap=soft)
+    found = run_findings(results, run) if found is None else found
+    if found:
+        console.print("[bold]Findings[/bold] (from this run's stored results):", highlight=False)
+        for finding in found:
+            console.print(f"• {escape(finding.text)}", highlight=False, soft_wrap=soft)

@@ -141,7 +141,7 @@ class DaskExecutor:
         try:
             import distributed
         except ImportError:
-            raise RnnbenchError(INSTALL_HINT) from None
+            raise UsageError(INSTALL_HINT) from None
         self.options = options
         self.cluster = None
         self.client: Any = None

@@ -1,0 +1,83 @@
+"""Evaluate a study's claims on its stored sweeps, under the rules every claim shares.
+
+A claim's own ``analyze`` decides its verdict from the numbers; this module enforces
+what must hold whatever it says: a sweep that has not run, has fewer cases than it
+planned, or has a failed case makes the claim ``inconclusive`` (naming the case), and an
+``analyze`` that raises makes it ``inconclusive`` with the error instead of ending the
+report. The analysis still runs on what is there, so the figure shows it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rnnbench.analysis.verdicts import failed_cases
+from rnnbench.study_api import INCONCLUSIVE, Claim, ClaimOutcome, StudyData, StudySpec, Verdict
+
+
+@dataclass
+class ClaimResult:
+    """A claim with its outcome, in report order."""
+
+    claim: Claim
+    number: str
+    outcome: ClaimOutcome
+    #: one line per sweep the claim read: its run, machine, threads and load
+    runs: list[str]
+
+    @property
+    def verdict(self) -> Verdict:
+        return self.outcome.verdict
+
+
+def sweep_problems(claim: Claim, data: StudyData) -> list[Verdict]:
+    """Why the claim's sweeps cannot back a verdict (empty when they can)."""
+    problems = []
+    for name in claim.sweeps:
+        sweep = data.sweeps.get(name)
+        if sweep is None or sweep.run is None:
+            problems.append(Verdict(INCONCLUSIVE, f"sweep '{name}' has not run"))
+            continue
+        failed = failed_cases(sweep.results, name)
+        if failed is not None:
+            problems.append(failed)
+        if sweep.expected is not None and len(sweep.results) < sweep.expected:
+            problems.append(Verdict(INCONCLUSIVE, f"sweep '{name}': {len(sweep.results)} of {sweep.expected}"
+                                    " cases are stored (the run was stopped); run the study again to finish it"))
+    return problems
+
+
+def run_line(name: str, data: StudyData) -> str:
+    sweep = data.sweeps.get(name)
+    if sweep is None or sweep.run is None:
+        return f"sweep {name}: not run"
+    env = sweep.run.env or {}
+    settings = sweep.run.settings or {}
+    load = env.get("load_average")
+    load_text = f", load average {load[0]:.1f} at its start" if load else ""
+    return (f"sweep {name}: run {sweep.run.run_id} on {env.get('cpu') or 'unknown CPU'}"
+            f" ({env.get('cpu_count')} logical CPUs{', GPU ' + str(env['gpu']) if env.get('gpu') else ''}),"
+            f" {(settings.get('run') or {}).get('threads', env.get('threads'))} thread(s),"
+            f" executor {settings.get('executor', '?')}"
+            f"{load_text}")
+
+
+def evaluate(spec: StudySpec, data: StudyData) -> list[ClaimResult]:
+    """Every claim of ``spec`` against ``data``; never raises for a claim's failure."""
+    out = []
+    for index, claim in enumerate(spec.claims, start=1):
+        try:
+            outcome = claim.analyze(data)
+            if not isinstance(outcome, ClaimOutcome):
+                raise TypeError(f"analyze returned {type(outcome).__name__}, expected ClaimOutcome")
+        except Exception as exc:  # one claim's bug must not cost the others their report
+            outcome = ClaimOutcome(Verdict(INCONCLUSIVE, f"the analysis failed: {type(exc).__name__}: {exc}"))
+        problems = sweep_problems(claim, data)
+        if problems:
+            said = outcome.verdict
+            outcome.verdict = Verdict(
+                INCONCLUSIVE, "; ".join(p.reason for p in problems),
+                (f"the analysis alone would say {said.status}: {said.reason}", *said.evidence))
+        out.append(ClaimResult(claim, claim.number or str(index), outcome,
+                               [run_line(name, data) for name in claim.sweeps]))
+    return out

@@ -1,0 +1,238 @@
+"""``rnnbench study list|run|report``: sweeps that check claims, and a report with a verdict per claim.
+
+``study run`` runs each sweep of a study's profile as an ordinary ``rnnbench run`` (same
+request, same store, tagged with the study), skipping the sweeps whose cases are all
+stored and resuming the one that was stopped; then it evaluates the claims and writes the
+study's report. ``study report`` rebuilds that report from the database alone.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import time
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from rnnbench.analysis.studies import evaluate
+from rnnbench.analysis.study_runs import load_study_data, report_folder, study_of_run, study_tag, sweep_runs
+from rnnbench.commands.common import load_plugins
+from rnnbench.commands.run import execute_request, plan_cases
+from rnnbench.errors import RnnbenchError, UsageError
+from rnnbench.execution.interrupts import sigterm_as_interrupt
+from rnnbench.manager import Registry
+from rnnbench.render.run_folder import write_run_folder
+from rnnbench.render.study_report import StudyReportPaths, print_claims_table, write_study_report
+from rnnbench.request.run_request import resolve_request
+from rnnbench.store import DEFAULT_DB_NAME, ResultsStore
+from rnnbench.study_api import StudySpec
+
+#: ``study run`` options that apply to every sweep and are not part of a sweep's fingerprint
+PASSED_TO_SWEEPS = ("executor", "workers", "scheduler", "timeout", "threads")
+
+
+def add_parser(sub, add_common) -> None:
+    study = sub.add_parser("study", help="run a study: sweeps that check claims, a report with a verdict per claim",
+                           description="Studies check claims (e.g. what a textbook says about RNNs) with ordinary"
+                           " runs and answer each with supported, not supported or inconclusive (docs/studies.md).")
+    commands = study.add_subparsers(dest="study_command", metavar="STUDY_COMMAND", parser_class=type(study))
+
+    lst = commands.add_parser("list", help="list the installed studies, their claims and profiles")
+    add_common(lst)
+    lst.set_defaults(handler=list_studies)
+
+    run = commands.add_parser("run", help="run a study's sweeps (skipping stored ones) and write its report")
+    add_common(run)
+    run.add_argument("name", metavar="NAME", help="the study (see 'rnnbench study list')")
+    run.add_argument("--profile", default="quick", help="quick (a CPU) or full (a GPU or a cluster);"
+                     " default: %(default)s")
+    run.add_argument("--out", default="results", help="results folder holding rnnbench.db (default: %(default)s)")
+    run.add_argument("--executor", default=None, help="where cases run, for every sweep (default: local)")
+    run.add_argument("--workers", default=None, help="worker processes (executors that start them)")
+    run.add_argument("--scheduler", default=None, help="cluster scheduler address (executors that use one)")
+    run.add_argument("--timeout", default=None, help="seconds per case (executors that can stop one)")
+    run.add_argument("--threads", default=None, help="threads for torch and BLAS in every case (default: all cores)")
+    run.add_argument("--fresh", action="store_true", help="start new runs instead of continuing stored sweeps")
+    run.add_argument("--no-progress", action="store_true", help="no progress bars")
+    run.set_defaults(handler=run_study)
+
+    report = commands.add_parser("report", help="rebuild a study's report from the results database")
+    add_common(report)
+    report.add_argument("target", metavar="NAME|RUN_ID", help="a study, or the run id of one of its sweeps")
+    report.add_argument("--profile", default=None, help="the profile to report (default: quick, or the run's)")
+    report.add_argument("--out", default="results", help="results folder holding rnnbench.db (default: %(default)s)")
+    report.set_defaults(handler=report_study)
+    study.set_defaults(handler=lambda args: _missing_subcommand(study))
+
+
+def _missing_subcommand(parser: argparse.ArgumentParser) -> int:
+    parser.print_help()
+    return 2
+
+
+def _profile(spec: StudySpec, profile: str) -> str:
+    if profile not in spec.profiles:
+        raise UsageError(f"study '{spec.name}' has no profile '{profile}' (profiles: {', '.join(spec.profiles)})")
+    return profile
+
+
+# -- list -------------------------------------------------------------------------------------
+
+def list_studies(args: argparse.Namespace) -> int:
+    registry = load_plugins(args.plugins)
+    console = Console()
+    if not console.is_terminal:
+        console = Console(width=160)
+    table = Table(title="studies (rnnbench study run NAME [--profile PROFILE])")
+    for col in ("study", "claims", "profiles", "description", "plugin"):
+        table.add_column(col, overflow="fold")
+    for name in sorted(registry.studies):
+        spec = registry.studies[name]
+        claims = "\n".join(f"{c.number or i}. {c.title}" for i, c in enumerate(spec.claims, start=1))
+        profiles = "; ".join(f"{p}: {len(s)} sweeps, seeds {_seeds(s)}" for p, s in spec.profiles.items())
+        table.add_row(name, Text(claims), Text(profiles), Text(spec.description), registry.owners.get(name, ""))
+    console.print(table)
+    if not registry.studies:
+        print("no studies installed")
+    return 0
+
+
+def _seeds(sweeps) -> str:
+    seeds: set[str] = set()
+    for sweep in sweeps:
+        seeds.update(str(s) for s in str(sweep.flags.get("seeds", "0")).split(","))
+    return ",".join(sorted(seeds, key=int))
+
+
+# -- run --------------------------------------------------------------------------------------
+
+def run_study(args: argparse.Namespace) -> int:
+    registry = load_plugins(args.plugins)
+    spec = registry.resolve_study(args.name)
+    profile = _profile(spec, args.profile)
+    overrides = {key: getattr(args, key) for key in PASSED_TO_SWEEPS if getattr(args, key) is not None}
+    if args.plugins:
+        overrides["plugins"] = list(args.plugins)
+    registry.resolve_executor(overrides.get("executor", "local"))  # a typo fails before any work
+    sigterm_as_interrupt()
+    out = Path(args.out)
+    err = Console(stderr=True)
+    started = time.perf_counter()
+    sweeps = spec.sweeps(profile)
+    stored = {} if args.fresh else _stored_sweeps(out, spec.name)
+    failed = 0
+    for index, sweep in enumerate(sweeps, start=1):
+        flags = {**dict(sweep.flags), **overrides}
+        try:
+            request = resolve_request(flags)
+        except UsageError as exc:
+            raise RnnbenchError(f"study '{spec.name}', sweep '{sweep.name}': {exc}") from None
+        cases, settings = plan_cases(request, registry, err)
+        tag = study_tag(spec, profile, sweep, len(cases))
+        previous = stored.get(tag["fingerprint"])
+        resume = None
+        head = f"[{index}/{len(sweeps)}] sweep {sweep.name}"
+        if previous is not None:
+            done = _done_ok(out, previous.run_id)
+            missing = [c for c in cases if c.case_id not in done]
+            if not missing:
+                err.print(Text(f"{head}: all {len(cases)} case(s) stored in run {previous.run_id}; skipped"))
+                continue
+            resume = previous.run_id
+            err.print(Text(f"{head}: continuing run {resume} ({len(cases) - len(missing)} of {len(cases)} case(s)"
+                           " stored)"))
+        else:
+            err.print(Text(f"{head}: {sweep.purpose}"))
+        command = "rnnbench run " + " ".join(shlex.quote(a) for a in [*sweep.argv(), *_override_argv(overrides)])
+        outcome = execute_request(request, registry, cases, settings, out=out, resume=resume, command=command,
+                                  show_progress=not args.no_progress, err=err,
+                                  settings_extra={"study": tag})
+        write_run_folder(outcome.run, outcome.results)
+        if outcome.interrupted:
+            err.print(Text(f"interrupted: finished cases are stored; run the same command again to continue:\n"
+                           f"  rnnbench study run {spec.name} --profile {profile} --out {shlex.quote(str(out))}"),
+                      style="red")
+            return 130
+        failed += sum(r.status != "ok" for r in outcome.results)
+    elapsed = time.perf_counter() - started
+    paths, claims = _write_report(out, spec, profile)
+    print_claims_table(claims, Console())
+    err.print(Text(f"study {spec.name} ({profile}): {len(sweeps)} sweep(s) in {elapsed:.0f} s of wall clock"
+                   f" (this command, stored sweeps skipped); report: {paths.html}  {paths.markdown}"))
+    print(paths.html)
+    if failed:
+        err.print(Text(f"{failed} case(s) failed; the claims that read them are inconclusive", style="red"))
+        return 1
+    return 0
+
+
+def _override_argv(overrides: dict[str, Any]) -> list[str]:
+    args: list[str] = []
+    for key, value in overrides.items():
+        if key == "plugins":
+            for module in value:
+                args += ["-p", module]
+        else:
+            args += ["--" + key.replace("_", "-"), str(value)]
+    return args
+
+
+def _stored_sweeps(out: Path, study: str):
+    db = out / DEFAULT_DB_NAME
+    if not db.exists():
+        return {}
+    with ResultsStore.reader(db) as store:
+        return sweep_runs(store, study)
+
+
+def _done_ok(out: Path, run_id: str) -> set[str]:
+    with ResultsStore.reader(out / DEFAULT_DB_NAME) as store:
+        return store.done_case_ids(run_id, statuses=("ok",))
+
+
+# -- report -----------------------------------------------------------------------------------
+
+def _write_report(out: Path, spec: StudySpec, profile: str) -> tuple[StudyReportPaths, list]:
+    folder = report_folder(out, spec.name, profile)
+    db = out / DEFAULT_DB_NAME
+    if not db.exists():
+        raise UsageError(f"no results database at {db}")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise RnnbenchError(f"cannot create the report folder {folder}: {exc.strerror}") from None
+    with ResultsStore.reader(db) as store:
+        data = load_study_data(store, spec, profile, folder)
+    claims = evaluate(spec, data)
+    sweeps = [f"{s.sweep.name}: run {s.run.run_id} ({len(s.results)} case(s)) — {s.run.command}" if s.run else
+              f"{s.sweep.name}: not run" for s in data.sweeps.values()]
+    return write_study_report(spec, profile, claims, sweeps, folder), claims
+
+
+def report_study(args: argparse.Namespace) -> int:
+    registry: Registry = load_plugins(args.plugins)
+    out = Path(args.out)
+    target = args.target.strip()
+    if target.lower() in registry.studies:
+        spec, profile = registry.studies[target.lower()], args.profile or "quick"
+    else:
+        db = out / DEFAULT_DB_NAME
+        if not db.exists():
+            raise UsageError(f"'{target}' is not an installed study (studies: {', '.join(sorted(registry.studies))})"
+                             f" and there is no results database at {db}")
+        with ResultsStore.reader(db) as store:
+            try:
+                name, run_profile = study_of_run(store, target)
+            except UsageError:
+                raise UsageError(f"'{target}' is neither an installed study ({', '.join(sorted(registry.studies))})"
+                                 f" nor the run id of a study's sweep in {db}") from None
+        spec, profile = registry.resolve_study(name), args.profile or run_profile
+    paths, claims = _write_report(out, spec, _profile(spec, profile))
+    print_claims_table(claims, Console())
+    print(paths.markdown)
+    print(paths.html)
+    return 0

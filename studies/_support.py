@@ -1,0 +1,176 @@
+"""Helpers the built-in studies share: reading values per model and seed, and drawing a figure.
+
+Kept small on purpose: a study's analysis should read like its criterion, so the
+lookups it repeats live here and the decisions stay in the claim's own function.
+"""
+
+from __future__ import annotations
+
+import math
+import textwrap
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+from rnnbench.study_api import StudyFigure
+
+Results = Sequence[Any]  # CaseResult objects; typed loosely so fabricated ones work in tests
+
+
+def metric(result: Any, scenario: str, name: str) -> float | None:
+    """The value of a metric of a case, or None when it was not measured or is not finite."""
+    for m in result.metrics:
+        if m.scenario == scenario and m.name == name:
+            if m.value is None or not math.isfinite(float(m.value)):
+                return None
+            return float(m.value)
+    return None
+
+
+def samples(result: Any, scenario: str, name: str) -> list[float]:
+    """The raw repeated samples of a timed metric ([] when there are none)."""
+    for m in result.metrics:
+        if m.scenario == scenario and m.name == name:
+            return [float(s) for s in (m.samples or [])]
+    return []
+
+
+def series(result: Any, scenario: str, name: str) -> Any | None:
+    """A stored curve (``Series``) of a case, or None."""
+    for s in getattr(result, "series", None) or []:
+        if s.scenario == scenario and s.name == name:
+            return s
+    return None
+
+
+def select(results: Results, arch: str | None = None, **config: Any) -> list[Any]:
+    """The successful cases of one architecture whose config matches every ``config`` key."""
+    out = []
+    for r in results:
+        if r.status != "ok":
+            continue
+        if arch is not None and r.config.arch != arch:
+            continue
+        if all(getattr(r.config, key) == value for key, value in config.items()):
+            out.append(r)
+    return out
+
+
+def archs(results: Results, order: Sequence[str] = ("rnn", "lstm", "gru", "transformer", "mlp")) -> list[str]:
+    """The architectures present, in a fixed reading order (others after, alphabetically)."""
+    present = {r.config.arch for r in results}
+    return [a for a in order if a in present] + sorted(present - set(order))
+
+
+def by_seed(results: Results, arch: str, scenario: str, name: str, **config: Any) -> dict[int, float | None]:
+    """Per seed, the metric of the cases of ``arch`` matching ``config`` (None where unmeasured).
+
+    Every seed the sweep ran appears, including those whose case failed, so that a
+    verdict sees the gap instead of silently using fewer seeds.
+    """
+    seeds = {r.config.seed for r in results if r.config.arch == arch
+             and all(getattr(r.config, k) == v for k, v in config.items())}
+    values: dict[int, float | None] = {s: None for s in seeds}
+    for r in select(results, arch, **config):
+        values[r.config.seed] = metric(r, scenario, name)
+    return values
+
+
+def values_of(results: Results, field: str) -> list[Any]:
+    """The distinct values of a config field, sorted."""
+    return sorted({getattr(r.config, field) for r in results})
+
+
+def seeds_of(results: Results) -> list[int]:
+    return values_of(results, "seed")
+
+
+def setup_line(results: Results) -> str:
+    """Sizes, budget and seeds of a sweep's cases, in one line."""
+    if not results:
+        return "no cases"
+    parts = []
+    for field, label in (("task", "task"), ("seq_len", "--seq-len"), ("hidden", "width"),
+                         ("layers", "layers"), ("batch_size", "batch"), ("steps", "steps"), ("lr", "lr")):
+        vals = values_of(results, field)
+        parts.append(f"{label} {', '.join(f'{v:g}' if isinstance(v, float) else str(v) for v in vals)}")
+    parts.append(f"seeds {', '.join(str(s) for s in seeds_of(results))}")
+    return "; ".join(parts)
+
+
+def params_line(results: Results) -> str:
+    """Parameter counts per model (the width --match-params chose), for 'equal parameters'."""
+    seen: dict[str, str] = {}
+    for r in results:
+        p = metric(r, "model", "params")
+        if p is not None and r.config.model not in seen:
+            seen[r.config.model] = f"{r.config.arch} {int(p):,} (width {r.config.hidden})"
+    return "parameters: " + "; ".join(seen.values()) if seen else ""
+
+
+def machine_line(env: dict[str, Any]) -> str:
+    """Machine, threads and load as recorded in the run's environment."""
+    parts = [f"{env.get('cpu') or 'unknown CPU'} ({env.get('cpu_count')} logical CPUs)"]
+    if env.get("gpu"):
+        parts.append(f"GPU {env.get('gpu')}")
+    parts.append(f"{env.get('threads')} thread(s)")
+    load = env.get("load_average")
+    if load:
+        parts.append(f"load average {load[0]:.1f} at the start of the run")
+    return "; ".join(parts)
+
+
+# -- figures -------------------------------------------------------------------------------
+
+def new_figure(panels: int = 1):
+    """A matplotlib Figure on the Agg canvas (no display, no global state) and its axes."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(6.0 * panels if panels > 1 else 7.5, 4.8), dpi=100)
+    FigureCanvasAgg(figure)
+    axes = [figure.add_subplot(1, panels, i + 1) for i in range(panels)]
+    return figure, axes
+
+
+def finish(figure: Any, title: str, caption: str, path: Path) -> StudyFigure:
+    """Title, caption under the plot, tight layout, saved as PNG."""
+    figure.suptitle(title, fontsize=12)
+    wrapped = "\n".join(textwrap.wrap(caption, 150 if figure.get_figwidth() > 9 else 110))
+    figure.text(0.01, 0.01, wrapped, fontsize=7, va="bottom", ha="left", color="#333333")
+    lines = wrapped.count("\n") + 1
+    figure.tight_layout(rect=(0, 0.03 + 0.025 * lines, 1, 0.94))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=100)
+    return StudyFigure(path=path, title=title, caption=caption)
+
+
+def legend(ax: Any, fontsize: int = 8) -> None:
+    """A legend only when something is labelled (matplotlib warns otherwise)."""
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize=fontsize)
+
+
+def median(values: Iterable[float]) -> float:
+    vals = sorted(v for v in values if v is not None and math.isfinite(v))
+    if not vals:
+        return math.nan
+    mid = len(vals) // 2
+    return vals[mid] if len(vals) % 2 else (vals[mid - 1] + vals[mid]) / 2
+
+
+def line_by_seed(ax: Any, results: Results, arch: str, x_field: str, scenario: str, name: str,
+                 label: str | None = None, **style: Any) -> None:
+    """Median over seeds of a metric against a config field, with min–max bars over seeds."""
+    xs, ys, lo, hi = [], [], [], []
+    for x in values_of(select(results, arch), x_field):
+        vals = [metric(r, scenario, name) for r in select(results, arch, **{x_field: x})]
+        vals = [v for v in vals if v is not None]
+        if not vals:
+            continue
+        m = median(vals)
+        xs.append(x)
+        ys.append(m)
+        lo.append(m - min(vals))
+        hi.append(max(vals) - m)
+    if xs:
+        ax.errorbar(xs, ys, yerr=[lo, hi], marker="o", capsize=3, label=label or arch, **style)

@@ -1,0 +1,137 @@
+"""Claim 7: weight sharing over time "helps generalize well over varying sequence lengths".
+
+Trained at length T, evaluated at 2T and 4T (``--eval-seq-len``, issue 16) on copy and
+selective copy; who degrades. The criterion concerns the recurrent models the sentence is
+about; the Transformer is shown for contrast.
+"""
+
+from __future__ import annotations
+
+from rnnbench.analysis.verdicts import all_of, fmt, threshold
+from rnnbench.study_api import INCONCLUSIVE, SUPPORTED, ClaimOutcome, StudyData, Verdict
+
+from rnnbench.studies._support import legend, archs, finish, machine_line, metric, new_figure, params_line, select, setup_line
+
+RECURRENT = ("lstm", "gru")
+#: an accuracy drop from T to a longer length below this counts as "kept"
+MAX_DROP = 0.1
+#: the model must first have learned the task at T: this share of the chance-to-perfect gap
+LEARNED_FRACTION = 0.5
+MIN_SEEDS = 2
+SWEEPS = (("lengthgen-copy", "copy"), ("lengthgen-selective", "selective_copy"))
+
+CRITERION = (
+    f"Supported when the LSTM and the GRU, trained at length T, lose less than {MAX_DROP:g} of held-out accuracy"
+    " at every longer evaluated length (2T and 4T) on copy and on selective copy, in every seed; not supported"
+    f" when one of them loses more than {MAX_DROP:g} at some length in every seed; inconclusive when seeds fall on"
+    f" both sides, when a model did not learn the task at T (less than {LEARNED_FRACTION:.0%} of the gap from"
+    " chance to perfect: nothing to generalise), or when a case failed."
+)
+
+
+def accuracy_at(result, length: int) -> float | None:
+    """Held-out accuracy at an evaluated length (the training length falls back to the plain metric)."""
+    value = metric(result, "train", f"eval_accuracy_len{length}")
+    if value is None and length == result.config.seq_len:
+        value = metric(result, "train", "eval_accuracy")
+    return value
+
+
+def eval_lengths(results) -> list[int]:
+    lengths = set()
+    for r in results:
+        for m in r.metrics:
+            if m.scenario == "train" and m.name.startswith("eval_accuracy_len"):
+                lengths.add(int(m.name.rsplit("len", 1)[1]))
+    return sorted(lengths)
+
+
+def analyze(data: StudyData) -> ClaimOutcome:
+    parts, rows, setup = [], [], []
+    for sweep, task in SWEEPS:
+        results = [r for r in data.sweep(sweep).results if r.config.task == task]
+        setup.append(f"{task}: {setup_line(results)}; evaluated at {', '.join(map(str, eval_lengths(results)))}")
+        setup.append(f"{task} {params_line(results)}")
+        for arch in archs(results):
+            cases = sorted(select(results, arch), key=lambda r: r.config.seed)
+            for r in cases:
+                rows.append([task, arch, str(r.config.seed),
+                             *[f"{fmt(accuracy_at(r, L))} @ {L}" for L in eval_lengths(results)]])
+        for arch in RECURRENT:
+            parts += _decide(results, arch, task)
+    return ClaimOutcome(
+        verdict=all_of(parts), figure=_figure(data),
+        setup=setup,
+        table=(["task", "model", "seed", "held-out accuracy at each evaluated length"], rows),
+        caveats=["What a Transformer does beyond its trained length depends on its positional scheme (issue 16"
+                 " records the choice per case); a different scheme generalises differently.",
+                 "Copy at 2T also means a longer delay; failing it mixes length generalisation with memory span."],
+    )
+
+
+def _decide(results, arch: str, task: str) -> list[Verdict]:
+    cases = [r for r in results if r.config.arch == arch]
+    if not cases:
+        return [Verdict(INCONCLUSIVE, f"{task}: {arch} is not in the sweep")]
+    failed = [r for r in cases if r.status != "ok"]
+    if failed:
+        return [Verdict(INCONCLUSIVE, f"{task}: {arch} seed {failed[0].config.seed} {failed[0].status}")]
+    trained = {r.config.seed: accuracy_at(r, r.config.seq_len) for r in cases}
+    chance = {r.config.seed: metric(r, "train", "baseline_accuracy") for r in cases}
+    closed = {s: ((v - chance[s]) / (1 - chance[s]) if v is not None and chance[s] is not None else None)
+              for s, v in trained.items()}
+    learned = threshold(f"{arch} share of the gap closed at T", closed, LEARNED_FRACTION, above=True,
+                        min_seeds=MIN_SEEDS, what=task)
+    if learned.status != SUPPORTED:
+        return [Verdict(INCONCLUSIVE, learned.reason + " (not learned at T: nothing to generalise)", learned.evidence)]
+    out = []
+    longer = [L for L in eval_lengths(results) if L > cases[0].config.seq_len]
+    if not longer:
+        return [Verdict(INCONCLUSIVE, f"{task}: no evaluated length beyond the training length")]
+    for length in longer:
+        drop = {r.config.seed: (trained[r.config.seed] - a if (a := accuracy_at(r, length)) is not None else None)
+                for r in cases}
+        out.append(threshold(f"{arch} accuracy drop T→{length}", drop, MAX_DROP, above=False,
+                             min_seeds=MIN_SEEDS, what=task))
+    return out
+
+
+def _figure(data: StudyData):
+    try:
+        figure, axes = new_figure(panels=2)
+    except ImportError:
+        return None
+    for ax, (sweep, task) in zip(axes, SWEEPS):
+        results = [r for r in data.sweep(sweep).results if r.config.task == task]
+        lengths = eval_lengths(results)
+        for arch in archs(results):
+            xs, ys, lo, hi = [], [], [], []
+            for L in lengths:
+                vals = [accuracy_at(r, L) for r in select(results, arch)]
+                vals = sorted(v for v in vals if v is not None)
+                if vals:
+                    m = vals[len(vals) // 2] if len(vals) % 2 else (vals[len(vals) // 2 - 1] + vals[len(vals) // 2]) / 2
+                    xs.append(L)
+                    ys.append(m)
+                    lo.append(m - vals[0])
+                    hi.append(vals[-1] - m)
+            if xs:
+                ax.errorbar(xs, ys, yerr=[lo, hi], marker="o", capsize=3, label=arch)
+        chance = [metric(r, "train", "baseline_accuracy") for r in select(results)]
+        chance = [c for c in chance if c is not None]
+        if chance:
+            ax.axhline(chance[0], linestyle="--", color="gray", linewidth=1, label="chance")
+        trained_at = sorted({r.config.seq_len for r in results})
+        for t in trained_at:
+            ax.axvline(t, color="black", linewidth=0.8, alpha=0.5)
+        ax.set_xscale("log", base=2)
+        ax.set_xticks(lengths)
+        ax.set_xticklabels([str(L) for L in lengths])
+        ax.set_xlabel("evaluated length (vertical line: trained length)")
+        ax.set_ylabel("held-out accuracy")
+        ax.set_title(task, fontsize=10)
+        ax.grid(True, which="both", alpha=0.3)
+        legend(ax, 8)
+    caption = ("Trained at one length, evaluated on held-out data at longer ones (--eval-seq-len); median over seeds"
+               " with min–max bars; dashed: chance. Equal parameter counts. " + machine_line(data.env) + ".")
+    return finish(figure, "Length generalisation", caption, data.folder / "claim7_length.png")

@@ -1,0 +1,244 @@
+"""Claims 2 and 3: long-term dependencies, and memory with weight sharing.
+
+Claim 2 reads copy and adding at growing delays; a model *solves* a delay when it closes
+at least :data:`SOLVED_FRACTION` of the gap between chance and a perfect score on held-out
+data. Claim 3 reads the memoryless ``mlp`` on copy beside the recurrent models, and the
+parameter counts of every model against the sequence length.
+"""
+
+from __future__ import annotations
+
+from rnnbench.analysis.verdicts import all_of, compare, fmt, threshold
+from rnnbench.study_api import INCONCLUSIVE, ClaimOutcome, StudyData, Verdict
+
+from rnnbench.studies._support import (
+    legend, archs, by_seed, finish, line_by_seed, machine_line, metric, new_figure, params_line, select, setup_line,
+    values_of,
+)
+
+#: a delay counts as solved when held-out quality closes this fraction of the chance-to-perfect gap
+SOLVED_FRACTION = 0.9
+#: claim 3: the memoryless model must sit within this much accuracy of chance
+CHANCE_MARGIN = 0.02
+#: claim 3: the gated models must close at least this fraction of the chance-to-perfect gap
+LEARNED_FRACTION = 0.5
+MIN_SEEDS = 2
+#: (sweep, task, metric, higher is better, perfect score)
+DELAY_TASKS = (("copy-delays", "copy", "accuracy", True, 1.0), ("adding-delays", "adding", "mse", False, 0.0))
+
+CRITERION_LONG = (
+    f"A model solves a delay when its held-out score closes at least {SOLVED_FRACTION:.0%} of the gap between"
+    f" chance and perfect (copy: accuracy; adding: mean squared error). Supported when, on copy and on adding,"
+    f" the longest delay solved by the LSTM and by the GRU is longer than the longest the vanilla RNN solves,"
+    f" in every seed (spreads across seeds not overlapping); not supported when on a task every seed of the RNN"
+    f" solves at least as long a delay as the LSTM or the GRU; inconclusive otherwise, when no model solves"
+    f" the shortest delay of a task (the budget is too small to tell), with fewer than {MIN_SEEDS} seeds, or"
+    f" when a case failed."
+)
+
+CRITERION_MEMORY = (
+    f"Supported when (a) the memoryless mlp's held-out copy accuracy at the shortest delay is within"
+    f" {CHANCE_MARGIN:g} of chance in every seed while the LSTM and the GRU close at least"
+    f" {LEARNED_FRACTION:.0%} of the gap from chance to perfect accuracy in every seed, and (b) the parameter"
+    f" count of rnn, lstm, gru and mlp is the same at every sequence length measured; not supported when the"
+    f" mlp is further than {CHANCE_MARGIN:g} from chance in every seed or a recurrent model's count changes with"
+    f" length; inconclusive otherwise (including when the gated models do not learn copy in the budget)."
+)
+
+
+def _gap_closed(value: float | None, chance: float | None, perfect: float, higher: bool) -> float | None:
+    """How much of the chance-to-perfect gap a score closes (1 = perfect, 0 = chance)."""
+    if value is None or chance is None or chance == perfect:
+        return None
+    return (value - chance) / (perfect - chance) if higher else (chance - value) / (chance - perfect)
+
+
+def longest_solved(results, arch: str, metric_name: str, higher: bool, perfect: float) -> dict[int, float | None]:
+    """Per seed, the longest delay solved (0 when none); None when a case of that seed failed."""
+    out: dict[int, float | None] = {}
+    for seed in sorted({r.config.seed for r in results if r.config.arch == arch}):
+        cases = [r for r in results if r.config.arch == arch and r.config.seed == seed]
+        if any(r.status != "ok" for r in cases):
+            out[seed] = None
+            continue
+        solved = [r.config.seq_len for r in cases
+                  if (_gap_closed(metric(r, "train", f"eval_{metric_name}"),
+                                  metric(r, "train", f"baseline_{metric_name}"), perfect, higher) or 0.0)
+                  >= SOLVED_FRACTION]
+        out[seed] = float(max(solved)) if solved else 0.0
+    return out
+
+
+def analyze_long(data: StudyData) -> ClaimOutcome:
+    parts = []
+    header = ["task", "model", "longest delay solved (per seed)", "delays measured"]
+    rows = []
+    setup = []
+    for sweep, task, metric_name, higher, perfect in DELAY_TASKS:
+        results = [r for r in data.sweep(sweep).results if r.config.task == task]
+        setup.append(f"{task}: {setup_line(results)}")
+        setup.append(f"{task} {params_line(results)}")
+        longest = {arch: longest_solved(results, arch, metric_name, higher, perfect)
+                   for arch in ("rnn", "lstm", "gru")}
+        delays = ", ".join(str(d) for d in values_of(results, "seq_len"))
+        for arch in archs(results):
+            if arch == "mlp":
+                continue
+            per_seed = longest.get(arch) or longest_solved(results, arch, metric_name, higher, perfect)
+            rows.append([task, arch, ", ".join(fmt(v) if v is not None else "n/a" for v in per_seed.values()),
+                         delays])
+        everyone = [v for arch in longest for v in longest[arch].values()]
+        if everyone and all(v == 0.0 for v in everyone):
+            parts.append(Verdict(INCONCLUSIVE, f"{task}: no model solves even the shortest delay"
+                                 f" ({min(values_of(results, 'seq_len'))}): the budget is too small to tell"))
+            continue
+        for gated in ("lstm", "gru"):
+            parts.append(compare(f"{gated} longest solved delay", longest[gated], "rnn longest solved delay",
+                                 longest["rnn"], above=True, min_seeds=MIN_SEEDS, what=task))
+    figure = _long_figure(data)
+    return ClaimOutcome(
+        verdict=all_of(parts), figure=figure, setup=setup, table=(header, rows),
+        caveats=[f"'Solved' is a threshold ({SOLVED_FRACTION:.0%} of the gap to perfect); a longer training"
+                 " budget moves every model's longest solved delay.",
+                 "Equal parameter counts (--match-params), not equal compute: the gated models do more work per step."],
+    )
+
+
+def _long_figure(data: StudyData):
+    try:
+        figure, axes = new_figure(panels=2)
+    except ImportError:
+        return None
+    for ax, (sweep, task, metric_name, higher, _perfect) in zip(axes, DELAY_TASKS):
+        results = [r for r in data.sweep(sweep).results if r.config.task == task]
+        for arch in archs(results):
+            line_by_seed(ax, results, arch, "seq_len", "train", f"eval_{metric_name}")
+        chance = [metric(r, "train", f"baseline_{metric_name}") for r in select(results)]
+        chance = [c for c in chance if c is not None]
+        if chance:
+            ax.axhline(chance[0], linestyle="--", color="gray", linewidth=1, label="chance")
+        ax.set_xscale("log")
+        ax.set_xlabel("delay (--seq-len)")
+        ax.set_ylabel(f"held-out {metric_name}")
+        ax.set_title(task, fontsize=10)
+        ax.grid(True, which="both", alpha=0.3)
+        legend(ax, 8)
+    caption = ("Held-out score after training against the delay between the information and its use; median over"
+               " seeds with min–max bars; dashed: chance. Models at equal parameter counts (--match-params). "
+               + machine_line(data.env) + ".")
+    return finish(figure, "Long-term dependencies: score against delay", caption, data.folder / "claim2_delays.png")
+
+
+# -- claim 3 ---------------------------------------------------------------------------------
+
+def window_ffn_params(seq_len: int, width: int) -> int:
+    """First layer alone of a one-hidden-layer network fed the whole window of width-``width`` embeddings."""
+    return seq_len * width * width + width
+
+
+def analyze_memory(data: StudyData) -> ClaimOutcome:
+    copy = [r for r in data.sweep("copy-delays").results if r.config.task == "copy"]
+    shortest = min(values_of(copy, "seq_len")) if copy else 0
+    at_short = [r for r in copy if r.config.seq_len == shortest]
+    parts = []
+    mlp_acc = by_seed(at_short, "mlp", "train", "eval_accuracy")
+    chance = by_seed(at_short, "mlp", "train", "baseline_accuracy")
+    distance = {s: (abs(v - chance[s]) if v is not None and chance.get(s) is not None else None)
+                for s, v in mlp_acc.items()}
+    parts.append(threshold("|mlp accuracy − chance|", distance, CHANCE_MARGIN, above=False, min_seeds=MIN_SEEDS,
+                           what=f"copy at delay {shortest}"))
+    for gated in ("lstm", "gru"):
+        acc = by_seed(at_short, gated, "train", "eval_accuracy")
+        base = by_seed(at_short, gated, "train", "baseline_accuracy")
+        closed = {s: _gap_closed(v, base.get(s), 1.0, True) for s, v in acc.items()}
+        learned = threshold(f"{gated} share of the chance-to-perfect gap closed", closed, LEARNED_FRACTION,
+                            above=True, min_seeds=MIN_SEEDS, what=f"copy at delay {shortest}")
+        if learned.status != "supported":  # a model that did not learn copy says nothing about memory
+            learned = Verdict(INCONCLUSIVE, learned.reason + " (the recurrent model did not learn copy in this"
+                              " budget, so the mlp's failure cannot be told apart from the task's difficulty)",
+                              learned.evidence)
+        parts.append(learned)
+
+    params = data.sweep("params").results
+    header = ["model", *[f"params at T={t}" for t in values_of(params, "seq_len")]]
+    rows = []
+    for arch in archs(params):
+        counts = {r.config.seq_len: metric(r, "model", "params") for r in select(params, arch)}
+        rows.append([arch, *[f"{int(counts[t]):,}" if counts.get(t) is not None else "n/a"
+                             for t in values_of(params, "seq_len")]])
+        if arch in ("rnn", "lstm", "gru", "mlp"):
+            known = [c for c in counts.values() if c is not None]
+            if len(known) < 2:
+                parts.append(Verdict(INCONCLUSIVE, f"{arch}: parameter counts at fewer than two lengths"))
+            elif len(set(known)) == 1:
+                parts.append(Verdict("supported", f"{arch}: {int(known[0]):,} parameters at every length"))
+            else:
+                parts.append(Verdict("not supported", f"{arch}: the parameter count changes with length"
+                                     f" ({', '.join(f'{int(c):,}' for c in known)})"))
+    widths = values_of(params, "hidden")
+    for width in widths:
+        rows.append([f"whole-window feedforward, first layer, width {width}",
+                     *[f"{window_ffn_params(t, width):,}" for t in values_of(params, "seq_len")]])
+    figure = _memory_figure(data, at_short, params, shortest)
+    return ClaimOutcome(
+        verdict=all_of(parts), figure=figure,
+        setup=[f"copy: {setup_line(at_short)}", params_line(at_short),
+               f"parameter counts: {setup_line(params)} (built once each; counts do not depend on training)"],
+        table=(header, rows),
+        caveats=["The whole-window feedforward count is computed, not a model that ran: T·H·H + H weights of its"
+                 " first layer alone, for a window of T width-H embeddings.",
+                 _transformer_note(params)],
+    )
+
+
+def _memory_figure(data: StudyData, at_short, params, shortest: int):
+    try:
+        figure, (left, right) = new_figure(panels=2)
+    except ImportError:
+        return None
+    names = archs(at_short)
+    for i, arch in enumerate(names):
+        values = [metric(r, "train", "eval_accuracy") for r in select(at_short, arch)]
+        values = [v for v in values if v is not None]
+        left.scatter([i] * len(values), values, s=30)
+        if values:
+            left.hlines(sorted(values)[len(values) // 2], i - 0.3, i + 0.3, color="black")
+    chance = [metric(r, "train", "baseline_accuracy") for r in select(at_short)]
+    chance = [c for c in chance if c is not None]
+    if chance:
+        left.axhline(chance[0], linestyle="--", color="gray", linewidth=1, label="chance")
+        legend(left, 8)
+    left.set_xticks(range(len(names)))
+    left.set_xticklabels(names)
+    left.set_ylabel("held-out copy accuracy")
+    left.set_title(f"copy at delay {shortest}: each dot a seed, bar the median", fontsize=10)
+    left.grid(True, axis="y", alpha=0.3)
+    lengths = values_of(params, "seq_len")
+    for arch in archs(params):
+        line_by_seed(right, params, arch, "seq_len", "model", "params")
+    for width in values_of(params, "hidden"):
+        right.plot(lengths, [window_ffn_params(t, width) for t in lengths], linestyle="--", color="black",
+                   label=f"whole-window FFN, first layer (H={width})")
+    right.set_xscale("log")
+    right.set_yscale("log")
+    right.set_xlabel("sequence length T (--seq-len)")
+    right.set_ylabel("trainable parameters")
+    right.set_title("parameters against sequence length", fontsize=10)
+    right.grid(True, which="both", alpha=0.3)
+    legend(right, 7)
+    caption = ("Left: held-out accuracy on copy of the position-wise mlp (no mixing across time) beside the recurrent"
+               " models, equal parameter counts. Right: trainable parameters (embedding and head included) of each"
+               " model as built at each length, and the computed first layer of a feedforward network over the"
+               " whole window. " + machine_line(data.env) + ".")
+    return finish(figure, "Memory and weight sharing", caption, data.folder / "claim3_memory.png")
+
+
+def _transformer_note(params) -> str:
+    """Whether the Transformer's count moved with T: it depends on its positional scheme."""
+    counts = {metric(r, "model", "params") for r in select(params, "transformer")} - {None}
+    if not counts:
+        return "No Transformer in the parameter sweep."
+    if len(counts) == 1:
+        return ("The Transformer's count does not depend on T either (its positions are computed, not a learned"
+                " table); its cost per token does (claim 4).")
+    return "The Transformer's count grows with T: its positional table has one row per position."

@@ -1,0 +1,97 @@
+"""The runs behind ``rnn-claims``, per profile.
+
+``quick`` fits a 2-core CPU in about a quarter of an hour: two seeds (the fewest a verdict
+accepts), small widths and short budgets, so some claims may come out inconclusive where
+the full profile decides them. ``full`` is meant for a GPU or a dask cluster: three seeds,
+twice the width, longer delays and contexts, longer budgets.
+
+Every sweep lists the LSTM first: ``--match-params`` sizes every other model to the first
+model's parameter count at ``--hidden``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rnnbench.study_api import StudySweep
+
+
+@dataclass(frozen=True)
+class Sizes:
+    seeds: str
+    hidden: int
+    delays: str           # copy and adding delays (claim 2)
+    copy_steps: int
+    adding_steps: int
+    gradient_seq_len: int
+    gradient_steps: int
+    lengths: str          # sequence lengths for speed and decode (claims 4, 6a)
+    speed_batch: int
+    speed_steps: int
+    min_time: float
+    lm_budget_s: int
+    recall_steps: int
+    lengthgen_steps: int
+
+
+QUICK = Sizes(seeds="0,1", hidden=64, delays="10,20,40", copy_steps=1000, adding_steps=400,
+              gradient_seq_len=20, gradient_steps=400, lengths="64,256,1024", speed_batch=8, speed_steps=15,
+              min_time=0.2, lm_budget_s=15, recall_steps=300, lengthgen_steps=800)
+FULL = Sizes(seeds="0,1,2", hidden=128, delays="10,30,100,300", copy_steps=3000, adding_steps=2000,
+             gradient_seq_len=50, gradient_steps=2000, lengths="64,128,256,512,1024,2048", speed_batch=16,
+             speed_steps=40, min_time=1.0, lm_budget_s=120, recall_steps=600, lengthgen_steps=3000)
+
+#: copy with 5 symbols to remember: long enough to need memory, short enough to learn on a CPU budget
+COPY_OPTS = ["copy.num_symbols=5"]
+
+
+def sweeps(s: Sizes) -> tuple[StudySweep, ...]:
+    common = {"hidden": s.hidden, "match_params": True}
+    return (
+        StudySweep("gradients", {
+            "models": "lstm,gru,rnn,transformer", "tasks": "copy", "seq_len": s.gradient_seq_len,
+            "task_opt": COPY_OPTS, "steps": s.gradient_steps, "batch_size": 32, "seeds": s.seeds,
+            "scenarios": "train,gradients", **common},
+            purpose="gradient-flow probe at initialisation and after training (claim 1)"),
+        StudySweep("copy-delays", {
+            "models": "lstm,gru,rnn,mlp", "tasks": "copy", "seq_len": s.delays, "task_opt": COPY_OPTS,
+            "steps": s.copy_steps, "batch_size": 32, "seeds": s.seeds, "scenarios": "train", **common},
+            purpose="copy at growing delays, with the memoryless mlp (claims 2 and 3)"),
+        StudySweep("adding-delays", {
+            "models": "lstm,gru,rnn", "tasks": "adding", "seq_len": s.delays, "steps": s.adding_steps,
+            "batch_size": 32, "seeds": s.seeds, "scenarios": "train", **common},
+            purpose="adding at growing delays (claim 2)"),
+        StudySweep("params", {
+            "models": "lstm,gru,rnn,transformer,mlp", "tasks": "copy", "seq_len": "10,100,1000",
+            "task_opt": COPY_OPTS, "hidden": s.hidden, "batch_size": 2, "seeds": "0", "scenarios": "forward",
+            "min_time": 0.01},
+            purpose="parameter counts against sequence length, unmatched widths (claim 3)"),
+        StudySweep("speed", {
+            "models": "lstm,gru,transformer", "tasks": "lm", "seq_len": s.lengths, "batch_size": s.speed_batch,
+            "steps": s.speed_steps, "seeds": "0", "scenarios": "train,forward", "min_time": s.min_time, **common},
+            purpose="train-step and forward time per token against length (claim 4)"),
+        StudySweep("lm-equal-time", {
+            "models": "lstm,gru,transformer", "tasks": "lm", "time_budget": s.lm_budget_s, "seeds": s.seeds,
+            "scenarios": "train", **common},
+            purpose="character LM at equal parameters and equal wall-clock budget (claim 5)"),
+        StudySweep("decode", {
+            "models": "lstm,gru,transformer", "tasks": "lm", "seq_len": s.lengths, "batch_size": s.speed_batch,
+            "seeds": "0", "scenarios": "decode", "min_time": s.min_time, **common},
+            purpose="decode latency and state against context (claim 6a)"),
+        StudySweep("recall", {
+            "models": "lstm,gru,transformer", "tasks": "associative_recall", "steps": s.recall_steps,
+            "seeds": s.seeds, "scenarios": "train,decode", "match_params": True},
+            purpose="multi-query associative recall, with state bytes (claim 6b)"),
+        StudySweep("lengthgen-copy", {
+            "models": "lstm,gru,transformer", "tasks": "copy", "seq_len": 10, "eval_seq_len": "10,20,40",
+            "task_opt": COPY_OPTS, "steps": s.lengthgen_steps, "batch_size": 32, "seeds": s.seeds,
+            "scenarios": "train", **common},
+            purpose="copy trained at 10, evaluated at 20 and 40 (claim 7)"),
+        StudySweep("lengthgen-selective", {
+            "models": "lstm,gru,transformer", "tasks": "selective_copy", "seq_len": 16, "eval_seq_len": "16,32,64",
+            "steps": s.lengthgen_steps, "batch_size": 32, "seeds": s.seeds, "scenarios": "train", **common},
+            purpose="selective copy trained at 16, evaluated at 32 and 64 (claim 7)"),
+    )
+
+
+PROFILES = {"quick": sweeps(QUICK), "full": sweeps(FULL)}

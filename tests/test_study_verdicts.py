@@ -1,0 +1,220 @@
+"""Verdict logic on fabricated result tables: each outcome, each reason for 'inconclusive'."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from rnnbench.analysis.studies import evaluate
+from rnnbench.analysis.verdicts import Estimate, all_of, compare, threshold
+from rnnbench.records import CaseConfig, CaseResult, Metric, RunInfo
+from rnnbench.study_api import (
+    INCONCLUSIVE, NOT_SUPPORTED, SUPPORTED, Claim, ClaimOutcome, StudyData, StudySpec, StudySweep, SweepData,
+    Verdict,
+)
+from rnnbench.studies.rnn_claims import decode, gradients, language, memory
+
+
+# -- the primitives -------------------------------------------------------------------------
+
+def test_compare_supported_when_every_seed_clears_the_factor():
+    v = compare("rnn", {0: 0.30, 1: 0.28}, "lstm", {0: 0.05, 1: 0.10}, factor=2.0)
+    assert v.status == SUPPORTED
+    assert "rnn spans [0.28, 0.3]" in v.reason and "2 × lstm spans [0.1, 0.2]" in v.reason
+
+
+def test_compare_not_supported_when_every_seed_falls_short():
+    assert compare("rnn", {0: 0.10, 1: 0.12}, "lstm", {0: 0.10, 1: 0.11}, factor=2.0).status == NOT_SUPPORTED
+
+
+def test_compare_inconclusive_when_the_spread_overlaps():
+    v = compare("rnn", {0: 0.30, 1: 0.15}, "lstm", {0: 0.10, 1: 0.10}, factor=2.0)
+    assert v.status == INCONCLUSIVE and "overlaps" in v.reason
+
+
+def test_compare_counts_each_seeds_interval():
+    # point values clear 2x, but the fit errors reach across the bound
+    a = {0: Estimate(0.30, 0.15, 0.45), 1: Estimate(0.31, 0.25, 0.37)}
+    assert compare("rnn", a, "lstm", {0: 0.1, 1: 0.1}, factor=2.0).status == INCONCLUSIVE
+
+
+def test_too_few_seeds_and_a_missing_seed_are_inconclusive():
+    few = compare("rnn", {0: 1.0}, "lstm", {0: 0.1}, min_seeds=2)
+    assert few.status == INCONCLUSIVE and "needs at least 2" in few.reason
+    missing = compare("rnn", {0: 1.0, 1: None}, "lstm", {0: 0.1, 1: 0.1})
+    assert missing.status == INCONCLUSIVE and "seed(s) 1" in missing.reason
+    nan = threshold("x", {0: float("nan"), 1: 0.0}, 0.5, above=False)
+    assert nan.status == INCONCLUSIVE
+
+
+def test_compare_below():
+    assert compare("transformer", {0: 2.0, 1: 2.1}, "lstm", {0: 2.5, 1: 2.6}, above=False).status == SUPPORTED
+    assert compare("transformer", {0: 2.7, 1: 2.8}, "lstm", {0: 2.5, 1: 2.6}, above=False).status == NOT_SUPPORTED
+
+
+def test_threshold_each_outcome():
+    assert threshold("acc", {0: 0.9, 1: 0.95}, 0.5, above=True).status == SUPPORTED
+    assert threshold("acc", {0: 0.1, 1: 0.2}, 0.5, above=True).status == NOT_SUPPORTED
+    assert threshold("acc", {0: 0.1, 1: 0.9}, 0.5, above=True).status == INCONCLUSIVE
+
+
+def test_all_of_is_the_three_valued_and():
+    s, n, i = Verdict(SUPPORTED, "s"), Verdict(NOT_SUPPORTED, "n"), Verdict(INCONCLUSIVE, "i")
+    assert all_of([s, s]).status == SUPPORTED
+    assert all_of([s, i]).status == INCONCLUSIVE
+    assert all_of([i, n, s]).status == NOT_SUPPORTED and all_of([i, n, s]).reason == "n"
+    assert all_of([]).status == INCONCLUSIVE
+
+
+# -- fabricated result tables through the rnn-claims analyses -------------------------------
+
+def case(arch: str, seed: int, metrics: dict[tuple[str, str], float | None], *, task: str = "copy",
+         seq_len: int = 20, status: str = "ok", family: str = "recurrent", **config) -> CaseResult:
+    cfg = CaseConfig(model=f"{arch}@torch", task=task, task_options=(), seq_len=seq_len, batch_size=32,
+                     hidden=64, layers=1, device="cpu", dtype="float32", seed=seed, steps=100, lr=2e-3, **config)
+    return CaseResult(config=cfg, status=status, error="" if status == "ok" else "RuntimeError: boom",
+                      metrics=[Metric(sc, name, value) for (sc, name), value in metrics.items()],
+                      details={"family": family, "total_seq_len": seq_len})
+
+
+def study_data(tmp_path: Path, sweeps: dict[str, list[CaseResult]]) -> StudyData:
+    run = RunInfo(run_id="r1", folder=tmp_path, env={"cpu": "test CPU", "cpu_count": 2, "threads": 2},
+                  settings={"executor": "local", "threads": 2})
+    return StudyData("rnn-claims", "quick",
+                     {name: SweepData(StudySweep(name, {}), run, results) for name, results in sweeps.items()},
+                     folder=tmp_path, env=run.env)
+
+
+def gradient_cases(decays: dict[str, list[float]], se: float = 0.005) -> list[CaseResult]:
+    out = []
+    for arch, per_seed in decays.items():
+        for seed, d in enumerate(per_seed):
+            out.append(case(arch, seed, {
+                ("gradients", "decay_per_step_init"): d, ("gradients", "decay_per_step_init_se"): se,
+                ("gradients", "decay_per_step_trained"): d, ("gradients", "decay_per_step_trained_se"): se}))
+    return out
+
+
+@pytest.mark.parametrize("decays, expected", [
+    ({"rnn": [0.30, 0.32], "lstm": [0.05, 0.06], "gru": [0.04, 0.07]}, SUPPORTED),
+    ({"rnn": [0.05, 0.06], "lstm": [0.05, 0.06], "gru": [0.04, 0.07]}, NOT_SUPPORTED),
+    ({"rnn": [0.30, 0.09], "lstm": [0.05, 0.06], "gru": [0.04, 0.07]}, INCONCLUSIVE),
+])
+def test_vanishing_gradient_claim_each_outcome(tmp_path, decays, expected):
+    data = study_data(tmp_path, {"gradients": gradient_cases(decays)})
+    outcome = gradients.analyze(data)
+    assert outcome.verdict.status == expected, outcome.verdict.reason
+    assert outcome.table is not None and [row[0] for row in outcome.table[1]] == ["rnn", "lstm", "gru"]
+
+
+def test_vanishing_gradient_claim_with_one_seed_is_inconclusive(tmp_path):
+    data = study_data(tmp_path, {"gradients": gradient_cases({"rnn": [0.3], "lstm": [0.05], "gru": [0.05]})})
+    verdict = gradients.analyze(data).verdict
+    assert verdict.status == INCONCLUSIVE and "needs at least 2" in verdict.reason
+
+
+def lm_cases(bpc: dict[str, list[float]]) -> list[CaseResult]:
+    return [case(arch, seed, {("train", "eval_bits_per_char"): v, ("train", "steps_reached"): 100.0,
+                              ("train", "time_s"): 15.0, ("train", "cpu_time_s"): 14.0}, task="lm",
+                 family="attention" if arch == "transformer" else "recurrent")
+            for arch, values in bpc.items() for seed, v in enumerate(values)]
+
+
+@pytest.mark.parametrize("bpc, expected", [
+    ({"lstm": [2.9, 3.0], "gru": [2.95, 3.05], "transformer": [2.5, 2.6]}, SUPPORTED),
+    ({"lstm": [2.4, 2.45], "gru": [2.95, 3.05], "transformer": [2.5, 2.6]}, NOT_SUPPORTED),
+    ({"lstm": [2.55, 3.0], "gru": [2.95, 3.05], "transformer": [2.5, 2.6]}, INCONCLUSIVE),
+])
+def test_language_model_claim_each_outcome(tmp_path, bpc, expected):
+    outcome = language.analyze(study_data(tmp_path, {"lm-equal-time": lm_cases(bpc)}))
+    assert outcome.verdict.status == expected, outcome.verdict.reason
+
+
+def recall_cases(acc: dict[str, list[float]]) -> list[CaseResult]:
+    return [case(arch, seed, {("train", "eval_accuracy"): v, ("train", "baseline_accuracy"): 1 / 32,
+                              ("decode", "state_bytes"): 1024.0}, task="associative_recall")
+            for arch, values in acc.items() for seed, v in enumerate(values)]
+
+
+def test_recall_claim_supported_and_not(tmp_path):
+    good = decode.analyze_recall(study_data(tmp_path, {"recall": recall_cases(
+        {"lstm": [0.2, 0.25], "gru": [0.3, 0.2], "transformer": [0.99, 1.0]})}))
+    assert good.verdict.status == SUPPORTED
+    bad = decode.analyze_recall(study_data(tmp_path, {"recall": recall_cases(
+        {"lstm": [0.99, 1.0], "gru": [0.3, 0.2], "transformer": [0.5, 0.6]})}))
+    assert bad.verdict.status == NOT_SUPPORTED
+
+
+def delay_cases(task: str, metric: str, baseline: float, scores: dict[str, dict[int, list[float]]]):
+    return [case(arch, seed, {("train", f"eval_{metric}"): v, ("train", f"baseline_{metric}"): baseline},
+                 task=task, seq_len=delay)
+            for arch, by_delay in scores.items() for delay, values in by_delay.items()
+            for seed, v in enumerate(values)]
+
+
+def test_long_term_dependency_claim_supported_and_budget_too_small(tmp_path):
+    copy = delay_cases("copy", "accuracy", 0.125, {
+        "rnn": {10: [1.0, 0.99], 30: [0.2, 0.3]},
+        "lstm": {10: [1.0, 1.0], 30: [0.99, 0.98]},
+        "gru": {10: [1.0, 1.0], 30: [1.0, 0.97]},
+    })
+    adding = delay_cases("adding", "mse", 0.167, {
+        "rnn": {10: [0.1, 0.12], 30: [0.16, 0.17]},
+        "lstm": {10: [0.001, 0.002], 30: [0.005, 0.01]},
+        "gru": {10: [0.001, 0.002], 30: [0.003, 0.004]},
+    })
+    outcome = memory.analyze_long(study_data(tmp_path, {"copy-delays": copy, "adding-delays": adding}))
+    assert outcome.verdict.status == SUPPORTED, outcome.verdict.reason
+    hopeless = delay_cases("adding", "mse", 0.167, {a: {10: [0.17, 0.16]} for a in ("rnn", "lstm", "gru")})
+    outcome = memory.analyze_long(study_data(tmp_path, {"copy-delays": copy, "adding-delays": hopeless}))
+    assert outcome.verdict.status == INCONCLUSIVE and "budget is too small" in outcome.verdict.reason
+
+
+# -- the rules every claim shares -----------------------------------------------------------
+
+def _spec(analyze) -> StudySpec:
+    claim = Claim(key="c", title="a claim", quote="a sentence", criterion="supported when it holds",
+                  sweeps=("s",), analyze=analyze)
+    return StudySpec(name="t", description="d", claims=(claim,), profiles={"quick": (StudySweep("s", {}),)})
+
+
+def test_a_failed_case_makes_the_claim_inconclusive_whatever_the_analysis_says(tmp_path):
+    results = [case("lstm", 0, {}), case("gru", 0, {}, status="error")]
+    data = study_data(tmp_path, {"s": results})
+    [result] = evaluate(_spec(lambda d: ClaimOutcome(Verdict(SUPPORTED, "fine"))), data)
+    assert result.verdict.status == INCONCLUSIVE
+    assert "gru@torch" in result.verdict.reason and "error" in result.verdict.reason
+    assert any("would say supported" in line for line in result.verdict.evidence)
+
+
+def test_a_stopped_sweep_and_a_raising_analysis_are_inconclusive(tmp_path):
+    data = study_data(tmp_path, {"s": [case("lstm", 0, {})]})
+    data.sweeps["s"].expected = 3
+    [result] = evaluate(_spec(lambda d: ClaimOutcome(Verdict(SUPPORTED, "fine"))), data)
+    assert result.verdict.status == INCONCLUSIVE and "1 of 3 cases" in result.verdict.reason
+
+    def broken(d):
+        raise KeyError("eval_accuracy")
+
+    data.sweeps["s"].expected = None
+    [result] = evaluate(_spec(broken), data)
+    assert result.verdict.status == INCONCLUSIVE and "analysis failed: KeyError" in result.verdict.reason
+
+
+def test_spec_validation_names_what_is_wrong():
+    with pytest.raises(ValueError, match="lacks"):
+        claim = Claim(key="c", title="t", quote="q", criterion="c", sweeps=("missing",), analyze=lambda d: None)
+        StudySpec(name="t", description="d", claims=(claim,), profiles={"quick": ()}).validate()
+    with pytest.raises(ValueError, match="chosen by 'rnnbench study run'"):
+        StudySweep("s", {"executor": "dask"}).validate()
+
+
+def test_sweep_flags_become_run_arguments():
+    sweep = StudySweep("s", {"models": "lstm,gru", "seq_len": [10, 30], "match_params": True,
+                             "task_opt": ["copy.num_symbols=5"], "no_thing": False})
+    assert sweep.argv() == ["--models", "lstm,gru", "--seq-len", "10,30", "--match-params",
+                            "--task-opt", "copy.num_symbols=5"]
+    assert sweep.fingerprint("x", "quick") == StudySweep("s", dict(reversed(sweep.flags.items()))).fingerprint(
+        "x", "quick")
+    assert sweep.fingerprint("x", "quick") != sweep.fingerprint("x", "full")
