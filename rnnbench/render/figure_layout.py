@@ -22,8 +22,9 @@ MAX_SERIES_PER_PANEL = 5
 #: panels per row of small multiples
 PANEL_COLUMNS = 3
 DPI = 100
-#: average width of a title character at 12 pt, in pixels at DPI (to wrap titles before they are cut)
-_TITLE_CHAR_PX = 7.5
+#: room per title character at 12 pt, in pixels at DPI: wide enough that a wrapped title stays clear
+#: of the legend beside the panels (an average character is about 7.5 px)
+_TITLE_CHAR_PX = 10.0
 
 T = TypeVar("T")
 
