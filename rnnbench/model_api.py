@@ -122,6 +122,28 @@ class Model(ABC):
         (backends whose arrays can be views of larger buffers count the buffers)."""
         return _nbytes(state)
 
+    # -- measurements of issue 16 (optional) -------------------------------------------
+    def state_gradients(self, batch: Any) -> np.ndarray:
+        """``[B, T]`` float64: for each example and position t, the L2 norm of ∂L/∂h_t.
+
+        ``L`` is the model's training loss on the device batch (the masked mean), ``h_t``
+        the state the model carries past position t (a recurrent model's hidden state,
+        every layer, the LSTM's cell state included) or, for a model that mixes positions
+        by attention, the residual stream at t. The gradient is the total one, through
+        every later position. The ``gradients`` scenario calls it; a model that cannot
+        expose its states raises NotImplementedError with the reason, which is recorded.
+        """
+        raise NotImplementedError(f"{type(self).__name__} does not expose its per-position states")
+
+    def length_extension(self, seq_len: int) -> str:
+        """What the model does with sequences of ``seq_len`` beyond ``config.max_seq_len``.
+
+        Returns one sentence, recorded with the evaluation at that length; raises
+        ValueError with the reason to refuse the length. The default suits models
+        with no fixed maximum length.
+        """
+        return "no fixed maximum length: applied as is"
+
     # -- device handling ------------------------------------------------------------
     def to_device(self, batch: Batch) -> Any:
         """Move a NumPy batch to where the model computes; done outside timed regions."""

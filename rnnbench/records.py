@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 #: what a case can do; each scenario adds its own metrics
-SCENARIOS = ("train", "forward", "decode")
+SCENARIOS = ("train", "forward", "decode", "gradients")
 DEFAULT_SCENARIOS = ("train", "forward")
 #: statuses of a finished case; everything but "ok" is an error row
 STATUSES = ("ok", "error", "timeout", "oom", "crashed", "skipped")
@@ -48,6 +48,8 @@ class CaseConfig:
     #: the --hidden asked for when --match-params chose ``hidden`` (the width that runs);
     #: an annotation, not part of the case's identity (see :attr:`case_id`)
     requested_hidden: int | None = None
+    #: train to this wall-clock budget in seconds instead of ``steps`` steps (--time-budget)
+    time_budget_s: float | None = field(default=None, metadata=ID_WHEN_SET)
 
     @property
     def arch(self) -> str:
@@ -91,8 +93,9 @@ class CaseConfig:
         return cls(**values)
 
     def label(self) -> str:
+        budget = f" budget={self.time_budget_s:g}s" if self.time_budget_s is not None else ""
         return (f"{self.model} {self.task} T={self.seq_len} B={self.batch_size} H={self.hidden}"
-                f" L={self.layers} seed={self.seed}")
+                f" L={self.layers} seed={self.seed}{budget}")
 
 
 @dataclass(frozen=True)
@@ -123,6 +126,8 @@ class RunSettings:
     train_warmup_steps: int = 3
     #: how many points of the loss curve are kept
     loss_curve_points: int = 50
+    #: lengths (the task's --seq-len meaning) the trained model is also evaluated at (--eval-seq-len)
+    eval_seq_lens: tuple[int, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -134,8 +139,9 @@ class RunSettings:
         if isinstance(values.get("timer"), dict):
             timer_known = {f.name for f in fields(TimerSettings)}
             values["timer"] = TimerSettings(**{k: v for k, v in values["timer"].items() if k in timer_known})
-        if "scenarios" in values:
-            values["scenarios"] = tuple(values["scenarios"])
+        for name in ("scenarios", "eval_seq_lens"):
+            if name in values:
+                values[name] = tuple(values[name])
         return cls(**values)
 
 

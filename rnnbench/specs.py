@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from rnnbench.model_api import Model, ModelConfig
     from rnnbench.task_api import Task
 
-FAMILIES = ("recurrent", "attention", "other")
+FAMILIES = ("recurrent", "attention", "feedforward", "other")
 DEVICES = ("cpu", "cuda")
 DTYPES = ("float32", "float64", "float16", "bfloat16")
 _NAME = re.compile(r"^[a-z][a-z0-9_\-]*$")
@@ -39,7 +39,7 @@ class ModelSpec:
 
     :param arch: the architecture, e.g. ``"lstm"``; what users type on the command line.
     :param backend: the implementation, e.g. ``"torch"``, ``"numpy"``, ``"triton"``.
-    :param family: ``"recurrent"``, ``"attention"`` or ``"other"``; reports group by it.
+    :param family: ``"recurrent"``, ``"attention"``, ``"feedforward"`` or ``"other"``; reports group by it.
     :param factory: ``factory(config: ModelConfig) -> Model``.
     :param devices: devices the implementation runs on.
     :param dtypes: parameter dtypes it supports.

@@ -57,3 +57,5 @@ def test_history_ticks_say_which_run_when_the_commit_is_shared():
     assert labels[0].startswith("1\n") and labels[2].startswith("3\n") and "all at commit 764231f2" in xlabel
     distinct = [RunRow(f"r{i}", 1_700_000_000 + i, f"{i}aaaaaaa", 2) for i in range(3)]
     assert tick_labels(distinct) == (["0aaaaaaa", "1aaaaaaa", "2aaaaaaa"], "run (commit), oldest first")
+    mixed = distinct[:2] + [RunRow("r2", 1_700_000_100, "1aaaaaaa", 2)]
+    assert tick_labels(mixed) == (["1\n0aaaaaaa", "2\n1aaaaaaa", "3\n1aaaaaaa"], "run number and commit, oldest first")

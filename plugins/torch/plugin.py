@@ -1,6 +1,6 @@
 """The torch backend's registration: every model of plugins/torch/ is registered here."""
 
-from rnnbench.plugins.torch import rnn, transformer
+from rnnbench.plugins.torch import mlp, rnn, transformer
 
 import rnnbench
 from rnnbench.torch_model import TORCH_DTYPES
@@ -18,4 +18,9 @@ def rnnbench_register_models(register):
         arch="transformer", backend="torch", family="attention", factory=transformer.factory,
         devices=("cpu", "cuda"), dtypes=tuple(TORCH_DTYPES), default_for_arch=True,
         description="causal pre-LN Transformer (SDPA attention, GELU MLP, sinusoidal positions)",
+    ))
+    register(rnnbench.ModelSpec(
+        arch="mlp", backend="torch", family="feedforward", factory=mlp.factory,
+        devices=("cpu", "cuda"), dtypes=tuple(TORCH_DTYPES), default_for_arch=True,
+        description="memoryless baseline: position-wise pre-LN GELU MLP blocks, no mixing across time",
     ))

@@ -143,6 +143,24 @@ class TransformerCore(nn.Module):
             x = block(x)
         return self.ln_f(x)
 
+    def probe_forward(self, x: torch.Tensor) -> tuple[torch.Tensor, list[tuple[torch.Tensor, ...]]]:
+        """The forward with the residual stream entering the first block split per position.
+
+        Each position's vector (embedding plus position) is its own tensor, stacked
+        again before the blocks, so autograd gives ∂L/∂x_t through every path: the
+        position's own and every later position's attention to it.
+        """
+        positions = list((x + self._positions(x.shape[1], 0, x)).unbind(1))
+        x = torch.stack(positions, 1)
+        for block in self.blocks:
+            x = block(x)
+        return self.ln_f(x), [(p,) for p in positions]
+
+    def length_extension(self, seq_len: int, trained_len: int) -> str:
+        """Beyond the training length the sinusoidal table extends by its formula (it is not learned)."""
+        return (f"extends: sinusoidal positions {trained_len}..{seq_len - 1} computed by the same formula"
+                " (never seen in training); attention spans the whole sequence")
+
     def init_state(self, batch: int, device: torch.device, dtype: torch.dtype) -> dict[str, Any]:
         kv = [block.attn.empty_cache(batch, self.cfg.d_model, device, dtype) for block in self.blocks]
         return {"position": 0, "kv": kv}

@@ -14,7 +14,7 @@ from rnnbench.stats import Summary
 FRAME_SCHEMA_VERSION = 1
 
 CONFIG_COLUMNS = ["model", "arch", "backend", "task", "task_options", "seq_len", "batch_size", "hidden",
-                  "width", "layers", "device", "dtype", "seed", "steps", "lr"]
+                  "width", "layers", "device", "dtype", "seed", "steps", "lr", "time_budget_s"]
 
 #: metrics whose "how it was measured" gets its own column beside the value
 _METHOD_SUFFIXES = ("_s", "memory_bytes", "state_bytes")
@@ -29,7 +29,7 @@ def result_row(result: CaseResult, run_id: str = "") -> dict:
         # hidden: the --hidden asked for (the sweep's axis); width: what ran (--match-params may differ)
         "batch_size": c.batch_size, "hidden": c.requested_hidden or c.hidden, "width": c.hidden,
         "family": result.details.get("family"), "layers": c.layers, "device": c.device,
-        "dtype": c.dtype, "seed": c.seed, "steps": c.steps, "lr": c.lr,
+        "dtype": c.dtype, "seed": c.seed, "steps": c.steps, "lr": c.lr, "time_budget_s": c.time_budget_s,
         "status": result.status, "error": result.error,
         "host": result.worker.get("host"), "pid": result.worker.get("pid"),
         "cpu": result.worker.get("cpu"), "threads": result.worker.get("threads"),
@@ -38,6 +38,10 @@ def result_row(result: CaseResult, run_id: str = "") -> dict:
         "primary_metric": result.details.get("primary_metric"),
         "higher_is_better": result.details.get("higher_is_better"),
     }
+    for key in ("length_extension", "load_change", "gradients_unsupported"):  # issue 16's sentences
+        if key in result.details:
+            value = result.details[key]
+            row[key] = value if isinstance(value, str) else json.dumps(value, sort_keys=True)
     for m in result.metrics:
         row[m.column] = m.value
         if m.samples and m.name.endswith("_s"):

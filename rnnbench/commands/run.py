@@ -91,6 +91,7 @@ def run(args: argparse.Namespace) -> int:
     registry = load_plugins(request.plugins)
     registry.resolve_executor(request.executor)  # fail before any work on a typo
     err = Console(stderr=True)
+    err.soft_wrap = not err.is_terminal  # piped: no line is broken ('pip install' stays with its package)
     cases, settings = plan_cases(request, registry, err, threads=threading.threads)
     if stored_run is not None and kept is not None:
         _check_kept(stored_run.run_id, kept, settings, args.allow_changed_settings, err)
@@ -155,7 +156,8 @@ def plan_cases(request: RunRequest, registry, err: Console,
                   f" this machine: the threads will share cores, and times will be slower and noisier than with"
                   f" --threads {cores} or fewer", markup=False, highlight=False)
     settings = RunSettings(scenarios=tuple(request.scenarios), threads=threads or request.threads or cores,
-                           timer=TimerSettings(min_run_time=request.min_time))
+                           timer=TimerSettings(min_run_time=request.min_time),
+                           eval_seq_lens=tuple(request.eval_seq_len or ()))
     return cases, settings
 
 

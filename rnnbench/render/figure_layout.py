@@ -22,9 +22,9 @@ MAX_SERIES_PER_PANEL = 5
 #: panels per row of small multiples
 PANEL_COLUMNS = 3
 DPI = 100
-#: room per title character at 12 pt, in pixels at DPI: wide enough that a wrapped title stays clear
-#: of the legend beside the panels (an average character is about 7.5 px)
-_TITLE_CHAR_PX = 10.0
+#: room per title character at 12 pt, in pixels at DPI: a centred title wrapped to it spans at most 60% of
+#: the figure, clear of the legend in its top-right corner (an average character is about 7.5 px)
+_TITLE_CHAR_PX = 12.5
 
 T = TypeVar("T")
 

@@ -37,10 +37,14 @@ class RunRequest:
     seeds: list[int] = field(default_factory=lambda: [0])
     steps: list[int] | None = None
     lr: list[float] | None = None
+    #: seconds of wall clock to train each case for, instead of ``steps`` (Languini Kitchen's equal-time protocol)
+    time_budget: list[float] | None = None
     #: ``{task: {option: value}}``; values are converted to each option's type at expansion
     task_opt: dict[str, dict[str, Any]] = field(default_factory=dict)
     match_params: bool = False
     scenarios: list[str] = field(default_factory=lambda: list(DEFAULT_SCENARIOS))
+    #: lengths (the task's --seq-len meaning) every trained model is also evaluated at
+    eval_seq_len: list[int] | None = None
     threads: int | None = None
     min_time: float = TimerSettings.min_run_time
     executor: str = "local"
@@ -53,6 +57,16 @@ class RunRequest:
 
     def to_dict(self) -> dict[str, Any]:
         return {f.name: getattr(self, f.name) for f in fields(self)}
+
+    def check(self) -> None:
+        """Options that are each valid but do not make sense together: one clear line."""
+        if self.time_budget is not None and self.steps is not None:
+            raise UsageError("--time-budget replaces --steps (a budgeted case trains until its time is up);"
+                             " give one of them")
+        if self.time_budget is not None and "train" not in self.scenarios:
+            raise UsageError("--time-budget budgets the training: add train to --scenarios")
+        if self.eval_seq_len is not None and "train" not in self.scenarios:
+            raise UsageError("--eval-seq-len evaluates the trained model: add train to --scenarios")
 
 
 # -- reading one value ------------------------------------------------------------------------
@@ -241,11 +255,15 @@ OPTIONS: tuple[Option, ...] = (
     Option("seeds", int_list(0), "seeds", "axes"),
     Option("steps", int_list(1), "training steps", "axes"),
     Option("lr", float_list, "Adam learning rate", "axes"),
+    Option("time_budget", float_list, "train each case for this many seconds of wall clock instead of --steps"
+           " (evaluation outside it)", "axes", metavar="SECONDS"),
     Option("task_opt", task_options, "a task option (repeatable), e.g. copy.num_symbols=5", "axes",
            metavar="TASK.KEY=VALUE", accumulates=True),
     Option("match_params", switch, "pick each model's width so that its parameter count is within 5%% of the"
            " first model's at --hidden (embedding and head included)", "axes"),
     Option("scenarios", choice_list(SCENARIOS), "what each case measures: " + ", ".join(SCENARIOS)),
+    Option("eval_seq_len", int_list(1), "also evaluate every trained model at these lengths (what --seq-len"
+           " means for the task), one metric per length", metavar="L1,L2"),
     Option("threads", positive_int, "threads for torch and BLAS in every case; none: one per CPU that other"
            " processes leave free, all cores on an idle machine (docs/robustness.md)"),
     Option("min_time", positive_float, "seconds of timed repeats per timing, after warm-up"),

@@ -52,7 +52,9 @@ def resolve_request(flags: Mapping[str, Any], *, stored: Mapping[str, Any] | Non
         request = apply_layer(request, parse_layer(stored))
     if sweep is not None:
         request = apply_layer(request, parse_layer(read_sweep_file(sweep, [o.key for o in OPTIONS]), str(sweep)))
-    return apply_layer(request, parse_layer(flags))
+    request = apply_layer(request, parse_layer(flags))
+    request.check()
+    return request
 
 
 def resume_command(out_dir: str | Path, run_id: str) -> str:

@@ -29,6 +29,8 @@ class SweepAxes:
     steps: list[int] | None = None
     lr: list[float] | None = None
     task_options: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: wall-clock training budgets in seconds; None trains for ``steps`` steps
+    time_budget: list[float] | None = None
 
 def axes_of(request: RunRequest) -> SweepAxes:
     """The sweep a request asks for."""
@@ -36,6 +38,7 @@ def axes_of(request: RunRequest) -> SweepAxes:
         models=request.models, tasks=request.tasks, seq_len=request.seq_len, batch_size=request.batch_size,
         hidden=request.hidden, layers=request.layers, device=request.device, dtype=request.dtype,
         seeds=request.seeds, steps=request.steps, lr=request.lr, task_options=request.task_opt,
+        time_budget=request.time_budget,
     )
 
 def convert_option(task: TaskSpec, key: str, value: Any) -> Any:
@@ -140,7 +143,8 @@ def expand(
         frozen_options = tuple(sorted(options.items()))
         d = task.defaults
         check_task_options(task, options, axes.seq_len or [d.seq_len])
-        for spec, seq_len, batch, hidden, layers, device, dtype, seed, steps, lr in itertools.product(
+        # A budgeted case trains until its time is up: its step count is 0, "none" (steps_reached says how many ran).
+        for spec, seq_len, batch, hidden, layers, device, dtype, seed, steps, lr, budget in itertools.product(
             usable,
             axes.seq_len or [d.seq_len],
             axes.batch_size or [d.batch_size],
@@ -149,8 +153,9 @@ def expand(
             axes.device,
             axes.dtype,
             axes.seeds,
-            axes.steps or [d.steps],
+            [0] if axes.time_budget else axes.steps or [d.steps],
             axes.lr or [None],
+            axes.time_budget or [None],
         ):
             lr = d.lr_for(spec.family) if lr is None else lr
             if device not in spec.devices:
@@ -166,7 +171,7 @@ def expand(
             cases.append(CaseConfig(
                 model=spec.name, task=task.name, task_options=frozen_options,
                 seq_len=seq_len, batch_size=batch, hidden=hidden, layers=layers,
-                device=device, dtype=dtype, seed=seed, steps=steps, lr=lr,
+                device=device, dtype=dtype, seed=seed, steps=steps, lr=lr, time_budget_s=budget,
             ))
     if not cases:
         reasons = "; ".join(skipped) if skipped else "the sweep is empty"
