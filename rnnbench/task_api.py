@@ -11,6 +11,9 @@ import numpy as np
 from rnnbench.model_api import Batch
 
 SPLITS = ("train", "valid", "test")
+#: where ``rnnbench run --max-corpus-mb N`` puts its cap on a corpus file's size, in MB (10^6
+#: bytes), for tasks that read a file: an environment variable, so worker processes see it too
+MAX_CORPUS_ENV = "RNNBENCH_MAX_CORPUS_MB"
 
 
 @dataclass(frozen=True)

@@ -15,11 +15,12 @@ EXAMPLE = Path(__file__).parents[1] / "examples" / "rnnbench-example-plugin"
 def installed_example(tmp_path_factory):
     """pip-install the example into a private folder put on PYTHONPATH (the test
     environment itself stays untouched); its entry point is found from there.
-    --no-build-isolation and --no-deps: no index is needed (setuptools and the
-    dependencies are already installed), so the test also runs offline."""
+
+    Without build isolation: pip would otherwise download setuptools into a fresh build
+    environment, and the suite must pass without a network (setuptools is a dev extra)."""
     target = tmp_path_factory.mktemp("site")
     proc = subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--no-deps", "--no-build-isolation", "--quiet",
+        [sys.executable, "-m", "pip", "install", "--no-deps", "--no-build-isolation", "--no-index", "--quiet",
          "--target", str(target), str(EXAMPLE)],
         capture_output=True, text=True, timeout=600,
     )

@@ -7,7 +7,7 @@ from typing import Iterable
 
 import pandas as pd
 
-from rnnbench.records import CaseResult
+from rnnbench.records import CaseConfig, CaseResult
 from rnnbench.stats import Summary
 
 #: bump when a column changes meaning or disappears (adding columns does not bump it)
@@ -57,7 +57,18 @@ def result_row(result: CaseResult, run_id: str = "") -> dict:
     return row
 
 
+def base_columns() -> list[str]:
+    """The columns every row has, metrics aside: the header of a run with no case yet."""
+    placeholder = CaseConfig(model="-@-", task="-", task_options=(), seq_len=1, batch_size=1, hidden=1, layers=1,
+                             device="cpu", dtype="float32", seed=0, steps=1, lr=1.0)
+    return list(result_row(CaseResult(config=placeholder)))
+
+
 def results_frame(results: Iterable[CaseResult], run_id: str = "") -> pd.DataFrame:
-    """One row per case, config columns first, then status and metrics."""
+    """One row per case, config columns first, then status and metrics.
+
+    With no case (a run interrupted before its first case finished) it still has the
+    columns, so results.csv has its header.
+    """
     rows = [result_row(r, run_id) for r in results]
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows) if rows else pd.DataFrame(columns=base_columns())

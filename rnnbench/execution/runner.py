@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import errno
 import functools
 import math
 import os
@@ -21,6 +22,7 @@ import numpy as np
 from rnnbench.execution import gradients
 from rnnbench.execution.environment import cpu_model
 from rnnbench.execution.evaluation import evaluate, evaluate_lengths
+from rnnbench.execution.load import LoadMeter
 from rnnbench.execution.timing import Measurement, time_call
 from rnnbench.manager import Registry, load_registry
 from rnnbench.model_api import Batch, Model, ModelConfig
@@ -82,19 +84,31 @@ def seed_everything(seed: int) -> None:
         pass
 
 
+#: what allocators say when they cannot allocate: CUDA's and torch's caching allocator ("out of
+#: memory"), torch's CPU allocator ("DefaultCPUAllocator: can't allocate memory"), and the C
+#: library's strerror(ENOMEM) that both append ("Cannot allocate memory")
+_OOM_MESSAGES = ("out of memory", "can't allocate memory", "cannot allocate memory")
+
+
 def classify_error(exc: BaseException) -> str:
-    name = type(exc).__name__
-    if isinstance(exc, MemoryError) or name == "OutOfMemoryError" or "out of memory" in str(exc).lower():
+    """``oom`` for an allocation failure on any device, ``error`` for everything else."""
+    if isinstance(exc, MemoryError) or type(exc).__name__ == "OutOfMemoryError":
         return "oom"
-    return "error"
+    if isinstance(exc, OSError) and exc.errno == errno.ENOMEM:
+        return "oom"
+    text = str(exc).lower()
+    return "oom" if any(message in text for message in _OOM_MESSAGES) else "error"
 
 
 def run_case(config: CaseConfig, registry: Registry, settings: RunSettings) -> CaseResult:
     """Run every requested scenario of one case; never raises for a plugin's failure."""
     result = CaseResult(config=config, started_at=time.time(), worker=worker_facts(settings.threads))
+    # every row says how it was measured: a resume allowed to change settings mixes them in a run
+    result.worker["settings"] = settings.to_dict()
     start = time.perf_counter()
+    meter = LoadMeter()
     try:
-        with thread_limit(settings.threads):
+        with meter, thread_limit(settings.threads):
             _run_scenarios(config, registry, settings, result)
     except (KeyboardInterrupt, SystemExit):
         raise
@@ -103,6 +117,9 @@ def run_case(config: CaseConfig, registry: Registry, settings: RunSettings) -> C
         result.error = f"{type(exc).__name__}: {exc}".strip().rstrip(":")  # MemoryError has no message
         result.details["traceback"] = traceback.format_exc(limit=20)
     result.duration_s = time.perf_counter() - start
+    if meter.result is not None:  # what other processes took from the machine while the case ran
+        result.worker["load"] = meter.result.facts()
+        result.metrics += meter.result.metrics()
     return result
 
 

@@ -17,6 +17,7 @@ from typing import Any
 
 import pandas as pd
 
+from rnnbench.analysis.conditions import condition_notes
 from rnnbench.analysis.crossover import crossovers
 from rnnbench.analysis.findings import Finding, attach_samples, findings, short_reason
 from rnnbench.analysis.frame import results_frame
@@ -196,7 +197,10 @@ def summary_columns(results: list[CaseResult]) -> tuple[list[Column], list[list[
 def legend_lines(shown: dict[str, str], run: RunInfo, results: list[CaseResult]) -> list[str]:
     """One line per group of columns shown (``shown``: column name -> the header printed), saying how
     their numbers were measured."""
-    threads, cpu = run.env.get("threads"), run.env.get("cpu")
+    per_row = {r.worker.get("threads") for r in results if r.worker.get("threads")}
+    # a resume allowed to change settings can mix thread counts in one run: the notes below say how
+    threads = per_row.pop() if len(per_row) == 1 else ("varied" if per_row else run.env.get("threads"))
+    cpu = run.env.get("cpu")
 
     def named(column: str) -> str:
         header = shown[column]
@@ -272,7 +276,7 @@ def report_summary(results: list[CaseResult], run: RunInfo) -> tuple[list[str], 
     columns, rows, constant = summary_columns(results)
     shown = {c.name: c.name for c in columns}
     notes = ([f"All cases: {', '.join(constant)}."] if constant else []) + legend_lines(shown, run, results)
-    return [c.name for c in columns], rows, notes + cpu_notes(results, run)
+    return [c.name for c in columns], rows, notes + cpu_notes(results, run) + condition_notes(results, run)
 
 
 # -- the other sections -------------------------------------------------------------------------

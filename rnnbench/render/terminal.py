@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from rnnbench.analysis.conditions import condition_notes
 from rnnbench.analysis.findings import Finding
 from rnnbench.records import CaseResult, RunInfo
 from rnnbench.render.content import cpu_notes, legend_lines, run_findings, summary_columns
@@ -53,7 +54,7 @@ def print_summary(results: list[CaseResult], run: RunInfo, console: Any,
     shown = {c.name: header for c, header in zip(fitted.columns, fitted.headers)}
     for line in legend_lines(shown, run, results):
         console.print(f"[dim]{escape(line)}[/dim]", highlight=False, soft_wrap=soft)
-    for line in cpu_notes(results, run):
+    for line in cpu_notes(results, run) + condition_notes(results, run):
         console.print(f"[yellow]{escape(line)}[/yellow]", highlight=False, soft_wrap=soft)
     for extra in measurement_tables(results):  # issue 16's tables, when the run has their measurements
         print_table(extra.title, extra.header, [[escape(cell) for cell in row] for row in extra.rows],

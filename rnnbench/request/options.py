@@ -54,6 +54,8 @@ class RunRequest:
     workers: int = 1
     scheduler: str | None = None
     plugins: list[str] = field(default_factory=list)
+    #: cap on a task's corpus file in MB (``None``: the task's own cap); not part of any case
+    max_corpus_mb: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {f.name: getattr(self, f.name) for f in fields(self)}
@@ -280,12 +282,14 @@ OPTIONS: tuple[Option, ...] = (
     Option("scenarios", choice_list(SCENARIOS), "what each case measures: " + ", ".join(SCENARIOS)),
     Option("eval_seq_len", int_list(1), "also evaluate every trained model at these lengths (what --seq-len"
            " means for the task), one metric per length", metavar="L1,L2"),
-    Option("threads", positive_int, "threads for torch and BLAS in every case (default: all cores)"),
+    Option("threads", positive_int, "threads for torch and BLAS in every case; none: one per CPU that other"
+           " processes leave free, all cores on an idle machine (docs/robustness.md)"),
     Option("min_time", positive_float, "seconds of timed repeats per timing, after warm-up"),
     Option("executor", string, "where cases run"),
     Option("timeout", positive_float, "seconds per case (executors that can stop one)"),
     Option("workers", positive_int, "worker processes (executors that start them)"),
     Option("scheduler", string, "cluster scheduler address (executors that use one)"),
+    Option("max_corpus_mb", positive_float, "cap in MB on a task's corpus file (lm.corpus); none: the task's own (lm: 128)"),
     Option("plugins", strings, "load a plugin module by import path (repeatable), as pytest -p", flag="-p",
            metavar="MODULE", accumulates=True),
 )
