@@ -7,6 +7,7 @@ errors); ``--debug`` shows the traceback instead.
 from __future__ import annotations
 
 import argparse
+import sqlite3
 import sys
 from typing import Sequence
 
@@ -55,7 +56,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         print(f"rnnbench: error: {exc}", file=sys.stderr)
         return exc.exit_code
-    except KeyboardInterrupt:
+    except sqlite3.Error as exc:  # the store turns its own errors into lines; this catches any that slip by
+        if debug:
+            raise
+        print(f"rnnbench: error: results database: {exc} (docs/robustness.md, 'Bad input')", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:  # before a run existed: nothing was stored, nothing to resume
         print("rnnbench: interrupted", file=sys.stderr)
         return 130
     except Exception as exc:  # a bug, reported as one line unless --debug

@@ -51,6 +51,9 @@ class ModelConfig:
     :param hidden: the core's width (the Transformer's d_model).
     :param layers: the number of recurrent layers or Transformer blocks.
     :param max_seq_len: the longest sequence the model will see (positional tables).
+    :param seed: seed the parameters from it (``TorchModel`` calls ``torch.manual_seed``).
+    :param options: the model's options (``ModelSpec.options`` defaults overridden by
+        ``--model-opt ARCH.KEY=VALUE``), already converted to the defaults' types.
     """
 
     input_kind: str
@@ -65,6 +68,7 @@ class ModelConfig:
     seed: int = 0
     lr: float = 2e-3
     grad_clip: float = 1.0
+    options: dict[str, Any] = field(default_factory=dict, hash=False)
 
     @property
     def loss(self) -> str:
@@ -121,6 +125,28 @@ class Model(ABC):
         """Bytes of the state carried between decoding steps, read from the arrays
         (backends whose arrays can be views of larger buffers count the buffers)."""
         return _nbytes(state)
+
+    # -- measurements of issue 16 (optional) -------------------------------------------
+    def state_gradients(self, batch: Any) -> np.ndarray:
+        """``[B, T]`` float64: for each example and position t, the L2 norm of ∂L/∂h_t.
+
+        ``L`` is the model's training loss on the device batch (the masked mean), ``h_t``
+        the state the model carries past position t (a recurrent model's hidden state,
+        every layer, the LSTM's cell state included) or, for a model that mixes positions
+        by attention, the residual stream at t. The gradient is the total one, through
+        every later position. The ``gradients`` scenario calls it; a model that cannot
+        expose its states raises NotImplementedError with the reason, which is recorded.
+        """
+        raise NotImplementedError(f"{type(self).__name__} does not expose its per-position states")
+
+    def length_extension(self, seq_len: int) -> str:
+        """What the model does with sequences of ``seq_len`` beyond ``config.max_seq_len``.
+
+        Returns one sentence, recorded with the evaluation at that length; raises
+        ValueError with the reason to refuse the length. The default suits models
+        with no fixed maximum length.
+        """
+        return "no fixed maximum length: applied as is"
 
     # -- device handling ------------------------------------------------------------
     def to_device(self, batch: Batch) -> Any:

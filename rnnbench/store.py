@@ -12,13 +12,16 @@ All of rnnbench's SQL lives in this module.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
+import os
 import re
+import socket
 import sqlite3
 import time
 import urllib.parse
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator, TypeVar
 
 from rnnbench.errors import RnnbenchError, UsageError
 from rnnbench.records import CaseConfig, CaseResult, Metric, RunInfo, Series
@@ -80,6 +83,90 @@ CREATE TABLE IF NOT EXISTS series (
 );
 """
 
+#: cases a process is running now; a row lives from the moment a case is claimed until its
+#: result is stored (or its process gives up), so two resumers of one run split the work.
+#: Not part of the schema version: an older rnnbench ignores the table.
+_CLAIMS = """
+CREATE TABLE IF NOT EXISTS claims (
+    run_id TEXT NOT NULL,
+    case_id TEXT NOT NULL,
+    host TEXT NOT NULL,
+    pid INTEGER NOT NULL,
+    claimed_at REAL NOT NULL,
+    PRIMARY KEY (run_id, case_id)
+)
+"""
+
+#: the tables (and their columns) each schema version must have; checked on every open
+_REQUIRED = {
+    "meta": ("key", "value"),
+    "runs": ("run_id", "created_at", "finished_at", "status", "command", "git_commit", "host", "env_json",
+             "settings_json"),
+    "cases": ("run_id", "case_id", "config_json", "status", "error", "worker_json", "details_json", "started_at",
+              "duration_s"),
+    "metrics": ("run_id", "case_id", "scenario", "name", "value", "unit", "method", "samples_json"),
+}
+_REQUIRED_V2 = {"series": ("run_id", "case_id", "scenario", "name", "x_json", "y_json", "x_label", "unit", "method")}
+
+_T = TypeVar("_T")
+
+
+def recovery_hint(path: Path) -> str:
+    """How to get on after a damaged database: the run folders still hold every row."""
+    return (f"rnnbench will not write into it. Every run folder next to it still has its results.csv;"
+            f" move the database aside (mv '{path}' '{path}.damaged') to start a new one, or rebuild what"
+            f" SQLite can read with: sqlite3 '{path}' .recover | sqlite3 '{path}.recovered'")
+
+
+def explain(path: Path, exc: sqlite3.Error) -> RnnbenchError:
+    """One line for any SQLite error met on ``path``: what is wrong, and what to do."""
+    text = str(exc)
+    lowered = text.lower()
+    if lowered.startswith("no such table"):
+        table = text.split(":", 1)[1].strip()
+        return RnnbenchError(f"{path}: table '{table}' is missing, so it is not a complete rnnbench results"
+                             f" database; {recovery_hint(path)}")
+    if lowered.startswith("no such column"):
+        return RnnbenchError(f"{path}: {text}: its tables are not those of an rnnbench results database;"
+                             f" {recovery_hint(path)}")
+    if "malformed" in lowered or "disk image" in lowered or "corrupt" in lowered:
+        return RnnbenchError(f"{path} is damaged ({text}); {recovery_hint(path)}")
+    if "locked" in lowered or "busy" in lowered:
+        return RnnbenchError(f"{path} is locked by another process ({text}); try again when it has finished")
+    if "readonly" in lowered or "read-only" in lowered:
+        return RnnbenchError(f"cannot write the results database {path}: it is read-only ({text});"
+                             " use another --out folder")
+    if isinstance(exc, sqlite3.OperationalError):
+        return RnnbenchError(f"cannot use the results database {path}: {text}")
+    return RnnbenchError(f"{path} is not an rnnbench results database ({text})")
+
+
+def _sql_errors(method: Callable[..., _T]) -> Callable[..., _T]:
+    """Turn any SQLite error inside a store method into the one-line message of :func:`explain`."""
+
+    @functools.wraps(method)
+    def wrapper(self: "ResultsStore", *args: Any, **kwargs: Any) -> _T:
+        try:
+            return method(self, *args, **kwargs)
+        except sqlite3.Error as exc:
+            raise explain(self.path, exc) from None
+
+    return wrapper
+
+
+def _alive(host: str, pid: int) -> bool:
+    """Whether the process that holds a claim may still be running (another host: assume so)."""
+    if host != socket.gethostname():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: it exists
+        return True
+    return True
+
+
 #: schema 1 kept the calls per timed sample only in the method text
 _CALLS_IN_METHOD = re.compile(r"\((\d+) call\(s\) each\)")
 
@@ -90,6 +177,11 @@ class ResultsStore:
     def __init__(self, path: str | Path, *, create: bool = True, readonly: bool = False):
         self.path = Path(path)
         self.readonly = readonly
+        try:
+            str(self.path).encode("utf-8")
+        except UnicodeEncodeError:  # a byte that is not UTF-8 (a surrogate escape in the str)
+            raise UsageError(f"the results path {os.fsencode(self.path)!r} is not valid UTF-8; SQLite and the"
+                             " reports need a text path: rename the folder or choose another --out") from None
         if (readonly or not create) and not self.path.exists():
             raise UsageError(f"no results database at {self.path}")
         try:
@@ -100,10 +192,14 @@ class ResultsStore:
                 self.conn = sqlite3.connect(str(self.path), timeout=60.0, isolation_level=None)
             self.conn.execute("PRAGMA busy_timeout = 60000")
             self._check_and_init(create and not readonly)
-        except sqlite3.OperationalError as exc:  # cannot open, locked, disk I/O: not a foreign file
-            raise RnnbenchError(f"cannot use the results database {self.path}: {exc}") from None
-        except sqlite3.DatabaseError as exc:
-            raise RnnbenchError(f"{self.path} is not an rnnbench results database ({exc})") from None
+        except sqlite3.Error as exc:  # cannot open, locked, damaged, not a database: one line each
+            with contextlib.suppress(Exception):
+                self.conn.close()
+            raise explain(self.path, exc) from None
+        except RnnbenchError:
+            with contextlib.suppress(Exception):
+                self.conn.close()
+            raise
         except PermissionError as exc:
             raise RnnbenchError(f"cannot write results to {self.path.parent}: {exc.strerror}") from None
 
@@ -128,8 +224,12 @@ class ResultsStore:
                     f" reads up to {SCHEMA_VERSION}); upgrade rnnbench or use another --out folder"
                 )
             self.schema_version = version
+            self._check_schema(tables, version)
+            self._check_pages()
             if version < SCHEMA_VERSION and not self.readonly:
                 self._migrate(version)
+            if not self.readonly:
+                self.conn.execute(_CLAIMS)
             return
         if not create:
             raise RnnbenchError(f"{self.path} is not an rnnbench results database (it is empty)")
@@ -138,9 +238,40 @@ class ResultsStore:
             for statement in _SCHEMA.strip().split(";"):
                 if statement.strip():
                     self.conn.execute(statement)
+            self.conn.execute(_CLAIMS)
             self.conn.execute("INSERT OR REPLACE INTO meta VALUES ('app', ?)", (APP_ID,))
             self.conn.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
         self.schema_version = SCHEMA_VERSION
+
+    def _check_schema(self, tables: set[str], version: int) -> None:
+        """Every table and column the schema needs is there (a dropped table is named)."""
+        required = dict(_REQUIRED, **(_REQUIRED_V2 if version >= 2 else {}))
+        for table, columns in required.items():
+            if table not in tables:
+                raise RnnbenchError(f"{self.path}: table '{table}' is missing, so it is not a complete rnnbench"
+                                    f" results database; {recovery_hint(self.path)}")
+            have = {row[1] for row in self.conn.execute(f"PRAGMA table_info({table})")}
+            missing = [c for c in columns if c not in have]
+            if missing:
+                raise RnnbenchError(f"{self.path}: table '{table}' lacks column(s) {', '.join(missing)};"
+                                    f" {recovery_hint(self.path)}")
+
+    def _check_pages(self) -> None:
+        """``PRAGMA quick_check``: every page readable and well formed, before anything is read or written.
+
+        It reads the whole file (about a second per few hundred MB); indexes are not
+        cross-checked against their tables (that is ``integrity_check``, much slower).
+        """
+        try:
+            problems = [row[0] for row in self.conn.execute("PRAGMA quick_check(3)")]
+        except sqlite3.DatabaseError as exc:
+            if isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc).lower():
+                raise
+            raise RnnbenchError(f"{self.path} is damaged (PRAGMA quick_check: {exc});"
+                                f" {recovery_hint(self.path)}") from None
+        if problems != ["ok"]:
+            raise RnnbenchError(f"{self.path} is damaged (PRAGMA quick_check: {'; '.join(problems)});"
+                                f" {recovery_hint(self.path)}")
 
     def _migrate(self, version: int) -> None:
         """Bring a schema-1 database to schema 2 in place, in one transaction (nothing is lost)."""
@@ -191,6 +322,7 @@ class ResultsStore:
         self.close()
 
     # -- writing ------------------------------------------------------------------------------
+    @_sql_errors
     def create_run(self, run: RunInfo) -> None:
         with self._transaction():
             self.conn.execute(
@@ -200,15 +332,49 @@ class ResultsStore:
                  run.env.get("host"), json.dumps(run.env), json.dumps(run.settings)),
             )
 
+    @_sql_errors
     def finish_run(self, run_id: str, status: str = "finished") -> None:
         with self._transaction():
             self.conn.execute("UPDATE runs SET status = ?, finished_at = ? WHERE run_id = ?",
                               (status, time.time(), run_id))
 
+    @_sql_errors
+    def claim(self, run_id: str, case_id: str, skip_statuses: tuple[str, ...] = ("ok",)) -> bool:
+        """Claim a case before running it; ``False`` when it is stored with one of ``skip_statuses``
+        or another live process holds it. One transaction: of two resumers, exactly one wins.
+
+        A claim of a process that no longer runs on this host (killed, crashed) is taken over.
+        """
+        me = (socket.gethostname(), os.getpid())
+        with self._transaction():
+            row = self.conn.execute("SELECT status FROM cases WHERE run_id = ? AND case_id = ?",
+                                    (run_id, case_id)).fetchone()
+            if row is not None and row[0] in skip_statuses:
+                return False
+            held = self.conn.execute("SELECT host, pid FROM claims WHERE run_id = ? AND case_id = ?",
+                                     (run_id, case_id)).fetchone()
+            if held is not None and tuple(held) != me and _alive(*held):
+                return False
+            self.conn.execute("INSERT OR REPLACE INTO claims VALUES (?, ?, ?, ?, ?)",
+                              (run_id, case_id, me[0], me[1], time.time()))
+        return True
+
+    @_sql_errors
+    def release_claims(self, run_id: str) -> None:
+        """Drop this process's claims of a run (cases it claimed but did not store)."""
+        with self._transaction():
+            self.conn.execute("DELETE FROM claims WHERE run_id = ? AND host = ? AND pid = ?",
+                              (run_id, socket.gethostname(), os.getpid()))
+
     def add_result(self, run_id: str, result: CaseResult) -> None:
-        """Store one case and its metrics atomically (replacing an earlier attempt of it)."""
+        """Store one case and its metrics atomically (replacing an earlier attempt of it).
+
+        Not wrapped in the one-line SQLite messages: the session reports a failed store
+        with the count of cases kept and the command that resumes.
+        """
         case_id = result.case_id
         with self._transaction():
+            self.conn.execute("DELETE FROM claims WHERE run_id = ? AND case_id = ?", (run_id, case_id))
             self.conn.execute("DELETE FROM metrics WHERE run_id = ? AND case_id = ?", (run_id, case_id))
             self.conn.execute(
                 "INSERT OR REPLACE INTO cases VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -230,9 +396,11 @@ class ResultsStore:
             )
 
     # -- reading ------------------------------------------------------------------------------
+    @_sql_errors
     def run_ids(self) -> list[str]:
         return [r[0] for r in self.conn.execute("SELECT run_id FROM runs ORDER BY created_at, run_id")]
 
+    @_sql_errors
     def run_info(self, run_id: str) -> RunInfo:
         row = self.conn.execute(
             "SELECT run_id, created_at, command, env_json, settings_json FROM runs WHERE run_id = ?", (run_id,)
@@ -244,11 +412,13 @@ class ResultsStore:
         return RunInfo(run_id=row[0], created_at=row[1], command=row[2] or "", env=json.loads(row[3]),
                        settings=json.loads(row[4]), folder=self.path.parent / row[0])
 
+    @_sql_errors
     def done_case_ids(self, run_id: str, statuses: tuple[str, ...] | None = None) -> set[str]:
         """Cases of a run that are stored, or only those with one of ``statuses``."""
         rows = self.conn.execute("SELECT case_id, status FROM cases WHERE run_id = ?", (run_id,))
         return {case_id for case_id, status in rows if statuses is None or status in statuses}
 
+    @_sql_errors
     def results(self, run_id: str) -> list[CaseResult]:
         self.run_info(run_id)  # raises for an unknown run
         metrics: dict[str, list[Metric]] = {}
@@ -300,17 +470,22 @@ class ResultsStore:
             ))
         return out
 
+    @_sql_errors
     def iter_runs(self) -> Iterator[tuple[str, float, str | None, str]]:
-        yield from self.conn.execute("SELECT run_id, created_at, git_commit, status FROM runs ORDER BY created_at")
+        # read at once (not a generator), so that an SQLite error surfaces here, as one line
+        rows = self.conn.execute("SELECT run_id, created_at, git_commit, status FROM runs ORDER BY created_at")
+        return iter(rows.fetchall())
 
     # -- reading one metric across runs (rnnbench history) ---------------------------------------
     # Kept as one block at the end of the class: rnnbench.analysis.history reads through these.
 
+    @_sql_errors
     def metric_keys(self) -> set[tuple[str, str]]:
         """(scenario, name) of every metric stored in any run (curves are series, not metrics)."""
         rows = self.conn.execute("SELECT DISTINCT scenario, name FROM metrics").fetchall()
         return {(scenario, name) for scenario, name in rows if self.schema_version >= 2 or name != "loss_curve"}
 
+    @_sql_errors
     def metric_across_runs(self, scenario: str, name: str) -> list[tuple[RunInfo, str, CaseConfig, Metric]]:
         """One metric of every successful case that has a value, oldest run first:
         ``(run, case id, case config, metric)``, one RunInfo object per run."""

@@ -9,6 +9,7 @@ architectures differ only where they really differ.
 from __future__ import annotations
 
 import contextlib
+import copy
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -26,6 +27,17 @@ TORCH_DTYPES = {
     "float16": torch.float16,
     "bfloat16": torch.bfloat16,
 }
+
+#: The dtypes a TorchModel can train in, per device. Not float16: its parameters and Adam's
+#: moments are float16 too, and Adam's second moment (1 - beta2)·g² underflows to 0 for
+#: |g| below about 8e-3, while eps = 1e-8 rounds to 0 as well, so the first update divides
+#: 0 by 0 (the built-in models all reach a NaN loss at step 1, on any device). float16
+#: training needs float32 master weights and loss scaling, which TorchModel does not do;
+#: forward and decode run in float16 correctly.
+TRAIN_DTYPES = {device: ("float32", "float64", "bfloat16") for device in ("cpu", "cuda")}
+FLOAT16_NOTE = ("float16 cannot train here: Adam's float16 update divides 0 by 0 at the first step (no float32"
+                " master weights or loss scaling); train in bfloat16 instead, or time float16 with"
+                " --scenarios forward,decode")
 
 
 @dataclass
@@ -156,6 +168,41 @@ class TorchModel(Model):
                 seen.add(key)
                 total += int(storage.nbytes())
         return total
+
+    def state_gradients(self, batch: TorchBatch) -> np.ndarray:
+        """Per example and position, ‖∂L/∂h_t‖₂ through the core's ``probe_forward``.
+
+        The core returns, for each position, the tensors it carries past it (each
+        ``[B, ...]`` and used downstream, so autograd gives the total gradient). The
+        probe runs on a float64 copy of the network, so that the small norms of a
+        vanishing gradient are not lost to float32's range; the weights are the same.
+        """
+        probe = getattr(self.net.core, "probe_forward", None)
+        if probe is None:
+            raise NotImplementedError(
+                f"the core {type(self.net.core).__name__} has no probe_forward(x) exposing its per-position states")
+        net = copy.deepcopy(self.net).to(torch.float64).eval()
+        inputs = batch.inputs.to(torch.float64) if self.config.input_kind == "features" else batch.inputs
+        with torch.enable_grad():
+            core_out, states = net.core.probe_forward(net.embed(inputs))
+            loss = masked_loss(net.head(core_out), batch, self.config.loss)
+            flat = [tensor for group in states for tensor in group]
+            grads = iter(torch.autograd.grad(loss, flat, allow_unused=True))
+        norms = []
+        for group in states:
+            squared = torch.zeros(batch.inputs.shape[0], dtype=torch.float64, device=self.device)
+            for tensor in group:
+                grad = next(grads)
+                if grad is not None:  # unused: the loss does not depend on it
+                    squared = squared + grad.reshape(grad.shape[0], -1).pow(2).sum(dim=1)
+            norms.append(squared.sqrt())
+        return torch.stack(norms, dim=1).cpu().numpy()
+
+    def length_extension(self, seq_len: int) -> str:
+        describe = getattr(self.net.core, "length_extension", None)
+        if describe is None:
+            return super().length_extension(seq_len)
+        return describe(seq_len, self.config.max_seq_len)
 
     def synchronize(self) -> None:
         if self.device.type == "cuda":

@@ -29,6 +29,7 @@ from rnnbench.tasks._splits import sample_split, split_rng
 import rnnbench
 from rnnbench.specs import TaskDefaults
 from rnnbench.task_api import TaskShape, classification_metrics
+from rnnbench.tasks._bounds import check_count, check_vocabulary
 
 #: a split needs members; below this many distinct examples the hash split is refused
 MIN_DISTINCT_EXAMPLES = 1_000
@@ -78,10 +79,10 @@ class AssociativeRecallTask(rnnbench.Task):
 
 def check_options(options: dict, seq_len: int) -> None:
     N, Q, K, V = (options[k] for k in ("num_pairs", "num_queries", "num_keys", "num_values"))
-    if N < 1 or Q < 1:
-        raise ValueError(f"num_pairs and num_queries must be at least 1, got {N} and {Q}")
-    if V < 2:
-        raise ValueError(f"num_values must be at least 2, got {V}")
+    check_count("num_pairs", N)
+    check_count("num_queries", Q)
+    check_vocabulary("num_keys", K, low=1)
+    check_vocabulary("num_values", V)
     if K < N:
         raise ValueError(f"num_keys={K} cannot give num_pairs={N} distinct keys")
     if Q > N:

@@ -20,7 +20,11 @@ from rnnbench.tasks._splits import SPLIT_BUCKETS, row_buckets, sample_split, spl
 
 import rnnbench
 from rnnbench.specs import TaskDefaults
-from rnnbench.task_api import TaskShape, classification_metrics
+from rnnbench.task_api import SPLITS, TaskShape, classification_metrics
+from rnnbench.tasks._bounds import check_count, check_vocabulary
+
+#: symbol strings at or below this count are enumerated, and each split samples from its share
+_MAX_POOL = 200_000
 
 
 class CopyTask(rnnbench.Task):
@@ -28,10 +32,7 @@ class CopyTask(rnnbench.Task):
     higher_is_better = True
 
     def __init__(self, delay: int, num_symbols: int, alphabet_size: int, seed: int):
-        if delay < 1:
-            raise ValueError("the delay (--seq-len) must be at least 1")
-        if num_symbols < 1 or alphabet_size < 2:
-            raise ValueError("copy needs num_symbols >= 1 and alphabet_size >= 2")
+        _check_sizes(num_symbols, alphabet_size, delay)
         self.delay, self.num_symbols, self.alphabet_size, self.seed = delay, num_symbols, alphabet_size, seed
         self.blank, self.delimiter = 0, alphabet_size + 1
         self.shape = TaskShape(
@@ -53,9 +54,10 @@ class CopyTask(rnnbench.Task):
         return sample_split(split, rng, batch_size, generate)[0]
 
     def _small_space_pool(self, split: str) -> np.ndarray | None:
-        space = self.alphabet_size ** self.num_symbols
-        if space > 200_000:
+        # compared in logs: alphabet_size ** num_symbols itself can be a number of thousands of digits
+        if self.num_symbols * math.log(self.alphabet_size) > math.log(_MAX_POOL):
             return None
+        space = self.alphabet_size ** self.num_symbols
         if not hasattr(self, "_pools"):
             grid = np.indices((self.alphabet_size,) * self.num_symbols).reshape(self.num_symbols, -1).T + 1
             buckets = row_buckets(grid)
@@ -92,6 +94,22 @@ class CopyTask(rnnbench.Task):
         }
 
 
+def _check_sizes(num_symbols: int, alphabet_size: int, delay: int) -> None:
+    if delay < 1:
+        raise ValueError(f"the delay (--seq-len) must be at least 1, got {delay}")
+    check_count("num_symbols", num_symbols)
+    check_vocabulary("alphabet_size", alphabet_size)
+
+
+def check_options(options: dict, seq_len: int) -> None:
+    """Bounds first, then build the task once: a symbol space too small for every split fails here."""
+    _check_sizes(options["num_symbols"], options["alphabet_size"], seq_len)
+    task = CopyTask(delay=seq_len, num_symbols=options["num_symbols"],
+                    alphabet_size=options["alphabet_size"], seed=0)
+    for split in SPLITS:
+        task._small_space_pool(split)  # raises when the split would have no sequence
+
+
 def factory(options: dict, seq_len: int, seed: int) -> CopyTask:
     return CopyTask(delay=seq_len, num_symbols=options["num_symbols"],
                     alphabet_size=options["alphabet_size"], seed=seed)
@@ -100,7 +118,7 @@ def factory(options: dict, seq_len: int, seed: int) -> CopyTask:
 @rnnbench.hookimpl
 def rnnbench_register_tasks(register):
     register(rnnbench.TaskSpec(
-        name="copy", factory=factory,
+        name="copy", factory=factory, check_options=check_options,
         options={"num_symbols": 10, "alphabet_size": 8},
         defaults=TaskDefaults(seq_len=10, batch_size=64, steps=2000, lr=2e-3),
         seq_len_meaning="delay T between the symbols and the recall",

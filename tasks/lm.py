@@ -5,7 +5,8 @@ help-topic texts of the standard library's ``pydoc_data`` package (what ``help('
 prints), joined in sorted topic order with a blank line between topics (about 465,000
 characters, 103 distinct, on Python 3.11). It runs offline with nothing to download;
 note that it changes a little between Python versions. ``--task-opt lm.corpus=PATH``
-takes any UTF-8 text file instead.
+takes any UTF-8 text file instead: a regular file (never a device or a pipe, which can
+be endless) of at most 128 MB unless ``--max-corpus-mb`` raises the cap.
 
 Split, fixed for every seed: the text is cut into 100 equal stripes; stripe ``i`` is
 validation text when ``i % 20 == 9``, test text when ``i % 20 == 19``, training text
@@ -31,6 +32,7 @@ from __future__ import annotations
 import functools
 import math
 import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,7 +41,7 @@ from rnnbench.tasks._splits import split_rng
 
 import rnnbench
 from rnnbench.specs import TaskDefaults
-from rnnbench.task_api import TaskShape, masked_accuracy, masked_cross_entropy
+from rnnbench.task_api import MAX_CORPUS_ENV, TaskShape, masked_accuracy, masked_cross_entropy
 
 STRIPES = 100
 SPLIT_OF_STRIPE = {9: "valid", 19: "test"}  # i % 20 -> split; every other stripe trains
@@ -55,21 +57,52 @@ def pydoc_topics_text() -> str:
     return "\n\n".join(topics[name] for name in sorted(topics))
 
 
+#: the corpus size cap in MB (10^6 bytes) when neither ``--max-corpus-mb`` nor the variable
+#: below says otherwise: text8 and enwik8 (100 MB) fit; the text is held as str and as int64
+#: ids, so 128 MB of ASCII text takes about 1.2 GB of memory
+DEFAULT_MAX_CORPUS_MB = 128
+
+
+def max_corpus_bytes() -> int:
+    """The cap on a corpus file's size, from ``RNNBENCH_MAX_CORPUS_MB`` or the default."""
+    text = os.environ.get(MAX_CORPUS_ENV, "").strip()
+    try:
+        megabytes = float(text) if text else DEFAULT_MAX_CORPUS_MB
+    except ValueError:
+        raise ValueError(f"{MAX_CORPUS_ENV}={text!r} is not a number of megabytes") from None
+    if not megabytes > 0:
+        raise ValueError(f"{MAX_CORPUS_ENV} must be positive, got {text}")
+    return int(megabytes * 1e6)
+
+
 @functools.lru_cache(maxsize=4)
-def _read_corpus(path: str, mtime_ns: int, size: int) -> str:
+def _read_corpus(path: str, mtime_ns: int, size: int, cap: int) -> str:
     del mtime_ns, size  # part of the cache key only: a changed file is read again
     try:
-        data = Path(path).read_bytes()
+        with open(path, "rb") as f:
+            # checked on the open file: a path swapped for a device between stat and open is caught too
+            if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+                raise ValueError(f"corpus '{path}' is not a regular file (a device, pipe or socket"
+                                 " can be endless); give a text file")
+            data = f.read(cap + 1)  # never more than the cap: a file that grows is still bounded
     except FileNotFoundError:
         raise ValueError(f"corpus file '{path}' does not exist") from None
     except IsADirectoryError:
         raise ValueError(f"corpus '{path}' is a directory, not a text file") from None
     except OSError as exc:
         raise ValueError(f"cannot read corpus file '{path}': {exc.strerror or exc}") from None
+    if len(data) > cap:
+        raise ValueError(_too_large(path, cap))
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise ValueError(f"corpus file '{path}' is not UTF-8 text (invalid byte at offset {exc.start})") from None
+
+
+def _too_large(path: str, cap: int) -> str:
+    return (f"corpus file '{path}' is larger than the cap of {cap / 1e6:g} MB; raise it with"
+            f" --max-corpus-mb N (or {MAX_CORPUS_ENV}=N) if the machine has the memory"
+            " (about 12 bytes per character)")
 
 
 def load_corpus(corpus: str) -> str:
@@ -78,12 +111,20 @@ def load_corpus(corpus: str) -> str:
         return pydoc_topics_text()
     path = os.path.abspath(os.path.expanduser(corpus))
     try:
-        stat = os.stat(path)
+        info = os.stat(path)
     except FileNotFoundError:
         raise ValueError(f"corpus file '{corpus}' does not exist") from None
     except OSError as exc:
         raise ValueError(f"cannot read corpus file '{corpus}': {exc.strerror or exc}") from None
-    return _read_corpus(path, stat.st_mtime_ns, stat.st_size)
+    if stat.S_ISDIR(info.st_mode):
+        raise ValueError(f"corpus '{corpus}' is a directory, not a text file")
+    if not stat.S_ISREG(info.st_mode):
+        raise ValueError(f"corpus '{corpus}' is not a regular file (a device, pipe or socket can be endless);"
+                         " give a text file")
+    cap = max_corpus_bytes()
+    if info.st_size > cap:  # refused before reading a byte
+        raise ValueError(_too_large(corpus, cap))
+    return _read_corpus(path, info.st_mtime_ns, info.st_size, cap)
 
 
 def stripe_bounds(length: int) -> list[tuple[int, int, str]]:

@@ -25,6 +25,7 @@ from rnnbench.tasks._splits import sample_split, split_rng
 import rnnbench
 from rnnbench.specs import TaskDefaults
 from rnnbench.task_api import TaskShape, classification_metrics
+from rnnbench.tasks._bounds import check_count, check_vocabulary
 
 #: a split needs members; below this many distinct examples the hash split is refused
 MIN_DISTINCT_EXAMPLES = 1_000
@@ -70,10 +71,8 @@ class SelectiveCopyTask(rnnbench.Task):
 
 def check_options(options: dict, seq_len: int) -> None:
     k, A = options["num_tokens"], options["alphabet_size"]
-    if k < 1:
-        raise ValueError(f"num_tokens must be at least 1, got {k}")
-    if A < 2:
-        raise ValueError(f"alphabet_size must be at least 2, got {A}")
+    check_count("num_tokens", k)
+    check_vocabulary("alphabet_size", A)
     if seq_len < k:
         raise ValueError(f"the noisy region (--seq-len {seq_len}) cannot hold num_tokens={k} data tokens")
     # log of C(L, k) · A^k, the number of distinct inputs

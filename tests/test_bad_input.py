@@ -19,7 +19,8 @@ TINY = ["-p", "testplugins.tiny", "--models", "tiny@test"]
 def error_line(proc):
     """The one error line; other stderr lines may only be the run's own notes."""
     assert "Traceback" not in proc.stderr
-    lines = [l for l in proc.stderr.splitlines() if l.strip() and not l.startswith("run ")]
+    lines = [l for l in proc.stderr.splitlines()
+             if l.strip() and not l.startswith(("run ", "rnnbench: warning: ", "rnnbench: note: "))]
     assert len(lines) == 1, proc.stderr
     assert lines[0].startswith("rnnbench: error: ")
     return lines[0]

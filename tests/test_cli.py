@@ -8,6 +8,13 @@ from run_helpers import single_stderr_line as one_line_error
 
 from rnnbench.store import ResultsStore
 
+def _has_cuda() -> bool:
+    import torch
+
+    return bool(torch.cuda.is_available())
+
+
+HAS_CUDA = _has_cuda()
 FAST = ["--steps", "6", "--hidden", "8", "--batch-size", "4", "--seq-len", "3", "--min-time", "0.01",
         "--no-progress"]
 
@@ -17,7 +24,9 @@ FAST = ["--steps", "6", "--hidden", "8", "--batch-size", "4", "--seq-len", "3", 
     (["--seq-len", "0"], "--seq-len: must be at least 1, got 0"),
     (["--batch-size", "-1"], "--batch-size: must be at least 1, got -1"),
     (["--hidden", "abc"], "--hidden: 'abc' is not an integer"),
-    (["--device", "cuda"], "--device cuda: no CUDA GPU is available here"),
+    pytest.param(["--device", "cuda"], "--device cuda: no CUDA GPU is available here",
+                 marks=pytest.mark.skipif(HAS_CUDA, reason="a CUDA GPU is here; test_device_cuda_runs_where_a_gpu_is"
+                                          " checks the opposite")),
     (["--device", "tpu"], "--device: 'tpu' is not one of cpu, cuda"),
     (["--tasks", "cpy"], "unknown task 'cpy'; did you mean 'copy'?"),
     (["--executor", "nope"], "unknown executor 'nope'"),
@@ -32,6 +41,17 @@ def test_bad_input_is_one_clear_line(cli, tmp_path, args, expected):
     line = one_line_error(proc)
     assert line.startswith("rnnbench: error: ") and expected in line, line
     assert not (tmp_path / "rnnbench.db").exists()
+
+
+@pytest.mark.skipif(not HAS_CUDA, reason="needs a CUDA GPU (test_bad_input_is_one_clear_line covers its absence)")
+def test_device_cuda_runs_where_a_gpu_is(cli, tmp_path):
+    proc = cli("run", "--models", "lstm", "--device", "cuda", "--out", tmp_path, *FAST)
+    assert proc.returncode == 0, proc.stderr
+    [store_path] = tmp_path.glob("rnnbench.db")
+    with ResultsStore(store_path, create=False) as store:
+        [run_id] = store.run_ids()
+        [result] = store.results(run_id)
+    assert result.status == "ok" and result.config.device == "cuda"
 
 
 def test_unknown_model_lists_the_available_ones(cli, tmp_path):

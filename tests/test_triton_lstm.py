@@ -110,7 +110,7 @@ def test_split_plans_of_the_gpu_equal_nn_lstm(kernels, monkeypatch, resident):
     second ragged), hidden slices of 16 units (the last ragged: 40 = 16 + 16 + 8), and
     either W_hh kept on chip or streamed in 16-wide slabs (40 = 16 + 16 + 8 again)."""
     plan = kernels.LaunchPlan("per-step", block_b=2, block_n=16, block_k=16, hp=64, w_resident=resident,
-                              w_resident_backward=resident, num_warps=4, precision="ieee")
+                              w_resident_backward=resident, num_warps=4, prefetch=resident, precision="ieee")
     monkeypatch.setattr(kernels, "plan_for", lambda *args, **kwargs: plan)
     assert_matches_nn_lstm(T=3, B=3, hidden=40, layers=1, design="per-step")
 
@@ -174,7 +174,7 @@ def test_the_grid_barrier_counts_arrivals_and_gives_up_instead_of_hanging(kernel
 
 def test_a_persistent_split_that_cannot_meet_raises_instead_of_hanging(kernels, monkeypatch):
     plan = kernels.LaunchPlan("persistent", block_b=4, block_n=8, block_k=16, hp=16, w_resident=True,
-                              w_resident_backward=True, num_warps=4, precision="ieee")
+                              w_resident_backward=True, num_warps=4, prefetch=True, precision="ieee")
     assert plan.synced(16)
     monkeypatch.setattr(kernels, "plan_for", lambda *args, **kwargs: plan)
     monkeypatch.setattr(kernels, "SPIN_LIMIT", 3)
@@ -194,6 +194,20 @@ def test_programs_per_sm_follows_the_occupancy_rule(kernels):
     assert kernels.programs_per_sm(n_regs=32, num_warps=4, shared=100 * 1024, props=h100) == 2  # shared memory
     assert kernels.programs_per_sm(n_regs=16, num_warps=1, shared=0, props=h100) == 32  # the block limit
     assert kernels.programs_per_sm(n_regs=255, num_warps=32, shared=0, props=h100) == 0  # cannot run at all
+
+
+def test_a_grid_that_cannot_be_resident_is_refused_before_launch(kernels, monkeypatch):
+    """The co-residency check, with a compiled kernel's figures standing in for a GPU's."""
+    compiled = SimpleNamespace(n_regs=128, metadata=SimpleNamespace(shared=0), _init_handles=lambda: None)
+    kernel = SimpleNamespace(fn=SimpleNamespace(__name__="fake_kernel"), warmup=lambda *args, grid, **meta: compiled)
+    props = SimpleNamespace(name="a GPU of 132 SMs", multi_processor_count=132, max_threads_per_multi_processor=2048,
+                            regs_per_multiprocessor=65536, shared_memory_per_multiprocessor=228 * 1024)
+    monkeypatch.setattr(torch.cuda, "get_device_properties", lambda device: props)
+    monkeypatch.setattr(kernels, "_checked_grids", {})
+    cuda = torch.device("cuda", 0)
+    kernels.check_co_resident(kernel, (), (4, 132), {"num_warps": 4}, cuda)  # 4 a SM at 128 registers: fits
+    with pytest.raises(kernels.GridTooLargeError, match="529 programs cannot be resident at once"):
+        kernels.check_co_resident(kernel, (), (1, 529), {"num_warps": 4}, cuda)
 
 
 def test_tanh_is_exact_to_float32_and_saturates_without_nan(kernels):

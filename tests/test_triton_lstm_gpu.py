@@ -64,7 +64,7 @@ def run_both(B, H, layers, dtype, design="auto", precision=None):
                for s in ((B, T, H), h0.shape, c0.shape)]
 
     def run(module, forward, cast):
-        inputs = [t.to(cast).requires_grad_() for t in (x, h0, c0)]
+        inputs = [t.detach().to(cast).requires_grad_() for t in (x, h0, c0)]
         y, h_n, c_n = forward(*inputs)
         loss = sum((out.double() * w).sum() for out, w in zip((y, h_n, c_n), weights))
         grads = torch.autograd.grad(loss, [*inputs, *module.parameters()])

@@ -113,6 +113,9 @@ class RecurrentLayer:
     arch = ""
     #: gate blocks that are sigmoids, computed as ½·tanh(z/2) + ½
     sigmoid_gates: tuple[int, ...] = ()
+    #: when set (by the gradient probe), backward adds Σ_units (dL/dh_t)² (and (dL/dc_t)² for
+    #: the LSTM) of each example into ``state_gradient_sink[t, b]``; None in training
+    state_gradient_sink: np.ndarray | None = None
 
     def __init__(self, params: Parameters, prefix: str, index: int, input_size: int, hidden: int,
                  workspace: Workspace):
@@ -210,6 +213,8 @@ class RNNLayer(RecurrentLayer):
         tmp = self.buf("tmp", (B, H))
         for t in range(T - 1, -1, -1):
             np.add(dh_next, dy[t], out=dh)                      # dL/dh_t: from above and from t+1
+            if self.state_gradient_sink is not None:
+                self.state_gradient_sink[t] += np.einsum("bh,bh->b", dh, dh)
             h = Hs[t + 1]
             np.multiply(h, h, out=tmp)
             np.subtract(1, tmp, out=tmp)
@@ -276,6 +281,8 @@ class LSTMLayer(RecurrentLayer):
             tmp *= o
             tmp *= dh
             dc += tmp                                           # dc_t += dh_t ⊙ o ⊙ (1 - tanh²c_t)
+            if self.state_gradient_sink is not None:            # dh and dc are now the totals at t
+                self.state_gradient_sink[t] += np.einsum("bh,bh->b", dh, dh) + np.einsum("bh,bh->b", dc, dc)
             np.subtract(1, a, out=D)
             D *= a                                              # σ' = σ(1-σ) for i, f, o
             np.multiply(g, g, out=D_g)
@@ -349,6 +356,8 @@ class GRULayer(RecurrentLayer):
             dzx, dzh = dZx[t], dZh[t]
             da_n = dzx[:, 2 * H:]
             np.add(dh_next, dy[t], out=dh)                      # dL/dh_t
+            if self.state_gradient_sink is not None:
+                self.state_gradient_sink[t] += np.einsum("bh,bh->b", dh, dh)
             np.subtract(1, rz, out=D)
             D *= rz                                             # σ' = σ(1-σ) for r and z
             np.subtract(1, z, out=tmp)

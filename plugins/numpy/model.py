@@ -170,6 +170,29 @@ class NumpyRecurrentModel(Model):
     def predict(self, batch: NumpyBatch) -> np.ndarray:
         return np.ascontiguousarray(self.forward(batch).transpose(1, 0, 2))
 
+    def state_gradients(self, batch: NumpyBatch) -> np.ndarray:
+        """‖∂L/∂h_t‖ per example and position, read off the backward pass through time.
+
+        Each layer's backward already forms the total dL/dh_t (and the LSTM's dL/dc_t)
+        at every step; with a sink set it adds their squares, so the norm covers every
+        layer's state. The parameter gradients this also writes are recomputed by the
+        next training step. In the model's dtype: in float32 a vanishing gradient can
+        underflow to zero sooner than the torch backends' float64 probe.
+        """
+        T, B = batch.mask.shape
+        sink = np.zeros((T, B), dtype=np.float64)
+        for layer in self.core.layers:
+            layer.state_gradient_sink = sink
+        try:
+            self.loss_and_gradients(batch)
+        finally:
+            for layer in self.core.layers:
+                layer.state_gradient_sink = None
+        return np.sqrt(sink).T
+
+    def length_extension(self, seq_len: int) -> str:
+        return "recurrent: the state is carried step by step, so any length runs as is"
+
     def init_state(self, batch_size: int) -> Any:
         return self.core.zero_state(batch_size)
 

@@ -50,6 +50,36 @@ class RecurrentCore(nn.Module):
         output, state = self.rnn(x, state)
         return output, state
 
+    def probe_forward(self, x: torch.Tensor) -> tuple[torch.Tensor, list[tuple[torch.Tensor, ...]]]:
+        """The forward one layer and one step at a time, exposing every state it carries.
+
+        The fused layer hides its intermediate states, and within one of its steps a
+        lower layer's h_t reaches the layer above internally. So this runs the same
+        weights through torch's cell functions (the kernels of nn.RNNCell, nn.LSTMCell,
+        nn.GRUCell): each layer's h_t (and c_t) is one tensor, used by the layer above
+        at t and by its own layer at t + 1, so its gradient is the total ∂L/∂h_t.
+        """
+        batch, length, _ = x.shape
+        rnn = self.rnn
+        cell = {"rnn": torch.rnn_tanh_cell, "gru": torch.gru_cell, "lstm": torch.lstm_cell}[self.arch]
+        weights = [tuple(getattr(rnn, f"{kind}_l{k}") for kind in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"))
+                   for k in range(rnn.num_layers)]
+        zeros = x.new_zeros(batch, rnn.hidden_size)
+        states: list = [(zeros, zeros) if self.arch == "lstm" else zeros for _ in range(rnn.num_layers)]
+        outputs, per_position = [], []
+        for t in range(length):
+            inputs = x[:, t]
+            for k in range(rnn.num_layers):
+                states[k] = cell(inputs, states[k], *weights[k])
+                inputs = states[k][0] if self.arch == "lstm" else states[k]
+            per_position.append(tuple(tensor for state in states
+                                      for tensor in (state if isinstance(state, tuple) else (state,))))
+            outputs.append(inputs.unsqueeze(1))  # the top layer's h_t is the output
+        return torch.cat(outputs, 1), per_position
+
+    def length_extension(self, seq_len: int, trained_len: int) -> str:
+        return "recurrent: the state is carried step by step, so any length runs as is"
+
 
 def kernel_path(arch: str, device: str, dtype: str) -> str:
     if device.startswith("cuda"):

@@ -30,7 +30,23 @@ class TransformerConfig:
 
     @classmethod
     def from_model_config(cls, config: ModelConfig) -> "TransformerConfig":
-        return cls(d_model=config.hidden, n_layers=config.layers, n_heads=default_heads(config.hidden))
+        heads = int(config.options.get("heads", 0)) or default_heads(config.hidden)
+        check_options({"heads": heads}, config.hidden)
+        return cls(d_model=config.hidden, n_layers=config.layers, n_heads=heads)
+
+
+#: ``--model-opt transformer.heads=N``; 0 keeps the default of :func:`default_heads`
+OPTIONS = {"heads": 0}
+OPTION_HELP = {"heads": "attention heads, which must divide --hidden; 0: as many of width about 32 as divide it"}
+
+
+def check_options(options: dict, hidden: int) -> None:
+    """Refuse a head count that cannot split the width (checked before any case runs)."""
+    heads = options["heads"]
+    if heads < 0:
+        raise ValueError(f"heads must be 0 (automatic) or positive, got {heads}")
+    if heads and hidden % heads:
+        raise ValueError(f"heads={heads} does not divide --hidden {hidden}: each head needs hidden/heads dimensions")
 
 
 def default_heads(d_model: int, head_dim: int = 32) -> int:
@@ -142,6 +158,24 @@ class TransformerCore(nn.Module):
         for block in self.blocks:
             x = block(x)
         return self.ln_f(x)
+
+    def probe_forward(self, x: torch.Tensor) -> tuple[torch.Tensor, list[tuple[torch.Tensor, ...]]]:
+        """The forward with the residual stream entering the first block split per position.
+
+        Each position's vector (embedding plus position) is its own tensor, stacked
+        again before the blocks, so autograd gives ∂L/∂x_t through every path: the
+        position's own and every later position's attention to it.
+        """
+        positions = list((x + self._positions(x.shape[1], 0, x)).unbind(1))
+        x = torch.stack(positions, 1)
+        for block in self.blocks:
+            x = block(x)
+        return self.ln_f(x), [(p,) for p in positions]
+
+    def length_extension(self, seq_len: int, trained_len: int) -> str:
+        """Beyond the training length the sinusoidal table extends by its formula (it is not learned)."""
+        return (f"extends: sinusoidal positions {trained_len}..{seq_len - 1} computed by the same formula"
+                " (never seen in training); attention spans the whole sequence")
 
     def init_state(self, batch: int, device: torch.device, dtype: torch.dtype) -> dict[str, Any]:
         kv = [block.attn.empty_cache(batch, self.cfg.d_model, device, dtype) for block in self.blocks]

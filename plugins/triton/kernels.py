@@ -188,7 +188,7 @@ def _lstm_forward_kernel(
     stride_x_t, stride_x_b, stride_h0_b,
     BLOCK_B: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_K: tl.constexpr, HP: tl.constexpr,
     FUSE_INPUT: tl.constexpr, W_RESIDENT: tl.constexpr, SAVE: tl.constexpr, SYNC: tl.constexpr,
-    PRECISION: tl.constexpr,
+    PRECISION: tl.constexpr, PREFETCH: tl.constexpr,
 ):
     """Steps t_start..t_stop-1 of one layer (of T), for program (batch tile, hidden slice).
 
@@ -231,10 +231,10 @@ def _lstm_forward_kernel(
 
     c = tl.load(c_in_ptr + state, mask=tile_ok, other=0.0).to(tl.float32)
     zero = (rows[:, None] * 0 + units[None, :] * 0).to(tl.float32)  # (tl.zeros fails in a reloaded interpreter)
-    if FUSE_INPUT:
-        xw_i, xw_f, xw_g, xw_o = zero, zero, zero, zero
-    else:
+    if PREFETCH and not FUSE_INPUT:
         xw_i, xw_f, xw_g, xw_o = _load_gates(xw_ptr + tl.cast(t_start, tl.int64) * B * 4 * H, rows, units, tile_ok, H)
+    else:
+        xw_i, xw_f, xw_g, xw_o = zero, zero, zero, zero
     budget = spin_limit
     for step in range(t_start, t_stop):
         t = tl.cast(step, tl.int64)  # t·stride exceeds int32 at T·B·4H ≥ 2³¹ (e.g. T=2048, B=256, H=1024)
@@ -245,6 +245,8 @@ def _lstm_forward_kernel(
                                                       x_t, stride_x_b, rows, row_ok, w_ih_ptr, I, I, H,
                                                       units, unit_ok, BLOCK_K, PRECISION)
         else:
+            if not PREFETCH:
+                xw_i, xw_f, xw_g, xw_o = _load_gates(xw_ptr + t * B * 4 * H, rows, units, tile_ok, H)
             acc_i = xw_i + bias_i[None, :]
             acc_f = xw_f + bias_f[None, :]
             acc_g = xw_g + bias_g[None, :]
@@ -279,7 +281,7 @@ def _lstm_forward_kernel(
             tl.store(g_out + H, gate_f.to(dtype), mask=tile_ok)
             tl.store(g_out + 2 * H, gate_g.to(dtype), mask=tile_ok)
             tl.store(g_out + 3 * H, gate_o.to(dtype), mask=tile_ok)
-        if not FUSE_INPUT:
+        if PREFETCH and not FUSE_INPUT:
             # Step t+1's projection does not depend on the barrier: its loads are issued
             # now and land while this program waits (masked off after the last step).
             more = (rows < tl.where(step + 1 < t_stop, B, 0))[:, None] & unit_ok[None, :]
@@ -291,6 +293,17 @@ def _lstm_forward_kernel(
 
 
 # -- backward -----------------------------------------------------------------------------------
+
+
+@triton.jit
+def _load_step_inputs(dy_ptr, gates_ptr, cs_ptr, c0_ptr, t, B, H, state, rows, units, unit_ok, tile_ok, wanted):
+    """∂L/∂h_t, the four activated gates, c_t and c_{t-1} of step t, as float32 (zeros unless ``wanted``)."""
+    ok = tile_ok & (rows < tl.where(wanted, B, 0))[:, None]
+    dy_t = tl.load(dy_ptr + t * B * H + state, mask=ok, other=0.0).to(tl.float32)
+    gate_i, gate_f, gate_g, gate_o = _load_gates(gates_ptr + t * B * 4 * H, rows, units, ok, H)
+    c = tl.load(cs_ptr + t * B * H + state, mask=ok, other=0.0)
+    c_prev = _load_c_prev(cs_ptr, c0_ptr, t, B, H, state, rows, unit_ok, wanted)
+    return dy_t, gate_i, gate_f, gate_g, gate_o, c, c_prev
 
 
 @triton.jit
@@ -307,7 +320,7 @@ def _lstm_backward_kernel(
     dy_ptr, w_ptr, c0_ptr, cs_ptr, gates_ptr, dgates_ptr, dc_ptr, count_ptr, err_ptr,
     B, H, T, s_start, s_stop, spin_limit,
     BLOCK_B: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_K: tl.constexpr, HP: tl.constexpr,
-    W_RESIDENT: tl.constexpr, SYNC: tl.constexpr, PRECISION: tl.constexpr,
+    W_RESIDENT: tl.constexpr, SYNC: tl.constexpr, PRECISION: tl.constexpr, PREFETCH: tl.constexpr,
 ):
     """Reverse steps t = T-1-s for s in s_start..s_stop-1 of one layer.
 
@@ -340,14 +353,16 @@ def _lstm_backward_kernel(
     dc = tl.load(dc_ptr + state, mask=tile_ok, other=0.0)
     # What step t needs besides δgates_{t+1} does not depend on the barrier: loaded a step
     # ahead (before the barrier), so it lands while the program waits.
+    # (Without PREFETCH — large tiles, where registers are short — they load in the step.)
     t0 = tl.cast(T - 1 - s_start, tl.int64)
-    dy_t = tl.load(dy_ptr + t0 * B * H + state, mask=tile_ok, other=0.0).to(tl.float32)
-    gate_i, gate_f, gate_g, gate_o = _load_gates(gates_ptr + t0 * B * 4 * H, rows, units, tile_ok, H)
-    c = tl.load(cs_ptr + t0 * B * H + state, mask=tile_ok, other=0.0)
-    c_prev = _load_c_prev(cs_ptr, c0_ptr, t0, B, H, state, rows, unit_ok, True)
+    dy_t, gate_i, gate_f, gate_g, gate_o, c, c_prev = _load_step_inputs(
+        dy_ptr, gates_ptr, cs_ptr, c0_ptr, t0, B, H, state, rows, units, unit_ok, tile_ok, PREFETCH)
     budget = spin_limit
     for s in range(s_start, s_stop):
         t = tl.cast(T - 1 - s, tl.int64)  # t·stride exceeds int32 at T·B·4H ≥ 2³¹
+        if not PREFETCH:
+            dy_t, gate_i, gate_f, gate_g, gate_o, c, c_prev = _load_step_inputs(
+                dy_ptr, gates_ptr, cs_ptr, c0_ptr, t, B, H, state, rows, units, unit_ok, tile_ok, True)
         # δh_t = ∂L/∂h_t + (δgates_{t+1}·W_hh)[:, units]; nothing flows in at t = T-1.
         dh = dy_t
         # (Scalar conditions go into masks as bounds: the interpreter cannot AND a scalar into a mask.)
@@ -388,13 +403,14 @@ def _lstm_backward_kernel(
         tl.store(dg_out + 2 * H, d_g.to(g_dtype), mask=tile_ok)
         tl.store(dg_out + 3 * H, d_o.to(g_dtype), mask=tile_ok)
 
-        # Step t-1's inputs, issued before the barrier (masked off after the last step).
-        more = s + 1 < s_stop
-        ahead = (rows < tl.where(more, B, 0))[:, None] & unit_ok[None, :]
-        dy_t = tl.load(dy_ptr + (t - 1) * B * H + state, mask=ahead, other=0.0).to(tl.float32)
-        gate_i, gate_f, gate_g, gate_o = _load_gates(gates_ptr + (t - 1) * B * 4 * H, rows, units, ahead, H)
-        c = c_prev
-        c_prev = _load_c_prev(cs_ptr, c0_ptr, t - 1, B, H, state, rows, unit_ok, more)
+        if PREFETCH:
+            # Step t-1's inputs, issued before the barrier (masked off after the last step).
+            more = s + 1 < s_stop
+            ahead = (rows < tl.where(more, B, 0))[:, None] & unit_ok[None, :]
+            dy_t = tl.load(dy_ptr + (t - 1) * B * H + state, mask=ahead, other=0.0).to(tl.float32)
+            gate_i, gate_f, gate_g, gate_o = _load_gates(gates_ptr + (t - 1) * B * 4 * H, rows, units, ahead, H)
+            c = c_prev
+            c_prev = _load_c_prev(cs_ptr, c0_ptr, t - 1, B, H, state, rows, unit_ok, more)
         if SYNC:
             if s + 1 < s_stop:  # every slice's δgates_t is read by every slice at t-1
                 budget = _grid_barrier(count, err_ptr, (s - s_start + 1) * participants, budget)
@@ -449,6 +465,7 @@ class LaunchPlan:
     w_resident: bool  # the forward keeps its W_hh rows on chip
     w_resident_backward: bool  # the backward keeps its W_hh columns on chip
     num_warps: int
+    prefetch: bool  # load the next step's barrier-independent inputs before the barrier
     precision: str  # tl.dot's input_precision: "ieee", "tf32" or "tf32x3" (16-bit types ignore it)
 
     def grid(self, batch: int, hidden: int) -> tuple[int, int]:
@@ -529,10 +546,20 @@ def plan_launch(batch: int, hidden: int, dtype: torch.dtype, device: torch.devic
     resident = w_bytes <= W_RESIDENT_MAX_BYTES and block_b * hp * size <= a_tile_max and block_b <= 32
     # The backward's reduction runs over all four gates' δ (4·hp wide): its tile is 4x larger.
     resident_backward = resident and 4 * block_b * hp * size <= a_tile_max
-    # float32 slabs are narrower: FMA dots hold both operands in registers (ptxas spills at 32).
-    block_k = min(hp, 64 if size < 4 else 16)
+    # float32 slabs are narrower: FMA dots hold both operands in registers (ptxas spills at 32);
+    # so are 16-bit ones for the large tiles of big batches (ptxas spilled at 64 x 32 x 64).
+    big_tile = block_b * block_n >= 2048
+    if fma:
+        block_k = 8 if big_tile and SMALL_DOTS else 16  # (the 32 x 64 backward spilled 76 B at 16)
+    else:
+        block_k = 32 if big_tile else 64
+    block_k = min(hp, block_k)
+    # Prefetching the next step hides latency where a step is short (small tiles); in large
+    # tiles its extra live registers spilled.
+    prefetch = block_b * block_n <= 512
     num_warps = 8 if resident or block_b >= 32 else 4  # 4 warps spilled in the resident backward
-    return LaunchPlan(design, block_b, block_n, block_k, hp, resident, resident_backward, num_warps, precision)
+    return LaunchPlan(design, block_b, block_n, block_k, hp, resident, resident_backward, num_warps, prefetch,
+                      precision)
 
 
 @functools.lru_cache(maxsize=256)
@@ -688,12 +715,13 @@ def _launch(kernel, grid, args: tuple, meta: dict, synced: bool, device: torch.d
 def _forward_meta(plan: LaunchPlan, fuse_input: bool, save: bool, sync: bool) -> dict:
     return dict(BLOCK_B=plan.block_b, BLOCK_N=plan.block_n, BLOCK_K=plan.block_k, HP=plan.hp,
                 FUSE_INPUT=fuse_input, W_RESIDENT=plan.w_resident and not fuse_input, SAVE=save, SYNC=sync,
-                PRECISION=plan.precision, num_warps=plan.num_warps)
+                PRECISION=plan.precision, PREFETCH=plan.prefetch, num_warps=plan.num_warps)
 
 
 def _backward_meta(plan: LaunchPlan, sync: bool) -> dict:
     return dict(BLOCK_B=plan.block_b, BLOCK_N=plan.block_n, BLOCK_K=plan.block_k, HP=plan.hp,
-                W_RESIDENT=plan.w_resident_backward, SYNC=sync, PRECISION=plan.precision, num_warps=plan.num_warps)
+                W_RESIDENT=plan.w_resident_backward, SYNC=sync, PRECISION=plan.precision, PREFETCH=plan.prefetch,
+                num_warps=plan.num_warps)
 
 
 def lstm_layer_forward(xw: torch.Tensor, w_hh: torch.Tensor, b_ih: torch.Tensor, b_hh: torch.Tensor,

@@ -74,7 +74,7 @@ class Side:
 class Row:
     """One compared (case, metric): the figures on each side, the change, the verdict."""
 
-    kind: str  # "time" | "memory" | "params" | "accuracy" | "status"
+    kind: str  # "time" | "memory" | "params" | "accuracy" | "budget" | "gradient" | "status"
     case: str  # human label
     case_ids: list[str]
     scenario: str
@@ -127,6 +127,8 @@ def case_label(result: CaseResult, with_seed: bool = True) -> str:
     text = f"{c.model} {c.task} T={c.seq_len} B={c.batch_size} H={c.hidden} L={c.layers}"
     if c.device != "cpu" or c.dtype != "float32":
         text += f" {c.device} {c.dtype}"
+    if c.time_budget_s is not None:
+        text += f" budget={c.time_budget_s:g}s"
     return text + (f" seed={c.seed}" if with_seed else "")
 
 
@@ -194,13 +196,29 @@ def _primary(result: CaseResult) -> tuple[str, bool] | None:
     return f"eval_{name}", bool(result.details.get("higher_is_better", True))
 
 
-def judge_accuracy(pairs: list[tuple[CaseResult, CaseResult]], s: CompareSettings) -> Row | None:
-    """One row per seed group: mean NEW vs mean BASE against the spread over seeds (or the tolerance)."""
+def accuracy_names(result: CaseResult) -> list[str]:
+    """The primary metric's name and its evaluations at other lengths (--eval-seq-len), as stored."""
+    primary = _primary(result)
+    if primary is None:
+        return []
+    at_training_length = f"{primary[0]}_len{result.config.seq_len}"  # the primary metric itself
+    lengths = sorted((m.name for m in result.metrics if m.scenario == "train"
+                      and m.name.startswith(primary[0] + "_len") and m.name != at_training_length),
+                     key=lambda n: int(n.rsplit("_len", 1)[1]))
+    return [primary[0], *lengths]
+
+
+def judge_accuracy(pairs: list[tuple[CaseResult, CaseResult]], s: CompareSettings,
+                   name: str | None = None) -> Row | None:
+    """One row per seed group: mean NEW vs mean BASE against the spread over seeds (or the tolerance).
+
+    ``name`` picks another accuracy-like metric than the primary one (an evaluation at another length).
+    """
     first_base, first_new = pairs[0]
     primary = _primary(first_new) or _primary(first_base)
     if primary is None:
         return None
-    name, higher_is_better = primary
+    name, higher_is_better = (name or primary[0]), primary[1]
     base_values, new_values, ids, seeds = [], [], [], []
     for b, n in pairs:
         mb, mn = b.metric("train", name), n.metric("train", name)
@@ -346,10 +364,43 @@ def compare_runs(base: LoadedRun, new: LoadedRun, settings: CompareSettings = Co
                 out.rows.append(judge_deterministic("params", label, [cid], bm, nm, settings))
         groups.setdefault(_group_key(n), []).append((b, n))
     for pairs in groups.values():
-        row = judge_accuracy(sorted(pairs, key=lambda p: p[1].config.seed), settings)
-        if row is not None:
-            out.rows.append(row)
+        ordered = sorted(pairs, key=lambda p: p[1].config.seed)
+        for name in accuracy_names(ordered[0][1]) or [None]:
+            row = judge_accuracy(ordered, settings, name)
+            if row is not None:
+                out.rows.append(row)
+    for cid in common:
+        b, n = base_by_id[cid], new_by_id[cid]
+        if b.status == "ok" and n.status == "ok":
+            out.rows += judge_measurements(case_label(n), cid, b, n, settings)
     return out
+
+
+def judge_measurements(case: str, cid: str, b: CaseResult, n: CaseResult, s: CompareSettings) -> list[Row]:
+    """Issue 16's measurements, shown but never a regression: steps reached in a time budget, gradient decay.
+
+    Steps reached are one count per case that follows the machine's load; a decay's
+    change is judged against its two fits' standard errors (2·sqrt(se_b² + se_n²)).
+    """
+    rows = []
+    bm, nm = b.metric("train", "steps_reached"), n.metric("train", "steps_reached")
+    if n.config.time_budget_s is not None and bm is not None and nm is not None and bm.value:
+        ratio = nm.value / bm.value
+        verdict = "more steps" if ratio > s.upper else "fewer steps" if ratio < s.lower else "same"
+        rows.append(Row("budget", case, [cid], "train", "steps_reached", Side(bm.value), Side(nm.value), verdict,
+                        ratio=ratio, note=f"in {n.config.time_budget_s:g} s"))
+    for stage in ("init", "trained"):
+        bd, nd = b.metric("gradients", f"decay_per_step_{stage}"), n.metric("gradients", f"decay_per_step_{stage}")
+        if bd is None or nd is None or bd.value is None or nd.value is None:
+            continue
+        errors = [m.value for m in (b.metric("gradients", f"decay_per_step_{stage}_se"),
+                                    n.metric("gradients", f"decay_per_step_{stage}_se")) if m and m.value]
+        tolerance = 2 * math.sqrt(sum(e * e for e in errors)) if len(errors) == 2 else 0.0
+        delta = nd.value - bd.value
+        verdict = "steeper" if delta > tolerance else "flatter" if -delta > tolerance else "same"
+        rows.append(Row("gradient", case, [cid], "gradients", f"decay_per_step_{stage}", Side(bd.value),
+                        Side(nd.value), verdict, delta=delta, tolerance=tolerance))
+    return rows
 
 
 def _status_row(label: str, cid: str, b: CaseResult, n: CaseResult) -> Row:

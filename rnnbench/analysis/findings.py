@@ -405,7 +405,11 @@ def short_reason(error: str, limit: int = 60) -> str:
 
 def _scope(ok: pd.DataFrame, varying: Sequence[str]) -> Finding:
     fixed = []
+    budgets = ok["time_budget_s"].dropna().unique() if "time_budget_s" in ok else []
     for axis in ("task", "seq_len", "batch_size", "hidden", "layers", "dtype", "device", "steps"):
+        if axis == "steps" and len(budgets):  # budgeted cases train to a wall-clock budget, not a step count
+            fixed.append(" / ".join(f"{_num(b)} s" for b in sorted(budgets)) + " training budget")
+            continue
         if axis in ok and axis not in varying and ok[axis].notna().any():
             value = ok[axis].iloc[0]
             fixed.append(str(value) if axis in ("task", "dtype", "device") else

@@ -7,14 +7,14 @@ from typing import Iterable
 
 import pandas as pd
 
-from rnnbench.records import CaseResult
+from rnnbench.records import CaseConfig, CaseResult
 from rnnbench.stats import Summary
 
 #: bump when a column changes meaning or disappears (adding columns does not bump it)
 FRAME_SCHEMA_VERSION = 1
 
-CONFIG_COLUMNS = ["model", "arch", "backend", "task", "task_options", "seq_len", "batch_size", "hidden",
-                  "width", "layers", "device", "dtype", "seed", "steps", "lr"]
+CONFIG_COLUMNS = ["model", "arch", "backend", "model_options", "task", "task_options", "seq_len", "batch_size",
+                  "hidden", "width", "layers", "device", "dtype", "seed", "steps", "lr", "time_budget_s"]
 
 #: metrics whose "how it was measured" gets its own column beside the value
 _METHOD_SUFFIXES = ("_s", "memory_bytes", "state_bytes")
@@ -24,12 +24,13 @@ def result_row(result: CaseResult, run_id: str = "") -> dict:
     c = result.config
     row: dict = {
         "schema_version": FRAME_SCHEMA_VERSION, "run_id": run_id, "case_id": result.case_id,
-        "model": c.model, "arch": c.arch, "backend": c.backend, "task": c.task,
+        "model": c.model, "arch": c.arch, "backend": c.backend,
+        "model_options": json.dumps(dict(c.model_options), sort_keys=True), "task": c.task,
         "task_options": json.dumps(c.options, sort_keys=True), "seq_len": c.seq_len,
         # hidden: the --hidden asked for (the sweep's axis); width: what ran (--match-params may differ)
         "batch_size": c.batch_size, "hidden": c.requested_hidden or c.hidden, "width": c.hidden,
         "family": result.details.get("family"), "layers": c.layers, "device": c.device,
-        "dtype": c.dtype, "seed": c.seed, "steps": c.steps, "lr": c.lr,
+        "dtype": c.dtype, "seed": c.seed, "steps": c.steps, "lr": c.lr, "time_budget_s": c.time_budget_s,
         "status": result.status, "error": result.error,
         "host": result.worker.get("host"), "pid": result.worker.get("pid"),
         "cpu": result.worker.get("cpu"), "threads": result.worker.get("threads"),
@@ -38,6 +39,10 @@ def result_row(result: CaseResult, run_id: str = "") -> dict:
         "primary_metric": result.details.get("primary_metric"),
         "higher_is_better": result.details.get("higher_is_better"),
     }
+    for key in ("length_extension", "load_change", "gradients_unsupported"):  # issue 16's sentences
+        if key in result.details:
+            value = result.details[key]
+            row[key] = value if isinstance(value, str) else json.dumps(value, sort_keys=True)
     for m in result.metrics:
         row[m.column] = m.value
         if m.samples and m.name.endswith("_s"):
@@ -52,7 +57,18 @@ def result_row(result: CaseResult, run_id: str = "") -> dict:
     return row
 
 
+def base_columns() -> list[str]:
+    """The columns every row has, metrics aside: the header of a run with no case yet."""
+    placeholder = CaseConfig(model="-@-", task="-", task_options=(), seq_len=1, batch_size=1, hidden=1, layers=1,
+                             device="cpu", dtype="float32", seed=0, steps=1, lr=1.0)
+    return list(result_row(CaseResult(config=placeholder)))
+
+
 def results_frame(results: Iterable[CaseResult], run_id: str = "") -> pd.DataFrame:
-    """One row per case, config columns first, then status and metrics."""
+    """One row per case, config columns first, then status and metrics.
+
+    With no case (a run interrupted before its first case finished) it still has the
+    columns, so results.csv has its header.
+    """
     rows = [result_row(r, run_id) for r in results]
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows) if rows else pd.DataFrame(columns=base_columns())

@@ -10,7 +10,7 @@ results), or into one clear :class:`UsageError`. Runs in a database are read wit
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from rnnbench.errors import UsageError
@@ -31,6 +31,8 @@ class LoadedRun:
     run: RunInfo
     results: list[CaseResult]
     origin: str
+    #: what the user should know about where the results came from (printed beside the output)
+    notes: list[str] = field(default_factory=list)
 
     @property
     def commit(self) -> str | None:
@@ -109,7 +111,12 @@ def load_run_source(spec: str, out_dir: Path, what: str = "run") -> LoadedRun:
         return _from_folder(path, what)
     if path.is_file():
         if path.name == "results.csv":  # the CSV holds medians only; its folder's run has the samples
-            return _from_folder(path.parent, what)
+            loaded = _from_folder(path.parent, what)
+            loaded.notes.append(
+                f"{what}: {path} names run {loaded.run.run_id}; its results are read from {loaded.origin} (with"
+                " the raw samples), not the CSV, so edits to the CSV are not used; to compare edited numbers,"
+                " export the run (rnnbench export) and edit that file")
+            return loaded
         return load_export(path, what)
     if "/" in spec or spec.endswith((".json", ".csv")):
         raise UsageError(f"{what}: no such file or folder: {spec}")

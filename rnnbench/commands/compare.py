@@ -61,6 +61,19 @@ def _operands(args: argparse.Namespace) -> tuple[str, str]:
     return given[0], given[1]
 
 
+def _print_notes(base_runs: list, new_runs: list) -> None:
+    """On stderr (stdout may be JSON or Markdown): where results came from, and a run compared with itself."""
+    import sys
+
+    notes = [note for loaded in base_runs + new_runs for note in loaded.notes]
+    base_ids = sorted({loaded.run.run_id for loaded in base_runs})
+    if base_ids == sorted({loaded.run.run_id for loaded in new_runs}):
+        notes.append(f"both sides are run {', '.join(base_ids)}: a run compared with itself, so every difference"
+                     " below is zero by construction and tells nothing about noise or change")
+    for note in notes:
+        print(f"rnnbench: note: {note}", file=sys.stderr)
+
+
 def _split_runs(spec: str, what: str) -> list[str]:
     parts = [x.strip() for x in spec.split(",")]
     if any(not x for x in parts):
@@ -88,8 +101,11 @@ def run(args: argparse.Namespace) -> int:
     base_spec, new_spec = _operands(args)
     settings = _settings(args)
     out = Path(args.out)
-    base, base_repeats = pool_runs([load_run_source(x, out, "BASE") for x in _split_runs(base_spec, "BASE")], "BASE")
-    new, new_repeats = pool_runs([load_run_source(x, out, "NEW") for x in _split_runs(new_spec, "NEW")], "NEW")
+    base_runs = [load_run_source(x, out, "BASE") for x in _split_runs(base_spec, "BASE")]
+    new_runs = [load_run_source(x, out, "NEW") for x in _split_runs(new_spec, "NEW")]
+    _print_notes(base_runs, new_runs)
+    base, base_repeats = pool_runs(base_runs, "BASE")
+    new, new_repeats = pool_runs(new_runs, "NEW")
     comparison = compare_runs(base, new, settings, (base_repeats, new_repeats))
     if args.format == "json":
         print(render_json(comparison), end="")

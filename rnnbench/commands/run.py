@@ -20,17 +20,21 @@ from rich.progress import (
 from rnnbench.analysis.match_params import match_params, registry_param_counter
 from rnnbench.analysis.sources import store_run_id
 from rnnbench.commands.common import load_plugins
-from rnnbench.execution.interrupts import sigterm_as_interrupt
+from rnnbench.errors import UsageError
+from rnnbench.execution.interrupts import hold_interrupts, interrupt_once, sigterm_as_interrupt
+from rnnbench.execution.load import apply_threading, choose_threading, sample_machine
 from rnnbench.execution.session import RunOutcome, run_sweep
-from rnnbench.records import CaseConfig, RunSettings, TimerSettings
+from rnnbench.records import CaseConfig, RunInfo, RunSettings, TimerSettings
 from rnnbench.render.plots import matplotlib_missing
 from rnnbench.render.terminal import print_summary
 from rnnbench.render.run_folder import write_run_folder
+from rnnbench.request.model_options import refuse_untrainable
 from rnnbench.request.options import OPTIONS, RunRequest, default_text, switch
 from rnnbench.request.run_request import resolve_request, resume_command
 from rnnbench.request.sweep import axes_of, expand
 from rnnbench.specs import ExecutorOptions
 from rnnbench.store import DEFAULT_DB_NAME, ResultsStore
+from rnnbench.task_api import MAX_CORPUS_ENV
 
 
 def add_parser(sub, add_common) -> None:
@@ -56,43 +60,71 @@ def add_parser(sub, add_common) -> None:
                      " cases, rerun failed and missing ones")
     how.add_argument("--sweep", metavar="FILE.toml",
                      help="read the flags from a TOML sweep file; flags given here override it (docs/robustness.md)")
+    how.add_argument("--allow-changed-settings", action="store_true",
+                     help="with --resume: allow threads, scenarios or timing settings other than the run's; each row"
+                     " then records its own and the outputs say what varied")
     how.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.set_defaults(handler=run)
 
 
 #: arguments of ``rnnbench run`` that say where to store or how to show, not what to run
-_NOT_REQUEST = ("out", "resume", "sweep", "no_progress", "debug", "handler", "command", "argv")
+_NOT_REQUEST = ("out", "resume", "sweep", "no_progress", "debug", "handler", "command", "argv",
+                "allow_changed_settings")
 
 
 def run(args: argparse.Namespace) -> int:
+    out = _results_folder(args.out)
     flags = {k: v for k, v in vars(args).items() if k not in _NOT_REQUEST}
     if args.resume:  # 'latest' and 'latest~N' name a stored run here as everywhere
-        args.resume = store_run_id(args.resume, Path(args.out), what="--resume")
-    stored = _stored_request(Path(args.out), args.resume) if args.resume else None
+        args.resume = store_run_id(args.resume, out, what="--resume")
+    stored_run = _stored_run(out, args.resume) if args.resume else None
+    stored = _request_of(stored_run) if stored_run is not None else None
     request = resolve_request(flags, stored=stored, sweep=args.sweep)
+    # Before the plugins are loaded: they import torch, and OpenMP reads its wait policy then.
+    # A resume keeps the threads its run measured with, whatever the load now.
+    kept = stored_run.run_settings if stored_run is not None else None
+    machine = sample_machine()
+    threading = choose_threading(request.threads or (kept.threads if kept is not None else None), machine)
+    too_late = apply_threading(threading)
+    if request.max_corpus_mb is not None:  # an environment variable: worker processes read it too
+        os.environ[MAX_CORPUS_ENV] = f"{request.max_corpus_mb:g}"
     sigterm_as_interrupt()
     registry = load_plugins(request.plugins)
     registry.resolve_executor(request.executor)  # fail before any work on a typo
     err = Console(stderr=True)
-    cases, settings = plan_cases(request, registry, err)
+    err.soft_wrap = not err.is_terminal  # piped: no line is broken ('pip install' stays with its package)
+    cases, settings = plan_cases(request, registry, err, threads=threading.threads)
+    if stored_run is not None and kept is not None:
+        _check_kept(stored_run.run_id, kept, settings, args.allow_changed_settings, err)
     command = "rnnbench " + " ".join(shlex.quote(a) for a in args.argv)
-    outcome = execute_request(request, registry, cases, settings, out=Path(args.out), resume=args.resume,
-                              command=command, show_progress=not args.no_progress, err=err)
-    write_run_folder(outcome.run, outcome.results)
-    for message in outcome.observer_errors or []:
-        err.print(f"[yellow]rnnbench: warning:[/yellow] {message}")
-    print_summary(outcome.results, outcome.run, Console())
-    folder = outcome.run.folder
-    sep = "\n" if err.is_terminal else "  "
-    err.print(f"results: {folder / 'results.csv'}{sep}report: {folder / 'report.md'}  {folder / 'report.html'}"
-              f"{sep}database: {Path(args.out) / DEFAULT_DB_NAME}", soft_wrap=not err.is_terminal, highlight=False)
-    missing = matplotlib_missing()
-    if missing and outcome.results:
-        err.print(f"rnnbench: note: the report has no plots: {missing}", markup=False, highlight=False)
+    environment, notes = _load_facts(machine, threading, too_late)
+    with interrupt_once() as interrupts:
+        outcome = execute_request(request, registry, cases, settings, out=out, resume=args.resume,
+                                  command=command, show_progress=not args.no_progress, err=err,
+                                  environment=environment, notes=notes)
+        hold_interrupts()  # from here on the run is wrapped up: a Ctrl-C is held until it is done
+        write_run_folder(outcome.run, outcome.results)
+        for message in outcome.observer_errors or []:
+            err.print(f"[yellow]rnnbench: warning:[/yellow] {message}")
+        print_summary(outcome.results, outcome.run, Console())
+        folder = outcome.run.folder
+        sep = "\n" if err.is_terminal else "  "
+        err.print(f"results: {folder / 'results.csv'}{sep}report: {folder / 'report.md'}  {folder / 'report.html'}"
+                  f"{sep}database: {out / DEFAULT_DB_NAME}", soft_wrap=not err.is_terminal, highlight=False,
+                  markup=False)
+        missing = matplotlib_missing()
+        if missing and outcome.results:
+            err.print(f"rnnbench: note: the report has no plots: {missing}", markup=False, highlight=False)
+        if outcome.left_to_others:
+            err.print(f"rnnbench: note: {len(outcome.left_to_others)} case(s) were left to another process that is"
+                      " resuming this run (claimed in the database); it stores them", markup=False, highlight=False)
+    if interrupts.held:
+        err.print(f"rnnbench: note: {interrupts.held} more interrupt(s) held until the run folder was written",
+                  markup=False, highlight=False)
     failed = [r for r in outcome.results if r.status != "ok"]
     if outcome.interrupted:
         err.print(f"[red]interrupted[/red]: finished cases are stored; resume with:\n"
-                  f"  {resume_command(args.out, outcome.run.run_id)}", highlight=False,
+                  f"  {resume_command(out, outcome.run.run_id)}", highlight=False,
                   soft_wrap=not err.is_terminal)
         return 130
     if failed:
@@ -101,12 +133,16 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def plan_cases(request: RunRequest, registry, err: Console) -> tuple[list[CaseConfig], RunSettings]:
+def plan_cases(request: RunRequest, registry, err: Console,
+               threads: int | None = None) -> tuple[list[CaseConfig], RunSettings]:
     """The cases of a request (expanded, widths matched under --match-params) and how to measure them.
 
-    Shared with ``rnnbench study run``, whose sweeps are ordinary runs.
+    ``threads``: the count chosen from the machine's load (``rnnbench run``); without it,
+    ``--threads`` or every core. Shared with ``rnnbench study run``, whose sweeps are ordinary runs.
     """
     expansion = expand(axes_of(request), registry)
+    if "train" in request.scenarios:
+        refuse_untrainable(expansion.cases, registry)
     for note in expansion.skipped:
         err.print(f"[yellow]rnnbench: skipping[/yellow] {note}")
     cases = expansion.cases
@@ -122,24 +158,84 @@ def plan_cases(request: RunRequest, registry, err: Console) -> tuple[list[CaseCo
         err.print(f"rnnbench: warning: --threads {request.threads} is more than the {cores} logical CPU(s) of"
                   f" this machine: the threads will share cores, and times will be slower and noisier than with"
                   f" --threads {cores} or fewer", markup=False, highlight=False)
-    settings = RunSettings(scenarios=tuple(request.scenarios), threads=request.threads or os.cpu_count() or 1,
-                           timer=TimerSettings(min_run_time=request.min_time))
+    settings = RunSettings(scenarios=tuple(request.scenarios), threads=threads or request.threads or cores,
+                           timer=TimerSettings(min_run_time=request.min_time),
+                           eval_seq_lens=tuple(request.eval_seq_len or ()))
     return cases, settings
 
 
-def _stored_request(out_dir: Path, run_id: str) -> dict[str, Any]:
-    """The request stored with a run, or ``{}`` for a run stored without one."""
+def _results_folder(text: str) -> Path:
+    """``--out`` as a path, refused when it is empty or not UTF-8 (SQLite and the reports need text)."""
+    if not text.strip():
+        raise UsageError("--out: empty path; give the results folder, e.g. --out results")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # bytes that are not UTF-8 arrive as surrogate escapes
+        raise UsageError(f"--out: the path {os.fsencode(text)!r} is not valid UTF-8; rnnbench stores and prints"
+                         " paths as text: rename the folder or choose another") from None
+    return Path(text)
+
+
+def _stored_run(out_dir: Path, run_id: str) -> RunInfo:
     with ResultsStore.reader(out_dir / DEFAULT_DB_NAME) as store:
-        stored = store.run_info(run_id).settings.get("request")
+        return store.run_info(run_id)
+
+
+def _request_of(run: RunInfo) -> dict[str, Any]:
+    """The request stored with a run, or ``{}`` for a run stored without one."""
+    stored = run.settings.get("request")
     return dict(stored) if isinstance(stored, dict) else {}
+
+
+def _load_facts(machine, threading, too_late: str | None) -> tuple[dict[str, Any], list[str]]:
+    """What the run's environment records about the load and the threading, and the warnings to print."""
+    environment = {"machine_load": machine.facts(),
+                   "threading": {"threads": threading.threads, "automatic": threading.automatic,
+                                 "reason": threading.reason, "busy": machine.busy_for(threading.threads)},
+                   "openmp_wait_policy": os.environ.get("OMP_WAIT_POLICY") if too_late is None else
+                   f"not set: {too_late}"}
+    notes = [too_late] if too_late else []
+    if machine.busy_for(threading.threads):
+        notes.insert(0, f"the machine is busy: {threading.reason}; times will include waiting for a CPU"
+                        " (docs/robustness.md)")
+    return environment, notes
+
+
+def _check_kept(run_id: str, kept: RunSettings, settings: RunSettings, allowed: bool, err: Console) -> None:
+    """A resume measures as the run did, unless the user allows a change (then every output says so)."""
+    before, now = _flat(kept.to_dict()), _flat(settings.to_dict())
+    changed = [(k, before.get(k), now.get(k)) for k in sorted(set(before) | set(now)) if before.get(k) != now.get(k)]
+    if not changed:
+        return
+    what = ", ".join(f"{k}={old} to {new}" for k, old, new in changed)
+    if not allowed:
+        raise UsageError(
+            f"--resume {run_id}: this would change {what}; the rows of one run must be measured alike: drop the"
+            " flag, start a new run, or pass --allow-changed-settings (each row then records its settings and the"
+            " table and report say what varied)")
+    err.print(f"rnnbench: warning: --resume {run_id} with --allow-changed-settings: {what}; the rows run now record"
+              " it, and the table and report say what varied", markup=False, highlight=False, soft_wrap=True)
+
+
+def _flat(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        if isinstance(value, dict):
+            out.update(_flat(value, f"{prefix}{key}."))
+        else:
+            out[f"{prefix}{key}"] = list(value) if isinstance(value, tuple) else value
+    return out
 
 
 def execute_request(request: RunRequest, registry, cases: list[CaseConfig], settings: RunSettings, *, out: Path,
                     resume: str | None, command: str, show_progress: bool, err: Console,
-                    settings_extra: dict[str, Any] | None = None) -> RunOutcome:
+                    settings_extra: dict[str, Any] | None = None, environment: dict[str, Any] | None = None,
+                    notes: list[str] = ()) -> RunOutcome:
     """Run the cases (a new run, or ``resume``'s) and store them; a progress bar on ``err`` if asked.
 
-    ``settings_extra`` is stored with a new run's settings (``rnnbench study run`` tags its sweeps).
+    ``settings_extra`` is stored with a new run's settings (``rnnbench study run`` tags its sweeps);
+    ``environment`` adds to a new run's environment record; ``notes`` are warnings printed once
+    the run exists (so that a request refused before prints its one error line alone).
     """
     def on_start(run, to_run, already_done):
         done = f", {already_done} already done" if already_done else ""
@@ -148,9 +244,12 @@ def execute_request(request: RunRequest, registry, cases: list[CaseConfig], sett
         sep = "\n  " if err.is_terminal else " "
         err.print(f"run {run.run_id}: {to_run} case(s) to run{done}; if it stops, continue with:{sep}"
                   f"{resume_command(out, run.run_id)}", highlight=False, soft_wrap=not err.is_terminal)
+        for note in notes:
+            err.print(f"rnnbench: warning: {note}", highlight=False, soft_wrap=True, markup=False)
 
     kwargs = dict(executor=request.executor, out_dir=out, command=command, resume=resume,
                   request=request.to_dict(), on_start=on_start, settings_extra=settings_extra,
+                  environment=environment,
                   executor_options=ExecutorOptions(timeout=request.timeout, workers=request.workers,
                                                    scheduler=request.scheduler))
     if not show_progress:

@@ -8,17 +8,21 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import errno
 import functools
 import math
 import os
 import socket
 import time
 import traceback
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import numpy as np
 
+from rnnbench.execution import gradients
 from rnnbench.execution.environment import cpu_model
+from rnnbench.execution.evaluation import evaluate, evaluate_lengths
+from rnnbench.execution.load import LoadMeter
 from rnnbench.execution.timing import Measurement, time_call
 from rnnbench.manager import Registry, load_registry
 from rnnbench.model_api import Batch, Model, ModelConfig
@@ -80,19 +84,31 @@ def seed_everything(seed: int) -> None:
         pass
 
 
+#: what allocators say when they cannot allocate: CUDA's and torch's caching allocator ("out of
+#: memory"), torch's CPU allocator ("DefaultCPUAllocator: can't allocate memory"), and the C
+#: library's strerror(ENOMEM) that both append ("Cannot allocate memory")
+_OOM_MESSAGES = ("out of memory", "can't allocate memory", "cannot allocate memory")
+
+
 def classify_error(exc: BaseException) -> str:
-    name = type(exc).__name__
-    if isinstance(exc, MemoryError) or name == "OutOfMemoryError" or "out of memory" in str(exc).lower():
+    """``oom`` for an allocation failure on any device, ``error`` for everything else."""
+    if isinstance(exc, MemoryError) or type(exc).__name__ == "OutOfMemoryError":
         return "oom"
-    return "error"
+    if isinstance(exc, OSError) and exc.errno == errno.ENOMEM:
+        return "oom"
+    text = str(exc).lower()
+    return "oom" if any(message in text for message in _OOM_MESSAGES) else "error"
 
 
 def run_case(config: CaseConfig, registry: Registry, settings: RunSettings) -> CaseResult:
     """Run every requested scenario of one case; never raises for a plugin's failure."""
     result = CaseResult(config=config, started_at=time.time(), worker=worker_facts(settings.threads))
+    # every row says how it was measured: a resume allowed to change settings mixes them in a run
+    result.worker["settings"] = settings.to_dict()
     start = time.perf_counter()
+    meter = LoadMeter()
     try:
-        with thread_limit(settings.threads):
+        with meter, thread_limit(settings.threads):
             _run_scenarios(config, registry, settings, result)
     except (KeyboardInterrupt, SystemExit):
         raise
@@ -101,12 +117,16 @@ def run_case(config: CaseConfig, registry: Registry, settings: RunSettings) -> C
         result.error = f"{type(exc).__name__}: {exc}".strip().rstrip(":")  # MemoryError has no message
         result.details["traceback"] = traceback.format_exc(limit=20)
     result.duration_s = time.perf_counter() - start
+    if meter.result is not None:  # what other processes took from the machine while the case ran
+        result.worker["load"] = meter.result.facts()
+        result.metrics += meter.result.metrics()
     return result
 
 
-def build_task(config: CaseConfig, registry: Registry) -> Task:
+def build_task(config: CaseConfig, registry: Registry, seq_len: int | None = None) -> Task:
+    """The case's task, at the case's ``seq_len`` or (for evaluation at other lengths) at ``seq_len``."""
     spec = registry.resolve_task(config.task)
-    task = spec.factory(config.options, config.seq_len, config.seed)
+    task = spec.factory(config.options, config.seq_len if seq_len is None else seq_len, config.seed)
     task.shape.validate()
     return task
 
@@ -119,6 +139,7 @@ def build_model(config: CaseConfig, registry: Registry, task: Task, hidden: int 
         output_kind=shape.output_kind, output_size=shape.output_size,
         hidden=hidden or config.hidden, layers=config.layers, max_seq_len=shape.seq_len,
         device=config.device, dtype=config.dtype, seed=config.seed, lr=config.lr,
+        options={**spec.options, **dict(config.model_options)},
     )
     return spec.factory(model_config)
 
@@ -136,15 +157,22 @@ def _run_scenarios(config: CaseConfig, registry: Registry, settings: RunSettings
         Metric("model", "forward_flops", float(model.flops(T, B, training=False)), "FLOP",
                "analytic count for one forward over [B, T] (docs/results-schema.md)"),
     ]
+    # The gradient probe looks at the model before any scenario changes it, and again at the
+    # end, after training if the train scenario ran (wherever "gradients" sits in the list).
+    init_probe = gradients.take(model, task, B) if "gradients" in settings.scenarios else None
+    trained = False
     for scenario in settings.scenarios:
         if scenario == "train":
-            _train(model, task, config, settings, result)
+            _train(model, task, config, settings, result, lambda length: build_task(config, registry, length))
+            trained = True
         elif scenario == "forward":
             _forward(model, task, config, settings, result)
         elif scenario == "decode":
             _decode(model, task, config, settings, result)
-        else:
+        elif scenario != "gradients":
             raise ValueError(f"unknown scenario '{scenario}'")
+    if init_probe is not None:
+        gradients.record(result, init_probe, gradients.take(model, task, B) if trained else None)
 
 
 def _timing_metrics(scenario: str, name: str, m: Measurement, work: float, work_unit: str,
@@ -159,35 +187,44 @@ def _timing_metrics(scenario: str, name: str, m: Measurement, work: float, work_
     ]
 
 
-def _train(model: Model, task: Task, config: CaseConfig, settings: RunSettings, result: CaseResult) -> None:
+def _train(model: Model, task: Task, config: CaseConfig, settings: RunSettings, result: CaseResult,
+           task_at: Callable[[int], Task]) -> None:
+    """Train for ``config.steps`` steps, or until ``config.time_budget_s`` seconds have passed, then evaluate.
+
+    Under a time budget the clock covers everything a training step needs (making
+    the batch, moving it, the step itself), and stops before the first step that
+    would start past the budget; evaluation and timing repeats are outside it.
+    """
     T, B = task.shape.seq_len, config.batch_size
+    budget = config.time_budget_s
     step_times: list[float] = []
-    curve_steps: list[float] = []
-    curve: list[float] = []
-    every = max(1, config.steps // settings.loss_curve_points)
+    losses: list[float] = []
+    ends: list[float] = []  # seconds of training when each step ended
     memory = None
     loss = float("nan")
+    step = 0
+    cpu_start = time.process_time()
     train_start = time.perf_counter()
-    for step in range(config.steps):
+    while (step < config.steps) if budget is None else (time.perf_counter() - train_start < budget):
         batch = model.to_device(task.batch("train", step, B))
-        measure_memory = step == min(1, config.steps - 1)
+        measure_memory = step == (1 if budget is not None else min(1, config.steps - 1))
         meter = model.memory_meter("train") if measure_memory else contextlib.nullcontext()
         start = time.perf_counter()
         with meter as reading:
             loss = model.train_step(batch)
             model.synchronize()
-        elapsed = time.perf_counter() - start
+        now = time.perf_counter()
         if measure_memory:
             memory = reading
-        else:
-            if step >= settings.train_warmup_steps:
-                step_times.append(elapsed)
-        if step % every == 0 or step == config.steps - 1:
-            curve_steps.append(step)
-            curve.append(float(loss))
+        elif step >= settings.train_warmup_steps:
+            step_times.append(now - start)
+        losses.append(float(loss))
+        ends.append(now - train_start)
         if not math.isfinite(loss):
             raise FloatingPointError(f"training diverged: loss is {loss} at step {step}")
+        step += 1
     train_time = time.perf_counter() - train_start
+    cpu_time = time.process_time() - cpu_start
     if step_times:
         m = Measurement(samples=step_times, warmup_calls=settings.train_warmup_steps,
                         method="wall clock per real training step (time.perf_counter, synchronized)")
@@ -195,29 +232,44 @@ def _train(model: Model, task: Task, config: CaseConfig, settings: RunSettings, 
                                           model.flops(T, B, training=True))
     else:  # every step was a warm-up or the memory-metered one: nothing was timed, and we say so
         result.details["train_step_time"] = (
-            f"not timed: {config.steps} step(s) are fewer than {settings.train_warmup_steps} warm-up step(s),"
+            f"not timed: {step} step(s) are fewer than {settings.train_warmup_steps} warm-up step(s),"
             " one memory-metered step and one timed step")
+    ran = f"{step} training steps" if budget is None else f"{step} training steps in a {budget:g} s budget"
     result.metrics += [
-        Metric("train", "time_s", train_time, "s", f"wall clock of {config.steps} training steps"),
+        Metric("train", "time_s", train_time, "s", f"wall clock of {ran} (batches, transfers and steps)"),
+        Metric("train", "cpu_time_s", cpu_time, "s",
+               f"CPU time of this process, all its threads, over the {ran} (time.process_time);"
+               f" at most {settings.threads} x the wall clock when the case had its threads to itself"),
+        Metric("train", "steps_reached", float(step), "steps", f"training steps completed ({ran})"),
+        Metric("train", "tokens_reached", float(step * B * T), "tokens",
+               f"steps x batch {B} x {T} positions"),
         Metric("train", "final_loss", float(loss), task_loss_unit(model), "loss of the last training batch"),
     ]
-    result.series.append(Series("train", "loss_curve", curve_steps, curve, "training step", task_loss_unit(model),
-                                f"training loss every {every} step(s)"))
+    if budget is not None:
+        result.metrics.append(Metric("train", "budget_s", float(budget), "s",
+                                     "wall-clock training budget (--time-budget); evaluation is outside it"))
+    every = max(1, math.ceil(len(losses) / settings.loss_curve_points))
+    kept = sorted(set(range(0, len(losses), every)) | ({len(losses) - 1} if losses else set()))
+    result.series += [
+        Series("train", "loss_curve", [float(i) for i in kept], [losses[i] for i in kept], "training step",
+               task_loss_unit(model), f"training loss every {every} step(s)"),
+        Series("train", "loss_curve_time", [ends[i] for i in kept], [losses[i] for i in kept],
+               "seconds of training", task_loss_unit(model),
+               f"training loss every {every} step(s) against the wall clock since training started"),
+    ]
     if memory is not None:
         result.metrics.append(Metric("train", "memory_bytes", memory.bytes, "bytes", memory.method))
 
     # Evaluate on held-out data: the test split never shares an example with train.
-    totals: dict[str, float] = {}
-    for index in range(settings.eval_batches):
-        batch = task.batch("test", index, B)
-        outputs = model.predict(model.to_device(batch))
-        for key, value in task.metrics(outputs, batch).items():
-            totals[key] = totals.get(key, 0.0) + float(value)
+    scores = evaluate(model, task, B, settings.eval_batches)
     how = f"mean over {settings.eval_batches} held-out test batches of {B}"
-    for key, total in totals.items():
-        result.metrics.append(Metric("train", f"eval_{key}", total / settings.eval_batches, "", how))
+    for key, value in scores.items():
+        result.metrics.append(Metric("train", f"eval_{key}", value, "", how))
     for key, value in task.baselines().items():
         result.metrics.append(Metric("train", f"baseline_{key}", float(value), "", "chance / trivial predictor"))
+    if settings.eval_seq_lens:
+        evaluate_lengths(model, task, config.seq_len, task_at, settings.eval_seq_lens, B,
+                         settings.eval_batches, scores, result)
     result.details["primary_metric"] = task.primary_metric
     result.details["higher_is_better"] = task.higher_is_better
 

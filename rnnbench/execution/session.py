@@ -10,12 +10,13 @@ import dataclasses
 import secrets
 import sqlite3
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from rnnbench.errors import RnnbenchError, UsageError
 from rnnbench.execution.environment import collect_environment
+from rnnbench.execution.interrupts import hold_interrupts
 from rnnbench.manager import Registry
 from rnnbench.records import CaseConfig, CaseJob, CaseResult, RunInfo, RunSettings
 from rnnbench.specs import ExecutorOptions
@@ -35,6 +36,8 @@ class RunOutcome:
     results: list[CaseResult]
     interrupted: bool = False
     observer_errors: list[str] | None = None
+    #: cases not run because another process (a second resumer) held or stored them
+    left_to_others: list[CaseConfig] = field(default_factory=list)
 
 
 def run_sweep(
@@ -51,6 +54,7 @@ def run_sweep(
     request: dict[str, Any] | None = None,
     on_start: Callable[[RunInfo, int, int], None] | None = None,
     settings_extra: dict[str, Any] | None = None,
+    environment: dict[str, Any] | None = None,
 ) -> RunOutcome:
     """Run ``cases`` through an executor and store each result (the caller writes the run folder).
 
@@ -58,7 +62,13 @@ def run_sweep(
     other case (failed, timed out, crashed, or never run) runs again. ``request``
     (the resolved command-line values) is stored with a new run so that a resume
     can repeat the sweep; ``on_start(run, to_run, already_done)`` is called once
-    the run exists, before the first case.
+    the run exists, before the first case. ``environment`` adds facts to a new run's
+    environment record (the machine's load, the threading chosen from it).
+
+    Each case is claimed in the database just before it runs (executors pull jobs as
+    they go), so two resumers of one run split the remaining cases; a case another live
+    process holds is left to it. Once the sweep ends or is interrupted, further
+    interrupts are held until the run is marked (see :mod:`rnnbench.execution.interrupts`).
     """
     executor_spec = registry.resolve_executor(executor)
     out_dir = Path(out_dir)
@@ -81,6 +91,8 @@ def run_sweep(
             done = store.done_case_ids(resume, statuses=RESUME_SKIPS)
         else:
             env = collect_environment(settings.threads)
+            env["plugins"] = registry.plugin_versions()  # which distribution and version ran each plugin
+            env.update(environment or {})
             observer_errors += registry.notify("rnnbench_environment", env=env)
             run = RunInfo(run_id=new_run_id(), folder=out_dir, env=env, command=command,
                           settings=_settings_dict(settings, executor), created_at=time.time())
@@ -99,9 +111,18 @@ def run_sweep(
         total = len(jobs)
         if on_start:
             on_start(run, total, len(cases) - total)
+        left_to_others: list[CaseJob] = []
+
+        def claimed(jobs: list[CaseJob]) -> Iterator[CaseJob]:
+            for job in jobs:
+                if store.claim(run.run_id, job.config.case_id, skip_statuses=RESUME_SKIPS):
+                    yield job
+                else:  # stored meanwhile, or running in another process that resumes this run
+                    left_to_others.append(job)
+
         interrupted = False
         try:
-            for index, result in enumerate(runner.map(jobs), start=1):
+            for index, result in enumerate(runner.map(claimed(jobs)), start=1):
                 try:
                     store.add_result(run.run_id, result)
                 except Exception as exc:  # e.g. the disk filled: what was stored stays stored
@@ -114,12 +135,15 @@ def run_sweep(
                     on_result(result, index, total)
         except KeyboardInterrupt:
             interrupted = True
+        hold_interrupts()  # the wrap-up below must not be cut short by a second Ctrl-C
 
+        store.release_claims(run.run_id)
         store.finish_run(run.run_id, "interrupted" if interrupted else "finished")
         results = store.results(run.run_id)
         if not interrupted:
             observer_errors += registry.notify("rnnbench_run_finished", run=run, results=results)
-        return RunOutcome(run=run, results=results, interrupted=interrupted, observer_errors=observer_errors)
+        return RunOutcome(run=run, results=results, interrupted=interrupted, observer_errors=observer_errors,
+                          left_to_others=[job.config for job in left_to_others])
     except sqlite3.Error as exc:  # e.g. the disk filled while a run was created or finished
         raise RnnbenchError(f"results database {store.path}: {exc}; what was stored before is kept") from None
     finally:

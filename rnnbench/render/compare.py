@@ -35,7 +35,7 @@ def side_text(kind: str, side: Side) -> str:
         return side.summary.format(fmt_time)
     if kind == "memory":
         return fmt_bytes(side.value)
-    if kind == "params":
+    if kind in ("params", "budget"):
         return fmt_count(side.value)
     if side.seeds == 1 or side.seed_sd is None:
         return f"{side.value:.4g}"
@@ -43,7 +43,7 @@ def side_text(kind: str, side: Side) -> str:
 
 
 def change_text(row: Row) -> str:
-    if row.kind == "accuracy":
+    if row.kind in ("accuracy", "gradient"):
         return f"Δ {row.delta:+.4g} (tol {row.tolerance:.2g})"
     if row.ratio is None:
         return "-"
@@ -76,7 +76,10 @@ def legend(c: Comparison) -> list[str]:
         "Accuracy: the task's primary metric on held-out data, mean over the seeds both runs have; worse/better"
         f" when the difference exceeds the spread over seeds (sd), or --acc-tolerance={s.acc_tolerance:g} with one seed.",
         "BASE/NEW timings: median ±IQR/2 (n = samples).",
-    ]
+    ] + ([f"Steps reached in a --time-budget (never a regression: one count per case, it follows the machine's"
+          f" load): more/fewer steps beyond ±{s.threshold:.0%}."] if any(r.kind == "budget" for r in c.rows) else []) \
+      + (["Gradient decay per step (the gradients scenario; never a regression): steeper/flatter when the change"
+          " exceeds 2 x the two fits' combined standard error."] if any(r.kind == "gradient" for r in c.rows) else [])
 
 
 def _env_lines(c: Comparison) -> list[str]:

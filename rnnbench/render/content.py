@@ -17,12 +17,14 @@ from typing import Any
 
 import pandas as pd
 
+from rnnbench.analysis.conditions import condition_notes
 from rnnbench.analysis.crossover import crossovers
 from rnnbench.analysis.findings import Finding, attach_samples, findings, short_reason
 from rnnbench.analysis.frame import results_frame
 from rnnbench.analysis.match_params import point_of
 from rnnbench.records import CaseResult, Metric, RunInfo
 from rnnbench.render.fit import Column
+from rnnbench.render.measurements import measurement_tables
 from rnnbench.render.plots import PlotFigure, PlotSet, machine_line
 from rnnbench.stats import MIN_SAMPLES_FOR_SPREAD, Summary, fmt_bytes, fmt_count, fmt_time
 
@@ -61,6 +63,7 @@ AXES = (
     ("seed", "seed", "seed", "seed {}"),
     ("steps", "steps", "steps", "{} steps"),
     ("lr", "lr", "lr", "lr {}"),
+    ("time_budget_s", "budget", "budget", "trained for {} s of wall clock (--time-budget)"),
 )
 
 
@@ -83,10 +86,14 @@ def _axis_value(result: CaseResult, field: str) -> Any:
         return c.requested_hidden or c.hidden
     if field == "task_options":
         return ",".join(f"{k}={v}" for k, v in dict(c.options).items()) or "-"
+    if field == "steps" and c.time_budget_s is not None:
+        return None  # a budgeted case has no step count: steps reached says how many ran
     return getattr(c, field)
 
 
 def _text(value: Any) -> str:
+    if value is None:
+        return "-"
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 
@@ -102,7 +109,7 @@ def varying_axes(results: list[CaseResult]) -> tuple[list[tuple[str, str, str]],
             columns.append((key, name, short))
         elif results:
             value = _axis_value(results[0], key)
-            if key == "task_options" and value == "-":
+            if (key == "task_options" and value == "-") or value is None:
                 continue
             constant.append(said.format(_text(value)))
     return columns, constant
@@ -149,6 +156,7 @@ def summary_columns(results: list[CaseResult]) -> tuple[list[Column], list[list[
         Column("decode/token", "decode", priority=3, justify="right"),
         Column("state", "state", priority=5, justify="right"),
         Column("memory", "mem", priority=4, justify="right"),
+        Column("steps reached", "steps", priority=3, justify="right"),
         Column(primary or "quality", _short(primary or "quality"), priority=3, justify="right"),
         Column("chance", "chance", priority=5, justify="right"),
         Column("status", priority=0, wrap=True, wrap_at=36),
@@ -174,7 +182,9 @@ def summary_columns(results: list[CaseResult]) -> tuple[list[Column], list[list[
             timed_cell(r.metric("train", "step_time_s")), timed_cell(r.metric("forward", "latency_s")),
             fmt_count(m.value) if (m := r.metric("forward", "tokens_per_s")) else "-",
             timed_cell(r.metric("decode", "token_latency_s")),
-            fmt_bytes(state.value) if state is not None else "-", mem, quality_text,
+            fmt_bytes(state.value) if state is not None else "-", mem,
+            fmt_count(m.value) if r.config.time_budget_s is not None and (m := r.metric("train", "steps_reached"))
+            else "-", quality_text,
             f"{chance.value:.3g}" if chance is not None and chance.value is not None else "-",
             r.status if r.status == "ok" else f"{r.status}: {reason}" if reason else r.status,
         ]
@@ -187,7 +197,10 @@ def summary_columns(results: list[CaseResult]) -> tuple[list[Column], list[list[
 def legend_lines(shown: dict[str, str], run: RunInfo, results: list[CaseResult]) -> list[str]:
     """One line per group of columns shown (``shown``: column name -> the header printed), saying how
     their numbers were measured."""
-    threads, cpu = run.env.get("threads"), run.env.get("cpu")
+    per_row = {r.worker.get("threads") for r in results if r.worker.get("threads")}
+    # a resume allowed to change settings can mix thread counts in one run: the notes below say how
+    threads = per_row.pop() if len(per_row) == 1 else ("varied" if per_row else run.env.get("threads"))
+    cpu = run.env.get("cpu")
 
     def named(column: str) -> str:
         header = shown[column]
@@ -225,6 +238,9 @@ def legend_lines(shown: dict[str, str], run: RunInfo, results: list[CaseResult])
         lines.append(f"{named('memory')}: training-step memory" + (f", measured by {method}" if method else "")
                      + " (autograd = bytes saved for backward, parameters excluded; tracemalloc = NumPy peak;"
                      " torch.cuda = max_memory_allocated).")
+    if "steps reached" in shown:
+        lines.append(f"{named('steps reached')}: training steps completed within the --time-budget (the clock covers"
+                     " batches, transfers and steps; evaluation is outside it).")
     primary = _primary(results) or "quality"
     if primary in shown:
         lines.append(f"{named(primary)}: the task's primary metric on held-out test batches"
@@ -260,7 +276,7 @@ def report_summary(results: list[CaseResult], run: RunInfo) -> tuple[list[str], 
     columns, rows, constant = summary_columns(results)
     shown = {c.name: c.name for c in columns}
     notes = ([f"All cases: {', '.join(constant)}."] if constant else []) + legend_lines(shown, run, results)
-    return [c.name for c in columns], rows, notes + cpu_notes(results, run)
+    return [c.name for c in columns], rows, notes + cpu_notes(results, run) + condition_notes(results, run)
 
 
 # -- the other sections -------------------------------------------------------------------------
@@ -305,6 +321,8 @@ def build_content(results: list[CaseResult], run: RunInfo, frame: pd.DataFrame,
                 "Where attention overtakes recurrence", bullets=lines,
                 paragraphs=["Ratios of median per-token costs measured in this run, on this machine"
                             f" ({machine_line(run.env)}); a ratio above 1 means the attention model is slower."]))
+    for extra in measurement_tables(results):
+        sections.append(Section(extra.title, table=(extra.header, extra.rows), bullets=extra.notes))
     if plots is not None:
         sections.append(Section("Plots", figures=list(plots.figures), bullets=list(plots.notes)))
     sections.append(Section("Environment", code=json.dumps(run.env, indent=2, default=str)))

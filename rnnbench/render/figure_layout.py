@@ -22,8 +22,9 @@ MAX_SERIES_PER_PANEL = 5
 #: panels per row of small multiples
 PANEL_COLUMNS = 3
 DPI = 100
-#: average width of a title character at 12 pt, in pixels at DPI (to wrap titles before they are cut)
-_TITLE_CHAR_PX = 7.5
+#: room per title character at 12 pt, in pixels at DPI: a centred title wrapped to it spans at most 60% of
+#: the figure, clear of the legend in its top-right corner (an average character is about 7.5 px)
+_TITLE_CHAR_PX = 12.5
 
 T = TypeVar("T")
 

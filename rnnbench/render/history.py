@@ -84,8 +84,11 @@ def tick_labels(runs: list[RunRow]) -> tuple[list[str], str]:
     commits = {(r.commit or "")[:8] for r in runs}
     if len(commits) == len(runs) and "" not in commits:
         return [(r.commit or "")[:8] for r in runs], "run (commit), oldest first"
+    if len(commits) > 1:  # some runs share a commit: number them, and keep each one's commit
+        return ([f"{i + 1}\n{(r.commit or '-')[:8]}" for i, r in enumerate(runs)],
+                "run number and commit, oldest first")
     times = [time.strftime("%m-%d %H:%M", time.gmtime(r.created_at)) for r in runs]
-    shared = f"; all at commit {commits.pop()}" if len(commits) == 1 and "" not in commits else ""
+    shared = f"; all at commit {commits.pop()}" if "" not in commits else ""
     return [f"{i + 1}\n{t}" for i, t in enumerate(times)], f"run number and start (UTC), oldest first{shared}"
 
 

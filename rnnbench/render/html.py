@@ -2,8 +2,9 @@
 
 Images are inlined as base64 data URIs and the style sheet is inline, so the
 file opens anywhere without network access. The layout is a single column with
-a viewport meta tag; wide tables scroll sideways inside their own box instead of
-widening the page.
+a viewport meta tag, up to 84rem wide so that a desktop window (1400 px) shows the
+summary table whole; on narrower screens wide tables scroll sideways inside their own
+box instead of widening the page.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ pre { overflow-x: auto; padding: 0.5rem; border: 1px solid #8884; }
 table { border-collapse: collapse; font-size: 0.85rem; }
 th, td { padding: 0.3rem 0.5rem; text-align: left; border-bottom: 1px solid #8883; }
 td { white-space: nowrap; }  /* a number keeps its unit and spread; headers wrap between words */
+td:last-child { white-space: normal; min-width: 10rem; }  /* a failed row's reason wraps between words */
 th { position: sticky; top: 0; background: Canvas; }
 figure { margin: 1rem 0; }
 figure img { max-width: 100%; height: auto; background: white; }

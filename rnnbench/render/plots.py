@@ -124,6 +124,9 @@ def make_plots(frame: pd.DataFrame, env: dict[str, Any], folder: Path, *, warmup
         notes.append("no train scenario in this run: no accuracy, train-time or Pareto plots")
     if axis is not None and _memory_column(ok) is None:
         notes.append("no memory figure in this run (on CPU, memory is measured for the train scenario)")
+    gradients = _gradient_plot(ok, machine, folder)
+    if gradients is not None:
+        figures.append(gradients)
     if "decode_token_latency_s" in ok and ok["decode_token_latency_s"].notna().any():
         if ok["decode_context_len"].nunique() > 1:
             figures += _decode_plots(ok, machine, folder)
@@ -245,14 +248,35 @@ def time_unit(seconds: Iterable[float]) -> tuple[float, str]:
     return 1e6, "µs"
 
 
-def _scale(ax, xs: list[float], ys: list[float]) -> None:
-    """Log axes where the values span a decade or more; a log x axis is labelled at the swept values."""
+def byte_unit(values: Iterable[float]) -> tuple[float, str]:
+    """(factor, unit) that shows these byte counts in B, KiB, MiB or GiB, by their median (no 1e6 offset)."""
+    finite = [v for v in values if v is not None and np.isfinite(v) and v > 0]
+    typical = float(np.median(finite)) if finite else 1.0
+    for scale, unit in ((2**30, "GiB"), (2**20, "MiB"), (2**10, "KiB")):
+        if typical >= scale:
+            return 1 / scale, unit
+    return 1.0, "bytes"
+
+
+def _units(values: pd.Series, seconds: bool, ylabel: str) -> tuple[float, str]:
+    """(factor, y label) for a column: times in s/ms/µs, bytes in KiB/MiB/GiB, else as they are."""
+    if seconds:
+        factor, unit = time_unit(values)
+        return factor, f"{unit} {ylabel}".strip()
+    if ylabel == "bytes":
+        return byte_unit(values)
+    return 1.0, ylabel
+
+
+def _scale(ax, xs: list[float], ys: list[float], *, swept: bool = True) -> None:
+    """Log axes where the values span a decade or more; an x axis of swept values is labelled at them
+    (``swept=False``: measured values such as training times keep matplotlib's round ticks)."""
     from matplotlib.ticker import FixedLocator, NullLocator
 
     if _spans_decades(xs):
         ax.set_xscale("log")
     ticks = sorted(set(xs))
-    if len(ticks) <= 12:  # ticks at the swept values, not at round numbers nobody ran
+    if swept and len(ticks) <= 12:  # ticks at the swept values, not at round numbers nobody ran
         ax.xaxis.set_major_locator(FixedLocator(ticks))
         ax.xaxis.set_minor_locator(NullLocator())
         ax.set_xticklabels([f"{x:g}" for x in ticks])
@@ -333,9 +357,9 @@ def _panel_plot(ok: pd.DataFrame, x: str, column: str, *, scale: float, xlabel: 
 def _line_plot(ok: pd.DataFrame, axis: str, spec: _AxisPlot, folder: Path) -> PlotFigure | None:
     if spec.column not in ok or not ok[spec.column].notna().any():
         return None
-    scale, unit = time_unit(ok[spec.column]) if spec.seconds else (1.0, "")
+    scale, ylabel = _units(ok[spec.column], spec.seconds, spec.ylabel)
     figure = _panel_plot(ok, axis, spec.column, scale=scale, xlabel=AXIS_LABELS.get(axis, axis),
-                         ylabel=f"{unit} {spec.ylabel}".strip(), baseline=spec.baseline)
+                         ylabel=ylabel, baseline=spec.baseline)
     if figure is None:
         return None
     return _finish(figure, f"{spec.title} vs {AXIS_LABELS.get(axis, axis)}", spec.caption,
@@ -370,7 +394,7 @@ def _pareto_plot(ok: pd.DataFrame, machine: str, folder: Path) -> PlotFigure | N
     drawn = len(front) >= 2  # one case on the front: there is no line to draw, nor to name
     if drawn:
         ax.step(front["x"], front["y"], where="post", color="black", linewidth=1, alpha=0.6, label="Pareto front")
-    _scale(ax, list(data["train_time_s"]), [])
+    _scale(ax, list(data["train_time_s"]), [], swept=False)
     ax.set_xlabel("training time (s, wall clock)")
     ax.set_ylabel(f"held-out {primary}")
     ax.grid(True, which="both", alpha=0.3)
@@ -395,12 +419,68 @@ def _decode_plots(ok: pd.DataFrame, machine: str, folder: Path) -> list[PlotFigu
          " a recurrent model's hidden (and cell) state, a Transformer's KV cache."),
     ]
     for name, column, title, ylabel, caption in specs:
-        scale, unit = time_unit(ok[column]) if column.endswith("_s") else (1.0, "")
+        scale, axis_label = _units(ok[column], column.endswith("_s"), ylabel)
         figure = _panel_plot(ok, "decode_context_len", column, scale=scale, xlabel="context length T (tokens)",
-                             ylabel=f"{unit} {ylabel}".strip())
+                             ylabel=axis_label)
         if figure is None:
             continue
         batch = ", ".join(str(b) for b in sorted(ok["batch_size"].unique()))
         figures.append(_finish(figure, f"{title} vs context length", f"{caption} Batch {batch}. {machine}.",
                                folder / f"{name}.png"))
     return figures
+
+
+GRADIENT_STAGES = (("gradients_grad_norm_init", "at initialisation"), ("gradients_grad_norm_trained", "after training"))
+
+
+def _gradient_plot(ok: pd.DataFrame, machine: str, folder: Path) -> PlotFigure | None:
+    """||dl/dh_t|| against the distance from the loss, per model: at initialisation and after training."""
+    import json
+
+    stages = [(column, when) for column, when in GRADIENT_STAGES if column in ok and ok[column].notna().any()]
+    if not stages:
+        return None
+    keys = ["task", "seq_len"]
+    several = any(ok[key].nunique() > 1 for key in keys)
+    figure, axes = figure_layout.new_figure(len(stages))
+    zero_beyond: set[str] = set()
+    labels = [f"{model} {task} T={seq_len}" if several else str(model)
+              for model, task, seq_len in ok[["model", "task", "seq_len"]].drop_duplicates().itertuples(index=False)]
+    colour = figure_layout.colours(labels)
+    for ax, (column, when) in zip(axes, stages):
+        rows = ok[ok[column].notna()]
+        for (model, task, seq_len), group in rows.groupby(["model", "task", "seq_len"], sort=False):
+            curves = [np.asarray(json.loads(text), dtype=float) for text in group[column]]
+            span = min(len(curve) for curve in curves)
+            stacked = np.vstack([curve[:span] for curve in curves])  # one row per seed
+            label = f"{model} {task} T={seq_len}" if several else str(model)
+            if np.all(stacked[:, 1:] == 0):
+                zero_beyond.add(label)
+            median = np.median(stacked, axis=0)
+            distance = np.arange(span)
+            shown = median > 0  # zeros (no path across time) have no place on a log axis
+            ax.plot(distance[shown], median[shown], marker=".", markersize=3, linewidth=1.2, label=label,
+                    color=colour[label])
+            if len(curves) > 1:
+                low, high = stacked.min(axis=0), stacked.max(axis=0)
+                band = (low > 0) & shown
+                ax.fill_between(distance[band], low[band], high[band], color=colour[label], alpha=0.15)
+        ax.set_yscale("log")
+        ax.set_xlabel("distance from the loss position (steps)")
+        ax.set_ylabel("mean ||dl/dh_t|| over examples")
+        ax.set_title(when, fontsize=10)
+        ax.grid(True, which="both", alpha=0.3)
+    figure_layout.legend_outside(figure, axes)
+    seeds = ok["seed"].nunique() if "seed" in ok else 1
+    caption = ("Gradient flow: the norm of the gradient of each example's loss at its last scored position with"
+               " respect to the state h_t at each earlier position (recurrent state of every layer, the"
+               " Transformer's residual stream entering its first block), averaged over the first test batch,"
+               " in float64; a straight falling line on this log scale is an exponentially vanishing gradient,"
+               " its slope the decay per step in the gradient-flow table.")
+    if seeds > 1:
+        caption += f" Line: median over {seeds} seeds; band: their range."
+    if zero_beyond:
+        caption += f" {', '.join(sorted(zero_beyond))}: exactly zero beyond distance 0 (no path across time)."
+    return _finish(figure, "Gradient norm vs distance from the loss", f"{caption} {machine}.",
+                   folder / "gradient_norm_vs_distance.png")
+

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from rnnbench.analysis.conditions import condition_notes
 from rnnbench.analysis.findings import Finding
 from rnnbench.records import CaseResult, RunInfo
 from rnnbench.render.content import cpu_notes, legend_lines, run_findings, summary_columns
 from rnnbench.render.fit import print_fitted
+from rnnbench.render.measurements import measurement_tables
 
 #: the width of a table written to a pipe or a CI log, where no terminal width is there to respect
 PIPE_WIDTH = 220
@@ -52,8 +54,13 @@ def print_summary(results: list[CaseResult], run: RunInfo, console: Any,
     shown = {c.name: header for c, header in zip(fitted.columns, fitted.headers)}
     for line in legend_lines(shown, run, results):
         console.print(f"[dim]{escape(line)}[/dim]", highlight=False, soft_wrap=soft)
-    for line in cpu_notes(results, run):
+    for line in cpu_notes(results, run) + condition_notes(results, run):
         console.print(f"[yellow]{escape(line)}[/yellow]", highlight=False, soft_wrap=soft)
+    for extra in measurement_tables(results):  # issue 16's tables, when the run has their measurements
+        print_table(extra.title, extra.header, [[escape(cell) for cell in row] for row in extra.rows],
+                    plain_console(console), show_lines=False)
+        for line in extra.notes:
+            console.print(f"[dim]{escape(line)}[/dim]", highlight=False, soft_wrap=soft)
     found = run_findings(results, run) if found is None else found
     if found:
         console.print("[bold]Findings[/bold] (from this run's stored results):", highlight=False)

@@ -37,10 +37,16 @@ class RunRequest:
     seeds: list[int] = field(default_factory=lambda: [0])
     steps: list[int] | None = None
     lr: list[float] | None = None
+    #: seconds of wall clock to train each case for, instead of ``steps`` (Languini Kitchen's equal-time protocol)
+    time_budget: list[float] | None = None
     #: ``{task: {option: value}}``; values are converted to each option's type at expansion
     task_opt: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: ``{arch or ARCH@BACKEND: {option: value}}``, converted by the model spec at expansion
+    model_opt: dict[str, dict[str, Any]] = field(default_factory=dict)
     match_params: bool = False
     scenarios: list[str] = field(default_factory=lambda: list(DEFAULT_SCENARIOS))
+    #: lengths (the task's --seq-len meaning) every trained model is also evaluated at
+    eval_seq_len: list[int] | None = None
     threads: int | None = None
     min_time: float = TimerSettings.min_run_time
     executor: str = "local"
@@ -48,9 +54,21 @@ class RunRequest:
     workers: int = 1
     scheduler: str | None = None
     plugins: list[str] = field(default_factory=list)
+    #: cap on a task's corpus file in MB (``None``: the task's own cap); not part of any case
+    max_corpus_mb: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {f.name: getattr(self, f.name) for f in fields(self)}
+
+    def check(self) -> None:
+        """Options that are each valid but do not make sense together: one clear line."""
+        if self.time_budget is not None and self.steps is not None:
+            raise UsageError("--time-budget replaces --steps (a budgeted case trains until its time is up);"
+                             " give one of them")
+        if self.time_budget is not None and "train" not in self.scenarios:
+            raise UsageError("--time-budget budgets the training: add train to --scenarios")
+        if self.eval_seq_len is not None and "train" not in self.scenarios:
+            raise UsageError("--eval-seq-len evaluates the trained model: add train to --scenarios")
 
 
 # -- reading one value ------------------------------------------------------------------------
@@ -179,29 +197,42 @@ def strings(value: Any, origin: Origin) -> list[str]:
     return [string(item, origin) for item in (value if isinstance(value, (list, tuple)) else [value])]
 
 
-def task_options(value: Any, origin: Origin) -> dict[str, dict[str, Any]]:
-    """``["copy.num_symbols=5"]`` (flags) or ``{copy = {num_symbols = 5}}`` (a file) -> a table."""
-    parsed: dict[str, dict[str, Any]] = {}
-    if isinstance(value, dict):
-        for task, options in value.items():
-            if not isinstance(options, dict):
-                raise Origin(origin.flag, f"{origin.key}.{task}", origin.file).fail(
-                    f"must be a table of options, like [task_opt.{task}], got {_type_name(options)}")
-            for option, setting in options.items():
-                if isinstance(setting, (dict, list)):
-                    raise Origin(origin.flag, f"{origin.key}.{task}.{option}", origin.file).fail(
-                        f"must be a single value, got {_type_name(setting)}")
-                parsed.setdefault(str(task).strip().lower(), {})[str(option).strip()] = setting
+def _owned_options(owner: str, example: str) -> Callable[[Any, Origin], dict[str, dict[str, Any]]]:
+    """A parser of ``OWNER.KEY=VALUE`` flags or ``[KEY.OWNER]`` tables into ``{owner: {key: value}}``.
+
+    ``owner`` names what owns the options in messages (``TASK``, ``ARCH``); ``example`` is
+    an owner to show in them (``copy``). Values stay as given (text from flags, TOML
+    values from files); the owner's spec converts them to the options' types at expansion.
+    """
+    def parse(value: Any, origin: Origin) -> dict[str, dict[str, Any]]:
+        parsed: dict[str, dict[str, Any]] = {}
+        if isinstance(value, dict):
+            for name, options in value.items():
+                if not isinstance(options, dict):
+                    raise Origin(origin.flag, f"{origin.key}.{name}", origin.file).fail(
+                        f"must be a table of options, like [{origin.key}.{name}], got {_type_name(options)}")
+                for option, setting in options.items():
+                    if isinstance(setting, (dict, list)):
+                        raise Origin(origin.flag, f"{origin.key}.{name}.{option}", origin.file).fail(
+                            f"must be a single value, got {_type_name(setting)}")
+                    parsed.setdefault(str(name).strip().lower(), {})[str(option).strip()] = setting
+            return parsed
+        if origin.file is not None and not isinstance(value, list):
+            raise origin.fail(f"must be a table of tables, like [{origin.key}.{example}], got {_type_name(value)}")
+        for pair in value:
+            key, sep, setting = str(pair).partition("=")
+            name, dot, option = key.partition(".")
+            if not sep or not dot or not name.strip() or not option.strip():
+                raise origin.fail(f"expected {owner}.KEY=VALUE, got '{pair}'")
+            parsed.setdefault(name.strip().lower(), {})[option.strip()] = setting.strip()
         return parsed
-    if origin.file is not None and not isinstance(value, list):
-        raise origin.fail(f"must be a table of tables, like [task_opt.copy], got {_type_name(value)}")
-    for pair in value:
-        key, sep, setting = str(pair).partition("=")
-        task, dot, option = key.partition(".")
-        if not sep or not dot or not task.strip() or not option.strip():
-            raise origin.fail(f"expected TASK.KEY=VALUE, got '{pair}'")
-        parsed.setdefault(task.strip().lower(), {})[option.strip()] = setting.strip()
-    return parsed
+    return parse
+
+
+#: ``["copy.num_symbols=5"]`` (flags) or ``{copy = {num_symbols = 5}}`` (a file) -> a table
+task_options = _owned_options("TASK", "copy")
+#: ``["transformer.heads=4"]`` (flags) or ``{transformer = {heads = 4}}`` (a file) -> a table
+model_options = _owned_options("ARCH", "transformer")
 
 
 # -- the table of options ------------------------------------------------------------------------
@@ -239,17 +270,26 @@ OPTIONS: tuple[Option, ...] = (
     Option("seeds", int_list(0), "seeds", "axes"),
     Option("steps", int_list(1), "training steps", "axes"),
     Option("lr", float_list, "Adam learning rate", "axes"),
+    Option("time_budget", float_list, "train each case for this many seconds of wall clock instead of --steps"
+           " (evaluation outside it)", "axes", metavar="SECONDS"),
     Option("task_opt", task_options, "a task option (repeatable), e.g. copy.num_symbols=5", "axes",
            metavar="TASK.KEY=VALUE", accumulates=True),
+    Option("model_opt", model_options, "a model option (repeatable), e.g. transformer.heads=4; ARCH or"
+           " ARCH@BACKEND; 'rnnbench list' shows each model's options", "axes",
+           metavar="ARCH.KEY=VALUE", accumulates=True),
     Option("match_params", switch, "pick each model's width so that its parameter count is within 5%% of the"
            " first model's at --hidden (embedding and head included)", "axes"),
     Option("scenarios", choice_list(SCENARIOS), "what each case measures: " + ", ".join(SCENARIOS)),
-    Option("threads", positive_int, "threads for torch and BLAS in every case (default: all cores)"),
+    Option("eval_seq_len", int_list(1), "also evaluate every trained model at these lengths (what --seq-len"
+           " means for the task), one metric per length", metavar="L1,L2"),
+    Option("threads", positive_int, "threads for torch and BLAS in every case; none: one per CPU that other"
+           " processes leave free, all cores on an idle machine (docs/robustness.md)"),
     Option("min_time", positive_float, "seconds of timed repeats per timing, after warm-up"),
     Option("executor", string, "where cases run"),
     Option("timeout", positive_float, "seconds per case (executors that can stop one)"),
     Option("workers", positive_int, "worker processes (executors that start them)"),
     Option("scheduler", string, "cluster scheduler address (executors that use one)"),
+    Option("max_corpus_mb", positive_float, "cap in MB on a task's corpus file (lm.corpus); none: the task's own (lm: 128)"),
     Option("plugins", strings, "load a plugin module by import path (repeatable), as pytest -p", flag="-p",
            metavar="MODULE", accumulates=True),
 )

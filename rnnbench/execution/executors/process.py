@@ -237,13 +237,23 @@ class ProcessExecutor:
 
     # -- the executor contract ---------------------------------------------------------------
     def map(self, jobs: Iterable[CaseJob]) -> Iterator[CaseResult]:
-        pending = list(jobs)
-        pending.reverse()  # pop() from the end keeps the given order
-        if pending:
-            self._warn_about_sharing(pending[-1])
-        while pending or self._running:
-            while pending and len(self._running) < self.workers:
-                self._start(pending.pop())
+        # Jobs are taken one at a time, when a worker is free: the session claims each case
+        # as it is taken, so a second resumer of the run gets the cases not yet started.
+        source = iter(jobs)
+        warned = False
+        exhausted = False
+        while True:
+            while not exhausted and len(self._running) < self.workers:
+                job = next(source, None)
+                if job is None:
+                    exhausted = True
+                    break
+                if not warned:
+                    self._warn_about_sharing(job)
+                    warned = True
+                self._start(job)
+            if not self._running:
+                return
             now = time.monotonic()
             deadlines = [w.deadline for w in self._running if w.deadline is not None]
             wait_for = max(0.0, min(deadlines) - now) if deadlines else None
