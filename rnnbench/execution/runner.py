@@ -140,6 +140,7 @@ def build_model(config: CaseConfig, registry: Registry, task: Task, hidden: int 
         output_kind=shape.output_kind, output_size=shape.output_size,
         hidden=hidden or config.hidden, layers=config.layers, max_seq_len=shape.seq_len,
         device=config.device, dtype=config.dtype, seed=config.seed, lr=config.lr,
+        options={**spec.options, **dict(config.model_options)},
     )
     return spec.factory(model_config)
 
