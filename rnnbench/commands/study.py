@@ -153,9 +153,10 @@ def run_study(args: argparse.Namespace) -> int:
                                   settings_extra={"study": tag})
         write_run_folder(outcome.run, outcome.results)
         if outcome.interrupted:
-            err.print(Text(f"interrupted: finished cases are stored; run the same command again to continue:\n"
-                           f"  rnnbench study run {spec.name} --profile {profile} --out {shlex.quote(str(out))}"),
-                      style="red")
+            again = ["rnnbench", "study", "run", spec.name, "--profile", profile, "--out", str(out),
+                     *_override_argv(overrides)]
+            err.print(Text("interrupted: finished cases are stored; run the same command again to continue:\n  "
+                           + " ".join(shlex.quote(a) for a in again), style="red"), soft_wrap=True)
             return 130
         failed += sum(r.status != "ok" for r in outcome.results)
     elapsed = time.perf_counter() - started
