@@ -1,6 +1,7 @@
 """rnnbench: benchmarks of recurrent models against Transformers, built on pluggy.
 
-The public API for plugin authors is re-exported here::
+The public API for plugin authors is re-exported here (docs/api.md lists it, with
+what is internal and the version policy)::
 
     import rnnbench
 
@@ -9,13 +10,23 @@ The public API for plugin authors is re-exported here::
         register(rnnbench.ModelSpec(arch="mylstm", backend="torch", ...))
 """
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 from rnnbench.errors import RnnbenchError, UsageError
 from rnnbench.hookspecs import hookimpl, hookspec
 from rnnbench.model_api import Batch, MemoryReading, Model, ModelConfig
-from rnnbench.specs import ExecutorSpec, ModelSpec, TaskSpec
-from rnnbench.task_api import Task, TaskShape
+from rnnbench.specs import ExecutorSpec, ModelSpec, TaskDefaults, TaskSpec
+from rnnbench.task_api import (
+    Task,
+    TaskShape,
+    classification_metrics,
+    masked_accuracy,
+    masked_cross_entropy,
+    masked_mse,
+    row_buckets,
+    sample_split,
+    split_rng,
+)
 
 __all__ = [
     "__version__",
@@ -27,9 +38,17 @@ __all__ = [
     "ModelSpec",
     "RnnbenchError",
     "Task",
+    "TaskDefaults",
     "TaskShape",
     "TaskSpec",
     "UsageError",
+    "classification_metrics",
     "hookimpl",
     "hookspec",
+    "masked_accuracy",
+    "masked_cross_entropy",
+    "masked_mse",
+    "row_buckets",
+    "sample_split",
+    "split_rng",
 ]

@@ -43,6 +43,26 @@ class LoadProblem:
         return str(PluginError(self.plugin, self.message, self.distribution))
 
 
+@dataclass(frozen=True)
+class PluginSource:
+    """Where a loaded plugin came from: the distribution (and version) that provides it."""
+
+    plugin: str  # the entry-point name, or the module path given with -p
+    module: str
+    distribution: str | None  # None: not part of an installed distribution
+    version: str | None
+    via: str  # "entry point" or "-p"
+
+    def describe(self) -> str:
+        """``rnnbench-mymodel 0.1.0``, or why there is no distribution."""
+        if self.distribution is None:
+            return "no installed distribution (loaded with -p)"
+        return f"{self.distribution} {self.version}" if self.version else self.distribution
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"module": self.module, "distribution": self.distribution, "version": self.version, "via": self.via}
+
+
 @dataclass
 class Registry:
     """Everything the installed and requested plugins registered."""
@@ -57,6 +77,23 @@ class Registry:
     problems: list[LoadProblem] = field(default_factory=list)
     #: modules given with ``-p``; workers in other processes load them too
     plugin_modules: tuple[str, ...] = ()
+    #: every plugin that loaded, by name, with its distribution and version
+    sources: dict[str, PluginSource] = field(default_factory=dict)
+
+    def source_of(self, name: str) -> PluginSource | None:
+        """The source of the plugin that registered model/task/executor ``name``."""
+        owner = self.owners.get(name)
+        return self.sources.get(owner) if owner is not None else None
+
+    def plugin_versions(self) -> dict[str, dict[str, Any]]:
+        """Every loaded plugin's module, distribution and version, for env.json."""
+        return {name: source.to_dict() for name, source in sorted(self.sources.items())}
+
+    def plugin_label(self, plugin: str) -> str:
+        """``plugin 'NAME' (from DIST VERSION)``: how warnings name a plugin."""
+        source = self.sources.get(plugin)
+        dist = source.describe() if source is not None and source.distribution else None
+        return str(PluginError(plugin, "", dist)).rstrip(": ")
 
     # -- name resolution -----------------------------------------------------------
     def default_backend(self, arch: str) -> ModelSpec | None:
@@ -104,7 +141,7 @@ class Registry:
             try:
                 impl.function(**{k: kwargs[k] for k in impl.argnames})
             except Exception as exc:
-                failures.append(f"plugin '{impl.plugin_name}': {hook_name} raised {type(exc).__name__}: {exc}")
+                failures.append(f"{self.plugin_label(impl.plugin_name)}: {hook_name} raised {type(exc).__name__}: {exc}")
         return failures
 
 
@@ -115,9 +152,25 @@ def _unknown(kind: str, name: str, candidates: list[str], listed: list[str]) -> 
     return f"unknown {kind} '{name}'{hint} (available: {available})"
 
 
-def _distribution_of(ep: metadata.EntryPoint) -> str | None:
+def _entry_point_source(ep: metadata.EntryPoint) -> PluginSource:
     dist = getattr(ep, "dist", None)
-    return f"{dist.name} {dist.version}" if dist is not None else None
+    return PluginSource(ep.name, ep.value.split(":", 1)[0], dist.name if dist else None,
+                        dist.version if dist else None, "entry point")
+
+
+def _module_source(path: str) -> PluginSource:
+    """A ``-p`` module's distribution, if an installed one provides its top-level package."""
+    top = path.split(".", 1)[0]
+    try:
+        names = metadata.packages_distributions().get(top, [])
+    except Exception:  # a broken installation's metadata must not stop plugin loading
+        names = []
+    if len(names) == 1:
+        try:
+            return PluginSource(path, path, names[0], metadata.version(names[0]), "-p")
+        except metadata.PackageNotFoundError:
+            pass
+    return PluginSource(path, path, None, None, "-p")
 
 
 def _import_module(path: str) -> ModuleType:
@@ -135,7 +188,8 @@ def load_registry(plugin_modules: Sequence[str] = (), *, entry_points: bool = Tr
     registry = Registry(pm=pm, plugin_modules=tuple(plugin_modules))
     distributions: dict[str, str | None] = {}
 
-    def add(name: str, load: Callable[[], Any], dist: str | None) -> None:
+    def add(name: str, load: Callable[[], Any], source: PluginSource) -> None:
+        dist = source.describe() if source.distribution else None
         try:
             module = load()
         except Exception as exc:
@@ -158,14 +212,15 @@ def load_registry(plugin_modules: Sequence[str] = (), *, entry_points: bool = Tr
             hint = f"; did you mean '{close[0]}'?" if close else ""
             registry.problems.append(LoadProblem(name, f"defines unknown hook '{attr}'{hint}", dist))
         distributions[name] = dist
+        registry.sources[name] = source
 
     if entry_points:
         for ep in sorted(metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
             if pm.has_plugin(ep.name):
                 continue  # one distribution installed twice (e.g. editable + regular)
-            add(ep.name, ep.load, _distribution_of(ep))
+            add(ep.name, ep.load, _entry_point_source(ep))
     for path in plugin_modules:
-        add(path, lambda path=path: _import_module(path), None)
+        add(path, lambda path=path: _import_module(path), _module_source(path))
 
     _collect(registry, "rnnbench_register_models", registry.models, ModelSpec, lambda s: s.name, distributions)
     _collect(registry, "rnnbench_register_tasks", registry.tasks, TaskSpec, lambda s: s.name, distributions)

@@ -51,6 +51,9 @@ class ModelConfig:
     :param hidden: the core's width (the Transformer's d_model).
     :param layers: the number of recurrent layers or Transformer blocks.
     :param max_seq_len: the longest sequence the model will see (positional tables).
+    :param seed: seed the parameters from it (``TorchModel`` calls ``torch.manual_seed``).
+    :param options: the model's options (``ModelSpec.options`` defaults overridden by
+        ``--model-opt ARCH.KEY=VALUE``), already converted to the defaults' types.
     """
 
     input_kind: str
@@ -65,6 +68,7 @@ class ModelConfig:
     seed: int = 0
     lr: float = 2e-3
     grad_clip: float = 1.0
+    options: dict[str, Any] = field(default_factory=dict, hash=False)
 
     @property
     def loss(self) -> str:

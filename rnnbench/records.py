@@ -48,6 +48,9 @@ class CaseConfig:
     #: the --hidden asked for when --match-params chose ``hidden`` (the width that runs);
     #: an annotation, not part of the case's identity (see :attr:`case_id`)
     requested_hidden: int | None = None
+    #: the model options set away from their defaults (``--model-opt ARCH.KEY=VALUE``), sorted;
+    #: the factory receives them over the spec's defaults. Empty: every option at its default
+    model_options: tuple[tuple[str, Any], ...] = field(default=(), metadata=ID_WHEN_SET)
     #: train to this wall-clock budget in seconds instead of ``steps`` steps (--time-budget)
     time_budget_s: float | None = field(default=None, metadata=ID_WHEN_SET)
 
@@ -83,6 +86,7 @@ class CaseConfig:
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["task_options"] = dict(self.task_options)
+        data["model_options"] = dict(self.model_options)
         return data
 
     @classmethod
@@ -90,11 +94,19 @@ class CaseConfig:
         known = {f.name for f in fields(cls)}
         values = {k: v for k, v in data.items() if k in known}
         values["task_options"] = tuple(sorted(dict(values.get("task_options") or {}).items()))
+        values["model_options"] = tuple(sorted(dict(values.get("model_options") or {}).items()))
         return cls(**values)
+
+    @property
+    def model_label(self) -> str:
+        """``transformer@torch`` or, with options set, ``transformer@torch[heads=4]``."""
+        if not self.model_options:
+            return self.model
+        return f"{self.model}[{','.join(f'{k}={v}' for k, v in self.model_options)}]"
 
     def label(self) -> str:
         budget = f" budget={self.time_budget_s:g}s" if self.time_budget_s is not None else ""
-        return (f"{self.model} {self.task} T={self.seq_len} B={self.batch_size} H={self.hidden}"
+        return (f"{self.model_label} {self.task} T={self.seq_len} B={self.batch_size} H={self.hidden}"
                 f" L={self.layers} seed={self.seed}{budget}")
 
 

@@ -33,6 +33,15 @@ def _check_name(kind: str, value: str) -> None:
         )
 
 
+def _check_option_defaults(options: dict[str, Any]) -> None:
+    if not isinstance(options, dict):
+        raise ValueError("options must be a dict of option name -> default value")
+    for key, value in options.items():
+        _check_name("option", key)
+        if not isinstance(value, (bool, int, float, str)):
+            raise ValueError(f"option {key!r} default must be bool, int, float or str")
+
+
 @dataclass(frozen=True)
 class ModelSpec:
     """A model implementation: one architecture on one backend.
@@ -47,6 +56,18 @@ class ModelSpec:
         here, otherwise the reason it cannot (``"install rnnbench[triton]"``).
     :param default_for_arch: a bare ``ARCH`` on the command line means this backend.
     :param description: one line for ``rnnbench list``.
+    :param options: model options with their defaults, set with ``--model-opt
+        ARCH.KEY=VALUE`` (or ``[model_opt.ARCH]`` in a sweep file); the default's type
+        (bool, int, float or str) is the option's type. The factory reads the values
+        from ``config.options``; they are part of the case id.
+    :param option_help: one line per option for ``rnnbench list``.
+    :param check_options: ``check_options(options, hidden)`` raises ``ValueError`` for
+        values the factory cannot build; called for every ``--hidden`` before any case runs.
+    :param train_dtypes: per device, the dtypes the model can *train* in; a device not
+        named trains in every dtype of ``dtypes``. Forward and decode run in all of
+        ``dtypes``. A sweep that would train in another is refused before it starts.
+    :param train_dtype_note: why the dtypes left out of ``train_dtypes`` cannot train,
+        and what to use instead (shown with the refusal and by ``rnnbench list``).
     """
 
     arch: str
@@ -58,10 +79,19 @@ class ModelSpec:
     available: Optional[Callable[[], Optional[str]]] = None
     default_for_arch: bool = False
     description: str = ""
+    options: dict[str, Any] = field(default_factory=dict, hash=False)
+    option_help: dict[str, str] = field(default_factory=dict, hash=False)
+    check_options: Optional[Callable[[dict[str, Any], int], None]] = None
+    train_dtypes: dict[str, tuple[str, ...]] = field(default_factory=dict, hash=False)
+    train_dtype_note: str = ""
 
     @property
     def name(self) -> str:
         return f"{self.arch}@{self.backend}"
+
+    def trains_in(self, device: str, dtype: str) -> bool:
+        """Whether the model can train in ``dtype`` on ``device`` (forward and decode run in all ``dtypes``)."""
+        return dtype in self.train_dtypes.get(device, self.dtypes)
 
     def unavailable_reason(self) -> str | None:
         """``None`` when the model can run here, else why not (never raises)."""
@@ -87,6 +117,17 @@ class ModelSpec:
         bad = [d for d in self.dtypes if d not in DTYPES]
         if not self.dtypes or bad:
             raise ValueError(f"dtypes must be a non-empty subset of {DTYPES}, got {self.dtypes!r}")
+        _check_option_defaults(self.options)
+        unknown = sorted(set(self.option_help) - set(self.options))
+        if unknown:
+            raise ValueError(f"option_help names options that are not declared: {', '.join(unknown)}")
+        if self.check_options is not None and not callable(self.check_options):
+            raise ValueError("check_options must be callable or None")
+        for device, dtypes in self.train_dtypes.items():
+            if device not in self.devices or not set(dtypes) <= set(self.dtypes):
+                raise ValueError(
+                    f"train_dtypes[{device!r}] must name a device of devices and a subset of dtypes,"
+                    f" got {dtypes!r}")
 
 
 @dataclass(frozen=True)
@@ -146,9 +187,7 @@ class TaskSpec:
             raise ValueError("factory must be callable")
         if not isinstance(self.defaults, TaskDefaults):
             raise ValueError("defaults must be a rnnbench.specs.TaskDefaults")
-        for key, value in self.options.items():
-            if not isinstance(value, (bool, int, float, str)):
-                raise ValueError(f"option {key!r} default must be bool, int, float or str")
+        _check_option_defaults(self.options)
         if self.check_options is not None and not callable(self.check_options):
             raise ValueError("check_options must be callable or None")
         d = self.defaults

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 
@@ -85,3 +86,81 @@ def masked_cross_entropy(outputs: np.ndarray, batch: Batch) -> float:
 def classification_metrics(outputs: np.ndarray, batch: Batch) -> dict[str, float]:
     """Accuracy and cross-entropy (nats) over the masked positions: the metrics of recall tasks."""
     return {"accuracy": masked_accuracy(outputs, batch), "cross_entropy": masked_cross_entropy(outputs, batch)}
+
+
+def masked_mse(outputs: np.ndarray, batch: Batch) -> float:
+    """Mean squared error over masked positions (averaged over the output width), in float64."""
+    error = (outputs.astype(np.float64) - batch.targets.astype(np.float64)) ** 2
+    per_position = error.mean(axis=-1) if error.ndim == 3 else error
+    mask = batch.mask > 0
+    return float(per_position[mask].mean())
+
+
+# -- disjoint splits -----------------------------------------------------------------------
+# Disjoint train/valid/test splits for generated tasks: each example belongs to one split by
+# its hash. An example is drawn at random and kept only if the hash of its input row falls in
+# the split's buckets (80% train, 10% valid, 10% test). The hash depends on the example alone,
+# never on the seed or the split asked for, so no input sequence can appear in two splits,
+# whatever the seeds and batch indices.
+
+#: hash buckets 0..9 of each split: 80 / 10 / 10
+SPLIT_BUCKETS = {"train": (0, 1, 2, 3, 4, 5, 6, 7), "valid": (8,), "test": (9,)}
+
+
+def _splitmix64(z: np.ndarray) -> np.ndarray:
+    """Steele, Lea & Flood's splitmix64 finaliser, a good 64-bit mixer (wraps mod 2^64)."""
+    z = z + np.uint64(0x9E3779B97F4A7C15)
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return z ^ (z >> np.uint64(31))
+
+
+def row_buckets(rows: np.ndarray) -> np.ndarray:
+    """Bucket 0..9 of each row of ``rows`` (any dtype, any trailing shape), from its bytes."""
+    flat = np.ascontiguousarray(rows).reshape(len(rows), -1)
+    raw = flat.view(np.uint8).reshape(len(rows), -1)
+    pad = (-raw.shape[1]) % 8
+    if pad:
+        raw = np.concatenate([raw, np.zeros((len(rows), pad), np.uint8)], axis=1)
+    words = raw.view("<u8")
+    key = np.zeros(len(rows), dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        for column in words.T:
+            key = _splitmix64(key ^ column)
+    return (key % np.uint64(10)).astype(np.int64)
+
+
+def split_rng(seed: int, split: str, index: int) -> np.random.Generator:
+    """The generator of one batch: a pure function of (seed, split, batch index)."""
+    if split not in SPLITS:
+        raise ValueError(f"unknown split {split!r}; expected one of {', '.join(SPLITS)}")
+    if index < 0:
+        raise ValueError(f"batch index must be >= 0, got {index}")
+    return np.random.default_rng([seed, SPLITS.index(split), index])
+
+
+def sample_split(
+    split: str,
+    rng: np.random.Generator,
+    batch_size: int,
+    generate: Callable[[np.random.Generator, int], tuple[np.ndarray, ...]],
+) -> tuple[np.ndarray, ...]:
+    """``batch_size`` examples of ``split`` by rejection sampling.
+
+    ``generate(rng, n)`` draws ``n`` candidate examples as arrays whose first axis is
+    the example; the first array is the input that identifies the example. About 1.25
+    draws per train example and 10 per valid or test example are needed, so callers
+    must make sure the space of examples is not tiny (every split needs members).
+    """
+    buckets = SPLIT_BUCKETS[split]
+    kept: list[tuple[np.ndarray, ...]] = []
+    count = 0
+    draw = 2 * batch_size if split == "train" else 12 * batch_size
+    for _ in range(1000):
+        candidate = generate(rng, draw)
+        keep = np.isin(row_buckets(candidate[0]), buckets)
+        kept.append(tuple(part[keep] for part in candidate))
+        count += int(keep.sum())
+        if count >= batch_size:
+            return tuple(np.concatenate(parts)[:batch_size] for parts in zip(*kept))
+    raise RuntimeError(f"could not draw {batch_size} {split} examples: the space of examples is too small")

@@ -28,6 +28,17 @@ TORCH_DTYPES = {
     "bfloat16": torch.bfloat16,
 }
 
+#: The dtypes a TorchModel can train in, per device. Not float16: its parameters and Adam's
+#: moments are float16 too, and Adam's second moment (1 - beta2)·g² underflows to 0 for
+#: |g| below about 8e-3, while eps = 1e-8 rounds to 0 as well, so the first update divides
+#: 0 by 0 (the built-in models all reach a NaN loss at step 1, on any device). float16
+#: training needs float32 master weights and loss scaling, which TorchModel does not do;
+#: forward and decode run in float16 correctly.
+TRAIN_DTYPES = {device: ("float32", "float64", "bfloat16") for device in ("cpu", "cuda")}
+FLOAT16_NOTE = ("float16 cannot train here: Adam's float16 update divides 0 by 0 at the first step (no float32"
+                " master weights or loss scaling); train in bfloat16 instead, or time float16 with"
+                " --scenarios forward,decode")
+
 
 @dataclass
 class TorchBatch:

@@ -84,13 +84,16 @@ def seeds_of(results: Results) -> list[int]:
     return values_of(results, "seed")
 
 
-def setup_line(results: Results) -> str:
-    """Sizes, budget and seeds of a sweep's cases, in one line."""
+def setup_line(results: Results, trained: bool = True) -> str:
+    """Sizes, budget and seeds of a sweep's cases, in one line (no steps or lr for untrained sweeps)."""
     if not results:
         return "no cases"
     parts = []
-    for field, label in (("task", "task"), ("seq_len", "--seq-len"), ("hidden", "width"),
-                         ("layers", "layers"), ("batch_size", "batch"), ("steps", "steps"), ("lr", "lr")):
+    fields = (("task", "task"), ("seq_len", "--seq-len"), ("hidden", "width"), ("layers", "layers"),
+              ("batch_size", "batch"))
+    if trained:
+        fields += (("steps", "steps"), ("lr", "lr"))
+    for field, label in fields:
         vals = values_of(results, field)
         parts.append(f"{label} {', '.join(f'{v:g}' if isinstance(v, float) else str(v) for v in vals)}")
     parts.append(f"seeds {', '.join(str(s) for s in seeds_of(results))}")

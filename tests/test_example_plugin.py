@@ -1,5 +1,6 @@
-"""The example plugin package, installed with pip for real, is found and runs."""
+"""The example plugin package, installed with pip for real, is found, runs, and passes its own tests."""
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -28,23 +29,31 @@ def installed_example(tmp_path_factory):
     return target
 
 
-def test_list_shows_the_example_model_and_task(cli, installed_example):
+def test_list_shows_the_example_model_its_option_and_its_distribution(cli, installed_example):
     proc = cli("list", extra_pythonpath=[installed_example])
     assert proc.returncode == 0, proc.stderr
-    assert "conv@example" in proc.stdout and "reverse" in proc.stdout
-    assert "rnnbench_example.plugin" not in proc.stderr  # no load problems
+    for text in ("mingru@example", "parity", "scan='parallel'", "rnnbench-example-plugin 0.1.0"):
+        assert text in proc.stdout, text
+    assert "warning" not in proc.stderr  # no load problems
+    plugins = cli("list", "--plugins", extra_pythonpath=[installed_example])
+    assert "rnnbench_example.plugin" in plugins.stdout and "rnnbench-example-plugin" in plugins.stdout
 
 
-def test_run_trains_the_example_model_on_the_example_task(cli, installed_example, tmp_path):
-    proc = cli("run", "--models", "conv,lstm", "--tasks", "reverse", "--steps", "40", "--min-time", "0.05",
-               "--hidden", "32", "--no-progress", "--out", tmp_path, extra_pythonpath=[installed_example])
+def test_run_trains_the_example_model_with_its_option(cli, installed_example, tmp_path):
+    proc = cli("run", "--models", "mingru,lstm", "--tasks", "parity", "--model-opt", "mingru.scan=sequential",
+               "--steps", "20", "--min-time", "0.02", "--hidden", "16", "--seq-len", "8", "--threads", "1",
+               "--no-progress", "--out", tmp_path, extra_pythonpath=[installed_example])
     assert proc.returncode == 0, proc.stderr
     [run_dir] = [p for p in tmp_path.iterdir() if p.is_dir()]
     frame = pd.read_csv(run_dir / "results.csv").set_index("model")
-    assert set(frame.index) == {"conv@example", "lstm@torch"}
+    assert set(frame.index) == {"mingru@example", "lstm@torch"}
     assert (frame["status"] == "ok").all()
-    assert frame.loc["conv@example", "train_baseline_accuracy"] == pytest.approx(1 / 8)
-    assert frame.loc["conv@example", "forward_latency_s"] > 0
+    assert json.loads(frame.loc["mingru@example", "model_options"]) == {"scan": "sequential"}
+    assert json.loads(frame.loc["lstm@torch", "model_options"]) == {}
+    assert frame.loc["mingru@example", "train_baseline_accuracy"] == pytest.approx(0.5)
+    env = json.loads((run_dir / "env.json").read_text())
+    assert env["plugins"]["example"]["distribution"] == "rnnbench-example-plugin"
+    assert env["plugins"]["example"]["version"] == "0.1.0"
 
 
 def test_the_example_packages_own_tests_pass(installed_example):
@@ -55,10 +64,11 @@ def test_the_example_packages_own_tests_pass(installed_example):
         env=cli_env([installed_example]), capture_output=True, text=True, timeout=600, cwd=EXAMPLE,
     )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert "6 passed" in proc.stdout, proc.stdout[-500:]
 
 
 def test_the_example_study_is_listed(cli, installed_example):
     """The example's study lives in its own module and entry point, found like its model and task."""
     proc = cli("study", "list", extra_pythonpath=[installed_example])
     assert proc.returncode == 0, proc.stderr
-    assert "receptive-field" in proc.stdout and "rnnbench_example.study" not in proc.stderr
+    assert "state-tracking" in proc.stdout and "rnnbench_example.study" not in proc.stderr

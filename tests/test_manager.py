@@ -97,3 +97,18 @@ def test_observer_hook_failures_are_reported_not_raised(registry):
         assert failures == ["plugin 'observer': rnnbench_environment raised ValueError: cannot observe"]
     finally:
         registry.pm.unregister(name="observer")
+
+
+def test_each_plugin_is_recorded_with_its_distribution_and_version(registry):
+    import rnnbench
+
+    source = registry.source_of("lstm@torch")
+    assert (source.distribution, source.version, source.via) == ("rnnbench", rnnbench.__version__, "entry point")
+    assert registry.plugin_label(source.plugin) == f"plugin '{source.plugin}' (from rnnbench {rnnbench.__version__})"
+
+
+def test_a_dash_p_module_outside_any_distribution_says_so():
+    registry = load_registry(["testplugins.tiny"], entry_points=False)
+    source = registry.sources["testplugins.tiny"]
+    assert source.distribution is None and source.via == "-p"
+    assert source.describe() == "no installed distribution (loaded with -p)"

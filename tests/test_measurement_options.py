@@ -66,11 +66,12 @@ def test_budgets_are_an_axis_of_cases_without_a_step_count(registry):
 def test_budget_table_puts_steps_reached_beside_quality_and_warns_of_a_load_change():
     rows = [result([("train", "steps_reached", 1234.0), ("train", "tokens_reached", 9.0e6), ("train", "time_s", 20.1),
                     ("train", "cpu_time_s", 39.0), ("train", "eval_accuracy", 0.9), ("train", "baseline_accuracy", 0.125),
-                    ("train", "load_changed", 1.0)], {"load_change": "others used 0.1 -> 1.5 CPUs"}, budget=20.0),
+                    ("train", "load_changed", 1.0)], {"load_change": "changed: others used 0.1 -> 1.5 CPUs"}, budget=20.0),
             result([("train", "eval_accuracy", 0.5)])]  # not budgeted: not in the table
     table = budget_table(rows)
     assert table.header[5:8] == ["steps reached", "tokens", "CPU"] and len(table.rows) == 1
-    assert table.rows[0][3:] == ["20 s", "20.1 s", "1.23k", "9M", "39 s", "accuracy 0.9", "0.125"]
+    assert table.rows[0][3:] == ["20 s", "20.1 s", "1.23k", "9M", "39 s", "changed",
+                                 "accuracy 0.9", "0.125"]
     assert any("others used 0.1 -> 1.5 CPUs" in note for note in table.notes)
     assert budget_table(rows[1:]) is None
 

@@ -13,7 +13,7 @@ from rnnbench.study_api import (
     INCONCLUSIVE, NOT_SUPPORTED, SUPPORTED, Claim, ClaimOutcome, StudyData, StudySpec, StudySweep, SweepData,
     Verdict,
 )
-from rnnbench.studies.rnn_claims import decode, gradients, language, memory
+from rnnbench.studies.rnn_claims import decode, gradients, language, length, memory, speed
 
 
 # -- the primitives -------------------------------------------------------------------------
@@ -144,6 +144,9 @@ def test_recall_claim_supported_and_not(tmp_path):
     bad = decode.analyze_recall(study_data(tmp_path, {"recall": recall_cases(
         {"lstm": [0.99, 1.0], "gru": [0.3, 0.2], "transformer": [0.5, 0.6]})}))
     assert bad.verdict.status == NOT_SUPPORTED
+    at_chance = decode.analyze_recall(study_data(tmp_path, {"recall": recall_cases(
+        {"lstm": [0.034, 0.036], "gru": [0.03, 0.031], "transformer": [0.030, 0.032]})}))
+    assert at_chance.verdict.status == INCONCLUSIVE and "nothing was learned" in at_chance.verdict.reason
 
 
 def delay_cases(task: str, metric: str, baseline: float, scores: dict[str, dict[int, list[float]]]):
@@ -218,3 +221,55 @@ def test_sweep_flags_become_run_arguments():
     assert sweep.fingerprint("x", "quick") == StudySweep("s", dict(reversed(sweep.flags.items()))).fingerprint(
         "x", "quick")
     assert sweep.fingerprint("x", "quick") != sweep.fingerprint("x", "full")
+
+
+def length_cases(task: str, trained_at: int, accuracies: dict[str, list[tuple[float, float, float]]]):
+    """Per model and seed: accuracy at T, 2T and 4T."""
+    out = []
+    for arch, per_seed in accuracies.items():
+        for seed, accs in enumerate(per_seed):
+            metrics = {("train", "baseline_accuracy"): 0.125, ("train", "eval_accuracy"): accs[0]}
+            for factor, acc in zip((1, 2, 4), accs):
+                metrics[("train", f"eval_accuracy_len{factor * trained_at}")] = acc
+            out.append(case(arch, seed, metrics, task=task, seq_len=trained_at))
+    return out
+
+
+@pytest.mark.parametrize("lstm, expected", [
+    ([(0.99, 0.97, 0.95), (1.0, 0.98, 0.96)], SUPPORTED),
+    ([(0.99, 0.5, 0.2), (1.0, 0.4, 0.2)], NOT_SUPPORTED),
+    ([(0.99, 0.95, 0.85), (1.0, 0.95, 0.95)], INCONCLUSIVE),  # seeds on both sides at 4T
+    ([(0.2, 0.2, 0.2), (0.15, 0.15, 0.15)], INCONCLUSIVE),  # not learned at T: nothing to generalise
+])
+def test_length_generalisation_claim_each_outcome(tmp_path, lstm, expected):
+    good = [(0.99, 0.98, 0.97), (0.99, 0.99, 0.97)]
+    sweeps = {name: length_cases(task, t, {"lstm": lstm, "gru": good, "transformer": [(1, 0.1, 0.1)] * 2})
+              for name, task, t in (("lengthgen-copy", "copy", 10), ("lengthgen-selective", "selective_copy", 16))}
+    outcome = length.analyze(study_data(tmp_path, sweeps))
+    assert outcome.verdict.status == expected, outcome.verdict.reason
+
+
+def speed_cases(ratio_by_len: dict[int, float]) -> list[CaseResult]:
+    """lstm and gru at 1 ms per step; the transformer at ``ratio`` times that, ±2% noise, 12 repeats."""
+    out = []
+    for seq_len, ratio in ratio_by_len.items():
+        for arch, base in (("lstm", 1e-3), ("gru", 1e-3), ("transformer", ratio * 1e-3)):
+            times = [base * (1 + 0.02 * ((i % 5) - 2) / 2) for i in range(12)]
+            result = case(arch, 0, {}, task="lm", seq_len=seq_len)
+            result.metrics = [Metric("train", "step_time_s", times[6], samples=times),
+                              Metric("forward", "latency_s", times[6], samples=times)]
+            out.append(result)
+    return out
+
+
+@pytest.mark.parametrize("ratios, expected", [
+    ({64: 0.5, 256: 0.6, 1024: 0.8}, SUPPORTED),
+    ({64: 2.0, 256: 3.0, 1024: 5.0}, NOT_SUPPORTED),
+    ({64: 0.5, 256: 2.0}, INCONCLUSIVE),
+])
+def test_sequential_training_claim_each_outcome(tmp_path, ratios, expected):
+    outcome = speed.analyze(study_data(tmp_path, {"speed": speed_cases(ratios)}))
+    assert outcome.verdict.status == expected, outcome.verdict.reason
+    crossovers = [row[3] for row in outcome.table[1] if row[1] == "train-step time per token"]
+    if expected == INCONCLUSIVE:
+        assert crossovers[0] == "the Transformer becomes slower between T=64 and T=256"

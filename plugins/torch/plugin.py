@@ -3,7 +3,7 @@
 from rnnbench.plugins.torch import mlp, rnn, transformer
 
 import rnnbench
-from rnnbench.torch_model import TORCH_DTYPES
+from rnnbench.torch_model import FLOAT16_NOTE, TORCH_DTYPES, TRAIN_DTYPES
 
 
 @rnnbench.hookimpl
@@ -12,11 +12,14 @@ def rnnbench_register_models(register):
         register(rnnbench.ModelSpec(
             arch=arch, backend="torch", family="recurrent", factory=rnn.make_factory(arch),
             devices=("cpu", "cuda"), dtypes=tuple(TORCH_DTYPES), default_for_arch=True,
+            train_dtypes=TRAIN_DTYPES, train_dtype_note=FLOAT16_NOTE,
             description=f"{title}: torch.nn.{rnn.LAYERS[arch].__name__} (oneDNN/ATen on CPU, cuDNN on CUDA)",
         ))
     register(rnnbench.ModelSpec(
         arch="transformer", backend="torch", family="attention", factory=transformer.factory,
         devices=("cpu", "cuda"), dtypes=tuple(TORCH_DTYPES), default_for_arch=True,
+        train_dtypes=TRAIN_DTYPES, train_dtype_note=FLOAT16_NOTE,
+        options=transformer.OPTIONS, option_help=transformer.OPTION_HELP, check_options=transformer.check_options,
         description="causal pre-LN Transformer (SDPA attention, GELU MLP, sinusoidal positions)",
     ))
     register(rnnbench.ModelSpec(

@@ -30,7 +30,23 @@ class TransformerConfig:
 
     @classmethod
     def from_model_config(cls, config: ModelConfig) -> "TransformerConfig":
-        return cls(d_model=config.hidden, n_layers=config.layers, n_heads=default_heads(config.hidden))
+        heads = int(config.options.get("heads", 0)) or default_heads(config.hidden)
+        check_options({"heads": heads}, config.hidden)
+        return cls(d_model=config.hidden, n_layers=config.layers, n_heads=heads)
+
+
+#: ``--model-opt transformer.heads=N``; 0 keeps the default of :func:`default_heads`
+OPTIONS = {"heads": 0}
+OPTION_HELP = {"heads": "attention heads, which must divide --hidden; 0: as many of width about 32 as divide it"}
+
+
+def check_options(options: dict, hidden: int) -> None:
+    """Refuse a head count that cannot split the width (checked before any case runs)."""
+    heads = options["heads"]
+    if heads < 0:
+        raise ValueError(f"heads must be 0 (automatic) or positive, got {heads}")
+    if heads and hidden % heads:
+        raise ValueError(f"heads={heads} does not divide --hidden {hidden}: each head needs hidden/heads dimensions")
 
 
 def default_heads(d_model: int, head_dim: int = 32) -> int:

@@ -25,11 +25,14 @@ import torch
 from torch import nn
 
 from rnnbench.model_api import ModelConfig
-from rnnbench.torch_model import TORCH_DTYPES, TorchModel, recurrent_flops
+from rnnbench.torch_model import FLOAT16_NOTE, TORCH_DTYPES, TorchModel, recurrent_flops
 
 INSTALL_HINT = "install rnnbench[triton]"
 NEEDS_DEVICE = "needs a CUDA GPU, or TRITON_INTERPRET=1 to run in Triton's interpreter"
 DTYPES = ("float32", "float16", "bfloat16")
+#: Triton's interpreter is checked in float32 only; float16 trains nowhere (TorchModel's Adam)
+TRAIN_DTYPES = {"cpu": ("float32",), "cuda": ("float32", "bfloat16")}
+TRAIN_DTYPE_NOTE = FLOAT16_NOTE + "; on the CPU (Triton's interpreter) lstm@triton runs float32 only"
 
 
 def interpreter_requested() -> bool:

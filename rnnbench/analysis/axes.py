@@ -13,7 +13,7 @@ import pandas as pd
 #: the axes a sweep can vary that have a numeric x, in the order a plot prefers them
 NUMERIC_AXES = ("seq_len", "hidden", "batch_size", "layers", "steps", "lr")
 #: every config column that can tell two series apart (seed is aggregated over, not a series)
-SERIES_AXES = ("task", "task_options", "seq_len", "hidden", "batch_size", "layers", "device", "dtype", "steps", "lr")
+SERIES_AXES = ("model_options", "task", "task_options", "seq_len", "hidden", "batch_size", "layers", "device", "dtype", "steps", "lr")
 
 #: how an axis is named in captions, plot labels and crossover sentences
 AXIS_LABELS = {

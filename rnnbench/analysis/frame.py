@@ -13,8 +13,8 @@ from rnnbench.stats import Summary
 #: bump when a column changes meaning or disappears (adding columns does not bump it)
 FRAME_SCHEMA_VERSION = 1
 
-CONFIG_COLUMNS = ["model", "arch", "backend", "task", "task_options", "seq_len", "batch_size", "hidden",
-                  "width", "layers", "device", "dtype", "seed", "steps", "lr", "time_budget_s"]
+CONFIG_COLUMNS = ["model", "arch", "backend", "model_options", "task", "task_options", "seq_len", "batch_size",
+                  "hidden", "width", "layers", "device", "dtype", "seed", "steps", "lr", "time_budget_s"]
 
 #: metrics whose "how it was measured" gets its own column beside the value
 _METHOD_SUFFIXES = ("_s", "memory_bytes", "state_bytes")
@@ -24,7 +24,8 @@ def result_row(result: CaseResult, run_id: str = "") -> dict:
     c = result.config
     row: dict = {
         "schema_version": FRAME_SCHEMA_VERSION, "run_id": run_id, "case_id": result.case_id,
-        "model": c.model, "arch": c.arch, "backend": c.backend, "task": c.task,
+        "model": c.model, "arch": c.arch, "backend": c.backend,
+        "model_options": json.dumps(dict(c.model_options), sort_keys=True), "task": c.task,
         "task_options": json.dumps(c.options, sort_keys=True), "seq_len": c.seq_len,
         # hidden: the --hidden asked for (the sweep's axis); width: what ran (--match-params may differ)
         "batch_size": c.batch_size, "hidden": c.requested_hidden or c.hidden, "width": c.hidden,

@@ -91,7 +91,8 @@ def registry_param_counter(registry: Registry) -> ParamCounter:
 def point_of(case: CaseConfig) -> tuple:
     """Everything but the model (and the width chosen for it): the cases that must match each other."""
     requested = case.requested_hidden or case.hidden
-    return dataclasses.astuple(dataclasses.replace(case, model="", hidden=requested, requested_hidden=None))
+    return dataclasses.astuple(dataclasses.replace(case, model="", hidden=requested, requested_hidden=None,
+                                                   model_options=()))  # options belong to the model
 
 
 def match_params(cases: list[CaseConfig], count: ParamCounter, tolerance: float = TOLERANCE) -> Matching:

@@ -19,6 +19,7 @@ def add_parser(sub, add_common) -> None:
 def run(args: argparse.Namespace) -> int:
     registry = load_plugins(args.plugins)
     env = collect_environment(os.cpu_count() or 1)
+    env["plugins"] = registry.plugin_versions()
     registry.notify("rnnbench_environment", env=env)
     print(json.dumps(env, indent=2, default=str))
     return 0

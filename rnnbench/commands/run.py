@@ -28,6 +28,7 @@ from rnnbench.records import CaseConfig, RunInfo, RunSettings, TimerSettings
 from rnnbench.render.plots import matplotlib_missing
 from rnnbench.render.terminal import print_summary
 from rnnbench.render.run_folder import write_run_folder
+from rnnbench.request.model_options import refuse_untrainable
 from rnnbench.request.options import OPTIONS, RunRequest, default_text, switch
 from rnnbench.request.run_request import resolve_request, resume_command
 from rnnbench.request.sweep import axes_of, expand
@@ -140,6 +141,8 @@ def plan_cases(request: RunRequest, registry, err: Console,
     ``--threads`` or every core. Shared with ``rnnbench study run``, whose sweeps are ordinary runs.
     """
     expansion = expand(axes_of(request), registry)
+    if "train" in request.scenarios:
+        refuse_untrainable(expansion.cases, registry)
     for note in expansion.skipped:
         err.print(f"[yellow]rnnbench: skipping[/yellow] {note}")
     cases = expansion.cases

@@ -140,13 +140,13 @@ def run_study(args: argparse.Namespace) -> int:
             done = _done_ok(out, previous.run_id)
             missing = [c for c in cases if c.case_id not in done]
             if not missing:
-                err.print(Text(f"{head}: all {len(cases)} case(s) stored in run {previous.run_id}; skipped"))
+                err.print(Text(f"{head}: all {len(cases)} case(s) stored in run {previous.run_id}; skipped"), soft_wrap=True)
                 continue
             resume = previous.run_id
             err.print(Text(f"{head}: continuing run {resume} ({len(cases) - len(missing)} of {len(cases)} case(s)"
-                           " stored)"))
+                           " stored)"), soft_wrap=True)
         else:
-            err.print(Text(f"{head}: {sweep.purpose}"))
+            err.print(Text(f"{head}: {sweep.purpose}"), soft_wrap=True)
         command = "rnnbench run " + " ".join(shlex.quote(a) for a in [*sweep.argv(), *_override_argv(overrides)])
         outcome = execute_request(request, registry, cases, settings, out=out, resume=resume, command=command,
                                   show_progress=not args.no_progress, err=err,
@@ -162,7 +162,7 @@ def run_study(args: argparse.Namespace) -> int:
     paths, claims = _write_report(out, spec, profile)
     print_claims_table(claims, Console())
     err.print(Text(f"study {spec.name} ({profile}): {len(sweeps)} sweep(s) in {elapsed:.0f} s of wall clock"
-                   f" (this command, stored sweeps skipped); report: {paths.html}  {paths.markdown}"))
+                   f" (this command, stored sweeps skipped); report: {paths.html}  {paths.markdown}"), soft_wrap=True)
     print(paths.html)
     if failed:
         err.print(Text(f"{failed} case(s) failed; the claims that read them are inconclusive", style="red"))

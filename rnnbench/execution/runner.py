@@ -20,6 +20,7 @@ from typing import Any, Callable, Iterator
 import numpy as np
 
 from rnnbench.execution import gradients
+from rnnbench.execution.budget_load import CHANGE_CPUS, BudgetLoad
 from rnnbench.execution.environment import cpu_model
 from rnnbench.execution.evaluation import evaluate, evaluate_lengths
 from rnnbench.execution.load import LoadMeter
@@ -139,6 +140,7 @@ def build_model(config: CaseConfig, registry: Registry, task: Task, hidden: int 
         output_kind=shape.output_kind, output_size=shape.output_size,
         hidden=hidden or config.hidden, layers=config.layers, max_seq_len=shape.seq_len,
         device=config.device, dtype=config.dtype, seed=config.seed, lr=config.lr,
+        options={**spec.options, **dict(config.model_options)},
     )
     return spec.factory(model_config)
 
@@ -202,6 +204,7 @@ def _train(model: Model, task: Task, config: CaseConfig, settings: RunSettings, 
     memory = None
     loss = float("nan")
     step = 0
+    load = BudgetLoad(budget, settings.threads) if budget is not None else None
     cpu_start = time.process_time()
     train_start = time.perf_counter()
     while (step < config.steps) if budget is None else (time.perf_counter() - train_start < budget):
@@ -219,6 +222,8 @@ def _train(model: Model, task: Task, config: CaseConfig, settings: RunSettings, 
             step_times.append(now - start)
         losses.append(float(loss))
         ends.append(now - train_start)
+        if load is not None:
+            load.tick(now - train_start)
         if not math.isfinite(loss):
             raise FloatingPointError(f"training diverged: loss is {loss} at step {step}")
         step += 1
@@ -247,6 +252,13 @@ def _train(model: Model, task: Task, config: CaseConfig, settings: RunSettings, 
     if budget is not None:
         result.metrics.append(Metric("train", "budget_s", float(budget), "s",
                                      "wall-clock training budget (--time-budget); evaluation is outside it"))
+        reading = load.finish()
+        result.details["load_change"] = reading.sentence
+        result.details["budget_others_cpus"] = list(reading.others_cpus)
+        result.metrics.append(Metric(
+            "train", "load_changed", None if reading.changed is None else float(reading.changed), "0/1",
+            f"1 when other processes' CPU use differed by >= {CHANGE_CPUS:g} CPU between parts of the budget"
+            " (/proc/stat, rnnbench.execution.load), or left the case short of CPUs in some parts only"))
     every = max(1, math.ceil(len(losses) / settings.loss_curve_points))
     kept = sorted(set(range(0, len(losses), every)) | ({len(losses) - 1} if losses else set()))
     result.series += [

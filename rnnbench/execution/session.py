@@ -91,6 +91,7 @@ def run_sweep(
             done = store.done_case_ids(resume, statuses=RESUME_SKIPS)
         else:
             env = collect_environment(settings.threads)
+            env["plugins"] = registry.plugin_versions()  # which distribution and version ran each plugin
             env.update(environment or {})
             observer_errors += registry.notify("rnnbench_environment", env=env)
             run = RunInfo(run_id=new_run_id(), folder=out_dir, env=env, command=command,

@@ -48,6 +48,7 @@ def budget_table(results: list[CaseResult]) -> MeasurementTable | None:
             f"{r.config.time_budget_s:g} s", fmt_time(_value(r, "train", "time_s")),
             fmt_count(_value(r, "train", "steps_reached")), fmt_count(_value(r, "train", "tokens_reached")),
             fmt_time(_value(r, "train", "cpu_time_s")),
+            r.details.get("load_change", "-").split(":", 1)[0],
             f"{primary} {_number(quality)}" if quality is not None else "-", _number(chance),
         ])
         if _value(r, "train", "load_changed"):
@@ -55,12 +56,14 @@ def budget_table(results: list[CaseResult]) -> MeasurementTable | None:
     notes = ["Equal-time training (--time-budget; Stanić et al. 2023): each case trained until its wall-clock"
              " budget was spent (batches, transfers and steps; evaluation outside it); trained: the wall clock"
              " used; CPU: the CPU time the case's process got meanwhile (all its threads, time.process_time);"
+             " load: whether other processes' CPU use stayed steady or changed between parts of the budget"
+             " (/proc/stat);"
              " quality: the task's primary metric on held-out test batches after training."]
     notes += [f"Warning: the machine's load changed during the budget of {line}; steps reached are not at"
               " equal compute." for line in changed]
     return MeasurementTable("Equal-time training (--time-budget)",
                             ["model", "task", "seq_len", "budget", "trained", "steps reached", "tokens",
-                             "CPU", "quality", "chance"], rows, notes)
+                             "CPU", "load", "quality", "chance"], rows, notes)
 
 
 def _lengths(result: CaseResult, primary: str) -> dict[int, float | None]:

@@ -211,6 +211,14 @@ def write_study_report(spec: StudySpec, profile: str, claims: list[ClaimResult],
     return StudyReportPaths(md, page)
 
 
+#: the terminal shows the start of each reason; the report has all of it
+REASON_CHARS = 220
+
+
+def _short(reason: str) -> str:
+    return reason if len(reason) <= REASON_CHARS else reason[:REASON_CHARS].rsplit(" ", 1)[0] + " … (report.md)"
+
+
 def print_claims_table(claims: list[ClaimResult], console) -> None:
     """The claims and verdicts, with each verdict's deciding reason, as a rich table."""
     from rich.table import Table as RichTable
@@ -224,5 +232,5 @@ def print_claims_table(claims: list[ClaimResult], console) -> None:
         status = c.verdict.status
         # Text, not markup: reasons hold intervals like "[0.1, 0.2]" that rich would read as tags
         table.add_row(c.number, Text(c.claim.title), Text(status, style=colours.get(status, "")),
-                      Text(c.verdict.reason))
+                      Text(_short(c.verdict.reason)))
     console.print(table)

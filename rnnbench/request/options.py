@@ -41,6 +41,8 @@ class RunRequest:
     time_budget: list[float] | None = None
     #: ``{task: {option: value}}``; values are converted to each option's type at expansion
     task_opt: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: ``{arch or ARCH@BACKEND: {option: value}}``, converted by the model spec at expansion
+    model_opt: dict[str, dict[str, Any]] = field(default_factory=dict)
     match_params: bool = False
     scenarios: list[str] = field(default_factory=lambda: list(DEFAULT_SCENARIOS))
     #: lengths (the task's --seq-len meaning) every trained model is also evaluated at
@@ -195,29 +197,42 @@ def strings(value: Any, origin: Origin) -> list[str]:
     return [string(item, origin) for item in (value if isinstance(value, (list, tuple)) else [value])]
 
 
-def task_options(value: Any, origin: Origin) -> dict[str, dict[str, Any]]:
-    """``["copy.num_symbols=5"]`` (flags) or ``{copy = {num_symbols = 5}}`` (a file) -> a table."""
-    parsed: dict[str, dict[str, Any]] = {}
-    if isinstance(value, dict):
-        for task, options in value.items():
-            if not isinstance(options, dict):
-                raise Origin(origin.flag, f"{origin.key}.{task}", origin.file).fail(
-                    f"must be a table of options, like [task_opt.{task}], got {_type_name(options)}")
-            for option, setting in options.items():
-                if isinstance(setting, (dict, list)):
-                    raise Origin(origin.flag, f"{origin.key}.{task}.{option}", origin.file).fail(
-                        f"must be a single value, got {_type_name(setting)}")
-                parsed.setdefault(str(task).strip().lower(), {})[str(option).strip()] = setting
+def _owned_options(owner: str, example: str) -> Callable[[Any, Origin], dict[str, dict[str, Any]]]:
+    """A parser of ``OWNER.KEY=VALUE`` flags or ``[KEY.OWNER]`` tables into ``{owner: {key: value}}``.
+
+    ``owner`` names what owns the options in messages (``TASK``, ``ARCH``); ``example`` is
+    an owner to show in them (``copy``). Values stay as given (text from flags, TOML
+    values from files); the owner's spec converts them to the options' types at expansion.
+    """
+    def parse(value: Any, origin: Origin) -> dict[str, dict[str, Any]]:
+        parsed: dict[str, dict[str, Any]] = {}
+        if isinstance(value, dict):
+            for name, options in value.items():
+                if not isinstance(options, dict):
+                    raise Origin(origin.flag, f"{origin.key}.{name}", origin.file).fail(
+                        f"must be a table of options, like [{origin.key}.{name}], got {_type_name(options)}")
+                for option, setting in options.items():
+                    if isinstance(setting, (dict, list)):
+                        raise Origin(origin.flag, f"{origin.key}.{name}.{option}", origin.file).fail(
+                            f"must be a single value, got {_type_name(setting)}")
+                    parsed.setdefault(str(name).strip().lower(), {})[str(option).strip()] = setting
+            return parsed
+        if origin.file is not None and not isinstance(value, list):
+            raise origin.fail(f"must be a table of tables, like [{origin.key}.{example}], got {_type_name(value)}")
+        for pair in value:
+            key, sep, setting = str(pair).partition("=")
+            name, dot, option = key.partition(".")
+            if not sep or not dot or not name.strip() or not option.strip():
+                raise origin.fail(f"expected {owner}.KEY=VALUE, got '{pair}'")
+            parsed.setdefault(name.strip().lower(), {})[option.strip()] = setting.strip()
         return parsed
-    if origin.file is not None and not isinstance(value, list):
-        raise origin.fail(f"must be a table of tables, like [task_opt.copy], got {_type_name(value)}")
-    for pair in value:
-        key, sep, setting = str(pair).partition("=")
-        task, dot, option = key.partition(".")
-        if not sep or not dot or not task.strip() or not option.strip():
-            raise origin.fail(f"expected TASK.KEY=VALUE, got '{pair}'")
-        parsed.setdefault(task.strip().lower(), {})[option.strip()] = setting.strip()
-    return parsed
+    return parse
+
+
+#: ``["copy.num_symbols=5"]`` (flags) or ``{copy = {num_symbols = 5}}`` (a file) -> a table
+task_options = _owned_options("TASK", "copy")
+#: ``["transformer.heads=4"]`` (flags) or ``{transformer = {heads = 4}}`` (a file) -> a table
+model_options = _owned_options("ARCH", "transformer")
 
 
 # -- the table of options ------------------------------------------------------------------------
@@ -259,6 +274,9 @@ OPTIONS: tuple[Option, ...] = (
            " (evaluation outside it)", "axes", metavar="SECONDS"),
     Option("task_opt", task_options, "a task option (repeatable), e.g. copy.num_symbols=5", "axes",
            metavar="TASK.KEY=VALUE", accumulates=True),
+    Option("model_opt", model_options, "a model option (repeatable), e.g. transformer.heads=4; ARCH or"
+           " ARCH@BACKEND; 'rnnbench list' shows each model's options", "axes",
+           metavar="ARCH.KEY=VALUE", accumulates=True),
     Option("match_params", switch, "pick each model's width so that its parameter count is within 5%% of the"
            " first model's at --hidden (embedding and head included)", "axes"),
     Option("scenarios", choice_list(SCENARIOS), "what each case measures: " + ", ".join(SCENARIOS)),

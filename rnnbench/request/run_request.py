@@ -34,10 +34,10 @@ def apply_layer(request: RunRequest, layer: Mapping[str, Any]) -> RunRequest:
     for key, value in layer.items():
         if key == "plugins":  # a module loaded once, in first-mention order
             changes[key] = list(dict.fromkeys([*request.plugins, *value]))
-        elif key == "task_opt":
-            merged = {task: dict(options) for task, options in request.task_opt.items()}
-            for task, options in value.items():
-                merged.setdefault(task, {}).update(options)
+        elif key in ("task_opt", "model_opt"):  # the later layer wins per option
+            merged = {owner: dict(options) for owner, options in getattr(request, key).items()}
+            for owner, options in value.items():
+                merged.setdefault(owner, {}).update(options)
             changes[key] = merged
         else:
             changes[key] = value

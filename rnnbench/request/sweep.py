@@ -9,6 +9,7 @@ from typing import Any, Callable, Sequence
 from rnnbench.errors import UsageError
 from rnnbench.manager import Registry
 from rnnbench.records import CaseConfig
+from rnnbench.request.model_options import convert_value, resolve_model_options
 from rnnbench.request.options import RunRequest
 from rnnbench.specs import DTYPES, TaskSpec
 
@@ -29,6 +30,8 @@ class SweepAxes:
     steps: list[int] | None = None
     lr: list[float] | None = None
     task_options: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: ``{arch or ARCH@BACKEND: {option: value}}`` (``--model-opt``)
+    model_options: dict[str, dict[str, Any]] = field(default_factory=dict)
     #: wall-clock training budgets in seconds; None trains for ``steps`` steps
     time_budget: list[float] | None = None
 
@@ -38,6 +41,7 @@ def axes_of(request: RunRequest) -> SweepAxes:
         models=request.models, tasks=request.tasks, seq_len=request.seq_len, batch_size=request.batch_size,
         hidden=request.hidden, layers=request.layers, device=request.device, dtype=request.dtype,
         seeds=request.seeds, steps=request.steps, lr=request.lr, task_options=request.task_opt,
+        model_options=request.model_opt,
         time_budget=request.time_budget,
     )
 
@@ -49,20 +53,7 @@ def convert_option(task: TaskSpec, key: str, value: Any) -> Any:
             f"unknown option '{key}' for task '{task.name}' (options: {known};"
             f" --seq-len is the {task.seq_len_meaning})"
         )
-    default = task.options[key]
-    if not isinstance(value, str):
-        value = str(value)
-    try:
-        if isinstance(default, bool):
-            lowered = value.lower()
-            if lowered not in ("true", "false", "1", "0", "yes", "no"):
-                raise ValueError
-            return lowered in ("true", "1", "yes")
-        return type(default)(value)
-    except ValueError:
-        raise UsageError(
-            f"option '{task.name}.{key}': '{value}' is not a valid {type(default).__name__}"
-        ) from None
+    return convert_value(task.name, key, task.options[key], value)
 
 def check_task_options(task: TaskSpec, options: dict[str, Any], seq_lens: Sequence[int]) -> None:
     """Let the task refuse impossible values before any case runs (a UsageError)."""
@@ -135,6 +126,9 @@ def expand(
         else:
             usable.append(spec)
 
+    widths = axes.hidden or sorted({t.defaults.hidden for t in task_specs})
+    model_options = resolve_model_options(axes.model_options, model_specs, widths)
+
     cases: list[CaseConfig] = []
     for task in task_specs:
         options = dict(task.options)
@@ -172,6 +166,7 @@ def expand(
                 model=spec.name, task=task.name, task_options=frozen_options,
                 seq_len=seq_len, batch_size=batch, hidden=hidden, layers=layers,
                 device=device, dtype=dtype, seed=seed, steps=steps, lr=lr, time_budget_s=budget,
+                model_options=model_options[spec.name],
             ))
     if not cases:
         reasons = "; ".join(skipped) if skipped else "the sweep is empty"

@@ -32,11 +32,15 @@ CRITERION_DECODE = (
     " its bound or a case failed."
 )
 
+#: a model "learned" recall when its accuracy clears chance by this much in every seed
+LEARNED_MARGIN = 0.1
+
 CRITERION_RECALL = (
     "Supported when the Transformer's held-out accuracy on multi-query associative recall is higher than both"
     " the LSTM's and the GRU's in every seed, at equal parameter counts, the spreads across seeds not"
     " overlapping; not supported when every seed of the LSTM or of the GRU is higher than every seed of the"
-    f" Transformer; inconclusive when the spreads overlap, with fewer than {MIN_SEEDS} seeds, or when a case failed."
+    f" Transformer; inconclusive when the spreads overlap, when no model clears chance by {LEARNED_MARGIN:g} in"
+    f" every seed (nothing was learned in the budget), with fewer than {MIN_SEEDS} seeds, or when a case failed."
 )
 
 
@@ -98,13 +102,14 @@ def analyze_decode(data: StudyData) -> ClaimOutcome:
     crossing = _crossover(results, lengths)
     return ClaimOutcome(
         verdict=all_of(parts), figure=_decode_figure(data, results),
-        setup=[setup_line(results), params_line(results),
+        setup=[setup_line(results, trained=False), params_line(results),
                f"latency: median of repeated step() calls at a fixed context; {crossing}"],
         table=(["model", f"latency per token, T={long} / T={short} [95% CI]", "state bytes per context "
                 + ", ".join(str(t) for t in lengths)], rows),
         caveats=["A Transformer decoding with a KV cache pays per token for the context it attends to; models with"
                  " a fixed window or linear attention (not measured here) do not.",
-                 "Per-token latency on a CPU at batch size 8; on a GPU, small steps are dominated by launch overhead."],
+                 f"Per-token latency at batch size {', '.join(str(b) for b in values_of(results, 'batch_size'))}"
+                 " on this machine; on a GPU, small steps are dominated by launch overhead."],
     )
 
 
@@ -161,6 +166,14 @@ def analyze_recall(data: StudyData) -> ClaimOutcome:
     parts = [compare("transformer accuracy", acc.get("transformer", {}), f"{r} accuracy", acc.get(r, {}),
                      above=True, min_seeds=MIN_SEEDS, what="associative recall")
              for r in RECURRENT]
+    chance = [metric(r, "train", "baseline_accuracy") for r in select(results)]
+    chance = [c for c in chance if c is not None]
+    learned = [arch for arch, per_seed in acc.items() if chance and per_seed
+               and all(v is not None and v > chance[0] + LEARNED_MARGIN for v in per_seed.values())]
+    if chance and not learned:
+        parts = [Verdict(INCONCLUSIVE, f"no model clears chance ({fmt(chance[0])}) by {LEARNED_MARGIN:g} in every"
+                         " seed: nothing was learned in this budget, so the comparison says nothing",
+                         tuple(p.reason for p in parts))]
     rows = []
     for arch in archs(results):
         cases = sorted(select(results, arch), key=lambda r: r.config.seed)

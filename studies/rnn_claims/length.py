@@ -56,13 +56,15 @@ def analyze(data: StudyData) -> ClaimOutcome:
             cases = sorted(select(results, arch), key=lambda r: r.config.seed)
             for r in cases:
                 rows.append([task, arch, str(r.config.seed),
-                             *[f"{fmt(accuracy_at(r, L))} @ {L}" for L in eval_lengths(results)]])
+                             *[f"{fmt(accuracy_at(r, L))} at {L}" for L in eval_lengths(results)]])
         for arch in RECURRENT:
             parts += _decide(results, arch, task)
+    width = max((len(row) - 3 for row in rows), default=0)
+    rows = [row + [""] * (3 + width - len(row)) for row in rows]  # one column per evaluated length
     return ClaimOutcome(
         verdict=all_of(parts), figure=_figure(data),
         setup=setup,
-        table=(["task", "model", "seed", "held-out accuracy at each evaluated length"], rows),
+        table=(["task", "model", "seed", *[f"held-out accuracy, length {i + 1}" for i in range(width)]], rows),
         caveats=["What a Transformer does beyond its trained length depends on its positional scheme (issue 16"
                  " records the choice per case); a different scheme generalises differently.",
                  "Copy at 2T also means a longer delay; failing it mixes length generalisation with memory span."],

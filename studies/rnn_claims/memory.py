@@ -31,9 +31,9 @@ CRITERION_LONG = (
     f" chance and perfect (copy: accuracy; adding: mean squared error). Supported when, on copy and on adding,"
     f" the longest delay solved by the LSTM and by the GRU is longer than the longest the vanilla RNN solves,"
     f" in every seed (spreads across seeds not overlapping); not supported when on a task every seed of the RNN"
-    f" solves at least as long a delay as the LSTM or the GRU; inconclusive otherwise, when no model solves"
-    f" the shortest delay of a task (the budget is too small to tell), with fewer than {MIN_SEEDS} seeds, or"
-    f" when a case failed."
+    f" solves at least as long a delay as the LSTM or the GRU; inconclusive otherwise, when no model solves a"
+    f" delay beyond the shortest of a task (the budget is too small to separate them), with fewer than"
+    f" {MIN_SEEDS} seeds, or when a case failed."
 )
 
 CRITERION_MEMORY = (
@@ -87,10 +87,11 @@ def analyze_long(data: StudyData) -> ClaimOutcome:
             per_seed = longest.get(arch) or longest_solved(results, arch, metric_name, higher, perfect)
             rows.append([task, arch, ", ".join(fmt(v) if v is not None else "n/a" for v in per_seed.values()),
                          delays])
-        everyone = [v for arch in longest for v in longest[arch].values()]
-        if everyone and all(v == 0.0 for v in everyone):
-            parts.append(Verdict(INCONCLUSIVE, f"{task}: no model solves even the shortest delay"
-                                 f" ({min(values_of(results, 'seq_len'))}): the budget is too small to tell"))
+        everyone = [v for arch in longest for v in longest[arch].values() if v is not None]
+        shortest = min(values_of(results, "seq_len")) if results else 0
+        if everyone and all(v <= shortest for v in everyone):
+            parts.append(Verdict(INCONCLUSIVE, f"{task}: no model solves a delay beyond the shortest ({shortest}):"
+                                 " the budget is too small to separate them"))
             continue
         for gated in ("lstm", "gru"):
             parts.append(compare(f"{gated} longest solved delay", longest[gated], "rnn longest solved delay",

@@ -32,11 +32,14 @@ class Sizes:
     lm_budget_s: int
     recall_steps: int
     lengthgen_steps: int
+    #: threads per case; None: all cores. Small models gain little from a second thread, and on a
+    #: machine with other work a second thread spins waiting for a busy core (steps 10x slower measured)
+    threads: int | None = None
 
 
 QUICK = Sizes(seeds="0,1", hidden=64, delays="10,20,40", copy_steps=1000, adding_steps=400,
               gradient_seq_len=20, gradient_steps=400, lengths="64,256,1024", speed_batch=8, speed_steps=15,
-              min_time=0.2, lm_budget_s=15, recall_steps=300, lengthgen_steps=800)
+              min_time=0.2, lm_budget_s=15, recall_steps=300, lengthgen_steps=800, threads=1)
 FULL = Sizes(seeds="0,1,2", hidden=128, delays="10,30,100,300", copy_steps=3000, adding_steps=2000,
              gradient_seq_len=50, gradient_steps=2000, lengths="64,128,256,512,1024,2048", speed_batch=16,
              speed_steps=40, min_time=1.0, lm_budget_s=120, recall_steps=600, lengthgen_steps=3000)
@@ -46,7 +49,8 @@ COPY_OPTS = ["copy.num_symbols=5"]
 
 
 def sweeps(s: Sizes) -> tuple[StudySweep, ...]:
-    common = {"hidden": s.hidden, "match_params": True}
+    threads = {"threads": s.threads} if s.threads else {}
+    common = {"hidden": s.hidden, "match_params": True, **threads}
     return (
         StudySweep("gradients", {
             "models": "lstm,gru,rnn,transformer", "tasks": "copy", "seq_len": s.gradient_seq_len,
@@ -64,7 +68,7 @@ def sweeps(s: Sizes) -> tuple[StudySweep, ...]:
         StudySweep("params", {
             "models": "lstm,gru,rnn,transformer,mlp", "tasks": "copy", "seq_len": "10,100,1000",
             "task_opt": COPY_OPTS, "hidden": s.hidden, "batch_size": 2, "seeds": "0", "scenarios": "forward",
-            "min_time": 0.01},
+            "min_time": 0.01, **threads},
             purpose="parameter counts against sequence length, unmatched widths (claim 3)"),
         StudySweep("speed", {
             "models": "lstm,gru,transformer", "tasks": "lm", "seq_len": s.lengths, "batch_size": s.speed_batch,
@@ -80,7 +84,7 @@ def sweeps(s: Sizes) -> tuple[StudySweep, ...]:
             purpose="decode latency and state against context (claim 6a)"),
         StudySweep("recall", {
             "models": "lstm,gru,transformer", "tasks": "associative_recall", "steps": s.recall_steps,
-            "seeds": s.seeds, "scenarios": "train,decode", "match_params": True},
+            "seeds": s.seeds, "scenarios": "train,decode", "match_params": True, **threads},
             purpose="multi-query associative recall, with state bytes (claim 6b)"),
         StudySweep("lengthgen-copy", {
             "models": "lstm,gru,transformer", "tasks": "copy", "seq_len": 10, "eval_seq_len": "10,20,40",

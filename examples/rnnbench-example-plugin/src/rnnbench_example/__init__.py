@@ -1,1 +1,1 @@
-"""An example rnnbench plugin package (see plugin.py)."""
+"""An example rnnbench plugin package: minGRU and a parity task (see plugin.py)."""

@@ -1,0 +1,54 @@
+"""The built-in plugins pass the contract checks that plugin authors run (rnnbench.testing)."""
+
+import dataclasses
+
+import pytest
+
+from rnnbench.manager import load_registry
+from rnnbench.testing import ContractError, check_model, check_task
+
+# Every model and task rnnbench itself registers: a new built-in is checked without being listed here.
+_BUILTINS = load_registry()
+BUILTIN_MODELS = sorted(n for n in _BUILTINS.models if _BUILTINS.source_of(n).distribution == "rnnbench")
+BUILTIN_TASKS = sorted(n for n in _BUILTINS.tasks if _BUILTINS.source_of(n).distribution == "rnnbench")
+
+
+@pytest.mark.parametrize("name", BUILTIN_MODELS)
+def test_builtin_model_contract(registry, name):
+    report = check_model(registry.models[name])
+    assert len(report.checked) >= 4 and not report.skipped
+
+
+def test_transformer_heads_option_passes_the_contract(registry):
+    report = check_model(registry.models["transformer@torch"], options={"heads": 4})
+    assert "'heads': 4" in report.checked[0]
+
+
+@pytest.mark.parametrize("name", BUILTIN_TASKS)
+def test_builtin_task_contract(registry, name):
+    # lm cuts its splits by position in the corpus, not by example: at a short window the same
+    # characters can recur in two splits, so lm is checked at a length where they do not.
+    seq_len = 64 if name == "lm" else None
+    report = check_task(registry.tasks[name], seq_len=seq_len)
+    assert any("baselines are what guessing scores" in line for line in report.checked)
+
+
+def test_a_model_whose_step_mutates_its_state_fails_the_check():
+    from testplugins.mutating_state import rnnbench_register_models
+
+    specs = []
+    rnnbench_register_models(specs.append)
+    with pytest.raises(ContractError, match="step\\(\\) changed the state"):
+        check_model(specs[0], shapes=[("tokens", "classes")])
+
+
+def test_a_task_with_a_wrong_baseline_fails_the_check(registry):
+    from rnnbench.tasks.copy import CopyTask
+
+    class Overclaiming(CopyTask):
+        def baselines(self):
+            return {**super().baselines(), "accuracy": 0.5}
+
+    spec = dataclasses.replace(registry.tasks["copy"], factory=lambda o, T, s: Overclaiming(T, 10, 8, s))
+    with pytest.raises(ContractError, match="baseline accuracy=0.5"):
+        check_task(spec)
