@@ -94,14 +94,16 @@ class StudySweep:
                 args += [flag, str(value)]
         return args
 
-    def fingerprint(self, study: str, profile: str) -> str:
-        """A stable id of this sweep's work: the study, profile, name and flags.
+    def fingerprint(self, study: str, profile: str, device: str | None = None) -> str:
+        """A stable id of this sweep's work: the study, profile, name, flags and the device if one was asked.
 
         A stored run with the same fingerprint holds this sweep's cases, so a study
         run that was stopped continues it instead of starting again.
         """
         identity = {"study": study, "profile": profile, "sweep": self.name,
                     "flags": {k: self.flags[k] for k in sorted(self.flags)}}
+        if device:  # only when given, so that the fingerprints of runs on the default device stay what they were
+            identity["device"] = device
         canonical = json.dumps(identity, sort_keys=True, separators=(",", ":"), default=str)
         return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 

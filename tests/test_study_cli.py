@@ -100,6 +100,7 @@ def test_a_killed_study_continues_where_it_stopped(tmp_path):
     (("study", "run", "tiny-study", *PLUGINS, "--profile", "huge"), "has no profile 'huge'"),
     (("study", "report", "nothing-here"), "is not an installed study"),
     (("study", "run", "tiny-study", *PLUGINS, "--executor", "nope"), "unknown executor 'nope'"),
+    (("study", "run", "tiny-study", *PLUGINS, "--device", "tpu"), "invalid choice: 'tpu'"),
 ])
 def test_bad_input_is_one_line_and_exit_2(cli, tmp_path, args, message):
     proc = cli(*args, "--out", tmp_path)

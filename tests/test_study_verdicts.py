@@ -221,6 +221,9 @@ def test_sweep_flags_become_run_arguments():
     assert sweep.fingerprint("x", "quick") == StudySweep("s", dict(reversed(sweep.flags.items()))).fingerprint(
         "x", "quick")
     assert sweep.fingerprint("x", "quick") != sweep.fingerprint("x", "full")
+    # a device asked for on the command line is other work: its own runs; none keeps the old fingerprint
+    assert sweep.fingerprint("x", "quick", "cuda") != sweep.fingerprint("x", "quick")
+    assert sweep.fingerprint("x", "quick", None) == sweep.fingerprint("x", "quick")
 
 
 def length_cases(task: str, trained_at: int, accuracies: dict[str, list[tuple[float, float, float]]]):

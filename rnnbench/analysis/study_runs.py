@@ -20,10 +20,11 @@ from rnnbench.study_api import StudyData, StudySpec, StudySweep, SweepData
 STUDY_KEY = "study"
 
 
-def study_tag(spec: StudySpec, profile: str, sweep: StudySweep, planned_cases: int) -> dict[str, Any]:
+def study_tag(spec: StudySpec, profile: str, sweep: StudySweep, planned_cases: int,
+              device: str | None = None) -> dict[str, Any]:
     """What a sweep's run stores in its settings under :data:`STUDY_KEY`."""
-    return {"name": spec.name, "profile": profile, "sweep": sweep.name,
-            "fingerprint": sweep.fingerprint(spec.name, profile), "cases": planned_cases}
+    return {"name": spec.name, "profile": profile, "sweep": sweep.name, "device": device,
+            "fingerprint": sweep.fingerprint(spec.name, profile, device), "cases": planned_cases}
 
 
 def sweep_runs(store: ResultsStore, study: str) -> dict[str, RunInfo]:
@@ -37,21 +38,22 @@ def sweep_runs(store: ResultsStore, study: str) -> dict[str, RunInfo]:
     return latest
 
 
-def study_of_run(store: ResultsStore, run_id: str) -> tuple[str, str]:
-    """(study, profile) of a run made by ``rnnbench study run``; a usage error for any other run."""
+def study_of_run(store: ResultsStore, run_id: str) -> tuple[str, str, str | None]:
+    """(study, profile, device asked for) of a run made by ``rnnbench study run``; a usage error otherwise."""
     tag = (store.run_info(run_id).settings or {}).get(STUDY_KEY)
     if not isinstance(tag, dict) or "name" not in tag:
         raise UsageError(f"run {run_id} is not part of a study (it was not started by 'rnnbench study run')")
-    return str(tag["name"]), str(tag.get("profile", "quick"))
+    return str(tag["name"]), str(tag.get("profile", "quick")), tag.get("device")
 
 
-def load_study_data(store: ResultsStore, spec: StudySpec, profile: str, folder: Path) -> StudyData:
+def load_study_data(store: ResultsStore, spec: StudySpec, profile: str, folder: Path,
+                    device: str | None = None) -> StudyData:
     """Every sweep's latest stored run and results; a sweep never run has no run and no results."""
     runs = sweep_runs(store, spec.name)
     sweeps: dict[str, SweepData] = {}
     env: dict[str, Any] = {}
     for sweep in spec.sweeps(profile):
-        run = runs.get(sweep.fingerprint(spec.name, profile))
+        run = runs.get(sweep.fingerprint(spec.name, profile, device))
         if run is None:
             sweeps[sweep.name] = SweepData(sweep, None, [])
             continue
@@ -62,5 +64,5 @@ def load_study_data(store: ResultsStore, spec: StudySpec, profile: str, folder: 
     return StudyData(spec.name, profile, sweeps, folder=folder, env=env)
 
 
-def report_folder(out_dir: Path, study: str, profile: str) -> Path:
-    return Path(out_dir) / f"study-{study}-{profile}"
+def report_folder(out_dir: Path, study: str, profile: str, device: str | None = None) -> Path:
+    return Path(out_dir) / f"study-{study}-{profile}{'-' + device if device else ''}"

@@ -56,6 +56,9 @@ def add_parser(sub, add_common) -> None:
     run.add_argument("--scheduler", default=None, help="cluster scheduler address (executors that use one)")
     run.add_argument("--timeout", default=None, help="seconds per case (executors that can stop one)")
     run.add_argument("--threads", default=None, help="threads for torch and BLAS in every case (default: all cores)")
+    run.add_argument("--device", default=None, choices=("cpu", "cuda"),
+                     help="run every sweep on this device (default: each sweep's own, cpu); a device given"
+                     " here makes its own runs and report")
     run.add_argument("--fresh", action="store_true", help="start new runs instead of continuing stored sweeps")
     run.add_argument("--no-progress", action="store_true", help="no progress bars")
     run.set_defaults(handler=run_study)
@@ -64,6 +67,8 @@ def add_parser(sub, add_common) -> None:
     add_common(report)
     report.add_argument("target", metavar="NAME|RUN_ID", help="a study, or the run id of one of its sweeps")
     report.add_argument("--profile", default=None, help="the profile to report (default: quick, or the run's)")
+    report.add_argument("--device", default=None, choices=("cpu", "cuda"),
+                        help="the device given to 'study run --device' (default: none, or the run's)")
     report.add_argument("--out", default="results", help="results folder holding rnnbench.db (default: %(default)s)")
     report.set_defaults(handler=report_study)
     study.set_defaults(handler=lambda args: _missing_subcommand(study))
@@ -126,13 +131,13 @@ def run_study(args: argparse.Namespace) -> int:
     stored = {} if args.fresh else _stored_sweeps(out, spec.name)
     failed = 0
     for index, sweep in enumerate(sweeps, start=1):
-        flags = {**dict(sweep.flags), **overrides}
+        flags = {**dict(sweep.flags), **overrides, **({"device": args.device} if args.device else {})}
         try:
             request = resolve_request(flags)
         except UsageError as exc:
             raise RnnbenchError(f"study '{spec.name}', sweep '{sweep.name}': {exc}") from None
         cases, settings = plan_cases(request, registry, err)
-        tag = study_tag(spec, profile, sweep, len(cases))
+        tag = study_tag(spec, profile, sweep, len(cases), args.device)
         previous = stored.get(tag["fingerprint"])
         resume = None
         head = f"[{index}/{len(sweeps)}] sweep {sweep.name}"
@@ -147,20 +152,22 @@ def run_study(args: argparse.Namespace) -> int:
                            " stored)"), soft_wrap=True)
         else:
             err.print(Text(f"{head}: {sweep.purpose}"), soft_wrap=True)
-        command = "rnnbench run " + " ".join(shlex.quote(a) for a in [*sweep.argv(), *_override_argv(overrides)])
+        device_argv = ["--device", args.device] if args.device else []
+        command = "rnnbench run " + " ".join(shlex.quote(a) for a in [*sweep.argv(), *device_argv,
+                                                                      *_override_argv(overrides)])
         outcome = execute_request(request, registry, cases, settings, out=out, resume=resume, command=command,
                                   show_progress=not args.no_progress, err=err,
                                   settings_extra={"study": tag})
         write_run_folder(outcome.run, outcome.results)
         if outcome.interrupted:
             again = ["rnnbench", "study", "run", spec.name, "--profile", profile, "--out", str(out),
-                     *_override_argv(overrides)]
+                     *device_argv, *_override_argv(overrides)]
             err.print(Text("interrupted: finished cases are stored; run the same command again to continue:\n  "
                            + " ".join(shlex.quote(a) for a in again), style="red"), soft_wrap=True)
             return 130
         failed += sum(r.status != "ok" for r in outcome.results)
     elapsed = time.perf_counter() - started
-    paths, claims = _write_report(out, spec, profile)
+    paths, claims = _write_report(out, spec, profile, args.device)
     print_claims_table(claims, Console())
     err.print(Text(f"study {spec.name} ({profile}): {len(sweeps)} sweep(s) in {elapsed:.0f} s of wall clock"
                    f" (this command, stored sweeps skipped); report: {paths.html}  {paths.markdown}"), soft_wrap=True)
@@ -197,8 +204,9 @@ def _done_ok(out: Path, run_id: str) -> set[str]:
 
 # -- report -----------------------------------------------------------------------------------
 
-def _write_report(out: Path, spec: StudySpec, profile: str) -> tuple[StudyReportPaths, list]:
-    folder = report_folder(out, spec.name, profile)
+def _write_report(out: Path, spec: StudySpec, profile: str,
+                  device: str | None = None) -> tuple[StudyReportPaths, list]:
+    folder = report_folder(out, spec.name, profile, device)
     db = out / DEFAULT_DB_NAME
     if not db.exists():
         raise UsageError(f"no results database at {db}")
@@ -207,7 +215,7 @@ def _write_report(out: Path, spec: StudySpec, profile: str) -> tuple[StudyReport
     except OSError as exc:
         raise RnnbenchError(f"cannot create the report folder {folder}: {exc.strerror}") from None
     with ResultsStore.reader(db) as store:
-        data = load_study_data(store, spec, profile, folder)
+        data = load_study_data(store, spec, profile, folder, device)
     claims = evaluate(spec, data)
     sweeps = [f"{s.sweep.name}: run {s.run.run_id} ({len(s.results)} case(s)) — {s.run.command}" if s.run else
               f"{s.sweep.name}: not run" for s in data.sweeps.values()]
@@ -219,7 +227,7 @@ def report_study(args: argparse.Namespace) -> int:
     out = Path(args.out)
     target = args.target.strip()
     if target.lower() in registry.studies:
-        spec, profile = registry.studies[target.lower()], args.profile or "quick"
+        spec, profile, device = registry.studies[target.lower()], args.profile or "quick", args.device
     else:
         db = out / DEFAULT_DB_NAME
         if not db.exists():
@@ -227,12 +235,13 @@ def report_study(args: argparse.Namespace) -> int:
                              f" and there is no results database at {db}")
         with ResultsStore.reader(db) as store:
             try:
-                name, run_profile = study_of_run(store, target)
+                name, run_profile, run_device = study_of_run(store, target)
             except UsageError:
                 raise UsageError(f"'{target}' is neither an installed study ({', '.join(sorted(registry.studies))})"
                                  f" nor the run id of a study's sweep in {db}") from None
         spec, profile = registry.resolve_study(name), args.profile or run_profile
-    paths, claims = _write_report(out, spec, _profile(spec, profile))
+        device = args.device or run_device
+    paths, claims = _write_report(out, spec, _profile(spec, profile), device)
     print_claims_table(claims, Console())
     print(paths.markdown)
     print(paths.html)
