@@ -103,10 +103,10 @@ def run(args: argparse.Namespace) -> int:
                                   command=command, show_progress=not args.no_progress, err=err,
                                   environment=environment, notes=notes)
         hold_interrupts()  # from here on the run is wrapped up: a Ctrl-C is held until it is done
-        write_run_folder(outcome.run, outcome.results)
+        paths = write_run_folder(outcome.run, outcome.results)
         for message in outcome.observer_errors or []:
             err.print(f"[yellow]rnnbench: warning:[/yellow] {message}")
-        print_summary(outcome.results, outcome.run, Console())
+        print_summary(outcome.results, outcome.run, Console(), found=paths.content.findings)
         folder = outcome.run.folder
         sep = "\n" if err.is_terminal else "  "
         err.print(f"results: {folder / 'results.csv'}{sep}report: {folder / 'report.md'}  {folder / 'report.html'}"

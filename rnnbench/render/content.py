@@ -46,6 +46,8 @@ class ReportContent:
     title: str
     command: str
     sections: list[Section]
+    #: the findings the report opens with; the terminal prints the same ones (computed once)
+    findings: list[Finding] = field(default_factory=list)
 
 
 # -- the summary table (terminal, report.md, report.html) ---------------------------------------
@@ -326,4 +328,5 @@ def build_content(results: list[CaseResult], run: RunInfo, frame: pd.DataFrame,
     if plots is not None:
         sections.append(Section("Plots", figures=list(plots.figures), bullets=list(plots.notes)))
     sections.append(Section("Environment", code=json.dumps(run.env, indent=2, default=str)))
-    return ReportContent(title=f"rnnbench run {run.run_id}", command=run.command, sections=sections)
+    return ReportContent(title=f"rnnbench run {run.run_id}", command=run.command, sections=sections,
+                         findings=found)

@@ -27,6 +27,8 @@ class ReportPaths:
     markdown: Path
     html: Path
     plots: list[Path]
+    #: what the reports say, for the terminal to print the same findings without computing them again
+    content: ReportContent
 
 
 def write_run_folder(run: RunInfo, results: list[CaseResult]) -> ReportPaths:
@@ -62,7 +64,7 @@ def write_reports(results: list[CaseResult], run: RunInfo, folder: Path,
     content = build_content(results, run, frame, plots)
     markdown = _write(folder / "report.md", render_markdown(content, folder))
     html = _write(folder / "report.html", render_html(content))
-    return ReportPaths(markdown, html, [figure.path for figure in plots.figures])
+    return ReportPaths(markdown, html, [figure.path for figure in plots.figures], content)
 
 
 def write_report_md(results: list[CaseResult], run: RunInfo, folder: Path, extra_sections: list[str] = (),
