@@ -14,19 +14,24 @@ from rnnbench.request.options import RunRequest
 from rnnbench.specs import DTYPES, TaskSpec
 
 
+def _default(name: str) -> Any:
+    """A factory for the default of a RunRequest field: defaults are declared there alone."""
+    return field(default_factory=lambda: getattr(RunRequest(), name))
+
+
 @dataclass
 class SweepAxes:
-    """The axes of a sweep; ``None`` means "the task's default"."""
+    """The axes of a sweep (the part of a RunRequest that expands); ``None`` means "the task's default"."""
 
     models: list[str]
-    tasks: list[str] = field(default_factory=lambda: ["copy"])
+    tasks: list[str] = _default("tasks")
     seq_len: list[int] | None = None
     batch_size: list[int] | None = None
     hidden: list[int] | None = None
     layers: list[int] | None = None
-    device: list[str] = field(default_factory=lambda: ["cpu"])
-    dtype: list[str] = field(default_factory=lambda: ["float32"])
-    seeds: list[int] = field(default_factory=lambda: [0])
+    device: list[str] = _default("device")
+    dtype: list[str] = _default("dtype")
+    seeds: list[int] = _default("seeds")
     steps: list[int] | None = None
     lr: list[float] | None = None
     task_options: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -34,6 +39,7 @@ class SweepAxes:
     model_options: dict[str, dict[str, Any]] = field(default_factory=dict)
     #: wall-clock training budgets in seconds; None trains for ``steps`` steps
     time_budget: list[float] | None = None
+
 
 def axes_of(request: RunRequest) -> SweepAxes:
     """The sweep a request asks for."""
