@@ -102,15 +102,8 @@ def run_sweep(
             store.create_run(run)
             done = set()
         run.folder = out_dir / run.run_id
-        try:
-            run.folder.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise RnnbenchError(f"cannot create run folder {run.folder}: {exc.strerror}") from None
-
         jobs = [CaseJob(c, settings, registry.plugin_modules) for c in cases if c.case_id not in done]
         total = len(jobs)
-        if on_start:
-            on_start(run, total, len(cases) - total)
         left_to_others: list[CaseJob] = []
 
         def claimed(jobs: list[CaseJob]) -> Iterator[CaseJob]:
@@ -121,7 +114,13 @@ def run_sweep(
                     left_to_others.append(job)
 
         interrupted = False
-        try:
+        try:  # from the moment the run exists: a Ctrl-C at any point marks it "interrupted"
+            try:
+                run.folder.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise RnnbenchError(f"cannot create run folder {run.folder}: {exc.strerror}") from None
+            if on_start:
+                on_start(run, total, len(cases) - total)
             for index, result in enumerate(runner.map(claimed(jobs)), start=1):
                 try:
                     store.add_result(run.run_id, result)
