@@ -25,6 +25,13 @@ STATUSES = ("ok", "error", "timeout", "oom", "crashed", "skipped")
 ID_WHEN_SET = {"id_when_set": True}
 
 
+def known_fields(cls: type, data: dict[str, Any]) -> dict[str, Any]:
+    """The entries of ``data`` that are fields of the dataclass ``cls``: stored records written by
+    another version of rnnbench may carry keys this one does not know."""
+    known = {f.name for f in fields(cls)}
+    return {k: v for k, v in data.items() if k in known}
+
+
 @dataclass(frozen=True)
 class CaseConfig:
     """One point of a sweep: everything that defines the work of a case.
@@ -91,8 +98,7 @@ class CaseConfig:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "CaseConfig":
-        known = {f.name for f in fields(cls)}
-        values = {k: v for k, v in data.items() if k in known}
+        values = known_fields(cls, data)
         values["task_options"] = tuple(sorted(dict(values.get("task_options") or {}).items()))
         values["model_options"] = tuple(sorted(dict(values.get("model_options") or {}).items()))
         return cls(**values)
@@ -146,11 +152,9 @@ class RunSettings:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "RunSettings":
-        known = {f.name for f in fields(cls)}
-        values = {k: v for k, v in data.items() if k in known}
+        values = known_fields(cls, data)
         if isinstance(values.get("timer"), dict):
-            timer_known = {f.name for f in fields(TimerSettings)}
-            values["timer"] = TimerSettings(**{k: v for k, v in values["timer"].items() if k in timer_known})
+            values["timer"] = TimerSettings(**known_fields(TimerSettings, values["timer"]))
         for name in ("scenarios", "eval_seq_lens"):
             if name in values:
                 values[name] = tuple(values[name])
@@ -195,8 +199,7 @@ class Metric:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "Metric":
-        known = {f.name for f in fields(cls)}
-        values = {k: v for k, v in data.items() if k in known}
+        values = known_fields(cls, data)
         values["calls_per_sample"] = int(values.get("calls_per_sample") or 1)
         return cls(**values)
 
@@ -226,8 +229,7 @@ class Series:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "Series":
-        known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in known})
+        return cls(**known_fields(cls, data))
 
 
 @dataclass
