@@ -139,8 +139,7 @@ def run_sweep(
         store.release_claims(run.run_id)
         store.finish_run(run.run_id, "interrupted" if interrupted else "finished")
         results = store.results(run.run_id)
-        if not interrupted:
-            observer_errors += registry.notify("rnnbench_run_finished", run=run, results=results)
+        # rnnbench_run_finished is called by the command once the run folder is written (finish_run_folder)
         return RunOutcome(run=run, results=results, interrupted=interrupted, observer_errors=observer_errors,
                           left_to_others=[job.config for job in left_to_others])
     except sqlite3.Error as exc:  # e.g. the disk filled while a run was created or finished
