@@ -14,6 +14,8 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from rnnbench.sweep_axes import AXES
+
 #: what a case can do; each scenario adds its own metrics
 SCENARIOS = ("train", "forward", "decode", "gradients")
 DEFAULT_SCENARIOS = ("train", "forward")
@@ -120,9 +122,10 @@ class CaseConfig:
         return f"{self.model}[{','.join(f'{k}={v}' for k, v in self.model_options)}]"
 
     def label(self) -> str:
-        budget = f" budget={self.time_budget_s:g}s" if self.time_budget_s is not None else ""
-        return (f"{self.model_label} {self.task} T={self.seq_len} B={self.batch_size} H={self.hidden}"
-                f" L={self.layers} seed={self.seed}{budget}")
+        """``lstm@torch copy T=64 B=8 H=32 L=1 seed=0``: the model and the axes marked ``in_case_label``."""
+        tags = [axis.tag(getattr(self, axis.name), compact=True) for axis in AXES
+                if axis.in_case_label and getattr(self, axis.name) is not None]
+        return " ".join([self.model_label, *tags])
 
 
 @dataclass(frozen=True)

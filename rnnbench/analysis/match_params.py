@@ -8,9 +8,9 @@ device, dtype, seed, budget) the first model of ``--models`` keeps the requested
 width and sets the target; every other model gets the width whose count is
 within :data:`TOLERANCE` of it.
 
-A point is what fixes the architecture: the fields of :data:`ARCHITECTURE`. The
-training protocol (:data:`NOT_ARCHITECTURE`: learning rate and its grid and
-schedule, steps, budget, seed, batch, device, dtype) is left out, so that a task
+A point is what fixes the architecture: the ``architecture`` axes of
+rnnbench.sweep_axes (:data:`ARCHITECTURE`). The training protocol (learning rate
+and its grid and schedule, steps, budget, seed, batch, device, dtype) is left out, so that a task
 giving each family its own rate (``lr_by_family``) or a sweep over steps does not
 split the LSTM and the Transformer into points of one model each, which would leave
 every model at the width asked for. Every matched case records the count it was
@@ -35,17 +35,15 @@ from typing import Callable
 from rnnbench.execution.runner import build_model, build_task
 from rnnbench.manager import Registry
 from rnnbench.records import CaseConfig
+from rnnbench.sweep_axes import ARCHITECTURE_AXES
 
 #: relative distance of a matched count from the target that counts as equal
 TOLERANCE = 0.05
 #: never search beyond this multiple of the requested width
 MAX_WIDTH_FACTOR = 64
-#: CaseConfig fields that set the parameter count of a given model: cases equal in these are one point
-ARCHITECTURE = ("task", "task_options", "seq_len", "hidden", "layers")
-#: what tells models apart within a point (the options belong to the model)
-MODEL = ("model", "model_options")
-#: CaseConfig fields of the training protocol or the machine: they change no parameter count
-NOT_ARCHITECTURE = ("batch_size", "device", "dtype", "seed", "steps", "lr", "time_budget_s")
+#: CaseConfig fields that set the parameter count of a given model (declared in rnnbench.sweep_axes):
+#: cases equal in these are one point; the model and its options tell models apart within it
+ARCHITECTURE = ARCHITECTURE_AXES
 
 
 @dataclass(frozen=True)
