@@ -290,6 +290,7 @@ def _train(model: Model, task: Task, config: CaseConfig, settings: RunSettings, 
                          settings.eval_batches, scores, result)
     result.details["primary_metric"] = task.primary_metric
     result.details["higher_is_better"] = task.higher_is_better
+    result.details["primary_metric_bounded"] = task.primary_metric_bounded
 
 
 def task_loss_unit(model: Model) -> str:
