@@ -130,10 +130,9 @@ def _source_text(spec: TaskSpec) -> str:
 def tasks_table(registry: Registry) -> Table:
     table = Table(title="tasks (options: --task-opt TASK.KEY=VALUE)")
     rows = [[name, spec.seq_len_meaning, _defaults_text(spec), options_text(spec.options),
-             spec.description or "-", _source_text(spec), _from(registry, name)]
+             f"{spec.description or '-'}\ndata: {_source_text(spec)}", _from(registry, name)]
             for name, spec in sorted(registry.tasks.items())]
-    for index, column in enumerate(("task", "--seq-len means", "defaults", "options", "description", "data",
-                                    "from")):
+    for index, column in enumerate(("task", "--seq-len means", "defaults", "options", "description", "from")):
         _folding(table, column, [row[index] for row in rows])
     for row in rows:
         table.add_row(*(_text(cell) for cell in row))
