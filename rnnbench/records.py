@@ -14,6 +14,8 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from rnnbench.sweep_axes import AXES
+
 #: what a case can do; each scenario adds its own metrics
 SCENARIOS = ("train", "forward", "decode", "gradients")
 DEFAULT_SCENARIOS = ("train", "forward")
@@ -23,6 +25,10 @@ STATUSES = ("ok", "error", "timeout", "oom", "crashed", "skipped")
 #: field metadata for CaseConfig fields added after the first release: they count in the
 #: case id only when set, so the ids of cases stored before them stay what they were
 ID_WHEN_SET = {"id_when_set": True}
+
+
+#: CaseConfig fields that describe how a case was chosen, not the work it does: outside the case id
+ANNOTATIONS = ("requested_hidden", "matched_params")
 
 
 def known_fields(cls: type, data: dict[str, Any]) -> dict[str, Any]:
@@ -60,6 +66,10 @@ class CaseConfig:
     model_options: tuple[tuple[str, Any], ...] = field(default=(), metadata=ID_WHEN_SET)
     #: train to this wall-clock budget in seconds instead of ``steps`` steps (--time-budget)
     time_budget_s: float | None = field(default=None, metadata=ID_WHEN_SET)
+    #: the parameter count --match-params sized this case to (the reference model's count at its
+    #: point; the reference itself carries its own count); like ``requested_hidden``, an
+    #: annotation outside the case's identity. ``None``: not matched
+    matched_params: int | None = None
 
     @property
     def arch(self) -> str:
@@ -77,13 +87,14 @@ class CaseConfig:
     def case_id(self) -> str:
         """A stable id: the hash of the work this case does, independent of run and machine.
 
-        ``hidden`` is the width that ran and ``requested_hidden`` is left out: a
-        Transformer matched to width 104 is the same case as one asked for at
-        ``--hidden 104``, and compares with it. Fields marked :data:`ID_WHEN_SET`
+        ``hidden`` is the width that ran and the :data:`ANNOTATIONS` (``requested_hidden``,
+        ``matched_params``) are left out: a Transformer matched to width 104 is the same case
+        as one asked for at ``--hidden 104``, and compares with it. Fields marked :data:`ID_WHEN_SET`
         count only when they differ from their default.
         """
         identity = self.to_dict()
-        identity.pop("requested_hidden")
+        for annotation in ANNOTATIONS:
+            identity.pop(annotation)
         for f in fields(self):
             if f.metadata.get("id_when_set") and getattr(self, f.name) == f.default:
                 identity.pop(f.name)
@@ -111,9 +122,10 @@ class CaseConfig:
         return f"{self.model}[{','.join(f'{k}={v}' for k, v in self.model_options)}]"
 
     def label(self) -> str:
-        budget = f" budget={self.time_budget_s:g}s" if self.time_budget_s is not None else ""
-        return (f"{self.model_label} {self.task} T={self.seq_len} B={self.batch_size} H={self.hidden}"
-                f" L={self.layers} seed={self.seed}{budget}")
+        """``lstm@torch copy T=64 B=8 H=32 L=1 seed=0``: the model and the axes marked ``in_case_label``."""
+        tags = [axis.tag(getattr(self, axis.name), compact=True) for axis in AXES
+                if axis.in_case_label and getattr(self, axis.name) is not None]
+        return " ".join([self.model_label, *tags])
 
 
 @dataclass(frozen=True)

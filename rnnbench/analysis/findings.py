@@ -26,12 +26,8 @@ import numpy as np
 import pandas as pd
 
 from rnnbench.stats import estimate_ratio, fmt_bytes, fmt_time
+from rnnbench.sweep_axes import AXES, BY_NAME, POINT_AXES
 
-#: config columns that define a comparison point (model, seed and the width --match-params chose are not)
-POINT_AXES = ("task", "task_options", "seq_len", "batch_size", "hidden", "layers", "device", "dtype", "steps", "lr")
-#: how a point's axis is named in a sentence
-AXIS_NAMES = {"seq_len": "T", "batch_size": "batch", "hidden": "hidden", "layers": "layers", "steps": "steps",
-              "lr": "lr", "task_options": "options"}
 #: the axis whose ranking changes are reported as "where the ranking changes"
 LENGTH_AXIS = "seq_len"
 CONFIDENCE = 0.95
@@ -151,16 +147,8 @@ def _points(ok: pd.DataFrame, varying: list[str]) -> list[tuple[dict, pd.DataFra
 
 
 def _label(point: dict) -> str:
-    parts = []
-    for axis, value in point.items():
-        if axis in ("task", "device", "dtype"):
-            parts.append(str(value))
-        elif axis == "task_options":
-            options = json.loads(value) if isinstance(value, str) else value
-            parts.append(",".join(f"{k}={v}" for k, v in options.items()) or "default options")
-        else:
-            parts.append(f"{AXIS_NAMES.get(axis, axis)}={_num(value)}")
-    return " ".join(parts)
+    """``T=64 batch=8 cpu``: a comparison point, each axis as rnnbench.sweep_axes prints it."""
+    return " ".join(BY_NAME[axis].tag(value) for axis, value in point.items())
 
 
 def _num(value) -> str:
@@ -405,20 +393,24 @@ def short_reason(error: str, limit: int = 60) -> str:
 
 def _scope(ok: pd.DataFrame, varying: Sequence[str]) -> Finding:
     fixed = []
-    budgets = ok["time_budget_s"].dropna().unique() if "time_budget_s" in ok else []
-    for axis in ("task", "seq_len", "batch_size", "hidden", "layers", "dtype", "device", "steps"):
-        if axis == "steps" and len(budgets):  # budgeted cases train to a wall-clock budget, not a step count
-            fixed.append(" / ".join(f"{_num(b)} s" for b in sorted(budgets)) + " training budget")
+    budgets = sorted(ok["time_budget_s"].dropna().unique()) if "time_budget_s" in ok else []
+    for axis in AXES:
+        name = axis.name
+        if not axis.point or name in varying or name == "time_budget_s" or name not in ok or ok[name].isna().all():
             continue
-        if axis in ok and axis not in varying and ok[axis].notna().any():
-            value = ok[axis].iloc[0]
-            fixed.append(str(value) if axis in ("task", "dtype", "device") else
-                         f"{_num(value)} training steps" if axis == "steps" else f"{AXIS_NAMES[axis]}={_num(value)}")
+        value = ok[name].iloc[0]
+        if name == "steps" and budgets:  # budgeted cases train to a wall-clock budget, not a step count
+            if "time_budget_s" not in varying:
+                fixed.append(" / ".join(f"{_num(b)} s" for b in budgets) + " training budget")
+        elif name == "steps":
+            fixed.append(f"{_num(value)} training steps")
+        elif name != "task_options" or axis.text(value) != "default options":
+            fixed.append(axis.tag(value))
     cpus = sorted(ok["cpu"].dropna().unique()) if "cpu" in ok else []
     threads = sorted({int(t) for t in ok["threads"].dropna()}) if "threads" in ok else []
     seeds = ok["seed"].nunique() if "seed" in ok else 1
     machine = (f" on {', '.join(cpus)}" if cpus else "") + (
         f" with {', '.join(map(str, threads))} thread(s)" if threads else "")
-    swept = f"; swept: {', '.join(AXIS_NAMES.get(a, a) for a in varying)}" if varying else ""
+    swept = f"; swept: {', '.join(BY_NAME[a].column for a in varying)}" if varying else ""
     return Finding("scope", f"These findings cover only this run: {' '.join(fixed)}{swept}{machine},"
                    f" {seeds} seed(s). Other sizes, devices, dtypes and thread counts can rank differently.")

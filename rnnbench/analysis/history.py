@@ -18,10 +18,8 @@ from rnnbench.errors import UsageError
 from rnnbench.records import CaseConfig
 from rnnbench.stats import Summary
 from rnnbench.store import ResultsStore
+from rnnbench.sweep_axes import AXES, axis_value
 
-#: case fields that may tell the selected cases apart in a column label
-_LABEL_FIELDS = ("model", "task", "task_options", "seq_len", "batch_size", "hidden", "layers", "device", "dtype",
-                 "seed", "steps", "lr")
 
 
 @dataclass
@@ -67,18 +65,13 @@ def _matches(value: str, wanted: list[str]) -> bool:
 
 
 def _labels(configs: dict[str, CaseConfig]) -> dict[str, str]:
-    dicts = {cid: c.to_dict() for cid, c in configs.items()}
-    varying = [f for f in _LABEL_FIELDS
-               if len({json.dumps(d[f], sort_keys=True) for d in dicts.values()}) > 1 or f == "model"]
-    short = {"seq_len": "T", "batch_size": "B", "hidden": "H", "layers": "L"}
-    out = {}
-    for cid, d in dicts.items():
-        parts = []
-        for f in varying:
-            value = d[f] if f != "task_options" else ",".join(f"{k}={v}" for k, v in d[f].items())
-            parts.append(str(value) if f in ("model", "task", "device", "dtype") else f"{short.get(f, f)}={value}")
-        out[cid] = " ".join(parts)
-    return out
+    """Each case's column label: its model and the axes that tell the selected cases apart."""
+    values = {cid: {axis.name: axis_value(c, axis.name) for axis in AXES} for cid, c in configs.items()}
+    varying = [axis for axis in AXES
+               if len({json.dumps(v[axis.name], sort_keys=True, default=str) for v in values.values()}) > 1]
+    return {cid: " ".join([configs[cid].model, *(axis.tag(values[cid][axis.name], compact=True)
+                                                         for axis in varying)])
+            for cid in configs}
 
 
 def load_history(db: Path, metric: str, models: list[str], tasks: list[str]) -> History:

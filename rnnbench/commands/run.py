@@ -27,7 +27,7 @@ from rnnbench.execution.session import RunOutcome, run_sweep
 from rnnbench.records import CaseConfig, RunInfo, RunSettings, TimerSettings
 from rnnbench.render.plots import matplotlib_missing
 from rnnbench.render.terminal import print_summary
-from rnnbench.render.run_folder import write_run_folder
+from rnnbench.render.run_folder import ReportPaths, write_run_folder
 from rnnbench.request.model_options import refuse_untrainable
 from rnnbench.request.options import OPTIONS, RunRequest, default_text, switch
 from rnnbench.request.run_request import resolve_request, resume_command
@@ -103,9 +103,7 @@ def run(args: argparse.Namespace) -> int:
                                   command=command, show_progress=not args.no_progress, err=err,
                                   environment=environment, notes=notes)
         hold_interrupts()  # from here on the run is wrapped up: a Ctrl-C is held until it is done
-        paths = write_run_folder(outcome.run, outcome.results)
-        for message in outcome.observer_errors or []:
-            err.print(f"[yellow]rnnbench: warning:[/yellow] {message}")
+        paths = finish_run_folder(outcome, registry, err)
         print_summary(outcome.results, outcome.run, Console(), found=paths.content.findings)
         folder = outcome.run.folder
         sep = "\n" if err.is_terminal else "  "
@@ -225,6 +223,19 @@ def _flat(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
         else:
             out[f"{prefix}{key}"] = list(value) if isinstance(value, tuple) else value
     return out
+
+
+def finish_run_folder(outcome: RunOutcome, registry, err: Console) -> ReportPaths:
+    """Write the run folder, then call ``rnnbench_run_finished`` (a run that finished, not one interrupted)
+    so that its plugins find results.csv, env.json and the reports in ``run.folder``; print every observer
+    hook's failure as one warning line."""
+    paths = write_run_folder(outcome.run, outcome.results)
+    errors = list(outcome.observer_errors or [])
+    if not outcome.interrupted:
+        errors += registry.notify("rnnbench_run_finished", run=outcome.run, results=outcome.results)
+    for message in errors:
+        err.print(f"rnnbench: warning: {message}", markup=False, highlight=False, soft_wrap=True)
+    return paths
 
 
 def execute_request(request: RunRequest, registry, cases: list[CaseConfig], settings: RunSettings, *, out: Path,

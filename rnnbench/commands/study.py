@@ -21,11 +21,10 @@ from rich.text import Text
 from rnnbench.analysis.studies import evaluate
 from rnnbench.analysis.study_runs import load_study_data, report_folder, study_of_run, study_tag, sweep_runs
 from rnnbench.commands.common import load_plugins
-from rnnbench.commands.run import execute_request, plan_cases
+from rnnbench.commands.run import execute_request, finish_run_folder, plan_cases
 from rnnbench.errors import RnnbenchError, UsageError
 from rnnbench.execution.interrupts import sigterm_as_interrupt
 from rnnbench.manager import Registry
-from rnnbench.render.run_folder import write_run_folder
 from rnnbench.render.study_report import StudyReportPaths, print_claims_table, write_study_report
 from rnnbench.request.run_request import resolve_request
 from rnnbench.store import DEFAULT_DB_NAME, ResultsStore
@@ -158,7 +157,7 @@ def run_study(args: argparse.Namespace) -> int:
         outcome = execute_request(request, registry, cases, settings, out=out, resume=resume, command=command,
                                   show_progress=not args.no_progress, err=err,
                                   settings_extra={"study": tag})
-        write_run_folder(outcome.run, outcome.results)
+        finish_run_folder(outcome, registry, err)
         if outcome.interrupted:
             again = ["rnnbench", "study", "run", spec.name, "--profile", profile, "--out", str(out),
                      *device_argv, *_override_argv(overrides)]

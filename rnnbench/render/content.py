@@ -27,6 +27,7 @@ from rnnbench.render.fit import Column
 from rnnbench.render.measurements import measurement_tables
 from rnnbench.render.plots import PlotFigure, PlotSet, machine_line
 from rnnbench.stats import MIN_SAMPLES_FOR_SPREAD, Summary, fmt_bytes, fmt_count, fmt_time
+from rnnbench.sweep_axes import AXES, axis_value
 
 Table = tuple[list[str], list[list[str]]]
 
@@ -52,23 +53,6 @@ class ReportContent:
 
 # -- the summary table (terminal, report.md, report.html) ---------------------------------------
 
-#: (CaseConfig field, column, short column, how a constant value is said above the table)
-AXES = (
-    ("task", "task", "task", "{}"),
-    ("task_options", "task options", "opts", "options {}"),
-    ("seq_len", "T", "T", "T={}"),
-    ("batch_size", "batch", "B", "batch {}"),
-    ("hidden", "hidden", "H", "hidden {}"),
-    ("layers", "layers", "L", "layers {}"),
-    ("device", "device", "dev", "{}"),
-    ("dtype", "dtype", "dtype", "{}"),
-    ("seed", "seed", "seed", "seed {}"),
-    ("steps", "steps", "steps", "{} steps"),
-    ("lr", "lr", "lr", "lr {}"),
-    ("time_budget_s", "budget", "budget", "trained for {} s of wall clock (--time-budget)"),
-)
-
-
 def timed_cell(metric: Metric | None, fmt=fmt_time) -> str:
     """``median ±IQR/2`` (rnnbench.stats.Summary, as every output prints it; n is in the legend), or
     ``median (n=2)`` when there are too few samples for a spread."""
@@ -84,13 +68,11 @@ def timed_cell(metric: Metric | None, fmt=fmt_time) -> str:
 
 def _axis_value(result: CaseResult, field: str) -> Any:
     c = result.config
-    if field == "hidden":
-        return c.requested_hidden or c.hidden
-    if field == "task_options":
-        return ",".join(f"{k}={v}" for k, v in dict(c.options).items()) or "-"
+    if field.endswith("_options"):
+        return ",".join(f"{k}={v}" for k, v in axis_value(c, field).items()) or "-"
     if field == "steps" and c.time_budget_s is not None:
         return None  # a budgeted case has no step count: steps reached says how many ran
-    return getattr(c, field)
+    return axis_value(c, field)
 
 
 def _text(value: Any) -> str:
@@ -105,15 +87,15 @@ def varying_axes(results: list[CaseResult]) -> tuple[list[tuple[str, str, str]],
     backends = {r.config.model.split("@", 1)[-1] for r in results}
     if len(backends) == 1 and all("@" in r.config.model for r in results):
         constant.append(f"backend {backends.pop()}")
-    for key, name, short, said in AXES:
-        values = {json.dumps(_axis_value(r, key), default=str) for r in results}
+    for axis in AXES:
+        values = {json.dumps(_axis_value(r, axis.name), default=str) for r in results}
         if len(values) > 1:
-            columns.append((key, name, short))
+            columns.append((axis.name, axis.column, axis.short))
         elif results:
-            value = _axis_value(results[0], key)
-            if (key == "task_options" and value == "-") or value is None:
+            value = _axis_value(results[0], axis.name)
+            if (axis.name.endswith("_options") and value == "-") or value is None:
                 continue
-            constant.append(said.format(_text(value)))
+            constant.append(axis.constant.format(_text(value)))
     return columns, constant
 
 
@@ -297,10 +279,13 @@ def matching_table(results: list[CaseResult]) -> Table | None:
         if point not in reference and count:
             reference[point] = (r.config.model, count)
         ref_model, ref_count = reference.get(point, ("-", None))
+        ref_count = r.config.matched_params or ref_count  # the count it was sized to, when stored
         gap = f"{(count - ref_count) / ref_count:+.1%} vs {ref_model}" if count and ref_count else "-"
-        rows.append([r.config.model, str(r.config.seq_len), str(r.config.requested_hidden), str(r.config.hidden),
-                     f"{int(count):,}" if count else "-", gap])
-    return ["model", "T", "hidden asked", "width", "params", "params vs first model"], rows
+        row = [r.config.model_label, str(r.config.seq_len), str(r.config.requested_hidden), str(r.config.hidden),
+               f"{int(count):,}" if count else "-", f"{int(ref_count):,}" if ref_count else "-", gap]
+        if row not in rows:  # seeds, rates and budgets of one point share the architecture
+            rows.append(row)
+    return ["model", "T", "hidden asked", "width", "params", "matched to", "params vs first model"], rows
 
 
 def build_content(results: list[CaseResult], run: RunInfo, frame: pd.DataFrame,

@@ -19,7 +19,8 @@ from typing import Any, Iterable
 import numpy as np
 import pandas as pd
 
-from rnnbench.analysis.axes import AXIS_LABELS, SERIES_AXES, add_per_token_columns, swept_axis
+from rnnbench.analysis.axes import add_per_token_columns, axis_label, other_varying_axes, series_label, swept_axis
+from rnnbench.sweep_axes import BY_NAME
 from rnnbench.records import CaseResult
 from rnnbench.render import figure_layout
 
@@ -139,12 +140,11 @@ def make_plots(frame: pd.DataFrame, env: dict[str, Any], folder: Path, *, warmup
 
 def _series(ok: pd.DataFrame, x: str) -> Iterable[tuple[str, pd.DataFrame]]:
     """Rows grouped into one line per model and per value of any other swept config column."""
-    implied = {"decode_context_len": "seq_len"}.get(x)  # the context length follows from --seq-len
-    others = [c for c in SERIES_AXES if c not in (x, implied) and c in ok and ok[c].nunique(dropna=True) > 1]
+    others = other_varying_axes(ok, x)
     keys = ["model", *others]
     for values, rows in ok.groupby(keys, sort=False, dropna=False):
         values = values if isinstance(values, tuple) else (values,)
-        label = str(values[0]) + "".join(f" {k}={v}" for k, v in zip(others, values[1:]))
+        label = " ".join([str(values[0]), series_label(others, values[1:])]).strip()
         yield label, rows
 
 
@@ -208,7 +208,7 @@ def _axis_plots(ok: pd.DataFrame, axis: str, machine: str, warmup_steps: int | N
                                f"The task's {primary} on held-out test batches after training; dashed: what"
                                " chance gets (the task's baseline).", baseline=f"train_baseline_{primary}"))
     for plot in plots:
-        plot.caption = f"{plot.caption} Against {AXIS_LABELS.get(axis, axis)}. {machine}."
+        plot.caption = f"{plot.caption} Against {axis_label(axis)}. {machine}."
     return plots
 
 
@@ -284,11 +284,6 @@ def _scale(ax, xs: list[float], ys: list[float], *, swept: bool = True) -> None:
         ax.set_yscale("log")
 
 
-def _other_axes(ok: pd.DataFrame, x: str) -> list[str]:
-    implied = {"decode_context_len": "seq_len"}.get(x)  # the context length follows from --seq-len
-    return [c for c in SERIES_AXES if c not in (x, implied) and c in ok and ok[c].nunique(dropna=True) > 1]
-
-
 def panels(ok: pd.DataFrame, x: str) -> list[tuple[str, pd.DataFrame]]:
     """The rows split into small multiples of at most a handful of lines each.
 
@@ -297,12 +292,11 @@ def panels(ok: pd.DataFrame, x: str) -> list[tuple[str, pd.DataFrame]]:
     """
     if len(list(_series(ok, x))) <= figure_layout.MAX_SERIES_PER_PANEL:
         return [("", ok)]
-    for axis in _other_axes(ok, x):
+    for axis in other_varying_axes(ok, x):
         groups = [(value, rows) for value, rows in ok.groupby(axis, sort=True, dropna=False)]
         if len(groups) <= 9 and all(len(list(_series(rows, x))) <= figure_layout.MAX_SERIES_PER_PANEL
                                     for _, rows in groups):
-            name = AXIS_LABELS.get(axis, axis).lstrip("-").split(" ")[0]
-            return [(f"{name} {value}", rows) for value, rows in groups]
+            return [(BY_NAME[axis].tag(value), rows) for value, rows in groups]
     models = list(dict.fromkeys(ok["model"]))
     per_model = max(1, len(list(_series(ok, x))) // max(1, len(models)))
     size = max(1, figure_layout.MAX_SERIES_PER_PANEL // per_model)
@@ -358,11 +352,11 @@ def _line_plot(ok: pd.DataFrame, axis: str, spec: _AxisPlot, folder: Path) -> Pl
     if spec.column not in ok or not ok[spec.column].notna().any():
         return None
     scale, ylabel = _units(ok[spec.column], spec.seconds, spec.ylabel)
-    figure = _panel_plot(ok, axis, spec.column, scale=scale, xlabel=AXIS_LABELS.get(axis, axis),
+    figure = _panel_plot(ok, axis, spec.column, scale=scale, xlabel=axis_label(axis),
                          ylabel=ylabel, baseline=spec.baseline)
     if figure is None:
         return None
-    return _finish(figure, f"{spec.title} vs {AXIS_LABELS.get(axis, axis)}", spec.caption,
+    return _finish(figure, f"{spec.title} vs {axis_label(axis)}", spec.caption,
                    folder / f"{spec.name}.png")
 
 
