@@ -13,6 +13,7 @@ from rnnbench.analysis.compare import CompareSettings, busy_notes, compare_runs,
 from rnnbench.analysis.sources import COMMIT_PREFIX, load_run_source
 from rnnbench.errors import UsageError
 from rnnbench.render.compare import render_json, render_markdown, render_table
+from rnnbench.commands.common import load_named_plugins
 
 
 def parse_fraction(flag: str, text: str) -> float:
@@ -106,6 +107,7 @@ def _settings(args: argparse.Namespace) -> CompareSettings:
 def run(args: argparse.Namespace) -> int:
     from rich.console import Console
 
+    load_named_plugins(args.plugins)
     base_spec, new_spec = _operands(args)
     settings = _settings(args)
     out = Path(args.out)
