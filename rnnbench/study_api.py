@@ -35,8 +35,10 @@ if TYPE_CHECKING:
 SUPPORTED = "supported"
 NOT_SUPPORTED = "not supported"
 INCONCLUSIVE = "inconclusive"
+#: parts of one claim decided in opposite directions (some supported, some not supported)
+MIXED = "mixed"
 #: every verdict a claim can get, in the order a summary lists them
-VERDICTS = (SUPPORTED, NOT_SUPPORTED, INCONCLUSIVE)
+VERDICTS = (SUPPORTED, NOT_SUPPORTED, MIXED, INCONCLUSIVE)
 PROFILES = ("quick", "full")
 
 _NAME = re.compile(r"^[a-z][a-z0-9_\-]*$")
@@ -49,11 +51,17 @@ class Verdict:
     :param status: one of :data:`VERDICTS`.
     :param reason: one line that says why, with the deciding numbers.
     :param evidence: further lines of numbers (per seed, per model) for the report.
+    :param test: the interval a part was decided by (a
+        :class:`rnnbench.analysis.verdicts.PartTest`), so that a claim of several parts can
+        re-decide it under a correction; ``None`` for a part that is exact or failed.
+    :param parts: the decided parts a combined verdict was made of (``mixed`` lists them).
     """
 
     status: str
     reason: str
     evidence: tuple[str, ...] = ()
+    test: Any = field(default=None, compare=False, repr=False)
+    parts: tuple["Verdict", ...] = field(default=(), compare=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.status not in VERDICTS:
