@@ -89,7 +89,8 @@ def case(arch: str, seed: int, metrics: dict[tuple[str, str], float | None], *, 
     cfg = CaseConfig(model=f"{arch}@torch", task=task, task_options=(), seq_len=seq_len, batch_size=32,
                      hidden=64, layers=1, device="cpu", dtype="float32", seed=seed, steps=100, lr=2e-3, **config)
     return CaseResult(config=cfg, status=status, error="" if status == "ok" else "RuntimeError: boom",
-                      metrics=[Metric(sc, name, value) for (sc, name), value in metrics.items()],
+                      metrics=[Metric(sc, name, value) for (sc, name), value in
+                               {("model", "params"): 1000.0, **metrics}.items()],
                       details={"family": family, "total_seq_len": seq_len})
 
 
@@ -146,6 +147,25 @@ def lm_cases(bpc: dict[str, list[float]]) -> list[CaseResult]:
 def test_language_model_claim_each_outcome(tmp_path, bpc, expected):
     outcome = language.analyze(study_data(tmp_path, {"lm-equal-time": lm_cases(bpc)}))
     assert outcome.verdict.status == expected, outcome.verdict.reason
+
+
+def test_unequal_parameters_make_an_equal_parameter_claim_inconclusive_with_the_counts(tmp_path):
+    # the quick lm sweep: the Transformer at 63,528 parameters against the LSTM's 46,696
+    cases = lm_cases({"lstm": [2.9, 3.0, 2.95], "gru": [2.95, 3.05, 3.0], "transformer": [2.5, 2.6, 2.55]})
+    for r in cases:
+        counts = {"lstm": 46696.0, "gru": 46000.0, "transformer": 63528.0}
+        r.metrics = [m if m.name != "params" else Metric("model", "params", counts[r.config.arch]) for m in r.metrics]
+    verdict = language.analyze(study_data(tmp_path, {"lm-equal-time": cases})).verdict
+    assert verdict.status == INCONCLUSIVE
+    assert "parameter counts differ by 38%" in verdict.reason and "63,528" in verdict.reason, verdict.reason
+    assert "would say supported" in verdict.evidence[0]
+
+
+def test_unequal_training_time_makes_the_equal_time_claim_inconclusive(tmp_path):
+    cases = lm_cases({"lstm": [2.9, 3.0, 2.95], "gru": [2.95, 3.05, 3.0], "transformer": [2.5, 2.6, 2.55]})
+    cases[0].metrics = [m if m.name != "time_s" else Metric("train", "time_s", 30.0) for m in cases[0].metrics]
+    verdict = language.analyze(study_data(tmp_path, {"lm-equal-time": cases})).verdict
+    assert verdict.status == INCONCLUSIVE and "training wall clock (s) differ" in verdict.reason
 
 
 def recall_cases(acc: dict[str, list[float]]) -> list[CaseResult]:
@@ -289,7 +309,8 @@ def speed_cases(ratio_by_len: dict[int, float]) -> list[CaseResult]:
             times = [base * (1 + 0.02 * ((i % 5) - 2) / 2) for i in range(12)]
             result = case(arch, 0, {}, task="lm", seq_len=seq_len)
             result.metrics = [Metric("train", "step_time_s", times[6], samples=times),
-                              Metric("forward", "latency_s", times[6], samples=times)]
+                              Metric("forward", "latency_s", times[6], samples=times),
+                              Metric("model", "params", 1000.0)]
             out.append(result)
     return out
 
