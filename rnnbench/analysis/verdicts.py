@@ -61,6 +61,7 @@ from typing import Iterable, Mapping, Sequence, Union
 import numpy as np
 from scipy import stats as sps
 
+from rnnbench.analysis.terms import TOLERANCE, unequal
 from rnnbench.study_api import INCONCLUSIVE, MIXED, NOT_SUPPORTED, SUPPORTED, Verdict
 
 #: the family-wise level of every claim: the chance of a wrong "supported" or "not supported"
@@ -412,8 +413,6 @@ def equal_terms(results: Iterable, kinds: Sequence[str] = ("params",), *, within
     the sequence length: matching sizes models per point); failed cases are left to the
     failed-case rule. ``kinds`` are keys of :data:`rnnbench.analysis.terms.KINDS`.
     """
-    from rnnbench.analysis.terms import TOLERANCE, unequal
-
     groups: dict[tuple, list] = {}
     for r in results:
         if r.status == "ok":
