@@ -234,6 +234,23 @@ class StudySpec:
             raise KeyError(profile)
         return self.profiles[profile]
 
+    def version(self, profile: str) -> str:
+        """A hash of what decides the verdicts, fixed before the data: every claim's quote, criterion
+        (its thresholds are written into it) and sweeps, and the profile's sweeps with their flags.
+
+        Changing any of them changes the version; each sweep's run stores the version it ran
+        under, and a report built from runs of another version says so.
+        """
+        identity = {
+            "study": self.name, "profile": profile,
+            "claims": [{"key": c.key, "number": c.number, "quote": c.quote, "criterion": c.criterion,
+                        "sweeps": list(c.sweeps)} for c in self.claims],
+            "sweeps": [{"name": s.name, "flags": {k: s.flags[k] for k in sorted(s.flags)}}
+                       for s in self.sweeps(profile)],
+        }
+        canonical = json.dumps(identity, sort_keys=True, separators=(",", ":"), default=str)
+        return hashlib.sha256(canonical.encode()).hexdigest()[:12]
+
     def validate(self) -> None:
         if not isinstance(self.name, str) or not _NAME.match(self.name):
             raise ValueError(f"study {self.name!r} is not a valid name (lowercase letters, digits, '_' or '-')")

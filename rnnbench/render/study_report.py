@@ -97,12 +97,31 @@ def summary_rows(claims: list[ClaimResult]) -> list[list[str]]:
     return [[c.number, c.claim.title, c.verdict.status] for c in claims]
 
 
+def stale_sweeps(version: str, claims: list[ClaimResult]) -> dict[str, str | None]:
+    """The sweeps whose runs were made under another study version (or before versions were recorded)."""
+    return {name: v for c in claims for name, v in c.versions.items() if v != version}
+
+
+def version_warnings(version: str, claims: list[ClaimResult]) -> list[Block]:
+    stale = stale_sweeps(version, claims)
+    if not stale:
+        return []
+    said = "; ".join(f"{name}: {v or 'no version recorded'}" for name, v in sorted(stale.items()))
+    return [Para(f"this report is built from runs of another study version ({said}), not {version}: the"
+                 " criteria, thresholds or sweeps changed after those runs, so their verdicts were not fixed before"
+                 " the data. Run the study again with --fresh for verdicts of this version.", label="Warning")]
+
+
 def blocks(spec: StudySpec, profile: str, claims: list[ClaimResult], sweeps: list[str]) -> list[Block]:
     """The report, as blocks, in reading order."""
     out: list[Block] = [
         Heading(1, f"Study {spec.name} ({profile} profile)"),
         Para(spec.description),
         Para(f"Sentences quoted from {spec.source}." if spec.source else ""),
+        Para(f"{spec.version(profile)}: a hash of every claim's quote, criterion (thresholds included) and"
+             f" sweeps, and of the {profile} profile's sweeps and flags, fixed before any run; changing any of them"
+             " changes it.", label="Study version"),
+        *version_warnings(spec.version(profile), claims),
         Table(["#", "claim", "verdict"], summary_rows(claims)),
         Para(VERDICTS_TEXT, label="Verdicts"),
     ]
