@@ -18,11 +18,12 @@ from rnnbench.records import CaseResult, Metric
 from rnnbench.task_api import Task
 
 
-def evaluate(model: Model, task: Task, batch_size: int, batches: int) -> dict[str, float]:
-    """Each metric of the task averaged over ``batches`` test batches (metrics are means per batch)."""
+def evaluate(model: Model, task: Task, batch_size: int, batches: int, split: str = "test") -> dict[str, float]:
+    """Each metric of the task averaged over ``batches`` batches of ``split`` (metrics are means per batch):
+    the test split for what a case reports, the validation split for choosing a rate (--lr-grid)."""
     totals: dict[str, float] = {}
     for index in range(batches):
-        batch = task.batch("test", index, batch_size)
+        batch = task.batch(split, index, batch_size)
         outputs = model.predict(model.to_device(batch))
         for key, value in task.metrics(outputs, batch).items():
             totals[key] = totals.get(key, 0.0) + float(value)
