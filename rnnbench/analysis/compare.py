@@ -25,6 +25,7 @@ import statistics
 from dataclasses import dataclass, field
 from typing import Any
 
+from rnnbench.analysis.calibration import CalibrationRatio
 from rnnbench.analysis.conditions import busy_cases
 from rnnbench.analysis.sources import LoadedRun
 from rnnbench.errors import UsageError
@@ -121,6 +122,10 @@ class Comparison:
     only_in_base: list[str] = field(default_factory=list)
     only_in_new: list[str] = field(default_factory=list)
     env_differences: dict[str, tuple[Any, Any]] = field(default_factory=dict)
+    #: NEW/BASE of the runs' reference computation (rnnbench.analysis.calibration); None: not read
+    calibration: "CalibrationRatio | None" = None
+    #: timings were divided by each run's calibration (--normalise)
+    normalised: bool = False
 
     @property
     def regressions(self) -> list[Row]:

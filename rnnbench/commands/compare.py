@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from rnnbench.analysis.compare import CompareSettings, busy_notes, compare_runs, pool_runs
+from rnnbench.analysis.calibration import calibration_ratio, normalise
 from rnnbench.analysis.sources import COMMIT_PREFIX, load_run_source
 from rnnbench.errors import UsageError
 from rnnbench.render.compare import render_json, render_markdown, render_table
@@ -51,6 +52,9 @@ def add_parser(sub: Any, add_common: Callable[[argparse.ArgumentParser], None]) 
     p.add_argument("--strict", action="store_true",
                    help="the timing rule of before: samples of all runs as independent draws, busy machines"
                         " and the runs' own drift ignored (more false alarms; docs/ci.md)")
+    p.add_argument("--normalise", action="store_true",
+                   help="divide each run's timings by its calibration (a fixed GEMM and recurrence timed at the"
+                        " run's start and end), in units of BASE's: for runs on different or throttled machines")
     p.add_argument("--format", choices=("table", "markdown", "json"), default="table", help="output (default: %(default)s)")
     p.set_defaults(handler=run)
 
@@ -111,11 +115,18 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out)
     base_runs = [load_run_source(x, out, "BASE") for x in _split_runs(base_spec, "BASE")]
     new_runs = [load_run_source(x, out, "NEW") for x in _split_runs(new_spec, "NEW")]
+    calibration = calibration_ratio(base_runs, new_runs)
+    if args.normalise:
+        if calibration.base is None or calibration.new is None:
+            raise UsageError(f"--normalise: {calibration.describe()}")
+        base_runs = [normalise(r, calibration.base["combined"]) for r in base_runs]
+        new_runs = [normalise(r, calibration.base["combined"]) for r in new_runs]
     base, base_repeats = pool_runs(base_runs, "BASE")
     new, new_repeats = pool_runs(new_runs, "NEW")
     _print_notes(base_runs, new_runs)
     comparison = compare_runs(base, new, settings, (base_repeats, new_repeats),
                               (busy_notes(base_runs), busy_notes(new_runs)))
+    comparison.calibration, comparison.normalised = calibration, args.normalise
     if args.format == "json":
         print(render_json(comparison), end="")
     elif args.format == "markdown":
