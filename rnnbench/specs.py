@@ -13,14 +13,13 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Optional, Protocol
 
-from rnnbench.records import CaseJob, CaseResult
+from rnnbench.records import DEVICES, CaseJob, CaseResult
 
 if TYPE_CHECKING:
     from rnnbench.model_api import Model, ModelConfig
     from rnnbench.task_api import Task
 
 FAMILIES = ("recurrent", "attention", "feedforward", "other")
-DEVICES = ("cpu", "cuda")
 DTYPES = ("float32", "float64", "float16", "bfloat16")
 _NAME = re.compile(r"^[a-z][a-z0-9_\-]*$")
 

@@ -189,7 +189,8 @@ def judge_deterministic(kind: str, case: str, ids: list[str], base: Metric, new:
                ratio=ratio, note=note)
 
 
-def _primary(result: CaseResult) -> tuple[str, bool] | None:
+def _evaluated_metric(result: CaseResult) -> tuple[str, bool] | None:
+    """The stored name of one case's primary metric (``eval_accuracy``, scenario train) and whether higher is better."""
     name = result.details.get("primary_metric")
     if not name:
         return None
@@ -198,7 +199,7 @@ def _primary(result: CaseResult) -> tuple[str, bool] | None:
 
 def accuracy_names(result: CaseResult) -> list[str]:
     """The primary metric's name and its evaluations at other lengths (--eval-seq-len), as stored."""
-    primary = _primary(result)
+    primary = _evaluated_metric(result)
     if primary is None:
         return []
     at_training_length = f"{primary[0]}_len{result.config.seq_len}"  # the primary metric itself
@@ -215,7 +216,7 @@ def judge_accuracy(pairs: list[tuple[CaseResult, CaseResult]], s: CompareSetting
     ``name`` picks another accuracy-like metric than the primary one (an evaluation at another length).
     """
     first_base, first_new = pairs[0]
-    primary = _primary(first_new) or _primary(first_base)
+    primary = _evaluated_metric(first_new) or _evaluated_metric(first_base)
     if primary is None:
         return None
     name, higher_is_better = (name or primary[0]), primary[1]

@@ -9,6 +9,7 @@ import argparse
 from pathlib import Path
 from typing import Any, Callable
 
+from rnnbench.commands.common import add_out
 from rnnbench.analysis.compare import CompareSettings, compare_runs, pool_runs
 from rnnbench.analysis.sources import COMMIT_PREFIX, load_run_source
 from rnnbench.errors import UsageError
@@ -40,7 +41,7 @@ def add_parser(sub: Any, add_common: Callable[[argparse.ArgumentParser], None]) 
     p.add_argument("base", nargs="?", metavar="BASE", help="the reference run")
     p.add_argument("new", nargs="?", metavar="NEW", help="the run under test (default with --commit: latest)")
     p.add_argument("--commit", metavar="SHA", help="BASE is the newest run of this commit (NEW defaults to latest)")
-    p.add_argument("--out", default="results", help="results folder holding rnnbench.db (default: %(default)s)")
+    add_out(p)
     p.add_argument("--threshold", default="10%", help="smallest change that counts (default: %(default)s)")
     p.add_argument("--alpha", default="0.002", help="significance level of the Mann-Whitney U test (default: %(default)s)")
     p.add_argument("--acc-tolerance", default="0.02",

@@ -9,6 +9,7 @@ import argparse
 from pathlib import Path
 from typing import Any, Callable
 
+from rnnbench.commands.common import add_out
 from rnnbench.analysis.history import load_history
 from rnnbench.render.history import plot_history, render_markdown, render_table, require_matplotlib
 from rnnbench.store import DEFAULT_DB_NAME
@@ -23,7 +24,7 @@ def add_parser(sub: Any, add_common: Callable[[argparse.ArgumentParser], None]) 
                    help="a results.csv metric column, SCENARIO_NAME (default: %(default)s)")
     p.add_argument("--model", default="", help="comma list of models (ARCH or ARCH@BACKEND; default: all)")
     p.add_argument("--task", default="", help="comma list of tasks (default: all)")
-    p.add_argument("--out", default="results", help="results folder holding rnnbench.db (default: %(default)s)")
+    add_out(p)
     p.add_argument("--format", choices=("table", "markdown"), default="table", help="(default: %(default)s)")
     p.add_argument("--plot", metavar="FILE.png", help="also draw the history to a PNG (needs rnnbench[plot])")
     p.set_defaults(handler=run)

@@ -17,9 +17,7 @@ from dataclasses import dataclass, field, fields
 from typing import Any, Callable
 
 from rnnbench.errors import UsageError
-from rnnbench.records import DEFAULT_SCENARIOS, SCENARIOS, TimerSettings
-
-DEVICES = ("cpu", "cuda")
+from rnnbench.records import DEFAULT_SCENARIOS, DEVICES, SCENARIOS, TimerSettings
 
 
 @dataclass
