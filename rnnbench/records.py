@@ -29,6 +29,10 @@ STATUSES = ("ok", "error", "timeout", "oom", "crashed", "skipped")
 ID_WHEN_SET = {"id_when_set": True}
 
 
+#: CaseConfig fields that describe how a case was chosen, not the work it does: outside the case id
+ANNOTATIONS = ("requested_hidden", "matched_params")
+
+
 def known_fields(cls: type, data: dict[str, Any]) -> dict[str, Any]:
     """The entries of ``data`` that are fields of the dataclass ``cls``: stored records written by
     another version of rnnbench may carry keys this one does not know."""
@@ -64,6 +68,10 @@ class CaseConfig:
     model_options: tuple[tuple[str, Any], ...] = field(default=(), metadata=ID_WHEN_SET)
     #: train to this wall-clock budget in seconds instead of ``steps`` steps (--time-budget)
     time_budget_s: float | None = field(default=None, metadata=ID_WHEN_SET)
+    #: the parameter count --match-params sized this case to (the reference model's count at its
+    #: point; the reference itself carries its own count); like ``requested_hidden``, an
+    #: annotation outside the case's identity. ``None``: not matched
+    matched_params: int | None = None
 
     @property
     def arch(self) -> str:
@@ -81,13 +89,14 @@ class CaseConfig:
     def case_id(self) -> str:
         """A stable id: the hash of the work this case does, independent of run and machine.
 
-        ``hidden`` is the width that ran and ``requested_hidden`` is left out: a
-        Transformer matched to width 104 is the same case as one asked for at
-        ``--hidden 104``, and compares with it. Fields marked :data:`ID_WHEN_SET`
+        ``hidden`` is the width that ran and the :data:`ANNOTATIONS` (``requested_hidden``,
+        ``matched_params``) are left out: a Transformer matched to width 104 is the same case
+        as one asked for at ``--hidden 104``, and compares with it. Fields marked :data:`ID_WHEN_SET`
         count only when they differ from their default.
         """
         identity = self.to_dict()
-        identity.pop("requested_hidden")
+        for annotation in ANNOTATIONS:
+            identity.pop(annotation)
         for f in fields(self):
             if f.metadata.get("id_when_set") and getattr(self, f.name) == f.default:
                 identity.pop(f.name)

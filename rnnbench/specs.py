@@ -19,7 +19,12 @@ if TYPE_CHECKING:
     from rnnbench.model_api import Model, ModelConfig
     from rnnbench.task_api import Task
 
-FAMILIES = ("recurrent", "attention", "feedforward", "other")
+#: "recurrent": a nonlinear cell whose gates read h_{t-1} (RNN, LSTM, GRU), sequential in T;
+#: "linear-recurrent": a recurrence linear in its state, with input-dependent coefficients
+#: (minGRU, Mamba, DeltaNet...), computable by a parallel scan or chunkwise over T.
+FAMILIES = ("recurrent", "linear-recurrent", "attention", "feedforward", "other")
+#: the families that carry a fixed-size state from position to position
+RECURRENT_FAMILIES = ("recurrent", "linear-recurrent")
 DTYPES = ("float32", "float64", "float16", "bfloat16")
 _NAME = re.compile(r"^[a-z][a-z0-9_\-]*$")
 
@@ -47,7 +52,8 @@ class ModelSpec:
 
     :param arch: the architecture, e.g. ``"lstm"``; what users type on the command line.
     :param backend: the implementation, e.g. ``"torch"``, ``"numpy"``, ``"triton"``.
-    :param family: ``"recurrent"``, ``"attention"``, ``"feedforward"`` or ``"other"``; reports group by it.
+    :param family: ``"recurrent"``, ``"linear-recurrent"``, ``"attention"``, ``"feedforward"`` or ``"other"``;
+        reports group by it.
     :param factory: ``factory(config: ModelConfig) -> Model``.
     :param devices: devices the implementation runs on.
     :param dtypes: parameter dtypes it supports.

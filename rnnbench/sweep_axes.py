@@ -8,6 +8,8 @@ Each reader takes what it needs from this one table:
   ``series`` axis that varies besides the x, and put a ``plot_x`` axis on x;
 * the summary table (rnnbench.render.content) gives a varying axis a column (``column``,
   ``short``) and says a constant one above the table (``constant``);
+* --match-params (rnnbench.analysis.match_params) sizes models to one count per value of
+  the ``architecture`` axes;
 * case labels (CaseConfig.label, ``in_case_label``) and the columns of ``rnnbench
   history`` tag a case with :meth:`Axis.tag`.
 
@@ -46,6 +48,9 @@ class Axis:
     in_case_label: bool = False
     #: appended to the value in a tag ("budget=0.3s")
     unit: str = ""
+    #: it can change a model's parameter count: --match-params matches models within each value
+    #: (the training protocol, lr, steps and budget among it, never splits a match)
+    architecture: bool = False
 
     def text(self, value: Any) -> str:
         """The value as every output prints it: numbers with %g, options as KEY=VALUE,..."""
@@ -74,14 +79,18 @@ def format_value(value: Any) -> str:
 
 #: in the order the summary table lists them (and a plot prefers its x)
 AXES: tuple[Axis, ...] = (
-    Axis("task", "task", "task", "task", "{}", point=True, series=True, bare=True, in_case_label=True),
-    Axis("task_options", "task options", "opts", "task options", "options {}", point=True, series=True, bare=True),
-    Axis("seq_len", "T", "T", "--seq-len", "T={}", point=True, series=True, plot_x=True, in_case_label=True),
+    Axis("task", "task", "task", "task", "{}", point=True, series=True, bare=True, in_case_label=True,
+         architecture=True),
+    Axis("task_options", "task options", "opts", "task options", "options {}", point=True, series=True, bare=True,
+         architecture=True),
+    Axis("seq_len", "T", "T", "--seq-len", "T={}", point=True, series=True, plot_x=True, in_case_label=True,
+         architecture=True),
     Axis("batch_size", "batch", "B", "batch size", "batch {}", point=True, series=True, plot_x=True,
          in_case_label=True),
     Axis("hidden", "hidden", "H", "--hidden (width asked for)", "hidden {}", point=True, series=True, plot_x=True,
-         in_case_label=True),
-    Axis("layers", "layers", "L", "layers", "layers {}", point=True, series=True, plot_x=True, in_case_label=True),
+         in_case_label=True, architecture=True),
+    Axis("layers", "layers", "L", "layers", "layers {}", point=True, series=True, plot_x=True, in_case_label=True,
+         architecture=True),
     Axis("device", "device", "dev", "device", "{}", point=True, series=True, bare=True),
     Axis("dtype", "dtype", "dtype", "dtype", "{}", point=True, series=True, bare=True),
     Axis("seed", "seed", "seed", "seed", "seed {}", point=False, series=False, in_case_label=True),
@@ -98,12 +107,14 @@ AXES: tuple[Axis, ...] = (
 NOT_AXES: Mapping[str, str] = {
     "model": "what the axes compare; every output names it first",
     "requested_hidden": "the --hidden asked for when --match-params chose another width: the hidden axis reads it",
+    "matched_params": "the parameter count --match-params sized the case to: an annotation, not a choice",
 }
 
 BY_NAME: Mapping[str, Axis] = {axis.name: axis for axis in AXES}
 POINT_AXES = tuple(a.name for a in AXES if a.point)
 SERIES_AXES = tuple(a.name for a in AXES if a.series)
 PLOT_X_AXES = tuple(a.name for a in AXES if a.plot_x)
+ARCHITECTURE_AXES = tuple(a.name for a in AXES if a.architecture)
 
 
 def axis_value(config: Any, name: str) -> Any:

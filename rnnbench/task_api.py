@@ -48,6 +48,10 @@ class Task(ABC):
     primary_metric: str = "accuracy"
     #: whether larger values of the primary metric are better.
     higher_is_better: bool = True
+    #: whether the primary metric lies in a fixed range (accuracy in [0, 1]): compare then allows an
+    #: absolute change; an unbounded one (MSE, loss, bits per char) a relative one. None: bounded
+    #: exactly when higher is better.
+    primary_metric_bounded: bool | None = None
 
     @abstractmethod
     def batch(self, split: str, index: int, batch_size: int) -> Batch:

@@ -161,7 +161,7 @@ class TorchModel(Model):
         """
         seen: set[tuple[int, int]] = set()
         total = 0
-        for tensor in _tensors(state):
+        for tensor in state_tensors(state):
             storage = tensor.untyped_storage()
             key = (storage.data_ptr(), storage.nbytes())
             if key not in seen:
@@ -229,13 +229,13 @@ class TorchModel(Model):
         return {**self._facts, "torch": torch.__version__, "device": str(self.device)}
 
 
-def _tensors(obj: Any):
-    """Every tensor inside nested tuples, lists and dicts."""
+def state_tensors(obj: Any):
+    """Every tensor inside nested tuples, lists and dicts, in order (a decoding state's tensors)."""
     if isinstance(obj, torch.Tensor):
         yield obj
     elif isinstance(obj, dict):
         for value in obj.values():
-            yield from _tensors(value)
+            yield from state_tensors(value)
     elif isinstance(obj, (list, tuple)):
         for value in obj:
-            yield from _tensors(value)
+            yield from state_tensors(value)

@@ -1,6 +1,6 @@
 """The torch backend's registration: every model of plugins/torch/ is registered here."""
 
-from rnnbench.plugins.torch import mlp, rnn, transformer
+from rnnbench.plugins.torch import minrnn, mlp, rnn, transformer
 
 import rnnbench
 from rnnbench.torch_model import FLOAT16_NOTE, TORCH_DTYPES, TRAIN_DTYPES
@@ -27,3 +27,11 @@ def rnnbench_register_models(register):
         devices=("cpu", "cuda"), dtypes=tuple(TORCH_DTYPES), default_for_arch=True,
         description="memoryless baseline: position-wise pre-LN GELU MLP blocks, no mixing across time",
     ))
+    for arch, title in (("mingru", "minGRU (Feng et al. 2024)"), ("minlstm", "minLSTM (Feng et al. 2024)")):
+        register(rnnbench.ModelSpec(
+            arch=arch, backend="torch", family="linear-recurrent", factory=minrnn.make_factory(arch),
+            devices=("cpu", "cuda"), dtypes=tuple(TORCH_DTYPES), default_for_arch=True,
+            train_dtypes=TRAIN_DTYPES, train_dtype_note=FLOAT16_NOTE,
+            options=minrnn.OPTIONS, option_help=minrnn.OPTION_HELP, check_options=minrnn.check_options,
+            description=f"{title}: gates from the input only; log-space parallel scan, sequential decode",
+        ))

@@ -1,6 +1,6 @@
 """Where attention overtakes recurrence: per-token cost ratios along the swept axis.
 
-For every attention-family model and every recurrent model of a run, and each
+For every attention-family model and every recurrent model (either recurrent family) of a run, and each
 per-token cost (forward, train step, decode step), the ratio of their medians at
 each value of the swept axis, and where it crosses 1. This is the sentence the
 plots exist to support, written out so that nobody has to read it off a chart.
@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from rnnbench.analysis.axes import add_per_token_columns, axis_label, other_varying_axes, series_label, swept_axis
+from rnnbench.specs import RECURRENT_FAMILIES
 
 #: (column, what it is, x column or None for the swept axis)
 COSTS = (
@@ -79,7 +80,7 @@ def crossovers(frame: pd.DataFrame) -> list[Crossover]:
             medians = rows.dropna(subset=[column]).groupby(["model", x])[column].median()
             families = rows.groupby("model")["family"].first()
             attention = [m for m in families.index if families[m] == "attention"]
-            recurrent = [m for m in families.index if families[m] == "recurrent"]
+            recurrent = [m for m in families.index if families[m] in RECURRENT_FAMILIES]
             for a in attention:
                 for r in recurrent:
                     if a not in medians.index.get_level_values(0) or r not in medians.index.get_level_values(0):

@@ -14,7 +14,7 @@ from rnnbench.stats import Summary
 FRAME_SCHEMA_VERSION = 1
 
 CONFIG_COLUMNS = ["model", "arch", "backend", "model_options", "task", "task_options", "seq_len", "batch_size",
-                  "hidden", "width", "layers", "device", "dtype", "seed", "steps", "lr", "time_budget_s"]
+                  "hidden", "width", "matched_params", "layers", "device", "dtype", "seed", "steps", "lr", "time_budget_s"]
 
 #: metrics whose "how it was measured" gets its own column beside the value
 _METHOD_SUFFIXES = ("_s", "memory_bytes", "state_bytes")
@@ -29,6 +29,7 @@ def result_row(result: CaseResult, run_id: str = "") -> dict:
         "task_options": json.dumps(c.options, sort_keys=True), "seq_len": c.seq_len,
         # hidden: the --hidden asked for (the sweep's axis); width: what ran (--match-params may differ)
         "batch_size": c.batch_size, "hidden": c.requested_hidden or c.hidden, "width": c.hidden,
+        "matched_params": c.matched_params,
         "family": result.details.get("family"), "layers": c.layers, "device": c.device,
         "dtype": c.dtype, "seed": c.seed, "steps": c.steps, "lr": c.lr, "time_budget_s": c.time_budget_s,
         "status": result.status, "error": result.error,

@@ -12,7 +12,9 @@ from typing import Any, Callable
 from rnnbench.commands.common import add_out
 from rnnbench.analysis.history import load_history
 from rnnbench.render.history import plot_history, render_markdown, render_table, require_matplotlib
+from rnnbench.errors import UsageError
 from rnnbench.store import DEFAULT_DB_NAME
+from rnnbench.commands.common import load_named_plugins
 
 
 def add_parser(sub: Any, add_common: Callable[[argparse.ArgumentParser], None]) -> None:
@@ -30,6 +32,10 @@ def add_parser(sub: Any, add_common: Callable[[argparse.ArgumentParser], None]) 
     p.set_defaults(handler=run)
 
 
+#: image formats --plot writes (matplotlib's, chosen by the file's suffix)
+PLOT_SUFFIXES = (".png", ".svg", ".pdf")
+
+
 def _names(text: str) -> list[str]:
     return [item.strip().lower() for item in text.split(",") if item.strip()]
 
@@ -37,7 +43,11 @@ def _names(text: str) -> list[str]:
 def run(args: argparse.Namespace) -> int:
     from rich.console import Console
 
+    load_named_plugins(args.plugins)
     if args.plot:
+        if Path(args.plot).suffix.lower() not in PLOT_SUFFIXES:  # matplotlib takes the format from the name
+            raise UsageError(f"--plot: '{args.plot}' must end in {', '.join(PLOT_SUFFIXES)} (the name gives the"
+                             " image format)")
         require_matplotlib()
     h = load_history(Path(args.out) / DEFAULT_DB_NAME, args.metric, _names(args.model), _names(args.task))
     if args.format == "markdown":

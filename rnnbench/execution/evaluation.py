@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from typing import Callable
 
+import numpy as np
+
 from rnnbench.model_api import Model
 from rnnbench.records import CaseResult, Metric
 from rnnbench.task_api import Task
@@ -24,6 +26,10 @@ def evaluate(model: Model, task: Task, batch_size: int, batches: int) -> dict[st
     for index in range(batches):
         batch = task.batch("test", index, batch_size)
         outputs = model.predict(model.to_device(batch))
+        if not np.isfinite(outputs).all():  # else argmax of NaN scores as a (wrong) prediction: accuracy 0
+            bad = int(np.size(outputs) - np.isfinite(outputs).sum())
+            raise FloatingPointError(f"the model's outputs hold {bad} NaN or infinite value(s) of {np.size(outputs)}"
+                                     f" on held-out test batch {index}; no metric can be computed from them")
         for key, value in task.metrics(outputs, batch).items():
             totals[key] = totals.get(key, 0.0) + float(value)
     return {key: total / batches for key, total in totals.items()}

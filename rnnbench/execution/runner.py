@@ -247,6 +247,8 @@ def _train(model: Model, task: Task, config: CaseConfig, settings: RunSettings, 
         Metric("train", "steps_reached", float(step), "steps", f"training steps completed ({ran})"),
         Metric("train", "tokens_reached", float(step * B * T), "tokens",
                f"steps x batch {B} x {T} positions"),
+        Metric("train", "flops", float(step * model.flops(T, B, training=True)), "FLOP",
+               f"analytic count: {step} steps x the model's training FLOPs per step over [B, T]"),
         Metric("train", "final_loss", float(loss), task_loss_unit(model), "loss of the last training batch"),
     ]
     if budget is not None:
@@ -283,6 +285,7 @@ def _train(model: Model, task: Task, config: CaseConfig, settings: RunSettings, 
                          settings.eval_batches, scores, result)
     result.details["primary_metric"] = task.primary_metric
     result.details["higher_is_better"] = task.higher_is_better
+    result.details["primary_metric_bounded"] = task.primary_metric_bounded
 
 
 def task_loss_unit(model: Model) -> str:

@@ -280,10 +280,13 @@ def matching_table(results: list[CaseResult]) -> Table | None:
         if point not in reference and count:
             reference[point] = (r.config.model, count)
         ref_model, ref_count = reference.get(point, ("-", None))
+        ref_count = r.config.matched_params or ref_count  # the count it was sized to, when stored
         gap = f"{(count - ref_count) / ref_count:+.1%} vs {ref_model}" if count and ref_count else "-"
-        rows.append([r.config.model, str(r.config.seq_len), str(r.config.requested_hidden), str(r.config.hidden),
-                     f"{int(count):,}" if count else "-", gap])
-    return ["model", "T", "hidden asked", "width", "params", "params vs first model"], rows
+        row = [r.config.model_label, str(r.config.seq_len), str(r.config.requested_hidden), str(r.config.hidden),
+               f"{int(count):,}" if count else "-", f"{int(ref_count):,}" if ref_count else "-", gap]
+        if row not in rows:  # seeds, rates and budgets of one point share the architecture
+            rows.append(row)
+    return ["model", "T", "hidden asked", "width", "params", "matched to", "params vs first model"], rows
 
 
 def build_content(results: list[CaseResult], run: RunInfo, frame: pd.DataFrame,

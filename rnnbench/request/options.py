@@ -130,9 +130,15 @@ def _number(item: Any, origin: Origin, what: str) -> float:
 
 
 def _name(item: Any, origin: Origin, what: str) -> str:
-    if not isinstance(item, str) or not item.strip():
+    if isinstance(item, str) and not item.strip():
+        raise origin.fail("must not be empty")
+    if not isinstance(item, str):
         raise origin.fail(f"must be {what}, got {_show(item)} ({_type_name(item)})")
     return item.strip()
+
+
+#: the largest integer an axis takes: torch (seeds) and SQLite (every stored integer) hold signed 64 bits
+MAX_INTEGER = 2**63 - 1
 
 
 def int_list(minimum: int) -> Callable[[Any, Origin], list[int]]:
@@ -141,6 +147,8 @@ def int_list(minimum: int) -> Callable[[Any, Origin], list[int]]:
         for number in values:
             if number < minimum:
                 raise origin.fail(f"must be at least {minimum}, got {number}")
+            if number > MAX_INTEGER:
+                raise origin.fail(f"must be at most 2^63 - 1 ({MAX_INTEGER}), got {number}")
         return values
     return parse
 

@@ -6,7 +6,7 @@ import itertools
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
-from rnnbench.errors import UsageError
+from rnnbench.errors import OptionError, UsageError
 from rnnbench.manager import Registry
 from rnnbench.records import CaseConfig
 from rnnbench.request.model_options import convert_value, resolve_model_options
@@ -55,11 +55,9 @@ def convert_option(task: TaskSpec, key: str, value: Any) -> Any:
     """Convert an option value to the type of its default, or raise a UsageError."""
     if key not in task.options:
         known = ", ".join(sorted(task.options)) or "none"
-        raise UsageError(
-            f"unknown option '{key}' for task '{task.name}' (options: {known};"
-            f" --seq-len is the {task.seq_len_meaning})"
-        )
-    return convert_value(task.name, key, task.options[key], value)
+        raise OptionError("task_opt", task.name, key, f"unknown option for task '{task.name}' (options: {known};"
+                          f" --seq-len is the {task.seq_len_meaning})")
+    return convert_value("task_opt", task.name, key, task.options[key], value)
 
 def check_task_options(task: TaskSpec, options: dict[str, Any], seq_lens: Sequence[int]) -> None:
     """Let the task refuse impossible values before any case runs (a UsageError)."""
@@ -113,7 +111,7 @@ def expand(
         if task_name not in registry.tasks:
             registry.resolve_task(task_name)  # raises with close matches
         if task_name not in {t.name for t in task_specs}:
-            raise UsageError(f"--task-opt names task '{task_name}', which is not in --tasks")
+            raise OptionError("task_opt", task_name, None, f"task '{task_name}' is not in --tasks")
     # A GPU matters only if a requested model can use one; a CPU-only model's own
     # message ("not supported on cuda", below) is the clearer one.
     wants_cuda = any("cuda" in spec.devices for spec in model_specs)
