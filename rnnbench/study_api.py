@@ -37,8 +37,10 @@ if TYPE_CHECKING:
 SUPPORTED = "supported"
 NOT_SUPPORTED = "not supported"
 INCONCLUSIVE = "inconclusive"
+#: parts of one claim decided in opposite directions (some supported, some not supported)
+MIXED = "mixed"
 #: every verdict a claim can get, in the order a summary lists them
-VERDICTS = (SUPPORTED, NOT_SUPPORTED, INCONCLUSIVE)
+VERDICTS = (SUPPORTED, NOT_SUPPORTED, MIXED, INCONCLUSIVE)
 PROFILES = ("quick", "full")
 
 _NAME = re.compile(r"^[a-z][a-z0-9_\-]*$")
@@ -51,11 +53,17 @@ class Verdict:
     :param status: one of :data:`VERDICTS`.
     :param reason: one line that says why, with the deciding numbers.
     :param evidence: further lines of numbers (per seed, per model) for the report.
+    :param test: the interval a part was decided by (a
+        :class:`rnnbench.analysis.verdicts.PartTest`), so that a claim of several parts can
+        re-decide it under a correction; ``None`` for a part that is exact or failed.
+    :param parts: the decided parts a combined verdict was made of (``mixed`` lists them).
     """
 
     status: str
     reason: str
     evidence: tuple[str, ...] = ()
+    test: Any = field(default=None, compare=False, repr=False)
+    parts: tuple["Verdict", ...] = field(default=(), compare=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.status not in VERDICTS:
@@ -227,6 +235,23 @@ class StudySpec:
         if profile not in self.profiles:
             raise KeyError(profile)
         return self.profiles[profile]
+
+    def version(self, profile: str) -> str:
+        """A hash of what decides the verdicts, fixed before the data: every claim's quote, criterion
+        (its thresholds are written into it) and sweeps, and the profile's sweeps with their flags.
+
+        Changing any of them changes the version; each sweep's run stores the version it ran
+        under, and a report built from runs of another version says so.
+        """
+        identity = {
+            "study": self.name, "profile": profile,
+            "claims": [{"key": c.key, "number": c.number, "quote": c.quote, "criterion": c.criterion,
+                        "sweeps": list(c.sweeps)} for c in self.claims],
+            "sweeps": [{"name": s.name, "flags": {k: s.flags[k] for k in sorted(s.flags)}}
+                       for s in self.sweeps(profile)],
+        }
+        canonical = json.dumps(identity, sort_keys=True, separators=(",", ":"), default=str)
+        return hashlib.sha256(canonical.encode()).hexdigest()[:12]
 
     def validate(self) -> None:
         if not isinstance(self.name, str) or not _NAME.match(self.name):

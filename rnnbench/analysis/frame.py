@@ -20,6 +20,11 @@ CONFIG_COLUMNS = ["model", "arch", "backend", "model_options", "task", "task_opt
 _METHOD_SUFFIXES = ("_s", "memory_bytes", "state_bytes")
 
 
+def baseline_kind(result: CaseResult) -> str:
+    """How the primary metric's baseline is named: ``"persistence"``; ``"chance"`` for runs stored before kinds."""
+    return str(result.details.get("baseline_kind") or "chance")
+
+
 def result_row(result: CaseResult, run_id: str = "") -> dict:
     c = result.config
     row: dict = {
@@ -39,6 +44,8 @@ def result_row(result: CaseResult, run_id: str = "") -> dict:
         "total_seq_len": result.details.get("total_seq_len"),
         "primary_metric": result.details.get("primary_metric"),
         "higher_is_better": result.details.get("higher_is_better"),
+        # what the primary metric's baseline is (chance, persistence, majority class, ...)
+        "baseline_kind": baseline_kind(result),
     }
     for key in ("length_extension", "load_change", "gradients_unsupported"):  # issue 16's sentences
         if key in result.details:

@@ -35,7 +35,7 @@ from rnnbench.records import (
     RunSettings,
     Series,
 )
-from rnnbench.task_api import Task
+from rnnbench.task_api import Task, baseline_entries
 
 
 @functools.lru_cache(maxsize=8)
@@ -274,12 +274,17 @@ def _train(model: Model, task: Task, config: CaseConfig, settings: RunSettings, 
         result.metrics.append(Metric("train", "memory_bytes", memory.bytes, "bytes", memory.method))
 
     # Evaluate on held-out data: the test split never shares an example with train.
-    scores = evaluate(model, task, B, settings.eval_batches)
-    how = f"mean over {settings.eval_batches} held-out test batches of {B}"
+    whole = task.test_batches(B)
+    scores = evaluate(model, task, B, settings.eval_batches if whole is None else whole, weighted=whole is not None)
+    how = (f"mean over {settings.eval_batches} held-out test batches of {B}" if whole is None
+           else f"over the whole test set ({whole} batches of {B})")
     for key, value in scores.items():
         result.metrics.append(Metric("train", f"eval_{key}", value, "", how))
-    for key, value in task.baselines().items():
-        result.metrics.append(Metric("train", f"baseline_{key}", float(value), "", "chance / trivial predictor"))
+    baselines = baseline_entries(task.baselines())
+    for key, baseline in baselines.items():
+        result.metrics.append(Metric("train", f"baseline_{key}", baseline.value, "", baseline.label))
+    if task.primary_metric in baselines:
+        result.details["baseline_kind"] = baselines[task.primary_metric].kind
     if settings.eval_seq_lens:
         evaluate_lengths(model, task, config.seq_len, task_at, settings.eval_seq_lens, B,
                          settings.eval_batches, scores, result)

@@ -20,7 +20,7 @@ import pandas as pd
 from rnnbench.analysis.conditions import condition_notes
 from rnnbench.analysis.crossover import crossovers
 from rnnbench.analysis.findings import Finding, attach_samples, findings, short_reason
-from rnnbench.analysis.frame import primary_metrics, results_frame
+from rnnbench.analysis.frame import baseline_kind, primary_metrics, results_frame
 from rnnbench.analysis.match_params import point_of
 from rnnbench.records import CaseResult, Metric, RunInfo, machine_line
 from rnnbench.render.fit import Column
@@ -128,6 +128,9 @@ def summary_columns(results: list[CaseResult]) -> tuple[list[Column], list[list[
     primary = _shared_primary_metric(results)
     one_method = _memory_method(results)
     width_differs = any(r.config.requested_hidden not in (None, r.config.hidden) for r in results)
+    # chance alone keeps its plain column; any other kind (persistence, 1-NN) is named in each cell
+    all_chance = all(baseline_kind(r) == "chance" for r in results)
+    baseline_header = "chance" if all_chance else "baseline"
     columns = [Column("model", priority=0)]
     columns += [Column(name, short, priority=1, justify="right" if field not in ("task", "task_options",
                        "device", "dtype") else "left") for field, name, short in axes]
@@ -143,7 +146,7 @@ def summary_columns(results: list[CaseResult]) -> tuple[list[Column], list[list[
         Column("memory", "mem", priority=4, justify="right"),
         Column("steps reached", "steps", priority=3, justify="right"),
         Column(primary or "quality", _short(primary or "quality"), priority=3, justify="right"),
-        Column("chance", "chance", priority=5, justify="right"),
+        Column(baseline_header, baseline_header, priority=5, justify="right"),
         Column("status", priority=0, wrap=True, wrap_at=36),
     ]
     model_names = display_names([r.config.model for r in results])
@@ -170,7 +173,8 @@ def summary_columns(results: list[CaseResult]) -> tuple[list[Column], list[list[
             fmt_bytes(state.value) if state is not None else "-", mem,
             fmt_count(m.value) if r.config.time_budget_s is not None and (m := r.metric("train", "steps_reached"))
             else "-", quality_text,
-            f"{chance.value:.3g}" if chance is not None and chance.value is not None else "-",
+            "-" if chance is None or chance.value is None else f"{chance.value:.3g}" if all_chance
+            else f"{baseline_kind(r)} {chance.value:.3g}",
             r.status if r.status == "ok" else f"{r.status}: {reason}" if reason else r.status,
         ]
         rows.append(cells)

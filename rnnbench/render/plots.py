@@ -193,11 +193,16 @@ def _axis_plots(ok: pd.DataFrame, axis: str, machine: str, warmup_steps: int | N
     primary = primary_metric(ok)
     if primary:
         plots.append(_AxisPlot("accuracy", f"train_eval_{primary}", f"Held-out {primary}", primary,
-                               f"The task's {primary} on held-out test batches after training; dashed: what"
-                               " chance gets (the task's baseline).", baseline=f"train_baseline_{primary}"))
+                               f"The task's {primary} on held-out test batches after training; dashed: the"
+                               f" task's baseline ({_kinds(ok)}).", baseline=f"train_baseline_{primary}"))
     for plot in plots:
         plot.caption = f"{plot.caption} Against {axis_label(axis)}. {machine}."
     return plots
+
+
+def _kinds(ok: pd.DataFrame) -> str:
+    kinds = sorted(ok["baseline_kind"].dropna().unique()) if "baseline_kind" in ok else []
+    return ", ".join(map(str, kinds)) or "chance"
 
 
 def _memory_column(ok: pd.DataFrame) -> tuple[str, str] | None:
@@ -299,7 +304,9 @@ def _plot_series(ax, ok: pd.DataFrame, axis: str, column: str, scale: float, col
         ys += list(points["y"])
         if baseline and baseline in rows:
             base = _aggregate(rows, axis, baseline)
-            ax.plot(base["x"], base["y"], linestyle="--", color="gray", linewidth=1, label="chance (task baseline)")
+            kinds = rows["baseline_kind"].dropna().unique() if "baseline_kind" in rows else []
+            name = str(kinds[0]) if len(kinds) == 1 else "chance" if not len(kinds) else "baseline"
+            ax.plot(base["x"], base["y"], linestyle="--", color="gray", linewidth=1, label=f"{name} (task baseline)")
     return xs, ys
 
 

@@ -60,7 +60,10 @@ def convert_option(task: TaskSpec, key: str, value: Any) -> Any:
     return convert_value("task_opt", task.name, key, task.options[key], value)
 
 def check_task_options(task: TaskSpec, options: dict[str, Any], seq_lens: Sequence[int]) -> None:
-    """Let the task refuse impossible values before any case runs (a UsageError)."""
+    """Let the task refuse impossible values, or say what it needs installed, before any case runs (a UsageError)."""
+    reason = task.unavailable_reason()
+    if reason:
+        raise UsageError(f"task '{task.name}' cannot run here: {reason}")
     if task.check_options is None:
         return
     for seq_len in seq_lens:

@@ -10,24 +10,21 @@ from __future__ import annotations
 
 import math
 
-from rnnbench.analysis.verdicts import Estimate, all_of, compare, threshold
+from rnnbench.analysis.verdicts import MIN_SEEDS, RULE, Estimate, all_of, compare, threshold
 from rnnbench.study_api import ClaimOutcome, StudyData
 
 from rnnbench.studies._support import legend, archs, finish, machine_line, metric, new_figure, params_line, series, setup_line
 
 #: how much steeper the RNN's decay must be than the gated models' (pre-stated)
 FACTOR = 2.0
-#: each seed's fitted decay counts as an interval of this many standard errors either side
+#: each seed's fitted decay is shown with an interval of this many standard errors either side
 SE_WIDTH = 2.0
-MIN_SEEDS = 2
 PHASES = (("init", "at initialisation"), ("trained", "after training"))
 
 CRITERION = (
-    f"Supported when, both at initialisation and after training, the vanilla RNN's fitted gradient decay"
-    f" per step is positive and at least {FACTOR:g}× the LSTM's and the GRU's in every seed, each fit taken"
-    f" as its value ± {SE_WIDTH:g} standard errors and the spread across seeds not overlapping; not supported"
-    f" when every seed says otherwise for one of these; inconclusive when they overlap, with fewer than"
-    f" {MIN_SEEDS} seeds, or when a case failed."
+    f"Supported when, both at initialisation and after training, the vanilla RNN's mean fitted gradient decay"
+    f" per step is positive and above {FACTOR:g}× the LSTM's and the GRU's (parts: decay > 0, decay − {FACTOR:g}×"
+    f" gated decay > 0, per phase). " + RULE
 )
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from rnnbench.analysis.verdicts import all_of, fmt
+from rnnbench.analysis.verdicts import all_of, equal_terms, fmt, unless_unequal
 from rnnbench.stats import estimate_ratio
 from rnnbench.study_api import INCONCLUSIVE, NOT_SUPPORTED, SUPPORTED, ClaimOutcome, StudyData, Verdict
 
@@ -114,7 +114,7 @@ def analyze(data: StudyData) -> ClaimOutcome:
                          "; ".join(str(p) for p in points) if points else "n/a",
                          crossover(points) if points else "n/a"])
     return ClaimOutcome(
-        verdict=all_of(parts), figure=_figure(data, results),
+        verdict=unless_unequal(all_of(parts), equal_terms(results)), figure=_figure(data, results),
         setup=[setup_line(results), params_line(results),
                "timings: median of the timed repeats (train: every training step after 3 warm-up steps; forward:"
                " blocked repeats after warm-up); ratio intervals: percentile bootstrap of the ratio of medians,"

@@ -1,8 +1,8 @@
 """The runs behind ``rnn-claims``, per profile.
 
-``quick`` fits a 2-core CPU in about a quarter of an hour: two seeds (the fewest a verdict
+``quick`` fits a 2-core CPU in under 25 minutes: three seeds (the fewest a verdict
 accepts), small widths and short budgets, so some claims may come out inconclusive where
-the full profile decides them. ``full`` is meant for a GPU or a dask cluster: three seeds,
+the full profile decides them. ``full`` is meant for a GPU or a dask cluster: five seeds,
 twice the width, longer delays and contexts, longer budgets.
 
 Every sweep lists the LSTM first: ``--match-params`` sizes every other model to the first
@@ -37,10 +37,10 @@ class Sizes:
     threads: int | None = None
 
 
-QUICK = Sizes(seeds="0,1", hidden=64, delays="10,20,40", copy_steps=1000, adding_steps=400,
+QUICK = Sizes(seeds="0,1,2", hidden=64, delays="10,20,40", copy_steps=1000, adding_steps=400,
               gradient_seq_len=20, gradient_steps=400, lengths="64,256,1024", speed_batch=8, speed_steps=15,
               min_time=0.2, lm_budget_s=15, recall_steps=300, lengthgen_steps=800, threads=1)
-FULL = Sizes(seeds="0,1,2", hidden=128, delays="10,30,100,300", copy_steps=3000, adding_steps=2000,
+FULL = Sizes(seeds="0,1,2,3,4", hidden=128, delays="10,30,100,300", copy_steps=3000, adding_steps=2000,
              gradient_seq_len=50, gradient_steps=2000, lengths="64,128,256,512,1024,2048", speed_batch=16,
              speed_steps=40, min_time=1.0, lm_budget_s=120, recall_steps=600, lengthgen_steps=3000)
 
