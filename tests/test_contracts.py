@@ -66,8 +66,13 @@ def test_option_checks_give_the_cli_s_answer(registry):
         check_model(spec, options={"head": 2})
     assert str(check_error.value).endswith(str(cli_error.value))
     assert check_model(spec, options={"heads": "4"}).checked  # a string converts as on the command line
-    with pytest.raises(ContractError, match="unknown option 'delay' for task 'copy'"):
+    from rnnbench.request.sweep import convert_option
+
+    with pytest.raises(UsageError) as cli_error:
+        convert_option(registry.tasks["copy"], "delay", 3)
+    with pytest.raises(ContractError) as check_error:
         check_task(registry.tasks["copy"], options={"delay": 3})
+    assert str(check_error.value).endswith(str(cli_error.value)) and "delay" in str(cli_error.value)
 
 
 def test_a_plugin_that_registers_only_a_study_passes_check_plugin():
