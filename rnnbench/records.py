@@ -68,6 +68,11 @@ class CaseConfig:
     model_options: tuple[tuple[str, Any], ...] = field(default=(), metadata=ID_WHEN_SET)
     #: train to this wall-clock budget in seconds instead of ``steps`` steps (--time-budget)
     time_budget_s: float | None = field(default=None, metadata=ID_WHEN_SET)
+    #: --lr-grid: train at each of these rates and keep the one best on the validation split (the
+    #: case's ``lr`` is then 0, like ``steps`` under a budget; ``train_lr_selected`` says which ran)
+    lr_grid: tuple[float, ...] = field(default=(), metadata=ID_WHEN_SET)
+    #: --lr-schedule: ``constant``, or ``warmup-cosine`` (rnnbench.model_api.lr_factor)
+    lr_schedule: str = field(default="constant", metadata=ID_WHEN_SET)
     #: the parameter count --match-params sized this case to (the reference model's count at its
     #: point; the reference itself carries its own count); like ``requested_hidden``, an
     #: annotation outside the case's identity. ``None``: not matched
@@ -114,6 +119,7 @@ class CaseConfig:
         values = known_fields(cls, data)
         values["task_options"] = tuple(sorted(dict(values.get("task_options") or {}).items()))
         values["model_options"] = tuple(sorted(dict(values.get("model_options") or {}).items()))
+        values["lr_grid"] = tuple(float(rate) for rate in values.get("lr_grid") or ())
         return cls(**values)
 
     @property

@@ -57,6 +57,8 @@ class Verdict:
         :class:`rnnbench.analysis.verdicts.PartTest`), so that a claim of several parts can
         re-decide it under a correction; ``None`` for a part that is exact or failed.
     :param parts: the decided parts a combined verdict was made of (``mixed`` lists them).
+    :param scope: where the verdict holds when that is narrower than the sentence ("on this CPU");
+        the summary shows it after the status.
     """
 
     status: str
@@ -64,6 +66,12 @@ class Verdict:
     evidence: tuple[str, ...] = ()
     test: Any = field(default=None, compare=False, repr=False)
     parts: tuple["Verdict", ...] = field(default=(), compare=False, repr=False)
+    scope: str = ""
+
+    @property
+    def label(self) -> str:
+        """The status with its scope: ``not supported on this CPU``."""
+        return f"{self.status} {self.scope}".strip()
 
     def __post_init__(self) -> None:
         if self.status not in VERDICTS:

@@ -9,12 +9,14 @@ import pandas as pd
 
 from rnnbench.records import CaseConfig, CaseResult
 from rnnbench.stats import Summary
+from rnnbench.sweep_axes import format_value
 
 #: bump when a column changes meaning or disappears (adding columns does not bump it)
 FRAME_SCHEMA_VERSION = 1
 
 CONFIG_COLUMNS = ["model", "arch", "backend", "model_options", "task", "task_options", "seq_len", "batch_size",
-                  "hidden", "width", "matched_params", "layers", "device", "dtype", "seed", "steps", "lr", "time_budget_s"]
+                  "hidden", "width", "matched_params", "layers", "device", "dtype", "seed", "steps", "lr", "lr_grid",
+                  "lr_schedule", "time_budget_s"]
 
 #: metrics whose "how it was measured" gets its own column beside the value
 _METHOD_SUFFIXES = ("_s", "memory_bytes", "state_bytes")
@@ -36,7 +38,10 @@ def result_row(result: CaseResult, run_id: str = "") -> dict:
         "batch_size": c.batch_size, "hidden": c.requested_hidden or c.hidden, "width": c.hidden,
         "matched_params": c.matched_params,
         "family": result.details.get("family"), "layers": c.layers, "device": c.device,
-        "dtype": c.dtype, "seed": c.seed, "steps": c.steps, "lr": c.lr, "time_budget_s": c.time_budget_s,
+        "dtype": c.dtype, "seed": c.seed, "steps": c.steps,
+        # under --lr-grid the rate is chosen per case: lr is empty, train_lr_selected holds the choice
+        "lr": None if c.lr_grid else c.lr, "lr_grid": format_value(c.lr_grid) if c.lr_grid else None,
+        "lr_schedule": c.lr_schedule, "time_budget_s": c.time_budget_s,
         "status": result.status, "error": result.error,
         "host": result.worker.get("host"), "pid": result.worker.get("pid"),
         "cpu": result.worker.get("cpu"), "threads": result.worker.get("threads"),

@@ -94,7 +94,7 @@ class StudyReportPaths:
 
 
 def summary_rows(claims: list[ClaimResult]) -> list[list[str]]:
-    return [[c.number, c.claim.title, c.verdict.status] for c in claims]
+    return [[c.number, c.claim.title, c.verdict.label] for c in claims]
 
 
 def stale_sweeps(version: str, claims: list[ClaimResult]) -> dict[str, str | None]:
@@ -222,8 +222,9 @@ def to_html(report: list[Block], title: str) -> str:
 
 def _verdict_cell(text: str) -> str:
     esc = html.escape(str(text))
-    if text in VERDICTS:
-        return f'<span class="{str(text).replace(" ", "-")}">{esc}</span>'
+    status = next((v for v in sorted(VERDICTS, key=len, reverse=True) if str(text).startswith(v)), None)
+    if status is not None and (str(text) == status or str(text).startswith(status + " on ")):
+        return f'<span class="{status.replace(" ", "-")}">{esc}</span>'
     return esc
 
 
@@ -258,6 +259,6 @@ def print_claims_table(claims: list[ClaimResult], console) -> None:
     for c in claims:
         status = c.verdict.status
         # Text, not markup: reasons hold intervals like "[0.1, 0.2]" that rich would read as tags
-        table.add_row(c.number, Text(c.claim.title), Text(status, style=colours.get(status, "")),
+        table.add_row(c.number, Text(c.claim.title), Text(c.verdict.label, style=colours.get(status, "")),
                       Text(_short(c.verdict.reason)))
     console.print(table)
