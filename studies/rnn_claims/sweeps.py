@@ -15,6 +15,8 @@ from dataclasses import dataclass
 
 from rnnbench.study_api import StudySweep
 
+from rnnbench.studies.rnn_claims.gradients import RADII, regime_sweep
+
 
 @dataclass(frozen=True)
 class Sizes:
@@ -57,6 +59,13 @@ def sweeps(s: Sizes) -> tuple[StudySweep, ...]:
             "task_opt": COPY_OPTS, "steps": s.gradient_steps, "batch_size": 32, "seeds": s.seeds,
             "scenarios": "train,gradients", **common},
             purpose="gradient-flow probe at initialisation and after training (claim 1)"),
+        *(StudySweep(regime_sweep(radius), {
+            "models": "lstm,gru,rnn", "tasks": "copy", "seq_len": s.gradient_seq_len, "task_opt": COPY_OPTS,
+            "batch_size": 32, "seeds": s.seeds, "scenarios": "gradients",
+            "model_opt": [f"{arch}.{key}={value}" for arch in ("rnn", "lstm", "gru")
+                          for key, value in (("init", "orthogonal"), ("radius", radius))], **common},
+            purpose=f"gradient flow at initialisation, orthogonal W_hh of spectral radius {radius:g} (claim 1)")
+          for radius in RADII),
         StudySweep("copy-delays", {
             "models": "lstm,gru,rnn,mlp", "tasks": "copy", "seq_len": s.delays, "task_opt": COPY_OPTS,
             "steps": s.copy_steps, "batch_size": 32, "seeds": s.seeds, "scenarios": "train", **common},
