@@ -320,7 +320,7 @@ class MetricScale:
         return "higher is better" if self.higher_is_better else "lower is better"
 
 
-def _primary(result: CaseResult) -> MetricScale | None:
+def _metric_scale(result: CaseResult) -> MetricScale | None:
     name = result.details.get("primary_metric")
     if not name:
         return None
@@ -332,7 +332,7 @@ def _primary(result: CaseResult) -> MetricScale | None:
 
 def accuracy_names(result: CaseResult) -> list[str]:
     """The primary metric's name and its evaluations at other lengths (--eval-seq-len), as stored."""
-    primary = _primary(result)
+    primary = _metric_scale(result)
     if primary is None:
         return []
     at_training_length = f"{primary.name}_len{result.config.seq_len}"  # the primary metric itself
@@ -352,7 +352,7 @@ def judge_accuracy(pairs: list[tuple[CaseResult, CaseResult]], s: CompareSetting
     ``name`` picks another accuracy-like metric than the primary one (an evaluation at another length).
     """
     first_base, first_new = pairs[0]
-    primary = _primary(first_new) or _primary(first_base)
+    primary = _metric_scale(first_new) or _metric_scale(first_base)
     if primary is None:
         return None
     name = name or primary.name

@@ -9,11 +9,13 @@ import argparse
 from pathlib import Path
 from typing import Any, Callable
 
+from rnnbench.commands.common import add_out
 from rnnbench.analysis.compare import CompareSettings, busy_notes, compare_runs, pool_runs
 from rnnbench.analysis.calibration import calibration_ratio, normalise
 from rnnbench.analysis.sources import COMMIT_PREFIX, load_run_source
 from rnnbench.errors import UsageError
 from rnnbench.render.compare import render_json, render_markdown, render_table
+from rnnbench.commands.common import load_named_plugins
 
 
 def parse_fraction(flag: str, text: str) -> float:
@@ -41,7 +43,7 @@ def add_parser(sub: Any, add_common: Callable[[argparse.ArgumentParser], None]) 
     p.add_argument("base", nargs="?", metavar="BASE", help="the reference run")
     p.add_argument("new", nargs="?", metavar="NEW", help="the run under test (default with --commit: latest)")
     p.add_argument("--commit", metavar="SHA", help="BASE is the newest run of this commit (NEW defaults to latest)")
-    p.add_argument("--out", default="results", help="results folder holding rnnbench.db (default: %(default)s)")
+    add_out(p)
     p.add_argument("--threshold", default="10%", help="smallest change that counts (default: %(default)s)")
     p.add_argument("--alpha", default="0.002", help="significance level of the Mann-Whitney U test (default: %(default)s)")
     p.add_argument("--acc-tolerance", default="0.02",
@@ -110,6 +112,7 @@ def _settings(args: argparse.Namespace) -> CompareSettings:
 def run(args: argparse.Namespace) -> int:
     from rich.console import Console
 
+    load_named_plugins(args.plugins)
     base_spec, new_spec = _operands(args)
     settings = _settings(args)
     out = Path(args.out)

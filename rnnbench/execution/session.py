@@ -22,7 +22,7 @@ from rnnbench.execution.interrupts import hold_interrupts
 from rnnbench.manager import Registry
 from rnnbench.records import CaseConfig, CaseJob, CaseResult, RunInfo, RunSettings
 from rnnbench.specs import ExecutorOptions
-from rnnbench.store import DEFAULT_DB_NAME, ResultsStore
+from rnnbench.store import DEFAULT_DB_NAME, DEFAULT_RESULTS_FOLDER, ResultsStore
 
 #: on --resume, cases stored with these statuses are not run again (failures are retried)
 RESUME_SKIPS = ("ok",)
@@ -49,7 +49,7 @@ def run_sweep(
     *,
     executor: str = "local",
     executor_options: ExecutorOptions = ExecutorOptions(),
-    out_dir: Path = Path("results"),
+    out_dir: Path = Path(DEFAULT_RESULTS_FOLDER),
     command: str = "",
     resume: str | None = None,
     on_result: Callable[[CaseResult, int, int], None] | None = None,
