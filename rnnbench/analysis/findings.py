@@ -25,6 +25,7 @@ from typing import Iterable, Sequence
 import numpy as np
 import pandas as pd
 
+from rnnbench.analysis.frame import primary_metric
 from rnnbench.stats import estimate_ratio, fmt_bytes, fmt_time
 from rnnbench.sweep_axes import AXES, BY_NAME, POINT_AXES
 
@@ -254,7 +255,7 @@ def _call(cost: Cost) -> str:
 def _quality(points, varying: list[str], compact: bool) -> list[Finding]:
     out, parts = [], []
     for point, rows in points:
-        primary = _primary(rows)
+        primary = primary_metric(rows)
         if primary is None:
             continue
         column, base = f"train_eval_{primary}", f"train_baseline_{primary}"
@@ -266,6 +267,8 @@ def _quality(points, varying: list[str], compact: bool) -> list[Finding]:
             continue
         by_model = by_model.sort_values("median", ascending=not higher)
         chance = float(scored[base].median()) if base in scored and scored[base].notna().any() else None
+        kinds = scored["baseline_kind"].dropna().unique() if "baseline_kind" in scored else []
+        kind = str(kinds[0]) if len(kinds) == 1 else "the baseline" if len(kinds) else "chance"
         seeds = int(by_model["count"].max())
 
         def better_than_chance(v: float) -> bool:
@@ -274,11 +277,11 @@ def _quality(points, varying: list[str], compact: bool) -> list[Finding]:
         def cell(model: str) -> str:
             row = by_model.loc[model]
             spread = f" (seeds {row['min']:.3g}–{row['max']:.3g})" if row["count"] > 1 else ""
-            at_chance = "" if better_than_chance(row["median"]) else " (no better than chance)"
+            at_chance = "" if better_than_chance(row["median"]) else f" (no better than {kind})"
             return f"{model} {row['median']:.3g}{spread}{at_chance}"
 
         best = by_model.index[0]
-        chance_text = f"chance {chance:.3g}" if chance is not None else "no chance baseline"
+        chance_text = f"{kind} {chance:.3g}" if chance is not None else "no baseline"
         if compact:
             parts.append(f"{best} at {_label(point)} ({by_model.loc[best, 'median']:.3g}, {chance_text})")
             continue
@@ -286,7 +289,7 @@ def _quality(points, varying: list[str], compact: bool) -> list[Finding]:
         spread_note = (f"median over {seeds} seeds, range in brackets" if seeds > 1 else
                        "one seed: no spread between trainings; --seeds 0,1,2 gives one")
         if not better_than_chance(by_model.iloc[0]["median"]):
-            lead = f"{where}No model beats chance on held-out {primary} ({chance_text})"
+            lead = f"{where}No model beats {kind} on held-out {primary} ({chance_text})"
         else:
             lead = f"{where}Most accurate: {best}, held-out {primary} {by_model.iloc[0]['median']:.3g} against {chance_text}"
         ties = by_model.index[by_model["median"] == by_model.iloc[0]["median"]]
@@ -296,15 +299,6 @@ def _quality(points, varying: list[str], compact: bool) -> list[Finding]:
     if parts:
         out.append(Finding("quality", "Most accurate on held-out data: " + "; ".join(parts) + "."))
     return out
-
-
-def _primary(rows: pd.DataFrame) -> str | None:
-    if "primary_metric" not in rows:
-        return None
-    for primary in rows["primary_metric"].dropna().unique():
-        if f"train_eval_{primary}" in rows and rows[f"train_eval_{primary}"].notna().any():
-            return str(primary)
-    return None
 
 
 def _memory(points, varying: list[str], compact: bool, column: str, what: str) -> list[Finding]:
