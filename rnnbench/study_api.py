@@ -29,6 +29,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Mapping
 
+from rnnbench.records import machine_line  # re-exported: a study's figure caption names the machine
+
 if TYPE_CHECKING:
     from rnnbench.records import CaseResult, RunInfo
 
