@@ -9,7 +9,7 @@ report. The analysis still runs on what is there, so the figure shows it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from rnnbench.analysis.verdicts import failed_cases
@@ -25,6 +25,8 @@ class ClaimResult:
     outcome: ClaimOutcome
     #: one line per sweep the claim read: its run, machine, threads and load
     runs: list[str]
+    #: per sweep the claim read, the study version its run was made under (None: not recorded or not run)
+    versions: dict[str, str | None] = field(default_factory=dict)
 
     @property
     def verdict(self) -> Verdict:
@@ -46,6 +48,15 @@ def sweep_problems(claim: Claim, data: StudyData) -> list[Verdict]:
             problems.append(Verdict(INCONCLUSIVE, f"sweep '{name}': {len(sweep.results)} of {sweep.expected}"
                                     " cases are stored (the run was stopped); run the study again to finish it"))
     return problems
+
+
+def run_version(name: str, data: StudyData) -> str | None:
+    """The study version a sweep's run recorded (``None`` when not run, or run before versions were stored)."""
+    sweep = data.sweeps.get(name)
+    if sweep is None or sweep.run is None:
+        return None
+    tag = (sweep.run.settings or {}).get("study") or {}
+    return tag.get("version") if isinstance(tag, dict) else None
 
 
 def run_line(name: str, data: StudyData) -> str:
@@ -92,5 +103,7 @@ def evaluate(spec: StudySpec, data: StudyData) -> list[ClaimResult]:
                 INCONCLUSIVE, "; ".join(p.reason for p in problems),
                 (f"the analysis alone would say {said.status}: {said.reason}", *said.evidence))
         out.append(ClaimResult(claim, claim.number or str(index), outcome,
-                               [run_line(name, data) for name in claim.sweeps]))
+                               [run_line(name, data) for name in claim.sweeps],
+                               {name: run_version(name, data) for name in claim.sweeps
+                                if name in data.sweeps and data.sweeps[name].run is not None}))
     return out

@@ -8,7 +8,9 @@ parameter counts of every model against the sequence length.
 
 from __future__ import annotations
 
-from rnnbench.analysis.verdicts import MIN_SEEDS, RULE, all_of, compare, fmt, threshold
+from rnnbench.analysis.verdicts import (
+    MIN_SEEDS, RULE, all_of, compare, equal_terms, fmt, threshold, unless_unequal,
+)
 from rnnbench.study_api import INCONCLUSIVE, ClaimOutcome, StudyData, Verdict
 
 from rnnbench.studies._support import (
@@ -66,7 +68,7 @@ def longest_solved(results, arch: str, metric_name: str, higher: bool, perfect: 
 
 
 def analyze_long(data: StudyData) -> ClaimOutcome:
-    parts = []
+    parts, guards = [], []
     header = ["task", "model", "longest delay solved (per seed)", "delays measured"]
     rows = []
     setup = []
@@ -74,6 +76,7 @@ def analyze_long(data: StudyData) -> ClaimOutcome:
         results = [r for r in data.sweep(sweep).results if r.config.task == task]
         setup.append(f"{task}: {setup_line(results)}")
         setup.append(f"{task} {params_line(results)}")
+        guards.append(equal_terms([r for r in results if r.config.arch in ("rnn", "lstm", "gru")]))
         longest = {arch: longest_solved(results, arch, metric_name, higher, perfect)
                    for arch in ("rnn", "lstm", "gru")}
         delays = ", ".join(str(d) for d in values_of(results, "seq_len"))
@@ -94,7 +97,8 @@ def analyze_long(data: StudyData) -> ClaimOutcome:
                                  longest["rnn"], above=True, min_seeds=MIN_SEEDS, what=task))
     figure = _long_figure(data)
     return ClaimOutcome(
-        verdict=all_of(parts), figure=figure, setup=setup, table=(header, rows),
+        verdict=unless_unequal(all_of(parts), next((g for g in guards if g), None)), figure=figure, setup=setup,
+        table=(header, rows),
         caveats=[f"'Solved' is a threshold ({SOLVED_FRACTION:.0%} of the gap to perfect); a longer training"
                  " budget moves every model's longest solved delay.",
                  "Equal parameter counts (--match-params), not equal compute: the gated models do more work per step."],

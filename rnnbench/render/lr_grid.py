@@ -1,0 +1,46 @@
+"""The report's table of --lr-grid: each rate's validation score per case, and the rate chosen."""
+
+from __future__ import annotations
+
+from rnnbench.records import CaseResult
+
+Table = tuple[list[str], list[list[str]]]
+
+
+def lr_grid_table(results: list[CaseResult]) -> Table | None:
+    """One row per case trained on a grid: model, point, seed, each rate's validation score, the choice."""
+    tuned = [r for r in results if r.config.lr_grid]
+    if not tuned:
+        return None
+    rows = []
+    for r in tuned:
+        c = r.config
+        entries = {float(e["lr"]): e for e in r.details.get("lr_grid", [])}
+        chosen = r.metric("train", "lr_selected")
+        scores = []
+        for rate in c.lr_grid:
+            entry = entries.get(float(rate))
+            if entry is None:  # the case failed before this rate ran, or every rate failed
+                scores.append(f"{rate:g}: -")
+            elif entry.get("status") != "ok":
+                scores.append(f"{rate:g}: {entry.get('status')} ({_short(entry.get('error', ''))})")
+            else:
+                mark = " (chosen)" if chosen is not None and chosen.value == rate else ""
+                scores.append(f"{rate:g}: {entry['valid']:.4g}{mark}")
+        rows.append([c.model_label, f"T={c.seq_len} H={c.requested_hidden or c.hidden}", str(c.seed),
+                     "; ".join(scores), f"{chosen.value:g}" if chosen is not None else r.status])
+    metric = next((r.details.get("lr_grid_metric") for r in tuned if r.details.get("lr_grid_metric")), "score")
+    return ["model", "point", "seed", f"validation {metric} per rate", "rate chosen"], rows
+
+
+def _short(error: str, limit: int = 40) -> str:
+    text = error.splitlines()[0] if error else ""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+#: said under the table
+EXPLANATION = (
+    "Each case trained a fresh model at every rate of --lr-grid (same initialisation, same batches), scored each"
+    " on the task's validation split and kept the best; the test metrics, step times and curves elsewhere in this"
+    " report are the chosen rate's. The choice is made per case, so per seed: every seed repeats the tuning."
+    " A failed rate shows its reason; the others still count.")
