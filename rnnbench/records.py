@@ -16,6 +16,8 @@ from typing import Any
 
 from rnnbench.sweep_axes import AXES
 
+#: the devices a case can run on (a model spec names the ones it supports)
+DEVICES = ("cpu", "cuda")
 #: what a case can do; each scenario adds its own metrics
 SCENARIOS = ("train", "forward", "decode", "gradients")
 DEFAULT_SCENARIOS = ("train", "forward")
@@ -331,3 +333,20 @@ class RunInfo:
             stored = self.settings
         return RunSettings.from_dict(stored) if isinstance(stored, dict) else None
 
+
+def machine_line(env: dict[str, Any]) -> str:
+    """The machine a run measured on, as its environment record says: CPU, GPU, threads, load, torch.
+
+    Every caption that states where a figure was measured (run reports, study figures) prints this.
+    """
+    parts = [f"{env.get('cpu') or 'unknown CPU'} ({env.get('cpu_count')} logical CPUs)"]
+    if env.get("gpu"):
+        parts.append(f"GPU {env['gpu']}")
+    parts.append(f"{env.get('threads')} thread(s)")
+    load = env.get("load_average")
+    if load:
+        parts.append(f"load average {load[0]:.1f} at the start of the run")
+    torch_version = (env.get("versions") or {}).get("torch")
+    if torch_version:
+        parts.append(f"torch {torch_version}")
+    return "; ".join(parts)

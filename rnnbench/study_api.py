@@ -29,6 +29,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Mapping
 
+from rnnbench.records import machine_line  # re-exported: a study's figure caption names the machine
+
 if TYPE_CHECKING:
     from rnnbench.records import CaseResult, RunInfo
 
@@ -83,7 +85,7 @@ class StudySweep:
     :param name: unique within a profile; the study's analysis looks its results up by it.
     :param flags: ``rnnbench run`` options by their sweep-file key (``seq_len``, ``task_opt``,
         ``match_params``); values are strings, numbers, lists (comma lists) or ``True`` for
-        a switch. Where and how to execute (``executor``, ``workers``, ``out``) is not a flag
+        a switch; ``task_opt`` and ``model_opt`` take a list of ``NAME.KEY=VALUE``, one flag each. Where and how to execute (``executor``, ``workers``, ``out``) is not a flag
         of a sweep: ``rnnbench study run`` passes its own to every sweep.
     :param purpose: one line for the report and ``rnnbench study list``.
     """
@@ -101,7 +103,7 @@ class StudySweep:
                 args.append(flag)
             elif value is False or value is None:
                 continue
-            elif key == "task_opt":
+            elif key in ("task_opt", "model_opt"):
                 for item in ([value] if isinstance(value, str) else value):
                     args += [flag, str(item)]
             elif isinstance(value, (list, tuple)):

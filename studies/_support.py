@@ -11,7 +11,7 @@ import textwrap
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
-from rnnbench.study_api import StudyFigure
+from rnnbench.study_api import StudyFigure, machine_line
 
 Results = Sequence[Any]  # CaseResult objects; typed loosely so fabricated ones work in tests
 
@@ -122,18 +122,6 @@ def params_line(results: Results) -> str:
         if p is not None and r.config.model not in seen:
             seen[r.config.model] = f"{r.config.arch} {int(p):,} (width {r.config.hidden})"
     return "parameters: " + "; ".join(seen.values()) if seen else ""
-
-
-def machine_line(env: dict[str, Any]) -> str:
-    """Machine, threads and load as recorded in the run's environment."""
-    parts = [f"{env.get('cpu') or 'unknown CPU'} ({env.get('cpu_count')} logical CPUs)"]
-    if env.get("gpu"):
-        parts.append(f"GPU {env.get('gpu')}")
-    parts.append(f"{env.get('threads')} thread(s)")
-    load = env.get("load_average")
-    if load:
-        parts.append(f"load average {load[0]:.1f} at the start of the run")
-    return "; ".join(parts)
 
 
 # -- figures -------------------------------------------------------------------------------

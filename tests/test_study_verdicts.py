@@ -203,7 +203,7 @@ def test_long_term_dependency_claim_supported_and_budget_too_small(tmp_path):
         "gru": {10: [1.0, 1.0, 1.0], 30: [1.0, 0.97, 0.99]},
     })
     adding = delay_cases("adding", "mse", 0.167, {
-        "rnn": {10: [0.1, 0.12, 0.11], 30: [0.16, 0.17, 0.16]},
+        "rnn": {10: [0.005, 0.008, 0.006], 30: [0.16, 0.17, 0.16]},
         "lstm": {10: [0.001, 0.002, 0.001], 30: [0.005, 0.01, 0.007]},
         "gru": {10: [0.001, 0.002, 0.001], 30: [0.003, 0.004, 0.003]},
     })
@@ -212,6 +212,15 @@ def test_long_term_dependency_claim_supported_and_budget_too_small(tmp_path):
     hopeless = delay_cases("adding", "mse", 0.167, {a: {10: [0.17, 0.16, 0.165]} for a in ("rnn", "lstm", "gru")})
     outcome = memory.analyze_long(study_data(tmp_path, {"copy-delays": copy, "adding-delays": hopeless}))
     assert outcome.verdict.status == INCONCLUSIVE and "budget is too small" in outcome.verdict.reason
+    # the RNN fails at every delay, the shortest included: nothing shows its failure depends on the delay
+    everywhere = delay_cases("adding", "mse", 0.167, {
+        "rnn": {10: [0.1, 0.12, 0.11], 30: [0.16, 0.17, 0.16]},
+        "lstm": {10: [0.001, 0.002, 0.001], 30: [0.005, 0.01, 0.007]},
+        "gru": {10: [0.001, 0.002, 0.001], 30: [0.003, 0.004, 0.003]},
+    })
+    outcome = memory.analyze_long(study_data(tmp_path, {"copy-delays": copy, "adding-delays": everywhere}))
+    assert outcome.verdict.status == INCONCLUSIVE and "not shown to depend on the delay" in outcome.verdict.reason
+    assert any("lstm solves every delay of the grid" in line for line in outcome.setup)
 
 
 # -- the rules every claim shares -----------------------------------------------------------
@@ -340,3 +349,20 @@ def test_sequential_training_without_the_parallel_scan_control_is_not_decided(tm
     cases = [r for r in speed_cases(0.5) if r.config.arch != "mingru"]
     verdict = speed.analyze(study_data(tmp_path, {"speed": cases})).verdict
     assert verdict.status == INCONCLUSIVE and "parallel-scan control" in verdict.reason
+
+
+def test_vanishing_gradient_claim_has_a_verdict_per_initialisation_regime(tmp_path):
+    default = gradient_cases({"rnn": [0.30, 0.32, 0.31], "lstm": [0.05, 0.06, 0.05], "gru": [0.04, 0.07, 0.05]})
+    vanishing = gradient_cases({"rnn": [0.9, 0.95, 0.93], "lstm": [0.2, 0.1, 0.15], "gru": [0.25, 0.3, 0.28]})
+    # exploding: the RNN's gradient grows with distance; the gated models' barely change
+    exploding = gradient_cases({"rnn": [-0.27, -0.28, -0.27], "lstm": [0.01, -0.03, -0.04], "gru": [0.02, -0.02, 0.01]})
+    # norm-preserving: the RNN decays no faster than the GRU (the issue's finding)
+    edge = gradient_cases({"rnn": [0.30, 0.33, 0.35], "lstm": [0.05, 0.06, 0.05], "gru": [0.28, 0.31, 0.33]})
+    sweeps = {"gradients": default, gradients.regime_sweep(0.5): vanishing, gradients.regime_sweep(1.0): edge,
+              gradients.regime_sweep(3.0): exploding}
+    verdict = gradients.analyze(study_data(tmp_path, sweeps)).verdict
+    regimes = {p.reason.split(":")[0]: p.status for p in verdict.parts}
+    assert regimes == {"default init, at initialisation": SUPPORTED, "default init, after training": SUPPORTED,
+                       "orthogonal init, radius 0.5": SUPPORTED, "orthogonal init, radius 1": MIXED,
+                       "orthogonal init, radius 3": SUPPORTED}, verdict.reason
+    assert verdict.status == MIXED

@@ -70,6 +70,23 @@ def result_row(result: CaseResult, run_id: str = "") -> dict:
     return row
 
 
+def primary_metrics(frame: pd.DataFrame) -> list[str]:
+    """The tasks' primary metrics ('accuracy') that these rows evaluated (``train_eval_<name>``), first seen first.
+
+    One task gives one; a run of tasks with different primary metrics gives several, and each
+    reader says what it does then (a plot draws the first, the summary table says "quality").
+    """
+    if "primary_metric" not in frame:
+        return []
+    return [str(p) for p in frame["primary_metric"].dropna().unique()
+            if f"train_eval_{p}" in frame and frame[f"train_eval_{p}"].notna().any()]
+
+
+def primary_metric(frame: pd.DataFrame) -> str | None:
+    """The primary metric these rows evaluated (the first, when their tasks name several); None: none was."""
+    return next(iter(primary_metrics(frame)), None)
+
+
 def base_columns() -> list[str]:
     """The columns every row has, metrics aside: the header of a run with no case yet."""
     placeholder = CaseConfig(model="-@-", task="-", task_options=(), seq_len=1, batch_size=1, hidden=1, layers=1,

@@ -19,7 +19,7 @@ from rich.progress import (
 
 from rnnbench.analysis.match_params import match_params, registry_param_counter
 from rnnbench.analysis.sources import store_run_id
-from rnnbench.commands.common import load_plugins, results_folder
+from rnnbench.commands.common import add_out, load_plugins, results_folder
 from rnnbench.errors import OptionError, UsageError
 from rnnbench.execution.interrupts import hold_interrupts, interrupt_once, sigterm_as_interrupt
 from rnnbench.execution.load import apply_threading, choose_threading, sample_machine
@@ -54,7 +54,7 @@ def add_parser(sub, add_common) -> None:
             f"{option.help} (default: {default_text(option.key)})"
         groups[option.group].add_argument(option.cli_flag, help=help_text, **kwargs)
     how = groups["how"]
-    how.add_argument("--out", default="results", help="results folder (default: %(default)s)")
+    add_out(how)
     how.add_argument("--resume", metavar="RUN",
                      help="continue a run (a run id, 'latest' or 'latest~N') with its stored flags: skip its ok"
                      " cases, rerun failed and missing ones")

@@ -20,11 +20,12 @@ from rich.text import Text
 
 from rnnbench.analysis.studies import evaluate
 from rnnbench.analysis.study_runs import load_study_data, report_folder, study_of_run, study_tag, sweep_runs
-from rnnbench.commands.common import load_plugins
+from rnnbench.commands.common import add_out, load_plugins
 from rnnbench.commands.run import execute_request, finish_run_folder, plan_cases
 from rnnbench.errors import RnnbenchError, UsageError
 from rnnbench.execution.interrupts import sigterm_as_interrupt
 from rnnbench.manager import Registry
+from rnnbench.records import DEVICES
 from rnnbench.render.study_report import StudyReportPaths, print_claims_table, write_study_report
 from rnnbench.request.run_request import resolve_request
 from rnnbench.store import DEFAULT_DB_NAME, ResultsStore
@@ -49,13 +50,13 @@ def add_parser(sub, add_common) -> None:
     run.add_argument("name", metavar="NAME", help="the study (see 'rnnbench study list')")
     run.add_argument("--profile", default="quick", help="quick (a CPU) or full (a GPU or a cluster);"
                      " default: %(default)s")
-    run.add_argument("--out", default="results", help="results folder holding rnnbench.db (default: %(default)s)")
+    add_out(run)
     run.add_argument("--executor", default=None, help="where cases run, for every sweep (default: local)")
     run.add_argument("--workers", default=None, help="worker processes (executors that start them)")
     run.add_argument("--scheduler", default=None, help="cluster scheduler address (executors that use one)")
     run.add_argument("--timeout", default=None, help="seconds per case (executors that can stop one)")
     run.add_argument("--threads", default=None, help="threads for torch and BLAS in every case (default: all cores)")
-    run.add_argument("--device", default=None, choices=("cpu", "cuda"),
+    run.add_argument("--device", default=None, choices=DEVICES,
                      help="run every sweep on this device (default: each sweep's own, cpu); a device given"
                      " here makes its own runs and report")
     run.add_argument("--fresh", action="store_true", help="start new runs instead of continuing stored sweeps")
@@ -66,9 +67,9 @@ def add_parser(sub, add_common) -> None:
     add_common(report)
     report.add_argument("target", metavar="NAME|RUN_ID", help="a study, or the run id of one of its sweeps")
     report.add_argument("--profile", default=None, help="the profile to report (default: quick, or the run's)")
-    report.add_argument("--device", default=None, choices=("cpu", "cuda"),
+    report.add_argument("--device", default=None, choices=DEVICES,
                         help="the device given to 'study run --device' (default: none, or the run's)")
-    report.add_argument("--out", default="results", help="results folder holding rnnbench.db (default: %(default)s)")
+    add_out(report)
     report.set_defaults(handler=report_study)
     study.set_defaults(handler=lambda args: _missing_subcommand(study))
 

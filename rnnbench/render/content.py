@@ -20,14 +20,14 @@ import pandas as pd
 from rnnbench.analysis.conditions import condition_notes
 from rnnbench.analysis.crossover import crossovers
 from rnnbench.analysis.findings import Finding, attach_samples, findings, short_reason
-from rnnbench.analysis.frame import baseline_kind, results_frame
+from rnnbench.analysis.frame import baseline_kind, primary_metrics, results_frame
 from rnnbench.analysis.match_params import point_of
-from rnnbench.records import CaseResult, Metric, RunInfo
+from rnnbench.records import CaseResult, Metric, RunInfo, machine_line
 from rnnbench.render.fit import Column
 from rnnbench.render.lr_grid import EXPLANATION as LR_GRID_EXPLANATION, edge_notes as lr_grid_edge_notes
 from rnnbench.render.lr_grid import lr_grid_table
 from rnnbench.render.measurements import measurement_tables
-from rnnbench.render.plots import PlotFigure, PlotSet, machine_line
+from rnnbench.render.plots import PlotFigure, PlotSet
 from rnnbench.stats import MIN_SAMPLES_FOR_SPREAD, Summary, fmt_bytes, fmt_count, fmt_time
 from rnnbench.sweep_axes import AXES, axis_value, format_value
 
@@ -115,9 +115,10 @@ def display_names(models: list[str]) -> dict[str, str]:
     return {m: m for m in models}
 
 
-def _primary(results: list[CaseResult]) -> str | None:
-    names = {r.details.get("primary_metric") for r in results if r.details.get("primary_metric")}
-    return names.pop() if len(names) == 1 else None
+def _shared_primary_metric(results: list[CaseResult]) -> str | None:
+    """The one primary metric the cases evaluated, naming the quality column; None: none, or several tasks' own."""
+    names = primary_metrics(results_frame(results))
+    return names[0] if len(names) == 1 else None
 
 
 def _memory_method(results: list[CaseResult]) -> str | None:
@@ -128,7 +129,7 @@ def _memory_method(results: list[CaseResult]) -> str | None:
 def summary_columns(results: list[CaseResult]) -> tuple[list[Column], list[list[str]], list[str]]:
     """Columns, rows and the constant axes of the terminal summary (before fitting)."""
     axes, constant = varying_axes(results)
-    primary = _primary(results)
+    primary = _shared_primary_metric(results)
     one_method = _memory_method(results)
     width_differs = any(r.config.requested_hidden not in (None, r.config.hidden) for r in results)
     tuned = any(r.config.lr_grid for r in results)
@@ -242,7 +243,7 @@ def legend_lines(shown: dict[str, str], run: RunInfo, results: list[CaseResult])
     if "steps reached" in shown:
         lines.append(f"{named('steps reached')}: training steps completed within the --time-budget (the clock covers"
                      " batches, transfers and steps; evaluation is outside it).")
-    primary = _primary(results) or "quality"
+    primary = _shared_primary_metric(results) or "quality"
     if primary in shown:
         lines.append(f"{named(primary)}: the task's primary metric on held-out test batches"
                      + (f"; {named('chance')}: what guessing scores." if "chance" in shown else "."))

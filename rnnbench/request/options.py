@@ -18,9 +18,7 @@ from typing import Any, Callable
 
 from rnnbench.errors import UsageError
 from rnnbench.model_api import LR_SCHEDULES
-from rnnbench.records import DEFAULT_SCENARIOS, SCENARIOS, TimerSettings
-
-DEVICES = ("cpu", "cuda")
+from rnnbench.records import DEFAULT_SCENARIOS, DEVICES, SCENARIOS, TimerSettings
 
 
 @dataclass
