@@ -203,7 +203,7 @@ def test_long_term_dependency_claim_supported_and_budget_too_small(tmp_path):
         "gru": {10: [1.0, 1.0, 1.0], 30: [1.0, 0.97, 0.99]},
     })
     adding = delay_cases("adding", "mse", 0.167, {
-        "rnn": {10: [0.1, 0.12, 0.11], 30: [0.16, 0.17, 0.16]},
+        "rnn": {10: [0.005, 0.008, 0.006], 30: [0.16, 0.17, 0.16]},
         "lstm": {10: [0.001, 0.002, 0.001], 30: [0.005, 0.01, 0.007]},
         "gru": {10: [0.001, 0.002, 0.001], 30: [0.003, 0.004, 0.003]},
     })
@@ -212,6 +212,15 @@ def test_long_term_dependency_claim_supported_and_budget_too_small(tmp_path):
     hopeless = delay_cases("adding", "mse", 0.167, {a: {10: [0.17, 0.16, 0.165]} for a in ("rnn", "lstm", "gru")})
     outcome = memory.analyze_long(study_data(tmp_path, {"copy-delays": copy, "adding-delays": hopeless}))
     assert outcome.verdict.status == INCONCLUSIVE and "budget is too small" in outcome.verdict.reason
+    # the RNN fails at every delay, the shortest included: nothing shows its failure depends on the delay
+    everywhere = delay_cases("adding", "mse", 0.167, {
+        "rnn": {10: [0.1, 0.12, 0.11], 30: [0.16, 0.17, 0.16]},
+        "lstm": {10: [0.001, 0.002, 0.001], 30: [0.005, 0.01, 0.007]},
+        "gru": {10: [0.001, 0.002, 0.001], 30: [0.003, 0.004, 0.003]},
+    })
+    outcome = memory.analyze_long(study_data(tmp_path, {"copy-delays": copy, "adding-delays": everywhere}))
+    assert outcome.verdict.status == INCONCLUSIVE and "not shown to depend on the delay" in outcome.verdict.reason
+    assert any("lstm solves every delay of the grid" in line for line in outcome.setup)
 
 
 # -- the rules every claim shares -----------------------------------------------------------

@@ -22,7 +22,8 @@ from rnnbench.studies.rnn_claims.gradients import RADII, regime_sweep
 class Sizes:
     seeds: str
     hidden: int
-    delays: str           # copy and adding delays (claim 2)
+    delays: str           # copy delays (claim 2): from 1, up to where the gated models break
+    adding_delays: str    # adding delays (the adding problem needs at least 2)
     copy_steps: int
     adding_steps: int
     gradient_seq_len: int
@@ -39,10 +40,10 @@ class Sizes:
     threads: int | None = None
 
 
-QUICK = Sizes(seeds="0,1,2", hidden=64, delays="10,20,40", copy_steps=1000, adding_steps=400,
+QUICK = Sizes(seeds="0,1,2", hidden=64, delays="1,3,10,20,40", adding_delays="2,5,10,20,40", copy_steps=1000, adding_steps=400,
               gradient_seq_len=20, gradient_steps=400, lengths="64,256,1024", speed_batch=8, speed_steps=15,
               min_time=0.2, lm_budget_s=15, recall_steps=300, lengthgen_steps=800, threads=1)
-FULL = Sizes(seeds="0,1,2,3,4", hidden=128, delays="10,30,100,300", copy_steps=3000, adding_steps=2000,
+FULL = Sizes(seeds="0,1,2,3,4", hidden=128, delays="1,3,10,30,100,300", adding_delays="2,5,10,30,100,300", copy_steps=3000, adding_steps=2000,
              gradient_seq_len=50, gradient_steps=2000, lengths="64,128,256,512,1024,2048", speed_batch=16,
              speed_steps=40, min_time=1.0, lm_budget_s=120, recall_steps=600, lengthgen_steps=3000)
 
@@ -71,7 +72,7 @@ def sweeps(s: Sizes) -> tuple[StudySweep, ...]:
             "steps": s.copy_steps, "batch_size": 32, "seeds": s.seeds, "scenarios": "train", **common},
             purpose="copy at growing delays, with the memoryless mlp (claims 2 and 3)"),
         StudySweep("adding-delays", {
-            "models": "lstm,gru,rnn", "tasks": "adding", "seq_len": s.delays, "steps": s.adding_steps,
+            "models": "lstm,gru,rnn", "tasks": "adding", "seq_len": s.adding_delays, "steps": s.adding_steps,
             "batch_size": 32, "seeds": s.seeds, "scenarios": "train", **common},
             purpose="adding at growing delays (claim 2)"),
         StudySweep("params", {
