@@ -17,6 +17,7 @@ from rnnbench.hookspecs import hookimpl, hookspec
 from rnnbench.model_api import Batch, MemoryReading, Model, ModelConfig
 from rnnbench.specs import ExecutorSpec, ModelSpec, TaskDefaults, TaskSpec
 from rnnbench.task_api import (
+    Baseline,
     Task,
     TaskShape,
     classification_metrics,
@@ -30,6 +31,7 @@ from rnnbench.task_api import (
 
 __all__ = [
     "__version__",
+    "Baseline",
     "Batch",
     "ExecutorSpec",
     "MemoryReading",

@@ -140,7 +140,7 @@ def rnnbench_register_studies(register: Callable[[StudySpec], None]) -> None:
     required; ``full`` is for a GPU or a cluster) and, per claim, the sentence it
     checks, the criterion stated before anything runs, and an
     ``analyze(data: StudyData) -> ClaimOutcome`` that turns the stored results into a
-    verdict (``supported``, ``not supported`` or ``inconclusive``), one figure and
+    verdict (``supported``, ``not supported``, ``mixed`` or ``inconclusive``), one figure and
     caveats. ``rnnbench study run NAME`` runs each sweep as an ordinary run in the
     results database (a stopped study continues where it stopped) and writes the
     study's report; a claim whose sweep has a failed case, or whose ``analyze``

@@ -3,6 +3,13 @@
 Each plugin is loaded and each of its registration hooks is called on its own, so
 that a plugin that fails to import, raises in a hook or registers an invalid or
 duplicate spec is reported by name while every other plugin still loads.
+
+Hooks are called in pluggy's order (:func:`call_order`): ``tryfirst`` implementations
+first, ``trylast`` ones last, and within each group the plugin registered last first.
+pluggy itself would stop at the first exception, so each implementation is called on
+its own; a hook wrapper (``wrapper=True`` or ``hookwrapper=True``) wraps that single
+call chain, which does not exist here, so a plugin that declares one is refused at
+load (docs/plugins.md, "Hook options").
 """
 
 from __future__ import annotations
@@ -135,14 +142,42 @@ class Registry:
 
     # -- observer hooks ----------------------------------------------------------------
     def notify(self, hook_name: str, **kwargs: Any) -> list[str]:
-        """Call an observer hook on every plugin; a plugin that raises is reported, not fatal."""
+        """Call an observer hook on every plugin, in pluggy's order; a plugin that raises is reported, not fatal."""
         failures = []
         for impl in getattr(self.pm.hook, hook_name).get_hookimpls():
+            if _is_wrapper(impl):  # registered around load_registry, which refuses them
+                failures.append(f"{self.plugin_label(impl.plugin_name)}: {hook_name} is a hook wrapper, which"
+                                " rnnbench does not run")
+        for impl in call_order(self.pm, hook_name):
             try:
                 impl.function(**{k: kwargs[k] for k in impl.argnames})
             except Exception as exc:
                 failures.append(f"{self.plugin_label(impl.plugin_name)}: {hook_name} raised {type(exc).__name__}: {exc}")
         return failures
+
+
+def _is_wrapper(impl: pluggy.HookImpl) -> bool:
+    return bool(impl.hookwrapper or getattr(impl, "wrapper", False))
+
+
+def call_order(pm: pluggy.PluginManager, hook_name: str) -> list[pluggy.HookImpl]:
+    """The implementations of ``hook_name`` in the order pluggy calls them, wrappers left out.
+
+    pluggy keeps ``get_hookimpls()`` sorted trylast, plain, tryfirst (registration order
+    within each) and its caller walks that list from the end, so the reversed list is the
+    call order: tryfirst first, the last registered first, trylast last.
+    """
+    return [impl for impl in reversed(getattr(pm.hook, hook_name).get_hookimpls()) if not _is_wrapper(impl)]
+
+
+def _wrappers(pm: pluggy.PluginManager, plugin: object) -> list[str]:
+    """``rnnbench_case_finished (wrapper=True)`` for each hook wrapper ``plugin`` implements."""
+    found = []
+    for caller in pm.get_hookcallers(plugin) or []:
+        for impl in caller.get_hookimpls():
+            if impl.plugin is plugin and _is_wrapper(impl):
+                found.append(f"{caller.name} ({'hookwrapper' if impl.hookwrapper else 'wrapper'}=True)")
+    return found
 
 
 def _unknown(kind: str, name: str, candidates: list[str], listed: list[str]) -> str:
@@ -202,6 +237,14 @@ def load_registry(plugin_modules: Sequence[str] = (), *, entry_points: bool = Tr
         except Exception as exc:  # pluggy validates hook signatures here
             registry.problems.append(LoadProblem(name, f"invalid plugin: {exc}", dist))
             return
+        wrappers = _wrappers(pm, module)
+        if wrappers:
+            pm.unregister(module)
+            registry.problems.append(LoadProblem(
+                name, f"not loaded: {', '.join(wrappers)} is a hook wrapper; rnnbench calls each implementation"
+                      " on its own, so one failing plugin cannot stop the others, and runs no wrappers"
+                      " (use a plain, tryfirst or trylast implementation)", dist))
+            return
         unknown = [
             attr for attr in dir(module)
             if attr.startswith("rnnbench_") and callable(getattr(module, attr))
@@ -237,10 +280,12 @@ def _collect(
     key: Callable[[Any], str],
     distributions: dict[str, str | None],
 ) -> None:
-    # Call each implementation separately: pluggy would stop at the first exception.
-    for impl in getattr(registry.pm.hook, hook_name).get_hookimpls():
+    # Call each implementation separately, in pluggy's order: pluggy would stop at the first exception.
+    # A name registered twice goes to the plugin loaded first (entry points by name, then -p in the
+    # order given), whatever the call order: installing a plugin must not take over a name.
+    calls: list[tuple[str, list[Any]]] = []
+    for impl in call_order(registry.pm, hook_name):
         plugin = impl.plugin_name
-        dist = distributions.get(plugin)
         staged: list[Any] = []
 
         def register(spec: Any, _staged: list[Any] = staged) -> None:
@@ -250,9 +295,14 @@ def _collect(
             impl.function(register=register)
         except Exception as exc:
             registry.problems.append(
-                LoadProblem(plugin, f"{hook_name} raised {type(exc).__name__}: {exc}", dist)
+                LoadProblem(plugin, f"{hook_name} raised {type(exc).__name__}: {exc}", distributions.get(plugin))
             )
             continue
+        calls.append((plugin, staged))
+    load_order = list(distributions)
+    calls.sort(key=lambda call: load_order.index(call[0]) if call[0] in load_order else len(load_order))
+    for plugin, staged in calls:
+        dist = distributions.get(plugin)
         for spec in staged:
             if not isinstance(spec, spec_type):
                 registry.problems.append(

@@ -14,6 +14,10 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from rnnbench.sweep_axes import AXES
+
+#: the devices a case can run on (a model spec names the ones it supports)
+DEVICES = ("cpu", "cuda")
 #: what a case can do; each scenario adds its own metrics
 SCENARIOS = ("train", "forward", "decode", "gradients")
 DEFAULT_SCENARIOS = ("train", "forward")
@@ -23,6 +27,10 @@ STATUSES = ("ok", "error", "timeout", "oom", "crashed", "skipped")
 #: field metadata for CaseConfig fields added after the first release: they count in the
 #: case id only when set, so the ids of cases stored before them stay what they were
 ID_WHEN_SET = {"id_when_set": True}
+
+
+#: CaseConfig fields that describe how a case was chosen, not the work it does: outside the case id
+ANNOTATIONS = ("requested_hidden", "matched_params")
 
 
 def known_fields(cls: type, data: dict[str, Any]) -> dict[str, Any]:
@@ -60,6 +68,15 @@ class CaseConfig:
     model_options: tuple[tuple[str, Any], ...] = field(default=(), metadata=ID_WHEN_SET)
     #: train to this wall-clock budget in seconds instead of ``steps`` steps (--time-budget)
     time_budget_s: float | None = field(default=None, metadata=ID_WHEN_SET)
+    #: --lr-grid: train at each of these rates and keep the one best on the validation split (the
+    #: case's ``lr`` is then 0, like ``steps`` under a budget; ``train_lr_selected`` says which ran)
+    lr_grid: tuple[float, ...] = field(default=(), metadata=ID_WHEN_SET)
+    #: --lr-schedule: ``constant``, or ``warmup-cosine`` (rnnbench.model_api.lr_factor)
+    lr_schedule: str = field(default="constant", metadata=ID_WHEN_SET)
+    #: the parameter count --match-params sized this case to (the reference model's count at its
+    #: point; the reference itself carries its own count); like ``requested_hidden``, an
+    #: annotation outside the case's identity. ``None``: not matched
+    matched_params: int | None = None
 
     @property
     def arch(self) -> str:
@@ -77,13 +94,14 @@ class CaseConfig:
     def case_id(self) -> str:
         """A stable id: the hash of the work this case does, independent of run and machine.
 
-        ``hidden`` is the width that ran and ``requested_hidden`` is left out: a
-        Transformer matched to width 104 is the same case as one asked for at
-        ``--hidden 104``, and compares with it. Fields marked :data:`ID_WHEN_SET`
+        ``hidden`` is the width that ran and the :data:`ANNOTATIONS` (``requested_hidden``,
+        ``matched_params``) are left out: a Transformer matched to width 104 is the same case
+        as one asked for at ``--hidden 104``, and compares with it. Fields marked :data:`ID_WHEN_SET`
         count only when they differ from their default.
         """
         identity = self.to_dict()
-        identity.pop("requested_hidden")
+        for annotation in ANNOTATIONS:
+            identity.pop(annotation)
         for f in fields(self):
             if f.metadata.get("id_when_set") and getattr(self, f.name) == f.default:
                 identity.pop(f.name)
@@ -101,6 +119,7 @@ class CaseConfig:
         values = known_fields(cls, data)
         values["task_options"] = tuple(sorted(dict(values.get("task_options") or {}).items()))
         values["model_options"] = tuple(sorted(dict(values.get("model_options") or {}).items()))
+        values["lr_grid"] = tuple(float(rate) for rate in values.get("lr_grid") or ())
         return cls(**values)
 
     @property
@@ -111,9 +130,10 @@ class CaseConfig:
         return f"{self.model}[{','.join(f'{k}={v}' for k, v in self.model_options)}]"
 
     def label(self) -> str:
-        budget = f" budget={self.time_budget_s:g}s" if self.time_budget_s is not None else ""
-        return (f"{self.model_label} {self.task} T={self.seq_len} B={self.batch_size} H={self.hidden}"
-                f" L={self.layers} seed={self.seed}{budget}")
+        """``lstm@torch copy T=64 B=8 H=32 L=1 seed=0``: the model and the axes marked ``in_case_label``."""
+        tags = [axis.tag(getattr(self, axis.name), compact=True) for axis in AXES
+                if axis.in_case_label and getattr(self, axis.name) is not None]
+        return " ".join([self.model_label, *tags])
 
 
 @dataclass(frozen=True)
@@ -313,3 +333,20 @@ class RunInfo:
             stored = self.settings
         return RunSettings.from_dict(stored) if isinstance(stored, dict) else None
 
+
+def machine_line(env: dict[str, Any]) -> str:
+    """The machine a run measured on, as its environment record says: CPU, GPU, threads, load, torch.
+
+    Every caption that states where a figure was measured (run reports, study figures) prints this.
+    """
+    parts = [f"{env.get('cpu') or 'unknown CPU'} ({env.get('cpu_count')} logical CPUs)"]
+    if env.get("gpu"):
+        parts.append(f"GPU {env['gpu']}")
+    parts.append(f"{env.get('threads')} thread(s)")
+    load = env.get("load_average")
+    if load:
+        parts.append(f"load average {load[0]:.1f} at the start of the run")
+    torch_version = (env.get("versions") or {}).get("torch")
+    if torch_version:
+        parts.append(f"torch {torch_version}")
+    return "; ".join(parts)

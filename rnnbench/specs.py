@@ -13,14 +13,18 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Optional, Protocol
 
-from rnnbench.records import CaseJob, CaseResult
+from rnnbench.records import DEVICES, CaseJob, CaseResult
 
 if TYPE_CHECKING:
     from rnnbench.model_api import Model, ModelConfig
     from rnnbench.task_api import Task
 
-FAMILIES = ("recurrent", "attention", "feedforward", "other")
-DEVICES = ("cpu", "cuda")
+#: "recurrent": a nonlinear cell whose gates read h_{t-1} (RNN, LSTM, GRU), sequential in T;
+#: "linear-recurrent": a recurrence linear in its state, with input-dependent coefficients
+#: (minGRU, Mamba, DeltaNet...), computable by a parallel scan or chunkwise over T.
+FAMILIES = ("recurrent", "linear-recurrent", "attention", "feedforward", "other")
+#: the families that carry a fixed-size state from position to position
+RECURRENT_FAMILIES = ("recurrent", "linear-recurrent")
 DTYPES = ("float32", "float64", "float16", "bfloat16")
 _NAME = re.compile(r"^[a-z][a-z0-9_\-]*$")
 
@@ -42,13 +46,24 @@ def _check_option_defaults(options: dict[str, Any]) -> None:
             raise ValueError(f"option {key!r} default must be bool, int, float or str")
 
 
+def _probe(available: Optional[Callable[[], Optional[str]]]) -> str | None:
+    """What an availability probe says; ``None`` when there is none or it finds nothing missing."""
+    if available is None:
+        return None
+    try:
+        return available()
+    except Exception as exc:  # an availability probe must not break `rnnbench list`
+        return f"availability check failed: {type(exc).__name__}: {exc}"
+
+
 @dataclass(frozen=True)
 class ModelSpec:
     """A model implementation: one architecture on one backend.
 
     :param arch: the architecture, e.g. ``"lstm"``; what users type on the command line.
     :param backend: the implementation, e.g. ``"torch"``, ``"numpy"``, ``"triton"``.
-    :param family: ``"recurrent"``, ``"attention"``, ``"feedforward"`` or ``"other"``; reports group by it.
+    :param family: ``"recurrent"``, ``"linear-recurrent"``, ``"attention"``, ``"feedforward"`` or ``"other"``;
+        reports group by it.
     :param factory: ``factory(config: ModelConfig) -> Model``.
     :param devices: devices the implementation runs on.
     :param dtypes: parameter dtypes it supports.
@@ -95,12 +110,7 @@ class ModelSpec:
 
     def unavailable_reason(self) -> str | None:
         """``None`` when the model can run here, else why not (never raises)."""
-        if self.available is None:
-            return None
-        try:
-            return self.available()
-        except Exception as exc:  # an availability probe must not break `rnnbench list`
-            return f"availability check failed: {type(exc).__name__}: {exc}"
+        return _probe(self.available)
 
     def validate(self) -> None:
         _check_name("arch", self.arch)
@@ -168,6 +178,10 @@ class TaskSpec:
         line gives none.
     :param seq_len_meaning: what ``--seq-len`` means for this task, for ``rnnbench list``.
     :param description: one line for ``rnnbench list``.
+    :param source: where the data come from (``"generated"``, ``"aeon: UEA/UCR archive, bundled"``),
+        for ``rnnbench list`` and the docs.
+    :param available: ``available() -> None | str``: ``None`` when the task's data and packages
+        are here, otherwise what to install (``"install rnnbench[data]"``).
     """
 
     name: str
@@ -180,9 +194,17 @@ class TaskSpec:
     #: cannot build (an impossible combination); called before any case runs, so the
     #: user gets one clear error instead of a failed case per model.
     check_options: Optional[Callable[[dict[str, Any], int], None]] = None
+    source: str = "generated"
+    available: Optional[Callable[[], Optional[str]]] = None
+
+    def unavailable_reason(self) -> str | None:
+        """``None`` when the task can run here, else why not (never raises)."""
+        return _probe(self.available)
 
     def validate(self) -> None:
         _check_name("task", self.name)
+        if self.available is not None and not callable(self.available):
+            raise ValueError("available must be callable or None")
         if not callable(self.factory):
             raise ValueError("factory must be callable")
         if not isinstance(self.defaults, TaskDefaults):

@@ -10,6 +10,10 @@ and plot takes its median and spread from :class:`Summary` (docs/ci.md explains 
 * A percentile bootstrap (Efron & Tibshirani 1993, ch. 13; ``scipy.stats.bootstrap``)
   of the ratio of medians gives the confidence interval printed beside NEW/BASE;
   it decides "same" (the interval lies inside the threshold band) versus "noisy".
+* With several runs a side, a two-level bootstrap (runs, then samples within them;
+  Kalibera & Jones 2012) gives the interval instead, so that run-to-run variation,
+  which no sample within a run sees, counts; with one run a side, the drift between
+  consecutive blocks of a run's samples bounds what a change must exceed.
 """
 
 from __future__ import annotations
@@ -146,3 +150,62 @@ def estimate_ratio(base: Sequence[float], new: Sequence[float], *, confidence: f
         return RatioEstimate(ratio, None, None, None, len(base), len(new))
     low, high = bootstrap_ratio_ci(base, new, confidence=confidence, resamples=resamples, seed=seed)
     return RatioEstimate(ratio, low, high, mann_whitney_p(base, new), len(base), len(new))
+
+
+# -- between-run variance (docs/ci.md, "Rounds") ---------------------------------------------------
+
+def hierarchical_ratio_ci(base_runs: Sequence[Sequence[float]], new_runs: Sequence[Sequence[float]], *,
+                          confidence: float = 0.95, resamples: int = 2000, seed: int = 0) -> tuple[float, float]:
+    """Two-level percentile bootstrap interval of median(NEW) / median(BASE) over repeated runs.
+
+    Each resample draws, on each side, as many runs as the side has, with replacement,
+    then within every drawn run as many samples as it has, with replacement, and takes the
+    median of the drawn samples pooled (Kalibera & Jones 2012, "Quantifying performance
+    changes with effect size confidence intervals"; Davison & Hinkley 1997, §3.8). Drawing
+    runs first lets the variation between runs, which no sample within a run sees, widen
+    the interval. Seeded, so the same runs always give the same interval.
+    """
+    rng = np.random.default_rng(seed)
+
+    def medians(runs: Sequence[Sequence[float]], count: int) -> np.ndarray:
+        lengths = np.array([len(r) for r in runs])
+        width = int(lengths.max())
+        padded = np.full((len(runs), width), np.nan)
+        for i, r in enumerate(runs):
+            padded[i, :len(r)] = r
+        chosen = rng.integers(0, len(runs), size=(count, len(runs)))  # runs drawn per resample
+        within = np.floor(rng.random((count, len(runs), width)) * lengths[chosen][..., None]).astype(int)
+        drawn = padded[chosen[..., None], within]
+        if (lengths == width).all():
+            return np.median(drawn.reshape(count, -1), axis=1)
+        # a drawn run keeps only as many samples as it has: the rest of its row is padding
+        drawn[np.arange(width)[None, None, :] >= lengths[chosen][..., None]] = np.nan
+        return np.nanmedian(drawn.reshape(count, -1), axis=1)
+
+    # resamples in batches of about 2 million drawn samples a side: memory stays bounded for long runs
+    per_resample = max(len(base_runs) * max(map(len, base_runs)), len(new_runs) * max(map(len, new_runs)))
+    batch = max(1, 2_000_000 // per_resample)
+    ratios = np.concatenate([medians(new_runs, n) / medians(base_runs, n)
+                             for n in [batch] * (resamples // batch) + ([resamples % batch] if resamples % batch else [])])
+    tail = (1.0 - confidence) / 2 * 100
+    low, high = np.percentile(ratios, [tail, 100 - tail])
+    return float(low), float(high)
+
+
+#: a run's samples are cut into this many consecutive blocks to measure its drift
+DRIFT_BLOCKS = 4
+#: and each block needs this many samples for its median to mean something
+MIN_SAMPLES_PER_BLOCK = 3
+
+
+def drift_within_run(samples: Sequence[float], blocks: int = DRIFT_BLOCKS) -> float | None:
+    """How far the machine drifted during one run: max/min - 1 of the medians of consecutive blocks.
+
+    The samples are in the order they were timed; the blocks share the process, the code
+    and the data, so what separates their medians is the machine's state over time.
+    ``None`` when the run has too few samples to cut into blocks.
+    """
+    if len(samples) < blocks * MIN_SAMPLES_PER_BLOCK:
+        return None
+    medians = [float(np.median(part)) for part in np.array_split(np.asarray(samples, float), blocks)]
+    return max(medians) / min(medians) - 1.0

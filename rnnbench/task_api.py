@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Mapping, Union
 
 import numpy as np
 
@@ -36,6 +36,58 @@ class TaskShape:
                 raise ValueError(f"{name} must be positive")
 
 
+#: the kinds of baseline a task may declare, each with whether ``rnnbench.testing.check_task``
+#: recomputes it by guessing. A kind that ignores the input (chance, a memoryless loss) is what
+#: guessing from the training targets' distribution gets, and the check recomputes it. The others
+#: are real predictors that a model must beat: they read the input (repeating the last value, the
+#: nearest training example) or the exact training set (its majority class, which sampled batches
+#: only approximate when classes nearly tie); they are taken as declared, named by their kind, and
+#: each task's own tests recompute them.
+BASELINE_KINDS: dict[str, bool] = {
+    "chance": True,
+    "memoryless": True,
+    "unigram": True,
+    "majority class": False,
+    "persistence": False,
+    "seasonal naive": False,
+    "nearest neighbour": False,
+}
+
+
+@dataclass(frozen=True)
+class Baseline:
+    """A baseline value with what produced it.
+
+    :param value: its score on the metric of the same key.
+    :param kind: one of :data:`BASELINE_KINDS`; the table, the findings and the report
+        name it ("against persistence 0.0915"), so a number is never read as chance when it is not.
+    :param detail: what exactly, when the kind alone does not say (``"1-NN, DTW"``).
+    """
+
+    value: float
+    kind: str = "chance"
+    detail: str = ""
+
+    def __post_init__(self) -> None:
+        if self.kind not in BASELINE_KINDS:
+            raise ValueError(f"baseline kind must be one of {', '.join(BASELINE_KINDS)}, got {self.kind!r}")
+
+    @property
+    def guessable(self) -> bool:
+        """Whether guessing without the input gets it (and ``check_task`` recomputes it so)."""
+        return BASELINE_KINDS[self.kind]
+
+    @property
+    def label(self) -> str:
+        """How the baseline is named wherever it is shown: ``"nearest neighbour (1-NN, DTW)"``."""
+        return f"{self.kind} ({self.detail})" if self.detail else self.kind
+
+
+def baseline_entries(baselines: Mapping[str, Union[float, Baseline]]) -> dict[str, Baseline]:
+    """``Task.baselines()`` with every value as a :class:`Baseline`; a bare number is chance."""
+    return {key: value if isinstance(value, Baseline) else Baseline(float(value)) for key, value in baselines.items()}
+
+
 class Task(ABC):
     """A task instance, built for one seed, options and sequence length.
 
@@ -48,6 +100,10 @@ class Task(ABC):
     primary_metric: str = "accuracy"
     #: whether larger values of the primary metric are better.
     higher_is_better: bool = True
+    #: whether the primary metric lies in a fixed range (accuracy in [0, 1]): compare then allows an
+    #: absolute change; an unbounded one (MSE, loss, bits per char) a relative one. None: bounded
+    #: exactly when higher is better.
+    primary_metric_bounded: bool | None = None
 
     @abstractmethod
     def batch(self, split: str, index: int, batch_size: int) -> Batch:
@@ -62,8 +118,19 @@ class Task(ABC):
         """
 
     @abstractmethod
-    def baselines(self) -> dict[str, float]:
-        """What guessing gets, keyed like :meth:`metrics` (chance accuracy, a memoryless loss)."""
+    def baselines(self) -> dict[str, float | Baseline]:
+        """Reference scores keyed like :meth:`metrics` (chance accuracy, a memoryless loss).
+
+        A bare number is chance: what guessing without the input gets. A :class:`Baseline`
+        names its kind, and may read the input (persistence, a nearest-neighbour classifier)
+        when it says so by its kind.
+        """
+
+    def test_batches(self, batch_size: int) -> int | None:
+        """For a task with a finite test set: how many test batches of ``batch_size`` cover it
+        once (the last one masked past its end); the runner then scores all of it instead of
+        ``--eval-batches`` batches. ``None`` (the default) for generated tasks."""
+        return None
 
 
 def masked_accuracy(outputs: np.ndarray, batch: Batch) -> float:

@@ -27,10 +27,13 @@ from typing import Any, Iterable, Sequence
 
 import numpy as np
 
+from rnnbench.errors import UsageError
 from rnnbench.manager import Registry, load_registry
 from rnnbench.model_api import Batch, MemoryReading, Model, ModelConfig
+from rnnbench.request.model_options import resolve_model_options
+from rnnbench.request.sweep import check_task_options, convert_option
 from rnnbench.specs import ModelSpec, TaskSpec
-from rnnbench.task_api import SPLITS, Task
+from rnnbench.task_api import SPLITS, Task, baseline_entries
 
 __all__ = ["CheckReport", "ContractError", "check_model", "check_plugin", "check_task"]
 
@@ -53,7 +56,7 @@ class CheckReport:
 def check_plugin(*modules: str) -> Registry:
     """Load plugin modules by import path, as ``rnnbench -p MODULE`` does, and fail on any problem.
 
-    Returns the registry (``.models``, ``.tasks``, ``.executors``: name -> spec) of what
+    Returns the registry (``.models``, ``.tasks``, ``.executors``, ``.studies``: name -> spec) of what
     the modules registered, without the installed plugins, so that a test sees its
     own plugin's registrations only. A module that fails to import, a hook that raises,
     an invalid or duplicate spec or a misspelled hook name fails with the reason.
@@ -61,7 +64,8 @@ def check_plugin(*modules: str) -> Registry:
     registry = load_registry(list(modules), entry_points=False)
     problems = "; ".join(str(p) for p in registry.problems)
     _require(f"check_plugin({', '.join(modules)})", not problems, problems)
-    _require(f"check_plugin({', '.join(modules)})", registry.models or registry.tasks or registry.executors,
+    _require(f"check_plugin({', '.join(modules)})",
+             registry.models or registry.tasks or registry.executors or registry.studies,
              "the module(s) registered nothing (are the hooks decorated with @rnnbench.hookimpl?)")
     return registry
 
@@ -93,7 +97,7 @@ def check_model(
     the same seed gives the same outputs; ``predict`` returns finite
     ``[B, T, output_size]``; the parameter count and FLOPs are positive, FLOPs are
     linear in the batch and grow linearly in ``T`` (exactly for the ``recurrent``
-    family, at least linearly for the others) and training costs more than a
+    family, between T and T·log T for ``linear-recurrent``, at least linearly for the others) and training costs more than a
     forward; a few ``train_step`` calls on one fixed batch lower the loss;
     ``memory_meter`` yields a :class:`MemoryReading` that names its method. With
     ``decode`` (the default) it also checks that ``step()`` position by position
@@ -162,6 +166,13 @@ def _check_counts(label: str, spec: ModelSpec, model: Model, T: int, B: int, kin
         _require(label, _close(f2, 2 * f),
                  f"{kind}: a recurrent model's FLOPs must be linear in T: flops(2T) = {f2:g}, 2·flops(T) = {2 * f:g}")
         growth = "linear in T"
+    elif spec.family == "linear-recurrent":
+        # A parallel scan may do O(T log T) work (Hillis-Steele), a chunked form O(T): no more.
+        log_growth = 2 * np.log2(2 * T) / np.log2(T)
+        _require(label, 2 * f * (1 - 1e-9) <= f2 <= log_growth * f * (1 + 1e-9),
+                 f"{kind}: a linear-recurrent model's FLOPs must grow between T and T·log T:"
+                 f" flops(2T) = {f2:g}, flops(T) = {f:g}")
+        growth = "between linear and T·log T in T"
     else:
         _require(label, f2 >= 2 * f * (1 - 1e-9),
                  f"{kind}: FLOPs must grow at least linearly in T: flops(2T) = {f2:g} < 2·flops(T) = {2 * f:g}")
@@ -232,19 +243,12 @@ def _check_decode(label: str, model: Model, batch: Batch, full: np.ndarray, tol:
 
 
 def _model_options(label: str, spec: ModelSpec, given: dict[str, Any], hidden: int) -> dict[str, Any]:
-    unknown = sorted(set(given) - set(spec.options))
-    _require(label, not unknown, f"unknown option(s) {', '.join(unknown)} (declared: {', '.join(spec.options) or 'none'})")
-    options = {**spec.options, **given}
-    for key, value in given.items():
-        default = spec.options[key]
-        _require(label, type(value) is type(default) or (isinstance(default, float) and type(value) is int),
-                 f"option {key!r}: {value!r} is not a {type(default).__name__} like its default")
-    if spec.check_options is not None:
-        try:
-            spec.check_options(options, hidden)
-        except ValueError as exc:
-            raise ContractError(f"{label}: check_options refused {options} at hidden={hidden}: {exc}") from None
-    return options
+    """The options a case would run with, converted and checked by the code ``--model-opt`` goes through."""
+    try:
+        resolved = resolve_model_options({spec.name: given} if given else {}, [spec], [hidden])
+    except UsageError as exc:
+        raise ContractError(f"{label}: {exc}") from None
+    return {**spec.options, **dict(resolved[spec.name])}
 
 
 def _fixed_batch(config: ModelConfig, batch_size: int, seq_len: int) -> Batch:
@@ -363,7 +367,10 @@ def _check_batch(label: str, task: Task, batch: Batch, split: str, B: int) -> No
                  f"{where}: targets must be float32 {list(want)}, got {batch.targets.dtype} {batch.targets.shape}")
     _require(label, batch.mask.shape == (B, T) and batch.mask.dtype == np.float32,
              f"{where}: mask must be float32 [{B}, {T}], got {batch.mask.dtype} {batch.mask.shape}")
-    _require(label, bool(np.isin(batch.mask, (0.0, 1.0)).all()) and (batch.mask > 0).any(axis=1).all(),
+    # finite held-out sets (Task.test_batches) pad their last batch with examples that count nowhere
+    padded = split != "train" and task.test_batches(B) is not None
+    counted = (batch.mask > 0).any(axis=1)
+    _require(label, bool(np.isin(batch.mask, (0.0, 1.0)).all()) and (counted.any() if padded else counted.all()),
              f"{where}: mask must be 0/1 with at least one counted position per example")
 
 
@@ -381,37 +388,53 @@ def _check_baselines(label: str, task: Task, batches: int, B: int, tolerance: fl
         guess = picked.mean(axis=0)
         how = "the training targets' mean"
     totals: dict[str, float] = {}
-    test = [task.batch("test", i, B) for i in range(batches)]
+    whole = task.test_batches(B)  # a finite test set is scored whole, each batch by its counted positions
+    test = [task.batch("test", i, B) for i in range(batches if whole is None else whole)]
+    weight = 0.0
     for batch in test:
         outputs = np.broadcast_to(guess, (*batch.mask.shape, shape.output_size)).astype(np.float32)
+        counted = 1.0 if whole is None else float((batch.mask > 0).sum())
+        weight += counted
         for key, value in task.metrics(outputs, batch).items():
             _require(label, np.isfinite(float(value)), f"metrics() returned a non-finite {key}: {value!r}")
-            totals[key] = totals.get(key, 0.0) + float(value)
-    guessed = {key: total / len(test) for key, total in totals.items()}
-    baselines = task.baselines()
+            totals[key] = totals.get(key, 0.0) + counted * float(value)
+    guessed = {key: total / weight for key, total in totals.items()}
+    try:
+        baselines = baseline_entries(task.baselines())
+    except (TypeError, ValueError) as exc:
+        raise ContractError(f"{label}: baselines() must map metric names to numbers or rnnbench.Baseline:"
+                            f" {exc}") from None
     _require(label, task.primary_metric in guessed,
              f"primary_metric {task.primary_metric!r} is not a key of metrics() ({', '.join(guessed)})")
     _require(label, task.primary_metric in baselines,
              f"primary_metric {task.primary_metric!r} has no baseline (baselines: {', '.join(baselines) or 'none'})")
-    compared = []
-    for key in sorted(set(baselines) & set(guessed)):
-        expected, got = float(baselines[key]), guessed[key]
+    compared, declared = [], []
+    for key in sorted(baselines):
+        baseline = baselines[key]
+        _require(label, np.isfinite(baseline.value), f"baseline {key} is not finite: {baseline.value!r}")
+        if not baseline.guessable:  # a real predictor (persistence, 1-NN): taken as declared, named by its kind
+            declared.append(f"{key}={baseline.value:.3g} ({baseline.label})")
+            continue
+        if key not in guessed:
+            continue
+        expected, got = baseline.value, guessed[key]
         _require(label, abs(got - expected) <= max(0.02, tolerance * abs(expected)),
-                 f"baseline {key}={expected:.4g}, but guessing ({how}, ignoring the input) scores {got:.4g}"
-                 " on the test split; baselines() must be what guessing gets")
+                 f"baseline {key}={expected:.4g} ({baseline.label}), but guessing ({how}, ignoring the input)"
+                 f" scores {got:.4g} on the test split; a baseline of a kind that ignores the input must be what"
+                 " guessing gets (declare one that reads the input with its kind: rnnbench.Baseline)")
         compared.append(f"{key}={expected:.3g} (guess {got:.3g})")
-    report.checked.append(f"baselines are what guessing scores: {', '.join(compared)}")
+    report.checked.append(f"baselines are what guessing scores: {', '.join(compared) or 'none of that kind'}")
+    if declared:
+        report.checked.append(f"baselines of a predictor, taken as declared: {', '.join(declared)}")
 
 
 def _task_options(label: str, spec: TaskSpec, given: dict[str, Any], seq_len: int) -> dict[str, Any]:
-    unknown = sorted(set(given) - set(spec.options))
-    _require(label, not unknown, f"unknown option(s) {', '.join(unknown)} (declared: {', '.join(spec.options) or 'none'})")
-    options = {**spec.options, **given}
-    if spec.check_options is not None:
-        try:
-            spec.check_options(options, seq_len)
-        except ValueError as exc:
-            raise ContractError(f"{label}: check_options refused {options} at seq_len={seq_len}: {exc}") from None
+    """The options a case would run with, converted and checked by the code ``--task-opt`` goes through."""
+    try:
+        options = {**spec.options, **{key: convert_option(spec, key, value) for key, value in given.items()}}
+        check_task_options(spec, options, [seq_len])
+    except UsageError as exc:
+        raise ContractError(f"{label}: {exc}") from None
     return options
 
 

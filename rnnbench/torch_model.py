@@ -1,5 +1,11 @@
 """What every torch model shares: embedding -> core -> head, masked losses, Adam, devices.
 
+Adam runs at the case's rate, or under ``--lr-schedule warmup-cosine`` at the rate the
+runner sets before each step (:meth:`TorchModel.set_learning_rate`, the schedule
+:func:`rnnbench.model_api.lr_factor`), which works for time budgets too: the runner's
+progress is in steps or in seconds of the budget, where torch's step-counting
+schedulers need the number of steps in advance.
+
 A torch model plugin supplies only its core: an ``nn.Module`` mapping ``[B, T, H]``
 to ``[B, T, H]`` with ``init_state(batch, device, dtype)`` and ``step(x, state)``
 for decoding. :class:`TorchModel` does the rest, the same way for every core, so
@@ -133,6 +139,10 @@ class TorchModel(Model):
         self.optimizer.step()
         return float(loss.item())
 
+    def set_learning_rate(self, lr: float) -> None:
+        for group in self.optimizer.param_groups:  # what torch.optim.lr_scheduler does, by the runner's clock
+            group["lr"] = lr
+
     def forward(self, batch: TorchBatch) -> torch.Tensor:
         self.net.eval()
         with torch.inference_mode():
@@ -161,7 +171,7 @@ class TorchModel(Model):
         """
         seen: set[tuple[int, int]] = set()
         total = 0
-        for tensor in _tensors(state):
+        for tensor in state_tensors(state):
             storage = tensor.untyped_storage()
             key = (storage.data_ptr(), storage.nbytes())
             if key not in seen:
@@ -229,13 +239,13 @@ class TorchModel(Model):
         return {**self._facts, "torch": torch.__version__, "device": str(self.device)}
 
 
-def _tensors(obj: Any):
-    """Every tensor inside nested tuples, lists and dicts."""
+def state_tensors(obj: Any):
+    """Every tensor inside nested tuples, lists and dicts, in order (a decoding state's tensors)."""
     if isinstance(obj, torch.Tensor):
         yield obj
     elif isinstance(obj, dict):
         for value in obj.values():
-            yield from _tensors(value)
+            yield from state_tensors(value)
     elif isinstance(obj, (list, tuple)):
         for value in obj:
-            yield from _tensors(value)
+            yield from state_tensors(value)

@@ -127,7 +127,9 @@ def test_a_disk_that_fills_during_a_sweep_keeps_everything_stored_before(tmp_pat
         assert [r.to_dict() for r in store.results(first_run)] == kept  # nothing stored before is lost
         [second_run] = [r for r in store.run_ids() if r != first_run]
         partial = store.results(second_run)
+        status = store.conn.execute("SELECT status FROM runs WHERE run_id = ?", (second_run,)).fetchone()[0]
     assert len(partial) < len(seeds)
+    assert status == "interrupted"  # not left "running": the failure marks it
     assert all(r.status == "ok" and r.metric("forward", "latency_s").samples for r in partial)  # whole rows
 
     # with space again, the resume command in the message finishes the sweep

@@ -32,7 +32,7 @@ FAST = ["--steps", "6", "--hidden", "8", "--batch-size", "4", "--seq-len", "3", 
     (["--executor", "nope"], "unknown executor 'nope'"),
     (["--threads", "0"], "--threads: must be positive"),
     (["--scenarios", "train,sing"], "--scenarios: 'sing' is not one of"),
-    (["--task-opt", "copy.delay=5"], "unknown option 'delay' for task 'copy'"),
+    (["--task-opt", "copy.delay=5"], "--task-opt copy.delay: unknown option for task 'copy'"),
     (["--bogus"], "unrecognized arguments: --bogus"),
 ])
 def test_bad_input_is_one_clear_line(cli, tmp_path, args, expected):

@@ -51,8 +51,92 @@ def test_runs_of_one_side_that_disagree_make_a_change_noisy():
     base, new = timing(lognormal(1e-3, 0.02, 60, 1)), timing(lognormal(1.3e-3, 0.02, 60, 2))
     assert judge_timing("c", ["i"], base, new, S).verdict == "slower"
     # NEW was two runs whose medians differ by 40%: the machine changed under the measurement
-    row = judge_timing("c", ["i"], base, new, S, repeats=([], [1.1e-3, 1.54e-3]))
-    assert row.verdict == "noisy" and "runs of NEW disagree by 40%" in row.note
+    runs = ([base.samples], [lognormal(1.1e-3, 0.02, 30, 3), lognormal(1.54e-3, 0.02, 30, 4)])
+    row = judge_timing("c", ["i"], base, new, S, runs=runs)
+    assert row.verdict == "noisy" and "within the runs' own drift of 40%" in row.note
+    strict = judge_timing("c", ["i"], base, new, CompareSettings(strict=True), runs=runs)
+    assert strict.verdict == "noisy" and "runs of NEW disagree by 40%" in strict.note
+
+
+def drifting_run(median, drift, n, seed, spread=0.02):
+    """One run whose machine slowed steadily by ``drift`` over its samples (in timed order)."""
+    return list(np.asarray(lognormal(median, spread, n, seed)) * np.linspace(1.0, 1.0 + drift, n))
+
+
+def test_one_run_a_side_needs_a_change_beyond_its_own_drift():
+    # each run drifts by 25% while it runs; NEW is 15% slower: significant within the runs, not beyond the drift
+    base, new = timing(drifting_run(1e-3, 0.25, 200, 1)), timing(drifting_run(1.15e-3, 0.25, 200, 2))
+    row = judge_timing("c", ["i"], base, new, S)
+    assert row.p_value < S.alpha and row.ratio > S.upper
+    assert row.verdict == "noisy" and "within the runs' own drift" in row.note and not row.regression
+    assert judge_timing("c", ["i"], base, new, CompareSettings(strict=True)).verdict == "slower"
+    # the same 15% with runs that hold steady is slower
+    steady = judge_timing("c", ["i"], timing(drifting_run(1e-3, 0.0, 200, 1)),
+                          timing(drifting_run(1.15e-3, 0.0, 200, 2)), S)
+    assert steady.verdict == "slower" and steady.rule == "one run a side"
+
+
+def test_one_short_run_a_side_cannot_measure_its_drift():
+    row = judge_timing("c", ["i"], timing(lognormal(1e-3, 0.01, 8, 1)), timing(lognormal(1.3e-3, 0.01, 8, 2)), S)
+    assert row.verdict == "noisy" and "too short to measure its own drift" in row.note
+
+
+def rounds(median, run_sd, k, n, seed):
+    """``k`` runs of ``n`` samples; each run's machine state scales it by a lognormal factor (sd ``run_sd``)."""
+    rng = np.random.default_rng(seed)
+    return [lognormal(median * rng.lognormal(0.0, run_sd), 0.02, n, seed * 100 + i) for i in range(k)]
+
+
+def _pooled(runs):
+    return timing([v for r in runs for v in r])
+
+
+def test_a_shift_smaller_than_the_run_to_run_band_is_not_slower():
+    # two runs whose machine states differ by 15%: the samples say "significant", the runs cannot tell
+    base_run, new_run = lognormal(1e-3, 0.02, 100, 1), lognormal(1.15e-3, 0.02, 100, 2)
+    assert judge_timing("c", ["i"], timing(base_run), timing(new_run), CompareSettings(strict=True)).regression
+    # with three rounds a side, the other runs show a run-to-run band of that size: not slower
+    base_runs = [base_run, lognormal(1.12e-3, 0.02, 100, 3), lognormal(0.97e-3, 0.02, 100, 4)]
+    new_runs = [new_run, lognormal(0.98e-3, 0.02, 100, 5), lognormal(1.03e-3, 0.02, 100, 6)]
+    row = judge_timing("c", ["i"], _pooled(base_runs), _pooled(new_runs), S, runs=(base_runs, new_runs))
+    assert row.verdict in ("same", "noisy") and not row.regression and row.rule == "rounds (3+3 runs)"
+    assert row.ci[0] < 1.0 < row.ci[1]
+
+
+def test_a_real_20_percent_shift_across_three_rounds_is_slower():
+    base_runs, new_runs = rounds(1e-3, 0.03, 3, 60, 1), rounds(1.2e-3, 0.03, 3, 60, 2)
+    row = judge_timing("c", ["i"], _pooled(base_runs), _pooled(new_runs), S, runs=(base_runs, new_runs))
+    assert row.verdict == "slower" and row.regression and 1.1 < row.ratio < 1.35 and row.ci[0] > 1.0
+    faster = judge_timing("c", ["i"], _pooled(new_runs), _pooled(base_runs), S, runs=(new_runs, base_runs))
+    assert faster.verdict == "faster"
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_a_over_a_with_run_to_run_noise_is_never_slower_in_rounds(seed):
+    base_runs, new_runs = rounds(1e-3, 0.05, 3, 60, 2 * seed + 1), rounds(1e-3, 0.05, 3, 60, 2 * seed + 2)
+    row = judge_timing("c", ["i"], _pooled(base_runs), _pooled(new_runs), S, runs=(base_runs, new_runs))
+    assert row.verdict in ("same", "noisy"), (row.ratio, row.ci)
+
+
+def test_the_hierarchical_interval_is_seeded_and_widens_with_run_to_run_noise():
+    from rnnbench.stats import hierarchical_ratio_ci
+
+    quiet_b, quiet_n = rounds(1.0, 0.001, 3, 40, 1), rounds(1.0, 0.001, 3, 40, 2)
+    loud_b, loud_n = rounds(1.0, 0.10, 3, 40, 1), rounds(1.0, 0.10, 3, 40, 2)
+    first = hierarchical_ratio_ci(quiet_b, quiet_n, seed=0)
+    assert first == hierarchical_ratio_ci(quiet_b, quiet_n, seed=0)
+    loud = hierarchical_ratio_ci(loud_b, loud_n, seed=0)
+    assert loud[1] - loud[0] > 3 * (first[1] - first[0])
+
+
+def test_a_case_flagged_busy_decides_nothing_unless_strict():
+    base, new = timing(lognormal(1e-3, 0.02, 60, 1)), timing(lognormal(1.3e-3, 0.02, 60, 2))
+    why = "other processes kept 1.9 of 2 CPUs busy, the case needed 1"
+    row = judge_timing("c", ["i"], base, new, S, busy=([], [why]))
+    assert row.verdict == "noisy" and row.busy and row.note == f"the machine was busy (NEW {why}; it looked slower)"
+    same = judge_timing("c", ["i"], base, base, S, busy=([why], []))
+    assert same.verdict == "same" and not same.busy  # no change to doubt
+    assert judge_timing("c", ["i"], base, new, CompareSettings(strict=True), busy=([], [why])).verdict == "slower"
 
 
 def test_the_bootstrap_interval_is_seeded_and_brackets_the_ratio():
@@ -125,14 +209,16 @@ def test_cases_on_one_side_are_listed_and_no_common_case_is_an_error():
 def test_pooled_runs_concatenate_samples_and_must_share_a_commit():
     first = _run("a", [_result(0, 0.9, latency=[1.0, 1.1, 1.2])])
     second = _run("b", [_result(0, 0.8, latency=[2.0, 2.1])])
-    pooled, medians = pool_runs([first, second], "BASE")
+    pooled, per_run = pool_runs([first, second], "BASE")
     metric = pooled.results[0].metric("forward", "latency_s")
     assert metric.samples == [1.0, 1.1, 1.2, 2.0, 2.1] and metric.value == 1.2
     assert pooled.results[0].metric("train", "eval_accuracy").value == pytest.approx(0.85)
-    assert medians[(pooled.results[0].case_id, "forward", "latency_s")] == [1.1, 2.05]
+    assert per_run[(pooled.results[0].case_id, "forward", "latency_s")] == [[1.0, 1.1, 1.2], [2.0, 2.1]]
     assert pooled.run.run_id == "a+b"
     with pytest.raises(UsageError, match="must be of one commit"):
         pool_runs([first, _run("c", [], commit="def")], "NEW")
+    with pytest.raises(UsageError, match="run a is named more than once"):
+        pool_runs([first, second, first], "BASE")
 
 
 @pytest.mark.parametrize("text,value", [("10%", 0.1), ("0.05", 0.05), ("2.5%", 0.025)])
@@ -175,3 +261,45 @@ def test_environment_differences_are_reported_beside_the_cases():
     assert comparison.env_differences == {"threads": (2, 1), "torch": ("2.12.0", "2.13.0")}
     # the case id ignores the environment: the case still matched
     assert not comparison.only_in_base and _row(comparison, "params").verdict == "same"
+
+
+def _quality(seed, value, primary="mse", higher=False, bounded=None):
+    details = {"primary_metric": primary, "higher_is_better": higher}
+    if bounded is not None:
+        details["primary_metric_bounded"] = bounded
+    return CaseResult(config=_case(seed), metrics=[Metric("train", f"eval_{primary}", value, "")], details=details)
+
+
+def test_a_regression_metric_is_compared_lower_is_better_on_a_relative_scale():
+    base = _run("b", [_quality(0, 0.0315)])
+    worse = _row(compare_runs(base, _run("n", [_quality(0, 0.0315 * 1.5)])), "eval_mse")
+    assert worse.verdict == "worse" and worse.regression
+    assert worse.tolerance == pytest.approx(0.00315) and "lower is better" in worse.rule and "unbounded" in worse.rule
+    assert _row(compare_runs(base, _run("n", [_quality(0, 0.0315 / 2)])), "eval_mse").verdict == "better"
+    assert _row(compare_runs(base, _run("n", [_quality(0, 0.0315 * 1.05)])), "eval_mse").verdict == "same"
+    # a task may say its lower-is-better metric is bounded (an error rate): then the absolute tolerance
+    rate = _row(compare_runs(_run("b", [_quality(0, 0.10, "error_rate", bounded=True)]),
+                             _run("n", [_quality(0, 0.11, "error_rate", bounded=True)])), "eval_error_rate")
+    assert rate.verdict == "same" and rate.tolerance == 0.02 and "bounded metric" in rate.rule
+
+
+def test_accuracy_stays_higher_is_better_and_absolute():
+    row = _row(compare_runs(_run("b", [_result(0, 0.90)]), _run("n", [_result(0, 0.95)])), "eval_accuracy")
+    assert row.verdict == "better" and "higher is better" in row.rule and "absolute" in row.rule
+
+
+def test_compare_reads_the_busy_flag_stored_with_each_row_and_counts_it():
+    from rnnbench.render.compare import summary_line
+
+    def run(run_id, median, others_cpu_s):
+        result = _result(0, 0.9, latency=lognormal(median, 0.02, 60, int(median * 1e4)))
+        result.worker = {"threads": 1, "load": {"wall_s": 10.0, "own_cpu_s": 9.0, "others_cpu_s": others_cpu_s,
+                                                "cores": 2, "load_average_1min_end": None}}
+        return _run(run_id, [result])
+
+    quiet, slower_busy = run("b", 1e-3, 1.0), run("n", 1.3e-3, 19.0)  # others kept 0.1 and 1.9 of 2 CPUs busy
+    comparison = compare_runs(quiet, slower_busy)
+    row = _row(comparison, "latency_s")
+    assert row.verdict == "noisy" and "NEW other processes kept 1.9 of 2 CPUs busy, the case needed 1" in row.note
+    assert comparison.busy == 1 and "1 undecided because the machine was busy" in summary_line(comparison)
+    assert _row(compare_runs(quiet, run("n", 1.3e-3, 1.0)), "latency_s").verdict == "slower"

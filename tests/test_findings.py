@@ -60,7 +60,7 @@ def test_clear_winner_is_named_with_its_ratio_and_interval():
     [memory] = _texts(frame, "memory")
     assert memory.startswith("Smallest training memory: gru, 1000 B; lstm 1.27 KiB (1.3×)")
     [scope] = _texts(frame, "scope")
-    assert "copy T=20 batch=4 hidden=32 layers=1 float32 cpu 30 training steps" in scope and "Test CPU with 2 thread(s)" in scope
+    assert "copy T=20 batch=4 hidden=32 layers=1 cpu float32 30 training steps lr=0.003" in scope and "Test CPU with 2 thread(s)" in scope
 
 
 def test_overlapping_timings_are_no_significant_difference():

@@ -112,3 +112,39 @@ def test_a_dash_p_module_outside_any_distribution_says_so():
     source = registry.sources["testplugins.tiny"]
     assert source.distribution is None and source.via == "-p"
     assert source.describe() == "no installed distribution (loaded with -p)"
+
+
+def test_hooks_run_in_pluggys_order_and_a_failing_one_stops_none(registry):
+    """tryfirst first, then the plugin registered last, trylast last; one raising changes nothing for the others."""
+    import rnnbench
+
+    calls = []
+
+    def observer(name, fail=False, **options):
+        class Observer:
+            @rnnbench.hookimpl(**options)
+            def rnnbench_environment(self, env):
+                calls.append(name)
+                if fail:
+                    raise RuntimeError("broken observer")
+        return Observer()
+
+    plugins = [("last", observer("last", trylast=True)), ("early", observer("early")),
+               ("first", observer("first", tryfirst=True)), ("late", observer("late", fail=True))]
+    for name, plugin in plugins:
+        registry.pm.register(plugin, name=name)
+    try:
+        failures = registry.notify("rnnbench_environment", env={})
+    finally:
+        for name, _ in plugins:
+            registry.pm.unregister(name=name)
+    assert calls == ["first", "late", "early", "last"]
+    assert failures == ["plugin 'late': rnnbench_environment raised RuntimeError: broken observer"]
+
+
+def test_a_hook_wrapper_is_refused_at_load_with_one_line_naming_the_plugin():
+    registry = load_registry(["testplugins.wrapper_hook", "testplugins.tiny"], entry_points=False)
+    [problem] = registry.problems
+    assert "\n" not in str(problem) and str(problem).startswith("plugin 'testplugins.wrapper_hook'")
+    assert "rnnbench_case_finished (wrapper=True) is a hook wrapper" in str(problem)
+    assert not registry.pm.has_plugin("testplugins.wrapper_hook") and "tiny@test" in registry.models

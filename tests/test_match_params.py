@@ -8,7 +8,9 @@ import pytest
 from rnnbench.request import sweep as sw
 from rnnbench.records import CaseConfig
 from rnnbench.analysis.match_params import TOLERANCE, choose_width, match_params, registry_param_counter
+from rnnbench.analysis.match_params import ARCHITECTURE
 from rnnbench.execution.runner import build_model, build_task
+from rnnbench.store import DEFAULT_DB_NAME, ResultsStore
 
 
 def expand(registry, **axes):
@@ -77,8 +79,55 @@ def test_cli_match_params_puts_width_and_count_in_rows_and_table(cli, tmp_path):
     assert frame.loc["lstm@torch", "width"] == 64 and frame.loc["transformer@torch", "width"] < 64
     params = frame["model_params"]
     assert ((params - params["lstm@torch"]).abs() <= TOLERANCE * params["lstm@torch"]).all()
+    assert (frame["matched_params"] == params["lstm@torch"]).all()  # the count each case was sized to
+    with ResultsStore.reader(tmp_path / DEFAULT_DB_NAME) as store:
+        stored = {r.config.model: r.config.matched_params for r in store.results(store.run_ids()[-1])}
+    assert stored == {m: int(params["lstm@torch"]) for m in frame.index}
     assert "width" in proc.stdout
     report = (run_dir / "report.md").read_text()
     section = report.split("## Parameter matching (--match-params)")[1].split("## ")[0]
     width = int(frame.loc["transformer@torch", "width"])
     assert f"| transformer@torch | 3 | 64 | {width} |" in section and "vs lstm@torch" in section
+
+
+def test_lm_transformer_is_matched_to_the_lstm_despite_family_learning_rates(registry):
+    """Issue 21 item 1: lm gives recurrent models their own rate (lr_by_family); the rate is no
+    architecture, so the Transformer must still be re-sized to the LSTM's count."""
+    cases = expand(registry, models=["lstm", "transformer"], tasks=["lm"], hidden=[64], seq_len=[32])
+    assert len({c.lr for c in cases}) == 2  # the premise: the two families train at different rates
+    matching = match_params(cases, registry_param_counter(registry))
+    [lstm, transformer] = matching.cases
+    target = built_params(registry, lstm)
+    assert transformer.hidden != 64
+    assert abs(built_params(registry, transformer) - target) <= TOLERANCE * target
+
+
+def test_the_training_protocol_is_no_architecture():
+    """Declared in rnnbench.sweep_axes: a protocol field in the point splits models apart (the lm bug)."""
+    assert ARCHITECTURE == ("task", "task_options", "seq_len", "hidden", "layers")
+
+
+def test_rates_steps_and_seeds_of_one_point_share_one_match(registry):
+    """On adding (not copy), a sweep over rates, steps and seeds: the reference keeps its width at every
+    rate, every other model gets one width, and each case records the count it was sized to."""
+    cases = expand(registry, models=["gru", "lstm", "rnn"], tasks=["adding"], hidden=[32], seq_len=[10],
+                   lr=[1e-3, 1e-2], steps=[5, 10], seeds=[0, 1])
+    matching = match_params(cases, registry_param_counter(registry))
+    assert len(matching.cases) == 24 and not matching.warnings
+    widths = {}
+    for case in matching.cases:
+        widths.setdefault(case.model, set()).add(case.hidden)
+    assert widths["gru@torch"] == {32} and len(widths["lstm@torch"]) == len(widths["rnn@torch"]) == 1
+    target = built_params(registry, matching.cases[0])
+    assert {c.matched_params for c in matching.cases} == {target}
+    for case in matching.cases:
+        assert abs(built_params(registry, case) - target) <= TOLERANCE * target
+
+
+def test_configs_stored_before_matched_params_read_as_unmatched():
+    stored = CaseConfig(model="lstm@torch", task="copy", task_options=(), seq_len=3, batch_size=2, hidden=8,
+                        layers=1, device="cpu", dtype="float32", seed=0, steps=1, lr=1e-3).to_dict()
+    stored.pop("matched_params")
+    config = CaseConfig.from_dict(stored)
+    assert config.matched_params is None
+    assert config.case_id == dataclasses.replace(config, matched_params=1234).case_id  # an annotation

@@ -39,9 +39,9 @@ def test_an_option_reaches_the_factory_and_the_case_id(registry):
 
 @pytest.mark.parametrize("options, message", [
     ({"transformer": {"heads": "3"}}, "model 'transformer@torch' at --hidden 32: heads=3 does not divide"),
-    ({"transformer": {"heads": "many"}}, "option 'transformer.heads': 'many' is not a valid int"),
-    ({"transformer": {"head": "2"}}, "unknown option 'head' for model 'transformer' (options: transformer@torch: heads)"),
-    ({"gru": {"heads": "2"}}, "--model-opt names 'gru', which is not among the models of the sweep"),
+    ({"transformer": {"heads": "many"}}, "--model-opt transformer.heads: 'many' is not a valid int"),
+    ({"transformer": {"head": "2"}}, "--model-opt transformer.head: unknown option for model 'transformer' (options: transformer@torch: heads)"),
+    ({"gru": {"heads": "2"}}, "--model-opt gru: not among the models of the sweep"),
 ])
 def test_bad_options_are_refused_before_any_case_runs(registry, options, message):
     with pytest.raises(UsageError) as info:

@@ -51,9 +51,9 @@ def test_task_options_are_typed_and_checked(registry):
     axes = SweepAxes(models=["lstm"], task_options=parse_layer({"task_opt": ["copy.num_symbols=5"]})["task_opt"])
     [case] = expand(axes, registry, cuda_probe=no_cuda).cases
     assert case.options["num_symbols"] == 5
-    with pytest.raises(UsageError, match="unknown option 'delay' for task 'copy'.*--seq-len is the delay"):
+    with pytest.raises(UsageError, match="copy.delay: unknown option for task 'copy'.*--seq-len is the delay"):
         expand(SweepAxes(models=["lstm"], task_options={"copy": {"delay": "3"}}), registry, cuda_probe=no_cuda)
-    with pytest.raises(UsageError, match="'copy.num_symbols': 'many' is not a valid int"):
+    with pytest.raises(UsageError, match="copy.num_symbols: 'many' is not a valid int"):
         expand(SweepAxes(models=["lstm"], task_options={"copy": {"num_symbols": "many"}}), registry,
                cuda_probe=no_cuda)
     with pytest.raises(UsageError, match="expected TASK.KEY=VALUE"):
@@ -104,6 +104,6 @@ def test_unavailable_model_is_skipped_or_an_error_when_alone():
 
 
 def test_task_option_for_a_task_not_in_the_sweep(registry):
-    with pytest.raises(UsageError, match="--task-opt names task 'copy', which is not in --tasks"):
+    with pytest.raises(UsageError, match="--task-opt copy: task 'copy' is not in --tasks"):
         expand(SweepAxes(models=["lstm"], tasks=[], task_options={"copy": {"num_symbols": "3"}}), registry,
                cuda_probe=no_cuda)

@@ -12,9 +12,9 @@ TINY = ["--steps", "4", "--hidden", "8", "--batch-size", "4", "--min-time", "0.0
      "task 'lm' at --seq-len 128: corpus file '/no/such/file.txt' does not exist"),
     (["--tasks", "selective_copy", "--seq-len", "3"], "cannot hold num_tokens=4 data tokens"),
     (["--tasks", "associative_recall", "--task-opt", "associative_recall.num_pairs=many"],
-     "'associative_recall.num_pairs': 'many' is not a valid int"),
+     "associative_recall.num_pairs: 'many' is not a valid int"),
     (["--tasks", "adding", "--task-opt", "adding.length=5"],
-     "unknown option 'length' for task 'adding' (options: none"),
+     "adding.length: unknown option for task 'adding' (options: none"),
 ])
 def test_bad_task_options_are_one_clear_line(cli, tmp_path, args, expected):
     proc = cli("run", "--models", "lstm", "--out", tmp_path, *args)

@@ -81,10 +81,10 @@ def test_impossible_options_are_refused_before_running(registry, options, seq_le
 
 
 def test_options_are_typed_and_unknown_ones_named(registry):
-    with pytest.raises(UsageError, match="unknown option 'tokens' for task 'selective_copy'.*num_tokens"):
+    with pytest.raises(UsageError, match="selective_copy.tokens: unknown option for task 'selective_copy'.*num_tokens"):
         expand(SweepAxes(models=["lstm"], tasks=["selective_copy"], task_options={"selective_copy": {"tokens": "3"}}),
                registry, cuda_probe=lambda: False)
-    with pytest.raises(UsageError, match="'selective_copy.num_tokens': 'x' is not a valid int"):
+    with pytest.raises(UsageError, match="selective_copy.num_tokens: 'x' is not a valid int"):
         expand(SweepAxes(models=["lstm"], tasks=["selective_copy"],
                          task_options={"selective_copy": {"num_tokens": "x"}}), registry, cuda_probe=lambda: False)
     [case] = expand(SweepAxes(models=["lstm"], tasks=["selective_copy"],

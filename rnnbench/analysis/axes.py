@@ -3,35 +3,44 @@ series apart, and the per-token costs derived along them.
 
 Both the crossovers (rnnbench.analysis.crossover) and the plots (rnnbench.render.plots)
 read a frame through these, so a line in a plot and a ratio in the report group the
-same rows.
+same rows. The axes themselves are declared once, in rnnbench.sweep_axes.
 """
 
 from __future__ import annotations
 
 import pandas as pd
 
-#: the axes a sweep can vary that have a numeric x, in the order a plot prefers them
-NUMERIC_AXES = ("seq_len", "hidden", "batch_size", "layers", "steps", "lr")
-#: every config column that can tell two series apart (seed is aggregated over, not a series)
-SERIES_AXES = ("model_options", "task", "task_options", "seq_len", "hidden", "batch_size", "layers", "device", "dtype", "steps", "lr")
+from rnnbench.sweep_axes import BY_NAME, PLOT_X_AXES, SERIES_AXES
 
-#: how an axis is named in captions, plot labels and crossover sentences
-AXIS_LABELS = {
-    "seq_len": "--seq-len",
-    "hidden": "--hidden (width asked for)",
-    "batch_size": "batch size",
-    "layers": "layers",
-    "steps": "training steps",
-    "lr": "learning rate",
-}
+#: the context length a decode plot is drawn against follows from --seq-len: not another series
+_IMPLIED_BY = {"decode_context_len": "seq_len"}
+
+
+def axis_label(name: str) -> str:
+    """How an axis is named in captions, plot labels and crossover sentences."""
+    if name == "decode_context_len":
+        return "context length"
+    return BY_NAME[name].label if name in BY_NAME else name
 
 
 def swept_axis(frame: pd.DataFrame) -> str | None:
-    """The numeric axis with more than one value (the first such, by NUMERIC_AXES order)."""
-    for axis in NUMERIC_AXES:
+    """The numeric axis with more than one value (the first such, in the order rnnbench.sweep_axes declares)."""
+    for axis in PLOT_X_AXES:
         if axis in frame and frame[axis].nunique(dropna=True) > 1:
             return axis
     return None
+
+
+def other_varying_axes(frame: pd.DataFrame, x: str) -> list[str]:
+    """The series axes besides ``x`` (and what ``x`` implies) with more than one value: each of their
+    values is another line of a plot and another group of crossovers."""
+    implied = _IMPLIED_BY.get(x)
+    return [c for c in SERIES_AXES if c not in (x, implied) and c in frame and frame[c].nunique(dropna=True) > 1]
+
+
+def series_label(names: list[str], values: tuple) -> str:
+    """``T=64 cpu``: the values of the other varying axes that name one line or group."""
+    return " ".join(BY_NAME[n].tag(v) for n, v in zip(names, values))
 
 
 def add_per_token_columns(ok: pd.DataFrame) -> None:

@@ -4,13 +4,16 @@ Cases are matched by id (the hash of what defines the work, never the
 environment), metrics by (scenario, name). Three kinds of metric, three rules
 (docs/ci.md):
 
-* timings (raw samples): a regression only when the ratio of medians is beyond
-  the threshold AND the Mann–Whitney U test on the samples is significant;
-  "noisy" when the bootstrap interval cannot rule out a change beyond it;
+* timings (raw samples), judged on the run level: with several runs a side, the
+  ratio of medians beyond the threshold AND a two-level bootstrap interval (runs, then
+  samples) that excludes no change; with one run a side, beyond the threshold, the
+  Mann–Whitney U test significant AND the change beyond the runs' own drift; a case
+  flagged busy on either side is "noisy"; ``--strict`` is the rule of before;
 * memory and parameter counts (deterministic): beyond the threshold;
-* accuracy (the task's primary metric): worse than BASE by more than the spread
-  over seeds (cases that differ only in seed form a group), or by more than
-  ``--acc-tolerance`` with one seed.
+* quality (the task's primary metric), in its direction: worse than BASE by more than
+  the spread over seeds (cases that differ only in seed form a group), or with one seed
+  by more than ``--acc-tolerance`` (bounded metrics) or ``--metric-tolerance`` of BASE
+  (unbounded ones).
 
 Here live the rules, the pooling of repeated runs into one side, and the
 :class:`Comparison` they produce: numbers, not text. rnnbench.render.compare
@@ -25,10 +28,13 @@ import statistics
 from dataclasses import dataclass, field
 from typing import Any
 
+from rnnbench.analysis.calibration import CalibrationRatio
+from rnnbench.analysis.conditions import busy_cases
 from rnnbench.analysis.sources import LoadedRun
 from rnnbench.errors import UsageError
 from rnnbench.records import CaseResult, Metric, RunInfo
-from rnnbench.stats import Summary, estimate_ratio, smallest_possible_p
+from rnnbench.stats import (DRIFT_BLOCKS, MIN_SAMPLES_PER_BLOCK, Summary, drift_within_run, estimate_ratio,
+                            hierarchical_ratio_ci, smallest_possible_p)
 
 #: verdicts that make compare exit 1
 REGRESSIONS = {"slower", "bigger", "worse", "failed"}
@@ -44,6 +50,10 @@ class CompareSettings:
     confidence: float = 0.95
     resamples: int = 2000
     seed: int = 0
+    #: relative tolerance of an unbounded quality metric (MSE, loss, bits per char) with one seed
+    metric_tolerance: float = 0.10
+    #: today's timing rule: samples as independent draws, busy flags ignored (docs/ci.md)
+    strict: bool = False
 
     @property
     def upper(self) -> float:
@@ -88,6 +98,10 @@ class Row:
     delta: float | None = None
     tolerance: float | None = None
     note: str = ""
+    #: which rule decided (legend): "rounds (3+3 runs)", "one run a side", "strict", or an accuracy's scale
+    rule: str = ""
+    #: rnnbench flagged the case as distorted by other processes on a side: the verdict is noisy
+    busy: bool = False
 
     @property
     def base(self) -> float | None:
@@ -111,6 +125,10 @@ class Comparison:
     only_in_base: list[str] = field(default_factory=list)
     only_in_new: list[str] = field(default_factory=list)
     env_differences: dict[str, tuple[Any, Any]] = field(default_factory=dict)
+    #: NEW/BASE of the runs' reference computation (rnnbench.analysis.calibration); None: not read
+    calibration: "CalibrationRatio | None" = None
+    #: timings were divided by each run's calibration (--normalise)
+    normalised: bool = False
 
     @property
     def regressions(self) -> list[Row]:
@@ -118,6 +136,11 @@ class Comparison:
 
     def count(self, verdict: str) -> int:
         return sum(1 for r in self.rows if r.verdict == verdict)
+
+    @property
+    def busy(self) -> int:
+        """Rows left undecided because rnnbench flagged the machine busy on a side."""
+        return sum(1 for r in self.rows if r.busy)
 
 
 # -- judging ----------------------------------------------------------------------------------
@@ -136,22 +159,118 @@ def _timing_side(metric: Metric) -> Side:
     return Side(metric.value, Summary.of(metric.samples) if metric.samples else None)
 
 
-def judge_timing(case: str, ids: list[str], base: Metric, new: Metric, s: CompareSettings,
-                 repeats: tuple[list[float], list[float]] = ([], [])) -> Row:
-    """slower/faster: beyond the threshold and significant; same: CI inside the band; else noisy.
+RunSamples = tuple[list[list[float]], list[list[float]]]  # each pooled run's samples, BASE and NEW
 
-    ``repeats`` holds the median of each pooled run of BASE and of NEW: when the runs of
-    one side disagree by more than the threshold, the machine changed under the
-    measurement, and a change between the sides is called noisy, not a regression.
+
+def judge_timing(case: str, ids: list[str], base: Metric, new: Metric, s: CompareSettings,
+                 runs: RunSamples = ([], []), busy: tuple[list[str], list[str]] = ([], [])) -> Row:
+    """slower/faster, same or noisy for one timed metric (docs/ci.md, "The statistics").
+
+    ``runs`` holds the samples of each pooled run of BASE and of NEW (empty: one run a
+    side, its samples in ``base``/``new``); ``busy`` what made rnnbench flag the case as
+    distorted by other processes on each side: a change then is "noisy", never slower or
+    faster. ``s.strict`` applies the rule of before
+    (samples of all runs as independent draws, busy flags ignored).
+    """
+    base_runs = runs[0] or [list(base.samples or [base.value])]
+    new_runs = runs[1] or [list(new.samples or [new.value])]
+    if s.strict:
+        return _judge_samples(case, ids, base, new, s, (base_runs, new_runs))
+    if len(base_runs) >= 2 and len(new_runs) >= 2:
+        row = _judge_rounds(case, ids, base, new, s, base_runs, new_runs)
+    else:
+        row = _judge_single(case, ids, base, new, s, base_runs, new_runs)
+    if (busy[0] or busy[1]) and row.verdict in ("slower", "faster"):
+        # a change measured while other processes held the CPUs may be theirs: it decides nothing
+        why = "; ".join([f"BASE {x}" for x in busy[0]] + [f"NEW {x}" for x in busy[1]])
+        row.verdict, row.note, row.busy = "noisy", f"the machine was busy ({why}; it looked {row.verdict})", True
+    return row
+
+
+def _row(case: str, ids: list[str], base: Metric, new: Metric, verdict: str, ratio: float,
+         ci: tuple[float, float] | None, p: float | None, note: str, rule: str = "") -> Row:
+    return Row("time", case, ids, base.scenario, base.name, _timing_side(base), _timing_side(new), verdict,
+               ratio=ratio, ci=ci, p_value=p, note=note, rule=rule)
+
+
+def _judge_rounds(case: str, ids: list[str], base: Metric, new: Metric, s: CompareSettings,
+                  base_runs: list[list[float]], new_runs: list[list[float]]) -> Row:
+    """Several runs a side: the interval resamples runs, then samples within them.
+
+    slower: the ratio is beyond the threshold and the interval excludes 1 (no change);
+    same: the interval lies inside the threshold band; noisy otherwise.
+    """
+    ratio = Summary.of([v for r in new_runs for v in r]).median / Summary.of([v for r in base_runs for v in r]).median
+    ci = hierarchical_ratio_ci(base_runs, new_runs, confidence=s.confidence, resamples=s.resamples, seed=s.seed)
+    rule = f"rounds ({len(base_runs)}+{len(new_runs)} runs)"
+    if ratio >= s.upper and ci[0] > 1.0:
+        verdict, note = "slower", ""
+    elif ratio <= s.lower and ci[1] < 1.0:
+        verdict, note = "faster", ""
+    elif s.lower < ci[0] and ci[1] < s.upper:
+        verdict, note = "same", ""
+    else:
+        verdict = "noisy"
+        spread = max(_disagreement(r) for r in (base_runs, new_runs))
+        if ratio >= s.upper or ratio <= s.lower:
+            note = (f"beyond ±{s.threshold:.0%}, but the {s.confidence:.0%} interval over runs includes no change"
+                    f" (the runs of a side disagree by up to {spread:.0%})")
+        else:
+            note = f"the {s.confidence:.0%} interval over runs reaches beyond ±{s.threshold:.0%}"
+    return _row(case, ids, base, new, verdict, ratio, ci, None, note, rule)
+
+
+def _disagreement(runs: list[list[float]]) -> float:
+    medians = [Summary.of(r).median for r in runs]
+    return max(medians) / min(medians) - 1.0
+
+
+def _judge_single(case: str, ids: list[str], base: Metric, new: Metric, s: CompareSettings,
+                  base_runs: list[list[float]], new_runs: list[list[float]]) -> Row:
+    """One run on a side: the within-run test and, for a change, a ratio beyond the runs' own drift.
+
+    The drift band is the largest of: each run's drift between consecutive blocks of its
+    samples (:func:`rnnbench.stats.drift_within_run`), and the disagreement between the
+    runs of a side that has several. A change smaller than the band cannot be told from
+    the machine changing between the two runs.
+    """
+    row = _judge_samples(case, ids, base, new, s, (base_runs, new_runs), check_runs=False)
+    drifts = [drift_within_run(r) for r in base_runs + new_runs]
+    drifts += [_disagreement(r) for r in (base_runs, new_runs) if len(r) > 1]
+    row.rule = "one run a side"
+    if row.verdict not in ("slower", "faster"):
+        return row
+    if any(d is None for d in drifts):
+        n = min(len(r) for r in base_runs + new_runs)
+        row.verdict = "noisy"
+        row.note = (f"one run a side, and a run with {n} samples is too short to measure its own drift"
+                    f" (needs {DRIFT_BLOCKS * MIN_SAMPLES_PER_BLOCK}): run rounds (docs/ci.md)")
+        return row
+    band = max(d for d in drifts if d is not None)
+    change = row.ratio if row.verdict == "slower" else 1.0 / row.ratio
+    if change < 1.0 + band:
+        row.verdict = "noisy"
+        row.note = (f"one run a side: the change {change - 1:.0%} is within the runs' own drift of {band:.0%}"
+                    f" (medians of {DRIFT_BLOCKS} consecutive blocks of samples): run rounds (docs/ci.md)")
+    return row
+
+
+def _judge_samples(case: str, ids: list[str], base: Metric, new: Metric, s: CompareSettings,
+                   runs: tuple[list[list[float]], list[list[float]]], check_runs: bool = True) -> Row:
+    """The rule on samples as independent draws (today's with --strict): ratio beyond the threshold
+    and Mann–Whitney significant; same when the bootstrap interval is inside the band.
+
+    With ``check_runs``, runs of one side whose medians disagree by more than the threshold
+    make a change noisy (the machine changed under the measurement).
     """
     est = estimate_ratio(base.samples or [base.value], new.samples or [new.value],
                          confidence=s.confidence, resamples=s.resamples, seed=s.seed)
     significant = est.p_value is not None and est.p_value < s.alpha
     ci = (est.ci_low, est.ci_high) if est.ci_low is not None else None
     note = ""
-    disagreement = max(((max(m) / min(m) - 1.0, side) for side, m in zip(("BASE", "NEW"), repeats) if len(m) > 1),
+    disagreement = max(((_disagreement(r), side) for side, r in zip(("BASE", "NEW"), runs) if len(r) > 1),
                        default=(0.0, ""))
-    unstable = disagreement[0] > s.threshold
+    unstable = check_runs and disagreement[0] > s.threshold
     if est.ratio >= s.upper and significant and not unstable:
         verdict = "slower"
     elif est.ratio <= s.lower and significant and not unstable:
@@ -170,8 +289,7 @@ def judge_timing(case: str, ids: list[str], base: Metric, new: Metric, s: Compar
             note = f"beyond the threshold but not significant (p={est.p_value:.2g})"
         else:
             note = f"the {s.confidence:.0%} interval reaches beyond ±{s.threshold:.0%}"
-    return Row("time", case, ids, base.scenario, base.name, _timing_side(base), _timing_side(new), verdict,
-               ratio=est.ratio, ci=ci, p_value=est.p_value, note=note)
+    return _row(case, ids, base, new, verdict, est.ratio, ci, est.p_value, note, "strict" if s.strict else "")
 
 
 def judge_deterministic(kind: str, case: str, ids: list[str], base: Metric, new: Metric,
@@ -189,36 +307,55 @@ def judge_deterministic(kind: str, case: str, ids: list[str], base: Metric, new:
                ratio=ratio, note=note)
 
 
-def _primary(result: CaseResult) -> tuple[str, bool] | None:
+@dataclass(frozen=True)
+class MetricScale:
+    """How a task's primary metric is compared: its direction, and whether it lies in a fixed range."""
+
+    name: str  # as stored: eval_<primary metric>
+    higher_is_better: bool
+    bounded: bool
+
+    @property
+    def direction(self) -> str:
+        return "higher is better" if self.higher_is_better else "lower is better"
+
+
+def _metric_scale(result: CaseResult) -> MetricScale | None:
     name = result.details.get("primary_metric")
     if not name:
         return None
-    return f"eval_{name}", bool(result.details.get("higher_is_better", True))
+    higher = bool(result.details.get("higher_is_better", True))
+    bounded = result.details.get("primary_metric_bounded")
+    # rows stored before the task said: bounded when higher is better (accuracy), not when lower is (MSE, loss)
+    return MetricScale(f"eval_{name}", higher, higher if bounded is None else bool(bounded))
 
 
 def accuracy_names(result: CaseResult) -> list[str]:
     """The primary metric's name and its evaluations at other lengths (--eval-seq-len), as stored."""
-    primary = _primary(result)
+    primary = _metric_scale(result)
     if primary is None:
         return []
-    at_training_length = f"{primary[0]}_len{result.config.seq_len}"  # the primary metric itself
+    at_training_length = f"{primary.name}_len{result.config.seq_len}"  # the primary metric itself
     lengths = sorted((m.name for m in result.metrics if m.scenario == "train"
-                      and m.name.startswith(primary[0] + "_len") and m.name != at_training_length),
+                      and m.name.startswith(primary.name + "_len") and m.name != at_training_length),
                      key=lambda n: int(n.rsplit("_len", 1)[1]))
-    return [primary[0], *lengths]
+    return [primary.name, *lengths]
 
 
 def judge_accuracy(pairs: list[tuple[CaseResult, CaseResult]], s: CompareSettings,
                    name: str | None = None) -> Row | None:
-    """One row per seed group: mean NEW vs mean BASE against the spread over seeds (or the tolerance).
+    """One row per seed group: mean NEW vs mean BASE, in the metric's direction, against a tolerance.
 
+    The tolerance is the spread over seeds with two or more seeds; with one, ``--acc-tolerance``
+    (absolute) for a bounded metric (accuracy in [0, 1]) and ``--metric-tolerance`` times
+    BASE's value for an unbounded one (MSE, loss, bits per char: their scale is the task's).
     ``name`` picks another accuracy-like metric than the primary one (an evaluation at another length).
     """
     first_base, first_new = pairs[0]
-    primary = _primary(first_new) or _primary(first_base)
+    primary = _metric_scale(first_new) or _metric_scale(first_base)
     if primary is None:
         return None
-    name, higher_is_better = (name or primary[0]), primary[1]
+    name = name or primary.name
     base_values, new_values, ids, seeds = [], [], [], []
     for b, n in pairs:
         mb, mn = b.metric("train", name), n.metric("train", name)
@@ -236,12 +373,16 @@ def judge_accuracy(pairs: list[tuple[CaseResult, CaseResult]], s: CompareSetting
         # pooled standard deviation over seeds: sqrt of the mean of the two sample variances
         tolerance = math.sqrt((statistics.variance(base_values) + statistics.variance(new_values)) / 2)
         how = f"seed spread (sd over {k} seeds)"
-    else:
+    elif primary.bounded:
         tolerance = s.acc_tolerance
-        how = "--acc-tolerance (one seed)"
+        how = f"--acc-tolerance {s.acc_tolerance:g} absolute (bounded metric, one seed)"
+    else:
+        tolerance = s.metric_tolerance * abs(base_mean)
+        how = f"--metric-tolerance {s.metric_tolerance:.0%} of BASE (unbounded metric, one seed)"
     delta = new_mean - base_mean
-    worse_by = -delta if higher_is_better else delta
+    worse_by = -delta if primary.higher_is_better else delta
     verdict = "worse" if worse_by > tolerance else "better" if -worse_by > tolerance else "same"
+    how = f"{primary.direction}; {how}"
 
     def side(values: list[float], mean: float) -> Side:
         return Side(mean, seeds=k, seed_sd=statistics.stdev(values) if k > 1 else None)
@@ -250,19 +391,25 @@ def judge_accuracy(pairs: list[tuple[CaseResult, CaseResult]], s: CompareSetting
     if k > 1:
         label += " seeds=" + ",".join(map(str, sorted(seeds)))
     return Row("accuracy", label, ids, "train", name, side(base_values, base_mean), side(new_values, new_mean),
-               verdict, delta=delta, tolerance=tolerance, note=how)
+               verdict, delta=delta, tolerance=tolerance, note=how, rule=how)
 
 
 RepeatKey = tuple[str, str, str]  # case id, scenario, metric name
 
 
-def pool_runs(runs: list[LoadedRun], what: str) -> tuple[LoadedRun, dict[RepeatKey, list[float]]]:
+def pool_runs(runs: list[LoadedRun], what: str) -> tuple[LoadedRun, dict[RepeatKey, list[list[float]]]]:
     """Several runs of the same code and sweep as one side: timing samples pooled, values averaged.
 
-    Returns the pooled run and, per timed metric, the median of each run (for the
-    consistency check in :func:`judge_timing`). Curves (``CaseResult.series``) are
-    not compared and are taken from the first run.
+    Returns the pooled run and, per timed metric, the samples of each run (for the
+    run-level rules of :func:`judge_timing`). Curves (``CaseResult.series``) are
+    not compared and are taken from the first run. A run named twice is an error:
+    pooling it twice would double its samples without a second measurement.
     """
+    ids = [r.run.run_id for r in runs]
+    twice = sorted({i for i in ids if ids.count(i) > 1})
+    if twice:
+        raise UsageError(f"{what}: run {', '.join(twice)} is named more than once; pool distinct runs"
+                         " (a run counted twice is not a second measurement)")
     if len(runs) == 1:
         return runs[0], {}
     commits = {r.commit for r in runs}
@@ -273,7 +420,7 @@ def pool_runs(runs: list[LoadedRun], what: str) -> tuple[LoadedRun, dict[RepeatK
     for loaded in runs:
         for result in loaded.results:
             by_case.setdefault(result.case_id, []).append(result)
-    medians: dict[RepeatKey, list[float]] = {}
+    per_run: dict[RepeatKey, list[list[float]]] = {}
     pooled = []
     for cid, results in by_case.items():
         failed = [r for r in results if r.status != "ok"]
@@ -286,7 +433,7 @@ def pool_runs(runs: list[LoadedRun], what: str) -> tuple[LoadedRun, dict[RepeatK
             same = [x for x in (r.metric(m.scenario, m.name) for r in results) if x is not None]
             if m.unit == "s" and m.samples and all(x.samples for x in same):
                 samples = [v for x in same for v in x.samples]
-                medians[(cid, m.scenario, m.name)] = [Summary.of(x.samples).median for x in same]
+                per_run[(cid, m.scenario, m.name)] = [list(x.samples) for x in same]
                 metrics.append(Metric(m.scenario, m.name, Summary.of(samples).median, m.unit, m.method, samples,
                                       m.calls_per_sample))
             elif m.value is not None:
@@ -302,7 +449,27 @@ def pool_runs(runs: list[LoadedRun], what: str) -> tuple[LoadedRun, dict[RepeatK
     info = RunInfo(run_id="+".join(r.run.run_id for r in runs), folder=head.folder, env=head.env,
                    command=head.command, settings=head.settings, created_at=head.created_at)
     origins = ", ".join(dict.fromkeys(r.origin for r in runs))
-    return LoadedRun(info, pooled, origins), medians
+    return LoadedRun(info, pooled, origins), per_run
+
+
+BusyNotes = dict[str, list[str]]  # case id -> what made rnnbench flag it busy, one entry per run
+
+
+def busy_notes(runs: list[LoadedRun]) -> BusyNotes:
+    """Per case, the runs of one side during which other processes left the case too few CPUs.
+
+    The flag is the run's own (:func:`rnnbench.analysis.conditions.busy_cases`, from the load
+    meter stored with each row): other processes' mean CPUs plus the case's threads above the
+    machine's cores.
+    """
+    notes: BusyNotes = {}
+    for loaded in runs:
+        for result, load in busy_cases(loaded.results):
+            run = f"run {loaded.run.run_id}: " if len(runs) > 1 else ""
+            notes.setdefault(result.case_id, []).append(
+                f"{run}other processes kept {load.others_cpus:.1f} of {load.cores} CPUs busy,"
+                f" the case needed {result.worker.get('threads')}")
+    return notes
 
 
 def _is_timing(m: Metric) -> bool:
@@ -320,8 +487,13 @@ def _group_key(result: CaseResult) -> str:
 
 
 def compare_runs(base: LoadedRun, new: LoadedRun, settings: CompareSettings = CompareSettings(),
-                 repeats: tuple[dict[RepeatKey, list[float]], dict[RepeatKey, list[float]]] = ({}, {})) -> Comparison:
-    """Match the two runs' cases by id and judge every metric both sides have."""
+                 repeats: tuple[dict[RepeatKey, list[list[float]]], dict[RepeatKey, list[list[float]]]] = ({}, {}),
+                 busy: tuple[BusyNotes, BusyNotes] | None = None) -> Comparison:
+    """Match the two runs' cases by id and judge every metric both sides have.
+
+    ``repeats`` are :func:`pool_runs`' samples per run of each side; ``busy`` the
+    :func:`busy_notes` of each side's runs (default: read from ``base`` and ``new``).
+    """
     base_by_id = {r.case_id: r for r in base.results}
     new_by_id = {r.case_id: r for r in new.results}
     common = [cid for cid in new_by_id if cid in base_by_id]
@@ -332,6 +504,8 @@ def compare_runs(base: LoadedRun, new: LoadedRun, settings: CompareSettings = Co
             " seed, steps and lr: run the same sweep on both sides)"
         )
     out = Comparison(base=base, new=new, settings=settings)
+    if busy is None:
+        busy = (busy_notes([base]), busy_notes([new]))
     out.only_in_base = [case_label(r) for cid, r in base_by_id.items() if cid not in new_by_id]
     out.only_in_new = [case_label(r) for cid, r in new_by_id.items() if cid not in base_by_id]
     for key in ENV_KEYS:
@@ -356,8 +530,9 @@ def compare_runs(base: LoadedRun, new: LoadedRun, settings: CompareSettings = Co
                 continue
             if _is_timing(nm) and _is_timing(bm):
                 key = (cid, nm.scenario, nm.name)
-                runs_medians = (repeats[0].get(key, []), repeats[1].get(key, []))
-                out.rows.append(judge_timing(label, [cid], bm, nm, settings, runs_medians))
+                runs = (repeats[0].get(key, []), repeats[1].get(key, []))
+                out.rows.append(judge_timing(label, [cid], bm, nm, settings, runs,
+                                             (busy[0].get(cid, []), busy[1].get(cid, []))))
             elif _is_memory(nm) and _is_memory(bm):
                 out.rows.append(judge_deterministic("memory", label, [cid], bm, nm, settings))
             elif nm.scenario == "model" and nm.name == "params" and nm.value is not None and bm.value is not None:

@@ -1,6 +1,6 @@
 """Where attention overtakes recurrence: per-token cost ratios along the swept axis.
 
-For every attention-family model and every recurrent model of a run, and each
+For every attention-family model and every recurrent model (either recurrent family) of a run, and each
 per-token cost (forward, train step, decode step), the ratio of their medians at
 each value of the swept axis, and where it crosses 1. This is the sentence the
 plots exist to support, written out so that nobody has to read it off a chart.
@@ -12,7 +12,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from rnnbench.analysis.axes import AXIS_LABELS, SERIES_AXES, add_per_token_columns, swept_axis
+from rnnbench.analysis.axes import add_per_token_columns, axis_label, other_varying_axes, series_label, swept_axis
+from rnnbench.specs import RECURRENT_FAMILIES
 
 #: (column, what it is, x column or None for the swept axis)
 COSTS = (
@@ -33,9 +34,7 @@ class Crossover:
     group: str = ""
 
     def verdict(self) -> str:
-        a, r, axis = self.attention, self.recurrent, AXIS_LABELS.get(self.axis, self.axis)
-        if self.axis == "decode_context_len":
-            axis = "context length"
+        a, r, axis = self.attention, self.recurrent, axis_label(self.axis)
         below = [ratio < 1 for ratio in self.ratios]
         if all(below):
             return f"{a} costs less than {r} at every {axis} measured"
@@ -73,16 +72,15 @@ def crossovers(frame: pd.DataFrame) -> list[Crossover]:
         x = x_column or axis
         if column not in ok or x not in ok or ok[column].notna().sum() == 0:
             continue
-        implied = "seq_len" if x == "decode_context_len" else None
-        others = [c for c in SERIES_AXES if c not in (x, implied) and c in ok and ok[c].nunique(dropna=True) > 1]
+        others = other_varying_axes(ok, x)
         groups = ok.groupby(others, sort=False, dropna=False) if others else [((), ok)]
         for values, rows in groups:
             values = values if isinstance(values, tuple) else (values,)
-            group = " ".join(f"{k}={v}" for k, v in zip(others, values))
+            group = series_label(others, values)
             medians = rows.dropna(subset=[column]).groupby(["model", x])[column].median()
             families = rows.groupby("model")["family"].first()
             attention = [m for m in families.index if families[m] == "attention"]
-            recurrent = [m for m in families.index if families[m] == "recurrent"]
+            recurrent = [m for m in families.index if families[m] in RECURRENT_FAMILIES]
             for a in attention:
                 for r in recurrent:
                     if a not in medians.index.get_level_values(0) or r not in medians.index.get_level_values(0):

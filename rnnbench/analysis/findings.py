@@ -25,13 +25,10 @@ from typing import Iterable, Sequence
 import numpy as np
 import pandas as pd
 
+from rnnbench.analysis.frame import primary_metric
 from rnnbench.stats import estimate_ratio, fmt_bytes, fmt_time
+from rnnbench.sweep_axes import AXES, BY_NAME, POINT_AXES
 
-#: config columns that define a comparison point (model, seed and the width --match-params chose are not)
-POINT_AXES = ("task", "task_options", "seq_len", "batch_size", "hidden", "layers", "device", "dtype", "steps", "lr")
-#: how a point's axis is named in a sentence
-AXIS_NAMES = {"seq_len": "T", "batch_size": "batch", "hidden": "hidden", "layers": "layers", "steps": "steps",
-              "lr": "lr", "task_options": "options"}
 #: the axis whose ranking changes are reported as "where the ranking changes"
 LENGTH_AXIS = "seq_len"
 CONFIDENCE = 0.95
@@ -151,16 +148,8 @@ def _points(ok: pd.DataFrame, varying: list[str]) -> list[tuple[dict, pd.DataFra
 
 
 def _label(point: dict) -> str:
-    parts = []
-    for axis, value in point.items():
-        if axis in ("task", "device", "dtype"):
-            parts.append(str(value))
-        elif axis == "task_options":
-            options = json.loads(value) if isinstance(value, str) else value
-            parts.append(",".join(f"{k}={v}" for k, v in options.items()) or "default options")
-        else:
-            parts.append(f"{AXIS_NAMES.get(axis, axis)}={_num(value)}")
-    return " ".join(parts)
+    """``T=64 batch=8 cpu``: a comparison point, each axis as rnnbench.sweep_axes prints it."""
+    return " ".join(BY_NAME[axis].tag(value) for axis, value in point.items())
 
 
 def _num(value) -> str:
@@ -266,7 +255,7 @@ def _call(cost: Cost) -> str:
 def _quality(points, varying: list[str], compact: bool) -> list[Finding]:
     out, parts = [], []
     for point, rows in points:
-        primary = _primary(rows)
+        primary = primary_metric(rows)
         if primary is None:
             continue
         column, base = f"train_eval_{primary}", f"train_baseline_{primary}"
@@ -278,6 +267,8 @@ def _quality(points, varying: list[str], compact: bool) -> list[Finding]:
             continue
         by_model = by_model.sort_values("median", ascending=not higher)
         chance = float(scored[base].median()) if base in scored and scored[base].notna().any() else None
+        kinds = scored["baseline_kind"].dropna().unique() if "baseline_kind" in scored else []
+        kind = str(kinds[0]) if len(kinds) == 1 else "the baseline" if len(kinds) else "chance"
         seeds = int(by_model["count"].max())
 
         def better_than_chance(v: float) -> bool:
@@ -286,11 +277,11 @@ def _quality(points, varying: list[str], compact: bool) -> list[Finding]:
         def cell(model: str) -> str:
             row = by_model.loc[model]
             spread = f" (seeds {row['min']:.3g}–{row['max']:.3g})" if row["count"] > 1 else ""
-            at_chance = "" if better_than_chance(row["median"]) else " (no better than chance)"
+            at_chance = "" if better_than_chance(row["median"]) else f" (no better than {kind})"
             return f"{model} {row['median']:.3g}{spread}{at_chance}"
 
         best = by_model.index[0]
-        chance_text = f"chance {chance:.3g}" if chance is not None else "no chance baseline"
+        chance_text = f"{kind} {chance:.3g}" if chance is not None else "no baseline"
         if compact:
             parts.append(f"{best} at {_label(point)} ({by_model.loc[best, 'median']:.3g}, {chance_text})")
             continue
@@ -298,7 +289,7 @@ def _quality(points, varying: list[str], compact: bool) -> list[Finding]:
         spread_note = (f"median over {seeds} seeds, range in brackets" if seeds > 1 else
                        "one seed: no spread between trainings; --seeds 0,1,2 gives one")
         if not better_than_chance(by_model.iloc[0]["median"]):
-            lead = f"{where}No model beats chance on held-out {primary} ({chance_text})"
+            lead = f"{where}No model beats {kind} on held-out {primary} ({chance_text})"
         else:
             lead = f"{where}Most accurate: {best}, held-out {primary} {by_model.iloc[0]['median']:.3g} against {chance_text}"
         ties = by_model.index[by_model["median"] == by_model.iloc[0]["median"]]
@@ -308,15 +299,6 @@ def _quality(points, varying: list[str], compact: bool) -> list[Finding]:
     if parts:
         out.append(Finding("quality", "Most accurate on held-out data: " + "; ".join(parts) + "."))
     return out
-
-
-def _primary(rows: pd.DataFrame) -> str | None:
-    if "primary_metric" not in rows:
-        return None
-    for primary in rows["primary_metric"].dropna().unique():
-        if f"train_eval_{primary}" in rows and rows[f"train_eval_{primary}"].notna().any():
-            return str(primary)
-    return None
 
 
 def _memory(points, varying: list[str], compact: bool, column: str, what: str) -> list[Finding]:
@@ -405,20 +387,24 @@ def short_reason(error: str, limit: int = 60) -> str:
 
 def _scope(ok: pd.DataFrame, varying: Sequence[str]) -> Finding:
     fixed = []
-    budgets = ok["time_budget_s"].dropna().unique() if "time_budget_s" in ok else []
-    for axis in ("task", "seq_len", "batch_size", "hidden", "layers", "dtype", "device", "steps"):
-        if axis == "steps" and len(budgets):  # budgeted cases train to a wall-clock budget, not a step count
-            fixed.append(" / ".join(f"{_num(b)} s" for b in sorted(budgets)) + " training budget")
+    budgets = sorted(ok["time_budget_s"].dropna().unique()) if "time_budget_s" in ok else []
+    for axis in AXES:
+        name = axis.name
+        if not axis.point or name in varying or name == "time_budget_s" or name not in ok or ok[name].isna().all():
             continue
-        if axis in ok and axis not in varying and ok[axis].notna().any():
-            value = ok[axis].iloc[0]
-            fixed.append(str(value) if axis in ("task", "dtype", "device") else
-                         f"{_num(value)} training steps" if axis == "steps" else f"{AXIS_NAMES[axis]}={_num(value)}")
+        value = ok[name].iloc[0]
+        if name == "steps" and budgets:  # budgeted cases train to a wall-clock budget, not a step count
+            if "time_budget_s" not in varying:
+                fixed.append(" / ".join(f"{_num(b)} s" for b in budgets) + " training budget")
+        elif name == "steps":
+            fixed.append(f"{_num(value)} training steps")
+        elif name != "task_options" or axis.text(value) != "default options":
+            fixed.append(axis.tag(value))
     cpus = sorted(ok["cpu"].dropna().unique()) if "cpu" in ok else []
     threads = sorted({int(t) for t in ok["threads"].dropna()}) if "threads" in ok else []
     seeds = ok["seed"].nunique() if "seed" in ok else 1
     machine = (f" on {', '.join(cpus)}" if cpus else "") + (
         f" with {', '.join(map(str, threads))} thread(s)" if threads else "")
-    swept = f"; swept: {', '.join(AXIS_NAMES.get(a, a) for a in varying)}" if varying else ""
+    swept = f"; swept: {', '.join(BY_NAME[a].column for a in varying)}" if varying else ""
     return Finding("scope", f"These findings cover only this run: {' '.join(fixed)}{swept}{machine},"
                    f" {seeds} seed(s). Other sizes, devices, dtypes and thread counts can rank differently.")

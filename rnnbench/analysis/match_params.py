@@ -8,6 +8,14 @@ device, dtype, seed, budget) the first model of ``--models`` keeps the requested
 width and sets the target; every other model gets the width whose count is
 within :data:`TOLERANCE` of it.
 
+A point is what fixes the architecture: the ``architecture`` axes of
+rnnbench.sweep_axes (:data:`ARCHITECTURE`). The training protocol (learning rate
+and its grid and schedule, steps, budget, seed, batch, device, dtype) is left out, so that a task
+giving each family its own rate (``lr_by_family``) or a sweep over steps does not
+split the LSTM and the Transformer into points of one model each, which would leave
+every model at the width asked for. Every matched case records the count it was
+sized to (``matched_params``, the reference's own count for the reference).
+
 Counts come from the models themselves: each candidate width is built through
 the plugin's factory and asked for ``num_params()``, so the match holds for any
 plugin and any task vocabulary. The count grows with the width, which makes the
@@ -27,11 +35,15 @@ from typing import Callable
 from rnnbench.execution.runner import build_model, build_task
 from rnnbench.manager import Registry
 from rnnbench.records import CaseConfig
+from rnnbench.sweep_axes import ARCHITECTURE_AXES
 
 #: relative distance of a matched count from the target that counts as equal
 TOLERANCE = 0.05
 #: never search beyond this multiple of the requested width
 MAX_WIDTH_FACTOR = 64
+#: CaseConfig fields that set the parameter count of a given model (declared in rnnbench.sweep_axes):
+#: cases equal in these are one point; the model and its options tell models apart within it
+ARCHITECTURE = ARCHITECTURE_AXES
 
 
 @dataclass(frozen=True)
@@ -76,7 +88,7 @@ def registry_param_counter(registry: Registry) -> ParamCounter:
     counts: dict[tuple[CaseConfig, int], int] = {}
 
     def count(config: CaseConfig, width: int) -> int:
-        key = (dataclasses.replace(config, steps=0, lr=0.0, requested_hidden=None), width)  # no bearing on size
+        key = (point_of(config), config.model, config.model_options, width)
         if key not in counts:
             task_key = (config.task, config.task_options, config.seq_len, config.seed)
             if task_key not in tasks:
@@ -89,10 +101,9 @@ def registry_param_counter(registry: Registry) -> ParamCounter:
 
 
 def point_of(case: CaseConfig) -> tuple:
-    """Everything but the model (and the width chosen for it): the cases that must match each other."""
+    """The architecture fields but the model (and the width chosen for it): the cases that must match."""
     requested = case.requested_hidden or case.hidden
-    return dataclasses.astuple(dataclasses.replace(case, model="", hidden=requested, requested_hidden=None,
-                                                   model_options=()))  # options belong to the model
+    return tuple(requested if name == "hidden" else getattr(case, name) for name in ARCHITECTURE)
 
 
 def match_params(cases: list[CaseConfig], count: ParamCounter, tolerance: float = TOLERANCE) -> Matching:
@@ -101,18 +112,21 @@ def match_params(cases: list[CaseConfig], count: ParamCounter, tolerance: float 
     out: list[CaseConfig] = []
     choices: list[WidthChoice] = []
     warnings: list[str] = []
+    reference_models: dict[tuple, tuple] = {}
     for case in cases:
         point = point_of(case)
         if point not in references:
+            reference_models[point] = (case.model, case.model_options)
             try:
                 references[point] = (case.model, count(case, case.hidden))
             except Exception as exc:  # the case will fail on its own and say why
                 warnings.append(f"{case.model}: could not be built to count its parameters"
                                 f" ({type(exc).__name__}: {exc}); its point is not matched")
                 references[point] = (case.model, 0)
-            out.append(dataclasses.replace(case, requested_hidden=case.hidden))
-            continue
         reference, target = references[point]
+        if reference_models[point] == (case.model, case.model_options):  # the reference keeps its width
+            out.append(dataclasses.replace(case, requested_hidden=case.hidden, matched_params=target or None))
+            continue
         if target <= 0:
             out.append(case)
             continue
@@ -128,7 +142,7 @@ def match_params(cases: list[CaseConfig], count: ParamCounter, tolerance: float 
             choices.append(choice)
             if not choice.within_tolerance:
                 warnings.append(f"{choice.describe()}: no width is within {tolerance:.0%}; the closest is used")
-        out.append(dataclasses.replace(case, hidden=width, requested_hidden=case.hidden))
+        out.append(dataclasses.replace(case, hidden=width, requested_hidden=case.hidden, matched_params=target))
     unique = list({c.case_id: c for c in out}.values())
     return Matching(cases=unique, choices=choices, warnings=warnings)
 

@@ -90,7 +90,7 @@ def store_run_id(spec: str, out_dir: Path, what: str = "run") -> str:
     spec = spec.strip()
     if spec == "latest" or spec.startswith("latest~"):
         back = spec[len("latest~"):] if "~" in spec else "0"
-        if not back.isdigit():
+        if not (back.isascii() and back.isdigit()):  # '²'.isdigit() is True, and int('²') fails
             raise UsageError(f"{what}: '{spec}' is not 'latest' or 'latest~N' (N runs before the newest)")
         return newest_run_id(Path(out_dir), what=what, back=int(back))
     if spec.startswith(COMMIT_PREFIX):

@@ -1,25 +1,77 @@
-"""Verdicts that do not over-claim: decide a pre-stated criterion from per-seed values.
+"""Verdicts that can be trusted in both directions: intervals across seeds, corrected across parts.
 
-Every helper here returns a :class:`~rnnbench.study_api.Verdict` under the same rules:
+Every helper here returns a :class:`~rnnbench.study_api.Verdict` under the same rules.
 
-* a missing value (a failed or absent case, a NaN) makes the verdict ``inconclusive``;
-* so do fewer seeds than the criterion needs;
-* a comparison is ``supported`` only when the values of every seed lie on the claimed
-  side, ``not supported`` only when every seed lies on the other side, and
-  ``inconclusive`` when the spread across seeds (and any per-seed interval, such as a
-  fit's standard error) overlaps the boundary.
+**One part** (:func:`compare`, :func:`threshold`) is a question about a difference: is
+``a − factor × b`` (or ``value − bound``) on the claimed side of zero? It is answered by a
+Student *t* interval across seeds at a stated level (Welch's unequal-variance form for two
+groups, the one-sample form against a bound):
 
-Combining: :func:`all_of` is the three-valued "and" (one part not supported makes the
-claim not supported; otherwise one inconclusive part makes it inconclusive).
+* ``supported`` when the interval lies entirely on the claimed side of zero,
+* ``not supported`` when it lies entirely on the other side,
+* ``inconclusive`` when it straddles zero, when a seed has no value (a failed or absent
+  case, a NaN) or when fewer seeds ran than the criterion needs.
+
+Why a *t* interval and not a bootstrap or a permutation test: with 3–5 seeds a percentile
+bootstrap over seeds has 10–126 distinct resamples and undercovers badly (Efron & Tibshirani
+1993, ch. 13: its coverage is poor below about 10 observations), and an exact permutation or
+sign-flip test over 3 seeds cannot reach p < 0.05 at all (2³ = 8 sign patterns, smallest
+two-sided p = 0.25). The *t* interval is exact for normal seed-to-seed variation, is what
+Colas, Sigaud & Oudeyer (2018, "How many random seeds?") recommend for comparing learning
+algorithms over few seeds (Welch's form), and its width grows honestly as seeds get fewer
+(t₀.₉₇₅ = 4.30 with 3 seeds against 1.96 for many). A per-seed interval (an
+:class:`Estimate` with low/high, such as a fit's standard error) is reported but not added:
+the spread across seeds already carries each seed's fitting noise.
+
+**A claim of several parts** (:func:`all_of`, :func:`by_group`) needs every part, so its two
+directions are different kinds of statement and are tested as such:
+
+* ``supported`` says *every* part holds. That is an intersection–union test (Berger 1982;
+  Berger & Hsu 1996): when each part is decided at level α, the claim is wrongly called
+  supported with chance at most α whatever the number of parts, because a false claim has
+  at least one false part and that part alone must pass. No correction is needed, and none
+  is applied: a correction would only throw away power.
+* ``not supported`` says *some* part fails, a union of statements, so the parts are
+  corrected by Holm–Bonferroni (Holm 1979): part tests are sorted by p-value and the j-th
+  smallest (of m) is decided at level α/(m − j + 1), stopping at the first that is not, so
+  that the chance of deciding *any* part wrongly stays at most α (the family-wise error
+  rate) whatever the parts' dependence. Each part then shows its interval at its Holm level.
+
+The parts are then combined into one of four outcomes:
+
+* ``supported`` when every part holds at level α;
+* ``mixed`` when, under Holm, some parts are supported and others not supported: the
+  reason lists which went which way, instead of letting one part decide;
+* ``not supported`` when, under Holm, some part is not supported and none is supported;
+* ``inconclusive`` otherwise (some part undecided and none contradicted).
+
+Under no effect both ``supported`` and ``not supported`` come out at most α = 5% of the time
+for any number of parts (tests/test_verdict_statistics.py simulates it). The vectorised
+functions (:func:`welch`, :func:`one_sample`, :func:`p_values`, :func:`holm`, :func:`codes`,
+:func:`combine_codes`) are the same arithmetic the scalar helpers use, so that simulations
+run thousands of tables at once; :func:`claim_codes` is the whole rule in one call.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-from typing import Iterable, Mapping, Union
+from dataclasses import dataclass, replace
+from typing import Iterable, Mapping, Sequence, Union
 
-from rnnbench.study_api import INCONCLUSIVE, NOT_SUPPORTED, SUPPORTED, Verdict
+import numpy as np
+from scipy import stats as sps
+
+from rnnbench.analysis.terms import TOLERANCE, unequal
+from rnnbench.study_api import INCONCLUSIVE, MIXED, NOT_SUPPORTED, SUPPORTED, Verdict
+
+#: the family-wise level of every claim: the chance of a wrong "supported" or "not supported"
+ALPHA = 0.05
+#: seeds a comparison needs unless its claim asks for more
+MIN_SEEDS = 3
+
+#: integer codes of the vectorised functions
+NOT, UNDECIDED, YES, MIX = -1, 0, 1, 2
+_STATUS = {YES: SUPPORTED, NOT: NOT_SUPPORTED, UNDECIDED: INCONCLUSIVE, MIX: MIXED}
 
 
 @dataclass(frozen=True)
@@ -49,11 +101,138 @@ Value = Union[float, Estimate, None]
 Seeds = Mapping[int, Value]
 
 
-def fmt(x: float) -> str:
+def fmt(x: float | None) -> str:
     """A number in 3 significant digits, readable in a sentence."""
     if x is None or (isinstance(x, float) and math.isnan(x)):
         return "n/a"
     return f"{x:.3g}"
+
+
+# -- vectorised statistics ---------------------------------------------------------------------
+
+def welch(a: np.ndarray, b: np.ndarray, factor: float = 1.0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Difference of means ``mean(a) − factor·mean(b)`` over the last axis, its standard error and Welch's df.
+
+    Each side needs at least 2 values. A side with zero variance contributes nothing to the
+    error; when both have none the standard error is 0 (the interval is a point) and the df
+    is set to 1 (any df gives the same point).
+    """
+    a, b = np.asarray(a, float), np.asarray(b, float)
+    na, nb = a.shape[-1], b.shape[-1]
+    va = a.var(axis=-1, ddof=1) / na
+    vb = factor ** 2 * b.var(axis=-1, ddof=1) / nb
+    est = a.mean(axis=-1) - factor * b.mean(axis=-1)
+    var = va + vb
+    with np.errstate(divide="ignore", invalid="ignore"):
+        df = var ** 2 / (va ** 2 / (na - 1) + vb ** 2 / (nb - 1))
+    df = np.where(var > 0, df, 1.0)
+    return est, np.sqrt(var), df
+
+
+def one_sample(x: np.ndarray, bound: float = 0.0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``mean(x) − bound`` over the last axis, its standard error and df n − 1."""
+    x = np.asarray(x, float)
+    n = x.shape[-1]
+    return x.mean(axis=-1) - bound, x.std(axis=-1, ddof=1) / math.sqrt(n), np.full(x.shape[:-1], n - 1.0)
+
+
+def p_values(est: np.ndarray, se: np.ndarray, df: np.ndarray) -> np.ndarray:
+    """Two-sided p-values of "the difference is zero"; a zero-width interval gives 0 (or 1 at exactly zero)."""
+    est, se, df = np.broadcast_arrays(*(np.asarray(v, float) for v in (est, se, df)))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t = np.abs(est) / se
+    p = 2 * sps.t.sf(t, df)
+    return np.where(se > 0, p, np.where(est == 0, 1.0, 0.0))
+
+
+def half_width(se: np.ndarray, df: np.ndarray, alpha: np.ndarray | float) -> np.ndarray:
+    """Half the width of the two-sided (1 − alpha) t interval."""
+    return sps.t.ppf(1 - np.asarray(alpha, float) / 2, df) * se
+
+
+def holm(p: np.ndarray, alpha: float = ALPHA) -> tuple[np.ndarray, np.ndarray]:
+    """Holm's step-down over the last axis: (decided?, the level each part is tested at).
+
+    The j-th smallest of m p-values is tested at alpha / (m − j + 1); a part is decided
+    when its adjusted p-value (the running maximum of (m − j + 1)·p) is at most alpha.
+    """
+    p = np.asarray(p, float)
+    m = p.shape[-1]
+    order = np.argsort(p, axis=-1, kind="stable")
+    ranked = np.take_along_axis(p, order, axis=-1)
+    multipliers = m - np.arange(m)
+    adjusted = np.maximum.accumulate(np.minimum(ranked * multipliers, 1.0), axis=-1)
+    decided, level = np.empty_like(p, dtype=bool), np.empty_like(p)
+    np.put_along_axis(decided, order, adjusted <= alpha, axis=-1)
+    np.put_along_axis(level, order, np.broadcast_to(alpha / multipliers, ranked.shape), axis=-1)
+    return decided, level
+
+
+def codes(est: np.ndarray, decided: np.ndarray, claimed_sign: np.ndarray | int) -> np.ndarray:
+    """Each part's code: YES when decided on the claimed side of zero, NOT on the other, else UNDECIDED."""
+    side = np.sign(est) * np.asarray(claimed_sign)
+    return np.where(decided & (side > 0), YES, np.where(decided & (side < 0), NOT, UNDECIDED))
+
+
+def combine_codes(parts: np.ndarray) -> np.ndarray:
+    """The four-valued "and" over the last axis (see the module docstring)."""
+    parts = np.asarray(parts)
+    every_yes = (parts == YES).all(axis=-1)
+    some_yes = (parts == YES).any(axis=-1) | (parts == MIX).any(axis=-1)
+    some_not = (parts == NOT).any(axis=-1) | (parts == MIX).any(axis=-1)
+    return np.where(every_yes, YES, np.where(some_yes & some_not, MIX, np.where(some_not, NOT, UNDECIDED)))
+
+
+def claim_codes(est: np.ndarray, se: np.ndarray, df: np.ndarray, claimed_sign: np.ndarray | int = 1,
+                alpha: float = ALPHA) -> np.ndarray:
+    """The claim's code from its parts' intervals (last axis: parts), the rule :func:`all_of` applies."""
+    p = p_values(est, se, df)
+    every_part_holds = (codes(est, p <= alpha, claimed_sign) == YES).all(axis=-1)
+    decided, _ = holm(p, alpha)
+    return np.where(every_part_holds, YES, combine_codes(codes(est, decided, claimed_sign)))
+
+
+# -- one part ------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class PartTest:
+    """The interval behind one part: ``estimate`` of a difference whose sign the claim states.
+
+    :param claim: the part in words ("after training: rnn decay > 2 × lstm decay").
+    :param quantity: what ``estimate`` is ("rnn − 2 × lstm").
+    :param claimed_sign: +1 when the claim says the difference is above zero, −1 below.
+    :param method: how the interval was formed ("Welch t, 3 and 3 seeds").
+    """
+
+    claim: str
+    quantity: str
+    estimate: float
+    se: float
+    df: float
+    claimed_sign: int
+    method: str
+    evidence: tuple[str, ...] = ()
+
+    @property
+    def p_value(self) -> float:
+        return float(p_values(self.estimate, self.se, self.df))
+
+    def interval(self, alpha: float) -> tuple[float, float]:
+        h = float(half_width(self.se, self.df, alpha)) if self.se > 0 else 0.0
+        return self.estimate - h, self.estimate + h
+
+    def verdict(self, alpha: float = ALPHA, decided: bool | None = None, note: str = "") -> Verdict:
+        """The part at level 1 − alpha (``decided`` overrides the interval, as Holm's step-down may)."""
+        lo, hi = self.interval(alpha)
+        if decided is None:
+            decided = lo > 0 or hi < 0 or (self.se == 0 and self.estimate != 0)
+        code = int(codes(np.array(self.estimate), np.array(decided), self.claimed_sign))
+        ci = (f"{self.quantity} = {fmt(self.estimate)}, {100 * (1 - alpha):.4g}% interval [{fmt(lo)}, {fmt(hi)}]"
+              f" ({self.method}; p = {self.p_value:.2g})")
+        words = {YES: "holds", NOT: "fails: the interval lies on the other side of zero",
+                 UNDECIDED: "undecided: the interval straddles zero"}[code]
+        return Verdict(_STATUS[code], f"{self.claim} {words} ({ci}{'; ' + note if note else ''})",
+                       self.evidence, test=self)
 
 
 def _as_estimate(v: Value) -> Estimate | None:
@@ -78,8 +257,9 @@ def _per_seed(label: str, values: Seeds, min_seeds: int) -> tuple[dict[int, Esti
     if missing:
         seeds = ", ".join(str(s) for s in missing)
         return out, Verdict(INCONCLUSIVE, f"{label}: no value for seed(s) {seeds} (a case failed or is missing)")
-    if len(out) < min_seeds:
-        return out, Verdict(INCONCLUSIVE, f"{label}: {len(out)} seed(s), the criterion needs at least {min_seeds}")
+    if len(out) < max(min_seeds, 2):
+        return out, Verdict(INCONCLUSIVE, f"{label}: {len(out)} seed(s), the criterion needs at least "
+                                          f"{max(min_seeds, 2)}")
     return out, None
 
 
@@ -89,13 +269,12 @@ def describe(label: str, values: Mapping[int, Estimate]) -> str:
 
 
 def compare(a_label: str, a: Seeds, b_label: str, b: Seeds, *, factor: float = 1.0, above: bool = True,
-            min_seeds: int = 2, what: str = "") -> Verdict:
-    """Is ``a`` above (or below) ``factor × b``, in every seed and beyond the spread?
+            min_seeds: int = MIN_SEEDS, what: str = "", alpha: float = ALPHA) -> Verdict:
+    """Is the mean of ``a`` above (or, with ``above=False``, below) ``factor ×`` the mean of ``b``?
 
-    Unpaired on purpose: ``supported`` needs the lowest ``a`` (its interval's low end)
-    to clear ``factor ×`` the highest ``b``, so that the spread across seeds cannot
-    overlap; ``not supported`` needs the reverse; anything between is ``inconclusive``.
-    With ``above=False`` the claim is "a below factor × b" and the sides swap.
+    Decided by Welch's t interval for ``mean(a) − factor·mean(b)`` across seeds at level
+    1 − alpha (unpaired: seeds of two models need not share anything). Inside
+    :func:`all_of` the level is Holm's instead.
     """
     sa, bad = _per_seed(a_label, a, min_seeds)
     if bad:
@@ -103,69 +282,105 @@ def compare(a_label: str, a: Seeds, b_label: str, b: Seeds, *, factor: float = 1
     sb, bad = _per_seed(b_label, b, min_seeds)
     if bad:
         return bad
-    scaled = (lambda x: factor * x)
-    a_lo, a_hi = min(e.lo for e in sa.values()), max(e.hi for e in sa.values())
-    # factor may be negative in principle; take both ends of the scaled interval
-    b_ends = [scaled(e.lo) for e in sb.values()] + [scaled(e.hi) for e in sb.values()]
-    b_lo, b_hi = min(b_ends), max(b_ends)
+    est, se, df = welch(np.array([e.value for e in sa.values()]), np.array([e.value for e in sb.values()]), factor)
     times = "" if factor == 1 else f"{fmt(factor)} × "
     relation = ">" if above else "<"
-    claim = f"{what + ': ' if what else ''}{a_label} {relation} {times}{b_label}"
-    evidence = (describe(a_label, sa), describe(b_label, sb))
-    span = (f"{a_label} spans [{fmt(a_lo)}, {fmt(a_hi)}], {times}{b_label} spans [{fmt(b_lo)}, {fmt(b_hi)}]"
-            f" over {len(sa)} and {len(sb)} seed(s)")
-    if above:
-        holds, fails = a_lo > b_hi, a_hi < b_lo
-    else:
-        holds, fails = a_hi < b_lo, a_lo > b_hi
-    if holds:
-        return Verdict(SUPPORTED, f"{claim} in every seed ({span})", evidence)
-    if fails:
-        return Verdict(NOT_SUPPORTED, f"{claim} fails in every seed ({span})", evidence)
-    return Verdict(INCONCLUSIVE, f"{claim}: the spread across seeds overlaps ({span})", evidence)
+    test = PartTest(claim=f"{what + ': ' if what else ''}{a_label} {relation} {times}{b_label}",
+                    quantity=f"{a_label} − {times}{b_label}", estimate=float(est), se=float(se), df=float(df),
+                    claimed_sign=1 if above else -1,
+                    method=f"Welch t, df {float(df):.3g}, {len(sa)} and {len(sb)} seeds",
+                    evidence=(describe(a_label, sa), describe(b_label, sb)))
+    return test.verdict(alpha)
 
 
-def threshold(label: str, values: Seeds, bound: float, *, above: bool, min_seeds: int = 2,
-              what: str = "") -> Verdict:
-    """Is every seed's value above (or below) a fixed bound?"""
+def threshold(label: str, values: Seeds, bound: float, *, above: bool, min_seeds: int = MIN_SEEDS,
+              what: str = "", alpha: float = ALPHA) -> Verdict:
+    """Is the mean over seeds above (or below) a fixed bound? One-sample t interval of ``mean − bound``."""
     sv, bad = _per_seed(label, values, min_seeds)
     if bad:
         return bad
-    lo, hi = min(e.lo for e in sv.values()), max(e.hi for e in sv.values())
+    est, se, df = one_sample(np.array([e.value for e in sv.values()]), bound)
     relation = ">" if above else "<"
-    claim = f"{what + ': ' if what else ''}{label} {relation} {fmt(bound)}"
-    span = f"{label} spans [{fmt(lo)}, {fmt(hi)}] over {len(sv)} seed(s)"
-    holds, fails = (lo > bound, hi < bound) if above else (hi < bound, lo > bound)
-    evidence = (describe(label, sv),)
-    if holds:
-        return Verdict(SUPPORTED, f"{claim} in every seed ({span})", evidence)
-    if fails:
-        return Verdict(NOT_SUPPORTED, f"{claim} fails in every seed ({span})", evidence)
-    return Verdict(INCONCLUSIVE, f"{claim}: the seeds fall on both sides ({span})", evidence)
+    test = PartTest(claim=f"{what + ': ' if what else ''}{label} {relation} {fmt(bound)}",
+                    quantity=f"mean {label} − {fmt(bound)}", estimate=float(est), se=float(se), df=float(df),
+                    claimed_sign=1 if above else -1, method=f"one-sample t, {len(sv)} seeds",
+                    evidence=(describe(label, sv),))
+    return test.verdict(alpha)
 
 
-def all_of(parts: Iterable[Verdict], *, claim: str = "") -> Verdict:
-    """The three-valued "and" of several verdicts, with every part's reason kept.
+# -- a claim of several parts ----------------------------------------------------------------
 
-    One ``not supported`` part decides ``not supported`` (the criterion is contradicted
-    whatever the others say); otherwise one ``inconclusive`` part makes the whole
-    inconclusive; all parts ``supported`` make it supported.
+def corrected(parts: Sequence[Verdict], alpha: float = ALPHA, *, every_part: bool = True) -> list[Verdict]:
+    """Every part re-decided: at level alpha when every part then holds (``every_part``), else by Holm.
+
+    Parts without a test (a failed case, a count that is exact) keep their status.
     """
     parts = list(parts)
+    tested = [i for i, p in enumerate(parts) if p.test is not None]
+    if not tested:
+        return parts
+    uncorrected = [p.test.verdict(alpha) if p.test is not None else p for p in parts]
+    if every_part and all(p.status == SUPPORTED for p in uncorrected):
+        return uncorrected  # intersection-union: every part at level alpha is a level-alpha "every part holds"
+    p = np.array([parts[i].test.p_value for i in tested])
+    decided, level = holm(p, alpha)
+    m = len(tested)
+    for k, i in enumerate(tested):
+        note = f"Holm level over {m} tested parts" if m > 1 else ""
+        lo, hi = parts[i].test.interval(float(level[k]))
+        if not decided[k] and (lo > 0 or hi < 0):
+            note += "; not decided: Holm's step-down stopped at a part with a larger p-value"
+        parts[i] = parts[i].test.verdict(float(level[k]), decided=bool(decided[k]), note=note.lstrip("; "))
+    return parts
+
+
+def combine(parts: Sequence[Verdict], *, claim: str = "") -> Verdict:
+    """The four-valued "and" of already-decided parts, naming which went which way."""
+    parts = list(parts)
+    lead = f"{claim}: " if claim else ""
     if not parts:
-        return Verdict(INCONCLUSIVE, f"{claim + ': ' if claim else ''}nothing was measured")
-    statuses = [p.status for p in parts]
-    if NOT_SUPPORTED in statuses:
-        status = NOT_SUPPORTED
-    elif INCONCLUSIVE in statuses:
-        status = INCONCLUSIVE
+        return Verdict(INCONCLUSIVE, f"{lead}nothing was measured")
+    code_of = {SUPPORTED: YES, NOT_SUPPORTED: NOT, INCONCLUSIVE: UNDECIDED, MIXED: MIX}
+    status = _STATUS[int(combine_codes(np.array([code_of[p.status] for p in parts])))]
+    groups = {s: [p for p in parts if p.status == s] for s in (SUPPORTED, MIXED, NOT_SUPPORTED, INCONCLUSIVE)}
+    if status == MIXED:
+        said = [f"{s} ({len(groups[s])}): " + "; ".join(p.reason for p in groups[s])
+                for s in (SUPPORTED, MIXED, NOT_SUPPORTED) if groups[s]]
+        reason = "parts disagree — " + " | ".join(said)
     else:
-        status = SUPPORTED
-    deciding = [p for p in parts if p.status == status]
-    reason = "; ".join(p.reason for p in deciding)
-    # the other parts' reasons, then every part's numbers
-    evidence = tuple([p.reason for p in parts if p.status != status] + [e for p in parts for e in p.evidence])
-    return Verdict(status, f"{claim + ': ' if claim else ''}{reason}", evidence)
+        reason = "; ".join(p.reason for p in groups[status])
+    others = [f"[{p.status}] {p.reason}" for p in parts if p.status != status and status != MIXED]
+    if status == MIXED:
+        others = [f"[{p.status}] {p.reason}" for p in groups[INCONCLUSIVE]]
+    evidence = tuple(others + [e for p in parts for e in p.evidence])
+    return Verdict(status, f"{lead}{reason}", evidence, parts=tuple(parts))
+
+
+def all_of(parts: Iterable[Verdict], *, claim: str = "", alpha: float = ALPHA) -> Verdict:
+    """Holm-correct the parts' tests, then combine them (see the module docstring)."""
+    return combine(corrected(list(parts), alpha), claim=claim)
+
+
+def by_group(groups: Mapping[str, Sequence[Verdict]], *, alpha: float = ALPHA) -> Verdict:
+    """One verdict per group (a model, a regime), then their four-valued "and".
+
+    "The GRU generalises, the LSTM does not" comes out ``mixed`` with both named, not as one
+    "not supported". A group is supported when all its parts hold at alpha / (number of
+    groups) (Bonferroni across the groups' "supported" statements); otherwise its parts are
+    decided by Holm across *all* tested parts of the claim.
+    """
+    names = list(groups)
+    flat = [p for name in names for p in groups[name]]
+    holm_decided = corrected(flat, alpha, every_part=False)
+    per_group, start = [], 0
+    for name in names:
+        n = len(groups[name])
+        own = [p.test.verdict(alpha / len(names)) if p.test is not None else p for p in groups[name]]
+        parts = own if own and all(p.status == SUPPORTED for p in own) else holm_decided[start:start + n]
+        group = combine(parts)
+        per_group.append(replace(group, reason=f"{name}: {group.status} — {group.reason}"))
+        start += n
+    return combine(per_group)
 
 
 def failed_cases(results: Iterable, sweep: str) -> Verdict | None:
@@ -177,3 +392,43 @@ def failed_cases(results: Iterable, sweep: str) -> Verdict | None:
     more = f" and {len(failed) - 1} more" if len(failed) > 1 else ""
     return Verdict(INCONCLUSIVE, f"sweep '{sweep}': {first.config.label()} {first.status}: "
                    f"{first.error or 'no message'}{more}")
+
+
+#: the decision rule every criterion of a study ends with (docs/studies.md explains it)
+RULE = (f"Every comparison is decided by a {100 * (1 - ALPHA):g}% Student t interval across seeds (Welch's for two"
+        f" models, one-sample against a bound), with at least {MIN_SEEDS} seeds: supported when every part's interval"
+        " lies on the claimed side; not supported when, under Holm's correction across the claim's parts, some part's"
+        " interval lies on the other side and none on the claimed side; mixed when parts go both ways (each named);"
+        " inconclusive when an interval straddles its bound, with fewer seeds, or when a case failed.")
+
+
+# -- equal terms -----------------------------------------------------------------------------
+
+def equal_terms(results: Iterable, kinds: Sequence[str] = ("params",), *, within: Sequence[str] = ("seq_len",),
+                tolerance: float | None = None) -> Verdict | None:
+    """``inconclusive`` with the figures when a criterion's "equal parameters" (or steps, wall clock,
+    FLOPs) does not hold, else ``None``.
+
+    Cases are compared within each point of the sweep (the config fields ``within``, such as
+    the sequence length: matching sizes models per point); failed cases are left to the
+    failed-case rule. ``kinds`` are keys of :data:`rnnbench.analysis.terms.KINDS`.
+    """
+    groups: dict[tuple, list] = {}
+    for r in results:
+        if r.status == "ok":
+            groups.setdefault(tuple(getattr(r.config, f) for f in within), []).append(r)
+    for point, cases in sorted(groups.items(), key=lambda kv: str(kv[0])):
+        for kind in kinds:
+            why = unequal(cases, kind, TOLERANCE if tolerance is None else tolerance)
+            if why:
+                where = ", ".join(f"{f} {v}" for f, v in zip(within, point))
+                return Verdict(INCONCLUSIVE, f"the criterion needs equal terms, but at {where} {why}")
+    return None
+
+
+def unless_unequal(verdict: Verdict, guard: Verdict | None) -> Verdict:
+    """The verdict, or the guard's ``inconclusive`` keeping what the analysis alone would have said."""
+    if guard is None:
+        return verdict
+    return Verdict(INCONCLUSIVE, guard.reason,
+                   (f"the analysis alone would say {verdict.status}: {verdict.reason}", *verdict.evidence))

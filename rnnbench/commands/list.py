@@ -122,10 +122,15 @@ def _defaults_text(spec: TaskSpec) -> str:
             + f" hidden={d.hidden} layers={d.layers}")
 
 
+def _source_text(spec: TaskSpec) -> str:
+    reason = spec.unavailable_reason()
+    return spec.source + (f" (not here: {reason})" if reason else "")
+
+
 def tasks_table(registry: Registry) -> Table:
     table = Table(title="tasks (options: --task-opt TASK.KEY=VALUE)")
     rows = [[name, spec.seq_len_meaning, _defaults_text(spec), options_text(spec.options),
-             spec.description or "-", _from(registry, name)]
+             f"{spec.description or '-'}\ndata: {_source_text(spec)}", _from(registry, name)]
             for name, spec in sorted(registry.tasks.items())]
     for index, column in enumerate(("task", "--seq-len means", "defaults", "options", "description", "from")):
         _folding(table, column, [row[index] for row in rows])

@@ -8,10 +8,12 @@ import sys
 from pathlib import Path
 from typing import Any, Callable
 
+from rnnbench.commands.common import add_out
 from rnnbench.analysis.sources import load_run_source
 from rnnbench.errors import UsageError
 from rnnbench.render.plots import matplotlib_missing
 from rnnbench.render.run_folder import write_run_folder
+from rnnbench.commands.common import load_named_plugins
 
 
 def add_parser(sub: Any, add_common: Callable[[argparse.ArgumentParser], None]) -> None:
@@ -21,11 +23,12 @@ def add_parser(sub: Any, add_common: Callable[[argparse.ArgumentParser], None]) 
     add_common(p)
     p.add_argument("run", metavar="RUN",
                    help="the run to report: a run id, its folder, 'latest', 'latest~N' or 'commit:SHA'")
-    p.add_argument("--out", default="results", help="results folder holding rnnbench.db (default: %(default)s)")
+    add_out(p)
     p.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    load_named_plugins(args.plugins)
     if Path(args.run).is_file():
         raise UsageError(f"RUN: {args.run} is a file; report rebuilds a run folder from a results database"
                          " (name a run id, a run folder, 'latest' or 'commit:SHA')")

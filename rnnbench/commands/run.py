@@ -19,18 +19,18 @@ from rich.progress import (
 
 from rnnbench.analysis.match_params import match_params, registry_param_counter
 from rnnbench.analysis.sources import store_run_id
-from rnnbench.commands.common import load_plugins
-from rnnbench.errors import UsageError
+from rnnbench.commands.common import add_out, load_plugins, results_folder
+from rnnbench.errors import OptionError, UsageError
 from rnnbench.execution.interrupts import hold_interrupts, interrupt_once, sigterm_as_interrupt
 from rnnbench.execution.load import apply_threading, choose_threading, sample_machine
 from rnnbench.execution.session import RunOutcome, run_sweep
 from rnnbench.records import CaseConfig, RunInfo, RunSettings, TimerSettings
 from rnnbench.render.plots import matplotlib_missing
 from rnnbench.render.terminal import print_summary
-from rnnbench.render.run_folder import write_run_folder
+from rnnbench.render.run_folder import ReportPaths, write_run_folder
 from rnnbench.request.model_options import refuse_untrainable
 from rnnbench.request.options import OPTIONS, RunRequest, default_text, switch
-from rnnbench.request.run_request import resolve_request, resume_command
+from rnnbench.request.run_request import locate_option_error, resolve_request, resume_command
 from rnnbench.request.sweep import axes_of, expand
 from rnnbench.specs import ExecutorOptions
 from rnnbench.store import DEFAULT_DB_NAME, ResultsStore
@@ -54,7 +54,7 @@ def add_parser(sub, add_common) -> None:
             f"{option.help} (default: {default_text(option.key)})"
         groups[option.group].add_argument(option.cli_flag, help=help_text, **kwargs)
     how = groups["how"]
-    how.add_argument("--out", default="results", help="results folder (default: %(default)s)")
+    add_out(how)
     how.add_argument("--resume", metavar="RUN",
                      help="continue a run (a run id, 'latest' or 'latest~N') with its stored flags: skip its ok"
                      " cases, rerun failed and missing ones")
@@ -73,10 +73,16 @@ _NOT_REQUEST = ("out", "resume", "sweep", "no_progress", "debug", "handler", "co
 
 
 def run(args: argparse.Namespace) -> int:
-    out = _results_folder(args.out)
+    out = results_folder(args.out)
     flags = {k: v for k, v in vars(args).items() if k not in _NOT_REQUEST}
+    if args.resume is not None and not args.resume.strip():  # else '' would start a new default sweep
+        raise UsageError("--resume: empty run name; give a run id, 'latest' or 'latest~N'")
     if args.resume:  # 'latest' and 'latest~N' name a stored run here as everywhere
         args.resume = store_run_id(args.resume, out, what="--resume")
+    if args.allow_changed_settings and not args.resume:
+        err_early = Console(stderr=True)
+        err_early.print("rnnbench: warning: --allow-changed-settings applies to --resume only; a new run measures"
+                        " every case alike, so it is ignored", markup=False, highlight=False, soft_wrap=True)
     stored_run = _stored_run(out, args.resume) if args.resume else None
     stored = _request_of(stored_run) if stored_run is not None else None
     request = resolve_request(flags, stored=stored, sweep=args.sweep)
@@ -93,9 +99,12 @@ def run(args: argparse.Namespace) -> int:
     registry.resolve_executor(request.executor)  # fail before any work on a typo
     err = Console(stderr=True)
     err.soft_wrap = not err.is_terminal  # piped: no line is broken ('pip install' stays with its package)
-    cases, settings = plan_cases(request, registry, err, threads=threading.threads)
+    try:
+        cases, settings = plan_cases(request, registry, err, threads=threading.threads)
+    except OptionError as exc:
+        raise locate_option_error(exc, flags, args.sweep) from None
     if stored_run is not None and kept is not None:
-        _check_kept(stored_run.run_id, kept, settings, args.allow_changed_settings, err)
+        check_kept(stored_run.run_id, kept, settings, args.allow_changed_settings, err)
     command = "rnnbench " + " ".join(shlex.quote(a) for a in args.argv)
     environment, notes = _load_facts(machine, threading, too_late)
     with interrupt_once() as interrupts:
@@ -103,9 +112,7 @@ def run(args: argparse.Namespace) -> int:
                                   command=command, show_progress=not args.no_progress, err=err,
                                   environment=environment, notes=notes)
         hold_interrupts()  # from here on the run is wrapped up: a Ctrl-C is held until it is done
-        paths = write_run_folder(outcome.run, outcome.results)
-        for message in outcome.observer_errors or []:
-            err.print(f"[yellow]rnnbench: warning:[/yellow] {message}")
+        paths = finish_run_folder(outcome, registry, err)
         print_summary(outcome.results, outcome.run, Console(), found=paths.content.findings)
         folder = outcome.run.folder
         sep = "\n" if err.is_terminal else "  "
@@ -164,18 +171,6 @@ def plan_cases(request: RunRequest, registry, err: Console,
     return cases, settings
 
 
-def _results_folder(text: str) -> Path:
-    """``--out`` as a path, refused when it is empty or not UTF-8 (SQLite and the reports need text)."""
-    if not text.strip():
-        raise UsageError("--out: empty path; give the results folder, e.g. --out results")
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:  # bytes that are not UTF-8 arrive as surrogate escapes
-        raise UsageError(f"--out: the path {os.fsencode(text)!r} is not valid UTF-8; rnnbench stores and prints"
-                         " paths as text: rename the folder or choose another") from None
-    return Path(text)
-
-
 def _stored_run(out_dir: Path, run_id: str) -> RunInfo:
     with ResultsStore.reader(out_dir / DEFAULT_DB_NAME) as store:
         return store.run_info(run_id)
@@ -201,7 +196,9 @@ def _load_facts(machine, threading, too_late: str | None) -> tuple[dict[str, Any
     return environment, notes
 
 
-def _check_kept(run_id: str, kept: RunSettings, settings: RunSettings, allowed: bool, err: Console) -> None:
+def check_kept(run_id: str, kept: RunSettings, settings: RunSettings, allowed: bool, err: Console,
+               refusal: str = "drop the flag, start a new run, or pass --allow-changed-settings (each row then"
+               " records its settings and the table and report say what varied)", what_is_done: str = "") -> None:
     """A resume measures as the run did, unless the user allows a change (then every output says so)."""
     before, now = _flat(kept.to_dict()), _flat(settings.to_dict())
     changed = [(k, before.get(k), now.get(k)) for k in sorted(set(before) | set(now)) if before.get(k) != now.get(k)]
@@ -210,9 +207,8 @@ def _check_kept(run_id: str, kept: RunSettings, settings: RunSettings, allowed: 
     what = ", ".join(f"{k}={old} to {new}" for k, old, new in changed)
     if not allowed:
         raise UsageError(
-            f"--resume {run_id}: this would change {what}; the rows of one run must be measured alike: drop the"
-            " flag, start a new run, or pass --allow-changed-settings (each row then records its settings and the"
-            " table and report say what varied)")
+            f"{what_is_done or '--resume ' + run_id}: this would change {what}; the rows of one run must be measured"
+            f" alike: {refusal}")
     err.print(f"rnnbench: warning: --resume {run_id} with --allow-changed-settings: {what}; the rows run now record"
               " it, and the table and report say what varied", markup=False, highlight=False, soft_wrap=True)
 
@@ -225,6 +221,19 @@ def _flat(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
         else:
             out[f"{prefix}{key}"] = list(value) if isinstance(value, tuple) else value
     return out
+
+
+def finish_run_folder(outcome: RunOutcome, registry, err: Console) -> ReportPaths:
+    """Write the run folder, then call ``rnnbench_run_finished`` (a run that finished, not one interrupted)
+    so that its plugins find results.csv, env.json and the reports in ``run.folder``; print every observer
+    hook's failure as one warning line."""
+    paths = write_run_folder(outcome.run, outcome.results)
+    errors = list(outcome.observer_errors or [])
+    if not outcome.interrupted:
+        errors += registry.notify("rnnbench_run_finished", run=outcome.run, results=outcome.results)
+    for message in errors:
+        err.print(f"rnnbench: warning: {message}", markup=False, highlight=False, soft_wrap=True)
+    return paths
 
 
 def execute_request(request: RunRequest, registry, cases: list[CaseConfig], settings: RunSettings, *, out: Path,

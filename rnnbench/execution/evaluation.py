@@ -13,20 +13,34 @@ from __future__ import annotations
 
 from typing import Callable
 
+import numpy as np
+
 from rnnbench.model_api import Model
 from rnnbench.records import CaseResult, Metric
-from rnnbench.task_api import Task
+from rnnbench.task_api import Task, baseline_entries
 
 
-def evaluate(model: Model, task: Task, batch_size: int, batches: int) -> dict[str, float]:
-    """Each metric of the task averaged over ``batches`` test batches (metrics are means per batch)."""
+def evaluate(model: Model, task: Task, batch_size: int, batches: int, weighted: bool = False,
+             split: str = "test") -> dict[str, float]:
+    """Each metric of the task averaged over ``batches`` batches of ``split`` (metrics are means per batch):
+    the test split for what a case reports, the validation split for choosing a rate (--lr-grid).
+
+    ``weighted``: each batch weighs as many as its counted positions, so that a finite test set
+    whose last batch is partly masked is averaged per example (:meth:`Task.test_batches`)."""
     totals: dict[str, float] = {}
+    weight = 0.0
     for index in range(batches):
-        batch = task.batch("test", index, batch_size)
+        batch = task.batch(split, index, batch_size)
         outputs = model.predict(model.to_device(batch))
+        if not np.isfinite(outputs).all():  # else argmax of NaN scores as a (wrong) prediction: accuracy 0
+            bad = int(np.size(outputs) - np.isfinite(outputs).sum())
+            raise FloatingPointError(f"the model's outputs hold {bad} NaN or infinite value(s) of {np.size(outputs)}"
+                                     f" on held-out {split} batch {index}; no metric can be computed from them")
+        counted = float((batch.mask > 0).sum()) if weighted else 1.0
+        weight += counted
         for key, value in task.metrics(outputs, batch).items():
-            totals[key] = totals.get(key, 0.0) + float(value)
-    return {key: total / batches for key, total in totals.items()}
+            totals[key] = totals.get(key, 0.0) + counted * float(value)
+    return {key: total / weight for key, total in totals.items()}
 
 
 def _incompatibility(trained: Task, other: Task) -> str:
@@ -43,7 +57,7 @@ def evaluate_lengths(model: Model, trained_task: Task, trained_len: int, task_at
                      at_training_length: dict[str, float], result: CaseResult) -> None:
     """Evaluate at every length of ``lengths``; record metrics, baselines that differ, and what the model did."""
     extension: dict[str, str] = result.details.setdefault("length_extension", {})
-    trained_baselines = trained_task.baselines()
+    trained_baselines = baseline_entries(trained_task.baselines())
     for length in lengths:
         if length == trained_len:
             task, scores, what = trained_task, at_training_length, "the training length"
@@ -66,13 +80,14 @@ def evaluate_lengths(model: Model, trained_task: Task, trained_len: int, task_at
                 except ValueError as exc:
                     extension[str(length)] = f"refused: {exc}"
                     continue
-            scores = evaluate(model, task, batch_size, batches)
+            whole = task.test_batches(batch_size)
+            scores = evaluate(model, task, batch_size, batches if whole is None else whole, weighted=whole is not None)
         extension[str(length)] = what
         how = (f"mean over {batches} held-out test batches of {batch_size} at --seq-len {length}"
                f" ({task.shape.seq_len} positions), trained at {trained_len}")
         for key, value in scores.items():
             result.metrics.append(Metric("train", f"eval_{key}_len{length}", value, "", how))
-        for key, value in task.baselines().items():
-            if trained_baselines.get(key) != value:
-                result.metrics.append(Metric("train", f"baseline_{key}_len{length}", float(value), "",
-                                             f"chance / trivial predictor at --seq-len {length}"))
+        for key, baseline in baseline_entries(task.baselines()).items():
+            if trained_baselines.get(key) != baseline:
+                result.metrics.append(Metric("train", f"baseline_{key}_len{length}", baseline.value, "",
+                                             f"{baseline.label} at --seq-len {length}"))

@@ -52,7 +52,7 @@ def change_text(row: Row) -> str:
 
 def cells(row: Row) -> list[str]:
     p = "-" if row.p_value is None else f"{row.p_value:.2g}"
-    verdict = row.verdict + (f" ({row.note})" if row.note and row.kind != "accuracy" else "")
+    verdict = row.verdict + (f" ({row.note})" if row.note else "")
     return [row.case, f"{row.scenario} {row.metric}", side_text(row.kind, row.base_side),
             side_text(row.kind, row.new_side), change_text(row), p, verdict]
 
@@ -62,28 +62,71 @@ def summary_line(c: Comparison) -> str:
     counts = ", ".join(f"{c.count(v)} {v}" for v in ("slower", "faster", "noisy", "same", "bigger", "smaller",
                                                      "worse", "better", "failed") if c.count(v))
     head = f"{n} regression(s)" if n else "no regression"
-    return f"{head} in {len(c.rows)} comparison(s): {counts}"
+    busy = f"; {c.busy} undecided because the machine was busy" if c.busy else ""
+    return f"{head} in {len(c.rows)} comparison(s): {counts}{busy}"
 
 
 def legend(c: Comparison) -> list[str]:
     s = c.settings
-    return [
-        f"Timings: NEW/BASE is the ratio of medians of the raw samples; [..] its {s.confidence:.0%} percentile"
-        f" bootstrap interval ({s.resamples} resamples, seed {s.seed}); p: two-sided Mann-Whitney U on the samples."
-        f" slower/faster: ratio beyond ±{s.threshold:.0%} and p < {s.alpha:g}; same: the interval lies within"
-        f" ±{s.threshold:.0%}; noisy: neither, the samples cannot tell (docs/ci.md).",
+    rules = {r.rule for r in c.rows if r.kind == "time"}
+    lines = []
+    if "strict" in rules:
+        lines.append(
+            f"Timings (--strict): NEW/BASE is the ratio of medians of the raw samples; [..] its {s.confidence:.0%}"
+            f" percentile bootstrap interval ({s.resamples} resamples, seed {s.seed}); p: two-sided Mann-Whitney U"
+            f" on the samples. slower/faster: ratio beyond ±{s.threshold:.0%} and p < {s.alpha:g}; same: the"
+            f" interval lies within ±{s.threshold:.0%}; noisy: neither (docs/ci.md).")
+    if any(r.startswith("rounds") for r in rules):
+        lines.append(
+            f"Timings, several runs a side (rounds): NEW/BASE is the ratio of medians of the pooled samples; [..]"
+            f" its {s.confidence:.0%} two-level bootstrap interval (runs resampled, then samples within them;"
+            f" {s.resamples} resamples, seed {s.seed}; Kalibera & Jones 2012). slower/faster: ratio beyond"
+            f" ±{s.threshold:.0%} and the interval excludes 1; same: the interval lies within ±{s.threshold:.0%};"
+            " noisy: neither (docs/ci.md).")
+    if "one run a side" in rules:
+        lines.append(
+            f"Timings, one run a side: ratio of medians, [..] its {s.confidence:.0%} percentile bootstrap interval,"
+            f" p: two-sided Mann-Whitney U on the samples. slower/faster: ratio beyond ±{s.threshold:.0%},"
+            f" p < {s.alpha:g}, and the change beyond the runs' own drift (medians of consecutive blocks of each"
+            " run's samples); same: the interval lies within the band; noisy: neither (docs/ci.md).")
+    if c.busy:
+        lines.append("noisy (the machine was busy): rnnbench's load meter found that other processes left the case"
+                     " fewer free CPUs than its threads on a side (/proc/stat); such a time decides nothing"
+                     " (--strict to judge it anyway).")
+    lines += [
         f"Memory and parameter counts are deterministic: bigger/smaller beyond ±{s.threshold:.0%}.",
-        "Accuracy: the task's primary metric on held-out data, mean over the seeds both runs have; worse/better"
-        f" when the difference exceeds the spread over seeds (sd), or --acc-tolerance={s.acc_tolerance:g} with one seed.",
+        "Quality: the task's primary metric on held-out data, mean over the seeds both runs have, compared in"
+        " its direction (each row says which and by what tolerance): worse/better when the difference exceeds"
+        f" the spread over seeds (sd), or with one seed --acc-tolerance={s.acc_tolerance:g} (absolute) for a"
+        f" bounded metric such as accuracy, --metric-tolerance={s.metric_tolerance:.0%} of BASE for an unbounded"
+        " one such as MSE, loss or bits per char.",
         "BASE/NEW timings: median ±IQR/2 (n = samples).",
-    ] + ([f"Steps reached in a --time-budget (never a regression: one count per case, it follows the machine's"
-          f" load): more/fewer steps beyond ±{s.threshold:.0%}."] if any(r.kind == "budget" for r in c.rows) else []) \
-      + (["Gradient decay per step (the gradients scenario; never a regression): steeper/flatter when the change"
-          " exceeds 2 x the two fits' combined standard error."] if any(r.kind == "gradient" for r in c.rows) else [])
+    ]
+    return lines + ([f"Steps reached in a --time-budget (never a regression: one count per case, it follows the"
+                     f" machine's load): more/fewer steps beyond ±{s.threshold:.0%}."]
+                    if any(r.kind == "budget" for r in c.rows) else []) \
+        + (["Gradient decay per step (the gradients scenario; never a regression): steeper/flatter when the change"
+            " exceeds 2 x the two fits' combined standard error."] if any(r.kind == "gradient" for r in c.rows)
+           else [])
 
 
 def _env_lines(c: Comparison) -> list[str]:
     return [f"{key}: {b} -> {n}" for key, (b, n) in c.env_differences.items()]
+
+
+def calibration_lines(c: Comparison) -> list[str]:
+    """The calibration ratio, a warning when the machines differ, and whether timings were normalised."""
+    if c.calibration is None:
+        return []
+    lines = [c.calibration.describe()]
+    if c.calibration.differs:
+        lines.append(f"warning: the calibration differs by {abs(c.calibration.ratio() - 1):.0%} (more than 10%):"
+                     " different or throttled machines; "
+                     + ("timings below are normalised by it" if c.normalised else
+                        "timings are not comparable as they stand (--normalise divides them by it)"))
+    elif c.normalised:
+        lines.append("timings below are normalised by each run's calibration (seconds at BASE's speed)")
+    return lines
 
 
 def render_table(c: Comparison, console: Any) -> None:
@@ -93,6 +136,8 @@ def render_table(c: Comparison, console: Any) -> None:
     console.print(f"BASE: {c.base.describe()} from {c.base.origin}\nNEW:  {c.new.describe()} from {c.new.origin}")
     for line in _env_lines(c):
         console.print(f"[dim]environment differs: {line}[/dim]")
+    for line in calibration_lines(c):
+        console.print(f"[yellow]{line}[/yellow]" if line.startswith("warning") else f"[dim]{line}[/dim]")
     table = Table(title=f"rnnbench compare: {summary_line(c)}")
     for col in HEADER:
         table.add_column(col, overflow="fold")
@@ -118,6 +163,7 @@ def render_markdown(c: Comparison) -> str:
              ""]
     if c.env_differences:
         parts += ["Environment differences: " + "; ".join(f"`{line}`" for line in _env_lines(c)), ""]
+    parts += [line + "." for line in calibration_lines(c)] + ([""] if calibration_lines(c) else [])
     if regressions:
         parts += ["Regressions:", "", markdown_table(HEADER, [cells(r) for r in regressions]), ""]
     parts += ["<details><summary>All comparisons</summary>", "", markdown_table(HEADER, [cells(r) for r in c.rows]),
@@ -136,7 +182,7 @@ def _row_document(r: Row) -> dict[str, Any]:
         "base": r.base, "new": r.new, "base_text": side_text(r.kind, r.base_side),
         "new_text": side_text(r.kind, r.new_side), "change_text": change_text(r), "verdict": r.verdict,
         "ratio": r.ratio, "ci": r.ci, "p_value": r.p_value, "delta": r.delta, "tolerance": r.tolerance,
-        "note": r.note, "regression": r.regression,
+        "note": r.note, "rule": r.rule, "busy": r.busy, "regression": r.regression,
     }
 
 
@@ -151,5 +197,8 @@ def render_json(c: Comparison) -> str:
         "regressions": len(c.regressions), "summary": summary_line(c), "rows": [_row_document(r) for r in c.rows],
         "only_in_base": c.only_in_base, "only_in_new": c.only_in_new,
         "environment_differences": {k: list(v) for k, v in c.env_differences.items()},
+        "calibration": None if c.calibration is None else {
+            "base": c.calibration.base, "new": c.calibration.new, "ratio": c.calibration.ratio(),
+            "differs": c.calibration.differs, "normalised": c.normalised, "text": calibration_lines(c)},
     }
     return json.dumps(doc, indent=2, default=str) + "\n"

@@ -20,13 +20,16 @@ import pandas as pd
 from rnnbench.analysis.conditions import condition_notes
 from rnnbench.analysis.crossover import crossovers
 from rnnbench.analysis.findings import Finding, attach_samples, findings, short_reason
-from rnnbench.analysis.frame import results_frame
+from rnnbench.analysis.frame import baseline_kind, primary_metrics, results_frame
 from rnnbench.analysis.match_params import point_of
-from rnnbench.records import CaseResult, Metric, RunInfo
+from rnnbench.records import CaseResult, Metric, RunInfo, machine_line
 from rnnbench.render.fit import Column
+from rnnbench.render.lr_grid import EXPLANATION as LR_GRID_EXPLANATION, edge_notes as lr_grid_edge_notes
+from rnnbench.render.lr_grid import lr_grid_table
 from rnnbench.render.measurements import measurement_tables
-from rnnbench.render.plots import PlotFigure, PlotSet, machine_line
+from rnnbench.render.plots import PlotFigure, PlotSet
 from rnnbench.stats import MIN_SAMPLES_FOR_SPREAD, Summary, fmt_bytes, fmt_count, fmt_time
+from rnnbench.sweep_axes import AXES, axis_value, format_value
 
 Table = tuple[list[str], list[list[str]]]
 
@@ -52,23 +55,6 @@ class ReportContent:
 
 # -- the summary table (terminal, report.md, report.html) ---------------------------------------
 
-#: (CaseConfig field, column, short column, how a constant value is said above the table)
-AXES = (
-    ("task", "task", "task", "{}"),
-    ("task_options", "task options", "opts", "options {}"),
-    ("seq_len", "T", "T", "T={}"),
-    ("batch_size", "batch", "B", "batch {}"),
-    ("hidden", "hidden", "H", "hidden {}"),
-    ("layers", "layers", "L", "layers {}"),
-    ("device", "device", "dev", "{}"),
-    ("dtype", "dtype", "dtype", "{}"),
-    ("seed", "seed", "seed", "seed {}"),
-    ("steps", "steps", "steps", "{} steps"),
-    ("lr", "lr", "lr", "lr {}"),
-    ("time_budget_s", "budget", "budget", "trained for {} s of wall clock (--time-budget)"),
-)
-
-
 def timed_cell(metric: Metric | None, fmt=fmt_time) -> str:
     """``median ±IQR/2`` (rnnbench.stats.Summary, as every output prints it; n is in the legend), or
     ``median (n=2)`` when there are too few samples for a spread."""
@@ -84,18 +70,18 @@ def timed_cell(metric: Metric | None, fmt=fmt_time) -> str:
 
 def _axis_value(result: CaseResult, field: str) -> Any:
     c = result.config
-    if field == "hidden":
-        return c.requested_hidden or c.hidden
-    if field == "task_options":
-        return ",".join(f"{k}={v}" for k, v in dict(c.options).items()) or "-"
+    if field.endswith("_options"):
+        return ",".join(f"{k}={v}" for k, v in axis_value(c, field).items()) or "-"
     if field == "steps" and c.time_budget_s is not None:
         return None  # a budgeted case has no step count: steps reached says how many ran
-    return getattr(c, field)
+    return axis_value(c, field)
 
 
 def _text(value: Any) -> str:
     if value is None:
         return "-"
+    if isinstance(value, tuple):  # a grid of rates
+        return format_value(value)
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 
@@ -105,15 +91,15 @@ def varying_axes(results: list[CaseResult]) -> tuple[list[tuple[str, str, str]],
     backends = {r.config.model.split("@", 1)[-1] for r in results}
     if len(backends) == 1 and all("@" in r.config.model for r in results):
         constant.append(f"backend {backends.pop()}")
-    for key, name, short, said in AXES:
-        values = {json.dumps(_axis_value(r, key), default=str) for r in results}
+    for axis in AXES:
+        values = {json.dumps(_axis_value(r, axis.name), default=str) for r in results}
         if len(values) > 1:
-            columns.append((key, name, short))
+            columns.append((axis.name, axis.column, axis.short))
         elif results:
-            value = _axis_value(results[0], key)
-            if (key == "task_options" and value == "-") or value is None:
+            value = _axis_value(results[0], axis.name)
+            if (axis.name.endswith("_options") and value == "-") or value is None:
                 continue
-            constant.append(said.format(_text(value)))
+            constant.append(axis.constant.format(_text(value)))
     return columns, constant
 
 
@@ -129,9 +115,10 @@ def display_names(models: list[str]) -> dict[str, str]:
     return {m: m for m in models}
 
 
-def _primary(results: list[CaseResult]) -> str | None:
-    names = {r.details.get("primary_metric") for r in results if r.details.get("primary_metric")}
-    return names.pop() if len(names) == 1 else None
+def _shared_primary_metric(results: list[CaseResult]) -> str | None:
+    """The one primary metric the cases evaluated, naming the quality column; None: none, or several tasks' own."""
+    names = primary_metrics(results_frame(results))
+    return names[0] if len(names) == 1 else None
 
 
 def _memory_method(results: list[CaseResult]) -> str | None:
@@ -142,14 +129,20 @@ def _memory_method(results: list[CaseResult]) -> str | None:
 def summary_columns(results: list[CaseResult]) -> tuple[list[Column], list[list[str]], list[str]]:
     """Columns, rows and the constant axes of the terminal summary (before fitting)."""
     axes, constant = varying_axes(results)
-    primary = _primary(results)
+    primary = _shared_primary_metric(results)
     one_method = _memory_method(results)
     width_differs = any(r.config.requested_hidden not in (None, r.config.hidden) for r in results)
+    tuned = any(r.config.lr_grid for r in results)
+    # chance alone keeps its plain column; any other kind (persistence, 1-NN) is named in each cell
+    all_chance = all(baseline_kind(r) == "chance" for r in results)
+    baseline_header = "chance" if all_chance else "baseline"
     columns = [Column("model", priority=0)]
     columns += [Column(name, short, priority=1, justify="right" if field not in ("task", "task_options",
                        "device", "dtype") else "left") for field, name, short in axes]
     if width_differs:
         columns.append(Column("width", "W", priority=3, justify="right"))
+    if tuned:
+        columns.append(Column("lr chosen", "lr", priority=2, justify="right"))
     columns += [
         Column("params", "params", priority=6, justify="right"),
         Column("train step", "train", priority=2, justify="right"),
@@ -160,7 +153,7 @@ def summary_columns(results: list[CaseResult]) -> tuple[list[Column], list[list[
         Column("memory", "mem", priority=4, justify="right"),
         Column("steps reached", "steps", priority=3, justify="right"),
         Column(primary or "quality", _short(primary or "quality"), priority=3, justify="right"),
-        Column("chance", "chance", priority=5, justify="right"),
+        Column(baseline_header, baseline_header, priority=5, justify="right"),
         Column("status", priority=0, wrap=True, wrap_at=36),
     ]
     model_names = display_names([r.config.model for r in results])
@@ -169,6 +162,9 @@ def summary_columns(results: list[CaseResult]) -> tuple[list[Column], list[list[
         cells = [model_names[r.config.model]] + [_text(_axis_value(r, field)) for field, _, _ in axes]
         if width_differs:
             cells.append(str(r.config.hidden))
+        if tuned:
+            chosen = r.metric("train", "lr_selected")
+            cells.append(f"{chosen.value:g}" if chosen is not None else "-")
         params = r.metric("model", "params")
         state, memory = r.metric("decode", "state_bytes"), r.metric("train", "memory_bytes")
         key = r.details.get("primary_metric")
@@ -187,7 +183,8 @@ def summary_columns(results: list[CaseResult]) -> tuple[list[Column], list[list[
             fmt_bytes(state.value) if state is not None else "-", mem,
             fmt_count(m.value) if r.config.time_budget_s is not None and (m := r.metric("train", "steps_reached"))
             else "-", quality_text,
-            f"{chance.value:.3g}" if chance is not None and chance.value is not None else "-",
+            "-" if chance is None or chance.value is None else f"{chance.value:.3g}" if all_chance
+            else f"{baseline_kind(r)} {chance.value:.3g}",
             r.status if r.status == "ok" else f"{r.status}: {reason}" if reason else r.status,
         ]
         rows.append(cells)
@@ -240,10 +237,13 @@ def legend_lines(shown: dict[str, str], run: RunInfo, results: list[CaseResult])
         lines.append(f"{named('memory')}: training-step memory" + (f", measured by {method}" if method else "")
                      + " (autograd = bytes saved for backward, parameters excluded; tracemalloc = NumPy peak;"
                      " torch.cuda = max_memory_allocated).")
+    if "lr chosen" in shown:
+        lines.append(f"{named('lr chosen')}: the rate of --lr-grid with the best validation score, chosen per"
+                     " case; the train step, memory and quality columns are that rate's training run.")
     if "steps reached" in shown:
         lines.append(f"{named('steps reached')}: training steps completed within the --time-budget (the clock covers"
                      " batches, transfers and steps; evaluation is outside it).")
-    primary = _primary(results) or "quality"
+    primary = _shared_primary_metric(results) or "quality"
     if primary in shown:
         lines.append(f"{named(primary)}: the task's primary metric on held-out test batches"
                      + (f"; {named('chance')}: what guessing scores." if "chance" in shown else "."))
@@ -297,10 +297,13 @@ def matching_table(results: list[CaseResult]) -> Table | None:
         if point not in reference and count:
             reference[point] = (r.config.model, count)
         ref_model, ref_count = reference.get(point, ("-", None))
+        ref_count = r.config.matched_params or ref_count  # the count it was sized to, when stored
         gap = f"{(count - ref_count) / ref_count:+.1%} vs {ref_model}" if count and ref_count else "-"
-        rows.append([r.config.model, str(r.config.seq_len), str(r.config.requested_hidden), str(r.config.hidden),
-                     f"{int(count):,}" if count else "-", gap])
-    return ["model", "T", "hidden asked", "width", "params", "params vs first model"], rows
+        row = [r.config.model_label, str(r.config.seq_len), str(r.config.requested_hidden), str(r.config.hidden),
+               f"{int(count):,}" if count else "-", f"{int(ref_count):,}" if ref_count else "-", gap]
+        if row not in rows:  # seeds, rates and budgets of one point share the architecture
+            rows.append(row)
+    return ["model", "T", "hidden asked", "width", "params", "matched to", "params vs first model"], rows
 
 
 def build_content(results: list[CaseResult], run: RunInfo, frame: pd.DataFrame,
@@ -316,6 +319,10 @@ def build_content(results: list[CaseResult], run: RunInfo, frame: pd.DataFrame,
             "Parameter matching (--match-params)", table=matched,
             paragraphs=["Each model's width was chosen so that its trainable parameters (embedding and head"
                         " included) are within 5% of the first model's at the requested --hidden."]))
+    tuned = lr_grid_table(results)
+    if tuned is not None:
+        sections.append(Section("Learning rates (--lr-grid)", table=tuned, paragraphs=[LR_GRID_EXPLANATION],
+                                bullets=lr_grid_edge_notes(results)))
     if results:
         lines = [c.describe() for c in crossovers(frame)]
         if lines:

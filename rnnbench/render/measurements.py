@@ -49,7 +49,7 @@ def budget_table(results: list[CaseResult]) -> MeasurementTable | None:
             fmt_count(_value(r, "train", "steps_reached")), fmt_count(_value(r, "train", "tokens_reached")),
             fmt_time(_value(r, "train", "cpu_time_s")),
             r.details.get("load_change", "-").split(":", 1)[0],
-            f"{primary} {_number(quality)}" if quality is not None else "-", _number(chance),
+            f"{primary} {_number(quality)}" if quality is not None else "-", _named_baseline(r, _number(chance)),
         ])
         if _value(r, "train", "load_changed"):
             changed.append(f"{r.config.model} {r.config.task}: {r.details.get('load_change', 'the load changed')}")
@@ -64,6 +64,12 @@ def budget_table(results: list[CaseResult]) -> MeasurementTable | None:
     return MeasurementTable("Equal-time training (--time-budget)",
                             ["model", "task", "seq_len", "budget", "trained", "steps reached", "tokens",
                              "CPU", "load", "quality", "chance"], rows, notes)
+
+
+def _named_baseline(result: CaseResult, text: str) -> str:
+    """A baseline's number, named by its kind unless it is chance (the column's header)."""
+    kind = result.details.get("baseline_kind") or "chance"
+    return text if kind == "chance" or text == "-" else f"{kind} {text}"
 
 
 def _lengths(result: CaseResult, primary: str) -> dict[int, float | None]:
@@ -91,7 +97,7 @@ def length_table(results: list[CaseResult]) -> MeasurementTable | None:
                          ("refused" if said.startswith("refused") else "-"))
         chance = [_value(r, "train", f"baseline_{primary}_len{length}") or _value(r, "train", f"baseline_{primary}")
                   for length in lengths]
-        chance_text = ",".join(sorted({_number(c) for c in chance if c is not None})) or "-"
+        chance_text = _named_baseline(r, ",".join(sorted({_number(c) for c in chance if c is not None})) or "-")
         rows.append([r.config.model, r.config.task + (f" seed {r.config.seed}" if r.config.seed else ""),
                      primary, str(r.config.seq_len), *cells, chance_text])
         beyond = {said for said in extension.values() if said != "the training length" and not said.startswith("within")}

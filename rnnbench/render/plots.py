@@ -19,9 +19,11 @@ from typing import Any, Iterable
 import numpy as np
 import pandas as pd
 
-from rnnbench.analysis.axes import AXIS_LABELS, SERIES_AXES, add_per_token_columns, swept_axis
-from rnnbench.records import CaseResult
+from rnnbench.analysis.axes import add_per_token_columns, axis_label, other_varying_axes, series_label, swept_axis
+from rnnbench.analysis.frame import primary_metric
+from rnnbench.records import CaseResult, machine_line
 from rnnbench.render import figure_layout
+from rnnbench.sweep_axes import BY_NAME
 
 #: how a backend's forward ran, for the forward-time caption (see :func:`forward_modes`)
 TORCH_FORWARD = "torch.inference_mode"
@@ -77,19 +79,6 @@ def _forward_how(modes: dict[str, str] | None) -> str:
     return " (" + "; ".join(f"{', '.join(backends)}: {mode}" for mode, backends in by_mode.items()) + ")"
 
 
-def machine_line(env: dict[str, Any]) -> str:
-    threads = env.get("threads")
-    load = env.get("load_average")
-    parts = [f"{env.get('cpu') or 'unknown CPU'} ({env.get('cpu_count')} logical CPUs)",
-             f"{threads} thread(s)"]
-    if load:
-        parts.append(f"load average {load[0]:.1f} at the start of the run")
-    torch_version = (env.get("versions") or {}).get("torch")
-    if torch_version:
-        parts.append(f"torch {torch_version}")
-    return "; ".join(parts)
-
-
 def make_plots(frame: pd.DataFrame, env: dict[str, Any], folder: Path, *, warmup_steps: int | None = None,
                modes: dict[str, str] | None = None) -> PlotSet:
     """Draw every plot the run's data supports into ``folder``; say why the others are missing.
@@ -120,7 +109,7 @@ def make_plots(frame: pd.DataFrame, env: dict[str, Any], folder: Path, *, warmup
     pareto = _pareto_plot(ok, machine, folder)
     if pareto is not None:
         figures.append(pareto)
-    if _primary(ok) is None:
+    if primary_metric(ok) is None:
         notes.append("no train scenario in this run: no accuracy, train-time or Pareto plots")
     if axis is not None and _memory_column(ok) is None:
         notes.append("no memory figure in this run (on CPU, memory is measured for the train scenario)")
@@ -139,12 +128,11 @@ def make_plots(frame: pd.DataFrame, env: dict[str, Any], folder: Path, *, warmup
 
 def _series(ok: pd.DataFrame, x: str) -> Iterable[tuple[str, pd.DataFrame]]:
     """Rows grouped into one line per model and per value of any other swept config column."""
-    implied = {"decode_context_len": "seq_len"}.get(x)  # the context length follows from --seq-len
-    others = [c for c in SERIES_AXES if c not in (x, implied) and c in ok and ok[c].nunique(dropna=True) > 1]
+    others = other_varying_axes(ok, x)
     keys = ["model", *others]
     for values, rows in ok.groupby(keys, sort=False, dropna=False):
         values = values if isinstance(values, tuple) else (values,)
-        label = str(values[0]) + "".join(f" {k}={v}" for k, v in zip(others, values[1:]))
+        label = " ".join([str(values[0]), series_label(others, values[1:])]).strip()
         yield label, rows
 
 
@@ -202,14 +190,19 @@ def _axis_plots(ok: pd.DataFrame, axis: str, machine: str, warmup_steps: int | N
         column, method = memory
         plots.append(_AxisPlot("memory", column, "Memory", "bytes",
                                f"{column.split('_')[0]} scenario memory, measured as: {method}."))
-    primary = _primary(ok)
+    primary = primary_metric(ok)
     if primary:
         plots.append(_AxisPlot("accuracy", f"train_eval_{primary}", f"Held-out {primary}", primary,
-                               f"The task's {primary} on held-out test batches after training; dashed: what"
-                               " chance gets (the task's baseline).", baseline=f"train_baseline_{primary}"))
+                               f"The task's {primary} on held-out test batches after training; dashed: the"
+                               f" task's baseline ({_kinds(ok)}).", baseline=f"train_baseline_{primary}"))
     for plot in plots:
-        plot.caption = f"{plot.caption} Against {AXIS_LABELS.get(axis, axis)}. {machine}."
+        plot.caption = f"{plot.caption} Against {axis_label(axis)}. {machine}."
     return plots
+
+
+def _kinds(ok: pd.DataFrame) -> str:
+    kinds = sorted(ok["baseline_kind"].dropna().unique()) if "baseline_kind" in ok else []
+    return ", ".join(map(str, kinds)) or "chance"
 
 
 def _memory_column(ok: pd.DataFrame) -> tuple[str, str] | None:
@@ -218,15 +211,6 @@ def _memory_column(ok: pd.DataFrame) -> tuple[str, str] | None:
             methods = ok.get(f"{column}_method")
             method = "; ".join(sorted(set(methods.dropna()))) if methods is not None else "see results.csv"
             return column, method
-    return None
-
-
-def _primary(ok: pd.DataFrame) -> str | None:
-    if "primary_metric" not in ok:
-        return None
-    for primary in ok["primary_metric"].dropna().unique():
-        if f"train_eval_{primary}" in ok and ok[f"train_eval_{primary}"].notna().any():
-            return str(primary)
     return None
 
 
@@ -284,11 +268,6 @@ def _scale(ax, xs: list[float], ys: list[float], *, swept: bool = True) -> None:
         ax.set_yscale("log")
 
 
-def _other_axes(ok: pd.DataFrame, x: str) -> list[str]:
-    implied = {"decode_context_len": "seq_len"}.get(x)  # the context length follows from --seq-len
-    return [c for c in SERIES_AXES if c not in (x, implied) and c in ok and ok[c].nunique(dropna=True) > 1]
-
-
 def panels(ok: pd.DataFrame, x: str) -> list[tuple[str, pd.DataFrame]]:
     """The rows split into small multiples of at most a handful of lines each.
 
@@ -297,12 +276,11 @@ def panels(ok: pd.DataFrame, x: str) -> list[tuple[str, pd.DataFrame]]:
     """
     if len(list(_series(ok, x))) <= figure_layout.MAX_SERIES_PER_PANEL:
         return [("", ok)]
-    for axis in _other_axes(ok, x):
+    for axis in other_varying_axes(ok, x):
         groups = [(value, rows) for value, rows in ok.groupby(axis, sort=True, dropna=False)]
         if len(groups) <= 9 and all(len(list(_series(rows, x))) <= figure_layout.MAX_SERIES_PER_PANEL
                                     for _, rows in groups):
-            name = AXIS_LABELS.get(axis, axis).lstrip("-").split(" ")[0]
-            return [(f"{name} {value}", rows) for value, rows in groups]
+            return [(BY_NAME[axis].tag(value), rows) for value, rows in groups]
     models = list(dict.fromkeys(ok["model"]))
     per_model = max(1, len(list(_series(ok, x))) // max(1, len(models)))
     size = max(1, figure_layout.MAX_SERIES_PER_PANEL // per_model)
@@ -326,7 +304,9 @@ def _plot_series(ax, ok: pd.DataFrame, axis: str, column: str, scale: float, col
         ys += list(points["y"])
         if baseline and baseline in rows:
             base = _aggregate(rows, axis, baseline)
-            ax.plot(base["x"], base["y"], linestyle="--", color="gray", linewidth=1, label="chance (task baseline)")
+            kinds = rows["baseline_kind"].dropna().unique() if "baseline_kind" in rows else []
+            name = str(kinds[0]) if len(kinds) == 1 else "chance" if not len(kinds) else "baseline"
+            ax.plot(base["x"], base["y"], linestyle="--", color="gray", linewidth=1, label=f"{name} (task baseline)")
     return xs, ys
 
 
@@ -358,11 +338,11 @@ def _line_plot(ok: pd.DataFrame, axis: str, spec: _AxisPlot, folder: Path) -> Pl
     if spec.column not in ok or not ok[spec.column].notna().any():
         return None
     scale, ylabel = _units(ok[spec.column], spec.seconds, spec.ylabel)
-    figure = _panel_plot(ok, axis, spec.column, scale=scale, xlabel=AXIS_LABELS.get(axis, axis),
+    figure = _panel_plot(ok, axis, spec.column, scale=scale, xlabel=axis_label(axis),
                          ylabel=ylabel, baseline=spec.baseline)
     if figure is None:
         return None
-    return _finish(figure, f"{spec.title} vs {AXIS_LABELS.get(axis, axis)}", spec.caption,
+    return _finish(figure, f"{spec.title} vs {axis_label(axis)}", spec.caption,
                    folder / f"{spec.name}.png")
 
 
@@ -378,7 +358,7 @@ def pareto_front(points: pd.DataFrame, higher_is_better: bool = True) -> pd.Data
 
 
 def _pareto_plot(ok: pd.DataFrame, machine: str, folder: Path) -> PlotFigure | None:
-    primary = _primary(ok)
+    primary = primary_metric(ok)
     if primary is None or "train_time_s" not in ok:
         return None
     column = f"train_eval_{primary}"

@@ -16,7 +16,17 @@ from pathlib import Path
 from typing import Union
 
 from rnnbench.analysis.studies import ClaimResult
-from rnnbench.study_api import StudyFigure, StudySpec
+from rnnbench.analysis.verdicts import ALPHA, MIN_SEEDS
+from rnnbench.study_api import VERDICTS, StudyFigure, StudySpec
+
+VERDICTS_TEXT = (
+    f"each comparison rests on a {100 * (1 - ALPHA):g}% Student t interval across seeds (at least {MIN_SEEDS}) of a"
+    " difference. supported: every part of the criterion holds (its interval on the claimed side); not supported:"
+    " after Holm's correction across the claim's parts, some part's interval lies on the other side and none on"
+    " the claimed side; mixed: parts went both ways (each named); inconclusive: an interval straddles its bound,"
+    " too few seeds, or a case failed. Either wrong answer comes out at most 5% of the time under no effect"
+    " (docs/studies.md)."
+)
 
 STYLE = """
 :root { color-scheme: light dark; }
@@ -30,7 +40,7 @@ th, td { padding: 0.3rem 0.5rem; text-align: left; border-bottom: 1px solid #888
 figure { margin: 1rem 0; } figure img { max-width: 100%; height: auto; background: white; }
 figcaption { font-size: 0.85rem; opacity: 0.85; }
 .supported { color: #1a7f37; font-weight: bold; } .not-supported { color: #cf222e; font-weight: bold; }
-.inconclusive { color: #9a6700; font-weight: bold; }
+.inconclusive { color: #9a6700; font-weight: bold; } .mixed { color: #8250df; font-weight: bold; }
 """.strip()
 
 
@@ -84,7 +94,22 @@ class StudyReportPaths:
 
 
 def summary_rows(claims: list[ClaimResult]) -> list[list[str]]:
-    return [[c.number, c.claim.title, c.verdict.status] for c in claims]
+    return [[c.number, c.claim.title, c.verdict.label] for c in claims]
+
+
+def stale_sweeps(version: str, claims: list[ClaimResult]) -> dict[str, str | None]:
+    """The sweeps whose runs were made under another study version (or before versions were recorded)."""
+    return {name: v for c in claims for name, v in c.versions.items() if v != version}
+
+
+def version_warnings(version: str, claims: list[ClaimResult]) -> list[Block]:
+    stale = stale_sweeps(version, claims)
+    if not stale:
+        return []
+    said = "; ".join(f"{name}: {v or 'no version recorded'}" for name, v in sorted(stale.items()))
+    return [Para(f"this report is built from runs of another study version ({said}), not {version}: the"
+                 " criteria, thresholds or sweeps changed after those runs, so their verdicts were not fixed before"
+                 " the data. Run the study again with --fresh for verdicts of this version.", label="Warning")]
 
 
 def blocks(spec: StudySpec, profile: str, claims: list[ClaimResult], sweeps: list[str]) -> list[Block]:
@@ -93,10 +118,12 @@ def blocks(spec: StudySpec, profile: str, claims: list[ClaimResult], sweeps: lis
         Heading(1, f"Study {spec.name} ({profile} profile)"),
         Para(spec.description),
         Para(f"Sentences quoted from {spec.source}." if spec.source else ""),
+        Para(f"{spec.version(profile)}: a hash of every claim's quote, criterion (thresholds included) and"
+             f" sweeps, and of the {profile} profile's sweeps and flags, fixed before any run; changing any of them"
+             " changes it.", label="Study version"),
+        *version_warnings(spec.version(profile), claims),
         Table(["#", "claim", "verdict"], summary_rows(claims)),
-        Para("supported: the pre-stated criterion holds in every seed, beyond the spread; not supported: every seed"
-             " contradicts it; inconclusive: the spread overlaps, too few seeds, or a case failed.",
-             label="Verdicts"),
+        Para(VERDICTS_TEXT, label="Verdicts"),
     ]
     for c in claims:
         o = c.outcome
@@ -195,8 +222,9 @@ def to_html(report: list[Block], title: str) -> str:
 
 def _verdict_cell(text: str) -> str:
     esc = html.escape(str(text))
-    if text in ("supported", "not supported", "inconclusive"):
-        return f'<span class="{str(text).replace(" ", "-")}">{esc}</span>'
+    status = next((v for v in sorted(VERDICTS, key=len, reverse=True) if str(text).startswith(v)), None)
+    if status is not None and (str(text) == status or str(text).startswith(status + " on ")):
+        return f'<span class="{status.replace(" ", "-")}">{esc}</span>'
     return esc
 
 
@@ -224,13 +252,13 @@ def print_claims_table(claims: list[ClaimResult], console) -> None:
     from rich.table import Table as RichTable
     from rich.text import Text
 
-    colours = {"supported": "green", "not supported": "red", "inconclusive": "yellow"}
+    colours = {"supported": "green", "not supported": "red", "mixed": "magenta", "inconclusive": "yellow"}
     table = RichTable(title="claims and verdicts")
     for col in ("#", "claim", "verdict", "because"):
         table.add_column(col, overflow="fold")
     for c in claims:
         status = c.verdict.status
         # Text, not markup: reasons hold intervals like "[0.1, 0.2]" that rich would read as tags
-        table.add_row(c.number, Text(c.claim.title), Text(status, style=colours.get(status, "")),
+        table.add_row(c.number, Text(c.claim.title), Text(c.verdict.label, style=colours.get(status, "")),
                       Text(_short(c.verdict.reason)))
     console.print(table)

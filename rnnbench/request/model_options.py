@@ -10,16 +10,21 @@ model.
 
 from __future__ import annotations
 
+import math
 from typing import Any, Iterable, Sequence
 
-from rnnbench.errors import UsageError
+from rnnbench.errors import OptionError, UsageError
 from rnnbench.manager import Registry
 from rnnbench.records import CaseConfig
 from rnnbench.specs import ModelSpec
 
 
-def convert_value(owner: str, key: str, default: Any, value: Any) -> Any:
-    """Convert an option value to the type of its default, or raise a UsageError."""
+def convert_value(kind: str, owner: str, key: str, default: Any, value: Any) -> Any:
+    """Convert an option value to the type of its default, or raise an :class:`OptionError`.
+
+    ``kind`` is ``model_opt`` or ``task_opt`` (for the message). A float option refuses NaN and
+    infinities: no model is configured by them, and JSON (``export``) cannot store them.
+    """
     text = value if isinstance(value, str) else str(value)
     try:
         if isinstance(default, bool):
@@ -27,9 +32,12 @@ def convert_value(owner: str, key: str, default: Any, value: Any) -> Any:
             if lowered not in ("true", "false", "1", "0", "yes", "no"):
                 raise ValueError
             return lowered in ("true", "1", "yes")
-        return type(default)(text)
+        converted = type(default)(text)
     except ValueError:
-        raise UsageError(f"option '{owner}.{key}': '{text}' is not a valid {type(default).__name__}") from None
+        raise OptionError(kind, owner, key, f"'{text}' is not a valid {type(default).__name__}") from None
+    if isinstance(converted, float) and not math.isfinite(converted):
+        raise OptionError(kind, owner, key, f"'{text}' is not a finite number")
+    return converted
 
 
 def resolve_model_options(
@@ -46,14 +54,14 @@ def resolve_model_options(
         matching = [s for s in specs if owner in (s.arch, s.name)]
         if not matching:
             names = ", ".join(s.name for s in specs)
-            raise UsageError(f"--model-opt names '{owner}', which is not among the models of the sweep ({names})")
+            raise OptionError("model_opt", owner, None, f"not among the models of the sweep ({names})")
         for key, value in options.items():
             declaring = [s for s in matching if key in s.options]
             if not declaring:
                 known = "; ".join(f"{s.name}: {', '.join(sorted(s.options)) or 'none'}" for s in matching)
-                raise UsageError(f"unknown option '{key}' for model '{owner}' (options: {known})")
+                raise OptionError("model_opt", owner, key, f"unknown option for model '{owner}' (options: {known})")
             for spec in declaring:
-                set_by_model[spec.name][key] = convert_value(owner, key, spec.options[key], value)
+                set_by_model[spec.name][key] = convert_value("model_opt", owner, key, spec.options[key], value)
     widths = sorted(set(hiddens))
     resolved: dict[str, tuple[tuple[str, Any], ...]] = {}
     for spec in specs:

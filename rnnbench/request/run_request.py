@@ -19,6 +19,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, Mapping
 
+from rnnbench.errors import OptionError, UsageError
 from rnnbench.request.options import BY_KEY, OPTIONS, RunRequest
 from rnnbench.request.sweep_file import read_sweep_file
 
@@ -50,11 +51,41 @@ def resolve_request(flags: Mapping[str, Any], *, stored: Mapping[str, Any] | Non
     request = RunRequest()
     if stored:
         request = apply_layer(request, parse_layer(stored))
+    resumed = request
     if sweep is not None:
         request = apply_layer(request, parse_layer(read_sweep_file(sweep, [o.key for o in OPTIONS]), str(sweep)))
     request = apply_layer(request, parse_layer(flags))
+    if stored:
+        _refuse_other_training_length(resumed, request)
     request.check()
     return request
+
+
+def _refuse_other_training_length(resumed: RunRequest, request: RunRequest) -> None:
+    """A resume that would swap the run's --steps for --time-budget (or back): one line saying so."""
+    for had, added in (("steps", "time_budget"), ("time_budget", "steps")):
+        if getattr(resumed, had) is not None and getattr(resumed, added) is None and \
+                getattr(request, added) is not None:
+            flag, old = BY_KEY[had].cli_flag, ",".join(f"{v:g}" for v in getattr(resumed, had))
+            raise UsageError(f"{BY_KEY[added].cli_flag}: the run being resumed trains with {flag} {old}, and a"
+                             f" resume repeats its sweep; drop {BY_KEY[added].cli_flag}, or start a new run"
+                             f" (without --resume) to train by {'time' if added == 'time_budget' else 'steps'}")
+
+
+def locate_option_error(exc: OptionError, flags: Mapping[str, Any], sweep: str | Path | None) -> OptionError:
+    """``exc`` naming the sweep file when the bad option came from it rather than from a flag."""
+    if sweep is None:
+        return exc
+
+    def holds(layer: Mapping[str, Any]) -> bool:
+        options = layer.get(exc.kind, {}).get(exc.owner)
+        return options is not None and (exc.key is None or exc.key in options)
+
+    if holds(parse_layer({k: v for k, v in flags.items() if k == exc.kind})):
+        return exc
+    if holds(parse_layer(read_sweep_file(sweep, [o.key for o in OPTIONS]), str(sweep))):
+        return exc.located(str(sweep))
+    return exc
 
 
 def resume_command(out_dir: str | Path, run_id: str) -> str:

@@ -27,7 +27,7 @@ CLAIMS = (
                       "Variants of RNNs: LSTM")),
         experiment="Gradient-flow probe on copy: ‖∂L/∂h_t‖ against the distance from the loss, at initialisation"
                    " and after training, for rnn, lstm, gru and the Transformer's residual stream; fitted decay per step.",
-        criterion=gradients.CRITERION, sweeps=("gradients",), analyze=gradients.analyze),
+        criterion=gradients.CRITERION, sweeps=("gradients", *gradients.REGIME_SWEEPS), analyze=gradients.analyze),
     Claim(
         key="long-term-dependencies", number="2", title="LSTM and GRU learn long-term dependencies a vanilla RNN cannot",
         quote=_quote(("Better at learning long-term dependencies.", "Variants of RNNs: LSTM"),

@@ -22,6 +22,12 @@ class LocalExecutor:
         if options.timeout is not None:  # silently ignoring it would let a hang run forever
             print("rnnbench: warning: the local executor cannot stop a case, so --timeout is ignored;"
                   " use --executor process", file=sys.stderr)
+        ignored = [flag for flag, given in (("--workers", options.workers != 1), ("--scheduler", options.scheduler))
+                   if given]
+        if ignored:
+            print(f"rnnbench: warning: the local executor runs every case in this process, so"
+                  f" {' and '.join(ignored)} {'is' if len(ignored) == 1 else 'are'} ignored; use --executor process"
+                  " (--workers) or --executor dask (--workers, --scheduler)", file=sys.stderr)
 
     def map(self, jobs: Iterable[CaseJob]) -> Iterator[CaseResult]:
         for job in jobs:

@@ -1,0 +1,50 @@
+"""The sweep axes are declared once (rnnbench.sweep_axes) and every reader follows that declaration."""
+
+from dataclasses import fields
+
+import numpy as np
+import pandas as pd
+
+from rnnbench.analysis.findings import findings
+from rnnbench.records import CaseConfig
+from rnnbench.sweep_axes import AXES, BY_NAME, NOT_AXES, POINT_AXES
+
+
+def test_every_field_of_a_case_is_a_declared_axis_or_says_why_not():
+    declared = {axis.name for axis in AXES} | set(NOT_AXES)
+    missing = [f.name for f in fields(CaseConfig) if f.name not in declared]
+    assert not missing, f"CaseConfig fields missing from rnnbench.sweep_axes.AXES (or NOT_AXES): {missing}"
+    stale = declared - {f.name for f in fields(CaseConfig)}
+    assert not stale, f"rnnbench.sweep_axes names fields CaseConfig no longer has: {sorted(stale)}"
+
+
+def test_a_case_label_tags_the_axes_marked_for_it():
+    config = CaseConfig(model="lstm@torch", task="copy", task_options=(), seq_len=64, batch_size=8, hidden=32,
+                        layers=1, device="cpu", dtype="float32", seed=0, steps=30, lr=0.003, time_budget_s=0.3)
+    assert config.label() == "lstm@torch copy T=64 B=8 H=32 L=1 seed=0 budget=0.3s"
+    assert BY_NAME["task_options"].tag('{"n": 3}') == "n=3"
+    assert BY_NAME["lr"].tag(np.float64(0.001)) == "lr=0.001"
+
+
+def _budget_row(model, budget, step, accuracy):
+    rng = np.random.default_rng(abs(hash((model, budget))) % 2**32)
+    samples = list(step * (1 + 0.02 * rng.standard_normal(20)))
+    return {"case_id": f"{model}-{budget}", "model": model, "family": "recurrent", "task": "copy",
+            "task_options": "{}", "seq_len": 20, "batch_size": 4, "hidden": 32, "layers": 1, "device": "cpu",
+            "dtype": "float32", "seed": 0, "steps": 30, "lr": 0.003, "time_budget_s": budget, "status": "ok",
+            "total_seq_len": 22, "primary_metric": "accuracy", "higher_is_better": True,
+            "train_step_time_s": float(np.median(samples)), "train_step_time_s_samples": samples,
+            "train_eval_accuracy": accuracy, "train_baseline_accuracy": 0.1}
+
+
+def test_two_time_budgets_with_one_seed_give_findings_per_budget():
+    """--time-budget 0.3,1 --seeds 0: each budget is its own comparison point, never "over 2 seeds"."""
+    assert "time_budget_s" in POINT_AXES
+    frame = pd.DataFrame([_budget_row("gru", 0.3, 0.010, 0.5), _budget_row("lstm", 0.3, 0.020, 0.4),
+                          _budget_row("gru", 1.0, 0.010, 0.9), _budget_row("lstm", 1.0, 0.020, 0.8)])
+    texts = [f.text for f in findings(frame)]
+    speed = [t for t in texts if "training step" in t]
+    assert [t.split(":")[0] for t in speed] == ["At budget=0.3s", "At budget=1s"]
+    assert not any("over 2 seeds" in t for t in texts)
+    [scope] = [f.text for f in findings(frame) if f.kind == "scope"]
+    assert "swept: budget" in scope and "1 seed(s)" in scope
