@@ -9,11 +9,39 @@ compared on equal terms.
 from __future__ import annotations
 
 import contextlib
+import math
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any, Iterator
 
 import numpy as np
+
+#: the learning-rate schedules a model trains under (--lr-schedule); see :func:`lr_factor`
+LR_SCHEDULES = ("constant", "warmup-cosine")
+#: warmup-cosine: the fraction of training over which the rate rises linearly from 0
+WARMUP_FRACTION = 0.05
+#: warmup-cosine: the rate at the end of training, as a fraction of the peak (nanoGPT's lr / 10)
+FINAL_LR_FRACTION = 0.1
+
+
+def lr_factor(schedule: str, progress: float) -> float:
+    """The multiple of the case's rate to train at when ``progress`` (0 to 1) of the training is done.
+
+    ``constant``: 1. ``warmup-cosine``: ``p / w`` for ``p < w`` (linear warm-up,
+    ``w`` = :data:`WARMUP_FRACTION`), then ``f + (1 - f)·(1 + cos(π·q))/2`` with
+    ``q = (p - w)/(1 - w)`` and ``f`` = :data:`FINAL_LR_FRACTION`: a cosine from the full rate
+    down to ``f`` of it at the end. The runner measures progress in steps, or in seconds of a
+    ``--time-budget``, so a budgeted case decays over its budget.
+    """
+    if schedule == "constant":
+        return 1.0
+    if schedule != "warmup-cosine":
+        raise ValueError(f"unknown learning-rate schedule {schedule!r}: one of {', '.join(LR_SCHEDULES)}")
+    p = min(max(progress, 0.0), 1.0)
+    if p < WARMUP_FRACTION:
+        return p / WARMUP_FRACTION
+    q = (p - WARMUP_FRACTION) / (1.0 - WARMUP_FRACTION)
+    return FINAL_LR_FRACTION + (1.0 - FINAL_LR_FRACTION) * 0.5 * (1.0 + math.cos(math.pi * q))
 
 
 @dataclass
@@ -147,6 +175,13 @@ class Model(ABC):
         with no fixed maximum length.
         """
         return "no fixed maximum length: applied as is"
+
+    def set_learning_rate(self, lr: float) -> None:
+        """Train the following steps at ``lr`` (``--lr-schedule`` calls it before each step, outside
+        the timer). A model that cannot is refused a schedule other than ``constant``."""
+        raise NotImplementedError(
+            f"{type(self).__name__} cannot change its learning rate while training (it does not implement"
+            " Model.set_learning_rate): run it with --lr-schedule constant")
 
     # -- device handling ------------------------------------------------------------
     def to_device(self, batch: Batch) -> Any:

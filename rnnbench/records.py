@@ -16,6 +16,8 @@ from typing import Any
 
 from rnnbench.sweep_axes import AXES
 
+#: the devices a case can run on (a model spec names the ones it supports)
+DEVICES = ("cpu", "cuda")
 #: what a case can do; each scenario adds its own metrics
 SCENARIOS = ("train", "forward", "decode", "gradients")
 DEFAULT_SCENARIOS = ("train", "forward")
@@ -66,6 +68,11 @@ class CaseConfig:
     model_options: tuple[tuple[str, Any], ...] = field(default=(), metadata=ID_WHEN_SET)
     #: train to this wall-clock budget in seconds instead of ``steps`` steps (--time-budget)
     time_budget_s: float | None = field(default=None, metadata=ID_WHEN_SET)
+    #: --lr-grid: train at each of these rates and keep the one best on the validation split (the
+    #: case's ``lr`` is then 0, like ``steps`` under a budget; ``train_lr_selected`` says which ran)
+    lr_grid: tuple[float, ...] = field(default=(), metadata=ID_WHEN_SET)
+    #: --lr-schedule: ``constant``, or ``warmup-cosine`` (rnnbench.model_api.lr_factor)
+    lr_schedule: str = field(default="constant", metadata=ID_WHEN_SET)
     #: the parameter count --match-params sized this case to (the reference model's count at its
     #: point; the reference itself carries its own count); like ``requested_hidden``, an
     #: annotation outside the case's identity. ``None``: not matched
@@ -112,6 +119,7 @@ class CaseConfig:
         values = known_fields(cls, data)
         values["task_options"] = tuple(sorted(dict(values.get("task_options") or {}).items()))
         values["model_options"] = tuple(sorted(dict(values.get("model_options") or {}).items()))
+        values["lr_grid"] = tuple(float(rate) for rate in values.get("lr_grid") or ())
         return cls(**values)
 
     @property
@@ -325,3 +333,20 @@ class RunInfo:
             stored = self.settings
         return RunSettings.from_dict(stored) if isinstance(stored, dict) else None
 
+
+def machine_line(env: dict[str, Any]) -> str:
+    """The machine a run measured on, as its environment record says: CPU, GPU, threads, load, torch.
+
+    Every caption that states where a figure was measured (run reports, study figures) prints this.
+    """
+    parts = [f"{env.get('cpu') or 'unknown CPU'} ({env.get('cpu_count')} logical CPUs)"]
+    if env.get("gpu"):
+        parts.append(f"GPU {env['gpu']}")
+    parts.append(f"{env.get('threads')} thread(s)")
+    load = env.get("load_average")
+    if load:
+        parts.append(f"load average {load[0]:.1f} at the start of the run")
+    torch_version = (env.get("versions") or {}).get("torch")
+    if torch_version:
+        parts.append(f"torch {torch_version}")
+    return "; ".join(parts)

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Optional, Protocol
 
-from rnnbench.records import CaseJob, CaseResult
+from rnnbench.records import DEVICES, CaseJob, CaseResult
 
 if TYPE_CHECKING:
     from rnnbench.model_api import Model, ModelConfig
@@ -25,7 +25,6 @@ if TYPE_CHECKING:
 FAMILIES = ("recurrent", "linear-recurrent", "attention", "feedforward", "other")
 #: the families that carry a fixed-size state from position to position
 RECURRENT_FAMILIES = ("recurrent", "linear-recurrent")
-DEVICES = ("cpu", "cuda")
 DTYPES = ("float32", "float64", "float16", "bfloat16")
 _NAME = re.compile(r"^[a-z][a-z0-9_\-]*$")
 

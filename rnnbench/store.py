@@ -30,6 +30,8 @@ from rnnbench.records import CaseConfig, CaseResult, Metric, RunInfo, Series
 SCHEMA_VERSION = 2
 APP_ID = "rnnbench"
 DEFAULT_DB_NAME = "rnnbench.db"
+#: the folder that holds the database and the run folders when --out is not given
+DEFAULT_RESULTS_FOLDER = "results"
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -171,6 +173,12 @@ def _alive(host: str, pid: int) -> bool:
 _CALLS_IN_METHOD = re.compile(r"\((\d+) call\(s\) each\)")
 
 
+def _schema1_calls_per_sample(method: str | None) -> int:
+    """The calls per timed sample a schema-1 method text names ("(8 call(s) each)"); 1 when it names none."""
+    found = _CALLS_IN_METHOD.search(method or "")
+    return int(found.group(1)) if found else 1
+
+
 class ResultsStore:
     """Read and write runs in one SQLite file."""
 
@@ -282,10 +290,8 @@ class ResultsStore:
                     self.conn.execute(statement)
             rows = self.conn.execute("SELECT rowid, method FROM metrics WHERE samples_json IS NOT NULL").fetchall()
             for rowid, method in rows:
-                found = _CALLS_IN_METHOD.search(method or "")
-                if found:
-                    self.conn.execute("UPDATE metrics SET calls_per_sample = ? WHERE rowid = ?",
-                                      (int(found.group(1)), rowid))
+                self.conn.execute("UPDATE metrics SET calls_per_sample = ? WHERE rowid = ?",
+                                  (_schema1_calls_per_sample(method), rowid))
             self.conn.execute(
                 "INSERT OR REPLACE INTO series SELECT run_id, case_id, scenario, name, '[]', samples_json,"
                 " 'point', unit, method FROM metrics WHERE name = 'loss_curve'")
@@ -337,6 +343,12 @@ class ResultsStore:
         with self._transaction():
             self.conn.execute("UPDATE runs SET status = ?, finished_at = ? WHERE run_id = ?",
                               (status, time.time(), run_id))
+
+    @_sql_errors
+    def update_run_env(self, run_id: str, env: dict[str, Any]) -> None:
+        """Replace a run's environment record (the calibration measured at the run's end joins it)."""
+        with self._transaction():
+            self.conn.execute("UPDATE runs SET env_json = ? WHERE run_id = ?", (json.dumps(env), run_id))
 
     @_sql_errors
     def claim(self, run_id: str, case_id: str, skip_statuses: tuple[str, ...] = ("ok",)) -> bool:
@@ -451,9 +463,8 @@ class ResultsStore:
                 series.setdefault(case_id, []).append(Series(
                     scenario, name, list(range(len(values or []))), values or [], "point", unit or "", method or ""))
                 continue
-            found = _CALLS_IN_METHOD.search(method or "")
             metrics.setdefault(case_id, []).append(Metric(
-                scenario, name, value, unit or "", method or "", values, int(found.group(1)) if found else 1))
+                scenario, name, value, unit or "", method or "", values, _schema1_calls_per_sample(method)))
         return self._cases(run_id, metrics, series)
 
     def _cases(self, run_id: str, metrics: dict[str, list[Metric]],
@@ -506,8 +517,7 @@ class ResultsStore:
                                              env=json.loads(env), settings=json.loads(settings),
                                              folder=self.path.parent / run_id)
             if self.schema_version < 2:
-                found = _CALLS_IN_METHOD.search(method or "")
-                n_calls = int(found.group(1)) if found else 1
+                n_calls = _schema1_calls_per_sample(method)
             metric = Metric(scenario, name, value, unit or "", method or "", json.loads(samples) if samples else None,
                             n_calls)
             out.append((run, case_id, CaseConfig.from_dict(json.loads(config)), metric))

@@ -29,6 +29,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Mapping
 
+from rnnbench.records import machine_line  # re-exported: a study's figure caption names the machine
+
 if TYPE_CHECKING:
     from rnnbench.records import CaseResult, RunInfo
 
@@ -55,6 +57,8 @@ class Verdict:
         :class:`rnnbench.analysis.verdicts.PartTest`), so that a claim of several parts can
         re-decide it under a correction; ``None`` for a part that is exact or failed.
     :param parts: the decided parts a combined verdict was made of (``mixed`` lists them).
+    :param scope: where the verdict holds when that is narrower than the sentence ("on this CPU");
+        the summary shows it after the status.
     """
 
     status: str
@@ -62,6 +66,12 @@ class Verdict:
     evidence: tuple[str, ...] = ()
     test: Any = field(default=None, compare=False, repr=False)
     parts: tuple["Verdict", ...] = field(default=(), compare=False, repr=False)
+    scope: str = ""
+
+    @property
+    def label(self) -> str:
+        """The status with its scope: ``not supported on this CPU``."""
+        return f"{self.status} {self.scope}".strip()
 
     def __post_init__(self) -> None:
         if self.status not in VERDICTS:
@@ -75,7 +85,7 @@ class StudySweep:
     :param name: unique within a profile; the study's analysis looks its results up by it.
     :param flags: ``rnnbench run`` options by their sweep-file key (``seq_len``, ``task_opt``,
         ``match_params``); values are strings, numbers, lists (comma lists) or ``True`` for
-        a switch. Where and how to execute (``executor``, ``workers``, ``out``) is not a flag
+        a switch; ``task_opt`` and ``model_opt`` take a list of ``NAME.KEY=VALUE``, one flag each. Where and how to execute (``executor``, ``workers``, ``out``) is not a flag
         of a sweep: ``rnnbench study run`` passes its own to every sweep.
     :param purpose: one line for the report and ``rnnbench study list``.
     """
@@ -93,7 +103,7 @@ class StudySweep:
                 args.append(flag)
             elif value is False or value is None:
                 continue
-            elif key == "task_opt":
+            elif key in ("task_opt", "model_opt"):
                 for item in ([value] if isinstance(value, str) else value):
                     args += [flag, str(item)]
             elif isinstance(value, (list, tuple)):
@@ -233,6 +243,23 @@ class StudySpec:
         if profile not in self.profiles:
             raise KeyError(profile)
         return self.profiles[profile]
+
+    def version(self, profile: str) -> str:
+        """A hash of what decides the verdicts, fixed before the data: every claim's quote, criterion
+        (its thresholds are written into it) and sweeps, and the profile's sweeps with their flags.
+
+        Changing any of them changes the version; each sweep's run stores the version it ran
+        under, and a report built from runs of another version says so.
+        """
+        identity = {
+            "study": self.name, "profile": profile,
+            "claims": [{"key": c.key, "number": c.number, "quote": c.quote, "criterion": c.criterion,
+                        "sweeps": list(c.sweeps)} for c in self.claims],
+            "sweeps": [{"name": s.name, "flags": {k: s.flags[k] for k in sorted(s.flags)}}
+                       for s in self.sweeps(profile)],
+        }
+        canonical = json.dumps(identity, sort_keys=True, separators=(",", ":"), default=str)
+        return hashlib.sha256(canonical.encode()).hexdigest()[:12]
 
     def validate(self) -> None:
         if not isinstance(self.name, str) or not _NAME.match(self.name):

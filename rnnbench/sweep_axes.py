@@ -71,6 +71,8 @@ def format_value(value: Any) -> str:
         return "-"
     if isinstance(value, bool):
         return str(value)
+    if isinstance(value, (tuple, list)):  # a grid: 0.001,0.003,0.01
+        return ",".join(format_value(item) for item in value) or "-"
     try:
         return f"{float(value):g}" if isinstance(value, float) or hasattr(value, "dtype") else str(value)
     except (TypeError, ValueError):
@@ -96,6 +98,10 @@ AXES: tuple[Axis, ...] = (
     Axis("seed", "seed", "seed", "seed", "seed {}", point=False, series=False, in_case_label=True),
     Axis("steps", "steps", "steps", "training steps", "{} steps", point=True, series=True, plot_x=True),
     Axis("lr", "lr", "lr", "learning rate", "lr {}", point=True, series=True, plot_x=True),
+    Axis("lr_grid", "lr grid", "lrs", "learning-rate grid (--lr-grid)", "learning rate chosen from {} on the"
+         " validation split (--lr-grid)", point=True, series=True),
+    Axis("lr_schedule", "lr schedule", "sched", "learning-rate schedule", "lr schedule {}", point=True,
+         series=True),
     Axis("time_budget_s", "budget", "budget", "training budget (s of wall clock)",
          "trained for {} s of wall clock (--time-budget)", point=True, series=True, in_case_label=True, unit="s"),
     # a model with other options is another line, but still the same model where findings compare models
@@ -121,6 +127,8 @@ def axis_value(config: Any, name: str) -> Any:
     """The value of axis ``name`` for a CaseConfig: ``hidden`` is the width asked for, as the frame holds it."""
     if name == "hidden":
         return config.requested_hidden or config.hidden
+    if name == "lr" and getattr(config, "lr_grid", ()):  # chosen per case from the grid: no one rate
+        return None
     if name.endswith("_options"):
         return dict(getattr(config, name))
     return getattr(config, name)

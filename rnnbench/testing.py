@@ -27,8 +27,11 @@ from typing import Any, Iterable, Sequence
 
 import numpy as np
 
+from rnnbench.errors import UsageError
 from rnnbench.manager import Registry, load_registry
 from rnnbench.model_api import Batch, MemoryReading, Model, ModelConfig
+from rnnbench.request.model_options import resolve_model_options
+from rnnbench.request.sweep import check_task_options, convert_option
 from rnnbench.specs import ModelSpec, TaskSpec
 from rnnbench.task_api import SPLITS, Task, baseline_entries
 
@@ -53,7 +56,7 @@ class CheckReport:
 def check_plugin(*modules: str) -> Registry:
     """Load plugin modules by import path, as ``rnnbench -p MODULE`` does, and fail on any problem.
 
-    Returns the registry (``.models``, ``.tasks``, ``.executors``: name -> spec) of what
+    Returns the registry (``.models``, ``.tasks``, ``.executors``, ``.studies``: name -> spec) of what
     the modules registered, without the installed plugins, so that a test sees its
     own plugin's registrations only. A module that fails to import, a hook that raises,
     an invalid or duplicate spec or a misspelled hook name fails with the reason.
@@ -61,7 +64,8 @@ def check_plugin(*modules: str) -> Registry:
     registry = load_registry(list(modules), entry_points=False)
     problems = "; ".join(str(p) for p in registry.problems)
     _require(f"check_plugin({', '.join(modules)})", not problems, problems)
-    _require(f"check_plugin({', '.join(modules)})", registry.models or registry.tasks or registry.executors,
+    _require(f"check_plugin({', '.join(modules)})",
+             registry.models or registry.tasks or registry.executors or registry.studies,
              "the module(s) registered nothing (are the hooks decorated with @rnnbench.hookimpl?)")
     return registry
 
@@ -239,19 +243,12 @@ def _check_decode(label: str, model: Model, batch: Batch, full: np.ndarray, tol:
 
 
 def _model_options(label: str, spec: ModelSpec, given: dict[str, Any], hidden: int) -> dict[str, Any]:
-    unknown = sorted(set(given) - set(spec.options))
-    _require(label, not unknown, f"unknown option(s) {', '.join(unknown)} (declared: {', '.join(spec.options) or 'none'})")
-    options = {**spec.options, **given}
-    for key, value in given.items():
-        default = spec.options[key]
-        _require(label, type(value) is type(default) or (isinstance(default, float) and type(value) is int),
-                 f"option {key!r}: {value!r} is not a {type(default).__name__} like its default")
-    if spec.check_options is not None:
-        try:
-            spec.check_options(options, hidden)
-        except ValueError as exc:
-            raise ContractError(f"{label}: check_options refused {options} at hidden={hidden}: {exc}") from None
-    return options
+    """The options a case would run with, converted and checked by the code ``--model-opt`` goes through."""
+    try:
+        resolved = resolve_model_options({spec.name: given} if given else {}, [spec], [hidden])
+    except UsageError as exc:
+        raise ContractError(f"{label}: {exc}") from None
+    return {**spec.options, **dict(resolved[spec.name])}
 
 
 def _fixed_batch(config: ModelConfig, batch_size: int, seq_len: int) -> Batch:
@@ -432,14 +429,12 @@ def _check_baselines(label: str, task: Task, batches: int, B: int, tolerance: fl
 
 
 def _task_options(label: str, spec: TaskSpec, given: dict[str, Any], seq_len: int) -> dict[str, Any]:
-    unknown = sorted(set(given) - set(spec.options))
-    _require(label, not unknown, f"unknown option(s) {', '.join(unknown)} (declared: {', '.join(spec.options) or 'none'})")
-    options = {**spec.options, **given}
-    if spec.check_options is not None:
-        try:
-            spec.check_options(options, seq_len)
-        except ValueError as exc:
-            raise ContractError(f"{label}: check_options refused {options} at seq_len={seq_len}: {exc}") from None
+    """The options a case would run with, converted and checked by the code ``--task-opt`` goes through."""
+    try:
+        options = {**spec.options, **{key: convert_option(spec, key, value) for key, value in given.items()}}
+        check_task_options(spec, options, [seq_len])
+    except UsageError as exc:
+        raise ContractError(f"{label}: {exc}") from None
     return options
 
 

@@ -1,5 +1,11 @@
 """What every torch model shares: embedding -> core -> head, masked losses, Adam, devices.
 
+Adam runs at the case's rate, or under ``--lr-schedule warmup-cosine`` at the rate the
+runner sets before each step (:meth:`TorchModel.set_learning_rate`, the schedule
+:func:`rnnbench.model_api.lr_factor`), which works for time budgets too: the runner's
+progress is in steps or in seconds of the budget, where torch's step-counting
+schedulers need the number of steps in advance.
+
 A torch model plugin supplies only its core: an ``nn.Module`` mapping ``[B, T, H]``
 to ``[B, T, H]`` with ``init_state(batch, device, dtype)`` and ``step(x, state)``
 for decoding. :class:`TorchModel` does the rest, the same way for every core, so
@@ -132,6 +138,10 @@ class TorchModel(Model):
             nn.utils.clip_grad_norm_(self.net.parameters(), self.config.grad_clip)
         self.optimizer.step()
         return float(loss.item())
+
+    def set_learning_rate(self, lr: float) -> None:
+        for group in self.optimizer.param_groups:  # what torch.optim.lr_scheduler does, by the runner's clock
+            group["lr"] = lr
 
     def forward(self, batch: TorchBatch) -> torch.Tensor:
         self.net.eval()

@@ -11,7 +11,7 @@ import textwrap
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
-from rnnbench.study_api import StudyFigure
+from rnnbench.study_api import StudyFigure, machine_line
 
 Results = Sequence[Any]  # CaseResult objects; typed loosely so fabricated ones work in tests
 
@@ -91,13 +91,27 @@ def setup_line(results: Results, trained: bool = True) -> str:
     parts = []
     fields = (("task", "task"), ("seq_len", "--seq-len"), ("hidden", "width"), ("layers", "layers"),
               ("batch_size", "batch"))
+    tuned = trained and any(r.config.lr_grid for r in results)
     if trained:
-        fields += (("steps", "steps"), ("lr", "lr"))
+        fields += (("steps", "steps"),) + ((("lr", "lr"),) if not tuned else ())
     for field, label in fields:
         vals = values_of(results, field)
         parts.append(f"{label} {', '.join(f'{v:g}' if isinstance(v, float) else str(v) for v in vals)}")
+    if tuned:
+        parts.append(lr_choice_line(results))
     parts.append(f"seeds {', '.join(str(s) for s in seeds_of(results))}")
     return "; ".join(parts)
+
+
+def lr_choice_line(results: Results) -> str:
+    """The --lr-grid of a sweep and the rate each model chose, per seed (on the validation split)."""
+    grids = sorted({",".join(f"{v:g}" for v in r.config.lr_grid) for r in results if r.config.lr_grid})
+    chosen: dict[str, list[str]] = {}
+    for r in sorted(results, key=lambda r: r.config.seed):
+        rate = metric(r, "train", "lr_selected")
+        chosen.setdefault(r.config.arch, []).append(f"{rate:g}" if rate is not None else "-")
+    per_model = "; ".join(f"{arch} {', '.join(rates)}" for arch, rates in chosen.items())
+    return f"lr chosen on the validation split from {' / '.join(grids)}, per seed: {per_model}"
 
 
 def params_line(results: Results) -> str:
@@ -108,18 +122,6 @@ def params_line(results: Results) -> str:
         if p is not None and r.config.model not in seen:
             seen[r.config.model] = f"{r.config.arch} {int(p):,} (width {r.config.hidden})"
     return "parameters: " + "; ".join(seen.values()) if seen else ""
-
-
-def machine_line(env: dict[str, Any]) -> str:
-    """Machine, threads and load as recorded in the run's environment."""
-    parts = [f"{env.get('cpu') or 'unknown CPU'} ({env.get('cpu_count')} logical CPUs)"]
-    if env.get("gpu"):
-        parts.append(f"GPU {env.get('gpu')}")
-    parts.append(f"{env.get('threads')} thread(s)")
-    load = env.get("load_average")
-    if load:
-        parts.append(f"load average {load[0]:.1f} at the start of the run")
-    return "; ".join(parts)
 
 
 # -- figures -------------------------------------------------------------------------------

@@ -52,3 +52,31 @@ def test_a_task_with_a_wrong_baseline_fails_the_check(registry):
     spec = dataclasses.replace(registry.tasks["copy"], factory=lambda o, T, s: Overclaiming(T, 10, 8, s))
     with pytest.raises(ContractError, match="baseline accuracy=0.5"):
         check_task(spec)
+
+
+def test_option_checks_give_the_cli_s_answer(registry):
+    """rnnbench.testing checks options with the code --model-opt/--task-opt go through: same refusal, same line."""
+    from rnnbench.errors import UsageError
+    from rnnbench.request.model_options import resolve_model_options
+
+    spec = registry.models["transformer@torch"]
+    with pytest.raises(UsageError) as cli_error:
+        resolve_model_options({spec.name: {"head": 2}}, [spec], [32])
+    with pytest.raises(ContractError) as check_error:
+        check_model(spec, options={"head": 2})
+    assert str(check_error.value).endswith(str(cli_error.value))
+    assert check_model(spec, options={"heads": "4"}).checked  # a string converts as on the command line
+    from rnnbench.request.sweep import convert_option
+
+    with pytest.raises(UsageError) as cli_error:
+        convert_option(registry.tasks["copy"], "delay", 3)
+    with pytest.raises(ContractError) as check_error:
+        check_task(registry.tasks["copy"], options={"delay": 3})
+    assert str(check_error.value).endswith(str(cli_error.value)) and "delay" in str(cli_error.value)
+
+
+def test_a_plugin_that_registers_only_a_study_passes_check_plugin():
+    from rnnbench.testing import check_plugin
+
+    registry = check_plugin("testplugins.tiny_study")
+    assert list(registry.studies) == ["tiny-study"] and not registry.models

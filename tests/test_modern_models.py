@@ -18,6 +18,9 @@ from rnnbench.torch_model import state_tensors
 FORMS = {
     "mingru@torch": ("scan", "parallel", "sequential", {}),
     "minlstm@torch": ("scan", "parallel", "sequential", {}),
+    "mamba@torch": ("scan", "chunked", "sequential", {"chunk": 4, "d_state": 4}),
+    "deltanet@torch": ("form", "chunked", "sequential", {"chunk": 4, "heads": 2}),
+    "linear_attention@torch": ("form", "chunked", "sequential", {"chunk": 4, "heads": 2}),
 }
 
 
@@ -128,7 +131,7 @@ def test_flops_count_the_form_that_runs(registry, name):
 def test_mingru_is_the_papers_recurrence(registry):
     """h_t = (1 - z_t) h_{t-1} + z_t g(k_h), written out here once more from the paper."""
     model = build(registry, "mingru@torch", "parallel", layers=1, input_kind="features")
-    layer = model.net.core.layers[0]
+    layer = model.net.core.mixers[0]
     x = torch.randn(2, 7, 8)
     k_z, k_h = layer.proj(x).chunk(2, dim=-1)
     z, h, want = torch.sigmoid(k_z), torch.zeros(2, 8), []
@@ -136,4 +139,4 @@ def test_mingru_is_the_papers_recurrence(registry):
         tilde = torch.where(k_h[:, t] >= 0, k_h[:, t] + 0.5, torch.sigmoid(k_h[:, t]))
         h = (1 - z[:, t]) * h + z[:, t] * tilde
         want.append(h)
-    assert_relative(layer(x, "parallel").detach(), torch.stack(want, 1).detach(), 1e-5, "minGRU")
+    assert_relative(layer(x).detach(), torch.stack(want, 1).detach(), 1e-5, "minGRU")

@@ -61,3 +61,23 @@ def test_report_reads_top_down_and_the_html_stands_alone(tmp_path):
     print_claims_table(results, Console(file=out, width=200))
     text = out.getvalue()
     assert "Vanishing gradients" in text and "[0.1, 0.2]" in text  # not eaten as rich markup
+
+
+def _versioned_spec(criterion: str) -> StudySpec:
+    claim = Claim(key="one", title="t", quote="“q”", criterion=criterion, sweeps=("s",),
+                  analyze=lambda d: ClaimOutcome(Verdict("supported", "fine")))
+    return StudySpec(name="demo", description="d", claims=(claim,), profiles={"quick": (StudySweep("s", {}),)})
+
+
+def test_the_study_version_changes_with_a_criterion_and_a_report_of_other_runs_says_so(tmp_path):
+    old, new = _versioned_spec("Supported when x > 2."), _versioned_spec("Supported when x > 3.")
+    assert old.version("quick") != new.version("quick")
+    assert old.version("quick") == _versioned_spec("Supported when x > 2.").version("quick")
+
+    data = study_data(tmp_path, {"s": [case("lstm", 0, {})]})
+    data.sweeps["s"].run.settings["study"] = {"name": "demo", "version": old.version("quick")}
+    same = write_study_report(old, "quick", evaluate(old, data), [], tmp_path).markdown.read_text()
+    assert f"**Study version.** {old.version('quick')}" in same and "**Warning.**" not in same
+    other = write_study_report(new, "quick", evaluate(new, data), [], tmp_path).markdown.read_text()
+    assert f"**Warning.** this report is built from runs of another study version (s: {old.version('quick')})" \
+        in other

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -89,7 +90,8 @@ def case(arch: str, seed: int, metrics: dict[tuple[str, str], float | None], *, 
     cfg = CaseConfig(model=f"{arch}@torch", task=task, task_options=(), seq_len=seq_len, batch_size=32,
                      hidden=64, layers=1, device="cpu", dtype="float32", seed=seed, steps=100, lr=2e-3, **config)
     return CaseResult(config=cfg, status=status, error="" if status == "ok" else "RuntimeError: boom",
-                      metrics=[Metric(sc, name, value) for (sc, name), value in metrics.items()],
+                      metrics=[Metric(sc, name, value) for (sc, name), value in
+                               {("model", "params"): 1000.0, **metrics}.items()],
                       details={"family": family, "total_seq_len": seq_len})
 
 
@@ -148,6 +150,25 @@ def test_language_model_claim_each_outcome(tmp_path, bpc, expected):
     assert outcome.verdict.status == expected, outcome.verdict.reason
 
 
+def test_unequal_parameters_make_an_equal_parameter_claim_inconclusive_with_the_counts(tmp_path):
+    # the issue's quick lm sweep: the Transformer at 63,528 parameters against the LSTM's 46,696
+    cases = lm_cases({"lstm": [2.9, 3.0, 2.95], "gru": [2.95, 3.05, 3.0], "transformer": [2.5, 2.6, 2.55]})
+    for r in cases:
+        counts = {"lstm": 46696.0, "gru": 46000.0, "transformer": 63528.0}
+        r.metrics = [m if m.name != "params" else Metric("model", "params", counts[r.config.arch]) for m in r.metrics]
+    verdict = language.analyze(study_data(tmp_path, {"lm-equal-time": cases})).verdict
+    assert verdict.status == INCONCLUSIVE
+    assert "parameter counts differ by 38%" in verdict.reason and "63,528" in verdict.reason, verdict.reason
+    assert "would say supported" in verdict.evidence[0]
+
+
+def test_unequal_training_time_makes_the_equal_time_claim_inconclusive(tmp_path):
+    cases = lm_cases({"lstm": [2.9, 3.0, 2.95], "gru": [2.95, 3.05, 3.0], "transformer": [2.5, 2.6, 2.55]})
+    cases[0].metrics = [m if m.name != "time_s" else Metric("train", "time_s", 30.0) for m in cases[0].metrics]
+    verdict = language.analyze(study_data(tmp_path, {"lm-equal-time": cases})).verdict
+    assert verdict.status == INCONCLUSIVE and "training wall clock (s) differ" in verdict.reason
+
+
 def recall_cases(acc: dict[str, list[float]]) -> list[CaseResult]:
     return [case(arch, seed, {("train", "eval_accuracy"): v, ("train", "baseline_accuracy"): 1 / 32,
                               ("decode", "state_bytes"): 1024.0}, task="associative_recall")
@@ -183,7 +204,7 @@ def test_long_term_dependency_claim_supported_and_budget_too_small(tmp_path):
         "gru": {10: [1.0, 1.0, 1.0], 30: [1.0, 0.97, 0.99]},
     })
     adding = delay_cases("adding", "mse", 0.167, {
-        "rnn": {10: [0.1, 0.12, 0.11], 30: [0.16, 0.17, 0.16]},
+        "rnn": {10: [0.005, 0.008, 0.006], 30: [0.16, 0.17, 0.16]},
         "lstm": {10: [0.001, 0.002, 0.001], 30: [0.005, 0.01, 0.007]},
         "gru": {10: [0.001, 0.002, 0.001], 30: [0.003, 0.004, 0.003]},
     })
@@ -192,6 +213,15 @@ def test_long_term_dependency_claim_supported_and_budget_too_small(tmp_path):
     hopeless = delay_cases("adding", "mse", 0.167, {a: {10: [0.17, 0.16, 0.165]} for a in ("rnn", "lstm", "gru")})
     outcome = memory.analyze_long(study_data(tmp_path, {"copy-delays": copy, "adding-delays": hopeless}))
     assert outcome.verdict.status == INCONCLUSIVE and "budget is too small" in outcome.verdict.reason
+    # the RNN fails at every delay, the shortest included: nothing shows its failure depends on the delay
+    everywhere = delay_cases("adding", "mse", 0.167, {
+        "rnn": {10: [0.1, 0.12, 0.11], 30: [0.16, 0.17, 0.16]},
+        "lstm": {10: [0.001, 0.002, 0.001], 30: [0.005, 0.01, 0.007]},
+        "gru": {10: [0.001, 0.002, 0.001], 30: [0.003, 0.004, 0.003]},
+    })
+    outcome = memory.analyze_long(study_data(tmp_path, {"copy-delays": copy, "adding-delays": everywhere}))
+    assert outcome.verdict.status == INCONCLUSIVE and "not shown to depend on the delay" in outcome.verdict.reason
+    assert any("lstm solves every delay of the grid" in line for line in outcome.setup)
 
 
 # -- the rules every claim shares -----------------------------------------------------------
@@ -281,27 +311,74 @@ def test_length_generalisation_fails_for_both_models_is_not_supported(tmp_path):
     assert length.analyze(study_data(tmp_path, sweeps)).verdict.status == NOT_SUPPORTED
 
 
-def speed_cases(ratio_by_len: dict[int, float]) -> list[CaseResult]:
-    """lstm and gru at 1 ms per step; the transformer at ``ratio`` times that, ±2% noise, 12 repeats."""
+def speed_cases(time_ratio: float, flops_ratio: float = 1.0, scan_ratio: float = 0.5,
+                lengths=(64, 256, 1024)) -> list[CaseResult]:
+    """3 seeds; lstm and gru at 1 ms per step, the transformer at ``time_ratio`` times that doing
+    ``flops_ratio`` times their FLOPs, mingru at ``scan_ratio`` times the gru's time; 12 repeats, ±2%."""
     out = []
-    for seq_len, ratio in ratio_by_len.items():
-        for arch, base in (("lstm", 1e-3), ("gru", 1e-3), ("transformer", ratio * 1e-3)):
-            times = [base * (1 + 0.02 * ((i % 5) - 2) / 2) for i in range(12)]
-            result = case(arch, 0, {}, task="lm", seq_len=seq_len)
-            result.metrics = [Metric("train", "step_time_s", times[6], samples=times),
-                              Metric("forward", "latency_s", times[6], samples=times)]
-            out.append(result)
+    for seq_len in lengths:
+        for seed in range(3):
+            drift = 1 + 0.01 * seed
+            for arch, base, flops in (("lstm", 1e-3, 1e6), ("gru", 1e-3, 1e6),
+                                      ("transformer", time_ratio * 1e-3, flops_ratio * 1e6),
+                                      ("mingru", scan_ratio * 1e-3, 1e6)):
+                times = [drift * base * (1 + 0.02 * ((i % 5) - 2) / 2) for i in range(12)]
+                result = case(arch, seed, {}, task="lm", seq_len=seq_len)
+                result.metrics = [Metric("train", "step_time_s", times[6], samples=times),
+                                  Metric("train", "gflops", flops / times[6] / 1e9),
+                                  Metric("forward", "latency_s", times[6], samples=times),
+                                  Metric("model", "params", 1000.0)]
+                out.append(result)
     return out
 
 
-@pytest.mark.parametrize("ratios, expected", [
-    ({64: 0.5, 256: 0.6, 1024: 0.8}, SUPPORTED),
-    ({64: 2.0, 256: 3.0, 1024: 5.0}, NOT_SUPPORTED),
-    ({64: 0.5, 256: 2.0}, INCONCLUSIVE),
+@pytest.mark.parametrize("speeds, expected", [
+    (dict(time_ratio=0.5), SUPPORTED),
+    (dict(time_ratio=3.0, scan_ratio=2.0), NOT_SUPPORTED),
+    # slower per token, but the Transformer does 4x the arithmetic and the scan is faster: the groups disagree
+    (dict(time_ratio=2.0, flops_ratio=4.0), MIXED),
 ])
-def test_sequential_training_claim_each_outcome(tmp_path, ratios, expected):
-    outcome = speed.analyze(study_data(tmp_path, {"speed": speed_cases(ratios)}))
-    assert outcome.verdict.status == expected, outcome.verdict.reason
-    crossovers = [row[3] for row in outcome.table[1] if row[1] == "train-step time per token"]
-    if expected == INCONCLUSIVE:
-        assert crossovers[0] == "the Transformer becomes slower between T=64 and T=256"
+def test_sequential_training_claim_a_verdict_per_group_on_this_cpu(tmp_path, speeds, expected):
+    outcome = speed.analyze(study_data(tmp_path, {"speed": speed_cases(**speeds)}))
+    verdict = outcome.verdict
+    assert verdict.status == expected, verdict.reason
+    assert verdict.label == f"{expected} on this CPU" and f"{expected} on this CPU (test CPU" in verdict.reason
+    assert [p.reason.split(":")[0] for p in verdict.parts] == ["slow", "at matched FLOPs", "because sequential"]
+
+
+def test_sequential_training_without_the_parallel_scan_control_is_not_decided(tmp_path):
+    cases = [r for r in speed_cases(0.5) if r.config.arch != "mingru"]
+    verdict = speed.analyze(study_data(tmp_path, {"speed": cases})).verdict
+    assert verdict.status == INCONCLUSIVE and "parallel-scan control" in verdict.reason
+
+
+def test_vanishing_gradient_claim_has_a_verdict_per_initialisation_regime(tmp_path):
+    default = gradient_cases({"rnn": [0.30, 0.32, 0.31], "lstm": [0.05, 0.06, 0.05], "gru": [0.04, 0.07, 0.05]})
+    vanishing = gradient_cases({"rnn": [0.9, 0.95, 0.93], "lstm": [0.2, 0.1, 0.15], "gru": [0.25, 0.3, 0.28]})
+    # exploding: the RNN's gradient grows with distance; the gated models' barely change
+    exploding = gradient_cases({"rnn": [-0.27, -0.28, -0.27], "lstm": [0.01, -0.03, -0.04], "gru": [0.02, -0.02, 0.01]})
+    # norm-preserving: the RNN decays no faster than the GRU (the issue's finding)
+    edge = gradient_cases({"rnn": [0.30, 0.33, 0.35], "lstm": [0.05, 0.06, 0.05], "gru": [0.28, 0.31, 0.33]})
+    sweeps = {"gradients": default, gradients.regime_sweep(0.5): vanishing, gradients.regime_sweep(1.0): edge,
+              gradients.regime_sweep(3.0): exploding}
+    verdict = gradients.analyze(study_data(tmp_path, sweeps)).verdict
+    regimes = {p.reason.split(":")[0]: p.status for p in verdict.parts}
+    assert regimes == {"default init, at initialisation": SUPPORTED, "default init, after training": SUPPORTED,
+                       "orthogonal init, radius 0.5": SUPPORTED, "orthogonal init, radius 1": MIXED,
+                       "orthogonal init, radius 3": SUPPORTED}, verdict.reason
+    assert verdict.status == MIXED
+
+
+def test_recall_reports_the_state_size_sweep_as_accuracy_against_state_bytes(tmp_path):
+    equal = recall_cases({"lstm": [0.2, 0.25, 0.22], "gru": [0.3, 0.2, 0.25], "transformer": [0.99, 1.0, 0.98]})
+    widths = []
+    for hidden, acc in ((32, 0.1), (256, 0.8)):
+        for r in recall_cases({"lstm": [acc] * 3}):
+            r.config = dataclasses.replace(r.config, hidden=hidden)
+            r.metrics = [m if m.name != "state_bytes" else Metric("decode", "state_bytes", 8.0 * hidden)
+                         for m in r.metrics]
+            widths.append(r)
+    outcome = decode.analyze_recall(study_data(tmp_path, {"recall": equal, "recall-widths": widths}))
+    assert outcome.verdict.status == SUPPORTED
+    rows = {row[0]: row for row in outcome.table[1]}
+    assert rows["lstm width 32"][1:] == ["0.1, 0.1, 0.1", "256"] and rows["lstm width 256"][2] == "2,048"

@@ -156,6 +156,9 @@ class NumpyRecurrentModel(Model):
         mask = np.ascontiguousarray(batch.mask.T, dtype=self.dtype)
         return NumpyBatch(inputs, targets, mask)
 
+    def set_learning_rate(self, lr: float) -> None:
+        self.optimizer.lr = lr  # Adam reads its rate at every step
+
     def train_step(self, batch: NumpyBatch) -> float:
         loss = self.loss_and_gradients(batch)
         if self.config.grad_clip:

@@ -3,6 +3,14 @@
 On CPU, nn.LSTM runs oneDNN's fused kernel when oneDNN is available, while nn.GRU
 and nn.RNN run ATen's per-time-step loop; on CUDA all three run cuDNN. Each case
 records which path ran, since it explains much of the speed difference.
+
+The recurrent initialisation is a model option, because it decides how gradients flow
+through time (Saxe et al. 2014; Le et al. 2015): ``init=default`` keeps PyTorch's
+U(-1/√H, 1/√H) for every weight; ``init=orthogonal`` draws each gate's H×H block of the
+hidden-to-hidden matrix W_hh orthogonal and scales it by ``radius``, so that every block's
+eigenvalues lie on the circle of that radius (spectral radius = ``radius``): below 1
+the linearised recurrence h_t = W_hh h_{t-1} shrinks a gradient by about ``radius`` per
+step, above 1 it grows it. Input weights and biases keep their defaults.
 """
 
 from __future__ import annotations
@@ -19,14 +27,44 @@ from rnnbench.torch_model import TorchModel, recurrent_flops
 GATES = {"rnn": 1, "gru": 3, "lstm": 4}
 LAYERS = {"rnn": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}
 
+INITS = ("default", "orthogonal")
+#: ``--model-opt rnn.init=orthogonal --model-opt rnn.radius=0.5`` (likewise lstm, gru)
+OPTIONS = {"init": "default", "radius": 1.0}
+OPTION_HELP = {"init": "recurrent weights W_hh: default (PyTorch's uniform) or orthogonal (each gate block"
+                       " orthogonal, scaled by radius)",
+               "radius": "spectral radius of each gate block of W_hh under init=orthogonal (1: norm-preserving)"}
+
+
+def check_options(options: dict, hidden: int) -> None:
+    if options["init"] not in INITS:
+        raise ValueError(f"init must be one of {', '.join(INITS)}, got {options['init']!r}")
+    if options["radius"] <= 0:
+        raise ValueError(f"radius must be positive, got {options['radius']}")
+    if options["init"] == "default" and options["radius"] != 1.0:
+        raise ValueError("radius applies to init=orthogonal only; set init=orthogonal too")
+
+
+def orthogonal_recurrent_(rnn: nn.RNNBase, gates: int, radius: float) -> None:
+    """Each of the ``gates`` H×H blocks of every layer's W_hh: orthogonal × radius."""
+    hidden = rnn.hidden_size
+    with torch.no_grad():
+        for name, weight in rnn.named_parameters():
+            if name.startswith("weight_hh"):
+                for g in range(gates):
+                    block = weight[g * hidden:(g + 1) * hidden]
+                    nn.init.orthogonal_(block)
+                    block.mul_(radius)
+
 
 class RecurrentCore(nn.Module):
     """A stack of torch.nn recurrent layers, width ``hidden`` in and out."""
 
-    def __init__(self, arch: str, hidden: int, layers: int):
+    def __init__(self, arch: str, hidden: int, layers: int, init: str = "default", radius: float = 1.0):
         super().__init__()
         self.arch = arch
         self.rnn = LAYERS[arch](hidden, hidden, num_layers=layers, batch_first=True)
+        if init == "orthogonal":
+            orthogonal_recurrent_(self.rnn, GATES[arch], radius)
         if arch == "lstm":
             # Forget-gate bias 1 (Gers et al. 2000; Jozefowicz et al. 2015): without it the
             # LSTM sits on the copy task's memoryless plateau. Gate order is i, f, g, o.
@@ -96,9 +134,14 @@ def make_factory(arch: str):
         def core_flops(seq_len: int, batch: int) -> float:
             return config.layers * recurrent_flops(gates, config.hidden, config.hidden, seq_len, batch)
 
+        options = {**OPTIONS, **config.options}
+        check_options(options, config.hidden)
         return TorchModel(
-            config, lambda c: RecurrentCore(arch, c.hidden, c.layers), core_flops,
-            facts={"kernel_path": kernel_path(arch, config.device, config.dtype)},
+            config, lambda c: RecurrentCore(arch, c.hidden, c.layers, options["init"], float(options["radius"])),
+            core_flops,
+            facts={"kernel_path": kernel_path(arch, config.device, config.dtype),
+                   "recurrent_init": options["init"] if options["init"] == "default"
+                   else f"orthogonal, spectral radius {options['radius']:g}"},
         )
 
     return factory

@@ -25,6 +25,7 @@ from typing import Iterable, Sequence
 import numpy as np
 import pandas as pd
 
+from rnnbench.analysis.frame import primary_metric
 from rnnbench.stats import estimate_ratio, fmt_bytes, fmt_time
 from rnnbench.sweep_axes import AXES, BY_NAME, POINT_AXES
 
@@ -254,7 +255,7 @@ def _call(cost: Cost) -> str:
 def _quality(points, varying: list[str], compact: bool) -> list[Finding]:
     out, parts = [], []
     for point, rows in points:
-        primary = _primary(rows)
+        primary = primary_metric(rows)
         if primary is None:
             continue
         column, base = f"train_eval_{primary}", f"train_baseline_{primary}"
@@ -298,15 +299,6 @@ def _quality(points, varying: list[str], compact: bool) -> list[Finding]:
     if parts:
         out.append(Finding("quality", "Most accurate on held-out data: " + "; ".join(parts) + "."))
     return out
-
-
-def _primary(rows: pd.DataFrame) -> str | None:
-    if "primary_metric" not in rows:
-        return None
-    for primary in rows["primary_metric"].dropna().unique():
-        if f"train_eval_{primary}" in rows and rows[f"train_eval_{primary}"].notna().any():
-            return str(primary)
-    return None
 
 
 def _memory(points, varying: list[str], compact: bool, column: str, what: str) -> list[Finding]:

@@ -9,12 +9,14 @@ import pandas as pd
 
 from rnnbench.records import CaseConfig, CaseResult
 from rnnbench.stats import Summary
+from rnnbench.sweep_axes import format_value
 
 #: bump when a column changes meaning or disappears (adding columns does not bump it)
 FRAME_SCHEMA_VERSION = 1
 
 CONFIG_COLUMNS = ["model", "arch", "backend", "model_options", "task", "task_options", "seq_len", "batch_size",
-                  "hidden", "width", "matched_params", "layers", "device", "dtype", "seed", "steps", "lr", "time_budget_s"]
+                  "hidden", "width", "matched_params", "layers", "device", "dtype", "seed", "steps", "lr", "lr_grid",
+                  "lr_schedule", "time_budget_s"]
 
 #: metrics whose "how it was measured" gets its own column beside the value
 _METHOD_SUFFIXES = ("_s", "memory_bytes", "state_bytes")
@@ -36,7 +38,10 @@ def result_row(result: CaseResult, run_id: str = "") -> dict:
         "batch_size": c.batch_size, "hidden": c.requested_hidden or c.hidden, "width": c.hidden,
         "matched_params": c.matched_params,
         "family": result.details.get("family"), "layers": c.layers, "device": c.device,
-        "dtype": c.dtype, "seed": c.seed, "steps": c.steps, "lr": c.lr, "time_budget_s": c.time_budget_s,
+        "dtype": c.dtype, "seed": c.seed, "steps": c.steps,
+        # under --lr-grid the rate is chosen per case: lr is empty, train_lr_selected holds the choice
+        "lr": None if c.lr_grid else c.lr, "lr_grid": format_value(c.lr_grid) if c.lr_grid else None,
+        "lr_schedule": c.lr_schedule, "time_budget_s": c.time_budget_s,
         "status": result.status, "error": result.error,
         "host": result.worker.get("host"), "pid": result.worker.get("pid"),
         "cpu": result.worker.get("cpu"), "threads": result.worker.get("threads"),
@@ -63,6 +68,23 @@ def result_row(result: CaseResult, run_id: str = "") -> dict:
     for curve in result.series:  # a curve is one cell: its y values, in x order
         row[curve.column] = json.dumps(curve.y)
     return row
+
+
+def primary_metrics(frame: pd.DataFrame) -> list[str]:
+    """The tasks' primary metrics ('accuracy') that these rows evaluated (``train_eval_<name>``), first seen first.
+
+    One task gives one; a run of tasks with different primary metrics gives several, and each
+    reader says what it does then (a plot draws the first, the summary table says "quality").
+    """
+    if "primary_metric" not in frame:
+        return []
+    return [str(p) for p in frame["primary_metric"].dropna().unique()
+            if f"train_eval_{p}" in frame and frame[f"train_eval_{p}"].notna().any()]
+
+
+def primary_metric(frame: pd.DataFrame) -> str | None:
+    """The primary metric these rows evaluated (the first, when their tasks name several); None: none was."""
+    return next(iter(primary_metrics(frame)), None)
 
 
 def base_columns() -> list[str]:

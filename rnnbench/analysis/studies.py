@@ -9,7 +9,8 @@ report. The analysis still runs on what is there, so the figure shows it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 
 from rnnbench.analysis.verdicts import failed_cases
 from rnnbench.study_api import INCONCLUSIVE, Claim, ClaimOutcome, StudyData, StudySpec, Verdict
@@ -24,6 +25,8 @@ class ClaimResult:
     outcome: ClaimOutcome
     #: one line per sweep the claim read: its run, machine, threads and load
     runs: list[str]
+    #: per sweep the claim read, the study version its run was made under (None: not recorded or not run)
+    versions: dict[str, str | None] = field(default_factory=dict)
 
     @property
     def verdict(self) -> Verdict:
@@ -47,6 +50,15 @@ def sweep_problems(claim: Claim, data: StudyData) -> list[Verdict]:
     return problems
 
 
+def run_version(name: str, data: StudyData) -> str | None:
+    """The study version a sweep's run recorded (``None`` when not run, or run before versions were stored)."""
+    sweep = data.sweeps.get(name)
+    if sweep is None or sweep.run is None:
+        return None
+    tag = (sweep.run.settings or {}).get("study") or {}
+    return tag.get("version") if isinstance(tag, dict) else None
+
+
 def run_line(name: str, data: StudyData) -> str:
     sweep = data.sweeps.get(name)
     if sweep is None or sweep.run is None:
@@ -62,6 +74,14 @@ def run_line(name: str, data: StudyData) -> str:
             f"{load_text}")
 
 
+def _drop_missing_figure(outcome: ClaimOutcome) -> None:
+    """A figure whose file was not written is left out of the report, with a note saying so."""
+    figure = outcome.figure
+    if figure is not None and not Path(figure.path).is_file():
+        outcome.figure = None
+        outcome.notes.append(f"no figure: the claim's analysis named {figure.path}, which it did not write")
+
+
 def evaluate(spec: StudySpec, data: StudyData) -> list[ClaimResult]:
     """Every claim of ``spec`` against ``data``; never raises for a claim's failure."""
     out = []
@@ -70,6 +90,10 @@ def evaluate(spec: StudySpec, data: StudyData) -> list[ClaimResult]:
             outcome = claim.analyze(data)
             if not isinstance(outcome, ClaimOutcome):
                 raise TypeError(f"analyze returned {type(outcome).__name__}, expected ClaimOutcome")
+            if not isinstance(outcome.verdict, Verdict):  # e.g. the string "supported"
+                raise TypeError(f"analyze returned a verdict of type {type(outcome.verdict).__name__}"
+                                f" ({outcome.verdict!r:.40}), expected a Verdict")
+            _drop_missing_figure(outcome)
         except Exception as exc:  # one claim's bug must not cost the others their report
             outcome = ClaimOutcome(Verdict(INCONCLUSIVE, f"the analysis failed: {type(exc).__name__}: {exc}"))
         problems = sweep_problems(claim, data)
@@ -79,5 +103,7 @@ def evaluate(spec: StudySpec, data: StudyData) -> list[ClaimResult]:
                 INCONCLUSIVE, "; ".join(p.reason for p in problems),
                 (f"the analysis alone would say {said.status}: {said.reason}", *said.evidence))
         out.append(ClaimResult(claim, claim.number or str(index), outcome,
-                               [run_line(name, data) for name in claim.sweeps]))
+                               [run_line(name, data) for name in claim.sweeps],
+                               {name: run_version(name, data) for name in claim.sweeps
+                                if name in data.sweeps and data.sweeps[name].run is not None}))
     return out

@@ -24,7 +24,8 @@ def study_tag(spec: StudySpec, profile: str, sweep: StudySweep, planned_cases: i
               device: str | None = None) -> dict[str, Any]:
     """What a sweep's run stores in its settings under :data:`STUDY_KEY`."""
     return {"name": spec.name, "profile": profile, "sweep": sweep.name, "device": device,
-            "fingerprint": sweep.fingerprint(spec.name, profile, device), "cases": planned_cases}
+            "fingerprint": sweep.fingerprint(spec.name, profile, device), "cases": planned_cases,
+            "version": spec.version(profile)}
 
 
 def sweep_runs(store: ResultsStore, study: str) -> dict[str, RunInfo]:

@@ -61,6 +61,7 @@ from typing import Iterable, Mapping, Sequence, Union
 import numpy as np
 from scipy import stats as sps
 
+from rnnbench.analysis.terms import TOLERANCE, unequal
 from rnnbench.study_api import INCONCLUSIVE, MIXED, NOT_SUPPORTED, SUPPORTED, Verdict
 
 #: the family-wise level of every claim: the chance of a wrong "supported" or "not supported"
@@ -399,3 +400,35 @@ RULE = (f"Every comparison is decided by a {100 * (1 - ALPHA):g}% Student t inte
         " lies on the claimed side; not supported when, under Holm's correction across the claim's parts, some part's"
         " interval lies on the other side and none on the claimed side; mixed when parts go both ways (each named);"
         " inconclusive when an interval straddles its bound, with fewer seeds, or when a case failed.")
+
+
+# -- equal terms -----------------------------------------------------------------------------
+
+def equal_terms(results: Iterable, kinds: Sequence[str] = ("params",), *, within: Sequence[str] = ("seq_len",),
+                tolerance: float | None = None) -> Verdict | None:
+    """``inconclusive`` with the figures when a criterion's "equal parameters" (or steps, wall clock,
+    FLOPs) does not hold, else ``None``.
+
+    Cases are compared within each point of the sweep (the config fields ``within``, such as
+    the sequence length: matching sizes models per point); failed cases are left to the
+    failed-case rule. ``kinds`` are keys of :data:`rnnbench.analysis.terms.KINDS`.
+    """
+    groups: dict[tuple, list] = {}
+    for r in results:
+        if r.status == "ok":
+            groups.setdefault(tuple(getattr(r.config, f) for f in within), []).append(r)
+    for point, cases in sorted(groups.items(), key=lambda kv: str(kv[0])):
+        for kind in kinds:
+            why = unequal(cases, kind, TOLERANCE if tolerance is None else tolerance)
+            if why:
+                where = ", ".join(f"{f} {v}" for f, v in zip(within, point))
+                return Verdict(INCONCLUSIVE, f"the criterion needs equal terms, but at {where} {why}")
+    return None
+
+
+def unless_unequal(verdict: Verdict, guard: Verdict | None) -> Verdict:
+    """The verdict, or the guard's ``inconclusive`` keeping what the analysis alone would have said."""
+    if guard is None:
+        return verdict
+    return Verdict(INCONCLUSIVE, guard.reason,
+                   (f"the analysis alone would say {verdict.status}: {verdict.reason}", *verdict.evidence))

@@ -1,4 +1,4 @@
-"""What every subcommand shares: the -p/--debug flags and loading the plugins."""
+"""What every subcommand shares: the -p/--debug/--out flags and loading the plugins."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 from rnnbench.execution.runner import registry_for
 from rnnbench.errors import UsageError
 from rnnbench.manager import IMPORT_FAILED, Registry
-from rnnbench.store import DEFAULT_DB_NAME
+from rnnbench.store import DEFAULT_DB_NAME, DEFAULT_RESULTS_FOLDER
 
 
 def add_common(parser: argparse.ArgumentParser, *, plugins: bool = True) -> None:
@@ -18,6 +18,12 @@ def add_common(parser: argparse.ArgumentParser, *, plugins: bool = True) -> None
         parser.add_argument("-p", dest="plugins", action="append", default=[], metavar="MODULE",
                             help="load a plugin module by import path (repeatable), as pytest -p")
     parser.add_argument("--debug", action="store_true", help="show tracebacks instead of one-line errors")
+
+
+def add_out(parser) -> None:
+    """``--out FOLDER``: the results folder that holds the database (and the run folders)."""
+    parser.add_argument("--out", default=DEFAULT_RESULTS_FOLDER,
+                        help=f"results folder holding {DEFAULT_DB_NAME} (default: %(default)s)")
 
 
 def load_plugins(modules: list[str] | tuple[str, ...]) -> Registry:

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any, Callable
 
+from rnnbench.commands.common import add_out
 from rnnbench.analysis.sources import load_run_source
 from rnnbench.errors import RnnbenchError, UsageError
 from rnnbench.render.export import export_document, pytest_benchmark_document
@@ -28,7 +29,7 @@ def add_parser(sub: Any, add_common: Callable[[argparse.ArgumentParser], None]) 
     p.add_argument("run", metavar="RUN", help="run id, run folder, 'latest' or 'commit:SHA'")
     p.add_argument("--format", choices=("json", "pytest-benchmark"), default="json", help="(default: %(default)s)")
     p.add_argument("-o", "--output", metavar="FILE", help="file to write (default: standard output)")
-    p.add_argument("--out", default="results", help="results folder holding rnnbench.db (default: %(default)s)")
+    add_out(p)
     p.set_defaults(handler=run)
 
 

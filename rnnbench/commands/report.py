@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any, Callable
 
+from rnnbench.commands.common import add_out
 from rnnbench.analysis.sources import load_run_source
 from rnnbench.errors import UsageError
 from rnnbench.render.plots import matplotlib_missing
@@ -22,7 +23,7 @@ def add_parser(sub: Any, add_common: Callable[[argparse.ArgumentParser], None]) 
     add_common(p)
     p.add_argument("run", metavar="RUN",
                    help="the run to report: a run id, its folder, 'latest', 'latest~N' or 'commit:SHA'")
-    p.add_argument("--out", default="results", help="results folder holding rnnbench.db (default: %(default)s)")
+    add_out(p)
     p.set_defaults(handler=run)
 
 

@@ -19,7 +19,7 @@ from rich.progress import (
 
 from rnnbench.analysis.match_params import match_params, registry_param_counter
 from rnnbench.analysis.sources import store_run_id
-from rnnbench.commands.common import load_plugins, results_folder
+from rnnbench.commands.common import add_out, load_plugins, results_folder
 from rnnbench.errors import OptionError, UsageError
 from rnnbench.execution.interrupts import hold_interrupts, interrupt_once, sigterm_as_interrupt
 from rnnbench.execution.load import apply_threading, choose_threading, sample_machine
@@ -54,7 +54,7 @@ def add_parser(sub, add_common) -> None:
             f"{option.help} (default: {default_text(option.key)})"
         groups[option.group].add_argument(option.cli_flag, help=help_text, **kwargs)
     how = groups["how"]
-    how.add_argument("--out", default="results", help="results folder (default: %(default)s)")
+    add_out(how)
     how.add_argument("--resume", metavar="RUN",
                      help="continue a run (a run id, 'latest' or 'latest~N') with its stored flags: skip its ok"
                      " cases, rerun failed and missing ones")
@@ -104,7 +104,7 @@ def run(args: argparse.Namespace) -> int:
     except OptionError as exc:
         raise locate_option_error(exc, flags, args.sweep) from None
     if stored_run is not None and kept is not None:
-        _check_kept(stored_run.run_id, kept, settings, args.allow_changed_settings, err)
+        check_kept(stored_run.run_id, kept, settings, args.allow_changed_settings, err)
     command = "rnnbench " + " ".join(shlex.quote(a) for a in args.argv)
     environment, notes = _load_facts(machine, threading, too_late)
     with interrupt_once() as interrupts:
@@ -196,7 +196,9 @@ def _load_facts(machine, threading, too_late: str | None) -> tuple[dict[str, Any
     return environment, notes
 
 
-def _check_kept(run_id: str, kept: RunSettings, settings: RunSettings, allowed: bool, err: Console) -> None:
+def check_kept(run_id: str, kept: RunSettings, settings: RunSettings, allowed: bool, err: Console,
+               refusal: str = "drop the flag, start a new run, or pass --allow-changed-settings (each row then"
+               " records its settings and the table and report say what varied)", what_is_done: str = "") -> None:
     """A resume measures as the run did, unless the user allows a change (then every output says so)."""
     before, now = _flat(kept.to_dict()), _flat(settings.to_dict())
     changed = [(k, before.get(k), now.get(k)) for k in sorted(set(before) | set(now)) if before.get(k) != now.get(k)]
@@ -205,9 +207,8 @@ def _check_kept(run_id: str, kept: RunSettings, settings: RunSettings, allowed: 
     what = ", ".join(f"{k}={old} to {new}" for k, old, new in changed)
     if not allowed:
         raise UsageError(
-            f"--resume {run_id}: this would change {what}; the rows of one run must be measured alike: drop the"
-            " flag, start a new run, or pass --allow-changed-settings (each row then records its settings and the"
-            " table and report say what varied)")
+            f"{what_is_done or '--resume ' + run_id}: this would change {what}; the rows of one run must be measured"
+            f" alike: {refusal}")
     err.print(f"rnnbench: warning: --resume {run_id} with --allow-changed-settings: {what}; the rows run now record"
               " it, and the table and report say what varied", markup=False, highlight=False, soft_wrap=True)
 

@@ -20,20 +20,22 @@ from rnnbench.records import CaseResult, Metric
 from rnnbench.task_api import Task, baseline_entries
 
 
-def evaluate(model: Model, task: Task, batch_size: int, batches: int, weighted: bool = False) -> dict[str, float]:
-    """Each metric of the task averaged over ``batches`` test batches (metrics are means per batch).
+def evaluate(model: Model, task: Task, batch_size: int, batches: int, weighted: bool = False,
+             split: str = "test") -> dict[str, float]:
+    """Each metric of the task averaged over ``batches`` batches of ``split`` (metrics are means per batch):
+    the test split for what a case reports, the validation split for choosing a rate (--lr-grid).
 
     ``weighted``: each batch weighs as many as its counted positions, so that a finite test set
     whose last batch is partly masked is averaged per example (:meth:`Task.test_batches`)."""
     totals: dict[str, float] = {}
     weight = 0.0
     for index in range(batches):
-        batch = task.batch("test", index, batch_size)
+        batch = task.batch(split, index, batch_size)
         outputs = model.predict(model.to_device(batch))
         if not np.isfinite(outputs).all():  # else argmax of NaN scores as a (wrong) prediction: accuracy 0
             bad = int(np.size(outputs) - np.isfinite(outputs).sum())
             raise FloatingPointError(f"the model's outputs hold {bad} NaN or infinite value(s) of {np.size(outputs)}"
-                                     f" on held-out test batch {index}; no metric can be computed from them")
+                                     f" on held-out {split} batch {index}; no metric can be computed from them")
         counted = float((batch.mask > 0).sum()) if weighted else 1.0
         weight += counted
         for key, value in task.metrics(outputs, batch).items():

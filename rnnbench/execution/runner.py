@@ -24,9 +24,10 @@ from rnnbench.execution.budget_load import CHANGE_CPUS, BudgetLoad
 from rnnbench.execution.environment import cpu_model
 from rnnbench.execution.evaluation import evaluate, evaluate_lengths
 from rnnbench.execution.load import LoadMeter
+from rnnbench.execution.lr_grid import record_choice, select_rate
 from rnnbench.execution.timing import Measurement, time_call
 from rnnbench.manager import Registry, load_registry
-from rnnbench.model_api import Batch, Model, ModelConfig
+from rnnbench.model_api import FINAL_LR_FRACTION, WARMUP_FRACTION, Batch, Model, ModelConfig, lr_factor
 from rnnbench.records import (
     CaseConfig,
     CaseJob,
@@ -164,7 +165,11 @@ def _run_scenarios(config: CaseConfig, registry: Registry, settings: RunSettings
     trained = False
     for scenario in settings.scenarios:
         if scenario == "train":
-            _train(model, task, config, settings, result, lambda length: build_task(config, registry, length))
+            task_at = lambda length: build_task(config, registry, length)  # noqa: E731
+            if config.lr_grid:  # the chosen rate's model goes on to the other scenarios
+                model = _train_on_grid(config, registry, task, settings, result, task_at)
+            else:
+                _train(model, task, config, settings, result, task_at)
             trained = True
         elif scenario == "forward":
             _forward(model, task, config, settings, result)
@@ -190,7 +195,40 @@ def _timing_metrics(scenario: str, name: str, m: Measurement, work: float, work_
 
 def _train(model: Model, task: Task, config: CaseConfig, settings: RunSettings, result: CaseResult,
            task_at: Callable[[int], Task]) -> None:
-    """Train for ``config.steps`` steps, or until ``config.time_budget_s`` seconds have passed, then evaluate.
+    """Train at the case's rate, then evaluate on the test split."""
+    _fit(model, task, config, settings, result)
+    _test(model, task, config, settings, result, task_at)
+
+
+def _train_on_grid(config: CaseConfig, registry: Registry, task: Task, settings: RunSettings, result: CaseResult,
+                   task_at: Callable[[int], Task]) -> Model:
+    """--lr-grid: train at each rate, keep the best on the validation split, test it (rnnbench.execution.lr_grid)."""
+    B = config.batch_size
+
+    def train_at(rate: float) -> tuple[Model, CaseResult]:
+        seed_everything(config.seed)  # every rate starts from the same initialisation and sees the same batches
+        rated = dataclasses.replace(config, lr=rate)
+        candidate = build_model(rated, registry, task)
+        record = CaseResult(config=rated)
+        _fit(candidate, task, rated, settings, record)
+        return candidate, record
+
+    def validation_score(candidate: Model) -> float:
+        return evaluate(candidate, task, B, settings.eval_batches, split="valid")[task.primary_metric]
+
+    choice = select_rate(config.lr_grid, train_at, validation_score, higher_is_better=task.higher_is_better,
+                         classify=classify_error)
+    result.metrics += choice.result.metrics
+    result.series += choice.result.series
+    result.details.update(choice.result.details)
+    record_choice(result, choice, task.primary_metric, task.higher_is_better,
+                  f"mean over {settings.eval_batches} validation batches of {B}")
+    _test(choice.model, task, dataclasses.replace(config, lr=choice.lr), settings, result, task_at)
+    return choice.model
+
+
+def _fit(model: Model, task: Task, config: CaseConfig, settings: RunSettings, result: CaseResult) -> None:
+    """Train for ``config.steps`` steps, or until ``config.time_budget_s`` seconds have passed.
 
     Under a time budget the clock covers everything a training step needs (making
     the batch, moving it, the step itself), and stops before the first step that
@@ -209,6 +247,9 @@ def _train(model: Model, task: Task, config: CaseConfig, settings: RunSettings, 
     train_start = time.perf_counter()
     while (step < config.steps) if budget is None else (time.perf_counter() - train_start < budget):
         batch = model.to_device(task.batch("train", step, B))
+        if config.lr_schedule != "constant":  # progress in steps, or in seconds of the budget
+            done = (step + 1) / config.steps if budget is None else (time.perf_counter() - train_start) / budget
+            model.set_learning_rate(config.lr * lr_factor(config.lr_schedule, done))
         measure_memory = step == (1 if budget is not None else min(1, config.steps - 1))
         meter = model.memory_meter("train") if measure_memory else contextlib.nullcontext()
         start = time.perf_counter()
@@ -272,7 +313,14 @@ def _train(model: Model, task: Task, config: CaseConfig, settings: RunSettings, 
     ]
     if memory is not None:
         result.metrics.append(Metric("train", "memory_bytes", memory.bytes, "bytes", memory.method))
+    if config.lr_schedule != "constant":
+        result.details["lr_schedule"] = schedule_sentence(config.lr_schedule, budget is not None)
 
+
+def _test(model: Model, task: Task, config: CaseConfig, settings: RunSettings, result: CaseResult,
+          task_at: Callable[[int], Task]) -> None:
+    """Evaluate the trained model on the test split, at its length and at ``--eval-seq-len``'s."""
+    B = config.batch_size
     # Evaluate on held-out data: the test split never shares an example with train.
     whole = task.test_batches(B)
     scores = evaluate(model, task, B, settings.eval_batches if whole is None else whole, weighted=whole is not None)
@@ -291,6 +339,13 @@ def _train(model: Model, task: Task, config: CaseConfig, settings: RunSettings, 
     result.details["primary_metric"] = task.primary_metric
     result.details["higher_is_better"] = task.higher_is_better
     result.details["primary_metric_bounded"] = task.primary_metric_bounded
+
+
+def schedule_sentence(schedule: str, budgeted: bool) -> str:
+    """How the rate moved during training, for the case's record."""
+    clock = "seconds of the budget" if budgeted else "steps"
+    return (f"{schedule}: linear warm-up from 0 over the first {WARMUP_FRACTION:.0%} of training, then cosine"
+            f" decay to {FINAL_LR_FRACTION:.0%} of the rate at the end (progress in {clock})")
 
 
 def task_loss_unit(model: Model) -> str:

@@ -16,12 +16,13 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from rnnbench.errors import RnnbenchError, UsageError
+from rnnbench.execution import calibration
 from rnnbench.execution.environment import collect_environment
 from rnnbench.execution.interrupts import hold_interrupts
 from rnnbench.manager import Registry
 from rnnbench.records import CaseConfig, CaseJob, CaseResult, RunInfo, RunSettings
 from rnnbench.specs import ExecutorOptions
-from rnnbench.store import DEFAULT_DB_NAME, ResultsStore
+from rnnbench.store import DEFAULT_DB_NAME, DEFAULT_RESULTS_FOLDER, ResultsStore
 
 #: on --resume, cases stored with these statuses are not run again (failures are retried)
 RESUME_SKIPS = ("ok",)
@@ -48,7 +49,7 @@ def run_sweep(
     *,
     executor: str = "local",
     executor_options: ExecutorOptions = ExecutorOptions(),
-    out_dir: Path = Path("results"),
+    out_dir: Path = Path(DEFAULT_RESULTS_FOLDER),
     command: str = "",
     resume: str | None = None,
     on_result: Callable[[CaseResult, int, int], None] | None = None,
@@ -126,6 +127,7 @@ def _new_run(registry: Registry, settings: RunSettings, executor: str, out_dir: 
     env.update(environment or {})
     errors = registry.notify("rnnbench_environment", env=env)
     env = _json_safe_environment(env, errors)
+    calibration.record(env, "start", settings.threads)  # how fast the machine is, before the first case
     run = RunInfo(run_id=new_run_id(), folder=out_dir, env=env, command=command,
                   settings=_settings_dict(settings, executor), created_at=time.time())
     if request is not None:
@@ -219,6 +221,9 @@ class _Sweep:
     def wrap_up(self) -> RunOutcome:
         run_id = self.run_info.run_id
         self.store.release_claims(run_id)
+        if not self.interrupted:  # and after the last: the machine's speed may have changed meanwhile
+            calibration.record(self.run_info.env, "end", self.run_info.env.get("threads") or 1)
+            self.store.update_run_env(run_id, self.run_info.env)
         self.store.finish_run(run_id, "interrupted" if self.interrupted else "finished")
         results = self.store.results(run_id)
         # rnnbench_run_finished is called by the command once the run folder is written

@@ -20,14 +20,16 @@ import pandas as pd
 from rnnbench.analysis.conditions import condition_notes
 from rnnbench.analysis.crossover import crossovers
 from rnnbench.analysis.findings import Finding, attach_samples, findings, short_reason
-from rnnbench.analysis.frame import baseline_kind, results_frame
+from rnnbench.analysis.frame import baseline_kind, primary_metrics, results_frame
 from rnnbench.analysis.match_params import point_of
-from rnnbench.records import CaseResult, Metric, RunInfo
+from rnnbench.records import CaseResult, Metric, RunInfo, machine_line
 from rnnbench.render.fit import Column
+from rnnbench.render.lr_grid import EXPLANATION as LR_GRID_EXPLANATION, edge_notes as lr_grid_edge_notes
+from rnnbench.render.lr_grid import lr_grid_table
 from rnnbench.render.measurements import measurement_tables
-from rnnbench.render.plots import PlotFigure, PlotSet, machine_line
+from rnnbench.render.plots import PlotFigure, PlotSet
 from rnnbench.stats import MIN_SAMPLES_FOR_SPREAD, Summary, fmt_bytes, fmt_count, fmt_time
-from rnnbench.sweep_axes import AXES, axis_value
+from rnnbench.sweep_axes import AXES, axis_value, format_value
 
 Table = tuple[list[str], list[list[str]]]
 
@@ -78,6 +80,8 @@ def _axis_value(result: CaseResult, field: str) -> Any:
 def _text(value: Any) -> str:
     if value is None:
         return "-"
+    if isinstance(value, tuple):  # a grid of rates
+        return format_value(value)
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 
@@ -111,9 +115,10 @@ def display_names(models: list[str]) -> dict[str, str]:
     return {m: m for m in models}
 
 
-def _primary(results: list[CaseResult]) -> str | None:
-    names = {r.details.get("primary_metric") for r in results if r.details.get("primary_metric")}
-    return names.pop() if len(names) == 1 else None
+def _shared_primary_metric(results: list[CaseResult]) -> str | None:
+    """The one primary metric the cases evaluated, naming the quality column; None: none, or several tasks' own."""
+    names = primary_metrics(results_frame(results))
+    return names[0] if len(names) == 1 else None
 
 
 def _memory_method(results: list[CaseResult]) -> str | None:
@@ -124,9 +129,10 @@ def _memory_method(results: list[CaseResult]) -> str | None:
 def summary_columns(results: list[CaseResult]) -> tuple[list[Column], list[list[str]], list[str]]:
     """Columns, rows and the constant axes of the terminal summary (before fitting)."""
     axes, constant = varying_axes(results)
-    primary = _primary(results)
+    primary = _shared_primary_metric(results)
     one_method = _memory_method(results)
     width_differs = any(r.config.requested_hidden not in (None, r.config.hidden) for r in results)
+    tuned = any(r.config.lr_grid for r in results)
     # chance alone keeps its plain column; any other kind (persistence, 1-NN) is named in each cell
     all_chance = all(baseline_kind(r) == "chance" for r in results)
     baseline_header = "chance" if all_chance else "baseline"
@@ -135,6 +141,8 @@ def summary_columns(results: list[CaseResult]) -> tuple[list[Column], list[list[
                        "device", "dtype") else "left") for field, name, short in axes]
     if width_differs:
         columns.append(Column("width", "W", priority=3, justify="right"))
+    if tuned:
+        columns.append(Column("lr chosen", "lr", priority=2, justify="right"))
     columns += [
         Column("params", "params", priority=6, justify="right"),
         Column("train step", "train", priority=2, justify="right"),
@@ -154,6 +162,9 @@ def summary_columns(results: list[CaseResult]) -> tuple[list[Column], list[list[
         cells = [model_names[r.config.model]] + [_text(_axis_value(r, field)) for field, _, _ in axes]
         if width_differs:
             cells.append(str(r.config.hidden))
+        if tuned:
+            chosen = r.metric("train", "lr_selected")
+            cells.append(f"{chosen.value:g}" if chosen is not None else "-")
         params = r.metric("model", "params")
         state, memory = r.metric("decode", "state_bytes"), r.metric("train", "memory_bytes")
         key = r.details.get("primary_metric")
@@ -226,10 +237,13 @@ def legend_lines(shown: dict[str, str], run: RunInfo, results: list[CaseResult])
         lines.append(f"{named('memory')}: training-step memory" + (f", measured by {method}" if method else "")
                      + " (autograd = bytes saved for backward, parameters excluded; tracemalloc = NumPy peak;"
                      " torch.cuda = max_memory_allocated).")
+    if "lr chosen" in shown:
+        lines.append(f"{named('lr chosen')}: the rate of --lr-grid with the best validation score, chosen per"
+                     " case; the train step, memory and quality columns are that rate's training run.")
     if "steps reached" in shown:
         lines.append(f"{named('steps reached')}: training steps completed within the --time-budget (the clock covers"
                      " batches, transfers and steps; evaluation is outside it).")
-    primary = _primary(results) or "quality"
+    primary = _shared_primary_metric(results) or "quality"
     if primary in shown:
         lines.append(f"{named(primary)}: the task's primary metric on held-out test batches"
                      + (f"; {named('chance')}: what guessing scores." if "chance" in shown else "."))
@@ -305,6 +319,10 @@ def build_content(results: list[CaseResult], run: RunInfo, frame: pd.DataFrame,
             "Parameter matching (--match-params)", table=matched,
             paragraphs=["Each model's width was chosen so that its trainable parameters (embedding and head"
                         " included) are within 5% of the first model's at the requested --hidden."]))
+    tuned = lr_grid_table(results)
+    if tuned is not None:
+        sections.append(Section("Learning rates (--lr-grid)", table=tuned, paragraphs=[LR_GRID_EXPLANATION],
+                                bullets=lr_grid_edge_notes(results)))
     if results:
         lines = [c.describe() for c in crossovers(frame)]
         if lines:

@@ -20,9 +20,10 @@ import numpy as np
 import pandas as pd
 
 from rnnbench.analysis.axes import add_per_token_columns, axis_label, other_varying_axes, series_label, swept_axis
-from rnnbench.sweep_axes import BY_NAME
-from rnnbench.records import CaseResult
+from rnnbench.analysis.frame import primary_metric
+from rnnbench.records import CaseResult, machine_line
 from rnnbench.render import figure_layout
+from rnnbench.sweep_axes import BY_NAME
 
 #: how a backend's forward ran, for the forward-time caption (see :func:`forward_modes`)
 TORCH_FORWARD = "torch.inference_mode"
@@ -78,19 +79,6 @@ def _forward_how(modes: dict[str, str] | None) -> str:
     return " (" + "; ".join(f"{', '.join(backends)}: {mode}" for mode, backends in by_mode.items()) + ")"
 
 
-def machine_line(env: dict[str, Any]) -> str:
-    threads = env.get("threads")
-    load = env.get("load_average")
-    parts = [f"{env.get('cpu') or 'unknown CPU'} ({env.get('cpu_count')} logical CPUs)",
-             f"{threads} thread(s)"]
-    if load:
-        parts.append(f"load average {load[0]:.1f} at the start of the run")
-    torch_version = (env.get("versions") or {}).get("torch")
-    if torch_version:
-        parts.append(f"torch {torch_version}")
-    return "; ".join(parts)
-
-
 def make_plots(frame: pd.DataFrame, env: dict[str, Any], folder: Path, *, warmup_steps: int | None = None,
                modes: dict[str, str] | None = None) -> PlotSet:
     """Draw every plot the run's data supports into ``folder``; say why the others are missing.
@@ -121,7 +109,7 @@ def make_plots(frame: pd.DataFrame, env: dict[str, Any], folder: Path, *, warmup
     pareto = _pareto_plot(ok, machine, folder)
     if pareto is not None:
         figures.append(pareto)
-    if _primary(ok) is None:
+    if primary_metric(ok) is None:
         notes.append("no train scenario in this run: no accuracy, train-time or Pareto plots")
     if axis is not None and _memory_column(ok) is None:
         notes.append("no memory figure in this run (on CPU, memory is measured for the train scenario)")
@@ -202,7 +190,7 @@ def _axis_plots(ok: pd.DataFrame, axis: str, machine: str, warmup_steps: int | N
         column, method = memory
         plots.append(_AxisPlot("memory", column, "Memory", "bytes",
                                f"{column.split('_')[0]} scenario memory, measured as: {method}."))
-    primary = _primary(ok)
+    primary = primary_metric(ok)
     if primary:
         plots.append(_AxisPlot("accuracy", f"train_eval_{primary}", f"Held-out {primary}", primary,
                                f"The task's {primary} on held-out test batches after training; dashed: the"
@@ -223,15 +211,6 @@ def _memory_column(ok: pd.DataFrame) -> tuple[str, str] | None:
             methods = ok.get(f"{column}_method")
             method = "; ".join(sorted(set(methods.dropna()))) if methods is not None else "see results.csv"
             return column, method
-    return None
-
-
-def _primary(ok: pd.DataFrame) -> str | None:
-    if "primary_metric" not in ok:
-        return None
-    for primary in ok["primary_metric"].dropna().unique():
-        if f"train_eval_{primary}" in ok and ok[f"train_eval_{primary}"].notna().any():
-            return str(primary)
     return None
 
 
@@ -379,7 +358,7 @@ def pareto_front(points: pd.DataFrame, higher_is_better: bool = True) -> pd.Data
 
 
 def _pareto_plot(ok: pd.DataFrame, machine: str, folder: Path) -> PlotFigure | None:
-    primary = _primary(ok)
+    primary = primary_metric(ok)
     if primary is None or "train_time_s" not in ok:
         return None
     column = f"train_eval_{primary}"

@@ -94,7 +94,22 @@ class StudyReportPaths:
 
 
 def summary_rows(claims: list[ClaimResult]) -> list[list[str]]:
-    return [[c.number, c.claim.title, c.verdict.status] for c in claims]
+    return [[c.number, c.claim.title, c.verdict.label] for c in claims]
+
+
+def stale_sweeps(version: str, claims: list[ClaimResult]) -> dict[str, str | None]:
+    """The sweeps whose runs were made under another study version (or before versions were recorded)."""
+    return {name: v for c in claims for name, v in c.versions.items() if v != version}
+
+
+def version_warnings(version: str, claims: list[ClaimResult]) -> list[Block]:
+    stale = stale_sweeps(version, claims)
+    if not stale:
+        return []
+    said = "; ".join(f"{name}: {v or 'no version recorded'}" for name, v in sorted(stale.items()))
+    return [Para(f"this report is built from runs of another study version ({said}), not {version}: the"
+                 " criteria, thresholds or sweeps changed after those runs, so their verdicts were not fixed before"
+                 " the data. Run the study again with --fresh for verdicts of this version.", label="Warning")]
 
 
 def blocks(spec: StudySpec, profile: str, claims: list[ClaimResult], sweeps: list[str]) -> list[Block]:
@@ -103,6 +118,10 @@ def blocks(spec: StudySpec, profile: str, claims: list[ClaimResult], sweeps: lis
         Heading(1, f"Study {spec.name} ({profile} profile)"),
         Para(spec.description),
         Para(f"Sentences quoted from {spec.source}." if spec.source else ""),
+        Para(f"{spec.version(profile)}: a hash of every claim's quote, criterion (thresholds included) and"
+             f" sweeps, and of the {profile} profile's sweeps and flags, fixed before any run; changing any of them"
+             " changes it.", label="Study version"),
+        *version_warnings(spec.version(profile), claims),
         Table(["#", "claim", "verdict"], summary_rows(claims)),
         Para(VERDICTS_TEXT, label="Verdicts"),
     ]
@@ -203,8 +222,9 @@ def to_html(report: list[Block], title: str) -> str:
 
 def _verdict_cell(text: str) -> str:
     esc = html.escape(str(text))
-    if text in VERDICTS:
-        return f'<span class="{str(text).replace(" ", "-")}">{esc}</span>'
+    status = next((v for v in sorted(VERDICTS, key=len, reverse=True) if str(text).startswith(v)), None)
+    if status is not None and (str(text) == status or str(text).startswith(status + " on ")):
+        return f'<span class="{status.replace(" ", "-")}">{esc}</span>'
     return esc
 
 
@@ -239,6 +259,6 @@ def print_claims_table(claims: list[ClaimResult], console) -> None:
     for c in claims:
         status = c.verdict.status
         # Text, not markup: reasons hold intervals like "[0.1, 0.2]" that rich would read as tags
-        table.add_row(c.number, Text(c.claim.title), Text(status, style=colours.get(status, "")),
+        table.add_row(c.number, Text(c.claim.title), Text(c.verdict.label, style=colours.get(status, "")),
                       Text(_short(c.verdict.reason)))
     console.print(table)

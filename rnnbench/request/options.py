@@ -17,9 +17,8 @@ from dataclasses import dataclass, field, fields
 from typing import Any, Callable
 
 from rnnbench.errors import UsageError
-from rnnbench.records import DEFAULT_SCENARIOS, SCENARIOS, TimerSettings
-
-DEVICES = ("cpu", "cuda")
+from rnnbench.model_api import LR_SCHEDULES
+from rnnbench.records import DEFAULT_SCENARIOS, DEVICES, SCENARIOS, TimerSettings
 
 
 @dataclass
@@ -37,6 +36,10 @@ class RunRequest:
     seeds: list[int] = field(default_factory=lambda: [0])
     steps: list[int] | None = None
     lr: list[float] | None = None
+    #: train every case at each of these rates and keep the best on the validation split (replaces --lr)
+    lr_grid: list[float] | None = None
+    #: learning-rate schedules, an axis: constant (Adam at the rate throughout) or warmup-cosine
+    lr_schedule: list[str] = field(default_factory=lambda: ["constant"])
     #: seconds of wall clock to train each case for, instead of ``steps`` (Languini Kitchen's equal-time protocol)
     time_budget: list[float] | None = None
     #: ``{task: {option: value}}``; values are converted to each option's type at expansion
@@ -67,6 +70,11 @@ class RunRequest:
                              " give one of them")
         if self.time_budget is not None and "train" not in self.scenarios:
             raise UsageError("--time-budget budgets the training: add train to --scenarios")
+        if self.lr_grid is not None and self.lr is not None:
+            raise UsageError("--lr-grid chooses the rate from its grid on the validation split; --lr fixes it:"
+                             " give one of them")
+        if self.lr_grid is not None and "train" not in self.scenarios:
+            raise UsageError("--lr-grid chooses the rate of the training: add train to --scenarios")
         if self.eval_seq_len is not None and "train" not in self.scenarios:
             raise UsageError("--eval-seq-len evaluates the trained model: add train to --scenarios")
 
@@ -161,6 +169,15 @@ def float_list(value: Any, origin: Origin) -> list[float]:
         if not 0 < number < math.inf:
             raise origin.fail(f"must be a positive number, got {number:g}")
     return values
+
+
+def rate_grid(value: Any, origin: Origin) -> list[float]:
+    """Positive rates, each once, in increasing order (the order a table of scores reads best in)."""
+    values = float_list(value, origin)
+    repeated = sorted({v for v in values if values.count(v) > 1})
+    if repeated:
+        raise origin.fail(f"repeats {', '.join(f'{v:g}' for v in repeated)}; give each rate once")
+    return sorted(values)
 
 
 def name_list(value: Any, origin: Origin) -> list[str]:
@@ -278,6 +295,11 @@ OPTIONS: tuple[Option, ...] = (
     Option("seeds", int_list(0), "seeds", "axes"),
     Option("steps", int_list(1), "training steps", "axes"),
     Option("lr", float_list, "Adam learning rate", "axes"),
+    Option("lr_grid", rate_grid, "train every case at each of these Adam learning rates and keep the one"
+           " with the best validation score (the task's primary metric); test metrics are the chosen rate's."
+           " Replaces --lr", metavar="LR1,LR2"),
+    Option("lr_schedule", choice_list(LR_SCHEDULES), "learning-rate schedule: constant, or warmup-cosine"
+           " (linear warm-up over the first 5%% of training, then cosine decay to 10%% of the rate)", "axes"),
     Option("time_budget", float_list, "train each case for this many seconds of wall clock instead of --steps"
            " (evaluation outside it)", "axes", metavar="SECONDS"),
     Option("task_opt", task_options, "a task option (repeatable), e.g. copy.num_symbols=5", "axes",

@@ -34,6 +34,9 @@ class SweepAxes:
     seeds: list[int] = _default("seeds")
     steps: list[int] | None = None
     lr: list[float] | None = None
+    #: every case trains at each rate and keeps the best on the validation split (then ``lr`` is 0)
+    lr_grid: list[float] | None = None
+    lr_schedule: list[str] = _default("lr_schedule")
     task_options: dict[str, dict[str, Any]] = field(default_factory=dict)
     #: ``{arch or ARCH@BACKEND: {option: value}}`` (``--model-opt``)
     model_options: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -46,7 +49,8 @@ def axes_of(request: RunRequest) -> SweepAxes:
     return SweepAxes(
         models=request.models, tasks=request.tasks, seq_len=request.seq_len, batch_size=request.batch_size,
         hidden=request.hidden, layers=request.layers, device=request.device, dtype=request.dtype,
-        seeds=request.seeds, steps=request.steps, lr=request.lr, task_options=request.task_opt,
+        seeds=request.seeds, steps=request.steps, lr=request.lr, lr_grid=request.lr_grid,
+        lr_schedule=request.lr_schedule, task_options=request.task_opt,
         model_options=request.model_opt,
         time_budget=request.time_budget,
     )
@@ -145,7 +149,8 @@ def expand(
         d = task.defaults
         check_task_options(task, options, axes.seq_len or [d.seq_len])
         # A budgeted case trains until its time is up: its step count is 0, "none" (steps_reached says how many ran).
-        for spec, seq_len, batch, hidden, layers, device, dtype, seed, steps, lr, budget in itertools.product(
+        grid = tuple(axes.lr_grid or ())
+        for spec, seq_len, batch, hidden, layers, device, dtype, seed, steps, lr, schedule, budget in itertools.product(
             usable,
             axes.seq_len or [d.seq_len],
             axes.batch_size or [d.batch_size],
@@ -156,9 +161,11 @@ def expand(
             axes.seeds,
             [0] if axes.time_budget else axes.steps or [d.steps],
             axes.lr or [None],
+            axes.lr_schedule,
             axes.time_budget or [None],
         ):
-            lr = d.lr_for(spec.family) if lr is None else lr
+            # a grid replaces the one rate (0, as steps are 0 under a budget); the family's default otherwise
+            lr = 0.0 if grid else d.lr_for(spec.family) if lr is None else lr
             if device not in spec.devices:
                 note = f"{spec.name}: not supported on {device} (supports: {', '.join(spec.devices)})"
                 if note not in skipped:
@@ -173,6 +180,7 @@ def expand(
                 model=spec.name, task=task.name, task_options=frozen_options,
                 seq_len=seq_len, batch_size=batch, hidden=hidden, layers=layers,
                 device=device, dtype=dtype, seed=seed, steps=steps, lr=lr, time_budget_s=budget,
+                lr_grid=grid, lr_schedule=schedule,
                 model_options=model_options[spec.name],
             ))
     if not cases:

@@ -7,7 +7,7 @@ Stanić et al. 2023), then is scored in bits per character on held-out text.
 
 from __future__ import annotations
 
-from rnnbench.analysis.verdicts import MIN_SEEDS, RULE, all_of, compare, fmt
+from rnnbench.analysis.verdicts import MIN_SEEDS, RULE, all_of, compare, equal_terms, fmt, unless_unequal
 from rnnbench.study_api import ClaimOutcome, StudyData
 
 from rnnbench.studies._support import (
@@ -42,7 +42,8 @@ def analyze(data: StudyData) -> ClaimOutcome:
     budgets = sorted({r.config.time_budget_s for r in results if getattr(r.config, "time_budget_s", None)})
     budget = ", ".join(f"{b:g} s" for b in budgets) or "none recorded"
     return ClaimOutcome(
-        verdict=all_of(parts), figure=_figure(data, results),
+        verdict=unless_unequal(all_of(parts), equal_terms(results, ("params", "train_time_s"), within=())),
+        figure=_figure(data, results),
         setup=[setup_line(results), params_line(results), f"training budget: {budget} of wall clock per case"
                " (evaluation outside it)"],
         table=(["model", "bits/char (per seed)", "steps reached", "train wall s", "train CPU s"], rows),

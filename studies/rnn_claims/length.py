@@ -7,7 +7,7 @@ about; the Transformer is shown for contrast.
 
 from __future__ import annotations
 
-from rnnbench.analysis.verdicts import MIN_SEEDS, RULE, by_group, fmt, threshold
+from rnnbench.analysis.verdicts import MIN_SEEDS, RULE, by_group, equal_terms, fmt, threshold, unless_unequal
 from rnnbench.study_api import INCONCLUSIVE, SUPPORTED, ClaimOutcome, StudyData, Verdict
 
 from rnnbench.studies._support import legend, archs, finish, machine_line, metric, new_figure, params_line, select, setup_line
@@ -47,7 +47,7 @@ def eval_lengths(results) -> list[int]:
 
 def analyze(data: StudyData) -> ClaimOutcome:
     per_model: dict[str, list] = {arch: [] for arch in RECURRENT}
-    rows, setup = [], []
+    rows, setup, guards = [], [], []
     for sweep, task in SWEEPS:
         results = [r for r in data.sweep(sweep).results if r.config.task == task]
         setup.append(f"{task}: {setup_line(results)}; evaluated at {', '.join(map(str, eval_lengths(results)))}")
@@ -57,12 +57,14 @@ def analyze(data: StudyData) -> ClaimOutcome:
             for r in cases:
                 rows.append([task, arch, str(r.config.seed),
                              *[f"{fmt(accuracy_at(r, L))} at {L}" for L in eval_lengths(results)]])
+        guards.append(equal_terms(results))
         for arch in RECURRENT:
             per_model[arch] += _decide(results, arch, task)
     width = max((len(row) - 3 for row in rows), default=0)
     rows = [row + [""] * (3 + width - len(row)) for row in rows]  # one column per evaluated length
     return ClaimOutcome(
-        verdict=by_group(per_model), figure=_figure(data),
+        verdict=unless_unequal(by_group(per_model), next((g for g in guards if g), None)),
+        figure=_figure(data),
         setup=setup,
         table=(["task", "model", "seed", *[f"held-out accuracy, length {i + 1}" for i in range(width)]], rows),
         caveats=["What a Transformer does beyond its trained length depends on its positional scheme (issue 16"
