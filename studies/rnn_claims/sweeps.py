@@ -47,6 +47,9 @@ FULL = Sizes(seeds="0,1,2,3,4", hidden=128, delays="1,3,10,30,100,300", adding_d
              gradient_seq_len=50, gradient_steps=2000, lengths="64,128,256,512,1024,2048", speed_batch=16,
              speed_steps=40, min_time=1.0, lm_budget_s=120, recall_steps=600, lengthgen_steps=3000)
 
+#: widths of the state-size sweep of claim 6b (both profiles: the question is the range, not the budget)
+STATE_WIDTHS = "32,64,128,256"
+
 #: copy with 5 symbols to remember: long enough to need memory, short enough to learn on a CPU budget
 COPY_OPTS = ["copy.num_symbols=5"]
 
@@ -99,6 +102,11 @@ def sweeps(s: Sizes) -> tuple[StudySweep, ...]:
             "models": "lstm,gru,transformer", "tasks": "associative_recall", "steps": s.recall_steps,
             "seeds": s.seeds, "scenarios": "train,decode", "match_params": True, **threads},
             purpose="multi-query associative recall, with state bytes (claim 6b)"),
+        # Zoology's axis: recall against the state a recurrent model carries, widths 32 to 256
+        StudySweep("recall-widths", {
+            "models": "lstm,gru", "tasks": "associative_recall", "hidden": STATE_WIDTHS, "steps": s.recall_steps,
+            "seeds": s.seeds, "scenarios": "train,decode", **threads},
+            purpose="associative recall of the recurrent models at widths 32 to 256, against state bytes (claim 6b)"),
         StudySweep("lengthgen-copy", {
             "models": "lstm,gru,transformer", "tasks": "copy", "seq_len": 10, "eval_seq_len": "10,20,40",
             "task_opt": COPY_OPTS, "steps": s.lengthgen_steps, "batch_size": 32, "seeds": s.seeds,
