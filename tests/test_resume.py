@@ -73,6 +73,7 @@ def processes_with(marker):
     return found
 
 
+@pytest.mark.slow
 def test_a_sweep_killed_with_sigkill_resumes_to_exactly_the_full_set(cli, tmp_path):
     proc = start(SLOW_SWEEP, tmp_path)
     stored_count(tmp_path / "rnnbench.db")
@@ -123,6 +124,7 @@ def test_ctrl_c_stores_what_is_done_and_prints_the_command_that_resumes(tmp_path
     assert status == "finished" and sorted(r.config.seed for r in results) == SEEDS
 
 
+@pytest.mark.slow
 def test_sigterm_stops_like_ctrl_c(tmp_path):
     proc = start(SLOW_SWEEP, tmp_path)
     stored_count(tmp_path / "rnnbench.db")
