@@ -345,6 +345,12 @@ class ResultsStore:
                               (status, time.time(), run_id))
 
     @_sql_errors
+    def update_run_env(self, run_id: str, env: dict[str, Any]) -> None:
+        """Replace a run's environment record (the calibration measured at the run's end joins it)."""
+        with self._transaction():
+            self.conn.execute("UPDATE runs SET env_json = ? WHERE run_id = ?", (json.dumps(env), run_id))
+
+    @_sql_errors
     def claim(self, run_id: str, case_id: str, skip_statuses: tuple[str, ...] = ("ok",)) -> bool:
         """Claim a case before running it; ``False`` when it is stored with one of ``skip_statuses``
         or another live process holds it. One transaction: of two resumers, exactly one wins.

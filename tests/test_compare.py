@@ -325,3 +325,15 @@ def test_a_regression_task_whose_mse_worsens_by_half_is_worse_and_exits_1(tmp_pa
     assert "lower is better" in row["rule"] and "--metric-tolerance 10% of BASE" in row["rule"]
     code, doc = compare_json(str(tmp_path), new, base)
     assert code == 0 and rows(doc, "eval_mse")[0]["verdict"] == "better"
+
+
+def test_every_run_stores_its_calibration_at_start_and_end(two_runs):
+    out, gru, _ = two_runs
+    with ResultsStore(os.path.join(out, "rnnbench.db"), create=False) as store:
+        stored = store.run_info(gru).env["calibration"]
+    assert {"start", "end", "method"} <= set(stored)
+    assert stored["start"]["threads"] == 1 and stored["end"]["gemm_s"] > 0 and stored["end"]["at"] >= stored["start"]["at"]
+    with open(os.path.join(out, gru, "env.json")) as f:
+        assert "end" in json.load(f)["calibration"]  # the run folder's env.json has it too
+    proc = rnnbench("compare", "--out", out, gru, gru)
+    assert "calibration NEW/BASE: x1.000" in proc.stdout

@@ -99,7 +99,8 @@ def test_a_sweep_killed_with_sigkill_resumes_to_exactly_the_full_set(cli, tmp_pa
             assert r.started_at == before[r.case_id]
 
 
-@pytest.mark.parametrize("executor", ["local", pytest.param("process", marks=pytest.mark.slow)])
+@pytest.mark.slow
+@pytest.mark.parametrize("executor", ["local", "process"])
 def test_ctrl_c_stores_what_is_done_and_prints_the_command_that_resumes(tmp_path, executor):
     marker = uuid.uuid4().hex
     proc = start([*SLOW_SWEEP, "--executor", executor], tmp_path, marker)

@@ -37,6 +37,7 @@ def test_list_shows_the_builtin_and_a_plugin_study(cli):
     assert "1. Vanilla RNNs" in proc.stdout and "6b. Counterpoint" in proc.stdout
 
 
+@pytest.mark.slow
 def test_run_stores_ordinary_runs_reports_and_skips_them_the_second_time(cli, tmp_path):
     proc = cli("study", "run", "tiny-study", *PLUGINS, "--out", tmp_path, "--no-progress")
     assert proc.returncode == 0, proc.stderr

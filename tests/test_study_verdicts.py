@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -203,7 +204,7 @@ def test_long_term_dependency_claim_supported_and_budget_too_small(tmp_path):
         "gru": {10: [1.0, 1.0, 1.0], 30: [1.0, 0.97, 0.99]},
     })
     adding = delay_cases("adding", "mse", 0.167, {
-        "rnn": {10: [0.1, 0.12, 0.11], 30: [0.16, 0.17, 0.16]},
+        "rnn": {10: [0.005, 0.008, 0.006], 30: [0.16, 0.17, 0.16]},
         "lstm": {10: [0.001, 0.002, 0.001], 30: [0.005, 0.01, 0.007]},
         "gru": {10: [0.001, 0.002, 0.001], 30: [0.003, 0.004, 0.003]},
     })
@@ -212,6 +213,15 @@ def test_long_term_dependency_claim_supported_and_budget_too_small(tmp_path):
     hopeless = delay_cases("adding", "mse", 0.167, {a: {10: [0.17, 0.16, 0.165]} for a in ("rnn", "lstm", "gru")})
     outcome = memory.analyze_long(study_data(tmp_path, {"copy-delays": copy, "adding-delays": hopeless}))
     assert outcome.verdict.status == INCONCLUSIVE and "budget is too small" in outcome.verdict.reason
+    # the RNN fails at every delay, the shortest included: nothing shows its failure depends on the delay
+    everywhere = delay_cases("adding", "mse", 0.167, {
+        "rnn": {10: [0.1, 0.12, 0.11], 30: [0.16, 0.17, 0.16]},
+        "lstm": {10: [0.001, 0.002, 0.001], 30: [0.005, 0.01, 0.007]},
+        "gru": {10: [0.001, 0.002, 0.001], 30: [0.003, 0.004, 0.003]},
+    })
+    outcome = memory.analyze_long(study_data(tmp_path, {"copy-delays": copy, "adding-delays": everywhere}))
+    assert outcome.verdict.status == INCONCLUSIVE and "not shown to depend on the delay" in outcome.verdict.reason
+    assert any("lstm solves every delay of the grid" in line for line in outcome.setup)
 
 
 # -- the rules every claim shares -----------------------------------------------------------
@@ -357,3 +367,18 @@ def test_vanishing_gradient_claim_has_a_verdict_per_initialisation_regime(tmp_pa
                        "orthogonal init, radius 0.5": SUPPORTED, "orthogonal init, radius 1": MIXED,
                        "orthogonal init, radius 3": SUPPORTED}, verdict.reason
     assert verdict.status == MIXED
+
+
+def test_recall_reports_the_state_size_sweep_as_accuracy_against_state_bytes(tmp_path):
+    equal = recall_cases({"lstm": [0.2, 0.25, 0.22], "gru": [0.3, 0.2, 0.25], "transformer": [0.99, 1.0, 0.98]})
+    widths = []
+    for hidden, acc in ((32, 0.1), (256, 0.8)):
+        for r in recall_cases({"lstm": [acc] * 3}):
+            r.config = dataclasses.replace(r.config, hidden=hidden)
+            r.metrics = [m if m.name != "state_bytes" else Metric("decode", "state_bytes", 8.0 * hidden)
+                         for m in r.metrics]
+            widths.append(r)
+    outcome = decode.analyze_recall(study_data(tmp_path, {"recall": equal, "recall-widths": widths}))
+    assert outcome.verdict.status == SUPPORTED
+    rows = {row[0]: row for row in outcome.table[1]}
+    assert rows["lstm width 32"][1:] == ["0.1, 0.1, 0.1", "256"] and rows["lstm width 256"][2] == "2,048"

@@ -37,8 +37,7 @@ from torch import nn
 
 from rnnbench.model_api import ModelConfig
 from rnnbench.plugins.torch.recurrence import (
-    LOG_SPACE_SCAN_FLOPS, SEQUENTIAL_SCAN_FLOPS, log_space_scan, probe_by_steps, recurrent_length_extension,
-    sequential_scan,
+    LOG_SPACE_SCAN_FLOPS, SEQUENTIAL_SCAN_FLOPS, MixerStack, check_choice, log_space_scan, sequential_scan,
 )
 from rnnbench.torch_model import TorchModel
 
@@ -52,8 +51,7 @@ PROJECTIONS = {"mingru": 2, "minlstm": 3}
 
 
 def check_options(options: dict, hidden: int) -> None:
-    if options["scan"] not in SCANS:
-        raise ValueError(f"scan must be one of {', '.join(SCANS)}, got {options['scan']!r}")
+    check_choice(options, "scan", SCANS)
 
 
 @dataclass(frozen=True)
@@ -81,9 +79,9 @@ def log_g(x: torch.Tensor) -> torch.Tensor:
 class MinRNNLayer(nn.Module):
     """One minGRU or minLSTM layer: ``[B, T, d] -> [B, T, d]`` (the states h_1..h_T)."""
 
-    def __init__(self, cell: str, d: int):
+    def __init__(self, cell: str, d: int, scan: str):
         super().__init__()
-        self.cell = cell
+        self.cell, self.d, self.scan = cell, d, scan
         self.proj = nn.Linear(d, PROJECTIONS[cell] * d)  # k_z, k_h  or  k_f, k_i, k_h
 
     def coefficients(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -105,55 +103,25 @@ class MinRNNLayer(nn.Module):
         delta = F.softplus(-k_f) - F.softplus(-k_i)
         return -F.softplus(delta), -F.softplus(-delta) + log_g(k_h)
 
-    def forward(self, x: torch.Tensor, scan: str) -> torch.Tensor:
-        if scan == "parallel":
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.scan == "parallel":
             return log_space_scan(*self.log_coefficients(x))
         return sequential_scan(*self.coefficients(x))
 
-    def step(self, x: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
-        """x [B, d], h_{t-1} [B, d] -> h_t [B, d]."""
-        a, b = self.coefficients(x)
-        return a * h + b
+    def init_state(self, batch: int, device: torch.device, dtype: torch.dtype) -> torch.Tensor:
+        """h_0 = 0, ``[B, d]``: all this layer carries."""
+        return torch.zeros(batch, self.d, device=device, dtype=dtype)
+
+    def step(self, x: torch.Tensor, h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """x [B, 1, d], h_{t-1} [B, d] -> (h_t as the output [B, 1, d], h_t)."""
+        a, b = self.coefficients(x[:, 0])
+        h = a * h + b
+        return h.unsqueeze(1), h
 
 
-class MinRNNCore(nn.Module):
+def make_core(cfg: MinRNNConfig) -> MixerStack:
     """Pre-LN residual minRNN layers and a final LayerNorm: ``[B, T, d] -> [B, T, d]``."""
-
-    def __init__(self, cfg: MinRNNConfig):
-        super().__init__()
-        self.cfg = cfg
-        self.norms = nn.ModuleList(nn.LayerNorm(cfg.d_model) for _ in range(cfg.n_layers))
-        self.layers = nn.ModuleList(MinRNNLayer(cfg.cell, cfg.d_model) for _ in range(cfg.n_layers))
-        self.ln_f = nn.LayerNorm(cfg.d_model)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        for norm, layer in zip(self.norms, self.layers):
-            x = x + layer(norm(x), self.cfg.scan)
-        return self.ln_f(x)
-
-    def init_state(self, batch: int, device: torch.device, dtype: torch.dtype) -> tuple[torch.Tensor, ...]:
-        """Every layer's h, one ``[B, d]`` tensor each: all a decoder carries."""
-        return tuple(torch.zeros(batch, self.cfg.d_model, device=device, dtype=dtype) for _ in self.layers)
-
-    def step(self, x: torch.Tensor, state: tuple[torch.Tensor, ...]) -> tuple[torch.Tensor, tuple[torch.Tensor, ...]]:
-        """x [B, 1, d]; returns the output and a new state (``state`` is left untouched).
-
-        Each new h is the very tensor the layer above reads, so the gradient probe's
-        ∂L/∂h_t (through the output at t and every later step) is the total one.
-        """
-        x = x[:, 0]
-        new = []
-        for h, norm, layer in zip(state, self.norms, self.layers):
-            h = layer.step(norm(x), h)
-            new.append(h)
-            x = x + h
-        return self.ln_f(x).unsqueeze(1), tuple(new)
-
-    def probe_forward(self, x: torch.Tensor):
-        return probe_by_steps(self, x)
-
-    def length_extension(self, seq_len: int, trained_len: int) -> str:
-        return recurrent_length_extension(seq_len, trained_len)
+    return MixerStack([MinRNNLayer(cfg.cell, cfg.d_model, cfg.scan) for _ in range(cfg.n_layers)], cfg.d_model)
 
 
 def minrnn_flops(cfg: MinRNNConfig, seq_len: int, batch: int) -> float:
@@ -172,7 +140,7 @@ def minrnn_flops(cfg: MinRNNConfig, seq_len: int, batch: int) -> float:
 def make_factory(cell: str):
     def factory(config: ModelConfig) -> TorchModel:
         cfg = MinRNNConfig.from_model_config(cell, config)
-        return TorchModel(config, lambda c: MinRNNCore(cfg), lambda T, B: minrnn_flops(cfg, T, B),
+        return TorchModel(config, lambda c: make_core(cfg), lambda T, B: minrnn_flops(cfg, T, B),
                           facts={"scan": cfg.scan})
 
     return factory

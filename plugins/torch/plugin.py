@@ -1,6 +1,6 @@
 """The torch backend's registration: every model of plugins/torch/ is registered here."""
 
-from rnnbench.plugins.torch import minrnn, mlp, rnn, transformer
+from rnnbench.plugins.torch import deltanet, hawk, mamba, minrnn, mlp, rnn, transformer, xlstm
 
 import rnnbench
 from rnnbench.torch_model import FLOAT16_NOTE, TORCH_DTYPES, TRAIN_DTYPES
@@ -28,11 +28,32 @@ def rnnbench_register_models(register):
         devices=("cpu", "cuda"), dtypes=tuple(TORCH_DTYPES), default_for_arch=True,
         description="memoryless baseline: position-wise pre-LN GELU MLP blocks, no mixing across time",
     ))
-    for arch, title in (("mingru", "minGRU (Feng et al. 2024)"), ("minlstm", "minLSTM (Feng et al. 2024)")):
+    for arch, module, factory, description in LINEAR_RECURRENT:
         register(rnnbench.ModelSpec(
-            arch=arch, backend="torch", family="linear-recurrent", factory=minrnn.make_factory(arch),
+            arch=arch, backend="torch", family="linear-recurrent", factory=factory,
             devices=("cpu", "cuda"), dtypes=tuple(TORCH_DTYPES), default_for_arch=True,
             train_dtypes=TRAIN_DTYPES, train_dtype_note=FLOAT16_NOTE,
-            options=minrnn.OPTIONS, option_help=minrnn.OPTION_HELP, check_options=minrnn.check_options,
-            description=f"{title}: gates from the input only; log-space parallel scan, sequential decode",
+            options=module.OPTIONS, option_help=module.OPTION_HELP, check_options=module.check_options,
+            description=description,
         ))
+
+
+#: (arch, module, factory, description) of the linear recurrences (plugins/torch/recurrence.py)
+LINEAR_RECURRENT = (
+    ("mingru", minrnn, minrnn.make_factory("mingru"),
+     "minGRU (Feng et al. 2024): gates from the input only; log-space parallel scan, sequential decode"),
+    ("minlstm", minrnn, minrnn.make_factory("minlstm"),
+     "minLSTM (Feng et al. 2024): gates from the input only; log-space parallel scan, sequential decode"),
+    ("mamba", mamba, mamba.factory,
+     "Mamba (Gu & Dao 2023): selective state space (S6), input-dependent Δ, B, C; chunked parallel scan,"
+     " causal depthwise conv, sequential decode"),
+    ("deltanet", deltanet, deltanet.make_factory("delta"),
+     "DeltaNet (Yang et al. 2024): delta-rule fast weights, chunkwise parallel (WY form), recurrent decode"),
+    ("linear_attention", deltanet, deltanet.make_factory("linear"),
+     "linear attention (Katharopoulos et al. 2020): elu+1 feature map, chunkwise parallel, recurrent decode"),
+    ("hawk", hawk, hawk.factory,
+     "Hawk (De et al. 2024): RG-LRU gated diagonal recurrence, short causal conv, gated MLP; chunked scan"),
+    ("xlstm", xlstm, xlstm.factory,
+     "xLSTM (Beck et al. 2024): cell=mlstm (matrix memory, exponential gating, parallel form) or slstm"
+     " (scalar memory, recurrent gates, sequential)"),
+)

@@ -4,13 +4,16 @@ Cases are matched by id (the hash of what defines the work, never the
 environment), metrics by (scenario, name). Three kinds of metric, three rules
 (docs/ci.md):
 
-* timings (raw samples): a regression only when the ratio of medians is beyond
-  the threshold AND the Mann–Whitney U test on the samples is significant;
-  "noisy" when the bootstrap interval cannot rule out a change beyond it;
+* timings (raw samples), judged on the run level: with several runs a side, the
+  ratio of medians beyond the threshold AND a two-level bootstrap interval (runs, then
+  samples) that excludes no change; with one run a side, beyond the threshold, the
+  Mann–Whitney U test significant AND the change beyond the runs' own drift; a case
+  flagged busy on either side is "noisy"; ``--strict`` is the rule of before;
 * memory and parameter counts (deterministic): beyond the threshold;
-* accuracy (the task's primary metric): worse than BASE by more than the spread
-  over seeds (cases that differ only in seed form a group), or by more than
-  ``--acc-tolerance`` with one seed.
+* quality (the task's primary metric), in its direction: worse than BASE by more than
+  the spread over seeds (cases that differ only in seed form a group), or with one seed
+  by more than ``--acc-tolerance`` (bounded metrics) or ``--metric-tolerance`` of BASE
+  (unbounded ones).
 
 Here live the rules, the pooling of repeated runs into one side, and the
 :class:`Comparison` they produce: numbers, not text. rnnbench.render.compare
@@ -25,6 +28,7 @@ import statistics
 from dataclasses import dataclass, field
 from typing import Any
 
+from rnnbench.analysis.calibration import CalibrationRatio
 from rnnbench.analysis.conditions import busy_cases
 from rnnbench.analysis.sources import LoadedRun
 from rnnbench.errors import UsageError
@@ -121,6 +125,10 @@ class Comparison:
     only_in_base: list[str] = field(default_factory=list)
     only_in_new: list[str] = field(default_factory=list)
     env_differences: dict[str, tuple[Any, Any]] = field(default_factory=dict)
+    #: NEW/BASE of the runs' reference computation (rnnbench.analysis.calibration); None: not read
+    calibration: "CalibrationRatio | None" = None
+    #: timings were divided by each run's calibration (--normalise)
+    normalised: bool = False
 
     @property
     def regressions(self) -> list[Row]:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from rnnbench.errors import UsageError
+from rnnbench.execution.calibration import score
 from rnnbench.records import CaseConfig
 from rnnbench.stats import Summary
 from rnnbench.store import ResultsStore
@@ -45,6 +46,9 @@ class History:
     unit: str
     cases: dict[str, str]  # case id -> column label, in first-seen order
     runs: list[RunRow]
+    #: timings divided by each run's calibration (--normalise); runs without one are left out
+    normalised: bool = False
+    uncalibrated: list[str] = field(default_factory=list)
 
     @property
     def has_samples(self) -> bool:
@@ -74,8 +78,13 @@ def _labels(configs: dict[str, CaseConfig]) -> dict[str, str]:
             for cid in configs}
 
 
-def load_history(db: Path, metric: str, models: list[str], tasks: list[str]) -> History:
-    """``metric`` (a results.csv column, SCENARIO_NAME) of the cases of ``models`` and ``tasks`` (empty: all)."""
+def load_history(db: Path, metric: str, models: list[str], tasks: list[str], normalise: bool = False) -> History:
+    """``metric`` (a results.csv column, SCENARIO_NAME) of the cases of ``models`` and ``tasks`` (empty: all).
+
+    ``normalise`` divides each run's timings by the run's calibration (the time of a fixed
+    reference computation, rnnbench.execution.calibration), so runs on machines of
+    different speed share one scale; runs stored without a calibration are left out.
+    """
     if not db.exists():
         raise UsageError(f"no results database at {db} (use --out to point at the folder that holds it)")
     with ResultsStore.reader(db) as store:
@@ -86,18 +95,34 @@ def load_history(db: Path, metric: str, models: list[str], tasks: list[str]) -> 
         stored = store.metric_across_runs(scenario, name)
     configs: dict[str, CaseConfig] = {}
     runs: dict[str, RunRow] = {}
+    uncalibrated: dict[str, None] = {}
     unit = ""
     for run, case_id, config, m in stored:
         if not _matches(config.model, models) or not _matches(config.task, tasks):
             continue
+        factor = 1.0
+        if normalise:
+            if m.unit != "s":
+                raise UsageError(f"--normalise: {metric} is not a timing (unit {m.unit or 'none'}); it applies to"
+                                 " timings only")
+            calibration = score(run.env)
+            if calibration is None:
+                uncalibrated[run.run_id] = None
+                continue
+            factor = 1.0 / calibration["combined"]
         configs.setdefault(case_id, config)
         unit = m.unit or unit
         row = runs.get(run.run_id)
         if row is None:
             row = runs[run.run_id] = RunRow(run.run_id, run.created_at, run.env.get("git_commit"),
                                             run.env.get("threads"))
-        row.points[case_id] = Point(float(m.value), Summary.of(m.samples) if m.samples else None)
+        samples = [v * factor for v in m.samples] if m.samples else None
+        row.points[case_id] = Point(float(m.value) * factor, Summary.of(samples) if samples else None)
     if not configs:
         raise UsageError(f"no stored case matches (metric {metric}, models {','.join(models) or 'any'},"
-                         f" tasks {','.join(tasks) or 'any'})")
+                         f" tasks {','.join(tasks) or 'any'})" + (" with a calibration (runs stored before rnnbench"
+                                                                 " measured one have none)" if normalise else ""))
+    if normalise:
+        return History(f"{metric} / calibration", "x calibration", _labels(configs), list(runs.values()),
+                       normalised=True, uncalibrated=list(uncalibrated))
     return History(metric, unit, _labels(configs), list(runs.values()))

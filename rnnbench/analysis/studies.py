@@ -10,6 +10,7 @@ report. The analysis still runs on what is there, so the figure shows it.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from rnnbench.analysis.verdicts import failed_cases
 from rnnbench.study_api import INCONCLUSIVE, Claim, ClaimOutcome, StudyData, StudySpec, Verdict
@@ -73,6 +74,14 @@ def run_line(name: str, data: StudyData) -> str:
             f"{load_text}")
 
 
+def _drop_missing_figure(outcome: ClaimOutcome) -> None:
+    """A figure whose file was not written is left out of the report, with a note saying so."""
+    figure = outcome.figure
+    if figure is not None and not Path(figure.path).is_file():
+        outcome.figure = None
+        outcome.notes.append(f"no figure: the claim's analysis named {figure.path}, which it did not write")
+
+
 def evaluate(spec: StudySpec, data: StudyData) -> list[ClaimResult]:
     """Every claim of ``spec`` against ``data``; never raises for a claim's failure."""
     out = []
@@ -81,6 +90,10 @@ def evaluate(spec: StudySpec, data: StudyData) -> list[ClaimResult]:
             outcome = claim.analyze(data)
             if not isinstance(outcome, ClaimOutcome):
                 raise TypeError(f"analyze returned {type(outcome).__name__}, expected ClaimOutcome")
+            if not isinstance(outcome.verdict, Verdict):  # e.g. the string "supported"
+                raise TypeError(f"analyze returned a verdict of type {type(outcome.verdict).__name__}"
+                                f" ({outcome.verdict!r:.40}), expected a Verdict")
+            _drop_missing_figure(outcome)
         except Exception as exc:  # one claim's bug must not cost the others their report
             outcome = ClaimOutcome(Verdict(INCONCLUSIVE, f"the analysis failed: {type(exc).__name__}: {exc}"))
         problems = sweep_problems(claim, data)

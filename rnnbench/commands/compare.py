@@ -11,6 +11,7 @@ from typing import Any, Callable
 
 from rnnbench.commands.common import add_out
 from rnnbench.analysis.compare import CompareSettings, busy_notes, compare_runs, pool_runs
+from rnnbench.analysis.calibration import calibration_ratio, normalise
 from rnnbench.analysis.sources import COMMIT_PREFIX, load_run_source
 from rnnbench.errors import UsageError
 from rnnbench.render.compare import render_json, render_markdown, render_table
@@ -36,7 +37,8 @@ def add_parser(sub: Any, add_common: Callable[[argparse.ArgumentParser], None]) 
         description="Compare NEW against BASE case by case. BASE and NEW are run ids, run folders"
                     " (results/<run-id>), files from 'rnnbench export --format json', 'latest', 'latest~N'"
                     " (N runs before the newest) or 'commit:SHA' (the newest run of that commit; a prefix"
-                    " is enough). A comma list of runs of one commit pools them as repeats (docs/ci.md)."
+                    " is enough). A comma list of runs of one commit pools them as rounds, judged on the run level"
+                    " (docs/ci.md)."
                     " Exit codes: 0 no regression, 1 regression, 2 usage error.")
     add_common(p)
     p.add_argument("base", nargs="?", metavar="BASE", help="the reference run")
@@ -53,6 +55,9 @@ def add_parser(sub: Any, add_common: Callable[[argparse.ArgumentParser], None]) 
     p.add_argument("--strict", action="store_true",
                    help="the timing rule of before: samples of all runs as independent draws, busy machines"
                         " and the runs' own drift ignored (more false alarms; docs/ci.md)")
+    p.add_argument("--normalise", action="store_true",
+                   help="divide each run's timings by its calibration (a fixed GEMM and recurrence timed at the"
+                        " run's start and end), in units of BASE's: for runs on different or throttled machines")
     p.add_argument("--format", choices=("table", "markdown", "json"), default="table", help="output (default: %(default)s)")
     p.set_defaults(handler=run)
 
@@ -114,11 +119,18 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out)
     base_runs = [load_run_source(x, out, "BASE") for x in _split_runs(base_spec, "BASE")]
     new_runs = [load_run_source(x, out, "NEW") for x in _split_runs(new_spec, "NEW")]
+    calibration = calibration_ratio(base_runs, new_runs)
+    if args.normalise:
+        if calibration.base is None or calibration.new is None:
+            raise UsageError(f"--normalise: {calibration.describe()}")
+        base_runs = [normalise(r, calibration.base["combined"]) for r in base_runs]
+        new_runs = [normalise(r, calibration.base["combined"]) for r in new_runs]
     base, base_repeats = pool_runs(base_runs, "BASE")
     new, new_repeats = pool_runs(new_runs, "NEW")
     _print_notes(base_runs, new_runs)
     comparison = compare_runs(base, new, settings, (base_repeats, new_repeats),
                               (busy_notes(base_runs), busy_notes(new_runs)))
+    comparison.calibration, comparison.normalised = calibration, args.normalise
     if args.format == "json":
         print(render_json(comparison), end="")
     elif args.format == "markdown":

@@ -29,6 +29,9 @@ def add_parser(sub: Any, add_common: Callable[[argparse.ArgumentParser], None]) 
     add_out(p)
     p.add_argument("--format", choices=("table", "markdown"), default="table", help="(default: %(default)s)")
     p.add_argument("--plot", metavar="FILE.png", help="also draw the history to a PNG (needs rnnbench[plot])")
+    p.add_argument("--normalise", action="store_true",
+                   help="divide each run's timings by its calibration (a fixed reference computation timed at the"
+                        " run's start and end), so runs on machines of different speed share one scale")
     p.set_defaults(handler=run)
 
 
@@ -49,7 +52,8 @@ def run(args: argparse.Namespace) -> int:
             raise UsageError(f"--plot: '{args.plot}' must end in {', '.join(PLOT_SUFFIXES)} (the name gives the"
                              " image format)")
         require_matplotlib()
-    h = load_history(Path(args.out) / DEFAULT_DB_NAME, args.metric, _names(args.model), _names(args.task))
+    h = load_history(Path(args.out) / DEFAULT_DB_NAME, args.metric, _names(args.model), _names(args.task),
+                     normalise=args.normalise)
     if args.format == "markdown":
         print(render_markdown(h))
     else:

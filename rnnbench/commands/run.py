@@ -104,7 +104,7 @@ def run(args: argparse.Namespace) -> int:
     except OptionError as exc:
         raise locate_option_error(exc, flags, args.sweep) from None
     if stored_run is not None and kept is not None:
-        _check_kept(stored_run.run_id, kept, settings, args.allow_changed_settings, err)
+        check_kept(stored_run.run_id, kept, settings, args.allow_changed_settings, err)
     command = "rnnbench " + " ".join(shlex.quote(a) for a in args.argv)
     environment, notes = _load_facts(machine, threading, too_late)
     with interrupt_once() as interrupts:
@@ -196,7 +196,9 @@ def _load_facts(machine, threading, too_late: str | None) -> tuple[dict[str, Any
     return environment, notes
 
 
-def _check_kept(run_id: str, kept: RunSettings, settings: RunSettings, allowed: bool, err: Console) -> None:
+def check_kept(run_id: str, kept: RunSettings, settings: RunSettings, allowed: bool, err: Console,
+               refusal: str = "drop the flag, start a new run, or pass --allow-changed-settings (each row then"
+               " records its settings and the table and report say what varied)", what_is_done: str = "") -> None:
     """A resume measures as the run did, unless the user allows a change (then every output says so)."""
     before, now = _flat(kept.to_dict()), _flat(settings.to_dict())
     changed = [(k, before.get(k), now.get(k)) for k in sorted(set(before) | set(now)) if before.get(k) != now.get(k)]
@@ -205,9 +207,8 @@ def _check_kept(run_id: str, kept: RunSettings, settings: RunSettings, allowed: 
     what = ", ".join(f"{k}={old} to {new}" for k, old, new in changed)
     if not allowed:
         raise UsageError(
-            f"--resume {run_id}: this would change {what}; the rows of one run must be measured alike: drop the"
-            " flag, start a new run, or pass --allow-changed-settings (each row then records its settings and the"
-            " table and report say what varied)")
+            f"{what_is_done or '--resume ' + run_id}: this would change {what}; the rows of one run must be measured"
+            f" alike: {refusal}")
     err.print(f"rnnbench: warning: --resume {run_id} with --allow-changed-settings: {what}; the rows run now record"
               " it, and the table and report say what varied", markup=False, highlight=False, soft_wrap=True)
 

@@ -9,10 +9,14 @@ study's report. ``study report`` rebuilds that report from the database alone.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import fcntl
+import os
 import shlex
+import socket
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 from rich.console import Console
 from rich.table import Table
@@ -20,14 +24,16 @@ from rich.text import Text
 
 from rnnbench.analysis.studies import evaluate
 from rnnbench.analysis.study_runs import load_study_data, report_folder, study_of_run, study_tag, sweep_runs
-from rnnbench.commands.common import add_out, load_plugins
-from rnnbench.commands.run import execute_request, finish_run_folder, plan_cases
+from rnnbench.commands.common import add_out, load_plugins, results_folder
+from rnnbench.commands.run import check_kept, execute_request, finish_run_folder, plan_cases
 from rnnbench.errors import RnnbenchError, UsageError
 from rnnbench.execution.interrupts import sigterm_as_interrupt
+from rnnbench.execution.session import RunOutcome
 from rnnbench.manager import Registry
 from rnnbench.records import DEVICES
 from rnnbench.render.study_report import StudyReportPaths, print_claims_table, write_study_report
-from rnnbench.request.run_request import resolve_request
+from rnnbench.request.options import BY_KEY
+from rnnbench.request.run_request import parse_layer, resolve_request
 from rnnbench.store import DEFAULT_DB_NAME, ResultsStore
 from rnnbench.study_api import StudySpec
 
@@ -116,58 +122,39 @@ def _seeds(sweeps) -> str:
 # -- run --------------------------------------------------------------------------------------
 
 def run_study(args: argparse.Namespace) -> int:
+    out = results_folder(args.out)
     registry = load_plugins(args.plugins)
     spec = registry.resolve_study(args.name)
     profile = _profile(spec, args.profile)
-    overrides = {key: getattr(args, key) for key in PASSED_TO_SWEEPS if getattr(args, key) is not None}
-    if args.plugins:
-        overrides["plugins"] = list(args.plugins)
+    overrides = _overrides(args)
+    sweeps = spec.sweeps(profile)
+    # a sweep's own plugins (its "plugins" flag) are loaded with the command's, before any sweep is planned
+    wanted = list(dict.fromkeys([*args.plugins, *(m for s in sweeps for m in _sweep_plugins(spec, s))]))
+    if wanted != list(args.plugins):
+        registry = load_plugins(wanted)
     registry.resolve_executor(overrides.get("executor", "local"))  # a typo fails before any work
     sigterm_as_interrupt()
-    out = Path(args.out)
     err = Console(stderr=True)
-    started = time.perf_counter()
-    sweeps = spec.sweeps(profile)
-    stored = {} if args.fresh else _stored_sweeps(out, spec.name)
-    failed = 0
-    for index, sweep in enumerate(sweeps, start=1):
-        flags = {**dict(sweep.flags), **overrides, **({"device": args.device} if args.device else {})}
-        try:
-            request = resolve_request(flags)
-        except UsageError as exc:
-            raise RnnbenchError(f"study '{spec.name}', sweep '{sweep.name}': {exc}") from None
-        cases, settings = plan_cases(request, registry, err)
-        tag = study_tag(spec, profile, sweep, len(cases), args.device)
-        previous = stored.get(tag["fingerprint"])
-        resume = None
-        head = f"[{index}/{len(sweeps)}] sweep {sweep.name}"
-        if previous is not None:
-            done = _done_ok(out, previous.run_id)
-            missing = [c for c in cases if c.case_id not in done]
-            if not missing:
-                err.print(Text(f"{head}: all {len(cases)} case(s) stored in run {previous.run_id}; skipped"), soft_wrap=True)
+    with _one_study_run_at_a_time(out, spec.name):
+        started = time.perf_counter()
+        # Every sweep is planned before the first runs: a bad flag in the last one costs no work.
+        planned = [_plan_sweep(spec, sweep, overrides, args.device, registry, err) for sweep in sweeps]
+        stored = {} if args.fresh else _stored_sweeps(out, spec.name)
+        failed = 0
+        for index, (sweep, request, cases, settings) in enumerate(planned, start=1):
+            outcome = _run_sweep(args, spec, profile, sweep, request, cases, settings, overrides, stored, registry,
+                                 err, head=f"[{index}/{len(sweeps)}] sweep {sweep.name}")
+            if outcome is None:
                 continue
-            resume = previous.run_id
-            err.print(Text(f"{head}: continuing run {resume} ({len(cases) - len(missing)} of {len(cases)} case(s)"
-                           " stored)"), soft_wrap=True)
-        else:
-            err.print(Text(f"{head}: {sweep.purpose}"), soft_wrap=True)
-        device_argv = ["--device", args.device] if args.device else []
-        command = "rnnbench run " + " ".join(shlex.quote(a) for a in [*sweep.argv(), *device_argv,
-                                                                      *_override_argv(overrides)])
-        outcome = execute_request(request, registry, cases, settings, out=out, resume=resume, command=command,
-                                  show_progress=not args.no_progress, err=err,
-                                  settings_extra={"study": tag})
-        finish_run_folder(outcome, registry, err)
-        if outcome.interrupted:
-            again = ["rnnbench", "study", "run", spec.name, "--profile", profile, "--out", str(out),
-                     *device_argv, *_override_argv(overrides)]
-            err.print(Text("interrupted: finished cases are stored; run the same command again to continue:\n  "
-                           + " ".join(shlex.quote(a) for a in again), style="red"), soft_wrap=True)
-            return 130
-        failed += sum(r.status != "ok" for r in outcome.results)
-    elapsed = time.perf_counter() - started
-    paths, claims = _write_report(out, spec, profile, args.device)
+            if outcome.interrupted:
+                again = ["rnnbench", "study", "run", spec.name, "--profile", profile, "--out", str(out),
+                         *_device_argv(args.device), *_override_argv(overrides)]
+                err.print(Text("interrupted: finished cases are stored; run the same command again to continue:\n  "
+                               + " ".join(shlex.quote(a) for a in again), style="red"), soft_wrap=True)
+                return 130
+            failed += sum(r.status != "ok" for r in outcome.results)
+        elapsed = time.perf_counter() - started
+        paths, claims = _write_report(out, spec, profile, args.device)
     print_claims_table(claims, Console())
     err.print(Text(f"study {spec.name} ({profile}): {len(sweeps)} sweep(s) in {elapsed:.0f} s of wall clock"
                    f" (this command, stored sweeps skipped); report: {paths.html}  {paths.markdown}"), soft_wrap=True)
@@ -176,6 +163,102 @@ def run_study(args: argparse.Namespace) -> int:
         err.print(Text(f"{failed} case(s) failed; the claims that read them are inconclusive", style="red"))
         return 1
     return 0
+
+
+def _overrides(args: argparse.Namespace) -> dict[str, Any]:
+    """The ``study run`` flags passed to every sweep, checked as ``rnnbench run`` checks them (exit 2)."""
+    overrides = {key: getattr(args, key) for key in PASSED_TO_SWEEPS if getattr(args, key) is not None}
+    parse_layer(overrides)  # "--threads: must be positive, got 0", before any work
+    if args.plugins:
+        overrides["plugins"] = list(args.plugins)
+    return overrides
+
+
+def _sweep_plugins(spec: StudySpec, sweep) -> list[str]:
+    modules = sweep.flags.get("plugins", [])
+    modules = [modules] if isinstance(modules, str) else list(modules)
+    try:
+        return parse_layer({"plugins": modules})["plugins"] if modules else []
+    except UsageError as exc:
+        raise UsageError(f"study '{spec.name}', sweep '{sweep.name}': {exc}") from None
+
+
+def _plan_sweep(spec: StudySpec, sweep, overrides: dict[str, Any], device: str | None, registry: Registry,
+                err: Console):
+    """(sweep, request, cases, settings) of one sweep; its errors name the study and the sweep (exit 2)."""
+    where = f"study '{spec.name}', sweep '{sweep.name}'"
+    unknown = sorted(set(sweep.flags) - set(BY_KEY))
+    if unknown:  # a sweep file refuses them too: a typo ('seq_lens') must not be ignored
+        raise UsageError(f"{where}: unknown flag key(s) {', '.join(map(repr, unknown))}"
+                         f" (keys: {', '.join(sorted(BY_KEY))})")
+    flags = {**dict(sweep.flags), **overrides, **({"device": device} if device else {})}
+    try:
+        request = resolve_request(flags)
+        cases, settings = plan_cases(request, registry, err)
+    except UsageError as exc:
+        raise UsageError(f"{where}: {exc}") from None
+    return sweep, request, cases, settings
+
+
+def _run_sweep(args, spec: StudySpec, profile: str, sweep, request, cases, settings, overrides, stored, registry,
+               err: Console, head: str) -> RunOutcome | None:
+    """Run one planned sweep (new, or continuing its stored run); ``None`` when all its cases are stored."""
+    out = Path(args.out)
+    tag = study_tag(spec, profile, sweep, len(cases), args.device)
+    previous = stored.get(tag["fingerprint"])
+    resume = None
+    if previous is not None:
+        done = _done_ok(out, previous.run_id)
+        missing = [c for c in cases if c.case_id not in done]
+        if not missing:
+            err.print(Text(f"{head}: all {len(cases)} case(s) stored in run {previous.run_id}; skipped"), soft_wrap=True)
+            return None
+        if previous.run_settings is not None:  # a continued run measures as it began, as with run --resume
+            check_kept(previous.run_id, previous.run_settings, settings, False, err,
+                       refusal="give the flags the run began with, or --fresh to start new runs",
+                       what_is_done=f"study '{spec.name}', sweep '{sweep.name}' continues run {previous.run_id}")
+        resume = previous.run_id
+        err.print(Text(f"{head}: continuing run {resume} ({len(cases) - len(missing)} of {len(cases)} case(s)"
+                       " stored)"), soft_wrap=True)
+    else:
+        err.print(Text(f"{head}: {sweep.purpose}"), soft_wrap=True)
+    command = "rnnbench run " + " ".join(shlex.quote(a) for a in [*sweep.argv(), *_device_argv(args.device),
+                                                                  *_override_argv(overrides)])
+    outcome = execute_request(request, registry, cases, settings, out=out, resume=resume, command=command,
+                              show_progress=not args.no_progress, err=err, settings_extra={"study": tag})
+    finish_run_folder(outcome, registry, err)
+    return outcome
+
+
+def _device_argv(device: str | None) -> list[str]:
+    return ["--device", device] if device else []
+
+
+@contextlib.contextmanager
+def _one_study_run_at_a_time(out: Path, study: str) -> Iterator[None]:
+    """Hold a lock on ``OUT/.study-NAME.lock`` for the whole ``study run``; a second one is refused.
+
+    Two processes running one study would resume each other's sweeps and mark them finished
+    while the other still ran them. The lock (``flock``) goes with the process, even a killed one.
+    """
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        handle = open(out / f".study-{study}.lock", "a+")
+    except OSError as exc:
+        raise UsageError(f"--out: cannot create results folder {out}: {exc.strerror}") from None
+    with handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "another process"
+            raise UsageError(f"study '{study}' is already running on {out} ({holder}); wait for it to end, or"
+                             " give another --out") from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"pid {os.getpid()} on {socket.gethostname()}")
+        handle.flush()
+        yield
 
 
 def _override_argv(overrides: dict[str, Any]) -> list[str]:
@@ -219,7 +302,11 @@ def _write_report(out: Path, spec: StudySpec, profile: str,
     claims = evaluate(spec, data)
     sweeps = [f"{s.sweep.name}: run {s.run.run_id} ({len(s.results)} case(s)) — {s.run.command}" if s.run else
               f"{s.sweep.name}: not run" for s in data.sweeps.values()]
-    return write_study_report(spec, profile, claims, sweeps, folder), claims
+    try:
+        return write_study_report(spec, profile, claims, sweeps, folder), claims
+    except OSError as exc:  # a read-only or full disk: the stored runs are untouched
+        raise RnnbenchError(f"cannot write the study report into {folder}: {exc.strerror or exc}; the stored runs"
+                            " are kept: give a writable --out") from None
 
 
 def report_study(args: argparse.Namespace) -> int:

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from rnnbench.errors import RnnbenchError, UsageError
+from rnnbench.execution import calibration
 from rnnbench.execution.environment import collect_environment
 from rnnbench.execution.interrupts import hold_interrupts
 from rnnbench.manager import Registry
@@ -126,6 +127,7 @@ def _new_run(registry: Registry, settings: RunSettings, executor: str, out_dir: 
     env.update(environment or {})
     errors = registry.notify("rnnbench_environment", env=env)
     env = _json_safe_environment(env, errors)
+    calibration.record(env, "start", settings.threads)  # how fast the machine is, before the first case
     run = RunInfo(run_id=new_run_id(), folder=out_dir, env=env, command=command,
                   settings=_settings_dict(settings, executor), created_at=time.time())
     if request is not None:
@@ -219,6 +221,9 @@ class _Sweep:
     def wrap_up(self) -> RunOutcome:
         run_id = self.run_info.run_id
         self.store.release_claims(run_id)
+        if not self.interrupted:  # and after the last: the machine's speed may have changed meanwhile
+            calibration.record(self.run_info.env, "end", self.run_info.env.get("threads") or 1)
+            self.store.update_run_env(run_id, self.run_info.env)
         self.store.finish_run(run_id, "interrupted" if self.interrupted else "finished")
         results = self.store.results(run_id)
         # rnnbench_run_finished is called by the command once the run folder is written

@@ -114,6 +114,21 @@ def _env_lines(c: Comparison) -> list[str]:
     return [f"{key}: {b} -> {n}" for key, (b, n) in c.env_differences.items()]
 
 
+def calibration_lines(c: Comparison) -> list[str]:
+    """The calibration ratio, a warning when the machines differ, and whether timings were normalised."""
+    if c.calibration is None:
+        return []
+    lines = [c.calibration.describe()]
+    if c.calibration.differs:
+        lines.append(f"warning: the calibration differs by {abs(c.calibration.ratio() - 1):.0%} (more than 10%):"
+                     " different or throttled machines; "
+                     + ("timings below are normalised by it" if c.normalised else
+                        "timings are not comparable as they stand (--normalise divides them by it)"))
+    elif c.normalised:
+        lines.append("timings below are normalised by each run's calibration (seconds at BASE's speed)")
+    return lines
+
+
 def render_table(c: Comparison, console: Any) -> None:
     from rich.table import Table
 
@@ -121,6 +136,8 @@ def render_table(c: Comparison, console: Any) -> None:
     console.print(f"BASE: {c.base.describe()} from {c.base.origin}\nNEW:  {c.new.describe()} from {c.new.origin}")
     for line in _env_lines(c):
         console.print(f"[dim]environment differs: {line}[/dim]")
+    for line in calibration_lines(c):
+        console.print(f"[yellow]{line}[/yellow]" if line.startswith("warning") else f"[dim]{line}[/dim]")
     table = Table(title=f"rnnbench compare: {summary_line(c)}")
     for col in HEADER:
         table.add_column(col, overflow="fold")
@@ -146,6 +163,7 @@ def render_markdown(c: Comparison) -> str:
              ""]
     if c.env_differences:
         parts += ["Environment differences: " + "; ".join(f"`{line}`" for line in _env_lines(c)), ""]
+    parts += [line + "." for line in calibration_lines(c)] + ([""] if calibration_lines(c) else [])
     if regressions:
         parts += ["Regressions:", "", markdown_table(HEADER, [cells(r) for r in regressions]), ""]
     parts += ["<details><summary>All comparisons</summary>", "", markdown_table(HEADER, [cells(r) for r in c.rows]),
@@ -179,5 +197,8 @@ def render_json(c: Comparison) -> str:
         "regressions": len(c.regressions), "summary": summary_line(c), "rows": [_row_document(r) for r in c.rows],
         "only_in_base": c.only_in_base, "only_in_new": c.only_in_new,
         "environment_differences": {k: list(v) for k, v in c.env_differences.items()},
+        "calibration": None if c.calibration is None else {
+            "base": c.calibration.base, "new": c.calibration.new, "ratio": c.calibration.ratio(),
+            "differs": c.calibration.differs, "normalised": c.normalised, "text": calibration_lines(c)},
     }
     return json.dumps(doc, indent=2, default=str) + "\n"

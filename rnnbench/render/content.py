@@ -24,7 +24,8 @@ from rnnbench.analysis.frame import baseline_kind, primary_metrics, results_fram
 from rnnbench.analysis.match_params import point_of
 from rnnbench.records import CaseResult, Metric, RunInfo, machine_line
 from rnnbench.render.fit import Column
-from rnnbench.render.lr_grid import EXPLANATION as LR_GRID_EXPLANATION, lr_grid_table
+from rnnbench.render.lr_grid import EXPLANATION as LR_GRID_EXPLANATION, edge_notes as lr_grid_edge_notes
+from rnnbench.render.lr_grid import lr_grid_table
 from rnnbench.render.measurements import measurement_tables
 from rnnbench.render.plots import PlotFigure, PlotSet
 from rnnbench.stats import MIN_SAMPLES_FOR_SPREAD, Summary, fmt_bytes, fmt_count, fmt_time
@@ -320,7 +321,8 @@ def build_content(results: list[CaseResult], run: RunInfo, frame: pd.DataFrame,
                         " included) are within 5% of the first model's at the requested --hidden."]))
     tuned = lr_grid_table(results)
     if tuned is not None:
-        sections.append(Section("Learning rates (--lr-grid)", table=tuned, paragraphs=[LR_GRID_EXPLANATION]))
+        sections.append(Section("Learning rates (--lr-grid)", table=tuned, paragraphs=[LR_GRID_EXPLANATION],
+                                bullets=lr_grid_edge_notes(results)))
     if results:
         lines = [c.describe() for c in crossovers(frame)]
         if lines:

@@ -50,7 +50,13 @@ def history_rows(h: History) -> tuple[list[str], list[list[str]]]:
 
 
 def _note(h: History) -> str:
-    return "cells: median ±IQR/2 of the raw samples" if h.has_samples else "cells: the stored value"
+    note = "cells: median ±IQR/2 of the raw samples" if h.has_samples else "cells: the stored value"
+    if h.normalised:
+        note += (", each divided by its run's calibration (time of a fixed GEMM and tanh recurrence at the run's"
+                 " thread count, geometric mean of its start and end)")
+        if h.uncalibrated:
+            note += f"; left out, stored without a calibration: {', '.join(h.uncalibrated)}"
+    return note
 
 
 def render_markdown(h: History) -> str:

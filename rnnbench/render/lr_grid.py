@@ -33,6 +33,20 @@ def lr_grid_table(results: list[CaseResult]) -> Table | None:
     return ["model", "point", "seed", f"validation {metric} per rate", "rate chosen"], rows
 
 
+def edge_notes(results: list[CaseResult]) -> list[str]:
+    """A note per model whose chosen rate is the grid's smallest or largest: the best may lie beyond it."""
+    edges: dict[tuple[str, str], list[str]] = {}
+    for r in results:
+        chosen = r.metric("train", "lr_selected")
+        grid = r.config.lr_grid
+        if chosen is None or len(grid) < 2 or chosen.value not in (min(grid), max(grid)):
+            continue
+        side = "largest" if chosen.value == max(grid) else "smallest"
+        edges.setdefault((r.config.model_label, side), []).append(str(r.config.seed))
+    return [f"{model} chose the {side} rate of the grid (seed {', '.join(seeds)}): a rate beyond it may do"
+            " better; widen --lr-grid to tell" for (model, side), seeds in edges.items()]
+
+
 def _short(error: str, limit: int = 40) -> str:
     text = error.splitlines()[0] if error else ""
     return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -31,8 +31,11 @@ CRITERION_LONG = (
     f"A model solves a delay when its held-out score closes at least {SOLVED_FRACTION:.0%} of the gap between"
     f" chance and perfect (copy: accuracy; adding: mean squared error). Supported when, on copy and on adding,"
     f" the mean longest delay solved by the LSTM and by the GRU is longer than the vanilla RNN's (parts: gated −"
-    f" rnn > 0 per task); inconclusive for a task where no model solves a delay beyond the shortest (the budget"
-    f" is too small to separate them). " + RULE
+    f" rnn > 0 per task); the delay grid starts at 1 (adding: 2) so that the RNN's failure can be shown to depend"
+    f" on the delay: a task where the RNN solves not even the shortest delay in every seed is inconclusive (its"
+    f" failure is then not shown to depend on the delay), and so is a task where no model solves a delay beyond"
+    f" the shortest (the budget is too small to separate them). The report names the first delay at which each"
+    f" gated model breaks, or says that the grid does not reach it. " + RULE
 )
 
 CRITERION_MEMORY = (
@@ -67,6 +70,17 @@ def longest_solved(results, arch: str, metric_name: str, higher: bool, perfect: 
     return out
 
 
+def breaks_at(longest: dict[int, float | None], grid: list[int], arch: str) -> str:
+    """Where a gated model stops solving, in words: the grid should reach it."""
+    known = [v for v in longest.values() if v is not None]
+    if not known:
+        return f"{arch}: no value"
+    longer = [d for d in grid if d > min(known)]
+    if not longer:
+        return f"{arch} solves every delay of the grid in every seed (the grid does not reach where it breaks)"
+    return f"{arch} breaks at delay {longer[0]} in some seed (longest solved per seed: {', '.join(fmt(v) for v in known)})"
+
+
 def analyze_long(data: StudyData) -> ClaimOutcome:
     parts, guards = [], []
     header = ["task", "model", "longest delay solved (per seed)", "delays measured"]
@@ -87,10 +101,19 @@ def analyze_long(data: StudyData) -> ClaimOutcome:
             rows.append([task, arch, ", ".join(fmt(v) if v is not None else "n/a" for v in per_seed.values()),
                          delays])
         everyone = [v for arch in longest for v in longest[arch].values() if v is not None]
-        shortest = min(values_of(results, "seq_len")) if results else 0
+        grid = values_of(results, "seq_len")
+        shortest = min(grid) if results else 0
+        setup.append(f"{task}: " + "; ".join(breaks_at(longest[g], grid, g) for g in ("lstm", "gru")))
         if everyone and all(v <= shortest for v in everyone):
             parts.append(Verdict(INCONCLUSIVE, f"{task}: no model solves a delay beyond the shortest ({shortest}):"
                                  " the budget is too small to separate them"))
+            continue
+        rnn_short = [v for v in longest["rnn"].values()]
+        if rnn_short and not all(v is not None and v >= shortest for v in rnn_short):
+            parts.append(Verdict(INCONCLUSIVE, f"{task}: the vanilla RNN does not solve even the shortest delay"
+                                 f" ({shortest}) in every seed (longest solved per seed:"
+                                 f" {', '.join(fmt(v) if v is not None else 'n/a' for v in rnn_short)}), so its"
+                                 " failure is not shown to depend on the delay"))
             continue
         for gated in ("lstm", "gru"):
             parts.append(compare(f"{gated} longest solved delay", longest[gated], "rnn longest solved delay",

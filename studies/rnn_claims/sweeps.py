@@ -22,7 +22,8 @@ from rnnbench.studies.rnn_claims.gradients import RADII, regime_sweep
 class Sizes:
     seeds: str
     hidden: int
-    delays: str           # copy and adding delays (claim 2)
+    delays: str           # copy delays (claim 2): from 1, up to where the gated models break
+    adding_delays: str    # adding delays (the adding problem needs at least 2)
     copy_steps: int
     adding_steps: int
     gradient_seq_len: int
@@ -39,12 +40,15 @@ class Sizes:
     threads: int | None = None
 
 
-QUICK = Sizes(seeds="0,1,2", hidden=64, delays="10,20,40", copy_steps=1000, adding_steps=400,
+QUICK = Sizes(seeds="0,1,2", hidden=64, delays="1,3,10,20,40", adding_delays="2,5,10,20,40", copy_steps=1000, adding_steps=400,
               gradient_seq_len=20, gradient_steps=400, lengths="64,256,1024", speed_batch=8, speed_steps=15,
               min_time=0.2, lm_budget_s=15, recall_steps=300, lengthgen_steps=800, threads=1)
-FULL = Sizes(seeds="0,1,2,3,4", hidden=128, delays="10,30,100,300", copy_steps=3000, adding_steps=2000,
+FULL = Sizes(seeds="0,1,2,3,4", hidden=128, delays="1,3,10,30,100,300", adding_delays="2,5,10,30,100,300", copy_steps=3000, adding_steps=2000,
              gradient_seq_len=50, gradient_steps=2000, lengths="64,128,256,512,1024,2048", speed_batch=16,
              speed_steps=40, min_time=1.0, lm_budget_s=120, recall_steps=600, lengthgen_steps=3000)
+
+#: widths of the state-size sweep of claim 6b (both profiles: the question is the range, not the budget)
+STATE_WIDTHS = "32,64,128,256"
 
 #: copy with 5 symbols to remember: long enough to need memory, short enough to learn on a CPU budget
 COPY_OPTS = ["copy.num_symbols=5"]
@@ -71,7 +75,7 @@ def sweeps(s: Sizes) -> tuple[StudySweep, ...]:
             "steps": s.copy_steps, "batch_size": 32, "seeds": s.seeds, "scenarios": "train", **common},
             purpose="copy at growing delays, with the memoryless mlp (claims 2 and 3)"),
         StudySweep("adding-delays", {
-            "models": "lstm,gru,rnn", "tasks": "adding", "seq_len": s.delays, "steps": s.adding_steps,
+            "models": "lstm,gru,rnn", "tasks": "adding", "seq_len": s.adding_delays, "steps": s.adding_steps,
             "batch_size": 32, "seeds": s.seeds, "scenarios": "train", **common},
             purpose="adding at growing delays (claim 2)"),
         StudySweep("params", {
@@ -98,6 +102,11 @@ def sweeps(s: Sizes) -> tuple[StudySweep, ...]:
             "models": "lstm,gru,transformer", "tasks": "associative_recall", "steps": s.recall_steps,
             "seeds": s.seeds, "scenarios": "train,decode", "match_params": True, **threads},
             purpose="multi-query associative recall, with state bytes (claim 6b)"),
+        # Zoology's axis: recall against the state a recurrent model carries, widths 32 to 256
+        StudySweep("recall-widths", {
+            "models": "lstm,gru", "tasks": "associative_recall", "hidden": STATE_WIDTHS, "steps": s.recall_steps,
+            "seeds": s.seeds, "scenarios": "train,decode", **threads},
+            purpose="associative recall of the recurrent models at widths 32 to 256, against state bytes (claim 6b)"),
         StudySweep("lengthgen-copy", {
             "models": "lstm,gru,transformer", "tasks": "copy", "seq_len": 10, "eval_seq_len": "10,20,40",
             "task_opt": COPY_OPTS, "steps": s.lengthgen_steps, "batch_size": 32, "seeds": s.seeds,
