@@ -167,20 +167,26 @@ def hierarchical_ratio_ci(base_runs: Sequence[Sequence[float]], new_runs: Sequen
     """
     rng = np.random.default_rng(seed)
 
-    def medians(runs: Sequence[Sequence[float]]) -> np.ndarray:
+    def medians(runs: Sequence[Sequence[float]], count: int) -> np.ndarray:
         lengths = np.array([len(r) for r in runs])
-        padded = np.full((len(runs), lengths.max()), np.nan)
+        width = int(lengths.max())
+        padded = np.full((len(runs), width), np.nan)
         for i, r in enumerate(runs):
             padded[i, :len(r)] = r
-        chosen = rng.integers(0, len(runs), size=(resamples, len(runs)))  # runs drawn per resample
-        width = lengths.max()
-        within = np.floor(rng.random((resamples, len(runs), width)) * lengths[chosen][..., None]).astype(int)
+        chosen = rng.integers(0, len(runs), size=(count, len(runs)))  # runs drawn per resample
+        within = np.floor(rng.random((count, len(runs), width)) * lengths[chosen][..., None]).astype(int)
         drawn = padded[chosen[..., None], within]
+        if (lengths == width).all():
+            return np.median(drawn.reshape(count, -1), axis=1)
         # a drawn run keeps only as many samples as it has: the rest of its row is padding
         drawn[np.arange(width)[None, None, :] >= lengths[chosen][..., None]] = np.nan
-        return np.nanmedian(drawn.reshape(resamples, -1), axis=1)
+        return np.nanmedian(drawn.reshape(count, -1), axis=1)
 
-    ratios = medians(new_runs) / medians(base_runs)
+    # resamples in batches of about 2 million drawn samples a side: memory stays bounded for long runs
+    per_resample = max(len(base_runs) * max(map(len, base_runs)), len(new_runs) * max(map(len, new_runs)))
+    batch = max(1, 2_000_000 // per_resample)
+    ratios = np.concatenate([medians(new_runs, n) / medians(base_runs, n)
+                             for n in [batch] * (resamples // batch) + ([resamples % batch] if resamples % batch else [])])
     tail = (1.0 - confidence) / 2 * 100
     low, high = np.percentile(ratios, [tail, 100 - tail])
     return float(low), float(high)

@@ -37,7 +37,8 @@ def add_parser(sub: Any, add_common: Callable[[argparse.ArgumentParser], None]) 
         description="Compare NEW against BASE case by case. BASE and NEW are run ids, run folders"
                     " (results/<run-id>), files from 'rnnbench export --format json', 'latest', 'latest~N'"
                     " (N runs before the newest) or 'commit:SHA' (the newest run of that commit; a prefix"
-                    " is enough). A comma list of runs of one commit pools them as repeats (docs/ci.md)."
+                    " is enough). A comma list of runs of one commit pools them as rounds, judged on the run level"
+                    " (docs/ci.md)."
                     " Exit codes: 0 no regression, 1 regression, 2 usage error.")
     add_common(p)
     p.add_argument("base", nargs="?", metavar="BASE", help="the reference run")
