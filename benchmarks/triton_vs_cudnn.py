@@ -108,17 +108,20 @@ def host_cpu() -> str:
 _floors: dict = {}
 
 
-def barrier_floor_us(kernels, grid: tuple[int, int], seq: int, min_run_time: float, device: torch.device) -> float:
+def barrier_floor_us(grid: tuple[int, int], seq: int, min_run_time: float, device: torch.device) -> float:
     """µs per step of the empty-step kernel on ``grid`` (cached per grid and length)."""
+    from rnnbench.plugins.triton import barrier_safety, launchers
+
     key = (grid, seq)
     if key not in _floors:
-        median, _, _ = time_it(lambda: kernels.barrier_floor(seq, grid[0], grid[1], device), min_run_time, device)
-        kernels.check_barrier(device, wait=True)
+        median, _, _ = time_it(lambda: launchers.barrier_floor(seq, grid[0], grid[1], device), min_run_time, device)
+        barrier_safety.check_barrier(device, wait=True)
         _floors[key] = median * 1e6 / seq  # seq barriers, the launch included
     return _floors[key]
 
 
-def bench_case(batch, hidden, seq, dtype, mode, layers, design, precision, min_run_time, kernels, device) -> Row:
+def bench_case(batch, hidden, seq, dtype, mode, layers, design, precision, min_run_time, device) -> Row:
+    from rnnbench.plugins.triton import barrier_safety, planning
     from rnnbench.plugins.triton.lstm import TritonLSTMCore
 
     torch.manual_seed(0)
@@ -152,11 +155,11 @@ def bench_case(batch, hidden, seq, dtype, mode, layers, design, precision, min_r
     algo = cudnn_algorithm(run_cudnn, device)
     cudnn_s, cudnn_iqr, cudnn_n = time_it(run_cudnn, min_run_time, device)
     triton_s, triton_iqr, triton_n = time_it(run_triton, min_run_time, device)
-    kernels.check_barrier(device, wait=True)  # a timed-out barrier would make these numbers wrong
-    plan = kernels.plan_for(batch, hidden, dtype, device, design, precision)
+    barrier_safety.check_barrier(device, wait=True)  # a timed-out barrier would make these numbers wrong
+    plan = planning.plan_for(batch, hidden, dtype, device, design, precision)
     floor = float("nan")
     if device.type == "cuda" and plan.synced(hidden):
-        floor = barrier_floor_us(kernels, plan.grid(batch, hidden), seq, min_run_time, device)
+        floor = barrier_floor_us(plan.grid(batch, hidden), seq, min_run_time, device)
     return Row(
         dtype=str(dtype).replace("torch.", ""), mode="fwd+bwd" if train else "forward", batch=batch, hidden=hidden,
         seq=seq, design=plan.describe(batch, hidden), cudnn_algo=algo,
@@ -265,7 +268,6 @@ def main(argv=None) -> int:
     tf32 = args.precision in ("tf32", "tf32x3")
     torch.backends.cudnn.allow_tf32 = tf32
     torch.backends.cuda.matmul.allow_tf32 = tf32
-    from rnnbench.plugins.triton import kernels
     import triton
 
     where = torch.cuda.get_device_name() if device.type == "cuda" else \
@@ -282,24 +284,38 @@ def main(argv=None) -> int:
     rows: list[Row] = []
     cases = [(d, m, b, h, s) for d, b, h, s in grid for m in modes]
     cases += [(d, m, b, h, s) for d, b, h, s in cases_anchor for m in ("forward", "train")]
+    csv_file = open(args.csv, "w", newline="") if args.csv else None
+    writer = None
+    failed = 0
     for dtype_name, mode, batch, hidden, seq in cases:
         try:
             row = bench_case(batch, hidden, seq, DTYPES[dtype_name], mode, args.layers, args.design, args.precision,
-                             args.min_run_time, kernels, device)
-        except torch.cuda.OutOfMemoryError:
-            print(f"{dtype_name:>8} {mode:>7} {batch:>4} {hidden:>5} {seq:>5}  out of memory")
-            torch.cuda.empty_cache()
+                             args.min_run_time, device)
+        except Exception as exc:  # a failing case (out of memory, a compile error, a timed-out barrier) is
+            # reported on one line and the others still run
+            failed += 1
+            reason = "out of memory" if isinstance(exc, torch.cuda.OutOfMemoryError) else \
+                f"FAILED: {type(exc).__name__}: {' '.join(str(exc).split())[:200]}"
+            print(f"{dtype_name:>8} {mode:>7} {batch:>4} {hidden:>5} {seq:>5}  {reason}", flush=True)
+            if device.type == "cuda":
+                torch.cuda.empty_cache()
             continue
         rows.append(row)
         print(format_row(row), flush=True)
+        if csv_file is not None:  # each row written as soon as it is measured
+            if writer is None:
+                writer = csv.DictWriter(csv_file, fieldnames=list(asdict(row)))
+                writer.writeheader()
+            writer.writerow(asdict(row))
+            csv_file.flush()
+    if csv_file is not None:
+        csv_file.close()
+        print(f"rows written to {args.csv}")
     for line in summarize(rows):
         print(line)
-    if args.csv and rows:
-        with open(args.csv, "w", newline="") as f:
-            writer = csv.DictWriter(f, fieldnames=list(asdict(rows[0])))
-            writer.writeheader()
-            writer.writerows(asdict(r) for r in rows)
-        print(f"rows written to {args.csv}")
+    if failed:
+        print(f"{failed} case(s) failed (listed above)")
+        return 1
     return 0
 
 

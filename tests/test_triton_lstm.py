@@ -1,7 +1,7 @@
 """lstm@triton, checked in Triton's interpreter on the CPU against torch.nn.LSTM.
 
 Triton reads TRITON_INTERPRET when @triton.jit decorates a kernel, i.e. when
-rnnbench.plugins.triton.kernels is first imported: the ``kernels`` fixture sets
+rnnbench.plugins.triton.kernels is first imported: the ``parts`` fixture sets
 it for this module's tests and (re)imports the kernels under it. Sizes stay tiny
 (T <= 16, B <= 4, hidden <= 32, plus one hidden=80 case for the tiled path): the
 interpreter runs every program in NumPy, so these are correctness tests, not speed tests.
@@ -9,6 +9,7 @@ Without triton the tests that need it are skipped, with the reason (pytest -ra p
 """
 
 import importlib
+import importlib.util
 import json
 import os
 import re
@@ -31,16 +32,18 @@ SKIP_REASON = "triton is not installed (pip install 'rnnbench[triton]'); lstm@tr
 
 
 @pytest.fixture(scope="module")
-def kernels():
+def parts():
+    """The package's modules that import triton, with the kernels jit-decorated for the interpreter."""
     pytest.importorskip("triton", reason=SKIP_REASON)
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("TRITON_INTERPRET", "1")
-        from rnnbench.plugins.triton import kernels as triton_lstm_kernels
+        from rnnbench.plugins.triton import autograd, barrier_safety, kernels, launchers, planning
         from triton.runtime.interpreter import InterpretedFunction
 
-        if not isinstance(triton_lstm_kernels._lstm_forward_kernel, InterpretedFunction):
-            triton_lstm_kernels = importlib.reload(triton_lstm_kernels)  # imported earlier, compiled for a GPU
-        yield triton_lstm_kernels
+        if not isinstance(kernels._lstm_forward_kernel, InterpretedFunction):
+            kernels = importlib.reload(kernels)  # imported earlier, compiled for a GPU (the launchers look it up)
+        yield SimpleNamespace(kernels=kernels, planning=planning, launchers=launchers, barrier_safety=barrier_safety,
+                              autograd=autograd)
 
 
 def reference_and_core(hidden, layers, seed=0, design="auto"):
@@ -100,32 +103,32 @@ def assert_matches_nn_lstm(T, B, hidden, layers, design, tol=1e-4):
 
 
 @pytest.mark.parametrize("T, B, hidden, layers, design", CASES)
-def test_outputs_state_and_every_gradient_equal_nn_lstm(kernels, T, B, hidden, layers, design):
+def test_outputs_state_and_every_gradient_equal_nn_lstm(parts, T, B, hidden, layers, design):
     assert_matches_nn_lstm(T, B, hidden, layers, design)
 
 
 @pytest.mark.parametrize("resident", [True, False], ids=["W-resident", "W-streamed-in-slabs"])
-def test_split_plans_of_the_gpu_equal_nn_lstm(kernels, monkeypatch, resident):
+def test_split_plans_of_the_gpu_equal_nn_lstm(parts, monkeypatch, resident):
     """The GPU's plans in miniature: batch tiles narrower than the batch (two tiles, the
     second ragged), hidden slices of 16 units (the last ragged: 40 = 16 + 16 + 8), and
     either W_hh kept on chip or streamed in 16-wide slabs (40 = 16 + 16 + 8 again)."""
-    plan = kernels.LaunchPlan("per-step", block_b=2, block_n=16, block_k=16, hp=64, w_resident=resident,
+    plan = parts.planning.LaunchPlan("per-step", block_b=2, block_n=16, block_k=16, hp=64, w_resident=resident,
                               w_resident_backward=resident, num_warps=4, prefetch=resident, precision="ieee")
-    monkeypatch.setattr(kernels, "plan_for", lambda *args, **kwargs: plan)
+    monkeypatch.setattr(parts.planning, "plan_for", lambda *args, **kwargs: plan)
     assert_matches_nn_lstm(T=3, B=3, hidden=40, layers=1, design="per-step")
 
 
-def test_inference_saves_nothing_and_training_saves_for_the_backward(kernels, monkeypatch):
+def test_inference_saves_nothing_and_training_saves_for_the_backward(parts, monkeypatch):
     """Whether the forward keeps gates and cell states is decided by grad mode and the
     inputs, not by autograd's needs_input_grad (which stays true under no_grad)."""
     saved = []
-    forward = kernels.lstm_layer_forward
+    forward = parts.launchers.lstm_layer_forward
 
     def spy(*args, save, plan):
         saved.append(save)
         return forward(*args, save=save, plan=plan)
 
-    monkeypatch.setattr(kernels, "lstm_layer_forward", spy)
+    monkeypatch.setattr(parts.launchers, "lstm_layer_forward", spy)
     _, core = reference_and_core(hidden=8, layers=1)
     x = torch.randn(2, 3, 8)
     state = core.init_state(2, x.device, x.dtype)
@@ -141,11 +144,11 @@ def test_inference_saves_nothing_and_training_saves_for_the_backward(kernels, mo
     assert saved[-1] is True and y.requires_grad
 
 
-def test_decoding_launches_one_kernel_per_layer_and_allocates_nothing(kernels, monkeypatch):
+def test_decoding_launches_one_kernel_per_layer_and_allocates_nothing(parts, monkeypatch):
     _, core = reference_and_core(hidden=16, layers=2)
     launches = []
-    decode_layer = kernels.lstm_decode_layer
-    monkeypatch.setattr(kernels, "lstm_decode_layer", lambda *a: launches.append(1) or decode_layer(*a))
+    decode_layer = parts.launchers.lstm_decode_layer
+    monkeypatch.setattr(parts.launchers, "lstm_decode_layer", lambda *a: launches.append(1) or decode_layer(*a))
     x = torch.randn(3, 1, 16)
     with torch.inference_mode():
         state = core.init_state(3, x.device, x.dtype)
@@ -161,100 +164,105 @@ def test_decoding_launches_one_kernel_per_layer_and_allocates_nothing(kernels, m
     assert len(buffers) == 4 and {t.data_ptr() for t in (*third, *again)} <= buffers
 
 
-def test_the_grid_barrier_counts_arrivals_and_gives_up_instead_of_hanging(kernels):
+def test_the_grid_barrier_counts_arrivals_and_gives_up_instead_of_hanging(parts):
     """The interpreter runs programs one after another, so a barrier between programs
     can never complete there: exactly the case the bounded spin is for."""
     count, flag = torch.zeros(1, dtype=torch.int32), torch.zeros(1, dtype=torch.int32)
-    kernels.barrier_floor_kernel[(1, 1)](count, flag, 4, 5)  # one participant: every wait completes
+    parts.kernels.barrier_floor_kernel[(1, 1)](count, flag, 4, 5)  # one participant: every wait completes
     assert count.item() == 4 and flag.item() == 0
     count.zero_()
-    kernels.barrier_floor_kernel[(1, 3)](count, flag, 4, 5)  # program 0 waits for 1 and 2, which run later
+    parts.kernels.barrier_floor_kernel[(1, 3)](count, flag, 4, 5)  # program 0 waits for 1 and 2, which run later
     assert count.item() == 3 * 4 and flag.item() == 1  # it gave up, flagged it, and every program finished
 
 
-def test_a_persistent_split_that_cannot_meet_raises_instead_of_hanging(kernels, monkeypatch):
-    plan = kernels.LaunchPlan("persistent", block_b=4, block_n=8, block_k=16, hp=16, w_resident=True,
+def test_a_persistent_split_that_cannot_meet_raises_instead_of_hanging(parts, monkeypatch):
+    plan = parts.planning.LaunchPlan("persistent", block_b=4, block_n=8, block_k=16, hp=16, w_resident=True,
                               w_resident_backward=True, num_warps=4, prefetch=True, precision="ieee")
     assert plan.synced(16)
-    monkeypatch.setattr(kernels, "plan_for", lambda *args, **kwargs: plan)
-    monkeypatch.setattr(kernels, "SPIN_LIMIT", 3)
+    monkeypatch.setattr(parts.planning, "plan_for", lambda *args, **kwargs: plan)
+    monkeypatch.setattr(parts.barrier_safety, "SPIN_LIMIT", 3)
     _, core = reference_and_core(hidden=16, layers=1)
     with torch.inference_mode():
         core(torch.randn(2, 3, 16))
-    with pytest.raises(kernels.BarrierTimeout, match="timed out at its grid barrier"):
-        kernels.check_barrier(torch.device("cpu"), wait=True)
-    kernels.check_barrier(torch.device("cpu"), wait=True)  # raised once; the flag is clear again
+    with pytest.raises(parts.barrier_safety.BarrierTimeout, match="timed out at its grid barrier"):
+        parts.barrier_safety.check_barrier(torch.device("cpu"), wait=True)
+    parts.barrier_safety.check_barrier(torch.device("cpu"), wait=True)  # raised once; the flag is clear again
 
 
-def test_programs_per_sm_follows_the_occupancy_rule(kernels):
+def test_programs_per_sm_follows_the_occupancy_rule(parts):
     h100 = SimpleNamespace(max_threads_per_multi_processor=2048, regs_per_multiprocessor=65536,
                            shared_memory_per_multiprocessor=228 * 1024)
-    assert kernels.programs_per_sm(n_regs=128, num_warps=4, shared=0, props=h100) == 4  # registers bound
-    assert kernels.programs_per_sm(n_regs=255, num_warps=8, shared=0, props=h100) == 1
-    assert kernels.programs_per_sm(n_regs=32, num_warps=4, shared=100 * 1024, props=h100) == 2  # shared memory
-    assert kernels.programs_per_sm(n_regs=16, num_warps=1, shared=0, props=h100) == 32  # the block limit
-    assert kernels.programs_per_sm(n_regs=255, num_warps=32, shared=0, props=h100) == 0  # cannot run at all
+    assert parts.barrier_safety.programs_per_sm(n_regs=128, num_warps=4, shared=0, props=h100) == 4  # registers bound
+    assert parts.barrier_safety.programs_per_sm(n_regs=255, num_warps=8, shared=0, props=h100) == 1
+    assert parts.barrier_safety.programs_per_sm(n_regs=32, num_warps=4, shared=100 * 1024, props=h100) == 2  # shared memory
+    assert parts.barrier_safety.programs_per_sm(n_regs=16, num_warps=1, shared=0, props=h100) == 32  # the block limit
+    assert parts.barrier_safety.programs_per_sm(n_regs=255, num_warps=32, shared=0, props=h100) == 0  # cannot run at all
 
 
-def test_a_grid_that_cannot_be_resident_is_refused_before_launch(kernels, monkeypatch):
+def test_a_grid_that_cannot_be_resident_is_refused_before_launch(parts, monkeypatch):
     """The co-residency check, with a compiled kernel's figures standing in for a GPU's."""
     compiled = SimpleNamespace(n_regs=128, metadata=SimpleNamespace(shared=0), _init_handles=lambda: None)
     kernel = SimpleNamespace(fn=SimpleNamespace(__name__="fake_kernel"), warmup=lambda *args, grid, **meta: compiled)
     props = SimpleNamespace(name="a GPU of 132 SMs", multi_processor_count=132, max_threads_per_multi_processor=2048,
                             regs_per_multiprocessor=65536, shared_memory_per_multiprocessor=228 * 1024)
     monkeypatch.setattr(torch.cuda, "get_device_properties", lambda device: props)
-    monkeypatch.setattr(kernels, "_checked_grids", {})
+    monkeypatch.setattr(parts.barrier_safety, "_checked_grids", {})
     cuda = torch.device("cuda", 0)
-    kernels.check_co_resident(kernel, (), (4, 132), {"num_warps": 4}, cuda)  # 4 a SM at 128 registers: fits
-    with pytest.raises(kernels.GridTooLargeError, match="529 programs cannot be resident at once"):
-        kernels.check_co_resident(kernel, (), (1, 529), {"num_warps": 4}, cuda)
+    parts.barrier_safety.check_co_resident(kernel, (), (4, 132), {"num_warps": 4}, cuda)  # 4 a SM at 128 registers: fits
+    with pytest.raises(parts.barrier_safety.GridTooLargeError, match="529 programs cannot be resident at once"):
+        parts.barrier_safety.check_co_resident(kernel, (), (1, 529), {"num_warps": 4}, cuda)
 
 
-def test_tanh_is_exact_to_float32_and_saturates_without_nan(kernels):
+def test_tanh_is_exact_to_float32_and_saturates_without_nan(parts):
     x = torch.cat([torch.linspace(-12, 12, 4001),
                    torch.tensor([0.0, -0.0, 1e-30, -1e-7, 1e-6, 0.0999, 0.1, 0.1001, 9.0, 20.0, 30.0, -30.0,
                                  1e4, -1e4, 3e38, -3e38, float("inf"), float("-inf")])])
-    y = kernels.tanh(x)
+    y = parts.launchers.tanh(x)
     expected = torch.tanh(x.double()).float()
     assert torch.isfinite(y).all()
     torch.testing.assert_close(y, expected, rtol=2e-6, atol=2e-7)
     assert y[-4:].tolist() == [1.0, -1.0, 1.0, -1.0]
-    assert kernels.tanh(torch.tensor([1e-6])).item() == pytest.approx(1e-6, rel=1e-6)  # no cancellation at 0
+    assert parts.launchers.tanh(torch.tensor([1e-6])).item() == pytest.approx(1e-6, rel=1e-6)  # no cancellation at 0
 
 
-def test_launch_plan_follows_the_documented_rule(kernels):
-    cuda, cpu = torch.device("cuda"), torch.device("cpu")
+def test_launch_plan_follows_the_documented_rule(parts):
+    plan_launch, cuda, cpu = parts.planning.plan_launch, torch.device("cuda"), torch.device("cpu")
     f32, bf16 = torch.float32, torch.bfloat16
-    # float32 IEEE runs on FMAs: batch 1 is one row, not padded to 16 (Triton >= 3.5 takes
-    # dots that narrow); tensor-core types pad to 16
-    assert kernels.plan_launch(1, 256, f32, cuda, num_sms=132).block_b == (1 if kernels.SMALL_DOTS else 16)
-    assert kernels.plan_launch(1, 256, bf16, cuda, num_sms=132).block_b == 16
-    assert kernels.plan_launch(1, 256, f32, cuda, num_sms=132, precision="tf32").block_b == 16
-    assert kernels.plan_launch(256, 256, bf16, cuda, num_sms=132).block_b == 64
-    # small batch: 8-unit slices, one batch tile, W_hh slice in registers, a grid barrier
-    if kernels.SMALL_DOTS:
-        plan = kernels.plan_launch(16, 1024, bf16, cuda, num_sms=132)
-        assert (plan.design, plan.block_n, plan.grid(16, 1024), plan.w_resident) == ("persistent", 8, (1, 128), True)
-        assert plan.synced(1024) and not plan.w_resident_backward  # 4 gates x 16 x 1024 δ: too big a tile
-        assert kernels.plan_launch(16, 256, bf16, cuda, num_sms=132).w_resident_backward
-        # any hidden size: 768 is 96 slices of 8 over a 1024-wide reduction tile
-        plan = kernels.plan_launch(7, 768, bf16, cuda, num_sms=132)
-        assert plan.grid(7, 768) == (1, 96) and plan.hp == 1024
-    # large batch: batch tiles x hidden slices, slices widened until the grid fits the SMs
-    plan = kernels.plan_launch(256, 1024, bf16, cuda, num_sms=132)
-    assert plan.grid(256, 1024) == (4, 32) and not plan.w_resident
-    # float32 H=1024: the 8-unit slice is 128 KiB, too big to keep in registers
-    assert not kernels.plan_launch(1, 1024, f32, cuda, num_sms=132).w_resident
+    # float32 IEEE products are reductions: batch 1 is one row, not padded to 16; tensor-core
+    # types pad to 16 (an mma's M)
+    assert plan_launch(1, 256, f32, cuda, num_sms=132).block_b == 1
+    assert plan_launch(1, 256, bf16, cuda, num_sms=132).block_b == 16
+    assert plan_launch(1, 256, f32, cuda, num_sms=132, precision="tf32").block_b == 16
+    assert plan_launch(256, 256, bf16, cuda, num_sms=132).block_b == 64
+    # small batch: 8-unit slices, one batch tile, a grid barrier; one warp for the 16 rows
+    plan = plan_launch(16, 256, bf16, cuda, num_sms=132)
+    assert (plan.design, plan.block_n, plan.grid(16, 256), plan.num_warps) == ("persistent", 8, (1, 32), 1)
+    assert plan.synced(256) and plan.w_resident and not plan.w_resident_backward  # 4 gates' δ: 4x the operand
+    # H=1024: the [16, 1024] operand is 1 KiB a thread: streamed in slabs (K >= 16 for Triton 3.6)
+    plan = plan_launch(16, 1024, bf16, cuda, num_sms=132)
+    assert plan.grid(16, 1024) == (1, 128) and not plan.w_resident and plan.block_k >= 16
+    # any hidden size: 768 is 96 slices of 8 over a 1024-wide reduction
+    plan = plan_launch(7, 768, bf16, cuda, num_sms=132)
+    assert plan.grid(7, 768) == (1, 96) and plan.hp == 1024
+    # large batch: batch tiles x hidden slices, slices widened until the grid fits the SMs;
+    # one warp per 16 x 16 of the output (64 x 32: 8)
+    plan = plan_launch(256, 1024, bf16, cuda, num_sms=132)
+    assert plan.grid(256, 1024) == (4, 32) and not plan.w_resident and plan.num_warps == 8
+    # float32: W resident while one gate's product [rows, hp, units] is small; slabs >= 16 wide
+    assert plan_launch(1, 256, f32, cuda, num_sms=132).w_resident
+    streamed = plan_launch(1, 1024, f32, cuda, num_sms=132)
+    assert not streamed.w_resident and streamed.block_k >= 16
+    assert all(plan_launch(b, h, f32, cuda, num_sms=132).block_k >= 16 for b in (1, 16, 64, 256) for h in (256, 1024))
     # tiny W_hh: one program owns every unit, no barrier
-    tiny = kernels.plan_launch(8, 32, f32, cuda, num_sms=132)
+    tiny = plan_launch(8, 32, f32, cuda, num_sms=132)
     assert tiny.grid(8, 32) == (1, 1) and not tiny.synced(32)
     # the interpreter: one program per batch tile, unless per-step splits the units
-    assert kernels.plan_launch(4, 96, f32, cpu).grid(4, 96) == (1, 1)
-    assert kernels.plan_launch(4, 96, f32, cpu, design="per-step").grid(4, 96) == (1, 96 // kernels.MIN_BLOCK_N)
+    assert plan_launch(4, 96, f32, cpu).grid(4, 96) == (1, 1)
+    assert plan_launch(4, 96, f32, cpu, design="per-step").grid(4, 96) == (1, 96 // 8)
     with pytest.raises(ValueError, match="design"):
-        kernels.plan_launch(8, 64, f32, cuda, design="fastest")
+        plan_launch(8, 64, f32, cuda, design="fastest")
     with pytest.raises(ValueError, match="precision"):
-        kernels.plan_launch(8, 64, f32, cuda, precision="fp8")
+        plan_launch(8, 64, f32, cuda, precision="fp8")
 
 
 def model_config(**overrides):
@@ -264,7 +272,7 @@ def model_config(**overrides):
     return ModelConfig(**fields)
 
 
-def test_the_model_starts_as_lstm_torch_and_trains_the_same(kernels, registry):
+def test_the_model_starts_as_lstm_torch_and_trains_the_same(parts, registry):
     """Same seed, same initialisation (forget-gate bias 1 included): the training runs agree."""
     triton_model = registry.models["lstm@triton"].factory(model_config(layers=1))
     torch_model = registry.models["lstm@torch"].factory(model_config(layers=1))
@@ -283,7 +291,7 @@ def test_the_model_starts_as_lstm_torch_and_trains_the_same(kernels, registry):
     assert all(np.diff(losses["triton"]) < 0) and losses["triton"][-1] < 0.95 * losses["triton"][0], losses["triton"]
 
 
-def test_step_by_step_decoding_equals_the_full_forward(kernels, registry):
+def test_step_by_step_decoding_equals_the_full_forward(parts, registry):
     model = registry.models["lstm@triton"].factory(model_config(layers=2))
     batch = copy_task(delay=2, num_symbols=3, alphabet_size=4).batch("test", 0, 3)
     full = model.predict(model.to_device(batch))
@@ -297,13 +305,13 @@ def test_step_by_step_decoding_equals_the_full_forward(kernels, registry):
     assert model.state_bytes(state) == 2 * 2 * 3 * 16 * 4  # (h, c) x layers x batch x hidden x float32
 
 
-def test_describe_names_the_kernel_path_and_design(kernels, registry):
+def test_describe_names_the_kernel_path_and_design(parts, registry):
     facts = registry.models["lstm@triton"].factory(model_config()).describe()
     assert facts["triton_interpret"] is True and "interpreter" in facts["kernel_path"]
     assert "persistent" in facts["launch_design"] and facts["triton"] and facts["fp32_precision"] == "ieee"
 
 
-def test_factory_refuses_what_it_cannot_run(kernels, registry, monkeypatch):
+def test_factory_refuses_what_it_cannot_run(parts, registry, monkeypatch):
     factory = registry.models["lstm@triton"].factory
     with pytest.raises(ValueError, match="bfloat16 on CUDA only"):
         factory(model_config(dtype="bfloat16"))
@@ -336,9 +344,9 @@ def test_rnnbench_list_works_without_triton():
 
 
 @pytest.mark.slow
-def test_rnnbench_run_trains_lstm_triton_on_copy_in_the_interpreter(kernels, cli, tmp_path, monkeypatch):
+def test_rnnbench_run_trains_lstm_triton_on_copy_in_the_interpreter(parts, cli_process, tmp_path, monkeypatch):
     monkeypatch.setenv("TRITON_INTERPRET", "1")  # the subprocess inherits it
-    proc = cli("run", "--models", "lstm@triton", "--tasks", "copy", "--seq-len", "2", "--hidden", "16",
+    proc = cli_process("run", "--models", "lstm@triton", "--tasks", "copy", "--seq-len", "2", "--hidden", "16",
                "--batch-size", "8", "--steps", "15", "--lr", "0.01", "--min-time", "0.02",
                "--task-opt", "copy.num_symbols=3", "--task-opt", "copy.alphabet_size=4",
                "--scenarios", "train,forward", "--no-progress", "--out", tmp_path)
@@ -353,7 +361,7 @@ def test_rnnbench_run_trains_lstm_triton_on_copy_in_the_interpreter(kernels, cli
     assert row["train_eval_accuracy"] >= 1.5 * row["train_baseline_accuracy"], row["train_eval_accuracy"]
 
 
-def test_float16_runs_with_float32_accumulation(kernels):
+def test_float16_runs_with_float32_accumulation(parts):
     """The half-precision path (float16 storage, float32 accumulation and cell state).
 
     Triton 3.9's interpreter computes tl.dot wrongly for bfloat16 operands (a 16x16
@@ -385,7 +393,7 @@ def test_benchmark_script_says_it_needs_a_gpu():
     assert proc.returncode == 2 and "needs a CUDA GPU" in proc.stderr and not proc.stdout
 
 
-def test_benchmark_script_runs_end_to_end_in_the_interpreter(kernels, tmp_path):
+def test_benchmark_script_runs_end_to_end_in_the_interpreter(parts, tmp_path):
     """A smoke test of the script's own code (on a GPU it compares with cuDNN; here with oneDNN)."""
     out = tmp_path / "rows.csv"
     proc = subprocess.run(
@@ -400,16 +408,51 @@ def test_benchmark_script_runs_end_to_end_in_the_interpreter(kernels, tmp_path):
 
 
 @pytest.mark.slow
-def test_kernels_compile_for_a_gpu_without_one(kernels):
-    """What the interpreter cannot check: the GPU compiler (through ptxas) accepts the
-    kernels, the grid barrier's atomics included, without spilling or running out of
-    shared memory. B=16 H=256 bfloat16 is a split plan (32 slices with a barrier)."""
+def test_kernels_compile_for_a_gpu_without_one(parts):
+    """What the interpreter cannot check: the GPU compiler (through ptxas) accepts what one
+    plan launches, specialised as at launch (B=1 becomes a constant), the grid barrier's
+    atomics included, without spills, early time-loop loads or recomputed products."""
     script = BENCHMARK.parent / "compile_check.py"
     env = {**os.environ, "TRITON_DEFAULT_FP_FUSION": "1"}
     env.pop("TRITON_INTERPRET", None)
-    proc = subprocess.run([sys.executable, str(script), "--arch", "90", "--batch", "16", "--hidden", "256",
-                           "--dtype", "bfloat16"], capture_output=True, text=True, timeout=600, env=env)
+    proc = subprocess.run([sys.executable, str(script), "--arch", "90", "--batch", "1", "--hidden", "256",
+                           "--dtype", "bfloat16", "--design", "persistent"], capture_output=True, text=True,
+                          timeout=600, env=env)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "grid barrier each step" in proc.stdout and "SYNC=True" in proc.stdout
-    assert "4 kernel variants compiled, 0 failure(s)" in proc.stdout
-    assert len(re.findall(r"registers \d+, spilled \d+ B, shared \d+ B", proc.stdout)) == 4
+    assert "runtime constants B=1" in proc.stdout  # specialised as a launch with batch 1 is
+    assert "5 distinct kernels compiled" in proc.stdout and "0 failure(s)" in proc.stdout
+    assert len(re.findall(r"registers \d+, spilled 0 B, shared \d+ B", proc.stdout)) == 5
+
+
+GPU_CHECK = BENCHMARK.parent / "gpu_check_triton.py"
+
+
+def _gpu_check_module():
+    spec = importlib.util.spec_from_file_location("gpu_check_triton", GPU_CHECK)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_gpu_check_lists_its_steps_and_timeouts_without_a_gpu(capsys, tmp_path):
+    check = _gpu_check_module()
+    assert check.main(["--dry-run", "--out", str(tmp_path / "out")]) == 0
+    out = capsys.readouterr().out
+    names = ["environment", "barrier", "tiny", "small-H", "timings", "GPU tests", "quick"]
+    lines = [line for line in out.splitlines() if line[:1].isdigit()]
+    assert [line.split()[1] for line in lines] == [n.split()[0] for n in names]  # in priority order
+    assert all("timeout" in line for line in lines) and "the time left" in lines[-1]
+    fixed = sum(t for _, t, _ in check.steps(tmp_path))
+    assert fixed < 470 and "within 470 s" in out  # the default budget, under 8 minutes
+    assert not (tmp_path / "out").exists()  # a dry run writes nothing
+
+
+def test_a_gpu_check_step_that_hangs_is_killed_at_its_timeout(tmp_path):
+    """What a hung grid barrier would do to a step: it ends at the timeout, and is reported."""
+    check = _gpu_check_module()
+    log = tmp_path / "hang.log"
+    verdict = check.run_one([sys.executable, "-c", "print('waiting', flush=True); import time; time.sleep(60)"],
+                            1.0, log)
+    assert verdict.startswith("TIMED OUT") and "waiting" in log.read_text()
+    assert check.run_one([sys.executable, "-c", "print('done')"], 30, log).startswith("ok")

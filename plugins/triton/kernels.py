@@ -1,7 +1,11 @@
 """Triton kernels of the fused LSTM recurrence, forward and backward through time.
 
-This module imports triton at the top: :mod:`rnnbench.plugins.triton.lstm` imports it
-only when an ``lstm@triton`` model is built, so ``rnnbench list`` works without triton.
+The package splits by concern: this module holds the ``@triton.jit`` code only;
+:mod:`.planning` chooses design and tiles, :mod:`.barrier_safety` guards the grid barrier
+(co-residency, timeout flag), :mod:`.launchers` builds and issues the launches, and
+:mod:`.autograd` wraps them for training. This module imports triton at the top:
+:mod:`rnnbench.plugins.triton.lstm` imports it only when an ``lstm@triton`` model is
+built, so ``rnnbench list`` works without triton.
 Triton reads ``TRITON_INTERPRET`` when ``@triton.jit`` decorates a kernel, that is, when
 this module is first imported: set it before then to run the kernels in Triton's
 interpreter (NumPy, on the CPU).
@@ -24,11 +28,11 @@ through global memory (L2) and meet at a barrier once per step:
 * ``persistent``: one launch per layer, a software barrier between steps: each program
   arrives with an atomic add of release semantics on its batch tile's counter, then spins
   with acquire loads until every slice has arrived. Every program must be resident at
-  once; :func:`lstm_layer_forward` checks that against the compiled kernel's registers and
+  once; the launchers check that against the compiled kernel's registers and
   shared memory before launching (and launches cooperatively where Triton offers it).
   The spin is bounded: a program that waits longer than ``SPIN_LIMIT`` polls sets an
-  error flag and stops waiting, and the next launch (or :func:`check_barrier`) raises
-  :class:`BarrierTimeout`; an impossible grid fails with an error, it never hangs.
+  error flag and stops waiting, and the next launch (or ``barrier_safety.check_barrier``)
+  raises ``BarrierTimeout``; an impossible grid fails with an error, it never hangs.
 * ``per-step``: the same kernel launched once per time step with the kernel boundary as
   the barrier. Triton's interpreter runs programs one after another, so a spin barrier
   cannot run there: the tests check the split across programs through this variant, and
@@ -50,10 +54,7 @@ kernel (``FUSE_INPUT``): one launch per layer per token, into preallocated buffe
 
 from __future__ import annotations
 
-import functools
-from dataclasses import dataclass
 
-import torch
 import triton
 import triton.language as tl
 
@@ -129,11 +130,34 @@ def barrier_floor_kernel(count_ptr, err_ptr, steps, spin_limit):
     count = count_ptr + tl.program_id(0)
     participants = tl.num_programs(1)
     budget = spin_limit
-    for s in range(steps):
+    for s in tl.range(steps, num_stages=1):
         budget = _grid_barrier(count, err_ptr, (s + 1) * participants, budget)
 
 
-# -- tiles of W ---------------------------------------------------------------------------------
+# -- tiles of W and their products ---------------------------------------------------------------
+
+
+@triton.jit
+def _add(x, y):
+    return x + y
+
+
+@triton.jit
+def _product(a, w, acc, PRECISION: tl.constexpr):
+    """acc + a·w for a [M, K], w [K, N], accumulated in float32.
+
+    Tensor-core types (16-bit, or float32 opted into tf32) use tl.dot. IEEE float32 is a
+    broadcast product reduced over K instead: tl.dot on FMAs lays a small [M, N] output
+    over every thread (at M=1, N=8 on 8 warps each output was computed 32 times, its W
+    columns read from shared memory 1 KiB apart), while the reduction splits K over the
+    threads, computes each product once and keeps W in registers.
+    """
+    if PRECISION == "ieee":
+        # (tl.reduce with this module's _add, not tl.sum: tl.sum is jit-decorated when triton is
+        # imported, and the interpreter cannot call it if triton came before TRITON_INTERPRET)
+        return acc + tl.reduce(a.to(tl.float32)[:, :, None] * w.to(tl.float32)[None, :, :], 1, _add)
+    else:
+        return tl.dot(a, w, acc, input_precision=PRECISION)
 
 
 @triton.jit
@@ -159,10 +183,10 @@ def _matvec_rows(acc_i, acc_f, acc_g, acc_o, a_ptr, a_stride, rows, row_ok, w_pt
         k_ok = ks < K
         a = tl.load(a_ptr + rows[:, None] * a_stride + ks[None, :], mask=row_ok[:, None] & k_ok[None, :], other=0.0,
                     cache_modifier=".cg")
-        acc_i = tl.dot(a, _w_rows_t(w_ptr, 0, H, ld, ks, k_ok, units, unit_ok), acc_i, input_precision=PRECISION)
-        acc_f = tl.dot(a, _w_rows_t(w_ptr, 1, H, ld, ks, k_ok, units, unit_ok), acc_f, input_precision=PRECISION)
-        acc_g = tl.dot(a, _w_rows_t(w_ptr, 2, H, ld, ks, k_ok, units, unit_ok), acc_g, input_precision=PRECISION)
-        acc_o = tl.dot(a, _w_rows_t(w_ptr, 3, H, ld, ks, k_ok, units, unit_ok), acc_o, input_precision=PRECISION)
+        acc_i = _product(a, _w_rows_t(w_ptr, 0, H, ld, ks, k_ok, units, unit_ok), acc_i, PRECISION)
+        acc_f = _product(a, _w_rows_t(w_ptr, 1, H, ld, ks, k_ok, units, unit_ok), acc_f, PRECISION)
+        acc_g = _product(a, _w_rows_t(w_ptr, 2, H, ld, ks, k_ok, units, unit_ok), acc_g, PRECISION)
+        acc_o = _product(a, _w_rows_t(w_ptr, 3, H, ld, ks, k_ok, units, unit_ok), acc_o, PRECISION)
     return acc_i, acc_f, acc_g, acc_o
 
 
@@ -236,7 +260,10 @@ def _lstm_forward_kernel(
     else:
         xw_i, xw_f, xw_g, xw_o = zero, zero, zero, zero
     budget = spin_limit
-    for step in range(t_start, t_stop):
+    # num_stages=1: the time loop is never software-pipelined. Its loads of h_{t-1} depend on the
+    # previous step's stores (by this or, after the barrier, any program): a pipeliner issuing
+    # them steps ahead would read unwritten memory. The slab loops inside stay pipelined.
+    for step in tl.range(t_start, t_stop, num_stages=1):
         t = tl.cast(step, tl.int64)  # t·stride exceeds int32 at T·B·4H ≥ 2³¹ (e.g. T=2048, B=256, H=1024)
         if FUSE_INPUT:
             x_t = x_ptr + t * stride_x_t
@@ -259,10 +286,10 @@ def _lstm_forward_kernel(
         if W_RESIDENT:
             h_prev = tl.load(h_prev_ptr + rows[:, None] * h_stride + ks[None, :],
                              mask=row_ok[:, None] & k_ok[None, :], other=0.0, cache_modifier=".cg")
-            acc_i = tl.dot(h_prev, w_i, acc_i, input_precision=PRECISION)
-            acc_f = tl.dot(h_prev, w_f, acc_f, input_precision=PRECISION)
-            acc_g = tl.dot(h_prev, w_g, acc_g, input_precision=PRECISION)
-            acc_o = tl.dot(h_prev, w_o, acc_o, input_precision=PRECISION)
+            acc_i = _product(h_prev, w_i, acc_i, PRECISION)
+            acc_f = _product(h_prev, w_f, acc_f, PRECISION)
+            acc_g = _product(h_prev, w_g, acc_g, PRECISION)
+            acc_o = _product(h_prev, w_o, acc_o, PRECISION)
         else:
             acc_i, acc_f, acc_g, acc_o = _matvec_rows(acc_i, acc_f, acc_g, acc_o, h_prev_ptr, h_stride, rows, row_ok,
                                                       w_ptr, H, H, H, units, unit_ok, BLOCK_K, PRECISION)
@@ -358,7 +385,8 @@ def _lstm_backward_kernel(
     dy_t, gate_i, gate_f, gate_g, gate_o, c, c_prev = _load_step_inputs(
         dy_ptr, gates_ptr, cs_ptr, c0_ptr, t0, B, H, state, rows, units, unit_ok, tile_ok, PREFETCH)
     budget = spin_limit
-    for s in range(s_start, s_stop):
+    # num_stages=1 as in the forward: δgates_{t+1} is written by the step before.
+    for s in tl.range(s_start, s_stop, num_stages=1):
         t = tl.cast(T - 1 - s, tl.int64)  # t·stride exceeds int32 at T·B·4H ≥ 2³¹
         if not PREFETCH:
             dy_t, gate_i, gate_f, gate_g, gate_o, c, c_prev = _load_step_inputs(
@@ -370,14 +398,14 @@ def _lstm_backward_kernel(
         dg_next = dgates_ptr + (t + 1) * B * 4 * H + rows[:, None] * (4 * H)
         if W_RESIDENT:
             k_all = row_ok[:, None] & (ks < k_stop)[None, :]
-            dh = tl.dot(tl.load(dg_next + ks[None, :], mask=k_all, other=0.0, cache_modifier=".cg"), u_i, dh,
-                        input_precision=PRECISION)
-            dh = tl.dot(tl.load(dg_next + H + ks[None, :], mask=k_all, other=0.0, cache_modifier=".cg"), u_f, dh,
-                        input_precision=PRECISION)
-            dh = tl.dot(tl.load(dg_next + 2 * H + ks[None, :], mask=k_all, other=0.0, cache_modifier=".cg"), u_g, dh,
-                        input_precision=PRECISION)
-            dh = tl.dot(tl.load(dg_next + 3 * H + ks[None, :], mask=k_all, other=0.0, cache_modifier=".cg"), u_o, dh,
-                        input_precision=PRECISION)
+            dh = _product(tl.load(dg_next + ks[None, :], mask=k_all, other=0.0, cache_modifier=".cg"), u_i, dh,
+                         PRECISION)
+            dh = _product(tl.load(dg_next + H + ks[None, :], mask=k_all, other=0.0, cache_modifier=".cg"), u_f, dh,
+                         PRECISION)
+            dh = _product(tl.load(dg_next + 2 * H + ks[None, :], mask=k_all, other=0.0, cache_modifier=".cg"), u_g, dh,
+                         PRECISION)
+            dh = _product(tl.load(dg_next + 3 * H + ks[None, :], mask=k_all, other=0.0, cache_modifier=".cg"), u_o, dh,
+                         PRECISION)
         else:
             for k0 in range(0, H, BLOCK_K):
                 kk = k0 + tl.arange(0, BLOCK_K)
@@ -385,8 +413,7 @@ def _lstm_backward_kernel(
                 a_ok = row_ok[:, None] & (kk < k_stop)[None, :]
                 for gate in tl.static_range(4):
                     d_tile = tl.load(dg_next + gate * H + kk[None, :], mask=a_ok, other=0.0, cache_modifier=".cg")
-                    dh = tl.dot(d_tile, _w_cols(w_ptr, gate, H, kk, kk_ok, units, unit_ok), dh,
-                                input_precision=PRECISION)
+                    dh = _product(d_tile, _w_cols(w_ptr, gate, H, kk, kk_ok, units, unit_ok), dh, PRECISION)
 
         tanh_c = _tanh(c)
 
@@ -415,512 +442,3 @@ def _lstm_backward_kernel(
             if s + 1 < s_stop:  # every slice's δgates_t is read by every slice at t-1
                 budget = _grid_barrier(count, err_ptr, (s - s_start + 1) * participants, budget)
     tl.store(dc_ptr + state, dc, mask=tile_ok)
-
-
-# -- launch planning ----------------------------------------------------------------------------
-
-DESIGNS = ("auto", "persistent", "per-step")
-FP32_PRECISIONS = ("ieee", "tf32", "tf32x3")
-#: Bytes of W_hh one program keeps in registers for all T steps (its 4·BLOCK_N rows in the
-#: forward, as many columns in the backward): 64 KiB is 64 registers a thread at 8 warps,
-#: half the 128 a thread may hold when one program runs per SM.
-W_RESIDENT_MAX_BYTES = 64 * 1024
-#: Bytes of the h_{t-1} (or δgates_{t+1}) tile a resident-W step loads at once (its whole
-#: reduction dimension): above it the reduction is streamed in BLOCK_K slabs, and W with it.
-#: Half as much for IEEE float32, whose FMA dots hold both operands in registers (ptxas
-#: spilled ~240 bytes at a 32 KiB float32 tile in the backward).
-A_TILE_MAX_BYTES = 32 * 1024
-#: W_hh bytes (4·H², padded) up to which one program owns every unit of its batch tile:
-#: a step is then a few small dots, and a barrier between programs (~2 µs) would cost
-#: more than splitting saves. An estimate, to be tuned on the GPU (``--design``).
-ONE_SLICE_MAX_W_BYTES = 32 * 1024
-#: Triton ≥ 3.5 accepts tl.dot operands narrower than 16 in M and N (PR triton-lang/triton#7451,
-#: tensor cores with padding); earlier versions need 16.
-SMALL_DOTS = tuple(int(p) for p in triton.__version__.split(".")[:2] if p.isdigit()) >= (3, 5)
-#: The narrowest hidden slice: 8 units are 32 rows of W_hh (4 gates), one mma N-tile
-#: (16 before Triton 3.5, whose tl.dot needs N ≥ 16).
-MIN_BLOCK_N = 8 if SMALL_DOTS else 16
-#: Polls a program makes at one barrier before it gives up and flags the launch as
-#: failed (seconds, at an L2 round trip and two CTA barriers a poll): far longer than
-#: any honest wait, short enough that a broken launch ends instead of hanging.
-SPIN_LIMIT = 1 << 22
-#: Streaming multiprocessors assumed where no GPU says otherwise (an H100 SXM).
-DEFAULT_NUM_SMS = 132
-
-
-@dataclass(frozen=True)
-class LaunchPlan:
-    """How one layer's recurrence is launched; :func:`plan_launch` picks it.
-
-    The grid is (batch tiles × hidden slices) of ``block_b`` rows × ``block_n`` units;
-    ``hp`` is the hidden size padded to a power of two (the resident reduction tile);
-    ``block_k`` the reduction slab when W_hh is streamed.
-    """
-
-    design: str  # "persistent" (one launch per layer) or "per-step" (one launch per time step)
-    block_b: int
-    block_n: int
-    block_k: int
-    hp: int
-    w_resident: bool  # the forward keeps its W_hh rows on chip
-    w_resident_backward: bool  # the backward keeps its W_hh columns on chip
-    num_warps: int
-    prefetch: bool  # load the next step's barrier-independent inputs before the barrier
-    precision: str  # tl.dot's input_precision: "ieee", "tf32" or "tf32x3" (16-bit types ignore it)
-
-    def grid(self, batch: int, hidden: int) -> tuple[int, int]:
-        return triton.cdiv(batch, self.block_b), triton.cdiv(hidden, self.block_n)
-
-    def synced(self, hidden: int) -> bool:
-        """Whether a launch over several steps needs the software grid barrier."""
-        return self.design == "persistent" and triton.cdiv(hidden, self.block_n) > 1
-
-    def describe(self, batch: int, hidden: int) -> str:
-        tiles, slices = self.grid(batch, hidden)
-        where = {(True, True): "W_hh slice on chip", (False, False): "W_hh slice re-read each step"}.get(
-            (self.w_resident, self.w_resident_backward),
-            "W_hh slice on chip in the forward, re-read each step in the backward")
-        if self.design == "per-step":
-            how = "one launch per time step"
-        elif slices == 1:
-            how = "persistent, one program per batch tile (no barrier)"
-        else:
-            how = "persistent, grid barrier each step"
-        return (f"{how}; grid {tiles}x{slices} of {self.block_b} rows x {self.block_n} units; {where}; "
-                f"{self.precision if self.precision != 'tf32' else 'tensor-core'} products")
-
-
-def default_precision(dtype: torch.dtype) -> str:
-    # float32 stays IEEE (parity with cuDNN run with TF32 off); 16-bit operands are exact in
-    # any tensor-core mode, so their "tf32" means: tensor cores, float32 accumulation.
-    return "ieee" if dtype == torch.float32 else "tf32"
-
-
-def plan_launch(batch: int, hidden: int, dtype: torch.dtype, device: torch.device, design: str = "auto",
-                num_sms: int | None = None, precision: str | None = None) -> LaunchPlan:
-    """Which design and tiles run one layer (``design``: auto, persistent or per-step).
-
-    * Batch tiles: float32 with IEEE products runs on FMAs, so a tile is as many rows as
-      the batch has (1, 2, 4, …, 32: batch 1 is not padded to 16); tensor-core types
-      (16-bit, or float32 opted into tf32) pad to 16 rows (an mma's M) and take up to 64.
-    * Hidden slices: on CUDA, as narrow as ``MIN_BLOCK_N`` units but widened (doubling)
-      until batch tiles × slices ≤ SMs, so every program has an SM to itself and can
-      be co-resident for the barrier; one slice only when W_hh is tiny
-      (``ONE_SLICE_MAX_W_BYTES``), where a barrier would cost more than the split saves.
-    * W_hh stays on chip when the slice (4·hp·block_n elements) fits
-      ``W_RESIDENT_MAX_BYTES``, the tile has ≤ 32 rows and the reduction tile (block_b·hp;
-      4·block_b·hp in the backward, over all four gates' δ) fits ``A_TILE_MAX_BYTES``
-      (half that for IEEE float32): beyond these ptxas spilled;
-      otherwise each step re-reads the program's own slice in ``block_k`` slabs.
-    * ``auto`` is ``persistent`` everywhere. On the CPU (Triton's interpreter, where a
-      spin barrier cannot run) ``auto`` gives one program all units; ``per-step`` gives
-      the same split as a GPU, with the kernel boundary as the barrier.
-    """
-    if design not in DESIGNS:
-        raise ValueError(f"design must be one of {', '.join(DESIGNS)}, got {design!r}")
-    precision = precision or default_precision(dtype)
-    if precision not in FP32_PRECISIONS:
-        raise ValueError(f"precision must be one of {', '.join(FP32_PRECISIONS)}, got {precision!r}")
-    if dtype != torch.float32:
-        precision = "tf32"
-    size = dtype.itemsize
-    fma = dtype == torch.float32 and precision == "ieee"
-    hp = max(16, triton.next_power_of_2(hidden))
-    rows = triton.next_power_of_2(batch)
-    block_b = min(32, rows if SMALL_DOTS else max(16, rows)) if fma else min(64, max(16, rows))
-    batch_tiles = triton.cdiv(batch, block_b)
-    design = "persistent" if design == "auto" else design
-
-    if device.type != "cuda" and design == "persistent":
-        block_n = hp  # the interpreter: one program owns every unit, no barrier
-    elif 4 * hp * hp * size <= ONE_SLICE_MAX_W_BYTES and design == "persistent":
-        block_n = hp
-    else:
-        sms = num_sms or DEFAULT_NUM_SMS
-        block_n = min(MIN_BLOCK_N, hp)
-        while block_n < hp and device.type == "cuda" and batch_tiles * triton.cdiv(hidden, block_n) > sms:
-            block_n *= 2
-    w_bytes = 4 * hp * block_n * size
-    a_tile_max = A_TILE_MAX_BYTES // 2 if fma else A_TILE_MAX_BYTES
-    # ptxas spilled ~100 bytes with 64-row tiles at the 32 KiB limit: resident tiles have <= 32 rows.
-    resident = w_bytes <= W_RESIDENT_MAX_BYTES and block_b * hp * size <= a_tile_max and block_b <= 32
-    # The backward's reduction runs over all four gates' δ (4·hp wide): its tile is 4x larger.
-    resident_backward = resident and 4 * block_b * hp * size <= a_tile_max
-    # float32 slabs are narrower: FMA dots hold both operands in registers (ptxas spills at 32);
-    # so are 16-bit ones for the large tiles of big batches (ptxas spilled at 64 x 32 x 64).
-    big_tile = block_b * block_n >= 2048
-    if fma:
-        block_k = 8 if big_tile and SMALL_DOTS else 16  # (the 32 x 64 backward spilled 76 B at 16)
-    else:
-        block_k = 32 if big_tile else 64
-    block_k = min(hp, block_k)
-    # Prefetching the next step hides latency where a step is short (small tiles); in large
-    # tiles its extra live registers spilled.
-    prefetch = block_b * block_n <= 512
-    num_warps = 8 if resident or block_b >= 32 else 4  # 4 warps spilled in the resident backward
-    return LaunchPlan(design, block_b, block_n, block_k, hp, resident, resident_backward, num_warps, prefetch,
-                      precision)
-
-
-@functools.lru_cache(maxsize=256)
-def _cached_plan(batch, hidden, dtype, device, design, precision):
-    num_sms = torch.cuda.get_device_properties(device).multi_processor_count if device.type == "cuda" else None
-    return plan_launch(batch, hidden, dtype, device, design, num_sms, precision)
-
-
-def plan_for(batch: int, hidden: int, dtype: torch.dtype, device: torch.device, design: str = "auto",
-             precision: str | None = None) -> LaunchPlan:
-    """:func:`plan_launch` with the device's SM count, cached (it runs on every call)."""
-    if device.type == "cuda" and device.index is None:
-        device = torch.device("cuda", torch.cuda.current_device())
-    return _cached_plan(batch, hidden, dtype, device, design, precision)
-
-
-# -- the barrier's safety: co-residency check and timeout flag ----------------------------------
-
-
-class GridTooLargeError(RuntimeError):
-    """The persistent grid cannot be resident at once, so its barrier could never complete."""
-
-
-class BarrierTimeout(RuntimeError):
-    """A program of a persistent launch gave up waiting at the grid barrier."""
-
-
-def _cooperative_launch_supported() -> bool:
-    # Triton ≥ 3.3 passes launch_cooperative_grid through to cuLaunchKernelEx; earlier
-    # versions lack the option, and the occupancy check below is then the only guard.
-    try:
-        from triton.backends.nvidia.compiler import CUDAOptions
-    except ImportError:
-        return False
-    return "launch_cooperative_grid" in getattr(CUDAOptions, "__dataclass_fields__", {})
-
-
-COOPERATIVE = _cooperative_launch_supported()
-
-
-def programs_per_sm(n_regs: int, num_warps: int, shared: int, props) -> int:
-    """How many programs of a compiled kernel one SM holds at once (the occupancy rule).
-
-    Registers are allocated per warp in units of 256; threads, registers and shared
-    memory each bound the count (device limits from ``props``, with the sm_80/sm_90
-    values where torch does not expose them).
-    """
-    threads = getattr(props, "max_threads_per_multi_processor", 2048)
-    regs = getattr(props, "regs_per_multiprocessor", 65536)
-    smem = getattr(props, "shared_memory_per_multiprocessor", 228 * 1024)
-    per_warp = -(-max(n_regs, 1) * 32 // 256) * 256
-    bounds = [threads // (32 * num_warps), regs // (per_warp * num_warps), 32]
-    if shared:
-        bounds.append(smem // shared)
-    return max(0, min(bounds))
-
-
-_checked_grids: dict = {}
-
-
-def check_co_resident(kernel, args: tuple, grid: tuple[int, int], meta: dict, device: torch.device) -> None:
-    """Raise :class:`GridTooLargeError` unless every program of ``grid`` can be resident at once.
-
-    Compiles (or fetches from Triton's cache) the kernel for these arguments to read its
-    registers and shared memory; the verdict is cached per (kernel, grid, constants).
-    """
-    key = (kernel.fn.__name__ if hasattr(kernel, "fn") else str(kernel), grid, tuple(sorted(meta.items())),
-           tuple(str(a.dtype) if isinstance(a, torch.Tensor) else type(a).__name__ for a in args), device)
-    if key in _checked_grids:
-        return
-    compiled = kernel.warmup(*args, grid=grid, **meta)
-    compiled._init_handles()  # loads the cubin: n_regs is known from then on (idempotent)
-    props = torch.cuda.get_device_properties(device)
-    per_sm = programs_per_sm(compiled.n_regs, meta["num_warps"], compiled.metadata.shared, props)
-    capacity = per_sm * props.multi_processor_count
-    programs = grid[0] * grid[1]
-    if programs > capacity:
-        raise GridTooLargeError(
-            f"lstm@triton: the persistent grid of {programs} programs cannot be resident at once on "
-            f"{props.name} ({props.multi_processor_count} SMs x {per_sm} programs: {compiled.n_regs} registers a "
-            f"thread, {compiled.metadata.shared} B shared memory); its grid barrier would never complete. "
-            "Use design='per-step' or a smaller batch.")
-    _checked_grids[key] = True
-
-
-@dataclass
-class _Watch:
-    """Per device: the error flag the barrier sets, read back without blocking the stream."""
-
-    flag: torch.Tensor
-    host: torch.Tensor | None = None
-    event: object | None = None
-    pending: bool = False
-
-
-_watches: dict = {}
-
-
-def _watch(device: torch.device) -> _Watch:
-    key = str(device)
-    if key not in _watches:
-        with torch.inference_mode(False):  # normal tensors, even when first made under inference_mode
-            flag = torch.zeros(1, dtype=torch.int32, device=device)
-            if device.type == "cuda":
-                _watches[key] = _Watch(flag, torch.zeros(1, dtype=torch.int32, pin_memory=True), torch.cuda.Event())
-            else:
-                _watches[key] = _Watch(flag)
-    return _watches[key]
-
-
-def _after_synced_launch(watch: _Watch) -> None:
-    # A 4-byte copy queued behind the launch; read when it has landed (never waited for).
-    if watch.host is not None and not watch.pending:
-        watch.host.copy_(watch.flag, non_blocking=True)
-        watch.event.record()
-        watch.pending = True
-
-
-def check_barrier(device: torch.device, wait: bool = False) -> None:
-    """Raise :class:`BarrierTimeout` if an earlier persistent launch on ``device`` timed out.
-
-    Without ``wait`` it looks only at a copy of the flag that has already landed, so it
-    never blocks; tests and benchmarks call it with ``wait=True`` after synchronising.
-    """
-    watch = _watches.get(str(device))
-    if watch is None:
-        return
-    if watch.host is None:
-        failed = bool(watch.flag.item())
-    elif watch.pending and (wait or watch.event.query()):
-        watch.event.synchronize()
-        watch.pending = False
-        failed = bool(watch.host.item())
-    else:
-        return
-    if failed:
-        watch.flag.zero_()
-        raise BarrierTimeout("lstm@triton: a persistent launch timed out at its grid barrier (a program waited "
-                             f"{SPIN_LIMIT} polls): its results are wrong. Use design='per-step'.")
-
-
-# -- launchers ----------------------------------------------------------------------------------
-
-
-def _launch(kernel, grid, args: tuple, meta: dict, synced: bool, device: torch.device) -> None:
-    if synced and device.type == "cuda":
-        if COOPERATIVE:
-            meta = {**meta, "launch_cooperative_grid": True}
-        check_co_resident(kernel, args, grid, meta, device)  # compiles the very variant launched next
-    kernel[grid](*args, **meta)
-
-
-def _forward_meta(plan: LaunchPlan, fuse_input: bool, save: bool, sync: bool) -> dict:
-    return dict(BLOCK_B=plan.block_b, BLOCK_N=plan.block_n, BLOCK_K=plan.block_k, HP=plan.hp,
-                FUSE_INPUT=fuse_input, W_RESIDENT=plan.w_resident and not fuse_input, SAVE=save, SYNC=sync,
-                PRECISION=plan.precision, PREFETCH=plan.prefetch, num_warps=plan.num_warps)
-
-
-def _backward_meta(plan: LaunchPlan, sync: bool) -> dict:
-    return dict(BLOCK_B=plan.block_b, BLOCK_N=plan.block_n, BLOCK_K=plan.block_k, HP=plan.hp,
-                W_RESIDENT=plan.w_resident_backward, SYNC=sync, PRECISION=plan.precision, PREFETCH=plan.prefetch,
-                num_warps=plan.num_warps)
-
-
-def lstm_layer_forward(xw: torch.Tensor, w_hh: torch.Tensor, b_ih: torch.Tensor, b_hh: torch.Tensor,
-                       h0: torch.Tensor, c0: torch.Tensor, save: bool, plan: LaunchPlan):
-    """One layer's recurrence over ``xw`` [T, B, 4H] (x·W_ihᵀ, no biases, contiguous).
-
-    Returns ``hs`` [T, B, H] (h_t, the layer's output), ``c_n`` [B, H] in hs's dtype, and
-    with ``save`` the tensors the backward needs: ``cs`` [T, B, H] float32 and the
-    activated ``gates`` [T, B, 4H] (None without ``save``: inference keeps nothing).
-    """
-    T, B, four_h = xw.shape
-    H = four_h // 4
-    device, dtype = xw.device, xw.dtype
-    watch = _watch(device)
-    check_barrier(device)
-    hs = torch.empty(T, B, H, device=device, dtype=dtype)
-    cs = torch.empty(T, B, H, device=device, dtype=torch.float32) if save else None
-    gates = torch.empty(T, B, 4 * H, device=device, dtype=dtype) if save else None
-    per_step = plan.design == "per-step"
-    if per_step:  # c crosses launches: a float32 carry, updated in place slice by slice
-        c_in = c_out = c0.to(torch.float32, copy=True).contiguous()
-    else:
-        c_in, c_out = c0.contiguous(), torch.empty(B, H, device=device, dtype=dtype)
-    grid = plan.grid(B, H)
-    synced = plan.synced(H) and T > 1 and not per_step
-    count = torch.zeros(grid[0], dtype=torch.int32, device=device) if synced else watch.flag
-    h0 = h0 if h0.stride(-1) == 1 else h0.contiguous()
-    meta = _forward_meta(plan, fuse_input=False, save=save, sync=synced)
-    for t_start, t_stop in ([(t, t + 1) for t in range(T)] if per_step else [(0, T)]):
-        args = (xw, xw, w_hh, w_hh, b_ih, b_hh, h0, c_in, c_out, hs, cs if save else hs, gates if save else hs,
-                count, watch.flag, B, H, H, T, t_start, t_stop, SPIN_LIMIT, 0, 0, h0.stride(0))
-        _launch(_lstm_forward_kernel, grid, args, meta, synced, device)
-    if synced:
-        _after_synced_launch(watch)
-    return hs, c_out.to(dtype), cs, gates
-
-
-def lstm_decode_layer(x: torch.Tensor, w_ih: torch.Tensor, w_hh: torch.Tensor, b_ih: torch.Tensor,
-                      b_hh: torch.Tensor, h_in: torch.Tensor, c_in: torch.Tensor, h_out: torch.Tensor,
-                      c_out: torch.Tensor, plan: LaunchPlan) -> None:
-    """One token through one layer (T = 1), written into ``h_out`` and ``c_out`` [B, H].
-
-    The input projection runs inside the kernel too: one launch, no allocation. ``x`` is
-    [B, I] with unit last stride; ``h_in``, ``c_in`` [B, H] are only read.
-    """
-    B, I = x.shape
-    H = w_hh.shape[1]
-    watch = _watch(x.device)
-    args = (x, x, w_ih, w_hh, b_ih, b_hh, h_in, c_in, c_out, h_out, h_out, h_out, watch.flag, watch.flag,
-            B, H, I, 1, 0, 1, SPIN_LIMIT, 0, x.stride(0), h_in.stride(0))
-    _lstm_forward_kernel[plan.grid(B, H)](*args, **_forward_meta(plan, fuse_input=True, save=False, sync=False))
-
-
-def lstm_layer_backward(dy: torch.Tensor, w_hh: torch.Tensor, c0: torch.Tensor, cs: torch.Tensor,
-                        gates: torch.Tensor, dc_last: torch.Tensor, plan: LaunchPlan):
-    """Gradients through one layer's recurrence.
-
-    ``dy`` [T, B, H] contiguous (∂L/∂h_n added to step T-1), ``dc_last`` ∂L/∂c_n.
-    Returns ``dgates`` [T, B, 4H] (pre-activation gradients) and ∂L/∂c0 (float32).
-    """
-    T, B, H = dy.shape
-    device = dy.device
-    watch = _watch(device)
-    check_barrier(device)
-    dgates = torch.empty(T, B, 4 * H, device=device, dtype=gates.dtype)
-    dc = dc_last.to(torch.float32, copy=True).contiguous()
-    per_step = plan.design == "per-step"
-    grid = plan.grid(B, H)
-    synced = plan.synced(H) and T > 1 and not per_step
-    count = torch.zeros(grid[0], dtype=torch.int32, device=device) if synced else watch.flag
-    meta = _backward_meta(plan, sync=synced)
-    c0 = c0.contiguous()
-    for s_start, s_stop in ([(s, s + 1) for s in range(T)] if per_step else [(0, T)]):
-        args = (dy, w_hh, c0, cs, gates, dgates, dc, count, watch.flag, B, H, T, s_start, s_stop, SPIN_LIMIT)
-        _launch(_lstm_backward_kernel, grid, args, meta, synced, device)
-    if synced:
-        _after_synced_launch(watch)
-    return dgates, dc
-
-
-def barrier_floor(steps: int, batch_tiles: int, slices: int, device: torch.device) -> None:
-    """Launch :func:`barrier_floor_kernel` (empty steps, one barrier each) on ``device``."""
-    watch = _watch(device)
-    count = torch.zeros(batch_tiles, dtype=torch.int32, device=device)
-    args = (count, watch.flag, steps, SPIN_LIMIT)
-    _launch(barrier_floor_kernel, (batch_tiles, slices), args, {"num_warps": 4}, True, device)
-    _after_synced_launch(watch)
-
-
-# -- autograd -----------------------------------------------------------------------------------
-
-
-class LSTMLayerFunction(torch.autograd.Function):
-    """One LSTM layer for training: x [T, B, I] (time-major), weights as nn.LSTM's, h0, c0 [B, H].
-
-    Returns (hs [T, B, H], h_n, c_n). The input projection of all steps is one GEMM
-    (torch); the recurrence runs in the Triton kernels above, forward and backward.
-    """
-
-    @staticmethod
-    def forward(ctx, x, w_ih, w_hh, b_ih, b_hh, h0, c0, plan):
-        T, B, _ = x.shape
-        H = w_hh.shape[1]
-        xw = (x.reshape(T * B, -1) @ w_ih.t()).view(T, B, 4 * H)  # x_t·W_ihᵀ for every t at once
-        w_hh = w_hh.contiguous()
-        hs, c_n, cs, gates = lstm_layer_forward(xw, w_hh, b_ih, b_hh, h0, c0, save=True, plan=plan)
-        ctx.save_for_backward(x, w_ih, w_hh, h0, c0, hs, cs, gates)
-        ctx.plan = plan
-        return hs, hs[T - 1].clone(), c_n
-
-    @staticmethod
-    def backward(ctx, d_hs, d_hn, d_cn):
-        x, w_ih, w_hh, h0, c0, hs, cs, gates = ctx.saved_tensors
-        T, B, H = hs.shape
-        dy = torch.zeros_like(hs) if d_hs is None else d_hs.contiguous().clone()
-        if d_hn is not None:
-            dy[T - 1] += d_hn
-        dc_last = torch.zeros(B, H, device=x.device, dtype=torch.float32) if d_cn is None else d_cn
-        dgates, dc0 = lstm_layer_backward(dy, w_hh, c0, cs, gates, dc_last, ctx.plan)
-        flat = dgates.reshape(T * B, 4 * H)
-        d_x = (flat @ w_ih).view_as(x)  # δx_t = δgates_t·W_ih
-        d_w_ih = flat.t() @ x.reshape(T * B, -1)  # Σ_t δgates_tᵀ·x_t
-        d_w_hh = dgates[0].t() @ h0  # Σ_t δgates_tᵀ·h_{t-1}: h_{-1} = h0, then h_0 … h_{T-2}
-        if T > 1:
-            d_w_hh = torch.addmm(d_w_hh, dgates[1:].reshape(-1, 4 * H).t(), hs[:T - 1].reshape(-1, H))
-        d_b = flat.sum(dim=0, dtype=torch.float32).to(x.dtype)
-        d_h0 = dgates[0] @ w_hh
-        return d_x, d_w_ih, d_w_hh, d_b, d_b.clone(), d_h0, dc0.to(c0.dtype), None
-
-
-def lstm_layer(x, w_ih, w_hh, b_ih, b_hh, h0, c0, design: str = "auto", precision: str | None = None):
-    """One layer, time-major: returns (hs [T, B, H], h_n, c_n).
-
-    Saves for the backward only when a gradient can flow: grad mode on and an input
-    that requires it (inside an autograd.Function grad mode is always off, so the choice
-    is made here). At inference the kernel keeps nothing but h_t and c_n.
-    """
-    T, B, _ = x.shape
-    H = w_hh.shape[1]
-    plan = plan_for(B, H, x.dtype, x.device, design, precision)
-    inputs = (x, w_ih, w_hh, b_ih, b_hh, h0, c0)
-    if torch.is_grad_enabled() and any(t.requires_grad for t in inputs):
-        return LSTMLayerFunction.apply(*inputs, plan)
-    xw = (x.reshape(T * B, -1) @ w_ih.t()).view(T, B, 4 * H)
-    hs, c_n, _, _ = lstm_layer_forward(xw, w_hh.contiguous(), b_ih, b_hh, h0, c0, save=False, plan=plan)
-    return hs, hs[T - 1], c_n
-
-
-def tanh(x: torch.Tensor) -> torch.Tensor:
-    """The kernels' tanh on a tensor (for tests of its edge values)."""
-    x = x.contiguous()
-    y = torch.empty_like(x)
-    n = x.numel()
-    tanh_kernel[(triton.cdiv(n, 128),)](x, y, n, BLOCK=128)
-    return y
-
-
-# -- ahead-of-time compilation (benchmarks/compile_check.py) -------------------------------------
-
-_TRITON_TYPES = {torch.float32: "fp32", torch.float16: "fp16", torch.bfloat16: "bf16"}
-
-
-@dataclass(frozen=True)
-class KernelVariant:
-    """One specialisation of a kernel that a plan launches, as ``triton.compile`` takes it."""
-
-    label: str
-    fn: object
-    signature: dict
-    constants: dict
-    num_warps: int
-
-
-def kernel_variants(plan: LaunchPlan, dtype: torch.dtype, hidden: int) -> list[KernelVariant]:
-    """Every kernel specialisation the plan launches for a layer of ``hidden`` units:
-    the forward when training and at inference, decoding's fused step, and the backward."""
-    t = _TRITON_TYPES[dtype]
-    synced = plan.synced(hidden)
-    fwd_types = dict(xw_ptr=f"*{t}", x_ptr=f"*{t}", w_ih_ptr=f"*{t}", w_ptr=f"*{t}", b_ih_ptr=f"*{t}",
-                     b_hh_ptr=f"*{t}", h0_ptr=f"*{t}", c_in_ptr="*fp32" if plan.design == "per-step" else f"*{t}",
-                     c_out_ptr="*fp32" if plan.design == "per-step" else f"*{t}", hs_ptr=f"*{t}", cs_ptr="*fp32",
-                     gates_ptr=f"*{t}", count_ptr="*i32", err_ptr="*i32", B="i32", H="i32", I="i32", T="i32",
-                     t_start="i32", t_stop="i32", spin_limit="i32", stride_x_t="i32", stride_x_b="i32",
-                     stride_h0_b="i32")
-    bwd_types = dict(dy_ptr=f"*{t}", w_ptr=f"*{t}", c0_ptr=f"*{t}", cs_ptr="*fp32", gates_ptr=f"*{t}",
-                     dgates_ptr=f"*{t}", dc_ptr="*fp32", count_ptr="*i32", err_ptr="*i32", B="i32", H="i32",
-                     T="i32", s_start="i32", s_stop="i32", spin_limit="i32")
-    variants = []
-    for label, fuse, save in (("forward (training)", False, True), ("forward (inference)", False, False),
-                              ("decode step", True, False)):
-        meta = _forward_meta(plan, fuse_input=fuse, save=save, sync=synced and not fuse)
-        warps = meta.pop("num_warps")
-        types = dict(fwd_types)
-        if fuse:
-            types.update(c_in_ptr=f"*{t}", c_out_ptr=f"*{t}", cs_ptr=f"*{t}")
-        variants.append(KernelVariant(label, _lstm_forward_kernel, {**types, **{k: "constexpr" for k in meta}},
-                                      meta, warps))
-    meta = _backward_meta(plan, sync=synced)
-    warps = meta.pop("num_warps")
-    variants.append(KernelVariant("backward", _lstm_backward_kernel, {**bwd_types, **{k: "constexpr" for k in meta}},
-                                  meta, warps))
-    return variants

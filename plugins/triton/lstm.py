@@ -4,7 +4,7 @@ The same network as ``lstm@torch`` (embedding -> stacked LSTM -> linear head, ga
 order i, f, g, o, forget-gate bias 1), so weights copy over from torch.nn.LSTM
 parameter for parameter. Per layer, the input projections of all steps are one GEMM
 (torch); the recurrence runs in Triton, forward and backward through time, inside a
-torch.autograd.Function (:mod:`rnnbench.plugins.triton.kernels` says which kernel
+torch.autograd.Function (:mod:`rnnbench.plugins.triton.planning` says which kernel
 design runs when). Decoding (``step``) runs the same kernels with T = 1.
 
 Runs on CUDA (float32, float16, bfloat16; float32 accumulation), or on the CPU in
@@ -15,6 +15,7 @@ built, so ``rnnbench list`` works without it.
 
 from __future__ import annotations
 
+import importlib
 import importlib.util
 import math
 import os
@@ -53,13 +54,12 @@ def unavailable_reason() -> str | None:
     return NEEDS_DEVICE
 
 
-def kernels():
-    """The kernels module, imported (and its kernels jit-decorated) on first use."""
+def triton_part(name: str):
+    """A module of this package that imports triton (``planning``, ``launchers``,
+    ``autograd``), imported (and the kernels jit-decorated) on first use."""
     if not triton_installed():
         raise ImportError(f"lstm@triton: triton is not installed ({INSTALL_HINT})")
-    from rnnbench.plugins.triton import kernels as triton_lstm_kernels
-
-    return triton_lstm_kernels
+    return importlib.import_module(f"rnnbench.plugins.triton.{name}")
 
 
 FP32_PRECISION_ENV = "RNNBENCH_TRITON_FP32_PRECISION"
@@ -117,7 +117,7 @@ class TritonLSTMCore(nn.Module):
 
     def run(self, x: torch.Tensor, h0: torch.Tensor, c0: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """x [B, T, H]; h0, c0 [layers, B, H]. Returns (outputs [B, T, H], h_n, c_n)."""
-        lstm_layer = kernels().lstm_layer
+        lstm_layer = triton_part("autograd").lstm_layer
         seq = x.transpose(0, 1).contiguous()  # time-major: each step's rows are contiguous
         last_h, last_c = [], []
         for layer in range(self.num_layers):
@@ -143,19 +143,19 @@ class TritonLSTMCore(nn.Module):
         if torch.is_grad_enabled() and (x.requires_grad or any(p.requires_grad for w in weights for p in w)):
             output, h_n, c_n = self.run(x, h, c)  # differentiable path; decoding runs under inference
             return output, (h_n, c_n)
-        k = kernels()
+        launchers, planning = triton_part("launchers"), triton_part("planning")
         B = x.shape[0]
         key = (B, x.dtype, x.device)
         if key not in self._decode:
             with torch.inference_mode(False):  # plain tensors: usable whichever mode decodes later
                 pairs = tuple((torch.empty_like(h), torch.empty_like(c)) for _ in range(2))
-            self._decode[key] = (_DecodeBuffers(pairs), k.plan_for(B, self.hidden_size, x.dtype, x.device,
+            self._decode[key] = (_DecodeBuffers(pairs), planning.plan_for(B, self.hidden_size, x.dtype, x.device,
                                                                     "persistent", self.precision))
         buffers, plan = self._decode[key]
         h_out, c_out = buffers.target_for(h)
         layer_input = x[:, 0]
         for layer, (w_ih, w_hh, b_ih, b_hh) in enumerate(weights):
-            k.lstm_decode_layer(layer_input, w_ih, w_hh, b_ih, b_hh, h[layer], c[layer], h_out[layer], c_out[layer],
+            launchers.lstm_decode_layer(layer_input, w_ih, w_hh, b_ih, b_hh, h[layer], c[layer], h_out[layer], c_out[layer],
                                 plan)
             layer_input = h_out[layer]
         return h_out[-1].unsqueeze(1), (h_out, c_out)
@@ -164,7 +164,7 @@ class TritonLSTMCore(nn.Module):
 def design_summary(hidden: int, dtype: str, device: str) -> str:
     """Which launch design the model's layers use, at batch 1 and 64 (the plan depends on the batch)."""
     dev = torch.device(device)
-    plans = {batch: kernels().plan_for(batch, hidden, TORCH_DTYPES[dtype], dev, "auto", fp32_precision())
+    plans = {batch: triton_part("planning").plan_for(batch, hidden, TORCH_DTYPES[dtype], dev, "auto", fp32_precision())
              for batch in (1, 64)}
     return "; ".join(f"B={batch}: {plan.describe(batch, hidden)}" for batch, plan in plans.items())
 
