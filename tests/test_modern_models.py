@@ -173,3 +173,15 @@ def test_check_model_refuses_a_linear_recurrent_model_whose_flops_grow_faster_th
 
     with pytest.raises(ContractError, match="between linearly and quadratically"):
         check_model(dataclasses.replace(spec, factory=cubic), shapes=[("tokens", "classes")], decode=False)
+
+
+def test_the_readme_table_and_docs_models_name_every_built_in_model(registry):
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    readme = root.joinpath("README.md").read_text()
+    models_doc = root.joinpath("docs", "models.md").read_text()
+    builtin = [n for n in registry.models if registry.source_of(n).distribution == "rnnbench"]
+    assert builtin and all(f"`{name}`" in readme for name in builtin), "README's model table misses a model"
+    for name in FORMS:
+        assert f"## `{name}`" in models_doc, f"docs/models.md has no section for {name}"
