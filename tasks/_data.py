@@ -12,7 +12,7 @@ import importlib.util
 
 import numpy as np
 
-from rnnbench.task_api import SPLITS
+from rnnbench.task_api import SPLITS, Baseline
 
 INSTALL_HINT = "install rnnbench[data] (pip install 'rnnbench[data]')"
 
@@ -50,3 +50,24 @@ def eval_positions(split: str, index: int, batch_size: int, count: int) -> tuple
 def covering_batches(count: int, batch_size: int) -> int:
     """How many batches of ``batch_size`` cover ``count`` examples once."""
     return -(-count // batch_size)
+
+
+def finite_batch_ids(split: str, index: int, batch_size: int, count: int,
+                     rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Example ids and counted flags of a batch of a finite split: train samples with replacement
+    (``rng``, the batch's own generator), valid and test walk through in order (:func:`eval_positions`)."""
+    if split == "train":
+        return rng.integers(0, count, size=batch_size), np.ones(batch_size, bool)
+    return eval_positions(split, index, batch_size, count)
+
+
+def class_prior_baselines(train: np.ndarray, test: np.ndarray, classes: int, detail: str) -> dict[str, Baseline]:
+    """The majority class of ``train`` scored on ``test`` (ties: the mean over the tied classes), and
+    the cross-entropy of ``train``'s add-one smoothed class frequencies on ``test``."""
+    counts = np.bincount(train, minlength=classes)
+    prior = (counts + 1) / (counts.sum() + classes)
+    tied = np.flatnonzero(counts == counts.max())
+    return {
+        "accuracy": Baseline(float(np.mean([np.mean(test == c) for c in tied])), "majority class", detail),
+        "cross_entropy": Baseline(float(-np.log(prior[test]).mean()), "chance", "training class frequencies"),
+    }

@@ -26,7 +26,7 @@ import warnings
 from dataclasses import dataclass
 
 import numpy as np
-from rnnbench.tasks._data import covering_batches, eval_positions, missing, require
+from rnnbench.tasks._data import class_prior_baselines, covering_batches, finite_batch_ids, missing, require
 from rnnbench.tasks._splits import split_rng
 
 import rnnbench
@@ -127,10 +127,7 @@ class UeaTask(rnnbench.Task):
     def batch(self, split: str, index: int, batch_size: int) -> rnnbench.Batch:
         rng = split_rng(self.seed, split, index)  # validates split and index
         count = len(self.data.labels[split])
-        if split == "train":  # sampled with replacement, a pure function of (seed, index)
-            ids, counted = rng.integers(0, count, size=batch_size), np.ones(batch_size, bool)
-        else:
-            ids, counted = eval_positions(split, index, batch_size, count)
+        ids, counted = finite_batch_ids(split, index, batch_size, count, rng)
         T = self.shape.seq_len
         inputs = self.data.inputs[split][ids]
         targets = np.repeat(self.data.labels[split][ids][:, None], T, axis=1).astype(np.int64)
@@ -145,15 +142,10 @@ class UeaTask(rnnbench.Task):
         return classification_metrics(outputs, batch)
 
     def baselines(self) -> dict[str, Baseline]:
-        train, test = self.data.labels["train"], self.data.labels["test"]
-        counts = np.bincount(train, minlength=len(self.data.classes))
-        prior = (counts + 1) / (counts.sum() + len(counts))  # add-one smoothed, as guessing is scored
         key = (self.dataset, self.max_len)
-        tied = np.flatnonzero(counts == counts.max())  # a balanced set: the mean over its tied classes
         return {
-            "accuracy": Baseline(float(np.mean([np.mean(test == c) for c in tied])), "majority class",
-                                 "of the training portion"),
-            "cross_entropy": Baseline(float(-np.log(prior[test]).mean()), "chance", "training class frequencies"),
+            **class_prior_baselines(self.data.labels["train"], self.data.labels["test"], len(self.data.classes),
+                                    "of the training portion"),
             "accuracy_1nn_euclidean": Baseline(nearest_neighbour_accuracy(*key, "euclidean"),
                                                "nearest neighbour", "1-NN, Euclidean, aeon"),
             "accuracy_1nn_dtw": Baseline(nearest_neighbour_accuracy(*key, "dtw"),

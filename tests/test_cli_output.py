@@ -5,7 +5,7 @@ import os
 
 import pytest
 
-from conftest import run_cli
+from conftest import run_cli_here as run_cli  # in this process: nothing here needs a process of its own
 from run_helpers import one_line_error
 
 FAST = ["-p", "testplugins.tiny", "--models", "tiny@test,lstm", "--steps", "6", "--hidden", "8", "--batch-size",

@@ -80,3 +80,9 @@ def test_a_plugin_that_registers_only_a_study_passes_check_plugin():
 
     registry = check_plugin("testplugins.tiny_study")
     assert list(registry.studies) == ["tiny-study"] and not registry.models
+
+
+def test_xlstm_slstm_cell_passes_the_contract(registry):
+    # the default cell (mlstm) is checked above; the sequential-only sLSTM cell here, on one shape
+    report = check_model(registry.models["xlstm@torch"], options={"cell": "slstm"}, shapes=[("tokens", "classes")])
+    assert "'cell': 'slstm'" in report.checked[0]

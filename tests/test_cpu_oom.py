@@ -12,8 +12,8 @@ FAST = ["--steps", "6", "--hidden", "8", "--batch-size", "4", "--seq-len", "3", 
         "--scenarios", "forward", "--no-progress"]
 
 
-def test_torch_cpu_allocator_failure_is_oom(cli, tmp_path):
-    proc = cli("run", "-p", "testplugins.misbehaving", "--models", "torchhog@test", "--out", tmp_path, *FAST)
+def test_torch_cpu_allocator_failure_is_oom(cli_process, tmp_path):
+    proc = cli_process("run", "-p", "testplugins.misbehaving", "--models", "torchhog@test", "--out", tmp_path, *FAST)
     assert proc.returncode == 1, proc.stderr
     with ResultsStore(tmp_path / "rnnbench.db", create=False) as store:
         [run_id] = store.run_ids()

@@ -29,18 +29,18 @@ def installed_example(tmp_path_factory):
     return target
 
 
-def test_list_shows_the_example_model_its_option_and_its_distribution(cli, installed_example):
-    proc = cli("list", extra_pythonpath=[installed_example])
+def test_list_shows_the_example_model_its_option_and_its_distribution(cli_process, installed_example):
+    proc = cli_process("list", extra_pythonpath=[installed_example])
     assert proc.returncode == 0, proc.stderr
     for text in ("mingru@example", "parity", "scan='parallel'", "rnnbench-example-plugin 0.1.0"):
         assert text in proc.stdout, text
     assert "warning" not in proc.stderr  # no load problems
-    plugins = cli("list", "--plugins", extra_pythonpath=[installed_example])
+    plugins = cli_process("list", "--plugins", extra_pythonpath=[installed_example])
     assert "rnnbench_example.plugin" in plugins.stdout and "rnnbench-example-plugin" in plugins.stdout
 
 
-def test_run_trains_the_example_model_with_its_option(cli, installed_example, tmp_path):
-    proc = cli("run", "--models", "mingru,lstm", "--tasks", "parity", "--model-opt", "mingru.scan=sequential",
+def test_run_trains_the_example_model_with_its_option(cli_process, installed_example, tmp_path):
+    proc = cli_process("run", "--models", "mingru,lstm", "--tasks", "parity", "--model-opt", "mingru.scan=sequential",
                "--steps", "20", "--min-time", "0.02", "--hidden", "16", "--seq-len", "8", "--threads", "1",
                "--no-progress", "--out", tmp_path, extra_pythonpath=[installed_example])
     assert proc.returncode == 0, proc.stderr
@@ -67,8 +67,8 @@ def test_the_example_packages_own_tests_pass(installed_example):
     assert "6 passed" in proc.stdout, proc.stdout[-500:]
 
 
-def test_the_example_study_is_listed(cli, installed_example):
+def test_the_example_study_is_listed(cli_process, installed_example):
     """The example's study lives in its own module and entry point, found like its model and task."""
-    proc = cli("study", "list", extra_pythonpath=[installed_example])
+    proc = cli_process("study", "list", extra_pythonpath=[installed_example])
     assert proc.returncode == 0, proc.stderr
     assert "state-tracking" in proc.stdout and "rnnbench_example.study" not in proc.stderr

@@ -21,7 +21,12 @@ FORMS = {
     "mamba@torch": ("scan", "chunked", "sequential", {"chunk": 4, "d_state": 4}),
     "deltanet@torch": ("form", "chunked", "sequential", {"chunk": 4, "heads": 2}),
     "linear_attention@torch": ("form", "chunked", "sequential", {"chunk": 4, "heads": 2}),
+    "hawk@torch": ("scan", "chunked", "sequential", {"chunk": 4}),
+    "xlstm@torch": ("form", "parallel", "sequential", {"cell": "mlstm", "heads": 2}),
 }
+#: models (and options) that have only the sequential form: checked for all but the agreement of forms
+SEQUENTIAL_ONLY = {"xlstm@torch/slstm": ("xlstm@torch", {"cell": "slstm", "heads": 2})}
+EVERY = [*FORMS, *SEQUENTIAL_ONLY]
 
 
 def config(input_kind="tokens", dtype="float32", hidden=8, layers=2, **options):
@@ -37,6 +42,9 @@ def batch(B=2, T=11, input_kind="tokens"):
 
 
 def build(registry, name, form, dtype="float32", **kw):
+    if name in SEQUENTIAL_ONLY:
+        arch, options = SEQUENTIAL_ONLY[name]
+        return registry.models[arch].factory(config(dtype=dtype, **kw, **options))
     key, parallel, sequential, extra = FORMS[name]
     value = parallel if form == "parallel" else sequential
     return registry.models[name].factory(config(dtype=dtype, **kw, **{**extra, key: value}))
@@ -70,7 +78,7 @@ def test_parallel_and_sequential_forms_agree_in_outputs_and_every_gradient(regis
         assert_relative(grads_p[key], grads_s[key], 1e-5, f"gradient of {key}")
 
 
-@pytest.mark.parametrize("name", FORMS)
+@pytest.mark.parametrize("name", EVERY)
 def test_parallel_form_gradient_matches_finite_differences(registry, name):
     model = build(registry, name, "parallel", dtype="float64", input_kind="features", hidden=4, layers=1)
     core = model.net.core
@@ -85,7 +93,7 @@ def test_parallel_form_gradient_matches_finite_differences(registry, name):
                                     fast_mode=True)
 
 
-@pytest.mark.parametrize("name", FORMS)
+@pytest.mark.parametrize("name", EVERY)
 def test_decode_state_bytes_are_the_tensors_step_returns(registry, name):
     model = build(registry, name, "parallel")
     data = batch(B=3, T=4)
@@ -99,7 +107,7 @@ def test_decode_state_bytes_are_the_tensors_step_returns(registry, name):
     assert model.state_bytes(model.init_state(3)) == returned
 
 
-@pytest.mark.parametrize("name", FORMS)
+@pytest.mark.parametrize("name", EVERY)
 def test_bfloat16_trains_forwards_and_decodes_on_cpu(registry, name):
     model = build(registry, name, "parallel", dtype="bfloat16")
     data = batch(T=6)
@@ -114,7 +122,7 @@ def test_bfloat16_trains_forwards_and_decodes_on_cpu(registry, name):
     np.testing.assert_allclose(out.float().numpy(), full[:, :1], atol=5e-2)
 
 
-@pytest.mark.parametrize("name", FORMS)
+@pytest.mark.parametrize("name", EVERY)
 def test_state_gradients_run_through_the_recurrence(registry, name):
     model = build(registry, name, "parallel")
     norms = model.state_gradients(model.to_device(batch(T=6)))
@@ -140,3 +148,40 @@ def test_mingru_is_the_papers_recurrence(registry):
         h = (1 - z[:, t]) * h + z[:, t] * tilde
         want.append(h)
     assert_relative(layer(x).detach(), torch.stack(want, 1).detach(), 1e-5, "minGRU")
+
+
+@pytest.mark.parametrize("name,bad", [("mingru@torch", {"scan": "tree"}), ("mamba@torch", {"d_state": 0}),
+                                      ("deltanet@torch", {"heads": 3}), ("hawk@torch", {"chunk": 0}),
+                                      ("xlstm@torch", {"cell": "gru"})])
+def test_options_the_factory_cannot_build_are_refused_before_a_case_runs(registry, name, bad):
+    spec = registry.models[name]
+    with pytest.raises(ValueError, match=next(iter(bad))):
+        spec.check_options({**spec.options, **bad}, 16)
+
+
+def test_check_model_refuses_a_linear_recurrent_model_whose_flops_grow_faster_than_quadratically(registry):
+    import dataclasses
+
+    from rnnbench.testing import ContractError, check_model
+
+    spec = registry.models["mingru@torch"]
+
+    def cubic(config):
+        model = spec.factory(config)
+        model.flops = lambda T, B, training=False: float(B * T ** 3 * (3 if training else 1))
+        return model
+
+    with pytest.raises(ContractError, match="between linearly and quadratically"):
+        check_model(dataclasses.replace(spec, factory=cubic), shapes=[("tokens", "classes")], decode=False)
+
+
+def test_the_readme_table_and_docs_models_name_every_built_in_model(registry):
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    readme = root.joinpath("README.md").read_text()
+    models_doc = root.joinpath("docs", "models.md").read_text()
+    builtin = [n for n in registry.models if registry.source_of(n).distribution == "rnnbench"]
+    assert builtin and all(f"`{name}`" in readme for name in builtin), "README's model table misses a model"
+    for name in FORMS:
+        assert f"## `{name}`" in models_doc, f"docs/models.md has no section for {name}"

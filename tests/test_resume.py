@@ -73,6 +73,7 @@ def processes_with(marker):
     return found
 
 
+@pytest.mark.slow
 def test_a_sweep_killed_with_sigkill_resumes_to_exactly_the_full_set(cli, tmp_path):
     proc = start(SLOW_SWEEP, tmp_path)
     stored_count(tmp_path / "rnnbench.db")
@@ -98,7 +99,8 @@ def test_a_sweep_killed_with_sigkill_resumes_to_exactly_the_full_set(cli, tmp_pa
             assert r.started_at == before[r.case_id]
 
 
-@pytest.mark.parametrize("executor", ["local", pytest.param("process", marks=pytest.mark.slow)])
+@pytest.mark.slow
+@pytest.mark.parametrize("executor", ["local", "process"])
 def test_ctrl_c_stores_what_is_done_and_prints_the_command_that_resumes(tmp_path, executor):
     marker = uuid.uuid4().hex
     proc = start([*SLOW_SWEEP, "--executor", executor], tmp_path, marker)
@@ -123,6 +125,7 @@ def test_ctrl_c_stores_what_is_done_and_prints_the_command_that_resumes(tmp_path
     assert status == "finished" and sorted(r.config.seed for r in results) == SEEDS
 
 
+@pytest.mark.slow
 def test_sigterm_stops_like_ctrl_c(tmp_path):
     proc = start(SLOW_SWEEP, tmp_path)
     stored_count(tmp_path / "rnnbench.db")

@@ -37,6 +37,7 @@ def test_list_shows_the_builtin_and_a_plugin_study(cli):
     assert "1. Vanilla RNNs" in proc.stdout and "6b. Counterpoint" in proc.stdout
 
 
+@pytest.mark.slow
 def test_run_stores_ordinary_runs_reports_and_skips_them_the_second_time(cli, tmp_path):
     proc = cli("study", "run", "tiny-study", *PLUGINS, "--out", tmp_path, "--no-progress")
     assert proc.returncode == 0, proc.stderr
@@ -62,6 +63,7 @@ def test_run_stores_ordinary_runs_reports_and_skips_them_the_second_time(cli, tm
     assert str(report) in rebuilt.stdout
 
 
+@pytest.mark.slow
 def test_a_killed_study_continues_where_it_stopped(tmp_path):
     env = cli_env()
     args = [sys.executable, "-m", "rnnbench", "study", "run", "tiny-study", *PLUGINS, "--out", str(tmp_path),
@@ -109,6 +111,7 @@ def test_bad_input_is_one_line_and_exit_2(cli, tmp_path, args, message):
     assert len(proc.stderr.strip().splitlines()) == 1
 
 
+@pytest.mark.slow
 def test_the_dask_executor_runs_a_study(cli, tmp_path):
     pytest.importorskip("distributed")
     proc = cli("study", "run", "tiny-study", *PLUGINS, "--out", tmp_path, "--no-progress",

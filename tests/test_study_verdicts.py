@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -366,3 +367,18 @@ def test_vanishing_gradient_claim_has_a_verdict_per_initialisation_regime(tmp_pa
                        "orthogonal init, radius 0.5": SUPPORTED, "orthogonal init, radius 1": MIXED,
                        "orthogonal init, radius 3": SUPPORTED}, verdict.reason
     assert verdict.status == MIXED
+
+
+def test_recall_reports_the_state_size_sweep_as_accuracy_against_state_bytes(tmp_path):
+    equal = recall_cases({"lstm": [0.2, 0.25, 0.22], "gru": [0.3, 0.2, 0.25], "transformer": [0.99, 1.0, 0.98]})
+    widths = []
+    for hidden, acc in ((32, 0.1), (256, 0.8)):
+        for r in recall_cases({"lstm": [acc] * 3}):
+            r.config = dataclasses.replace(r.config, hidden=hidden)
+            r.metrics = [m if m.name != "state_bytes" else Metric("decode", "state_bytes", 8.0 * hidden)
+                         for m in r.metrics]
+            widths.append(r)
+    outcome = decode.analyze_recall(study_data(tmp_path, {"recall": equal, "recall-widths": widths}))
+    assert outcome.verdict.status == SUPPORTED
+    rows = {row[0]: row for row in outcome.table[1]}
+    assert rows["lstm width 32"][1:] == ["0.1, 0.1, 0.1", "256"] and rows["lstm width 256"][2] == "2,048"

@@ -18,6 +18,7 @@ def test_terms_read_what_the_case_stored():
     terms = terms_of(case("transformer@torch", 48_000.0, matched=46_696))
     assert (terms.params, terms.matched_params, terms.steps, terms.train_time_s) == (48_000, 46_696, 100, 10)
     assert terms.train_flops == 100 * 48_000 * 6 and terms.params_gap == pytest.approx(1304 / 46_696)
+    assert terms.lr_selected is None and terms.lr_grid_time_s is None  # trained without --lr-grid
 
 
 def test_unequal_parameters_give_the_counts_in_the_reason():

@@ -344,9 +344,9 @@ def test_rnnbench_list_works_without_triton():
 
 
 @pytest.mark.slow
-def test_rnnbench_run_trains_lstm_triton_on_copy_in_the_interpreter(parts, cli, tmp_path, monkeypatch):
+def test_rnnbench_run_trains_lstm_triton_on_copy_in_the_interpreter(parts, cli_process, tmp_path, monkeypatch):
     monkeypatch.setenv("TRITON_INTERPRET", "1")  # the subprocess inherits it
-    proc = cli("run", "--models", "lstm@triton", "--tasks", "copy", "--seq-len", "2", "--hidden", "16",
+    proc = cli_process("run", "--models", "lstm@triton", "--tasks", "copy", "--seq-len", "2", "--hidden", "16",
                "--batch-size", "8", "--steps", "15", "--lr", "0.01", "--min-time", "0.02",
                "--task-opt", "copy.num_symbols=3", "--task-opt", "copy.alphabet_size=4",
                "--scenarios", "train,forward", "--no-progress", "--out", tmp_path)

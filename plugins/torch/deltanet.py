@@ -36,7 +36,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from rnnbench.model_api import ModelConfig
-from rnnbench.plugins.torch.recurrence import LOW_PRECISION, MixerStack
+from rnnbench.plugins.torch.recurrence import LOW_PRECISION, MixerStack, check_choice, check_positive
+from rnnbench.plugins.torch.transformer import check_options as check_heads
 from rnnbench.plugins.torch.transformer import default_heads
 from rnnbench.torch_model import TorchModel
 
@@ -52,13 +53,9 @@ MLP_RATIO = 4
 
 
 def check_options(options: dict, hidden: int) -> None:
-    if options["form"] not in FORMS:
-        raise ValueError(f"form must be one of {', '.join(FORMS)}, got {options['form']!r}")
-    if options["chunk"] < 1:
-        raise ValueError(f"chunk must be at least 1, got {options['chunk']}")
-    heads = options["heads"]
-    if heads < 0 or (heads and hidden % heads):
-        raise ValueError(f"heads={heads} must be 0 (automatic) or divide --hidden {hidden}")
+    check_choice(options, "form", FORMS)
+    check_positive(options, "chunk")
+    check_heads({"heads": options["heads"]}, hidden)
 
 
 @dataclass(frozen=True)

@@ -36,8 +36,8 @@ from torch import nn
 
 from rnnbench.model_api import ModelConfig
 from rnnbench.plugins.torch.recurrence import (
-    SEQUENTIAL_SCAN_FLOPS, MixerStack, causal_conv, causal_conv_step, chunked_scan, chunked_scan_flops,
-    empty_window, sequential_scan,
+    SEQUENTIAL_SCAN_FLOPS, MixerStack, causal_conv, causal_conv_step, check_choice, check_positive, chunked_scan,
+    chunked_scan_flops, empty_window, sequential_scan,
 )
 from rnnbench.torch_model import TorchModel
 
@@ -54,11 +54,8 @@ D_CONV = 4
 
 
 def check_options(options: dict, hidden: int) -> None:
-    if options["scan"] not in SCANS:
-        raise ValueError(f"scan must be one of {', '.join(SCANS)}, got {options['scan']!r}")
-    for key in ("d_state", "expand", "chunk"):
-        if options[key] < 1:
-            raise ValueError(f"{key} must be at least 1, got {options[key]}")
+    check_choice(options, "scan", SCANS)
+    check_positive(options, "d_state", "expand", "chunk")
 
 
 @dataclass(frozen=True)

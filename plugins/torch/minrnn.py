@@ -37,7 +37,7 @@ from torch import nn
 
 from rnnbench.model_api import ModelConfig
 from rnnbench.plugins.torch.recurrence import (
-    LOG_SPACE_SCAN_FLOPS, SEQUENTIAL_SCAN_FLOPS, MixerStack, log_space_scan, sequential_scan,
+    LOG_SPACE_SCAN_FLOPS, SEQUENTIAL_SCAN_FLOPS, MixerStack, check_choice, log_space_scan, sequential_scan,
 )
 from rnnbench.torch_model import TorchModel
 
@@ -51,8 +51,7 @@ PROJECTIONS = {"mingru": 2, "minlstm": 3}
 
 
 def check_options(options: dict, hidden: int) -> None:
-    if options["scan"] not in SCANS:
-        raise ValueError(f"scan must be one of {', '.join(SCANS)}, got {options['scan']!r}")
+    check_choice(options, "scan", SCANS)
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """The torch backend's registration: every model of plugins/torch/ is registered here."""
 
-from rnnbench.plugins.torch import deltanet, mamba, minrnn, mlp, rnn, transformer
+from rnnbench.plugins.torch import deltanet, hawk, mamba, minrnn, mlp, rnn, transformer, xlstm
 
 import rnnbench
 from rnnbench.torch_model import FLOAT16_NOTE, TORCH_DTYPES, TRAIN_DTYPES
@@ -51,4 +51,9 @@ LINEAR_RECURRENT = (
      "DeltaNet (Yang et al. 2024): delta-rule fast weights, chunkwise parallel (WY form), recurrent decode"),
     ("linear_attention", deltanet, deltanet.make_factory("linear"),
      "linear attention (Katharopoulos et al. 2020): elu+1 feature map, chunkwise parallel, recurrent decode"),
+    ("hawk", hawk, hawk.factory,
+     "Hawk (De et al. 2024): RG-LRU gated diagonal recurrence, short causal conv, gated MLP; chunked scan"),
+    ("xlstm", xlstm, xlstm.factory,
+     "xLSTM (Beck et al. 2024): cell=mlstm (matrix memory, exponential gating, parallel form) or slstm"
+     " (scalar memory, recurrent gates, sequential)"),
 )

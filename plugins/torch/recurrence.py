@@ -149,6 +149,18 @@ def probe_by_steps(core: torch.nn.Module, x: torch.Tensor) -> tuple[torch.Tensor
     return torch.cat(outputs, dim=1), per_position
 
 
+def check_choice(options: dict, key: str, choices: tuple[str, ...]) -> None:
+    """Refuse an option value outside ``choices`` (for a model's ``check_options``)."""
+    if options[key] not in choices:
+        raise ValueError(f"{key} must be one of {', '.join(choices)}, got {options[key]!r}")
+
+
+def check_positive(options: dict, *keys: str) -> None:
+    for key in keys:
+        if options[key] < 1:
+            raise ValueError(f"{key} must be at least 1, got {options[key]}")
+
+
 def recurrent_length_extension(seq_len: int, trained_len: int) -> str:
     return "recurrent: the state is carried step by step, so any length runs as is"
 

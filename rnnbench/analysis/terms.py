@@ -45,6 +45,9 @@ class Terms:
     budget_s: float | None
     #: analytic FLOPs of the training steps that ran (``train_flops``)
     train_flops: float | None
+    #: --lr-grid: the rate chosen on the validation split, and the wall clock the whole grid took
+    lr_selected: float | None = None
+    lr_grid_time_s: float | None = None
 
     @property
     def params_gap(self) -> float | None:
@@ -56,7 +59,7 @@ class Terms:
 
 #: what :func:`unequal` can compare, and how its sentence names each
 KINDS = {"params": "parameter counts", "steps": "training steps", "train_time_s": "training wall clock (s)",
-         "train_flops": "training FLOPs"}
+         "train_flops": "training FLOPs", "lr_grid_time_s": "wall clock of the learning-rate grid (s)"}
 
 
 def _metric(result: CaseResult, scenario: str, name: str) -> float | None:
@@ -70,7 +73,9 @@ def terms_of(result: CaseResult) -> Terms:
     return Terms(case_id=result.case_id, label=f"{c.model_label} seed {c.seed}",
                  params=_metric(result, "model", "params"), matched_params=c.matched_params,
                  steps=_metric(result, "train", "steps_reached"), train_time_s=_metric(result, "train", "time_s"),
-                 budget_s=c.time_budget_s, train_flops=_metric(result, "train", "flops"))
+                 budget_s=c.time_budget_s, train_flops=_metric(result, "train", "flops"),
+                 lr_selected=_metric(result, "train", "lr_selected"),
+                 lr_grid_time_s=_metric(result, "train", "lr_grid_time_s"))
 
 
 def unequal(results: Iterable[CaseResult], kind: str, tolerance: float = TOLERANCE) -> str | None:

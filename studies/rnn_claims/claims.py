@@ -69,8 +69,9 @@ CLAIMS = (
         key="attention-wins-recall", number="6b", title="Counterpoint: attention wins associative recall",
         quote=_quote(("This hidden state is passed from one time step to the next, allowing the network to maintain"
                       " context across a sequence.", "What are RNNs?")),
-        experiment="Multi-query associative recall at equal parameter counts: accuracy against state bytes.",
-        criterion=decode.CRITERION_RECALL, sweeps=("recall",), analyze=decode.analyze_recall),
+        experiment="Multi-query associative recall at equal parameter counts; and the LSTM and GRU at widths 32 to"
+                   " 256: accuracy against the bytes of state carried between tokens.",
+        criterion=decode.CRITERION_RECALL, sweeps=("recall", "recall-widths"), analyze=decode.analyze_recall),
     Claim(
         key="length-generalisation", number="7", title="Shared weights generalise over sequence lengths",
         quote=_quote(("The core idea is that the same set of weights is reused across all time steps, which helps"

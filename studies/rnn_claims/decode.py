@@ -13,8 +13,8 @@ from rnnbench.stats import estimate_ratio
 from rnnbench.study_api import INCONCLUSIVE, NOT_SUPPORTED, SUPPORTED, ClaimOutcome, StudyData, Verdict
 
 from rnnbench.studies._support import (
-    legend, archs, by_seed, finish, line_by_seed, machine_line, metric, new_figure, params_line, samples, select,
-    setup_line, values_of,
+    legend, archs, by_seed, finish, line_by_seed, machine_line, median, metric, new_figure, params_line, samples,
+    select, setup_line, values_of,
 )
 
 RECURRENT = ("lstm", "gru")
@@ -176,19 +176,37 @@ def analyze_recall(data: StudyData) -> ClaimOutcome:
     for arch in archs(results):
         cases = sorted(select(results, arch), key=lambda r: r.config.seed)
         state = [metric(r, "decode", "state_bytes") for r in cases]
-        rows.append([arch, ", ".join(fmt(metric(r, "train", "eval_accuracy")) for r in cases),
+        rows.append([f"{arch} (equal parameters, width {cases[0].config.hidden if cases else '?'})",
+                     ", ".join(fmt(metric(r, "train", "eval_accuracy")) for r in cases),
                      f"{int(state[0]):,}" if state and state[0] is not None else "n/a"])
+    widths = data.sweeps["recall-widths"].results if "recall-widths" in data.sweeps else []
+    rows += state_rows(widths)
     return ClaimOutcome(
-        verdict=unless_unequal(all_of(parts), equal_terms(results)), figure=_recall_figure(data, results),
-        setup=[setup_line(results), params_line(results)],
-        table=(["model", "held-out accuracy (per seed)", "state bytes at the task's length"], rows),
+        verdict=unless_unequal(all_of(parts), equal_terms(results)),
+        figure=_recall_figure(data, results, widths),
+        setup=[setup_line(results), params_line(results),
+               *([f"state-size sweep: {setup_line(widths)} (widths, not matched: the state is the variable)"]
+                 if widths else [])],
+        table=(["model", "held-out accuracy (per seed)", "state bytes carried between tokens"], rows),
         caveats=["Zoology (Arora et al. 2023) shows recurrent models close the gap on recall as their state grows;"
                  " this is one width.",
                  "The state of a Transformer is its KV cache at the task's length; it grows with the context."],
     )
 
 
-def _recall_figure(data: StudyData, results):
+def state_rows(widths) -> list[list[str]]:
+    """One row per recurrent model and width of the state-size sweep: accuracy per seed and state bytes."""
+    rows = []
+    for arch in archs(widths):
+        for hidden in values_of(widths, "hidden"):
+            cases = sorted(select(widths, arch, hidden=hidden), key=lambda r: r.config.seed)
+            state = [metric(r, "decode", "state_bytes") for r in cases]
+            rows.append([f"{arch} width {hidden}", ", ".join(fmt(metric(r, "train", "eval_accuracy")) for r in cases),
+                         f"{int(state[0]):,}" if state and state[0] is not None else "n/a"])
+    return rows
+
+
+def _recall_figure(data: StudyData, results, widths=()):
     try:
         figure, (ax,) = new_figure()
     except ImportError:
@@ -200,7 +218,19 @@ def _recall_figure(data: StudyData, results):
             if x is not None and y is not None:
                 xs.append(x)
                 ys.append(y)
-        ax.scatter(xs, ys, s=40, label=arch)
+        ax.scatter(xs, ys, s=40, label=f"{arch} (equal parameters)")
+    for arch in archs(widths):
+        xs, ys = [], []
+        for hidden in values_of(widths, "hidden"):
+            points = [(metric(r, "decode", "state_bytes"), metric(r, "train", "eval_accuracy"))
+                      for r in select(widths, arch, hidden=hidden)]
+            points = [(x, y) for x, y in points if x is not None and y is not None]
+            if points:
+                xs.append(points[0][0])
+                ys.append(median([y for _, y in points]))
+        if xs:
+            sizes = ", ".join(map(str, values_of(widths, "hidden")))
+            ax.plot(xs, ys, marker="o", linestyle="--", label=f"{arch}, widths {sizes} (median of seeds)")
     chance = [metric(r, "train", "baseline_accuracy") for r in select(results)]
     chance = [c for c in chance if c is not None]
     if chance:

@@ -1,0 +1,130 @@
+"""``hawk@torch``: De et al. (2024), "Griffin: Mixing Gated Linear Recurrences with Local Attention", Hawk.
+
+Hawk is Griffin without local attention: residual blocks of a temporal-mixing block
+then a gated MLP, each after an RMSNorm. The recurrent block, input x_t of width d::
+
+    g_t = GeLU(W_g x_t)                                  the gate branch
+    u_t = conv_4(W_u x_t)                                depthwise causal convolution
+    RG-LRU:
+        r_t = σ(W_a u_t + b_a)                           recurrence gate
+        i_t = σ(W_x u_t + b_x)                           input gate
+        log a_t = -c · softplus(-Λ) ⊙ r_t                a_t = σ(Λ)^{c r_t}, c = 8
+        h_t = a_t ⊙ h_{t-1} + √(1 - a_t²) ⊙ (i_t ⊙ u_t)
+    out_t = W_o (h_t ⊙ g_t)
+
+and the MLP ``W_down (GeLU(W_gate x) ⊙ W_up x)`` of expansion 3. Λ is initialised so
+that a^c = σ(Λ)^c is uniform in [0.9, 0.999], as in the paper. √(1 - a²) is computed as
+√(-expm1(2 log a)), which keeps its precision as a → 1.
+
+Choices where the paper leaves room or that this benchmark makes: the recurrence width
+is d (the paper's is 4/3·d), W_a and W_x are dense (the paper's are block-diagonal);
+``scan=chunked`` (training and the forward) runs :func:`recurrence.chunked_scan`,
+``scan=sequential`` the loop; decoding keeps h and the convolution's last 3 inputs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from rnnbench.model_api import ModelConfig
+from rnnbench.plugins.torch.recurrence import (
+    SEQUENTIAL_SCAN_FLOPS, MixerStack, causal_conv, causal_conv_step, check_choice, check_positive, chunked_scan,
+    chunked_scan_flops, empty_window, sequential_scan,
+)
+from rnnbench.torch_model import TorchModel
+
+SCANS = ("chunked", "sequential")
+OPTIONS = {"scan": "chunked", "chunk": 32}
+OPTION_HELP = {
+    "scan": "how training and the forward run the RG-LRU: chunked (Hillis-Steele within chunks) or"
+            " sequential (a loop over T); decoding is always sequential",
+    "chunk": "positions per chunk of the chunked scan",
+}
+C = 8.0  # the paper's constant c in a_t = a^{c r_t}
+D_CONV = 4
+MLP_RATIO = 3
+
+
+def check_options(options: dict, hidden: int) -> None:
+    check_choice(options, "scan", SCANS)
+    check_positive(options, "chunk")
+
+
+@dataclass(frozen=True)
+class HawkConfig:
+    d_model: int
+    n_layers: int
+    scan: str = "chunked"
+    chunk: int = 32
+    d_conv: int = D_CONV
+
+    @classmethod
+    def from_model_config(cls, config: ModelConfig) -> "HawkConfig":
+        o = {**OPTIONS, **config.options}
+        check_options(o, config.hidden)
+        return cls(d_model=config.hidden, n_layers=config.layers, scan=o["scan"], chunk=o["chunk"])
+
+
+class RecurrentBlock(nn.Module):
+    """Hawk's temporal-mixing block with the RG-LRU: ``[B, T, d] -> [B, T, d]``."""
+
+    def __init__(self, cfg: HawkConfig):
+        super().__init__()
+        d = cfg.d_model
+        self.cfg = cfg
+        self.gate = nn.Linear(d, d)
+        self.inp = nn.Linear(d, d)
+        self.conv = nn.Conv1d(d, d, cfg.d_conv, groups=d)  # holds weight [d, 1, K] and bias; applied causally
+        self.gates = nn.Linear(d, 2 * d)  # W_a, W_x
+        self.out = nn.Linear(d, d)
+        a_c = torch.empty(d).uniform_(0.9, 0.999)  # a^c uniform in [0.9, 0.999]
+        self.Lambda = nn.Parameter(torch.logit(a_c ** (1 / C)))
+
+    def _coefficients(self, u: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(a_t, b_t) of the RG-LRU's h_t = a_t h_{t-1} + b_t, from the convolved u_t."""
+        r, i = torch.sigmoid(self.gates(u)).chunk(2, dim=-1)
+        log_a = -C * F.softplus(-self.Lambda) * r
+        return torch.exp(log_a), torch.sqrt(-torch.expm1(2 * log_a)) * (i * u)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        g = F.gelu(self.gate(x))
+        u = causal_conv(self.inp(x), self.conv.weight, self.conv.bias)
+        a, b = self._coefficients(u)
+        h = chunked_scan(a, b, self.cfg.chunk) if self.cfg.scan == "chunked" else sequential_scan(a, b)
+        return self.out(h * g)
+
+    def init_state(self, batch: int, device: torch.device, dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor]:
+        """(the convolution's last K-1 inputs [B, d, K-1], h [B, d])."""
+        d = self.cfg.d_model
+        return empty_window(batch, d, self.cfg.d_conv, device, dtype), torch.zeros(batch, d, device=device, dtype=dtype)
+
+    def step(self, x: torch.Tensor, state: tuple[torch.Tensor, torch.Tensor]):
+        window, h = state
+        x = x[:, 0]
+        u, window = causal_conv_step(self.inp(x), window, self.conv.weight, self.conv.bias)
+        a, b = self._coefficients(u)
+        h = a * h + b
+        return self.out(h * F.gelu(self.gate(x))).unsqueeze(1), (window, h)
+
+
+def hawk_flops(cfg: HawkConfig, seq_len: int, batch: int) -> float:
+    """Per layer: the block's projections 2·B·T·5d², the gated MLP 2·B·T·9d², the convolution
+    2·K per element, and the RG-LRU's gates and coefficients (about 10 per element) and scan."""
+    d, tokens = cfg.d_model, batch * seq_len
+    scan = chunked_scan_flops(cfg.chunk, seq_len) if cfg.scan == "chunked" else SEQUENTIAL_SCAN_FLOPS
+    per_layer = 2.0 * tokens * (5 * d * d + 3 * MLP_RATIO * d * d) + tokens * d * (2 * cfg.d_conv + 10 + scan)
+    return cfg.n_layers * per_layer
+
+
+def factory(config: ModelConfig) -> TorchModel:
+    cfg = HawkConfig.from_model_config(config)
+    return TorchModel(
+        config,
+        lambda c: MixerStack([RecurrentBlock(cfg) for _ in range(cfg.n_layers)], cfg.d_model, MLP_RATIO,
+                             gated_mlp=True, norm=nn.RMSNorm),
+        lambda T, B: hawk_flops(cfg, T, B), facts={"scan": cfg.scan},
+    )
