@@ -147,7 +147,7 @@ class Comparison:
 
 def case_label(result: CaseResult, with_seed: bool = True) -> str:
     c = result.config
-    text = f"{c.model} {c.task} T={c.seq_len} B={c.batch_size} H={c.hidden} L={c.layers}"
+    text = f"{c.model_label} {c.task} T={c.seq_len} B={c.batch_size} H={c.hidden} L={c.layers}"
     if c.device != "cpu" or c.dtype != "float32":
         text += f" {c.device} {c.dtype}"
     if c.time_budget_s is not None:

@@ -31,7 +31,8 @@ def result_row(result: CaseResult, run_id: str = "") -> dict:
     c = result.config
     row: dict = {
         "schema_version": FRAME_SCHEMA_VERSION, "run_id": run_id, "case_id": result.case_id,
-        "model": c.model, "arch": c.arch, "backend": c.backend,
+        # the model's label: its options set away from their defaults tell two settings apart
+        "model": c.model_label, "arch": c.arch, "backend": c.backend,
         "model_options": json.dumps(dict(c.model_options), sort_keys=True), "task": c.task,
         "task_options": json.dumps(c.options, sort_keys=True), "seq_len": c.seq_len,
         # hidden: the --hidden asked for (the sweep's axis); width: what ran (--match-params may differ)

@@ -73,7 +73,7 @@ def _labels(configs: dict[str, CaseConfig]) -> dict[str, str]:
     values = {cid: {axis.name: axis_value(c, axis.name) for axis in AXES} for cid, c in configs.items()}
     varying = [axis for axis in AXES
                if len({json.dumps(v[axis.name], sort_keys=True, default=str) for v in values.values()}) > 1]
-    return {cid: " ".join([configs[cid].model, *(axis.tag(values[cid][axis.name], compact=True)
+    return {cid: " ".join([configs[cid].model_label, *(axis.tag(values[cid][axis.name], compact=True)
                                                          for axis in varying)])
             for cid in configs}
 

@@ -109,9 +109,10 @@ def _short(name: str) -> str:
 
 def display_names(models: list[str]) -> dict[str, str]:
     """ARCH alone when every model runs on one backend (said once above the table), else ARCH@BACKEND."""
-    backends = {m.split("@", 1)[-1] for m in models}
+    # a label may carry the model options set away from their defaults: lru@torch[scan=parallel]
+    backends = {m.partition("[")[0].split("@", 1)[-1] for m in models}
     if len(backends) == 1 and all("@" in m for m in models):
-        return {m: m.split("@", 1)[0] for m in models}
+        return {m: m.partition("[")[0].split("@", 1)[0] + "".join(m.partition("[")[1:]) for m in models}
     return {m: m for m in models}
 
 
@@ -163,10 +164,10 @@ def summary_columns(results: list[CaseResult]) -> tuple[list[Column], list[list[
         Column(baseline_header, baseline_header, priority=1, justify="right"),
         Column("status", priority=0, wrap=True, wrap_at=36),
     ]
-    model_names = display_names([r.config.model for r in results])
+    model_names = display_names([r.config.model_label for r in results])
     rows = []
     for r in results:
-        cells = [model_names[r.config.model]] + [_text(_axis_value(r, field)) for field, _, _ in axes]
+        cells = [model_names[r.config.model_label]] + [_text(_axis_value(r, field)) for field, _, _ in axes]
         if width_differs:
             cells.append(str(r.config.hidden))
         if tuned:

@@ -1,0 +1,27 @@
+"""A model option set away from its default is part of the model's label: table, findings (frame), compare, history."""
+
+from rnnbench.analysis.compare import case_label
+from rnnbench.analysis.frame import results_frame
+from rnnbench.analysis.history import _labels
+from rnnbench.records import CaseConfig, CaseResult, Metric
+from rnnbench.render.content import summary_columns
+
+
+def _case(options, accuracy):
+    config = CaseConfig(model="mingru@torch", task="copy", task_options=(), seq_len=10, batch_size=8, hidden=16,
+                        layers=1, device="cpu", dtype="float32", seed=0, steps=5, lr=0.002, model_options=options)
+    result = CaseResult(config, status="ok", details={"primary_metric": "accuracy", "higher_is_better": True})
+    result.metrics = [Metric("train", "eval_accuracy", accuracy), Metric("train", "baseline_accuracy", 0.125)]
+    return result
+
+
+RESULTS = [_case((), 0.5), _case((("scan", "sequential"),), 0.6)]
+
+
+def test_two_settings_of_one_model_are_told_apart_everywhere():
+    _, rows, _ = summary_columns(RESULTS)
+    assert [row[0] for row in rows] == ["mingru", "mingru[scan=sequential]"]
+    assert list(results_frame(RESULTS)["model"]) == ["mingru@torch", "mingru@torch[scan=sequential]"]
+    assert case_label(RESULTS[1]).startswith("mingru@torch[scan=sequential] copy")
+    labels = _labels({"a": RESULTS[0].config, "b": RESULTS[1].config})
+    assert labels["b"].startswith("mingru@torch[scan=sequential]") and labels["a"].startswith("mingru@torch ")
