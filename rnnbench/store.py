@@ -179,6 +179,12 @@ def _schema1_calls_per_sample(method: str | None) -> int:
     return int(found.group(1)) if found else 1
 
 
+#: seconds a writer waits for another writer's transaction (a case's rows are one short transaction)
+WRITE_BUSY_TIMEOUT_S = 60.0
+#: seconds a reader waits: in WAL mode only an exclusive lock holds readers back, and that is said at once
+READ_BUSY_TIMEOUT_S = 5.0
+
+
 class ResultsStore:
     """Read and write runs in one SQLite file."""
 
@@ -197,8 +203,9 @@ class ResultsStore:
                 self.conn = _connect_readonly(self.path)
             else:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
-                self.conn = sqlite3.connect(str(self.path), timeout=60.0, isolation_level=None)
-            self.conn.execute("PRAGMA busy_timeout = 60000")
+                self.conn = sqlite3.connect(str(self.path), timeout=WRITE_BUSY_TIMEOUT_S, isolation_level=None)
+            busy_ms = int(1000 * (READ_BUSY_TIMEOUT_S if readonly else WRITE_BUSY_TIMEOUT_S))
+            self.conn.execute(f"PRAGMA busy_timeout = {busy_ms}")
             self._check_and_init(create and not readonly)
         except sqlite3.Error as exc:  # cannot open, locked, damaged, not a database: one line each
             with contextlib.suppress(Exception):
@@ -527,13 +534,17 @@ class ResultsStore:
 def _connect_readonly(path: Path) -> sqlite3.Connection:
     """Open read-only; a database on a read-only medium (no -wal/-shm can be made) as immutable."""
     uri = "file:" + urllib.parse.quote(str(path.resolve()))
-    conn = sqlite3.connect(uri + "?mode=ro", uri=True, timeout=60.0, isolation_level=None)
+    conn = sqlite3.connect(uri + "?mode=ro", uri=True, timeout=READ_BUSY_TIMEOUT_S, isolation_level=None)
     try:
         conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
         return conn
-    except sqlite3.OperationalError:
+    except sqlite3.OperationalError as exc:
         conn.close()
-    return sqlite3.connect(uri + "?immutable=1", uri=True, timeout=60.0, isolation_level=None)
+        # A lock (a writer in locking_mode=EXCLUSIVE) is said, never read around: immutable=1 would
+        # ignore the WAL and return an older state of the database without a word.
+        if "locked" in str(exc).lower() or "busy" in str(exc).lower():
+            raise
+    return sqlite3.connect(uri + "?immutable=1", uri=True, timeout=READ_BUSY_TIMEOUT_S, isolation_level=None)
 
 
 def load_run(db: str | Path, run_id: str) -> tuple[RunInfo, list[CaseResult]]:

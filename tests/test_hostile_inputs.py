@@ -148,3 +148,68 @@ def test_an_environment_value_json_cannot_store_is_kept_as_text_with_a_warning(c
         run = store.run_info(store.run_ids()[-1])
     assert run.env["odd"] == "{1, 2}" and run.env["ratio"] == "nan"
     json.dumps(run.env, allow_nan=False)
+
+
+def test_a_reader_under_an_exclusive_lock_says_so_in_one_line_and_reads_nothing_stale(capsys, stored, monkeypatch):
+    import subprocess
+    import sys
+
+    import rnnbench.store
+
+    out, run_id = stored
+    monkeypatch.setattr(rnnbench.store, "READ_BUSY_TIMEOUT_S", 0.2)  # the real one is seconds, not minutes
+    holder = subprocess.Popen([sys.executable, "-c", "import sqlite3, sys, time\n"
+                               f"c = sqlite3.connect({str(out / 'rnnbench.db')!r}, isolation_level=None)\n"
+                               "c.execute('PRAGMA locking_mode=EXCLUSIVE'); c.execute('BEGIN EXCLUSIVE')\n"
+                               "c.execute('UPDATE runs SET command = command'); c.execute('COMMIT')\n"
+                               "print('held', flush=True); time.sleep(120)"], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        code, line = error_of(capsys, "report", run_id, "--out", out)
+    finally:
+        holder.kill()
+        holder.wait()
+    assert code == 1 and "is locked by another process" in line, line
+
+
+def test_a_sweep_too_big_is_refused_before_it_is_planned_with_the_bound_and_the_flag(capsys, tmp_path):
+    seeds = ",".join(map(str, range(2000)))
+    code, line = error_of(capsys, "run", "--models", "lstm,gru", "--seeds", seeds, "--hidden", "1,2,3", "--out",
+                          tmp_path)
+    assert code == 2, line
+    assert "the sweep has 12,000 cases (2 models x 3 hidden x 2000 seeds), more than --max-cases 10,000" in line
+    assert "--max-cases 12000" in line
+
+
+def test_max_cases_raises_the_bound(capsys, tmp_path):
+    code, line = error_of(capsys, "run", *TINY, "--seeds", "0,1,2", "--max-cases", "2", "--out", tmp_path)
+    assert code == 2 and "more than --max-cases 2" in line
+    assert main(["run", *TINY, "--seeds", "0,1,2", "--max-cases", "3", "--out", str(tmp_path)]) == 0
+
+
+def test_a_stdout_that_cannot_encode_the_output_gets_replacements_not_an_error(tmp_path, monkeypatch):
+    import io
+    import sys
+
+    raw = io.BytesIO()
+    monkeypatch.setattr(sys, "stdout", io.TextIOWrapper(raw, encoding="ascii"))  # as PYTHONIOENCODING=ascii
+    code = main(["run", *TINY, "--out", str(tmp_path)])
+    sys.stdout.flush()
+    assert code == 0
+    assert raw.getvalue().decode("ascii")  # printed, with '?' for what ASCII lacks
+
+
+def test_a_disk_full_at_the_first_result_leaves_the_run_marked(capsys, tmp_path, monkeypatch):
+    import sqlite3
+
+    def full(self, run_id, result):
+        raise sqlite3.OperationalError("database or disk is full")
+
+    monkeypatch.setattr(ResultsStore, "add_result", full)
+    code = main(["run", *TINY, "--out", str(tmp_path)])
+    line = capsys.readouterr().err.strip().splitlines()[-1]  # after the run's start line and its warning
+    assert code == 1 and "could not store the result of tiny@test" in line and "--resume" in line, line
+    monkeypatch.undo()
+    with ResultsStore(tmp_path / "rnnbench.db", create=False) as store:
+        [status] = [row[0] for row in store.conn.execute("SELECT status FROM runs")]
+    assert status == "interrupted"

@@ -31,7 +31,7 @@ from rnnbench.render.run_folder import ReportPaths, write_run_folder
 from rnnbench.request.model_options import refuse_untrainable
 from rnnbench.request.options import OPTIONS, RunRequest, default_text, switch
 from rnnbench.request.run_request import locate_option_error, resolve_request, resume_command
-from rnnbench.request.sweep import axes_of, expand
+from rnnbench.request.sweep import axes_of, check_size, expand
 from rnnbench.specs import ExecutorOptions
 from rnnbench.store import DEFAULT_DB_NAME, ResultsStore
 from rnnbench.task_api import MAX_CORPUS_ENV
@@ -147,7 +147,9 @@ def plan_cases(request: RunRequest, registry, err: Console,
     ``threads``: the count chosen from the machine's load (``rnnbench run``); without it,
     ``--threads`` or every core. Shared with ``rnnbench study run``, whose sweeps are ordinary runs.
     """
-    expansion = expand(axes_of(request), registry)
+    axes = axes_of(request)
+    check_size(axes, request.max_cases)
+    expansion = expand(axes, registry)
     if "train" in request.scenarios:
         refuse_untrainable(expansion.cases, registry)
     for note in expansion.skipped:

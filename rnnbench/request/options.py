@@ -59,6 +59,8 @@ class RunRequest:
     plugins: list[str] = field(default_factory=list)
     #: cap on a task's corpus file in MB (``None``: the task's own cap); not part of any case
     max_corpus_mb: float | None = None
+    #: the most cases a sweep may have; a bigger one is refused before it is planned
+    max_cases: int = 10_000
 
     def to_dict(self) -> dict[str, Any]:
         return {f.name: getattr(self, f.name) for f in fields(self)}
@@ -319,6 +321,8 @@ OPTIONS: tuple[Option, ...] = (
     Option("timeout", positive_float, "seconds per case (executors that can stop one)"),
     Option("workers", positive_int, "worker processes (executors that start them)"),
     Option("scheduler", string, "cluster scheduler address (executors that use one)"),
+    Option("max_cases", positive_int, "refuse a sweep of more cases than this before planning it (a typo in"
+           " an axis can make millions)"),
     Option("max_corpus_mb", positive_float, "cap in MB on a task's corpus file (lm.corpus); none: the task's own (lm: 128)"),
     Option("plugins", strings, "load a plugin module by import path (repeatable), as pytest -p", flag="-p",
            metavar="MODULE", accumulates=True),

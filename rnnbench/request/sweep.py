@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import math
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
@@ -42,6 +43,25 @@ class SweepAxes:
     model_options: dict[str, dict[str, Any]] = field(default_factory=dict)
     #: wall-clock training budgets in seconds; None trains for ``steps`` steps
     time_budget: list[float] | None = None
+
+
+#: the axes whose product is the set of cases (``lr_grid`` trains within a case, the options are not axes)
+PRODUCT_AXES = ("models", "tasks", "seq_len", "batch_size", "hidden", "layers", "device", "dtype", "seeds",
+                "steps", "lr", "lr_schedule", "time_budget")
+
+
+def case_count(axes: SweepAxes) -> int:
+    """How many cases the axes make at most (before models that cannot run a device are skipped)."""
+    return math.prod(len(getattr(axes, name) or [None]) for name in PRODUCT_AXES)
+
+
+def check_size(axes: SweepAxes, max_cases: int) -> None:
+    """Refuse a sweep of more than ``max_cases`` cases before planning it (planning 300k cases takes 30 s)."""
+    count = case_count(axes)
+    if count > max_cases:
+        sizes = " x ".join(f"{len(getattr(axes, n))} {n}" for n in PRODUCT_AXES if len(getattr(axes, n) or []) > 1)
+        raise UsageError(f"the sweep has {count:,} cases ({sizes}), more than --max-cases {max_cases:,}; narrow an"
+                         f" axis, or raise the bound with --max-cases {count}")
 
 
 def axes_of(request: RunRequest) -> SweepAxes:

@@ -1,7 +1,7 @@
 """The runs behind ``rnn-claims``, per profile.
 
 ``quick`` fits a 2-core CPU in under 25 minutes: three seeds (the fewest a verdict
-accepts), small widths and short budgets, so some claims may come out inconclusive where
+accepts), a grid of two learning rates per training sweep, small widths and short budgets, so some claims may come out inconclusive where
 the full profile decides them. ``full`` is meant for a GPU or a dask cluster: five seeds,
 twice the width, longer delays and contexts, longer budgets.
 
@@ -38,14 +38,22 @@ class Sizes:
     #: threads per case; None: all cores. Small models gain little from a second thread, and on a
     #: machine with other work a second thread spins waiting for a busy core (steps 10x slower measured)
     threads: int | None = None
+    #: --lr-grid of every training sweep (the lm sweep has its own: its default rates differ)
+    lr_grid: str = "2e-3,6e-3"
+    lm_lr_grid: str = "3e-3,1e-2"
 
 
-QUICK = Sizes(seeds="0,1,2", hidden=64, delays="1,3,10,20,40", adding_delays="2,5,10,20,40", copy_steps=1000, adding_steps=400,
-              gradient_seq_len=20, gradient_steps=400, lengths="64,256,1024", speed_batch=8, speed_steps=15,
-              min_time=0.2, lm_budget_s=15, recall_steps=300, lengthgen_steps=800, threads=1)
-FULL = Sizes(seeds="0,1,2,3,4", hidden=128, delays="1,3,10,30,100,300", adding_delays="2,5,10,30,100,300", copy_steps=3000, adding_steps=2000,
-             gradient_seq_len=50, gradient_steps=2000, lengths="64,128,256,512,1024,2048", speed_batch=16,
-             speed_steps=40, min_time=1.0, lm_budget_s=120, recall_steps=600, lengthgen_steps=3000)
+#: the learning-rate grids: every model of a sweep trains at each rate and keeps the best on validation data.
+#: Each spans the task's default rate (2e-3; lm: 2e-3 and 3e-3) and a higher one, since short budgets favour
+#: higher rates (issue 21: 5-8x the defaults at 300 lm steps).
+QUICK = Sizes(seeds="0,1,2", hidden=64, delays="1,3,10,20,40", adding_delays="2,5,10,20,40", copy_steps=500,
+              adding_steps=300, gradient_seq_len=20, gradient_steps=400, lengths="64,256,1024", speed_batch=8,
+              speed_steps=15, min_time=0.2, lm_budget_s=10, recall_steps=300, lengthgen_steps=600, threads=1,
+              lr_grid="2e-3,6e-3", lm_lr_grid="3e-3,1e-2")
+FULL = Sizes(seeds="0,1,2,3,4", hidden=128, delays="1,3,10,30,100,300", adding_delays="2,5,10,30,100,300",
+             copy_steps=3000, adding_steps=2000, gradient_seq_len=50, gradient_steps=2000,
+             lengths="64,128,256,512,1024,2048", speed_batch=16, speed_steps=40, min_time=1.0, lm_budget_s=120,
+             recall_steps=600, lengthgen_steps=3000, lr_grid="1e-3,3e-3,1e-2", lm_lr_grid="1e-3,3e-3,1e-2")
 
 #: widths of the state-size sweep of claim 6b (both profiles: the question is the range, not the budget)
 STATE_WIDTHS = "32,64,128,256"
@@ -57,11 +65,14 @@ COPY_OPTS = ["copy.num_symbols=5"]
 def sweeps(s: Sizes) -> tuple[StudySweep, ...]:
     threads = {"threads": s.threads} if s.threads else {}
     common = {"hidden": s.hidden, "match_params": True, **threads}
+    # every training sweep tunes the rate on validation data, the same grid for each of its models;
+    # the timing sweeps (speed, decode) do not train to a quality, so they keep the task's rate
+    grid = {"lr_grid": s.lr_grid}
     return (
         StudySweep("gradients", {
             "models": "lstm,gru,rnn,transformer", "tasks": "copy", "seq_len": s.gradient_seq_len,
             "task_opt": COPY_OPTS, "steps": s.gradient_steps, "batch_size": 32, "seeds": s.seeds,
-            "scenarios": "train,gradients", **common},
+            "scenarios": "train,gradients", **grid, **common},
             purpose="gradient-flow probe at initialisation and after training (claim 1)"),
         *(StudySweep(regime_sweep(radius), {
             "models": "lstm,gru,rnn", "tasks": "copy", "seq_len": s.gradient_seq_len, "task_opt": COPY_OPTS,
@@ -72,11 +83,11 @@ def sweeps(s: Sizes) -> tuple[StudySweep, ...]:
           for radius in RADII),
         StudySweep("copy-delays", {
             "models": "lstm,gru,rnn,mlp", "tasks": "copy", "seq_len": s.delays, "task_opt": COPY_OPTS,
-            "steps": s.copy_steps, "batch_size": 32, "seeds": s.seeds, "scenarios": "train", **common},
+            "steps": s.copy_steps, "batch_size": 32, "seeds": s.seeds, "scenarios": "train", **grid, **common},
             purpose="copy at growing delays, with the memoryless mlp (claims 2 and 3)"),
         StudySweep("adding-delays", {
             "models": "lstm,gru,rnn", "tasks": "adding", "seq_len": s.adding_delays, "steps": s.adding_steps,
-            "batch_size": 32, "seeds": s.seeds, "scenarios": "train", **common},
+            "batch_size": 32, "seeds": s.seeds, "scenarios": "train", **grid, **common},
             purpose="adding at growing delays (claim 2)"),
         StudySweep("params", {
             "models": "lstm,gru,rnn,transformer,mlp", "tasks": "copy", "seq_len": "10,100,1000",
@@ -92,7 +103,7 @@ def sweeps(s: Sizes) -> tuple[StudySweep, ...]:
                     " control, on all cores (claim 4)"),
         StudySweep("lm-equal-time", {
             "models": "lstm,gru,transformer", "tasks": "lm", "time_budget": s.lm_budget_s, "seeds": s.seeds,
-            "scenarios": "train", **common},
+            "scenarios": "train", "lr_grid": s.lm_lr_grid, **common},
             purpose="character LM at equal parameters and equal wall-clock budget (claim 5)"),
         StudySweep("decode", {
             "models": "lstm,gru,transformer", "tasks": "lm", "seq_len": s.lengths, "batch_size": s.speed_batch,
@@ -100,21 +111,22 @@ def sweeps(s: Sizes) -> tuple[StudySweep, ...]:
             purpose="decode latency and state against context (claim 6a)"),
         StudySweep("recall", {
             "models": "lstm,gru,transformer", "tasks": "associative_recall", "steps": s.recall_steps,
-            "seeds": s.seeds, "scenarios": "train,decode", "match_params": True, **threads},
+            "seeds": s.seeds, "scenarios": "train,decode", "match_params": True, **grid, **threads},
             purpose="multi-query associative recall, with state bytes (claim 6b)"),
         # Zoology's axis: recall against the state a recurrent model carries, widths 32 to 256
         StudySweep("recall-widths", {
             "models": "lstm,gru", "tasks": "associative_recall", "hidden": STATE_WIDTHS, "steps": s.recall_steps,
-            "seeds": s.seeds, "scenarios": "train,decode", **threads},
+            "seeds": s.seeds, "scenarios": "train,decode", **grid, **threads},
             purpose="associative recall of the recurrent models at widths 32 to 256, against state bytes (claim 6b)"),
         StudySweep("lengthgen-copy", {
             "models": "lstm,gru,transformer", "tasks": "copy", "seq_len": 10, "eval_seq_len": "10,20,40",
             "task_opt": COPY_OPTS, "steps": s.lengthgen_steps, "batch_size": 32, "seeds": s.seeds,
-            "scenarios": "train", **common},
+            "scenarios": "train", **grid, **common},
             purpose="copy trained at 10, evaluated at 20 and 40 (claim 7)"),
         StudySweep("lengthgen-selective", {
             "models": "lstm,gru,transformer", "tasks": "selective_copy", "seq_len": 16, "eval_seq_len": "16,32,64",
-            "steps": s.lengthgen_steps, "batch_size": 32, "seeds": s.seeds, "scenarios": "train", **common},
+            "steps": s.lengthgen_steps, "batch_size": 32, "seeds": s.seeds, "scenarios": "train", **grid,
+            **common},
             purpose="selective copy trained at 16, evaluated at 32 and 64 (claim 7)"),
     )
 
