@@ -178,7 +178,9 @@ def _w_cols(w_ptr, gate, H, ks, k_ok, units, unit_ok):
 def _matvec_rows(acc_i, acc_f, acc_g, acc_o, a_ptr, a_stride, rows, row_ok, w_ptr, ld, K, H, units,
                  unit_ok, BLOCK_K: tl.constexpr, PRECISION: tl.constexpr):
     """acc_gate += A·W[gate·H + units, :K]ᵀ for the four gates, W streamed in BLOCK_K slabs."""
-    for k0 in range(0, K, BLOCK_K):
+    # Two stages (the next slab's loads in flight while this one is multiplied): at the
+    # default three, ptxas spilled a few bytes in the fused decode step (compile_check).
+    for k0 in tl.range(0, K, BLOCK_K, num_stages=2):
         ks = k0 + tl.arange(0, BLOCK_K)
         k_ok = ks < K
         a = tl.load(a_ptr + rows[:, None] * a_stride + ks[None, :], mask=row_ok[:, None] & k_ok[None, :], other=0.0,

@@ -37,13 +37,26 @@ class Launch:
         return getattr(kernels, self.kernel_name)
 
 
+def register_cap(num_warps: int) -> int:
+    """Registers a thread may use: the SM's 64 Ki shared by one program's threads, at most 255.
+
+    The plans give each program an SM to itself, so it may have them all. Without an
+    explicit cap ptxas aimed at a lower count and spilled a few bytes of stack in small
+    kernels (at 48-96 registers; benchmarks/compile_check.py)."""
+    return min(255, 65536 // (32 * num_warps)) // 8 * 8 if num_warps > 1 else 255
+
+
 def launch_meta(launch: Launch, device_type: str) -> dict:
-    """The keyword arguments of the launch on a device of ``device_type``: a synced launch
-    on CUDA is cooperative where Triton offers it (the driver then refuses a grid that
-    cannot be co-resident)."""
-    if launch.synced and device_type == "cuda" and barrier_safety.COOPERATIVE:
-        return {**launch.meta, "launch_cooperative_grid": True}
-    return dict(launch.meta)
+    """The keyword arguments of the launch on a device of ``device_type``. On CUDA: the
+    recurrence kernels' register cap, and a synced launch is cooperative where Triton
+    offers it (the driver then refuses a grid that cannot be co-resident)."""
+    meta = dict(launch.meta)
+    if device_type == "cuda":
+        if launch.kernel_name in ("_lstm_forward_kernel", "_lstm_backward_kernel"):
+            meta["maxnreg"] = register_cap(meta["num_warps"])
+        if launch.synced and barrier_safety.COOPERATIVE:
+            meta["launch_cooperative_grid"] = True
+    return meta
 
 
 def run_launch(launch: Launch, device: torch.device) -> None:

@@ -24,7 +24,7 @@ W_RESIDENT_MAX_BYTES = 64 * 1024
 MMA_OPERAND_MAX_BYTES = 256
 #: IEEE float32: the most elements of one gate's broadcast product [block_b, hp, block_n]
 #: for W to stay resident (32 a thread at 8 warps), the slab size when streamed, and the
-#: elements a thread takes of a product (which sets the warps).
+#: elements a thread takes of a product at 4 warps above which 8 run it.
 FMA_PRODUCT_MAX = 8192
 FMA_SLAB = 512
 FMA_ELEMENTS_PER_THREAD = 8
@@ -103,8 +103,8 @@ def plan_launch(batch: int, hidden: int, dtype: torch.dtype, device: torch.devic
       can be co-resident for the barrier; one slice only when W_hh is tiny
       (``ONE_SLICE_MAX_W_BYTES``), where a barrier would cost more than the split saves.
     * Warps: no more than the output has work for: tensor cores, one per 16 × 16 of a
-      gate's output (a 16 × 8 tile runs on one warp); IEEE float32, one per
-      ``32 · FMA_ELEMENTS_PER_THREAD`` elements of a gate's product. tf32x3 on one warp
+      gate's output (a 16 × 8 tile runs on one warp); IEEE float32, 4, or 8 for products of
+      more than ``128 · FMA_ELEMENTS_PER_THREAD`` elements. tf32x3 on one warp
       spilled: such plans take IEEE products (as precise).
     * W_hh stays on chip when the slice (4·hp·block_n elements) fits
       ``W_RESIDENT_MAX_BYTES`` and the operand fits: tensor cores, the [block_b, hp] operand
@@ -149,8 +149,10 @@ def plan_launch(batch: int, hidden: int, dtype: torch.dtype, device: torch.devic
         resident = w_bytes <= W_RESIDENT_MAX_BYTES and block_b * hp * block_n <= FMA_PRODUCT_MAX
         resident_backward = resident
         block_k = min(hp, max(16, triton.next_power_of_2(FMA_SLAB // (block_b * block_n))))
+        # 4 warps, 8 for large products (over FMA_ELEMENTS_PER_THREAD a thread at 4): ptxas
+        # spilled a few bytes of stack at 1 or 2 warps in streamed plans, at 8 in small ones.
         product = block_b * (hp if resident else block_k) * block_n
-        num_warps = max(1, min(8, product // (32 * FMA_ELEMENTS_PER_THREAD)))
+        num_warps = 8 if product > 128 * FMA_ELEMENTS_PER_THREAD else 4
     else:
         # One warp per 16 x 16 of the output, at most 8: Triton lays the warps of a narrow
         # product along M, so warps beyond the tiles compute the same outputs again (8 warps on
@@ -172,8 +174,9 @@ def plan_launch(batch: int, hidden: int, dtype: torch.dtype, device: torch.devic
             # tf32x3's three products spilled on one warp; IEEE products are as precise
             return plan_launch(batch, hidden, dtype, device, design, num_sms, "ieee")
     # Prefetching the next step hides latency where a step is short (small tiles); in large
-    # tiles its extra live registers spilled, and so they did with tf32x3's three products.
-    prefetch = block_b * block_n <= 512 and precision != "tf32x3"
+    # tiles its extra live registers spilled, and so they did with tf32x3's three products and
+    # with tf32 float32 operands on one warp.
+    prefetch = block_b * block_n <= 512 and precision != "tf32x3" and not (size == 4 and num_warps == 1 and not fma)
     return LaunchPlan(design, block_b, block_n, block_k, hp, resident, resident_backward, num_warps, prefetch,
                       precision)
 
