@@ -1,0 +1,76 @@
+"""The modern-recurrence study's analyses on fabricated results, with and without an effect."""
+
+from __future__ import annotations
+
+import pytest
+
+from rnnbench.study_api import INCONCLUSIVE, MIXED, NOT_SUPPORTED, SUPPORTED
+from rnnbench.studies.modern_recurrence import claims
+from test_study_verdicts import case, study_data
+
+
+def timing(arch, seed, seq_len, seconds):
+    return case(arch, seed, {("train", "step_time_s"): seconds}, seq_len=seq_len,
+                family="linear-recurrent" if arch.startswith("min") else "recurrent")
+
+
+def speed_cases(ratio):
+    """mingru/minlstm at ``ratio`` times the time of gru/lstm (per token), three seeds, two lengths."""
+    out = []
+    for seed, jitter in enumerate((1.0, 1.05, 0.95)):
+        for seq_len in (64, 512):
+            for fast, classic in claims.PAIRS:
+                out.append(timing(classic, seed, seq_len, 1e-2 * jitter))
+                out.append(timing(fast, seed, seq_len, 1e-2 * ratio * jitter * (1 + 0.02 * seed)))
+    return out
+
+
+def test_parallel_training_claim_each_outcome(tmp_path):
+    faster = claims.analyze_speed(study_data(tmp_path, {"speed": speed_cases(0.2)}))
+    assert faster.verdict.status == SUPPORTED and "on this CPU" in faster.verdict.reason
+    slower = claims.analyze_speed(study_data(tmp_path, {"speed": speed_cases(3.0)}))
+    assert slower.verdict.status == NOT_SUPPORTED
+
+
+def recall(acc):
+    return [case(arch, seed, {("train", "eval_accuracy"): v, ("train", "baseline_accuracy"): 1 / 32,
+                              ("decode", "state_bytes"): 1024.0}, task="associative_recall")
+            for arch, values in acc.items() for seed, v in enumerate(values)]
+
+
+@pytest.mark.parametrize("mamba,lstm,expected", [
+    ([0.97, 0.99, 0.98], [0.2, 0.25, 0.22], SUPPORTED),
+    ([0.3, 0.35, 0.32], [0.5, 0.55, 0.52], NOT_SUPPORTED),
+    ([0.3, 0.35, 0.32], [0.2, 0.25, 0.22], MIXED),  # selection helps, but the gap stays open
+])
+def test_selective_recall_claim_with_and_without_the_effect(tmp_path, mamba, lstm, expected):
+    data = study_data(tmp_path, {"recall": recall(
+        {"transformer": [0.99, 1.0, 0.995], "mamba": mamba, "lstm": lstm})})
+    assert claims.analyze_recall(data).verdict.status == expected
+
+
+def test_selective_recall_is_inconclusive_when_attention_learned_nothing(tmp_path):
+    data = study_data(tmp_path, {"recall": recall(
+        {"transformer": [0.03, 0.035, 0.031], "mamba": [0.03, 0.03, 0.03], "lstm": [0.03, 0.03, 0.03]})})
+    outcome = claims.analyze_recall(data)
+    assert outcome.verdict.status == INCONCLUSIVE and "chance" in outcome.verdict.reason
+
+
+def width_cases(gain):
+    import dataclasses
+
+    out = []
+    for hidden, base in ((16, 0.3), (64, 0.3 + gain)):
+        for arch in ("mingru", "mamba"):
+            for seed, jitter in enumerate((0.0, 0.01, -0.01)):
+                r = case(arch, seed, {("train", "eval_accuracy"): base + jitter,
+                                      ("decode", "state_bytes"): 64.0 * hidden}, task="associative_recall")
+                out.append(dataclasses.replace(r, config=dataclasses.replace(r.config, hidden=hidden)))
+    return out
+
+
+@pytest.mark.parametrize("gain,expected", [(0.4, SUPPORTED), (-0.2, NOT_SUPPORTED)])
+def test_recall_state_bound_claim_with_and_without_the_effect(tmp_path, gain, expected):
+    outcome = claims.analyze_state(study_data(tmp_path, {"recall-widths": width_cases(gain)}))
+    assert outcome.verdict.status == expected
+    assert any("width 64" in row[0] for row in outcome.table[1])
