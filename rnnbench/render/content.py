@@ -126,6 +126,10 @@ def _memory_method(results: list[CaseResult]) -> str | None:
     return methods.pop() if len(methods) == 1 else None
 
 
+#: the priority of columns left out first when the table is too wide (rnnbench.render.fit)
+LOW_PRIORITY = 9
+
+
 def summary_columns(results: list[CaseResult]) -> tuple[list[Column], list[list[str]], list[str]]:
     """Columns, rows and the constant axes of the terminal summary (before fitting)."""
     axes, constant = varying_axes(results)
@@ -137,8 +141,11 @@ def summary_columns(results: list[CaseResult]) -> tuple[list[Column], list[list[
     all_chance = all(baseline_kind(r) == "chance" for r in results)
     baseline_header = "chance" if all_chance else "baseline"
     columns = [Column("model", priority=0)]
-    columns += [Column(name, short, priority=1, justify="right" if field not in ("task", "task_options",
-                       "device", "dtype") else "left") for field, name, short in axes]
+    # the quality metric and its baseline are what a run is read for: they outlast every column but
+    # the model and status; task options (long, and said once above the table when constant) go first
+    columns += [Column(name, short, priority=LOW_PRIORITY if field == "task_options" else 1,
+                       justify="right" if field not in ("task", "task_options", "device", "dtype") else "left")
+                for field, name, short in axes]
     if width_differs:
         columns.append(Column("width", "W", priority=3, justify="right"))
     if tuned:
@@ -152,8 +159,8 @@ def summary_columns(results: list[CaseResult]) -> tuple[list[Column], list[list[
         Column("state", "state", priority=5, justify="right"),
         Column("memory", "mem", priority=4, justify="right"),
         Column("steps reached", "steps", priority=3, justify="right"),
-        Column(primary or "quality", _short(primary or "quality"), priority=3, justify="right"),
-        Column(baseline_header, baseline_header, priority=5, justify="right"),
+        Column(primary or "quality", _short(primary or "quality"), priority=1, justify="right"),
+        Column(baseline_header, baseline_header, priority=1, justify="right"),
         Column("status", priority=0, wrap=True, wrap_at=36),
     ]
     model_names = display_names([r.config.model for r in results])

@@ -29,8 +29,9 @@ _TITLE_CHAR_PX = 12.5
 T = TypeVar("T")
 
 
-def new_figure(panels: int = 1, *, single_size: tuple[float, float] = (8.0, 4.8)):
-    """A figure with ``panels`` axes (sharing y), laid out by constrained layout; returns (figure, axes)."""
+def new_figure(panels: int = 1, *, single_size: tuple[float, float] = (8.0, 4.8), sharey: bool = True):
+    """A figure with ``panels`` axes (sharing y unless ``sharey=False``: panels of different metrics),
+    laid out by constrained layout; returns (figure, axes)."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -39,7 +40,7 @@ def new_figure(panels: int = 1, *, single_size: tuple[float, float] = (8.0, 4.8)
     size = single_size if panels == 1 else (3.4 * columns + 2.4, 2.9 * rows + 1.0)
     figure = Figure(figsize=size, dpi=DPI, layout="constrained")
     FigureCanvasAgg(figure)
-    grid = figure.subplots(rows, columns, sharey=True, squeeze=False)
+    grid = figure.subplots(rows, columns, sharey=sharey, squeeze=False)
     axes = [ax for row in grid for ax in row]
     for spare in axes[panels:]:
         spare.remove()

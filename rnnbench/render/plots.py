@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from rnnbench.analysis.axes import add_per_token_columns, axis_label, other_varying_axes, series_label, swept_axis
-from rnnbench.analysis.frame import primary_metric
+from rnnbench.analysis.frame import primary_metric, primary_metrics
 from rnnbench.records import CaseResult, machine_line
 from rnnbench.render import figure_layout
 from rnnbench.sweep_axes import BY_NAME
@@ -103,7 +103,8 @@ def make_plots(frame: pd.DataFrame, env: dict[str, Any], folder: Path, *, warmup
                      " values): per-axis plots are drawn only for sweeps")
     else:
         for spec in _axis_plots(ok, axis, machine, warmup_steps, modes):
-            figure = _line_plot(ok, axis, spec, folder)
+            figure = _quality_plot(ok, axis, spec, folder) if spec.name == "accuracy" else \
+                _line_plot(ok, axis, spec, folder)
             if figure is not None:
                 figures.append(figure)
     pareto = _pareto_plot(ok, machine, folder)
@@ -346,6 +347,48 @@ def _line_plot(ok: pd.DataFrame, axis: str, spec: _AxisPlot, folder: Path) -> Pl
                    folder / f"{spec.name}.png")
 
 
+def metric_groups(ok: pd.DataFrame) -> list[tuple[str, str, pd.DataFrame]]:
+    """``(panel title, primary metric, rows)``: one group when every row's task has one primary
+    metric; else one per task, each with its own metric, so that no task's panel is empty."""
+    metrics = primary_metrics(ok)
+    if len(metrics) <= 1:
+        return [("", metrics[0], ok)] if metrics else []
+    groups = []
+    for task, rows in ok.groupby("task", sort=False):
+        own = primary_metrics(rows)
+        if own:
+            groups.append((f"{task}: {own[0]}", own[0], rows))
+    return groups
+
+
+def _direction(rows: pd.DataFrame) -> bool:
+    """Whether higher is better for these rows' primary metric (True when they do not say)."""
+    known = rows["higher_is_better"].dropna() if "higher_is_better" in rows else pd.Series(dtype=bool)
+    return bool(known.iloc[0]) if len(known) else True
+
+
+def _quality_plot(ok: pd.DataFrame, axis: str, spec: _AxisPlot, folder: Path) -> PlotFigure | None:
+    """The held-out quality against the swept axis; a run of tasks with different metrics gets
+    one panel per task, each on its own metric and scale."""
+    groups = metric_groups(ok)
+    if len(groups) <= 1:
+        return _line_plot(ok, axis, spec, folder)
+    figure, axes = figure_layout.new_figure(len(groups), sharey=False)
+    colour: dict[str, str] = {}
+    for (title, metric, rows), ax in zip(groups, axes):
+        xs, ys = _plot_series(ax, rows, axis, f"train_eval_{metric}", 1.0, colour,
+                              baseline=f"train_baseline_{metric}")
+        ax.set_title(title, fontsize=10)
+        ax.set_xlabel(axis_label(axis))
+        ax.set_ylabel(f"held-out {metric}")
+        ax.grid(True, which="both", alpha=0.3)
+        _scale(ax, xs, ys)
+    figure_layout.legend_outside(figure, axes)
+    caption = ("Each task's primary metric on held-out test batches after training, one panel per task on its own"
+               f" scale; dashed: the task's baseline ({_kinds(ok)})." + spec.caption[spec.caption.index(" Against "):])
+    return _finish(figure, f"Held-out quality vs {axis_label(axis)}", caption, folder / f"{spec.name}.png")
+
+
 def pareto_front(points: pd.DataFrame, higher_is_better: bool = True) -> pd.DataFrame:
     """The points no other point beats on both training time (lower) and quality."""
     ordered = points.sort_values(["x", "y"], ascending=[True, not higher_is_better])
@@ -358,32 +401,37 @@ def pareto_front(points: pd.DataFrame, higher_is_better: bool = True) -> pd.Data
 
 
 def _pareto_plot(ok: pd.DataFrame, machine: str, folder: Path) -> PlotFigure | None:
-    primary = primary_metric(ok)
-    if primary is None or "train_time_s" not in ok:
+    groups = [(title, metric, rows.dropna(subset=["train_time_s", f"train_eval_{metric}"]))
+              for title, metric, rows in metric_groups(ok)] if "train_time_s" in ok else []
+    groups = [group for group in groups if not group[2].empty]
+    if not groups:
         return None
-    column = f"train_eval_{primary}"
-    data = ok.dropna(subset=["train_time_s", column])
-    if data.empty:
-        return None
-    higher = bool(data["higher_is_better"].dropna().iloc[0]) if "higher_is_better" in data and \
-        data["higher_is_better"].notna().any() else True
-    figure, [ax] = figure_layout.new_figure(1)
-    for model, rows in data.groupby("model", sort=False):
-        ax.scatter(rows["train_time_s"], rows[column], label=model, s=30)
-    front = pareto_front(pd.DataFrame({"x": data["train_time_s"], "y": data[column]}), higher)
-    drawn = len(front) >= 2  # one case on the front: there is no line to draw, nor to name
-    if drawn:
-        ax.step(front["x"], front["y"], where="post", color="black", linewidth=1, alpha=0.6, label="Pareto front")
-    _scale(ax, list(data["train_time_s"]), [], swept=False)
-    ax.set_xlabel("training time (s, wall clock)")
-    ax.set_ylabel(f"held-out {primary}")
-    ax.grid(True, which="both", alpha=0.3)
-    figure_layout.legend_outside(figure, [ax])
+    figure, axes = figure_layout.new_figure(len(groups), sharey=False)
+    drawn = False
+    for (title, metric, data), ax in zip(groups, axes):
+        column = f"train_eval_{metric}"
+        for model, rows in data.groupby("model", sort=False):
+            ax.scatter(rows["train_time_s"], rows[column], label=model, s=30)
+        front = pareto_front(pd.DataFrame({"x": data["train_time_s"], "y": data[column]}), _direction(data))
+        if len(front) >= 2:  # one case on the front: there is no line to draw, nor to name
+            drawn = True
+            ax.step(front["x"], front["y"], where="post", color="black", linewidth=1, alpha=0.6,
+                    label="Pareto front")
+        _scale(ax, list(data["train_time_s"]), [], swept=False)
+        ax.set_xlabel("training time (s, wall clock)")
+        ax.set_ylabel(f"held-out {metric}")
+        if title:
+            ax.set_title(title, fontsize=10)
+        ax.grid(True, which="both", alpha=0.3)
+    figure_layout.legend_outside(figure, axes)
     line = (" The line joins the cases no other case beats on both." if drawn else
             " One case is at least as good as every other on both, so there is no front line to draw.")
-    caption = (f"Each point is one case: held-out {primary} after training against the wall-clock time its"
+    metrics = [metric for _, metric, _ in groups]
+    quality = metrics[0] if len(groups) == 1 else "quality"
+    what = f"held-out {metrics[0]}" if len(groups) == 1 else "each task's held-out primary metric (one panel per task)"
+    caption = (f"Each point is one case: {what} after training against the wall-clock time its"
                f" training steps took (time.perf_counter around the whole training loop).{line} {machine}.")
-    return _finish(figure, f"Held-out {primary} vs training time (Pareto view)", caption,
+    return _finish(figure, f"Held-out {quality} vs training time (Pareto view)", caption,
                    folder / "pareto_accuracy_vs_training_time.png")
 
 
