@@ -157,6 +157,9 @@ class RunSettings:
 
     scenarios: tuple[str, ...] = DEFAULT_SCENARIOS
     threads: int = field(default_factory=lambda: os.cpu_count() or 1)
+    #: no --threads: ``threads`` is a cap, and each case picks its count where it runs and follows the
+    #: load during training (rnnbench.execution.thread_policy)
+    auto_threads: bool = False
     timer: TimerSettings = TimerSettings()
     #: batches of the test split that evaluation averages over
     eval_batches: int = 8

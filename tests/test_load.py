@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from rnnbench.execution import load
-from rnnbench.execution.load import LoadMeter, MachineLoad, apply_threading, choose_threading
+from rnnbench.execution.load import LoadMeter, MachineLoad
+from rnnbench.execution.thread_policy import apply_threading, choose_threading
 
 HAS_PROC = Path("/proc/stat").exists() and Path("/proc/loadavg").exists()
 _SPIN = "import time, sys\nend = time.monotonic() + float(sys.argv[1])\nwhile time.monotonic() < end:\n    pass\n"
@@ -68,7 +69,7 @@ def test_apply_sets_the_policy_only_before_torch():
 
 def test_apply_in_a_fresh_process_reaches_openmp():
     """In a process that has not imported torch, the policy is in place when libgomp loads."""
-    code = ("from rnnbench.execution.load import *\n"
+    code = ("from rnnbench.execution.load import MachineLoad\nfrom rnnbench.execution.thread_policy import *\n"
             "m = MachineLoad(cores=2, sample_s=0.2, others_runnable=6.0, others_cpus=2.0, load_average=None)\n"
             "assert apply_threading(choose_threading(2, m, environ={})) is None\n"
             "import os; print(os.environ['OMP_WAIT_POLICY'])\n")

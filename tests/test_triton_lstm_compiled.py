@@ -113,3 +113,16 @@ def test_a_small_batch_bf16_tile_runs_on_one_warp_per_mma_tile(parts):
     compiled = aot.compile_launch(forward)
     assert plan.num_warps == 1 and aot.redundant_products(compiled.asm["ttgir"]) == []
     assert aot.register_use(compiled)[1] == 0  # no spill
+
+
+@pytest.mark.slow
+def test_float32_ieee_products_stay_ieee_reductions(parts):
+    """IEEE float32 multiplies by broadcasting and reducing over K: no tl.dot in the TTGIR
+    (Triton rewrote the axis-1 form into a dot, a tf32 one on Triton 3.6), and no output
+    computed twice (tl.dot on FMAs computed each output of a [1, 8] tile 32 times)."""
+    aot, launchers, planning = parts
+    _, forward, backward = _one_slice_launches(parts, 16, 16, torch.float32)
+    for launch in (forward, backward):
+        ttgir = aot.compile_launch(launch).asm["ttgir"]
+        assert "tt.dot" not in ttgir and "tf32" not in ttgir and '"tt.reduce"' in ttgir, launch.label
+        assert aot.redundant_products(ttgir) == [], launch.label

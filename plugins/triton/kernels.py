@@ -153,9 +153,12 @@ def _product(a, w, acc, PRECISION: tl.constexpr):
     threads, computes each product once and keeps W in registers.
     """
     if PRECISION == "ieee":
-        # (tl.reduce with this module's _add, not tl.sum: tl.sum is jit-decorated when triton is
-        # imported, and the interpreter cannot call it if triton came before TRITON_INTERPRET)
-        return acc + tl.reduce(a.to(tl.float32)[:, :, None] * w.to(tl.float32)[None, :, :], 1, _add)
+        # K is the last axis ([M, N, K], reduced over axis 2): the form a[:, :, None]·w[None]
+        # reduced over axis 1 is rewritten by Triton into a tl.dot, which Triton 3.6 made a
+        # tf32 one (silently not IEEE) and laid out as before. (tl.reduce with this module's
+        # _add, not tl.sum: tl.sum is jit-decorated when triton is imported, and the
+        # interpreter cannot call it if triton came before TRITON_INTERPRET.)
+        return acc + tl.reduce(a.to(tl.float32)[:, None, :] * tl.trans(w.to(tl.float32))[None, :, :], 2, _add)
     else:
         return tl.dot(a, w, acc, input_precision=PRECISION)
 

@@ -22,7 +22,8 @@ from rnnbench.analysis.sources import store_run_id
 from rnnbench.commands.common import add_out, load_plugins, results_folder
 from rnnbench.errors import OptionError, UsageError
 from rnnbench.execution.interrupts import hold_interrupts, interrupt_once, sigterm_as_interrupt
-from rnnbench.execution.load import apply_threading, choose_threading, sample_machine
+from rnnbench.execution.load import sample_machine
+from rnnbench.execution.thread_policy import apply_threading, choose_threading
 from rnnbench.execution.session import RunOutcome, run_sweep
 from rnnbench.records import CaseConfig, RunInfo, RunSettings, TimerSettings
 from rnnbench.render.plots import matplotlib_missing
@@ -100,7 +101,7 @@ def run(args: argparse.Namespace) -> int:
     err = Console(stderr=True)
     err.soft_wrap = not err.is_terminal  # piped: no line is broken ('pip install' stays with its package)
     try:
-        cases, settings = plan_cases(request, registry, err, threads=threading.threads)
+        cases, settings = plan_cases(request, registry, err)
     except OptionError as exc:
         raise locate_option_error(exc, flags, args.sweep) from None
     if stored_run is not None and kept is not None:
@@ -140,12 +141,11 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def plan_cases(request: RunRequest, registry, err: Console,
-               threads: int | None = None) -> tuple[list[CaseConfig], RunSettings]:
+def plan_cases(request: RunRequest, registry, err: Console) -> tuple[list[CaseConfig], RunSettings]:
     """The cases of a request (expanded, widths matched under --match-params) and how to measure them.
 
-    ``threads``: the count chosen from the machine's load (``rnnbench run``); without it,
-    ``--threads`` or every core. Shared with ``rnnbench study run``, whose sweeps are ordinary runs.
+    ``--threads`` is kept as given; without it each case chooses its threads where it runs, up to every core
+    (:mod:`rnnbench.execution.thread_policy`). Shared with ``rnnbench study run``, whose sweeps are ordinary runs.
     """
     axes = axes_of(request)
     check_size(axes, request.max_cases)
@@ -167,7 +167,9 @@ def plan_cases(request: RunRequest, registry, err: Console,
         err.print(f"rnnbench: warning: --threads {request.threads} is more than the {cores} logical CPU(s) of"
                   f" this machine: the threads will share cores, and times will be slower and noisier than with"
                   f" --threads {cores} or fewer", markup=False, highlight=False)
-    settings = RunSettings(scenarios=tuple(request.scenarios), threads=threads or request.threads or cores,
+    # Without --threads each case chooses where it runs (its size, the load then and during it), up to every core.
+    settings = RunSettings(scenarios=tuple(request.scenarios), threads=request.threads or cores,
+                           auto_threads=request.threads is None,
                            timer=TimerSettings(min_run_time=request.min_time),
                            eval_seq_lens=tuple(request.eval_seq_len or ()))
     return cases, settings

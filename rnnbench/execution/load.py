@@ -1,4 +1,5 @@
-"""How busy the machine is: before a run (to choose threads) and during each case (to flag it).
+"""How busy the machine is: before a run and during each case (the threads are chosen in
+:mod:`rnnbench.execution.thread_policy`).
 
 Two readings, both from Linux's ``/proc`` (elsewhere they are absent, never guessed):
 
@@ -9,23 +10,14 @@ Two readings, both from Linux's ``/proc`` (elsewhere they are absent, never gues
 * :class:`LoadMeter` — around one case: CPU time the whole machine spent busy (``/proc/stat``)
   minus the CPU time of this process (``os.times``: every thread, plus reaped children), over
   the case's wall time. That is the CPU time *other* processes took while the case ran.
-
-Why threads are chosen here, before torch is imported: torch's CPU build runs its parallel
-regions on libgomp, whose threads spin at every barrier while a partner thread finishes. When
-other processes hold the cores, the partner is descheduled for whole time slices and the
-spinning thread burns its own share waiting: a 2-thread sweep on a 2-core machine shared with
-six busy processes ran 16x slower than idle, where sharing the cores explains about 4x (issue
-13). libgomp reads its wait policy (``OMP_WAIT_POLICY``) once, when it is loaded, so the choice
-must be in the environment before the first ``import torch`` of the process that runs cases.
 """
 
 from __future__ import annotations
 
 import os
-import sys
 import time
 from dataclasses import asdict, dataclass
-from typing import Any, Mapping, MutableMapping
+from typing import Any
 
 from rnnbench.records import Metric
 
@@ -36,8 +28,6 @@ _BUSY_COLUMNS = (0, 1, 2, 5, 6, 7)
 TOLERANCE_CPUS = 0.25
 #: seconds the start-of-run sample takes (kept short: it is paid by every run, idle or not)
 DEFAULT_SAMPLE_S = 0.15
-#: environment variables that already decide the OpenMP wait behaviour: never overridden
-_USER_OPENMP_KEYS = ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT", "KMP_BLOCKTIME")
 
 
 def cores() -> int:
@@ -251,68 +241,3 @@ def sample_machine(sample_s: float = DEFAULT_SAMPLE_S, interval_s: float = 0.02)
     return MachineLoad(cores=cores(), sample_s=sample_s,
                        others_runnable=sum(counts) / len(counts) if counts else None,
                        others_cpus=during.others_cpus, load_average=load_average())
-
-
-@dataclass(frozen=True)
-class ThreadingChoice:
-    """Threads for every case of a run, and the OpenMP wait policy to start torch with."""
-
-    threads: int
-    #: the OMP_WAIT_POLICY to set, or ``None`` to leave OpenMP's default (spin, then sleep)
-    wait_policy: str | None
-    #: whether rnnbench chose ``threads`` (no ``--threads`` given)
-    automatic: bool
-    reason: str
-
-
-def choose_threading(requested: int | None, load: MachineLoad,
-                     environ: Mapping[str, str] | None = None) -> ThreadingChoice:
-    """Pick threads and wait policy from the load; an explicit ``requested`` count is kept.
-
-    * Not requested: one thread per CPU that other processes leave free, at least one
-      (on an idle machine all cores, as before). On a busy 2-core machine that is one
-      thread, which has no partner to spin for (issue 13: 45 s against 204 s with two).
-    * Requested, and more than the free CPUs: the count is kept (the user asked for it),
-      and OpenMP threads sleep at barriers (``OMP_WAIT_POLICY=PASSIVE``) instead of spinning.
-    * An idle machine keeps OpenMP's default, which is fastest there (PASSIVE cost 60%
-      on the idle 2-core machine of issue 13).
-    * A wait policy already in the environment (``OMP_WAIT_POLICY``, ``GOMP_SPINCOUNT``,
-      ``KMP_BLOCKTIME``) is the user's and is never changed.
-    """
-    environ = os.environ if environ is None else environ
-    total = load.cores
-    if requested is None:
-        free = total - load.others_demand if load.measured else float(total)
-        threads = max(1, min(total, int(free + TOLERANCE_CPUS)))
-        automatic = True
-    else:
-        threads, automatic = int(requested), False
-    oversubscribed = load.busy_for(threads)
-    user_set = [k for k in _USER_OPENMP_KEYS if k in environ]
-    policy = "PASSIVE" if oversubscribed and threads > 1 and not user_set else None
-    if not load.measured:
-        reason = "machine load unknown (no /proc): " + ("all cores" if automatic else "threads as given")
-    elif automatic and threads < total:
-        reason = f"{load.describe()}: {threads} thread(s), one per free CPU"
-    elif oversubscribed and threads > 1:
-        how = (f"OpenMP threads sleep at barriers (OMP_WAIT_POLICY={policy})" if policy
-               else f"OpenMP wait policy left to {', '.join(user_set)} from the environment")
-        reason = f"{load.describe()}: {threads} thread(s) as asked; {how}"
-    else:
-        reason = f"{load.describe()}: {threads} thread(s)"
-    return ThreadingChoice(threads=threads, wait_policy=policy, automatic=automatic, reason=reason)
-
-
-def apply_threading(choice: ThreadingChoice, environ: MutableMapping[str, str] | None = None) -> str | None:
-    """Put the wait policy into the environment before OpenMP starts; a note if it is too late.
-
-    Worker processes started afterwards (``--executor process``) inherit it too.
-    """
-    environ = os.environ if environ is None else environ
-    if choice.wait_policy is None:
-        return None
-    if "torch" in sys.modules:  # libgomp is loaded: its wait policy is fixed for this process
-        return (f"OMP_WAIT_POLICY={choice.wait_policy} comes too late for this process (torch is already"
-                " imported); it applies to worker processes only")
-    environ["OMP_WAIT_POLICY"] = choice.wait_policy
-    return None

@@ -24,6 +24,7 @@ from rnnbench.execution.budget_load import CHANGE_CPUS, BudgetLoad
 from rnnbench.execution.environment import cpu_model
 from rnnbench.execution.evaluation import evaluate, evaluate_lengths
 from rnnbench.execution.load import LoadMeter
+from rnnbench.execution.thread_policy import ThreadGovernor, case_threads
 from rnnbench.execution.lr_grid import record_choice, select_rate
 from rnnbench.execution.timing import Measurement, time_call
 from rnnbench.manager import Registry, load_registry
@@ -102,16 +103,29 @@ def classify_error(exc: BaseException) -> str:
     return "oom" if any(message in text for message in _OOM_MESSAGES) else "error"
 
 
+def _governor(settings: RunSettings, config: CaseConfig) -> ThreadGovernor | None:
+    """A governor that follows the load during training, for a case that chose more than one thread itself."""
+    if not settings.auto_threads or settings.threads <= 1:
+        return None
+    import torch
+
+    cap = os.cpu_count() or 1
+    return ThreadGovernor(cap=cap, threads=settings.threads, set_threads=torch.set_num_threads, clock=time.monotonic)
+
+
 def run_case(config: CaseConfig, registry: Registry, settings: RunSettings) -> CaseResult:
     """Run every requested scenario of one case; never raises for a plugin's failure."""
-    result = CaseResult(config=config, started_at=time.time(), worker=worker_facts(settings.threads))
+    # chosen here, in the process that runs the case: its size and the load now (rnnbench.execution.thread_policy)
+    threads, why = case_threads(settings.threads, settings.auto_threads, config.batch_size, config.hidden)
+    result = CaseResult(config=config, started_at=time.time(), worker=worker_facts(threads))
     # every row says how it was measured: a resume allowed to change settings mixes them in a run
     result.worker["settings"] = settings.to_dict()
+    result.worker["threads_reason"] = why
     start = time.perf_counter()
     meter = LoadMeter()
     try:
-        with meter, thread_limit(settings.threads):
-            _run_scenarios(config, registry, settings, result)
+        with meter, thread_limit(threads):
+            _run_scenarios(config, registry, dataclasses.replace(settings, threads=threads), result)
     except (KeyboardInterrupt, SystemExit):
         raise
     except BaseException as exc:  # a plugin's failure is this case's failure only
@@ -243,9 +257,12 @@ def _fit(model: Model, task: Task, config: CaseConfig, settings: RunSettings, re
     loss = float("nan")
     step = 0
     load = BudgetLoad(budget, settings.threads) if budget is not None else None
+    governor = _governor(settings, config)
     cpu_start = time.process_time()
     train_start = time.perf_counter()
     while (step < config.steps) if budget is None else (time.perf_counter() - train_start < budget):
+        if governor is not None:  # a machine that gets busy mid-case: fewer threads, no spinning partner
+            governor.tick()
         batch = model.to_device(task.batch("train", step, B))
         if config.lr_schedule != "constant":  # progress in steps, or in seconds of the budget
             done = (step + 1) / config.steps if budget is None else (time.perf_counter() - train_start) / budget
@@ -269,6 +286,8 @@ def _fit(model: Model, task: Task, config: CaseConfig, settings: RunSettings, re
             raise FloatingPointError(f"training diverged: loss is {loss} at step {step}")
         step += 1
     train_time = time.perf_counter() - train_start
+    if governor is not None:
+        result.details["threads_during_training"] = governor.facts()
     cpu_time = time.process_time() - cpu_start
     if step_times:
         m = Measurement(samples=step_times, warmup_calls=settings.train_warmup_steps,

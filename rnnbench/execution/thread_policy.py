@@ -1,0 +1,170 @@
+"""How many threads a case runs with: chosen per case, in the process that runs it, and re-checked.
+
+* :func:`choose_threading` — once, before torch is imported: the OpenMP wait policy (and, with
+  ``--threads``, the count as given).
+* :func:`case_threads` — per case, where it runs: one thread when the case is too small for a
+  second to pay (:data:`MIN_WORK_FOR_TWO_THREADS`), else one per CPU other processes leave free.
+* :class:`ThreadGovernor` — during a long case (training): every :data:`RECHECK_S` seconds the
+  CPU share other processes took is read again and the thread count follows it, so that a
+  machine that gets busy mid-run costs about the share it lost, not a spinning partner thread.
+
+Why threads are chosen here, before torch is imported: torch's CPU build runs its parallel
+regions on libgomp, whose threads spin at every barrier while a partner thread finishes. When
+other processes hold the cores, the partner is descheduled for whole time slices and the
+spinning thread burns its own share waiting: a 2-thread sweep on a 2-core machine shared with
+six busy processes ran 16x slower than idle, where sharing the cores explains about 4x (issue
+13). libgomp reads its wait policy (``OMP_WAIT_POLICY``) once, when it is loaded, so the choice
+must be in the environment before the first ``import torch`` of the process that runs cases.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping, MutableMapping
+
+from rnnbench.execution.load import TOLERANCE_CPUS, CpuSnapshot, MachineLoad, between, cores, sample_machine
+
+#: environment variables that already decide the OpenMP wait behaviour: never overridden
+_USER_OPENMP_KEYS = ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT", "KMP_BLOCKTIME")
+#: batch x hidden x hidden below which a case runs on one thread: each time step's matrix products are then
+#: too small to split (a barrier per step costs more than half a product saves), and a second thread only
+#: adds the risk of waiting for a descheduled partner. The README's main job (batch 64, hidden 128: 1M)
+#: is below; benchmarks/thread_gain.py measures the gain of a second thread at and above these sizes.
+MIN_WORK_FOR_TWO_THREADS = 2**22
+#: seconds between re-checks of the load during a case
+RECHECK_S = 5.0
+
+
+def worth_more_threads(batch_size: int, hidden: int) -> bool:
+    """Whether a case of this size gains from a second thread (a rule on its size, see the constant)."""
+    return batch_size * hidden * hidden >= MIN_WORK_FOR_TWO_THREADS
+
+
+def threads_for(cap: int, others_cpus: float | None, total: int) -> int:
+    """One thread per CPU that other processes leave free, between 1 and ``cap``."""
+    free = total - (others_cpus or 0.0)
+    return max(1, min(cap, int(free + TOLERANCE_CPUS)))
+
+
+def case_threads(cap: int, automatic: bool, batch_size: int, hidden: int,
+                 sample: Callable[[], MachineLoad] = lambda: sample_machine(0.05)) -> tuple[int, str]:
+    """(threads, why) for one case: ``cap`` as given with --threads; otherwise chosen from its size and the load."""
+    if not automatic:
+        return cap, "--threads as given"
+    if cap <= 1:
+        return 1, "one CPU"
+    if not worth_more_threads(batch_size, hidden):
+        return 1, (f"batch x hidden^2 = {batch_size * hidden * hidden:,} is below {MIN_WORK_FOR_TWO_THREADS:,}:"
+                   " a second thread gains less than it risks on a shared machine")
+    load = sample()
+    threads = threads_for(cap, load.others_demand if load.measured else None, load.cores)
+    return threads, f"{load.describe()}: {threads} of {cap} thread(s), one per free CPU"
+
+
+@dataclass
+class ThreadGovernor:
+    """Re-checks the load during a case and follows it with the thread count (automatic threading only).
+
+    ``clock`` and ``snapshot`` are injectable so that tests drive it with a fake clock and a fake meter.
+    """
+
+    cap: int
+    threads: int
+    set_threads: Callable[[int], None]
+    clock: Callable[[], float]
+    snapshot: Callable[[], CpuSnapshot] = CpuSnapshot.now
+    total: int = field(default_factory=cores)
+    interval_s: float = RECHECK_S
+    #: (seconds into the case, threads from then on) for every change
+    changes: list[tuple[float, int]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self._start = self._last_time = self.clock()
+        self._last = self.snapshot()
+
+    def tick(self) -> None:
+        """Called between steps; cheap unless ``interval_s`` has passed since the last check."""
+        now = self.clock()
+        if now - self._last_time < self.interval_s:
+            return
+        current = self.snapshot()
+        others = between(self._last, current).others_cpus
+        self._last, self._last_time = current, now
+        if others is None:
+            return
+        threads = threads_for(self.cap, others, self.total)
+        if threads != self.threads:
+            self.threads = threads
+            self.set_threads(threads)
+            self.changes.append((round(now - self._start, 3), threads))
+
+    def facts(self) -> dict[str, Any]:
+        return {"threads_at_end": self.threads, "changes": [list(c) for c in self.changes],
+                "recheck_s": self.interval_s}
+
+
+@dataclass(frozen=True)
+class ThreadingChoice:
+    """Threads for every case of a run, and the OpenMP wait policy to start torch with."""
+
+    threads: int
+    #: the OMP_WAIT_POLICY to set, or ``None`` to leave OpenMP's default (spin, then sleep)
+    wait_policy: str | None
+    #: whether rnnbench chose ``threads`` (no ``--threads`` given)
+    automatic: bool
+    reason: str
+
+
+def choose_threading(requested: int | None, load: MachineLoad,
+                     environ: Mapping[str, str] | None = None) -> ThreadingChoice:
+    """Pick threads and wait policy from the load; an explicit ``requested`` count is kept.
+
+    * Not requested: one thread per CPU that other processes leave free, at least one
+      (on an idle machine all cores, as before). On a busy 2-core machine that is one
+      thread, which has no partner to spin for (issue 13: 45 s against 204 s with two).
+    * Requested, and more than the free CPUs: the count is kept (the user asked for it),
+      and OpenMP threads sleep at barriers (``OMP_WAIT_POLICY=PASSIVE``) instead of spinning.
+    * An idle machine keeps OpenMP's default, which is fastest there (PASSIVE cost 60%
+      on the idle 2-core machine of issue 13).
+    * A wait policy already in the environment (``OMP_WAIT_POLICY``, ``GOMP_SPINCOUNT``,
+      ``KMP_BLOCKTIME``) is the user's and is never changed.
+    """
+    environ = os.environ if environ is None else environ
+    total = load.cores
+    if requested is None:
+        free = total - load.others_demand if load.measured else float(total)
+        threads = max(1, min(total, int(free + TOLERANCE_CPUS)))
+        automatic = True
+    else:
+        threads, automatic = int(requested), False
+    oversubscribed = load.busy_for(threads)
+    user_set = [k for k in _USER_OPENMP_KEYS if k in environ]
+    policy = "PASSIVE" if oversubscribed and threads > 1 and not user_set else None
+    if not load.measured:
+        reason = "machine load unknown (no /proc): " + ("all cores" if automatic else "threads as given")
+    elif automatic and threads < total:
+        reason = f"{load.describe()}: {threads} thread(s), one per free CPU"
+    elif oversubscribed and threads > 1:
+        how = (f"OpenMP threads sleep at barriers (OMP_WAIT_POLICY={policy})" if policy
+               else f"OpenMP wait policy left to {', '.join(user_set)} from the environment")
+        reason = f"{load.describe()}: {threads} thread(s) as asked; {how}"
+    else:
+        reason = f"{load.describe()}: {threads} thread(s)"
+    return ThreadingChoice(threads=threads, wait_policy=policy, automatic=automatic, reason=reason)
+
+
+def apply_threading(choice: ThreadingChoice, environ: MutableMapping[str, str] | None = None) -> str | None:
+    """Put the wait policy into the environment before OpenMP starts; a note if it is too late.
+
+    Worker processes started afterwards (``--executor process``) inherit it too.
+    """
+    environ = os.environ if environ is None else environ
+    if choice.wait_policy is None:
+        return None
+    if "torch" in sys.modules:  # libgomp is loaded: its wait policy is fixed for this process
+        return (f"OMP_WAIT_POLICY={choice.wait_policy} comes too late for this process (torch is already"
+                " imported); it applies to worker processes only")
+    environ["OMP_WAIT_POLICY"] = choice.wait_policy
+    return None
