@@ -154,7 +154,7 @@ class Model(ABC):
         (backends whose arrays can be views of larger buffers count the buffers)."""
         return _nbytes(state)
 
-    # -- measurements of issue 16 (optional) -------------------------------------------
+    # -- training-dynamics measurements (optional) --------------------------------------
     def state_gradients(self, batch: Any) -> np.ndarray:
         """``[B, T]`` float64: for each example and position t, the L2 norm of ∂L/∂h_t.
 

@@ -34,6 +34,10 @@ from rnnbench.records import machine_line  # re-exported: a study's figure capti
 if TYPE_CHECKING:
     from rnnbench.records import CaseResult, RunInfo
 
+#: what a study plugin imports from here (docs/api.md); the verdict rules live in rnnbench.analysis.verdicts
+__all__ = ["INCONCLUSIVE", "MIXED", "NOT_SUPPORTED", "PROFILES", "SUPPORTED", "VERDICTS", "Claim", "ClaimOutcome",
+           "StudyData", "StudyFigure", "StudySpec", "StudySweep", "SweepData", "Verdict", "machine_line"]
+
 SUPPORTED = "supported"
 NOT_SUPPORTED = "not supported"
 INCONCLUSIVE = "inconclusive"

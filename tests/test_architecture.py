@@ -50,3 +50,12 @@ def test_no_function_local_import_of_rnnbench_in_the_core():
                             and "# after faulthandler" not in lines[inner.lineno - 1]:
                         offenders.append(f"{path.relative_to(ROOT)}:{inner.lineno} {inner.module}")
     assert not offenders, "function-local imports of rnnbench modules:\n" + "\n".join(offenders)
+
+
+def test_every_core_module_is_named_in_architecture_md():
+    """docs/architecture.md names each module of rnnbench/ by its path (its "Every module" table)."""
+    text = (ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
+    modules = [p.relative_to(ROOT / "rnnbench").as_posix() for p in (ROOT / "rnnbench").rglob("*.py")
+               if p.name not in ("__init__.py", "__main__.py") and "__pycache__" not in p.parts]
+    missing = sorted(m for m in modules if f"`{m}`" not in text)
+    assert not missing, "modules docs/architecture.md does not name (add a row to 'Every module'): " + ", ".join(missing)

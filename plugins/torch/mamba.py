@@ -14,10 +14,13 @@ state size N = ``d_state`` per channel::
 
 The discretisation is the paper's: zero-order hold for A, the simplified Euler step
 Δ_t B_t for B. Δ, B and C depend on the input (selection), so the recurrence is linear
-in h with input-dependent coefficients. ``scan=chunked`` (the default, training and the
-forward) runs :func:`recurrence.chunked_scan`: a Hillis-Steele scan within chunks of
-``chunk`` positions, joined chunk to chunk; ``scan=sequential`` runs the recurrence as
-written (the paper's ``selective_scan_ref``). Decoding keeps h and the convolution's
+in h with input-dependent coefficients. ``scan=chunked`` runs :func:`recurrence.chunked_scan`
+for training and the forward: a Hillis-Steele scan within chunks of ``chunk`` positions,
+joined chunk to chunk (the form for parallel hardware); ``scan=sequential`` (the default)
+runs the recurrence as written (the paper's ``selective_scan_ref``), which is the faster
+on a CPU: a training step at width 128, batch 64, T = 64 took 1.9 s sequential, 5.7 s
+chunked by 8 and 14 s chunked by 32 (one thread, 2-core machine under load, one run). The [B, T, E, N] coefficients are formed a chunk
+(or a position) at a time, which keeps the working set in a CPU's cache. Decoding keeps h and the convolution's
 last K-1 inputs per layer. Blocks are stacked residually, ``x ← x + Mamba(RMSNorm(x))``,
 with a final RMSNorm, as in the paper's language models (no MLP between blocks).
 
@@ -37,12 +40,12 @@ from torch import nn
 from rnnbench.model_api import ModelConfig
 from rnnbench.plugins.torch.recurrence import (
     SEQUENTIAL_SCAN_FLOPS, MixerStack, causal_conv, causal_conv_step, check_choice, check_positive, chunked_scan,
-    chunked_scan_flops, empty_window, sequential_scan,
+    chunked_scan_flops, empty_window,
 )
 from rnnbench.torch_model import TorchModel
 
 SCANS = ("chunked", "sequential")
-OPTIONS = {"d_state": 16, "expand": 2, "scan": "chunked", "chunk": 32}
+OPTIONS = {"d_state": 16, "expand": 2, "scan": "sequential", "chunk": 8}
 OPTION_HELP = {
     "d_state": "N, the state size per channel (the paper's default 16)",
     "expand": "E/d, the inner width's expansion factor (the paper's 2)",
@@ -65,8 +68,8 @@ class MambaConfig:
     d_state: int = 16
     expand: int = 2
     d_conv: int = D_CONV
-    scan: str = "chunked"
-    chunk: int = 32
+    scan: str = "sequential"
+    chunk: int = 8
 
     @property
     def d_inner(self) -> int:
@@ -101,24 +104,37 @@ class MambaMixer(nn.Module):
             self.dt_proj.bias.copy_(dt + torch.log(-torch.expm1(-dt)))  # softplus(bias) = dt
 
     def _selection(self, u: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """u [..., E] -> (log a = Δ A [..., E, N], b = Δ B u [..., E, N], C [..., N])."""
+        """u [..., E] -> (Δ [..., E], Δ ⊙ u [..., E], B [..., N], C [..., N])."""
         N, R = self.cfg.d_state, self.cfg.dt_rank
         delta, B, C = self.x_proj(u).split([R, N, N], dim=-1)
         delta = F.softplus(self.dt_proj(delta))
+        return delta, delta * u, B, C
+
+    def _discretised(self, delta: torch.Tensor, du: torch.Tensor, B: torch.Tensor):
+        """(a = exp(Δ A), b = Δ B u), each [..., E, N]."""
         A = -torch.exp(self.A_log)
-        log_a = delta.unsqueeze(-1) * A
-        b = (delta * u).unsqueeze(-1) * B.unsqueeze(-2)
-        return log_a, b, C
+        return torch.exp(delta.unsqueeze(-1) * A), du.unsqueeze(-1) * B.unsqueeze(-2)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         u, z = self.in_proj(x).chunk(2, dim=-1)
         u = F.silu(causal_conv(u, self.conv.weight, self.conv.bias))
-        log_a, b, C = self._selection(u)
-        if self.cfg.scan == "chunked":
-            h = chunked_scan(torch.exp(log_a), b, self.cfg.chunk)
-        else:
-            h = sequential_scan(torch.exp(log_a), b)
-        y = (h * C.unsqueeze(-2)).sum(-1) + self.D * u
+        delta, du, B, C = self._selection(u)
+        # The [B, T, E, N] coefficients are formed one chunk (or one position) at a time and read
+        # out at once: the same arithmetic as forming them for all T, with a working set that fits
+        # a CPU's cache (forming them all at once made training steps several times slower).
+        span = self.cfg.chunk if self.cfg.scan == "chunked" else 1
+        h = u.new_zeros(u.shape[0], self.cfg.d_inner, self.cfg.d_state)
+        ys = []
+        for start in range(0, x.shape[1], span):
+            part = slice(start, start + span)
+            a, b = self._discretised(delta[:, part], du[:, part], B[:, part])
+            if self.cfg.scan == "chunked":
+                states = chunked_scan(a, b, span, h0=h)
+            else:
+                states = (a[:, 0] * h + b[:, 0]).unsqueeze(1)
+            h = states[:, -1]
+            ys.append((states * C[:, part].unsqueeze(-2)).sum(-1))
+        y = torch.cat(ys, dim=1) + self.D * u
         return self.out_proj(y * F.silu(z))
 
     def init_state(self, batch: int, device: torch.device, dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor]:
@@ -132,8 +148,9 @@ class MambaMixer(nn.Module):
         u, z = self.in_proj(x[:, 0]).chunk(2, dim=-1)
         u, window = causal_conv_step(u, window, self.conv.weight, self.conv.bias)
         u = F.silu(u)
-        log_a, b, C = self._selection(u)
-        h = torch.exp(log_a) * h + b
+        delta, du, B, C = self._selection(u)
+        a, b = self._discretised(delta, du, B)
+        h = a * h + b
         y = (h * C.unsqueeze(-2)).sum(-1) + self.D * u
         return self.out_proj(y * F.silu(z)).unsqueeze(1), (window, h)
 

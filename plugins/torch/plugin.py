@@ -45,8 +45,8 @@ LINEAR_RECURRENT = (
     ("minlstm", minrnn, minrnn.make_factory("minlstm"),
      "minLSTM (Feng et al. 2024): gates from the input only; log-space parallel scan, sequential decode"),
     ("mamba", mamba, mamba.factory,
-     "Mamba (Gu & Dao 2023): selective state space (S6), input-dependent Δ, B, C; chunked parallel scan,"
-     " causal depthwise conv, sequential decode"),
+     "Mamba (Gu & Dao 2023): selective state space (S6), input-dependent Δ, B, C; sequential selective scan"
+     " (scan=chunked: chunked parallel scan), causal depthwise conv"),
     ("deltanet", deltanet, deltanet.make_factory("delta"),
      "DeltaNet (Yang et al. 2024): delta-rule fast weights, chunkwise parallel (WY form), recurrent decode"),
     ("linear_attention", deltanet, deltanet.make_factory("linear"),

@@ -50,8 +50,8 @@ def log_space_scan(log_a: torch.Tensor, log_b: torch.Tensor) -> torch.Tensor:
     return torch.exp(log_h).to(dtype)
 
 
-def chunked_scan(a: torch.Tensor, b: torch.Tensor, chunk: int) -> torch.Tensor:
-    """h_t = a_t ⊙ h_{t-1} + b_t from h_0 = 0 over dim 1 of ``[B, T, ...]``, chunk by chunk.
+def chunked_scan(a: torch.Tensor, b: torch.Tensor, chunk: int, h0: torch.Tensor | None = None) -> torch.Tensor:
+    """h_t = a_t ⊙ h_{t-1} + b_t from ``h0`` (zeros when None) over dim 1 of ``[B, T, ...]``, chunk by chunk.
 
     Within each chunk of ``chunk`` positions, a Hillis-Steele scan (log2(chunk) rounds of
     ``b_t += a_t·b_{t-k}``, ``a_t *= a_{t-k}``, k = 1, 2, 4, ...) gives every position's state
@@ -74,7 +74,7 @@ def chunked_scan(a: torch.Tensor, b: torch.Tensor, chunk: int) -> torch.Tensor:
         b = torch.cat([b[:, :, :k], b[:, :, k:] + a[:, :, k:] * b[:, :, :-k]], dim=2)
         a = torch.cat([a[:, :, :k], a[:, :, k:] * a[:, :, :-k]], dim=2)
         k *= 2
-    h_end = torch.zeros_like(b[:, 0, 0])
+    h_end = torch.zeros_like(b[:, 0, 0]) if h0 is None else h0.to(work)
     chunks = []
     for c in range(b.shape[1]):
         h = b[:, c] + a[:, c] * h_end.unsqueeze(1)

@@ -552,7 +552,7 @@ def compare_runs(base: LoadedRun, new: LoadedRun, settings: CompareSettings = Co
 
 
 def judge_measurements(case: str, cid: str, b: CaseResult, n: CaseResult, s: CompareSettings) -> list[Row]:
-    """Issue 16's measurements, shown but never a regression: steps reached in a time budget, gradient decay.
+    """The training-dynamics measurements, shown but never a regression: steps reached in a time budget, gradient decay.
 
     Steps reached are one count per case that follows the machine's load; a decay's
     change is judged against its two fits' standard errors (2·sqrt(se_b² + se_n²)).

@@ -52,7 +52,7 @@ def result_row(result: CaseResult, run_id: str = "") -> dict:
         # what the primary metric's baseline is (chance, persistence, majority class, ...)
         "baseline_kind": baseline_kind(result),
     }
-    for key in ("length_extension", "load_change", "gradients_unsupported"):  # issue 16's sentences
+    for key in ("length_extension", "load_change", "gradients_unsupported"):  # the training-dynamics notes, as sentences
         if key in result.details:
             value = result.details[key]
             row[key] = value if isinstance(value, str) else json.dumps(value, sort_keys=True)

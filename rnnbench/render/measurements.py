@@ -1,4 +1,4 @@
-"""Tables of issue 16's measurements: equal-time training, length generalisation, gradient flow.
+"""Tables of the training-dynamics measurements: equal-time training, length generalisation, gradient flow.
 
 Each function returns a :class:`MeasurementTable` (or None when the run has no such
 measurement); the terminal summary and the report render the same tables.

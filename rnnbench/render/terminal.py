@@ -56,7 +56,7 @@ def print_summary(results: list[CaseResult], run: RunInfo, console: Any,
         console.print(f"[dim]{escape(line)}[/dim]", highlight=False, soft_wrap=soft)
     for line in cpu_notes(results, run) + condition_notes(results, run):
         console.print(f"[yellow]{escape(line)}[/yellow]", highlight=False, soft_wrap=soft)
-    for extra in measurement_tables(results):  # issue 16's tables, when the run has their measurements
+    for extra in measurement_tables(results):  # the training-dynamics tables, when the run has their measurements
         print_table(extra.title, extra.header, [[escape(cell) for cell in row] for row in extra.rows],
                     plain_console(console), show_lines=False)
         for line in extra.notes:

@@ -1,6 +1,6 @@
 """Claim 1: vanilla RNNs suffer vanishing gradients; LSTM and GRU were built to fix this.
 
-Read from the ``gradients`` scenario (issue 16): the norm of dL/dh_t against the distance
+Read from the ``gradients`` scenario: the norm of dL/dh_t against the distance
 between step t and the positions where the loss is taken, at initialisation and after
 training, and the fitted decay per step (the negative log-linear slope; positive means
 the gradient shrinks with distance) with its standard error.
@@ -117,7 +117,7 @@ def analyze(data: StudyData) -> ClaimOutcome:
         verdict=verdict, figure=figure,
         setup=[setup_line(results), params_line(results),
                "decay per step: minus the slope of log ‖∂L/∂h_t‖ against distance, fitted by least squares"
-               " (issue 16's gradients scenario); per seed, value [± 2 standard errors]."],
+               " (the gradients scenario); per seed, value [± 2 standard errors]."],
         table=(header, rows),
         caveats=["The Transformer's residual stream is shown for contrast; the criterion concerns the"
                  " recurrent models only.",

@@ -1,6 +1,6 @@
 """Claim 7: weight sharing over time "helps generalize well over varying sequence lengths".
 
-Trained at length T, evaluated at 2T and 4T (``--eval-seq-len``, issue 16) on copy and
+Trained at length T, evaluated at 2T and 4T (``--eval-seq-len``) on copy and
 selective copy; who degrades. The criterion concerns the recurrent models the sentence is
 about; the Transformer is shown for contrast.
 """
@@ -67,8 +67,8 @@ def analyze(data: StudyData) -> ClaimOutcome:
         figure=_figure(data),
         setup=setup,
         table=(["task", "model", "seed", *[f"held-out accuracy, length {i + 1}" for i in range(width)]], rows),
-        caveats=["What a Transformer does beyond its trained length depends on its positional scheme (issue 16"
-                 " records the choice per case); a different scheme generalises differently.",
+        caveats=["What a Transformer does beyond its trained length depends on its positional scheme (results.csv"
+                 " records the choice per case, column length_extension); a different scheme generalises differently.",
                  "Copy at 2T also means a longer delay; failing it mixes length generalisation with memory span."],
     )
 
