@@ -104,7 +104,7 @@ def plan_launch(batch: int, hidden: int, dtype: torch.dtype, device: torch.devic
       (``ONE_SLICE_MAX_W_BYTES``), where a barrier would cost more than the split saves.
     * Warps: no more than the output has work for: tensor cores, one per 16 × 16 of a
       gate's output (a 16 × 8 tile runs on one warp); IEEE float32, 4, or 8 for products of
-      more than ``128 · FMA_ELEMENTS_PER_THREAD`` elements. tf32x3 on one warp
+      more than ``128 · FMA_ELEMENTS_PER_THREAD`` elements. tf32x3 on one or two warps
       spilled: such plans take IEEE products (as precise).
     * W_hh stays on chip when the slice (4·hp·block_n elements) fits
       ``W_RESIDENT_MAX_BYTES`` and the operand fits: tensor cores, the [block_b, hp] operand
@@ -170,8 +170,8 @@ def plan_launch(batch: int, hidden: int, dtype: torch.dtype, device: torch.devic
         block_k = min(hp, 32 if block_b * block_n >= 2048 or num_warps == 1 else 64)
         if size == 4:  # tf32 operands are twice as wide in registers (ptxas spilled at 32 on few warps)
             block_k = 16
-        if precision == "tf32x3" and num_warps == 1:
-            # tf32x3's three products spilled on one warp; IEEE products are as precise
+        if precision == "tf32x3" and num_warps <= 2:
+            # tf32x3's three products spilled on one or two warps; IEEE products are as precise
             return plan_launch(batch, hidden, dtype, device, design, num_sms, "ieee")
     # Prefetching the next step hides latency where a step is short (small tiles); in large
     # tiles its extra live registers spilled, and so they did with tf32x3's three products and
