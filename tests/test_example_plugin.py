@@ -46,11 +46,12 @@ def test_run_trains_the_example_model_with_its_option(cli_process, installed_exa
     assert proc.returncode == 0, proc.stderr
     [run_dir] = [p for p in tmp_path.iterdir() if p.is_dir()]
     frame = pd.read_csv(run_dir / "results.csv").set_index("model")
-    assert set(frame.index) == {"mingru@example", "lstm@torch"}
+    # an option that differs from its default is part of the model's label
+    assert set(frame.index) == {"mingru@example[scan=sequential]", "lstm@torch"}
     assert (frame["status"] == "ok").all()
-    assert json.loads(frame.loc["mingru@example", "model_options"]) == {"scan": "sequential"}
+    assert json.loads(frame.loc["mingru@example[scan=sequential]", "model_options"]) == {"scan": "sequential"}
     assert json.loads(frame.loc["lstm@torch", "model_options"]) == {}
-    assert frame.loc["mingru@example", "train_baseline_accuracy"] == pytest.approx(0.5)
+    assert frame.loc["mingru@example[scan=sequential]", "train_baseline_accuracy"] == pytest.approx(0.5)
     env = json.loads((run_dir / "env.json").read_text())
     assert env["plugins"]["example"]["distribution"] == "rnnbench-example-plugin"
     assert env["plugins"]["example"]["version"] == "0.1.0"
