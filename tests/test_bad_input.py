@@ -34,6 +34,7 @@ def test_an_unavailable_backend_alone_is_an_error_with_its_reason(cli, tmp_path)
     assert not (tmp_path / "rnnbench.db").exists()
 
 
+@pytest.mark.slow  # over 6 s on a quiet 2-core machine: run by `pytest -m slow`
 def test_an_unavailable_backend_beside_others_is_skipped_with_its_reason(cli, tmp_path):
     proc = cli("run", "-p", "testplugins.unavailable", *TINY[:2], "--models", "ghost@test,tiny@test",
                "--out", tmp_path, *FAST)

@@ -90,6 +90,7 @@ def test_env_is_json_with_versions_and_threads(cli):
     assert env["versions"]["torch"] and env["cpu"] and env["threads"] >= 1 and "git_commit" in env
 
 
+@pytest.mark.slow  # over 6 s on a quiet 2-core machine: run by `pytest -m slow`
 def test_a_run_writes_csv_database_report_and_env(cli, tmp_path):
     proc = cli("run", "--models", "lstm,transformer", "--seeds", "0,1", "--out", tmp_path, *FAST)
     assert proc.returncode == 0, proc.stderr
@@ -113,6 +114,7 @@ def test_a_run_writes_csv_database_report_and_env(cli, tmp_path):
     assert "train step" in proc.stdout and "lstm@torch" in proc.stdout
 
 
+@pytest.mark.slow  # over 6 s on a quiet 2-core machine: run by `pytest -m slow`
 def test_a_failing_factory_gives_error_rows_and_keeps_the_others(cli, tmp_path):
     proc = cli("run", "-p", "testplugins.failing_factory", "--models", "broken@test,gru", "--out", tmp_path, *FAST)
     assert proc.returncode == 1
@@ -125,6 +127,7 @@ def test_a_failing_factory_gives_error_rows_and_keeps_the_others(cli, tmp_path):
     assert frame.loc["gru@torch", "forward_latency_s"] > 0
 
 
+@pytest.mark.slow  # over 6 s on a quiet 2-core machine: run by `pytest -m slow`
 def test_resume_runs_only_what_is_missing(cli, tmp_path):
     first = cli("run", "--models", "gru", "--out", tmp_path, *FAST)
     assert first.returncode == 0

@@ -238,6 +238,7 @@ def two_runs(tmp_path_factory):
     return out, gru, rnn
 
 
+@pytest.mark.slow  # over 6 s on a quiet 2-core machine: run by `pytest -m slow`
 def test_bad_operands_are_one_clear_line(two_runs, tmp_path):
     out, gru, rnn = two_runs
     text = tmp_path / "notes.txt"

@@ -3,6 +3,7 @@
 import multiprocessing
 import subprocess
 import sys
+import pytest
 
 from conftest import cli_env
 from rnnbench.records import CaseResult, Metric, RunInfo
@@ -13,6 +14,7 @@ FAST = ["--steps", "6", "--hidden", "8", "--batch-size", "4", "--seq-len", "3", 
         "--scenarios", "forward", "--no-progress", "-p", "testplugins.tiny", "--models", "tiny@test"]
 
 
+@pytest.mark.slow  # over 6 s on a quiet 2-core machine: run by `pytest -m slow`
 def test_two_sweeps_into_one_database_at_once_keep_all_their_rows(tmp_path):
     sweeps = {"first": "0,1,2", "second": "3,4,5"}
     procs = {

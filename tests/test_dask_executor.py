@@ -116,6 +116,7 @@ def test_a_sweep_runs_on_two_external_workers(cluster, tmp_path):
     assert {r.worker["dask_worker"] for r in results} == set(cluster.client.scheduler_info()["workers"])
 
 
+@pytest.mark.slow  # over 6 s on a quiet 2-core machine: run by `pytest -m slow`
 def test_a_case_that_raises_on_a_worker_is_an_error_row(cluster, tmp_path):
     proc = run_cli("run", "-p", "testplugins.failing_factory", "-p", "testplugins.tiny",
                    "--models", "broken@test,tiny@test", "--executor", "dask", "--scheduler", cluster.address,

@@ -50,6 +50,7 @@ def resume_line(err):
     return lines[lines.index(next(l for l in lines if "resume with:" in l)) + 1].strip()
 
 
+@pytest.mark.slow  # over 6 s on a quiet 2-core machine: run by `pytest -m slow`
 def test_a_double_ctrl_c_still_writes_the_folder_and_prints_the_resume_command(tmp_path):
     proc = start(SLOW_SWEEP, tmp_path)
     stored_count(tmp_path / "rnnbench.db")

@@ -102,11 +102,13 @@ def assert_matches_nn_lstm(T, B, hidden, layers, design, tol=1e-4):
         torch.testing.assert_close(a, e.detach(), rtol=tol, atol=tol, msg=lambda m: f"inference {name}: {m}")
 
 
+@pytest.mark.slow  # over 6 s on a quiet 2-core machine: run by `pytest -m slow`
 @pytest.mark.parametrize("T, B, hidden, layers, design", CASES)
 def test_outputs_state_and_every_gradient_equal_nn_lstm(parts, T, B, hidden, layers, design):
     assert_matches_nn_lstm(T, B, hidden, layers, design)
 
 
+@pytest.mark.slow  # over 6 s on a quiet 2-core machine: run by `pytest -m slow`
 @pytest.mark.parametrize("resident", [True, False], ids=["W-resident", "W-streamed-in-slabs"])
 def test_split_plans_of_the_gpu_equal_nn_lstm(parts, monkeypatch, resident):
     """The GPU's plans in miniature: batch tiles narrower than the batch (two tiles, the
@@ -272,6 +274,7 @@ def model_config(**overrides):
     return ModelConfig(**fields)
 
 
+@pytest.mark.slow  # over 6 s on a quiet 2-core machine: run by `pytest -m slow`
 def test_the_model_starts_as_lstm_torch_and_trains_the_same(parts, registry):
     """Same seed, same initialisation (forget-gate bias 1 included): the training runs agree."""
     triton_model = registry.models["lstm@triton"].factory(model_config(layers=1))
