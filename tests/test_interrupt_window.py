@@ -18,6 +18,9 @@ from test_resume import FAST
 #: runs ``rnnbench`` with SIGINT sent to itself just after (or before) one ResultsStore method
 SCRIPT = """
 import os, signal, sys
+# A shell that starts the tests in the background starts them with SIGINT ignored, and the
+# child inherits that: restore Python's own handler, as in an interactive terminal.
+signal.signal(signal.SIGINT, signal.default_int_handler)
 from rnnbench.cli import main
 from rnnbench.store import ResultsStore
 when, method = sys.argv[1].split(":")

@@ -212,11 +212,22 @@ class _Sweep:
 
     def _mark_after_failure(self) -> None:
         """Mark the run interrupted after a result could not be stored (best effort: the disk may be full)."""
-        try:
+        # The status first: it is what a reader sees. A full disk usually means the write-ahead log
+        # cannot grow; moving its pages into the database (a checkpoint) frees it for this one update.
+        for attempt in (self.store.finish_run, self._checkpoint_then_finish):
+            try:
+                attempt(self.run_info.run_id, "interrupted")
+                break
+            except Exception:  # noqa: BLE001 - the error being raised says what failed; the resume works either way
+                continue
+        try:  # claims of a process that has ended are taken over by a resume anyway
             self.store.release_claims(self.run_info.run_id)
-            self.store.finish_run(self.run_info.run_id, "interrupted")
-        except Exception:  # noqa: BLE001 - the error being raised says what failed; the resume works either way
+        except Exception:  # noqa: BLE001
             pass
+
+    def _checkpoint_then_finish(self, run_id: str, status: str) -> None:
+        self.store.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        self.store.finish_run(run_id, status)
 
     def wrap_up(self) -> RunOutcome:
         run_id = self.run_info.run_id
