@@ -97,7 +97,8 @@ def varying_axes(results: list[CaseResult]) -> tuple[list[tuple[str, str, str]],
             columns.append((axis.name, axis.column, axis.short))
         elif results:
             value = _axis_value(results[0], axis.name)
-            if (axis.name.endswith("_options") and value == "-") or value is None:
+            # nothing to say: default options, no --lr-grid (an empty grid), no budget
+            if (axis.name.endswith("_options") and value == "-") or value is None or value in ((), []):
                 continue
             constant.append(axis.constant.format(_text(value)))
     return columns, constant
