@@ -13,17 +13,11 @@ import pytest
 
 from rnnbench.cli import main
 from rnnbench.store import ResultsStore
+from test_hostile_inputs import error_of  # one line on stderr, no traceback
 
 P = ["-p", "testplugins.hostile_study"]
 
 
-def error_of(capsys, *argv):
-    code = main([str(a) for a in argv])
-    err = capsys.readouterr().err
-    lines = [line for line in err.splitlines() if line.strip()]
-    assert "Traceback" not in err and "internal error" not in err, err
-    assert len(lines) == 1, err
-    return code, lines[0]
 
 
 def test_an_unknown_key_in_a_sweeps_flags_is_refused(capsys, tmp_path):
