@@ -55,6 +55,17 @@ def select(results: Results, arch: str | None = None, **config: Any) -> list[Any
     return out
 
 
+def state_accuracy_points(results: Results, arch: str) -> tuple[list[float], list[float]]:
+    """One model's (decode-state bytes, held-out accuracy) per case, for a recall-against-state plot."""
+    xs, ys = [], []
+    for r in select(results, arch):
+        x, y = metric(r, "decode", "state_bytes"), metric(r, "train", "eval_accuracy")
+        if x is not None and y is not None:
+            xs.append(x)
+            ys.append(y)
+    return xs, ys
+
+
 def archs(results: Results, order: Sequence[str] = ("rnn", "lstm", "gru", "transformer", "mlp")) -> list[str]:
     """The architectures present, in a fixed reading order (others after, alphabetically)."""
     present = {r.config.arch for r in results}

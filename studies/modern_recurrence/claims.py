@@ -18,6 +18,7 @@ from rnnbench.analysis.verdicts import MIN_SEEDS, RULE, by_group, compare, equal
 from rnnbench.study_api import INCONCLUSIVE, Claim, ClaimOutcome, StudyData, StudySweep, Verdict
 
 from rnnbench.studies._support import (
+    state_accuracy_points,
     archs, by_seed, finish, legend, line_by_seed, machine_line, metric, new_figure, params_line, select, setup_line,
     values_of,
 )
@@ -149,12 +150,7 @@ def _accuracy_figure(data: StudyData, results, title: str, name: str, x_field: s
     except ImportError:
         return None
     for arch in archs(results):
-        xs, ys = [], []
-        for r in select(results, arch):
-            x, y = metric(r, "decode", "state_bytes"), metric(r, "train", "eval_accuracy")
-            if x is not None and y is not None:
-                xs.append(x)
-                ys.append(y)
+        xs, ys = state_accuracy_points(results, arch)
         ax.scatter(xs, ys, s=36, label=arch)
     ax.set_xscale("log")
     ax.set_xlabel("decode state (bytes of the tensors step() returns)")

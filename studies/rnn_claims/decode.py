@@ -13,6 +13,7 @@ from rnnbench.stats import estimate_ratio
 from rnnbench.study_api import INCONCLUSIVE, NOT_SUPPORTED, SUPPORTED, ClaimOutcome, StudyData, Verdict
 
 from rnnbench.studies._support import (
+    state_accuracy_points,
     legend, archs, by_seed, finish, line_by_seed, machine_line, median, metric, new_figure, params_line, samples,
     select, setup_line, values_of,
 )
@@ -212,12 +213,7 @@ def _recall_figure(data: StudyData, results, widths=()):
     except ImportError:
         return None
     for arch in archs(results):
-        xs, ys = [], []
-        for r in select(results, arch):
-            x, y = metric(r, "decode", "state_bytes"), metric(r, "train", "eval_accuracy")
-            if x is not None and y is not None:
-                xs.append(x)
-                ys.append(y)
+        xs, ys = state_accuracy_points(results, arch)
         ax.scatter(xs, ys, s=40, label=f"{arch} (equal parameters)")
     for arch in archs(widths):
         xs, ys = [], []
