@@ -111,6 +111,20 @@ def test_a_real_20_percent_shift_across_three_rounds_is_slower():
     assert faster.verdict == "faster"
 
 
+def test_two_runs_a_side_are_not_rounds():
+    # Two runs a side give the run-level bootstrap three distinct resamples a side, two of them one run
+    # repeated: it falls back to the one-run rule, whose band holds the disagreement between a side's runs.
+    base_runs = [lognormal(1e-3, 0.02, 60, 1), lognormal(1.2e-3, 0.02, 60, 2)]  # the machine moved 20%
+    new_runs = [lognormal(1.2e-3, 0.02, 60, 3), lognormal(1.3e-3, 0.02, 60, 4)]   # NEW 1.2x/1.3x of the first
+    row = judge_timing("c", ["i"], _pooled(base_runs), _pooled(new_runs), S, runs=(base_runs, new_runs))
+    assert row.rule == "fewer than 3 runs a side (2+2)"
+    assert row.verdict == "noisy" and "drift" in row.note and not row.regression, (row.ratio, row.note)
+    # a change well beyond what the runs of each side show among themselves is still found
+    steady_new = [lognormal(1.6e-3, 0.02, 60, 5), lognormal(1.62e-3, 0.02, 60, 6)]
+    row = judge_timing("c", ["i"], _pooled(base_runs), _pooled(steady_new), S, runs=(base_runs, steady_new))
+    assert row.verdict == "slower" and row.rule == "fewer than 3 runs a side (2+2)"
+
+
 @pytest.mark.parametrize("seed", range(10))
 def test_a_over_a_with_run_to_run_noise_is_never_slower_in_rounds(seed):
     base_runs, new_runs = rounds(1e-3, 0.05, 3, 60, 2 * seed + 1), rounds(1e-3, 0.05, 3, 60, 2 * seed + 2)

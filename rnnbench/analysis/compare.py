@@ -6,7 +6,8 @@ environment), metrics by (scenario, name). Three kinds of metric, three rules
 
 * timings (raw samples), judged on the run level: with several runs a side, the
   ratio of medians beyond the threshold AND a two-level bootstrap interval (runs, then
-  samples) that excludes no change; with one run a side, beyond the threshold, the
+  samples) that excludes no change; with one run a side (or fewer than three on a
+  side), beyond the threshold, the
   Mann–Whitney U test significant AND the change beyond the runs' own drift; a case
   flagged busy on either side is "noisy"; ``--strict`` is the rule of before;
 * memory and parameter counts (deterministic): beyond the threshold;
@@ -38,6 +39,11 @@ from rnnbench.stats import (DRIFT_BLOCKS, MIN_SAMPLES_PER_BLOCK, Summary, drift_
 
 #: verdicts that make compare exit 1
 REGRESSIONS = {"slower", "bigger", "worse", "failed"}
+#: runs a side before the two-level bootstrap judges on the run level. With two runs a side
+#: there are only three distinct run resamples per side (AA, AB, BB), two of which repeat one
+#: run, so the interval cannot see the variance between runs; such sides fall back to the
+#: one-run rule, whose band includes the disagreement between a side's runs.
+MIN_ROUNDS = 3
 #: environment keys shown when they differ between BASE and NEW
 ENV_KEYS = ("git_commit", "host", "cpu", "cpu_count", "threads", "python", "gpu", "rnnbench")
 
@@ -98,7 +104,8 @@ class Row:
     delta: float | None = None
     tolerance: float | None = None
     note: str = ""
-    #: which rule decided (legend): "rounds (3+3 runs)", "one run a side", "strict", or an accuracy's scale
+    #: which rule decided (legend): "rounds (3+3 runs)", "one run a side",
+    #: "fewer than 3 runs a side (2+2)", "strict", or an accuracy's scale
     rule: str = ""
     #: rnnbench flagged the case as distorted by other processes on a side: the verdict is noisy
     busy: bool = False
@@ -176,7 +183,7 @@ def judge_timing(case: str, ids: list[str], base: Metric, new: Metric, s: Compar
     new_runs = runs[1] or [list(new.samples or [new.value])]
     if s.strict:
         return _judge_samples(case, ids, base, new, s, (base_runs, new_runs))
-    if len(base_runs) >= 2 and len(new_runs) >= 2:
+    if len(base_runs) >= MIN_ROUNDS and len(new_runs) >= MIN_ROUNDS:
         row = _judge_rounds(case, ids, base, new, s, base_runs, new_runs)
     else:
         row = _judge_single(case, ids, base, new, s, base_runs, new_runs)
@@ -231,13 +238,15 @@ def _judge_single(case: str, ids: list[str], base: Metric, new: Metric, s: Compa
 
     The drift band is the largest of: each run's drift between consecutive blocks of its
     samples (:func:`rnnbench.stats.drift_within_run`), and the disagreement between the
-    runs of a side that has several. A change smaller than the band cannot be told from
-    the machine changing between the two runs.
+    runs of a side that has several (fewer than :data:`MIN_ROUNDS`). A change smaller than
+    the band cannot be told from the machine changing between the two runs.
     """
     row = _judge_samples(case, ids, base, new, s, (base_runs, new_runs), check_runs=False)
     drifts = [drift_within_run(r) for r in base_runs + new_runs]
     drifts += [_disagreement(r) for r in (base_runs, new_runs) if len(r) > 1]
-    row.rule = "one run a side"
+    few = max(len(base_runs), len(new_runs))
+    row.rule = ("one run a side" if few == 1
+                else f"fewer than {MIN_ROUNDS} runs a side ({len(base_runs)}+{len(new_runs)})")
     if row.verdict not in ("slower", "faster"):
         return row
     if any(d is None for d in drifts):
@@ -250,7 +259,7 @@ def _judge_single(case: str, ids: list[str], base: Metric, new: Metric, s: Compa
     change = row.ratio if row.verdict == "slower" else 1.0 / row.ratio
     if change < 1.0 + band:
         row.verdict = "noisy"
-        row.note = (f"one run a side: the change {change - 1:.0%} is within the runs' own drift of {band:.0%}"
+        row.note = (f"{row.rule}: the change {change - 1:.0%} is within the runs' own drift of {band:.0%}"
                     f" (medians of {DRIFT_BLOCKS} consecutive blocks of samples): run rounds (docs/ci.md)")
     return row
 

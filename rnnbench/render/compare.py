@@ -83,12 +83,14 @@ def legend(c: Comparison) -> list[str]:
             f" {s.resamples} resamples, seed {s.seed}; Kalibera & Jones 2012). slower/faster: ratio beyond"
             f" ±{s.threshold:.0%} and the interval excludes 1; same: the interval lies within ±{s.threshold:.0%};"
             " noisy: neither (docs/ci.md).")
-    if "one run a side" in rules:
+    if any(r == "one run a side" or r.startswith("fewer than") for r in rules):
         lines.append(
-            f"Timings, one run a side: ratio of medians, [..] its {s.confidence:.0%} percentile bootstrap interval,"
+            f"Timings, one run a side (or fewer than 3 on a side): ratio of medians, [..] its {s.confidence:.0%}"
+            " percentile bootstrap interval,"
             f" p: two-sided Mann-Whitney U on the samples. slower/faster: ratio beyond ±{s.threshold:.0%},"
             f" p < {s.alpha:g}, and the change beyond the runs' own drift (medians of consecutive blocks of each"
-            " run's samples); same: the interval lies within the band; noisy: neither (docs/ci.md).")
+            " run's samples, and the disagreement between a side's runs); same: the interval lies within the band;"
+            " noisy: neither (docs/ci.md).")
     if c.busy:
         lines.append("noisy (the machine was busy): rnnbench's load meter found that other processes left the case"
                      " fewer free CPUs than its threads on a side (/proc/stat); such a time decides nothing"
