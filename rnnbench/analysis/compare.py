@@ -7,8 +7,8 @@ environment), metrics by (scenario, name). Three kinds of metric, three rules
 * timings (raw samples), judged on the run level: with several runs a side, the
   ratio of medians beyond the threshold AND a two-level bootstrap interval (runs, then
   samples) that excludes no change; with one run a side (or fewer than three on a
-  side), beyond the threshold, the
-  Mann–Whitney U test significant AND the change beyond the runs' own drift; a case
+  side), beyond the threshold, the Mann–Whitney U test significant AND the change
+  beyond the runs' own drift; a case
   flagged busy on either side is "noisy"; ``--strict`` is the rule of before;
 * memory and parameter counts (deterministic): beyond the threshold;
 * quality (the task's primary metric), in its direction: worse than BASE by more than
@@ -202,7 +202,7 @@ def _row(case: str, ids: list[str], base: Metric, new: Metric, verdict: str, rat
 
 def _judge_rounds(case: str, ids: list[str], base: Metric, new: Metric, s: CompareSettings,
                   base_runs: list[list[float]], new_runs: list[list[float]]) -> Row:
-    """Several runs a side: the interval resamples runs, then samples within them.
+    """At least :data:`MIN_ROUNDS` runs a side: the interval resamples runs, then samples within them.
 
     slower: the ratio is beyond the threshold and the interval excludes 1 (no change);
     same: the interval lies inside the threshold band; noisy otherwise.
@@ -244,8 +244,7 @@ def _judge_single(case: str, ids: list[str], base: Metric, new: Metric, s: Compa
     row = _judge_samples(case, ids, base, new, s, (base_runs, new_runs), check_runs=False)
     drifts = [drift_within_run(r) for r in base_runs + new_runs]
     drifts += [_disagreement(r) for r in (base_runs, new_runs) if len(r) > 1]
-    few = max(len(base_runs), len(new_runs))
-    row.rule = ("one run a side" if few == 1
+    row.rule = ("one run a side" if len(base_runs) == len(new_runs) == 1
                 else f"fewer than {MIN_ROUNDS} runs a side ({len(base_runs)}+{len(new_runs)})")
     if row.verdict not in ("slower", "faster"):
         return row

@@ -11,7 +11,7 @@ import json
 from dataclasses import asdict
 from typing import Any
 
-from rnnbench.analysis.compare import Comparison, Row, Side
+from rnnbench.analysis.compare import MIN_ROUNDS, Comparison, Row, Side
 from rnnbench.analysis.sources import LoadedRun
 from rnnbench.render.markdown import markdown_table
 from rnnbench.render.terminal import plain_console
@@ -85,7 +85,7 @@ def legend(c: Comparison) -> list[str]:
             " noisy: neither (docs/ci.md).")
     if any(r == "one run a side" or r.startswith("fewer than") for r in rules):
         lines.append(
-            f"Timings, one run a side (or fewer than 3 on a side): ratio of medians, [..] its {s.confidence:.0%}"
+            f"Timings, one run a side (or fewer than {MIN_ROUNDS} on a side): ratio of medians, [..] its {s.confidence:.0%}"
             " percentile bootstrap interval,"
             f" p: two-sided Mann-Whitney U on the samples. slower/faster: ratio beyond ±{s.threshold:.0%},"
             f" p < {s.alpha:g}, and the change beyond the runs' own drift (medians of consecutive blocks of each"
