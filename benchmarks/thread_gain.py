@@ -1,4 +1,4 @@
-"""What a second thread gains per training step, at the README main job's sizes and above.
+"""What a second thread gains per training step, from below the README main job's size to above it.
 
 Run on a quiet machine (the numbers are ratios measured in this one run):
 
@@ -8,9 +8,10 @@ Run on a quiet machine (the numbers are ratios measured in this one run):
 For each model and (batch, hidden) it times training steps of one case with 1 and 2 threads
 (torch.set_num_threads, the same model and batch), alternating, and prints the median step
 time of each and their ratio. rnnbench's thread policy (rnnbench.execution.thread_policy)
-gives a case two threads only from MIN_WORK_FOR_TWO_THREADS = batch x hidden^2 up: the
-sizes below it should show a ratio near 1 (little to gain, and a second thread risks
-waiting on a busy machine).
+does not read the gain off the size: each case times its own forward on 1 and 2 threads
+and keeps two where they run it at least MIN_GAIN_FOR_MORE_THREADS times faster. This
+table shows, on one machine, where that line falls in sizes and whether the forward's gain
+(what the probe sees) tracks the training step's.
 """
 
 from __future__ import annotations
@@ -22,17 +23,17 @@ import time
 import torch
 
 from rnnbench.execution.runner import build_model, build_task, registry_for
-from rnnbench.execution.thread_policy import MIN_WORK_FOR_TWO_THREADS
+from rnnbench.execution.thread_policy import MIN_GAIN_FOR_MORE_THREADS
 from rnnbench.records import CaseConfig
 
 
-def step_times(model, batch, threads: int, steps: int) -> list[float]:
+def call_times(call, threads: int, calls: int) -> list[float]:
     torch.set_num_threads(threads)
-    model.train_step(batch)  # warm-up at this thread count
+    call()  # warm-up at this thread count
     times = []
-    for _ in range(steps):
+    for _ in range(calls):
         start = time.perf_counter()
-        model.train_step(batch)
+        call()
         times.append(time.perf_counter() - start)
     return times
 
@@ -40,15 +41,22 @@ def step_times(model, batch, threads: int, steps: int) -> list[float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="tiny sizes and few steps (a smoke test)")
+    parser.add_argument("--sizes", default="8x32,16x64,64x64,32x128,64x128,64x256,64x512",
+                        help="BATCHxHIDDEN, comma list, from below the threshold to above (default: %(default)s)")
     args = parser.parse_args()
     registry = registry_for(())
-    sizes = [(4, 8)] if args.quick else [(64, 128), (64, 256), (64, 512)]
+    try:
+        sizes = [(4, 8)] if args.quick else [tuple(int(v) for v in s.split("x")) for s in args.sizes.split(",")]
+    except ValueError:
+        parser.error(f"--sizes takes BATCHxHIDDEN pairs, got {args.sizes!r}")
     models = ["lstm"] if args.quick else ["lstm", "gru", "transformer"]
     steps, rounds = (3, 2) if args.quick else (10, 5)
     task_spec = registry.resolve_task("copy")
     print(f"median wall-clock seconds per training step (time.perf_counter), {rounds} alternating rounds of"
-          f" {steps} steps; threshold batch x hidden^2 = {MIN_WORK_FOR_TWO_THREADS:,}")
-    print(f"{'model':12} {'batch':>5} {'hidden':>6} {'b*h^2':>11} {'1 thread':>10} {'2 threads':>10} {'1/2 ratio':>9}")
+          f" {steps} steps and {steps} forwards; gain: 1-thread median / 2-thread median; rnnbench keeps"
+          f" two threads where its forward probe gains >= {MIN_GAIN_FOR_MORE_THREADS:g}x")
+    print(f"{'model':12} {'batch':>5} {'hidden':>6} {'b*h^2':>11} {'train 1 thr':>11} {'2 threads':>10}"
+          f" {'train gain':>10} {'forward gain':>12}")
     for name in models:
         spec = registry.resolve_model(name)
         for batch_size, hidden in sizes:
@@ -58,13 +66,16 @@ def main() -> None:
             task = build_task(config, registry)
             model = build_model(config, registry, task)
             batch = model.to_device(task.batch("train", 0, batch_size))
-            one, two = [], []
+            test = model.to_device(task.batch("test", 0, batch_size))
+            times: dict[tuple[str, int], list[float]] = {(what, n): [] for what in ("train", "forward") for n in (1, 2)}
             for _ in range(rounds):
-                one += step_times(model, batch, 1, steps)
-                two += step_times(model, batch, 2, steps)
-            m1, m2 = statistics.median(one), statistics.median(two)
-            print(f"{spec.name:12} {batch_size:5d} {hidden:6d} {batch_size * hidden * hidden:11,d} {m1:10.5f}"
-                  f" {m2:10.5f} {m1 / m2:9.2f}")
+                for threads in (1, 2):
+                    times["train", threads] += call_times(lambda: model.train_step(batch), threads, steps)
+                    times["forward", threads] += call_times(lambda: model.forward(test), threads, steps)
+            med = {key: statistics.median(values) for key, values in times.items()}
+            print(f"{spec.name:12} {batch_size:5d} {hidden:6d} {batch_size * hidden * hidden:11,d}"
+                  f" {med['train', 1]:11.5f} {med['train', 2]:10.5f} {med['train', 1] / med['train', 2]:10.2f}"
+                  f" {med['forward', 1] / med['forward', 2]:12.2f}")
 
 
 if __name__ == "__main__":

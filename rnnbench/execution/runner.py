@@ -24,7 +24,7 @@ from rnnbench.execution.budget_load import CHANGE_CPUS, BudgetLoad
 from rnnbench.execution.environment import cpu_model
 from rnnbench.execution.evaluation import evaluate, evaluate_lengths
 from rnnbench.execution.load import LoadMeter
-from rnnbench.execution.thread_policy import ThreadGovernor, case_threads
+from rnnbench.execution.thread_policy import ThreadGovernor, case_threads, probe_threads
 from rnnbench.execution.lr_grid import record_choice, select_rate
 from rnnbench.execution.timing import Measurement, time_call
 from rnnbench.manager import Registry, load_registry
@@ -115,8 +115,9 @@ def _governor(settings: RunSettings, config: CaseConfig) -> ThreadGovernor | Non
 
 def run_case(config: CaseConfig, registry: Registry, settings: RunSettings) -> CaseResult:
     """Run every requested scenario of one case; never raises for a plugin's failure."""
-    # chosen here, in the process that runs the case: its size and the load now (rnnbench.execution.thread_policy)
-    threads, why = case_threads(settings.threads, settings.auto_threads, config.batch_size, config.hidden)
+    # chosen here, in the process that runs the case: one per free CPU now; once the model is built,
+    # _settle_threads keeps more than one only where they speed up its forward (rnnbench.execution.thread_policy)
+    threads, why = case_threads(settings.threads, settings.auto_threads)
     result = CaseResult(config=config, started_at=time.time(), worker=worker_facts(threads))
     # every row says how it was measured: a resume allowed to change settings mixes them in a run
     result.worker["settings"] = settings.to_dict()
@@ -160,11 +161,51 @@ def build_model(config: CaseConfig, registry: Registry, task: Task, hidden: int 
     return spec.factory(model_config)
 
 
+def _set_threads(threads: int) -> None:
+    """torch's and the BLAS libraries' pools at ``threads`` (thread_limit's block restores them at its end)."""
+    import torch
+    from threadpoolctl import threadpool_limits
+
+    torch.set_num_threads(threads)
+    threadpool_limits(limits=threads)
+
+
+def _settle_threads(model: Model, task: Task, config: CaseConfig, settings: RunSettings,
+                    result: CaseResult) -> RunSettings:
+    """Automatic threading on the CPU: keep more than one thread only where the case's own forward gains from it.
+
+    The probe (rnnbench.execution.thread_policy.probe_threads) runs forwards only, with the
+    random state put back afterwards, so the case trains and measures as it would without it.
+    """
+    if not settings.auto_threads or settings.threads <= 1 or config.device != "cpu":
+        return settings
+    import torch
+
+    batch = model.to_device(task.batch("test", 0, config.batch_size))
+    torch_state, numpy_state = torch.get_rng_state(), np.random.get_state()
+    try:
+        probe = probe_threads(lambda: model.forward(batch), _set_threads, settings.threads)
+    except Exception as exc:  # the forward scenario, if asked for, reports the model's own failure
+        threads, why, facts = 1, f"the thread probe's forward failed ({type(exc).__name__}): 1 thread", None
+    else:
+        (threads, why), facts = probe.choice(), probe.facts()
+    finally:
+        torch.set_rng_state(torch_state)
+        np.random.set_state(numpy_state)
+    _set_threads(threads)
+    result.worker["threads"] = threads
+    result.worker["threads_reason"] = f"{result.worker.get('threads_reason', '')}; {why}".lstrip("; ")
+    if facts is not None:
+        result.worker["threads_probe"] = facts
+    return dataclasses.replace(settings, threads=threads)
+
+
 def _run_scenarios(config: CaseConfig, registry: Registry, settings: RunSettings, result: CaseResult) -> None:
     seed_everything(config.seed)
     task = build_task(config, registry)
     model = build_model(config, registry, task)
     T, B = task.shape.seq_len, config.batch_size
+    settings = _settle_threads(model, task, config, settings, result)
     result.details.update(model.describe())
     result.details["family"] = registry.resolve_model(config.model).family
     result.details["total_seq_len"] = T

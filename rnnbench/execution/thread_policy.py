@@ -2,8 +2,10 @@
 
 * :func:`choose_threading` — once, before torch is imported: the OpenMP wait policy (and, with
   ``--threads``, the count as given).
-* :func:`case_threads` — per case, where it runs: one thread when the case is too small for a
-  second to pay (:data:`MIN_WORK_FOR_TWO_THREADS`), else one per CPU other processes leave free.
+* :func:`case_threads` — per case, where it runs: one thread per CPU other processes leave free.
+* :func:`probe_threads` — then, on the CPU, with the case's model built: its own forward timed on
+  one thread and on that many, alternating; more than one thread is kept only where it runs the
+  forward at least :data:`MIN_GAIN_FOR_MORE_THREADS` times faster (:class:`ThreadProbe`).
 * :class:`ThreadGovernor` — during a long case (training): every :data:`RECHECK_S` seconds the
   CPU share other processes took is read again and the thread count follows it, so that a
   machine that gets busy mid-run costs about the share it lost, not a spinning partner thread.
@@ -15,12 +17,21 @@ spinning thread burns its own share waiting: a 2-thread sweep on a 2-core machin
 six busy processes ran 16x slower than idle, where sharing the cores explains about 4x (issue
 13). libgomp reads its wait policy (``OMP_WAIT_POLICY``) once, when it is loaded, so the choice
 must be in the environment before the first ``import torch`` of the process that runs cases.
+
+Why the gain is measured and not read off the case's size: it depends on the CPU. A rule of
+batch x hidden^2 >= 2^22 for two threads, set from one machine, put the README's main job
+(64 x 128^2) on one thread; on the AMD EPYC 2-core machine it was then checked on, two threads ran
+that job's training steps 1.3-1.6x faster, and the whole job took 186-198 s against 132 s
+(issue 27). ``benchmarks/thread_gain.py`` prints the gain at several sizes on a quiet machine.
 """
 
 from __future__ import annotations
 
+import math
 import os
+import statistics
 import sys
+import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, MutableMapping
 
@@ -28,18 +39,17 @@ from rnnbench.execution.load import TOLERANCE_CPUS, CpuSnapshot, MachineLoad, be
 
 #: environment variables that already decide the OpenMP wait behaviour: never overridden
 _USER_OPENMP_KEYS = ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT", "KMP_BLOCKTIME")
-#: batch x hidden x hidden below which a case runs on one thread: each time step's matrix products are then
-#: too small to split (a barrier per step costs more than half a product saves), and a second thread only
-#: adds the risk of waiting for a descheduled partner. The README's main job (batch 64, hidden 128: 1M)
-#: is below; benchmarks/thread_gain.py measures the gain of a second thread at and above these sizes.
-MIN_WORK_FOR_TWO_THREADS = 2**22
+#: how many times faster the case's forward must run on more threads than on one for the case to keep
+#: them: a second thread that saves less than about a sixth of the time is not worth the risk of
+#: spinning for a descheduled partner when the machine gets busy (issue 13: 16x slower)
+MIN_GAIN_FOR_MORE_THREADS = 1.2
+#: alternating blocks per thread count in the probe, and the seconds of calls a block lasts at least
+PROBE_ROUNDS = 3
+PROBE_BLOCK_S = 0.005
+#: calls per block at most (a forward of microseconds): the probe stays within tens of milliseconds
+PROBE_MAX_CALLS = 200
 #: seconds between re-checks of the load during a case
 RECHECK_S = 5.0
-
-
-def worth_more_threads(batch_size: int, hidden: int) -> bool:
-    """Whether a case of this size gains from a second thread (a rule on its size, see the constant)."""
-    return batch_size * hidden * hidden >= MIN_WORK_FOR_TWO_THREADS
 
 
 def threads_for(cap: int, others_cpus: float | None, total: int) -> int:
@@ -48,19 +58,76 @@ def threads_for(cap: int, others_cpus: float | None, total: int) -> int:
     return max(1, min(cap, int(free + TOLERANCE_CPUS)))
 
 
-def case_threads(cap: int, automatic: bool, batch_size: int, hidden: int,
+def case_threads(cap: int, automatic: bool,
                  sample: Callable[[], MachineLoad] = lambda: sample_machine(0.05)) -> tuple[int, str]:
-    """(threads, why) for one case: ``cap`` as given with --threads; otherwise chosen from its size and the load."""
+    """(threads, why) for one case: ``cap`` as given with --threads; otherwise one per CPU the others leave free.
+
+    With more than one, :func:`probe_threads` then decides whether the case gains from them.
+    """
     if not automatic:
         return cap, "--threads as given"
     if cap <= 1:
         return 1, "one CPU"
-    if not worth_more_threads(batch_size, hidden):
-        return 1, (f"batch x hidden^2 = {batch_size * hidden * hidden:,} is below {MIN_WORK_FOR_TWO_THREADS:,}:"
-                   " a second thread gains less than it risks on a shared machine")
     load = sample()
     threads = threads_for(cap, load.others_demand if load.measured else None, load.cores)
     return threads, f"{load.describe()}: {threads} of {cap} thread(s), one per free CPU"
+
+
+@dataclass(frozen=True)
+class ThreadProbe:
+    """The case's forward timed on one thread and on ``more``: medians of alternating blocks."""
+
+    more: int
+    one_s: float
+    more_s: float
+    rounds: int
+    calls_per_block: int
+
+    @property
+    def gain(self) -> float:
+        return self.one_s / self.more_s if self.more_s > 0 else math.inf
+
+    def choice(self) -> tuple[int, str]:
+        """(threads, why): ``more`` where they gain at least MIN_GAIN_FOR_MORE_THREADS, else one."""
+        measured = (f"the case's forward took {self.one_s * 1e3:.3g} ms on 1 thread and {self.more_s * 1e3:.3g} ms"
+                    f" on {self.more} (medians of {self.rounds} alternating blocks of {self.calls_per_block}"
+                    f" call(s), time.perf_counter): {self.gain:.2f}x")
+        if self.gain >= MIN_GAIN_FOR_MORE_THREADS:
+            return self.more, f"{measured}, at least {MIN_GAIN_FOR_MORE_THREADS:g}x: {self.more} threads"
+        return 1, f"{measured}, under {MIN_GAIN_FOR_MORE_THREADS:g}x: 1 thread (more gain less than they risk)"
+
+    def facts(self) -> dict[str, Any]:
+        return {"more": self.more, "one_s": self.one_s, "more_s": self.more_s, "gain": self.gain,
+                "rounds": self.rounds, "calls_per_block": self.calls_per_block,
+                "min_gain": MIN_GAIN_FOR_MORE_THREADS, "method": "forward, time.perf_counter, alternating blocks"}
+
+
+def probe_threads(call: Callable[[], Any], set_threads: Callable[[int], None], more: int,
+                  clock: Callable[[], float] = time.perf_counter, rounds: int = PROBE_ROUNDS,
+                  block_s: float = PROBE_BLOCK_S) -> ThreadProbe:
+    """Time ``call`` (a forward of the case's model) on 1 and ``more`` threads, alternating blocks.
+
+    Each count gets a warm-up call first; a block repeats the call for at least ``block_s``
+    (sized from the warm-up, at most PROBE_MAX_CALLS calls) so that a block of a fast forward
+    is not one timer tick. It leaves the thread count at ``more``; the caller sets the choice.
+    """
+    set_threads(1)
+    start = clock()
+    call()
+    single = clock() - start
+    set_threads(more)
+    call()
+    calls = max(1, min(PROBE_MAX_CALLS, math.ceil(block_s / single) if single > 0 else PROBE_MAX_CALLS))
+    blocks: dict[int, list[float]] = {1: [], more: []}
+    for _ in range(rounds):
+        for threads in (1, more):
+            set_threads(threads)
+            start = clock()
+            for _ in range(calls):
+                call()
+            blocks[threads].append((clock() - start) / calls)
+    return ThreadProbe(more=more, one_s=statistics.median(blocks[1]), more_s=statistics.median(blocks[more]),
+                       rounds=rounds, calls_per_block=calls)
 
 
 @dataclass

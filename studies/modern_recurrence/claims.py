@@ -233,7 +233,7 @@ class Sizes:
 
 #: quick: a 2-core CPU in under 20 minutes; full: a GPU or a cluster
 QUICK = Sizes(seeds="0,1,2", hidden=32, lengths="64,512", speed_batch=8, speed_steps=12, recall_hidden=64,
-              recall_steps=300, widths="16,64", threads=1)
+              recall_steps=300, widths="16,64")
 FULL = Sizes(seeds="0,1,2,3,4", hidden=128, lengths="64,256,1024", speed_batch=16, speed_steps=40,
              recall_hidden=128, recall_steps=1000, widths="32,256")
 

@@ -35,8 +35,8 @@ class Sizes:
     lm_budget_s: int
     recall_steps: int
     lengthgen_steps: int
-    #: threads per case; None: all cores. Small models gain little from a second thread, and on a
-    #: machine with other work a second thread spins waiting for a busy core (steps 10x slower measured)
+    #: threads per case; None (both profiles): chosen per case as `rnnbench run` chooses them
+    #: (rnnbench.execution.thread_policy: one per free CPU, kept only where the case's forward gains)
     threads: int | None = None
     #: --lr-grid of every training sweep (the lm sweep has its own: its default rates differ)
     lr_grid: str = "2e-3,6e-3"
@@ -50,7 +50,7 @@ class Sizes:
 #: higher rates (issue 21: 5-8x the defaults at 300 lm steps).
 QUICK = Sizes(seeds="0,1,2", hidden=64, delays="1,3,10,30", adding_delays="2,5,10,30", copy_steps=400,
               adding_steps=250, gradient_seq_len=20, gradient_steps=400, lengths="64,256,1024", speed_batch=8,
-              speed_steps=15, min_time=0.2, lm_budget_s=10, recall_steps=150, lengthgen_steps=400, threads=1,
+              speed_steps=15, min_time=0.2, lm_budget_s=10, recall_steps=150, lengthgen_steps=400,
               lr_grid="2e-3,6e-3", lm_lr_grid="3e-3,1e-2", state_seeds="0")
 FULL = Sizes(seeds="0,1,2,3,4", hidden=128, delays="1,3,10,30,100,300", adding_delays="2,5,10,30,100,300",
              copy_steps=3000, adding_steps=2000, gradient_seq_len=50, gradient_steps=2000,
