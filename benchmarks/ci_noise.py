@@ -27,8 +27,9 @@ then a venv with ``pip install -e /tmp/old``): its rnnbench, this checkout's tes
 Timings on a shared machine are not figures: run it on a quiet one.
 
 Duration: each run is a fresh process (about 3 s on a quiet 2-core machine, most of it
-importing torch), and a pair takes 3 x ``--rounds`` runs and four compares: about 9 minutes
-for ``--pairs 20`` of one condition with 3 rounds, about 6 with ``--rounds 2``.
+importing torch), and a pair takes 3 x ``--rounds`` runs and four compares: ``--pairs 20`` of
+one condition with 3 rounds took 22 minutes idle on a 2-core AMD EPYC, and about an hour with
+4 busy loops (each run then shares the cores with them).
 """
 
 from __future__ import annotations

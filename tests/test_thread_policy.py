@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 import torch
@@ -166,3 +168,19 @@ def test_without_proc_the_governor_changes_nothing():
     meter.advance(60.0)
     gov.tick()
     assert set_to == []
+
+
+def test_a_real_case_on_a_free_machine_probes_its_forward_and_trains_as_without_the_probe(monkeypatch):
+    """The probe's path through run_case with a real model: the choice and its figures are stored,
+    and the case's training is the same as with the threads given (the probe moved no random state)."""
+    config = dataclasses.replace(_case(), steps=5, seq_len=4, task_options=(("alphabet_size", 8), ("num_symbols", 10)))
+    registry = runner.registry_for(())
+    monkeypatch.setattr(runner, "case_threads", lambda cap, automatic: (2, "2 of 2 thread(s), one per free CPU"))
+    probed = runner.run_case(config, registry, RunSettings(threads=2, auto_threads=True, scenarios=("train",)))
+    given = runner.run_case(config, registry, RunSettings(threads=probed.worker["threads"], auto_threads=False,
+                                                          scenarios=("train",)))
+    assert probed.status == "ok", probed.error
+    probe = probed.worker["threads_probe"]
+    assert probe["more"] == 2 and probe["one_s"] > 0 and probe["more_s"] > 0 and probed.worker["threads"] in (1, 2)
+    assert "on 1 thread" in probed.worker["threads_reason"]
+    assert probed.metric("train", "final_loss").value == given.metric("train", "final_loss").value
