@@ -21,8 +21,8 @@ must be in the environment before the first ``import torch`` of the process that
 Why the gain is measured and not read off the case's size: it depends on the CPU. A rule of
 batch x hidden^2 >= 2^22 for two threads, set from one machine, put the README's main job
 (64 x 128^2) on one thread; on the AMD EPYC 2-core machine it was then checked on, two threads ran
-that job's training steps 1.3-1.6x faster, and the whole job took 186-198 s against 132 s
-(issue 27). ``benchmarks/thread_gain.py`` prints the gain at several sizes on a quiet machine.
+training steps at that size 1.4-1.7x faster (``benchmarks/thread_gain.py``, which prints the gain
+at several sizes on a quiet machine), and the whole job took 186-198 s against 132 s (issue 27).
 """
 
 from __future__ import annotations
