@@ -105,7 +105,7 @@ def _limit_file_size(limit):
 
 @pytest.mark.slow
 def test_a_disk_that_fills_during_a_sweep_keeps_everything_stored_before(tmp_path):
-    base = [sys.executable, "-m", "rnnbench", "run", *TINY, "--out", str(tmp_path), *FAST]
+    base = [sys.executable, "-m", "rnnbench", "run", *TINY, "--out", str(tmp_path), *FAST, "--threads", "1"]
     first = subprocess.run(base + ["--seeds", "0"], env=cli_env(), capture_output=True, text=True, timeout=600)
     assert first.returncode == 0, first.stderr
     with ResultsStore(tmp_path / "rnnbench.db", create=False) as store:
