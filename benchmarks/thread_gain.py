@@ -42,7 +42,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="tiny sizes and few steps (a smoke test)")
     parser.add_argument("--sizes", default="8x32,16x64,64x64,32x128,64x128,64x256,64x512",
-                        help="BATCHxHIDDEN, comma list, from below the threshold to above (default: %(default)s)")
+                        help="BATCHxHIDDEN, comma list (default: %(default)s: from where a second thread loses to where it pays)")
     args = parser.parse_args()
     registry = registry_for(())
     try:

@@ -194,7 +194,7 @@ def _settle_threads(model: Model, task: Task, config: CaseConfig, settings: RunS
         np.random.set_state(numpy_state)
     _set_threads(threads)
     result.worker["threads"] = threads
-    result.worker["threads_reason"] = f"{result.worker.get('threads_reason', '')}; {why}".lstrip("; ")
+    result.worker["threads_reason"] += f"; {why}"  # after run_case's sentence on the load
     if facts is not None:
         result.worker["threads_probe"] = facts
     return dataclasses.replace(settings, threads=threads)
