@@ -13,7 +13,11 @@ job runs them. Then, with compare's exit code (1 = regression):
 
 * recipe: ``compare B1,..,Bk S1,..,Sk`` (a false alarm when it exits 1) and
   ``compare B1,..,Bk X1,..,Xk`` (a detection when it exits 1);
-* one run a side: ``compare B1 S1`` and ``compare B1 X1``, from the same runs.
+* one run a side: ``compare B1 S1`` and ``compare B1 X1``, from the same runs. Such a
+  comparison needs this machine's A/A history (docs/ci.md, "One run a side"): it reads it
+  from the pair's other BASE and SAME runs (B2.., S2..: unchanged code, one clean commit of
+  a scratch git checkout the runs are made in). The slowed runs are stored apart (the
+  slowdown is an environment variable, not a commit), so they are never taken for A/A runs.
 
 It prints, per condition and rule, the false-alarm rate, the detection rate and the wall
 time of one CI comparison (the runs BASE and NEW need, plus compare), median over pairs.
@@ -85,14 +89,26 @@ def newest_run(out: Path) -> str:
         return db.execute("SELECT run_id FROM runs ORDER BY created_at DESC LIMIT 1").fetchone()[0]
 
 
-def run_once(args: argparse.Namespace, out: Path, slowdown: float) -> tuple[str, float]:
-    """One ``rnnbench run`` in a fresh process: its run id and its wall time."""
+def clean_checkout(path: Path) -> Path:
+    """A git repository with one commit and no changes: runs made in it record one clean commit,
+    whatever the state of this checkout (runs of a dirty tree or outside git are no A/A history)."""
+    path.mkdir(parents=True, exist_ok=True)
+    git = ["git", "-C", str(path), "-c", "user.name=ci_noise", "-c", "user.email=ci_noise@localhost"]
+    subprocess.run(["git", "init", "-q", str(path)], check=True)
+    subprocess.run([*git, "commit", "-q", "--allow-empty", "-m", "A/A"], check=True)
+    return path
+
+
+def run_once(args: argparse.Namespace, out: Path, slowdown: float, checkout: Path) -> tuple[str, float]:
+    """One ``rnnbench run`` in a fresh process: its run (the run folder, which names it from any
+    ``--out``) and its wall time."""
     start = time.perf_counter()
+    out.mkdir(parents=True, exist_ok=True)
     proc = subprocess.run([args.rnnbench_python, "-m", "rnnbench", "run", "--out", str(out), *sweep_args(args)],
-                          cwd=out, env=environment(slowdown), capture_output=True, text=True, timeout=900)
+                          cwd=checkout, env=environment(slowdown), capture_output=True, text=True, timeout=900)
     if proc.returncode != 0:
         raise SystemExit(f"ci_noise: rnnbench run failed (exit {proc.returncode}): {proc.stderr.strip()[-400:]}")
-    return newest_run(out), time.perf_counter() - start
+    return str(out / newest_run(out)), time.perf_counter() - start
 
 
 def compare(args: argparse.Namespace, out: Path, base: list[str], new: list[str]) -> tuple[int, str, float]:
@@ -100,7 +116,7 @@ def compare(args: argparse.Namespace, out: Path, base: list[str], new: list[str]
     start = time.perf_counter()
     proc = subprocess.run([args.rnnbench_python, "-m", "rnnbench", "compare", "--out", str(out), ",".join(base),
                            ",".join(new), "--format", "json", *args.compare_args.split()],
-                          cwd=out, env=environment(0.0), capture_output=True, text=True, timeout=600)
+                          env=environment(0.0), capture_output=True, text=True, timeout=600)
     if proc.returncode not in (0, 1):
         raise SystemExit(f"ci_noise: rnnbench compare failed (exit {proc.returncode}): {proc.stderr.strip()[-400:]}")
     return proc.returncode, json.loads(proc.stdout)["summary"], time.perf_counter() - start
@@ -121,6 +137,7 @@ def one_condition(args: argparse.Namespace, busy: int, work: Path) -> dict[str, 
     tallies = {"recipe": Tally(), "single": Tally()}
     print(f"ci_noise: {busy} busy loop(s); 1-minute load average before they start: {os.getloadavg()[0]:.2f}"
           " (0 loops is the idle condition only on a machine that is otherwise quiet)", file=sys.stderr)
+    checkout = clean_checkout(work / "checkout")
     loops = busy_loops(busy)
     started = time.perf_counter()
     try:
@@ -131,7 +148,8 @@ def one_condition(args: argparse.Namespace, busy: int, work: Path) -> dict[str, 
             runs: dict[str, list[tuple[str, float]]] = {"base": [], "same": [], "slow": []}
             for _ in range(args.rounds):  # interleaved: BASE, SAME, SLOW, BASE, SAME, SLOW, ...
                 for side, slowdown in (("base", 0.0), ("same", 0.0), ("slow", args.slowdown)):
-                    runs[side].append(run_once(args, out, slowdown))
+                    # the slowed runs in a store of their own: never read as A/A history
+                    runs[side].append(run_once(args, out / "slowed" if side == "slow" else out, slowdown, checkout))
             ids = {side: [run_id for run_id, _ in r] for side, r in runs.items()}
             for rule, take in (("recipe", args.rounds), ("single", 1)):
                 code_aa, summary_aa, wall_aa = compare(args, out, ids["base"][:take], ids["same"][:take])

@@ -209,3 +209,43 @@ def drift_within_run(samples: Sequence[float], blocks: int = DRIFT_BLOCKS) -> fl
         return None
     medians = [float(np.median(part)) for part in np.array_split(np.asarray(samples, float), blocks)]
     return max(medians) / min(medians) - 1.0
+
+
+@dataclass(frozen=True)
+class AABand:
+    """How far one run's median may move from another's of the same code: a prediction band.
+
+    ``band`` is relative: an A/A pair's ratio NEW/BASE lies within [1/(1+band), 1+band]
+    with probability ``level``; ``sd_log`` is the pooled standard deviation of the log
+    run medians it rests on, ``df`` its degrees of freedom.
+    """
+
+    band: float
+    level: float
+    sd_log: float
+    df: int
+    runs: int
+    groups: int
+
+
+def aa_prediction_band(groups: Sequence[Sequence[float]], level: float = 0.99) -> AABand | None:
+    """The band a new A/A pair of single runs stays within, from earlier runs of unchanged code.
+
+    ``groups`` holds the median of each earlier run, one group per version of the code
+    (runs within a group differ only in when they ran). Work on log medians: the pooled
+    within-group standard deviation ``s`` (df = Σ(n_g − 1)) estimates the run-to-run
+    spread σ that no sample within a run sees. A new pair's log ratio has standard deviation
+    σ·√2 and, for normal run effects, ``d / (s·√2)`` follows Student's t with df degrees
+    of freedom: a prediction interval (Hahn & Meeker 1991, "Statistical Intervals", §4.7).
+    ``None`` below two degrees of freedom (with one, t's 99.5% quantile is 64).
+    """
+    from scipy.stats import t as student_t
+
+    logs = [np.log(np.asarray(g, float)) for g in groups if len(g) >= 2]
+    df = sum(len(g) - 1 for g in logs)
+    if df < 2:
+        return None
+    sd = float(np.sqrt(sum(float(((g - g.mean()) ** 2).sum()) for g in logs) / df))
+    quantile = float(student_t.ppf((1.0 + level) / 2.0, df))
+    return AABand(float(np.expm1(quantile * sd * np.sqrt(2.0))), level, sd, df,
+                  sum(len(g) for g in logs), len(logs))

@@ -3,16 +3,27 @@
 import numpy as np
 import pytest
 
-from rnnbench.analysis.compare import CompareSettings, compare_runs, judge_timing, pool_runs
+from rnnbench.analysis.aa_history import AAHistory
+from rnnbench.analysis.compare import CompareSettings, compare_runs, judge_timing, pool_runs, timed_keys
 from rnnbench.commands.compare import parse_fraction
 from rnnbench.errors import UsageError
 from rnnbench.render.export import benchmark_stats
 from rnnbench.records import CaseResult, Metric, RunInfo
 from rnnbench.analysis.sources import LoadedRun
-from rnnbench.stats import Summary, bootstrap_ratio_ci, smallest_possible_p
+from rnnbench.stats import Summary, aa_prediction_band, bootstrap_ratio_ci, smallest_possible_p
 from rnnbench.records import CaseConfig
 
 S = CompareSettings()
+
+
+def a_a_history(run_sd, runs=8, seed=0):
+    """The A/A band of ``runs`` earlier runs of one commit whose machine states scatter by ``run_sd`` (log)."""
+    medians = 1e-3 * np.random.default_rng(seed).lognormal(0.0, run_sd, runs)
+    return AAHistory(aa_prediction_band([list(medians)]))
+
+
+#: a quiet machine's history: runs of one commit scatter by about 1%
+QUIET = a_a_history(0.01)
 
 
 def timing(samples, scenario="forward", name="latency_s"):
@@ -34,7 +45,7 @@ def lognormal(median, spread, n, seed):
 def test_timing_verdicts(new_median, spread, n, expected):
     base = timing(lognormal(1e-3, spread, n, seed=1))
     new = timing(lognormal(1e-3 * new_median, spread, n, seed=2))
-    row = judge_timing("case", ["id"], base, new, S)
+    row = judge_timing("case", ["id"], base, new, S, history=QUIET)
     assert row.verdict == expected, (row.change_text, row.p_value, row.note)
     assert row.regression == (expected == "slower")
 
@@ -49,7 +60,7 @@ def test_a_regression_needs_significance_not_only_a_ratio():
 
 def test_runs_of_one_side_that_disagree_make_a_change_noisy():
     base, new = timing(lognormal(1e-3, 0.02, 60, 1)), timing(lognormal(1.3e-3, 0.02, 60, 2))
-    assert judge_timing("c", ["i"], base, new, S).verdict == "slower"
+    assert judge_timing("c", ["i"], base, new, S, history=QUIET).verdict == "slower"
     # NEW was two runs whose medians differ by 40%: the machine changed under the measurement
     runs = ([base.samples], [lognormal(1.1e-3, 0.02, 30, 3), lognormal(1.54e-3, 0.02, 30, 4)])
     row = judge_timing("c", ["i"], base, new, S, runs=runs)
@@ -72,13 +83,55 @@ def test_one_run_a_side_needs_a_change_beyond_its_own_drift():
     assert judge_timing("c", ["i"], base, new, CompareSettings(strict=True)).verdict == "slower"
     # the same 15% with runs that hold steady is slower
     steady = judge_timing("c", ["i"], timing(drifting_run(1e-3, 0.0, 200, 1)),
-                          timing(drifting_run(1.15e-3, 0.0, 200, 2)), S)
+                          timing(drifting_run(1.15e-3, 0.0, 200, 2)), S, history=QUIET)
     assert steady.verdict == "slower" and steady.rule == "one run a side"
 
 
 def test_one_short_run_a_side_cannot_measure_its_drift():
     row = judge_timing("c", ["i"], timing(lognormal(1e-3, 0.01, 8, 1)), timing(lognormal(1.3e-3, 0.01, 8, 2)), S)
     assert row.verdict == "noisy" and "too short to measure its own drift" in row.note
+
+
+def test_one_run_a_side_without_a_a_history_decides_nothing():
+    # steady runs, a significant 30%: but nothing measured says how far a whole run moves on this machine
+    base, new = timing(drifting_run(1e-3, 0.0, 200, 1)), timing(drifting_run(1.3e-3, 0.0, 200, 2))
+    row = judge_timing("c", ["i"], base, new, S)
+    assert row.verdict == "noisy" and not row.regression
+    assert "it looked slower by 30%, but no A/A history was read" in row.note and "run rounds" in row.note
+    why = "too little A/A history on this machine (1 other run(s) of this case; a band needs 3 runs of one commit"
+    row = judge_timing("c", ["i"], base, new, S, history=AAHistory(None, why))
+    assert row.verdict == "noisy" and why in row.note
+
+
+def test_one_run_a_side_must_move_beyond_the_machines_a_a_band():
+    # two steady runs 15% apart: what one A/A pair of runs did on the issue's machine
+    base, new = timing(drifting_run(1e-3, 0.0, 200, 1)), timing(drifting_run(1.15e-3, 0.0, 200, 2))
+    loud = a_a_history(0.08)  # earlier runs of one commit scatter by 8%: a 99% band of about ±35%
+    row = judge_timing("c", ["i"], base, new, S, history=loud)
+    assert loud.band.band > 0.2 and row.verdict == "noisy" and not row.regression
+    assert "is within the 99% A/A band" in row.note and "from 8 earlier runs of 1 commit(s)" in row.note
+    # a twice slower NEW is beyond it; the note says what the verdict rests on
+    doubled = judge_timing("c", ["i"], base, timing(drifting_run(2e-3, 0.0, 200, 2)), S, history=loud)
+    assert doubled.verdict == "slower" and doubled.note.startswith("beyond the 99% A/A band")
+    # the same 15% on a quiet machine's history is slower
+    assert judge_timing("c", ["i"], base, new, S, history=QUIET).verdict == "slower"
+
+
+def test_the_a_a_band_is_a_prediction_interval_at_its_level():
+    """Simulated machines: run effects lognormal (sd 5%), 4 earlier runs of one commit, then one new A/A
+    pair. Over 4000 draws the pair leaves the 99% band about 1% of the time (a normal model: exact)."""
+    rng = np.random.default_rng(7)
+    outside = 0
+    for _ in range(4000):
+        history = rng.lognormal(0.0, 0.05, 4)
+        band = aa_prediction_band([list(history)], 0.99)
+        pair = rng.lognormal(0.0, 0.05, 2)
+        ratio = pair[1] / pair[0]
+        outside += not (1 / (1 + band.band) <= ratio <= 1 + band.band)
+    assert 0.004 < outside / 4000 < 0.02
+    assert aa_prediction_band([[1.0, 1.1]]) is None  # one degree of freedom: t's quantile is 64, no band
+    two_commits = aa_prediction_band([[1.0, 1.02], [2.0, 2.04]])  # commits differ; only the within spread counts
+    assert two_commits.df == 2 and two_commits.groups == 2 and two_commits.band < 0.25
 
 
 def rounds(median, run_sd, k, n, seed):
@@ -121,7 +174,8 @@ def test_two_runs_a_side_are_not_rounds():
     assert row.verdict == "noisy" and "drift" in row.note and not row.regression, (row.ratio, row.note)
     # a change well beyond what the runs of each side show among themselves is still found
     steady_new = [lognormal(1.6e-3, 0.02, 60, 5), lognormal(1.62e-3, 0.02, 60, 6)]
-    row = judge_timing("c", ["i"], _pooled(base_runs), _pooled(steady_new), S, runs=(base_runs, steady_new))
+    row = judge_timing("c", ["i"], _pooled(base_runs), _pooled(steady_new), S, runs=(base_runs, steady_new),
+                       history=QUIET)
     assert row.verdict == "slower" and row.rule == "fewer than 3 runs a side (2+2)"
 
 
@@ -146,7 +200,7 @@ def test_the_hierarchical_interval_is_seeded_and_widens_with_run_to_run_noise():
 def test_a_case_flagged_busy_decides_nothing_unless_strict():
     base, new = timing(lognormal(1e-3, 0.02, 60, 1)), timing(lognormal(1.3e-3, 0.02, 60, 2))
     why = "other processes kept 1.9 of 2 CPUs busy, the case needed 1"
-    row = judge_timing("c", ["i"], base, new, S, busy=([], [why]))
+    row = judge_timing("c", ["i"], base, new, S, busy=([], [why]), history=QUIET)
     assert row.verdict == "noisy" and row.busy and row.note == f"the machine was busy (NEW {why}; it looked slower)"
     same = judge_timing("c", ["i"], base, base, S, busy=([why], []))
     assert same.verdict == "same" and not same.busy  # no change to doubt
@@ -311,9 +365,13 @@ def test_compare_reads_the_busy_flag_stored_with_each_row_and_counts_it():
                                                 "cores": 2, "load_average_1min_end": None}}
         return _run(run_id, [result])
 
+    def quiet_history(run):
+        return {key: QUIET for key in timed_keys(run)}
+
     quiet, slower_busy = run("b", 1e-3, 1.0), run("n", 1.3e-3, 19.0)  # others kept 0.1 and 1.9 of 2 CPUs busy
-    comparison = compare_runs(quiet, slower_busy)
+    comparison = compare_runs(quiet, slower_busy, history=quiet_history(slower_busy))
     row = _row(comparison, "latency_s")
     assert row.verdict == "noisy" and "NEW other processes kept 1.9 of 2 CPUs busy, the case needed 1" in row.note
     assert comparison.busy == 1 and "1 undecided because the machine was busy" in summary_line(comparison)
-    assert _row(compare_runs(quiet, run("n", 1.3e-3, 1.0)), "latency_s").verdict == "slower"
+    slower_quiet = run("n", 1.3e-3, 1.0)
+    assert _row(compare_runs(quiet, slower_quiet, history=quiet_history(slower_quiet)), "latency_s").verdict == "slower"

@@ -8,7 +8,8 @@ environment), metrics by (scenario, name). Three kinds of metric, three rules
   ratio of medians beyond the threshold AND a two-level bootstrap interval (runs, then
   samples) that excludes no change; with one run a side (or fewer than three on a
   side), beyond the threshold, the Mann–Whitney U test significant AND the change
-  beyond the runs' own drift; a case
+  beyond the runs' own drift AND beyond the band of A/A history stored for the case on
+  this machine (rnnbench.analysis.aa_history; none: "noisy"); a case
   flagged busy on either side is "noisy"; ``--strict`` is the rule of before;
 * memory and parameter counts (deterministic): beyond the threshold;
 * quality (the task's primary metric), in its direction: worse than BASE by more than
@@ -29,6 +30,7 @@ import statistics
 from dataclasses import dataclass, field
 from typing import Any
 
+from rnnbench.analysis.aa_history import AAHistory, RepeatKey
 from rnnbench.analysis.calibration import CalibrationRatio
 from rnnbench.analysis.conditions import busy_cases
 from rnnbench.analysis.sources import LoadedRun
@@ -170,13 +172,15 @@ RunSamples = tuple[list[list[float]], list[list[float]]]  # each pooled run's sa
 
 
 def judge_timing(case: str, ids: list[str], base: Metric, new: Metric, s: CompareSettings,
-                 runs: RunSamples = ([], []), busy: tuple[list[str], list[str]] = ([], [])) -> Row:
+                 runs: RunSamples = ([], []), busy: tuple[list[str], list[str]] = ([], []),
+                 history: AAHistory | None = None) -> Row:
     """slower/faster, same or noisy for one timed metric (docs/ci.md, "The statistics").
 
     ``runs`` holds the samples of each pooled run of BASE and of NEW (empty: one run a
     side, its samples in ``base``/``new``); ``busy`` what made rnnbench flag the case as
     distorted by other processes on each side: a change then is "noisy", never slower or
-    faster. ``s.strict`` applies the rule of before
+    faster. ``history`` is the case's A/A band on this machine, which a change on one run a
+    side must exceed (None: none was read, so such a change is "noisy"). ``s.strict`` applies the rule of before
     (samples of all runs as independent draws, busy flags ignored).
     """
     base_runs = runs[0] or [list(base.samples or [base.value])]
@@ -186,7 +190,7 @@ def judge_timing(case: str, ids: list[str], base: Metric, new: Metric, s: Compar
     if len(base_runs) >= MIN_ROUNDS and len(new_runs) >= MIN_ROUNDS:
         row = _judge_rounds(case, ids, base, new, s, base_runs, new_runs)
     else:
-        row = _judge_single(case, ids, base, new, s, base_runs, new_runs)
+        row = _judge_single(case, ids, base, new, s, base_runs, new_runs, history)
     if (busy[0] or busy[1]) and row.verdict in ("slower", "faster"):
         # a change measured while other processes held the CPUs may be theirs: it decides nothing
         why = "; ".join([f"BASE {x}" for x in busy[0]] + [f"NEW {x}" for x in busy[1]])
@@ -233,13 +237,15 @@ def _disagreement(runs: list[list[float]]) -> float:
 
 
 def _judge_single(case: str, ids: list[str], base: Metric, new: Metric, s: CompareSettings,
-                  base_runs: list[list[float]], new_runs: list[list[float]]) -> Row:
-    """One run on a side: the within-run test and, for a change, a ratio beyond the runs' own drift.
+                  base_runs: list[list[float]], new_runs: list[list[float]], history: AAHistory | None) -> Row:
+    """One run on a side: the within-run test and, for a change, a ratio beyond two bands.
 
     The drift band is the largest of: each run's drift between consecutive blocks of its
     samples (:func:`rnnbench.stats.drift_within_run`), and the disagreement between the
-    runs of a side that has several (fewer than :data:`MIN_ROUNDS`). A change smaller than
-    the band cannot be told from the machine changing between the two runs.
+    runs of a side that has several (fewer than :data:`MIN_ROUNDS`). It sees the machine
+    changing during a run, not between runs: measured A/A pairs moved by up to 1.9x with
+    steady blocks. So a change must also exceed the A/A band of ``history``, the spread
+    of this case's earlier runs of unchanged code on this machine; without one it is noisy.
     """
     row = _judge_samples(case, ids, base, new, s, (base_runs, new_runs), check_runs=False)
     drifts = [drift_within_run(r) for r in base_runs + new_runs]
@@ -260,6 +266,18 @@ def _judge_single(case: str, ids: list[str], base: Metric, new: Metric, s: Compa
         row.verdict = "noisy"
         row.note = (f"{row.rule}: the change {change - 1:.0%} is within the runs' own drift of {band:.0%}"
                     f" (medians of {DRIFT_BLOCKS} consecutive blocks of samples): run rounds (docs/ci.md)")
+        return row
+    history = history or AAHistory(None, "no A/A history was read")
+    if history.band is None:
+        looked, row.verdict = row.verdict, "noisy"
+        row.note = (f"{row.rule}: it looked {looked} by {change - 1:.0%}, but {history.why_none};"
+                    " one run cannot tell that from the machine changing between runs: run rounds, or record"
+                    " A/A runs of this sweep (docs/ci.md, \"One run a side\")")
+    elif change < 1.0 + history.band.band:
+        row.verdict = "noisy"
+        row.note = f"{row.rule}: the change {change - 1:.0%} is within the {history.describe()}"
+    else:
+        row.note = f"beyond the {history.describe()}"
     return row
 
 
@@ -402,9 +420,6 @@ def judge_accuracy(pairs: list[tuple[CaseResult, CaseResult]], s: CompareSetting
                verdict, delta=delta, tolerance=tolerance, note=how, rule=how)
 
 
-RepeatKey = tuple[str, str, str]  # case id, scenario, metric name
-
-
 def pool_runs(runs: list[LoadedRun], what: str) -> tuple[LoadedRun, dict[RepeatKey, list[list[float]]]]:
     """Several runs of the same code and sweep as one side: timing samples pooled, values averaged.
 
@@ -480,6 +495,11 @@ def busy_notes(runs: list[LoadedRun]) -> BusyNotes:
     return notes
 
 
+def timed_keys(run: LoadedRun) -> set[RepeatKey]:
+    """(case id, scenario, name) of every timing with samples in ``run``: what A/A history is read for."""
+    return {(r.case_id, m.scenario, m.name) for r in run.results for m in r.metrics if _is_timing(m)}
+
+
 def _is_timing(m: Metric) -> bool:
     return m.unit == "s" and bool(m.samples) and m.value is not None
 
@@ -496,11 +516,14 @@ def _group_key(result: CaseResult) -> str:
 
 def compare_runs(base: LoadedRun, new: LoadedRun, settings: CompareSettings = CompareSettings(),
                  repeats: tuple[dict[RepeatKey, list[list[float]]], dict[RepeatKey, list[list[float]]]] = ({}, {}),
-                 busy: tuple[BusyNotes, BusyNotes] | None = None) -> Comparison:
+                 busy: tuple[BusyNotes, BusyNotes] | None = None,
+                 history: dict[RepeatKey, AAHistory] | None = None) -> Comparison:
     """Match the two runs' cases by id and judge every metric both sides have.
 
     ``repeats`` are :func:`pool_runs`' samples per run of each side; ``busy`` the
-    :func:`busy_notes` of each side's runs (default: read from ``base`` and ``new``).
+    :func:`busy_notes` of each side's runs (default: read from ``base`` and ``new``);
+    ``history`` the A/A band of each timed metric (rnnbench.analysis.aa_history.load_aa_history),
+    which a change on fewer than :data:`MIN_ROUNDS` runs a side must exceed (default: none).
     """
     base_by_id = {r.case_id: r for r in base.results}
     new_by_id = {r.case_id: r for r in new.results}
@@ -540,7 +563,8 @@ def compare_runs(base: LoadedRun, new: LoadedRun, settings: CompareSettings = Co
                 key = (cid, nm.scenario, nm.name)
                 runs = (repeats[0].get(key, []), repeats[1].get(key, []))
                 out.rows.append(judge_timing(label, [cid], bm, nm, settings, runs,
-                                             (busy[0].get(cid, []), busy[1].get(cid, []))))
+                                             (busy[0].get(cid, []), busy[1].get(cid, [])),
+                                             (history or {}).get(key)))
             elif _is_memory(nm) and _is_memory(bm):
                 out.rows.append(judge_deterministic("memory", label, [cid], bm, nm, settings))
             elif nm.scenario == "model" and nm.name == "params" and nm.value is not None and bm.value is not None:

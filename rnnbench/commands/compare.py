@@ -10,7 +10,8 @@ from pathlib import Path
 from typing import Any, Callable
 
 from rnnbench.commands.common import add_out
-from rnnbench.analysis.compare import CompareSettings, busy_notes, compare_runs, pool_runs
+from rnnbench.analysis.aa_history import load_aa_history
+from rnnbench.analysis.compare import MIN_ROUNDS, CompareSettings, busy_notes, compare_runs, pool_runs, timed_keys
 from rnnbench.analysis.calibration import calibration_ratio, normalise
 from rnnbench.analysis.sources import COMMIT_PREFIX, load_run_source
 from rnnbench.errors import UsageError
@@ -128,8 +129,12 @@ def run(args: argparse.Namespace) -> int:
     base, base_repeats = pool_runs(base_runs, "BASE")
     new, new_repeats = pool_runs(new_runs, "NEW")
     _print_notes(base_runs, new_runs)
+    history = None
+    if not settings.strict and min(len(base_runs), len(new_runs)) < MIN_ROUNDS:
+        # fewer than MIN_ROUNDS runs a side: a change must exceed this machine's A/A band
+        history = load_aa_history(out, base_runs, new_runs, timed_keys(new))
     comparison = compare_runs(base, new, settings, (base_repeats, new_repeats),
-                              (busy_notes(base_runs), busy_notes(new_runs)))
+                              (busy_notes(base_runs), busy_notes(new_runs)), history)
     comparison.calibration, comparison.normalised = calibration, args.normalise
     if args.format == "json":
         print(render_json(comparison), end="")

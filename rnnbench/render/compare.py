@@ -11,6 +11,7 @@ import json
 from dataclasses import asdict
 from typing import Any
 
+from rnnbench.analysis.aa_history import HISTORY_LEVEL
 from rnnbench.analysis.compare import MIN_ROUNDS, Comparison, Row, Side
 from rnnbench.analysis.sources import LoadedRun
 from rnnbench.render.markdown import markdown_table
@@ -89,8 +90,9 @@ def legend(c: Comparison) -> list[str]:
             " percentile bootstrap interval,"
             f" p: two-sided Mann-Whitney U on the samples. slower/faster: ratio beyond ±{s.threshold:.0%},"
             f" p < {s.alpha:g}, and the change beyond the runs' own drift (medians of consecutive blocks of each"
-            " run's samples, and the disagreement between a side's runs); same: the interval lies within the band;"
-            " noisy: neither (docs/ci.md).")
+            " run's samples, and the disagreement between a side's runs) and beyond this machine's A/A band"
+            f" ({HISTORY_LEVEL:.0%} prediction band from the stored runs of unchanged code of the case; none: noisy);"
+            " same: the interval lies within the band; noisy: neither (docs/ci.md).")
     if c.busy:
         lines.append("noisy (the machine was busy): rnnbench's load meter found that other processes left the case"
                      " fewer free CPUs than its threads on a side (/proc/stat); such a time decides nothing"
