@@ -68,6 +68,9 @@ class CaseConfig:
     model_options: tuple[tuple[str, Any], ...] = field(default=(), metadata=ID_WHEN_SET)
     #: train to this wall-clock budget in seconds instead of ``steps`` steps (--time-budget)
     time_budget_s: float | None = field(default=None, metadata=ID_WHEN_SET)
+    #: train for as many steps as this many training FLOPs allow (--flops-budget): the model's
+    #: counted FLOPs per training step decide its steps, so models of unequal cost get equal compute
+    flops_budget: float | None = field(default=None, metadata=ID_WHEN_SET)
     #: --lr-grid: train at each of these rates and keep the one best on the validation split (the
     #: case's ``lr`` is then 0, like ``steps`` under a budget; ``train_lr_selected`` says which ran)
     lr_grid: tuple[float, ...] = field(default=(), metadata=ID_WHEN_SET)

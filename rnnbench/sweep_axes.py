@@ -104,6 +104,8 @@ AXES: tuple[Axis, ...] = (
          series=True),
     Axis("time_budget_s", "budget", "budget", "training budget (s of wall clock)",
          "trained for {} s of wall clock (--time-budget)", point=True, series=True, in_case_label=True, unit="s"),
+    Axis("flops_budget", "FLOPs budget", "flops", "training budget (FLOPs)",
+         "trained for {} FLOPs (--flops-budget)", point=True, series=True, in_case_label=True),
     # a model with other options is another line, but still the same model where findings compare models
     Axis("model_options", "model options", "model opts", "model options", "model options {}", point=False,
          series=True, bare=True),

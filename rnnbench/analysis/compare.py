@@ -161,6 +161,8 @@ def case_label(result: CaseResult, with_seed: bool = True) -> str:
         text += f" {c.device} {c.dtype}"
     if c.time_budget_s is not None:
         text += f" budget={c.time_budget_s:g}s"
+    if c.flops_budget is not None:
+        text += f" flops={c.flops_budget:g}"
     return text + (f" seed={c.seed}" if with_seed else "")
 
 

@@ -396,6 +396,8 @@ def _scope(ok: pd.DataFrame, varying: Sequence[str]) -> Finding:
         if name == "steps" and budgets:  # budgeted cases train to a wall-clock budget, not a step count
             if "time_budget_s" not in varying:
                 fixed.append(" / ".join(f"{_num(b)} s" for b in budgets) + " training budget")
+        elif name == "steps" and "flops_budget" in ok and ok["flops_budget"].notna().any():
+            continue  # a FLOPs budget gives each model its own steps: the flops_budget axis says the budget
         elif name == "steps":
             fixed.append(f"{_num(value)} training steps")
         elif name != "task_options" or axis.text(value) != "default options":

@@ -16,7 +16,7 @@ FRAME_SCHEMA_VERSION = 1
 
 CONFIG_COLUMNS = ["model", "arch", "backend", "model_options", "task", "task_options", "seq_len", "batch_size",
                   "hidden", "width", "matched_params", "layers", "device", "dtype", "seed", "steps", "lr", "lr_grid",
-                  "lr_schedule", "time_budget_s"]
+                  "lr_schedule", "time_budget_s", "flops_budget"]
 
 #: metrics whose "how it was measured" gets its own column beside the value
 _METHOD_SUFFIXES = ("_s", "memory_bytes", "state_bytes")
@@ -43,6 +43,7 @@ def result_row(result: CaseResult, run_id: str = "") -> dict:
         # under --lr-grid the rate is chosen per case: lr is empty, train_lr_selected holds the choice
         "lr": None if c.lr_grid else c.lr, "lr_grid": format_value(c.lr_grid) if c.lr_grid else None,
         "lr_schedule": c.lr_schedule, "time_budget_s": c.time_budget_s,
+        "flops_budget": c.flops_budget,
         "status": result.status, "error": result.error,
         "host": result.worker.get("host"), "pid": result.worker.get("pid"),
         "cpu": result.worker.get("cpu"), "threads": result.worker.get("threads"),

@@ -282,15 +282,28 @@ def _train_on_grid(config: CaseConfig, registry: Registry, task: Task, settings:
     return choice.model
 
 
+def flops_budget_steps(model: Model, config: CaseConfig, seq_len: int) -> int:
+    """The training steps a FLOPs budget buys this model: budget // counted FLOPs per step, at least 1."""
+    per_step = float(model.flops(seq_len, config.batch_size, training=True))
+    if not per_step > 0:
+        raise ValueError(f"--flops-budget needs the model's FLOPs per training step, and {config.model} counts"
+                         f" {per_step:g}")
+    return max(1, int(config.flops_budget // per_step))
+
+
 def _fit(model: Model, task: Task, config: CaseConfig, settings: RunSettings, result: CaseResult) -> None:
-    """Train for ``config.steps`` steps, or until ``config.time_budget_s`` seconds have passed.
+    """Train for ``config.steps`` steps, until ``config.time_budget_s`` seconds have passed, or for
+    as many steps as ``config.flops_budget`` allows.
 
     Under a time budget the clock covers everything a training step needs (making
     the batch, moving it, the step itself), and stops before the first step that
-    would start past the budget; evaluation and timing repeats are outside it.
+    would start past the budget; evaluation and timing repeats are outside it. Under
+    a FLOPs budget the steps are the budget over the model's counted training FLOPs per
+    step, rounded down (at least one): the last step never goes past the budget.
     """
     T, B = task.shape.seq_len, config.batch_size
     budget = config.time_budget_s
+    steps_to_run = config.steps if config.flops_budget is None else flops_budget_steps(model, config, T)
     step_times: list[float] = []
     losses: list[float] = []
     ends: list[float] = []  # seconds of training when each step ended
@@ -301,14 +314,14 @@ def _fit(model: Model, task: Task, config: CaseConfig, settings: RunSettings, re
     governor = _governor(settings, config)
     cpu_start = time.process_time()
     train_start = time.perf_counter()
-    while (step < config.steps) if budget is None else (time.perf_counter() - train_start < budget):
+    while (step < steps_to_run) if budget is None else (time.perf_counter() - train_start < budget):
         if governor is not None:  # a machine that gets busy mid-case: fewer threads, no spinning partner
             governor.tick()
         batch = model.to_device(task.batch("train", step, B))
         if config.lr_schedule != "constant":  # progress in steps, or in seconds of the budget
-            done = (step + 1) / config.steps if budget is None else (time.perf_counter() - train_start) / budget
+            done = (step + 1) / steps_to_run if budget is None else (time.perf_counter() - train_start) / budget
             model.set_learning_rate(config.lr * lr_factor(config.lr_schedule, done))
-        measure_memory = step == (1 if budget is not None else min(1, config.steps - 1))
+        measure_memory = step == (1 if budget is not None else min(1, steps_to_run - 1))
         meter = model.memory_meter("train") if measure_memory else contextlib.nullcontext()
         start = time.perf_counter()
         with meter as reading:
@@ -339,7 +352,9 @@ def _fit(model: Model, task: Task, config: CaseConfig, settings: RunSettings, re
         result.details["train_step_time"] = (
             f"not timed: {step} step(s) are fewer than {settings.train_warmup_steps} warm-up step(s),"
             " one memory-metered step and one timed step")
-    ran = f"{step} training steps" if budget is None else f"{step} training steps in a {budget:g} s budget"
+    ran = (f"{step} training steps in a {budget:g} s budget" if budget is not None
+           else f"{step} training steps in a {config.flops_budget:g} FLOP budget" if config.flops_budget is not None
+           else f"{step} training steps")
     result.metrics += [
         Metric("train", "time_s", train_time, "s", f"wall clock of {ran} (batches, transfers and steps)"),
         Metric("train", "cpu_time_s", cpu_time, "s",
@@ -352,6 +367,9 @@ def _fit(model: Model, task: Task, config: CaseConfig, settings: RunSettings, re
                f"analytic count: {step} steps x the model's training FLOPs per step over [B, T]"),
         Metric("train", "final_loss", float(loss), task_loss_unit(model), "loss of the last training batch"),
     ]
+    if config.flops_budget is not None:
+        result.metrics.append(Metric("train", "flops_budget", float(config.flops_budget), "FLOP",
+                                     "training-FLOPs budget (--flops-budget); steps = budget // FLOPs per step"))
     if budget is not None:
         result.metrics.append(Metric("train", "budget_s", float(budget), "s",
                                      "wall-clock training budget (--time-budget); evaluation is outside it"))

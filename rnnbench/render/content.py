@@ -72,7 +72,7 @@ def _axis_value(result: CaseResult, field: str) -> Any:
     c = result.config
     if field.endswith("_options"):
         return ",".join(f"{k}={v}" for k, v in axis_value(c, field).items()) or "-"
-    if field == "steps" and c.time_budget_s is not None:
+    if field == "steps" and (c.time_budget_s is not None or c.flops_budget is not None):
         return None  # a budgeted case has no step count: steps reached says how many ran
     return axis_value(c, field)
 
@@ -190,8 +190,8 @@ def summary_columns(results: list[CaseResult]) -> tuple[list[Column], list[list[
             fmt_count(m.value) if (m := r.metric("forward", "tokens_per_s")) else "-",
             timed_cell(r.metric("decode", "token_latency_s")),
             fmt_bytes(state.value) if state is not None else "-", mem,
-            fmt_count(m.value) if r.config.time_budget_s is not None and (m := r.metric("train", "steps_reached"))
-            else "-", quality_text,
+            fmt_count(m.value) if (r.config.time_budget_s is not None or r.config.flops_budget is not None)
+            and (m := r.metric("train", "steps_reached")) else "-", quality_text,
             "-" if chance is None or chance.value is None else f"{chance.value:.3g}" if all_chance
             else f"{baseline_kind(r)} {chance.value:.3g}",
             r.status if r.status == "ok" else f"{r.status}: {reason}" if reason else r.status,
@@ -251,7 +251,8 @@ def legend_lines(shown: dict[str, str], run: RunInfo, results: list[CaseResult])
                      " case; the train step, memory and quality columns are that rate's training run.")
     if "steps reached" in shown:
         lines.append(f"{named('steps reached')}: training steps completed within the --time-budget (the clock covers"
-                     " batches, transfers and steps; evaluation is outside it).")
+                     " batches, transfers and steps; evaluation is outside it), or the steps a --flops-budget"
+                     " bought (the budget over the model's counted training FLOPs per step, rounded down).")
     primary = _shared_primary_metric(results) or "quality"
     if primary in shown:
         lines.append(f"{named(primary)}: the task's primary metric on held-out test batches"

@@ -42,6 +42,8 @@ class RunRequest:
     lr_schedule: list[str] = field(default_factory=lambda: ["constant"])
     #: seconds of wall clock to train each case for, instead of ``steps`` (Languini Kitchen's equal-time protocol)
     time_budget: list[float] | None = None
+    #: training FLOPs per case, instead of ``steps``: each model's steps from its counted FLOPs per step
+    flops_budget: list[float] | None = None
     #: ``{task: {option: value}}``; values are converted to each option's type at expansion
     task_opt: dict[str, dict[str, Any]] = field(default_factory=dict)
     #: ``{arch or ARCH@BACKEND: {option: value}}``, converted by the model spec at expansion
@@ -72,6 +74,11 @@ class RunRequest:
                              " give one of them")
         if self.time_budget is not None and "train" not in self.scenarios:
             raise UsageError("--time-budget budgets the training: add train to --scenarios")
+        if self.flops_budget is not None and (self.steps is not None or self.time_budget is not None):
+            raise UsageError("--flops-budget replaces --steps and --time-budget (a case trains for as many steps"
+                             " as its FLOPs per step allow); give one of them")
+        if self.flops_budget is not None and "train" not in self.scenarios:
+            raise UsageError("--flops-budget budgets the training: add train to --scenarios")
         if self.lr_grid is not None and self.lr is not None:
             raise UsageError("--lr-grid chooses the rate from its grid on the validation split; --lr fixes it:"
                              " give one of them")
@@ -304,6 +311,9 @@ OPTIONS: tuple[Option, ...] = (
            " (linear warm-up over the first 5%% of training, then cosine decay to 10%% of the rate)", "axes"),
     Option("time_budget", float_list, "train each case for this many seconds of wall clock instead of --steps"
            " (evaluation outside it)", "axes", metavar="SECONDS"),
+    Option("flops_budget", float_list, "train each case for as many steps as this many training FLOPs"
+           " allow (the model's counted FLOPs per training step, forward and backward, decide its steps;"
+           " at least one) instead of --steps", "axes", metavar="FLOPS"),
     Option("task_opt", task_options, "a task option (repeatable), e.g. copy.num_symbols=5", "axes",
            metavar="TASK.KEY=VALUE", accumulates=True),
     Option("model_opt", model_options, "a model option (repeatable), e.g. transformer.heads=4; ARCH or"

@@ -62,14 +62,15 @@ def resolve_request(flags: Mapping[str, Any], *, stored: Mapping[str, Any] | Non
 
 
 def _refuse_other_training_length(resumed: RunRequest, request: RunRequest) -> None:
-    """A resume that would swap the run's --steps for --time-budget (or back): one line saying so."""
-    for had, added in (("steps", "time_budget"), ("time_budget", "steps")):
+    """A resume that would swap the run's --steps, --time-budget or --flops-budget for another: one line saying so."""
+    kinds = ("steps", "time_budget", "flops_budget")
+    for had, added in ((a, b) for a in kinds for b in kinds if a != b):
         if getattr(resumed, had) is not None and getattr(resumed, added) is None and \
                 getattr(request, added) is not None:
             flag, old = BY_KEY[had].cli_flag, ",".join(f"{v:g}" for v in getattr(resumed, had))
             raise UsageError(f"{BY_KEY[added].cli_flag}: the run being resumed trains with {flag} {old}, and a"
                              f" resume repeats its sweep; drop {BY_KEY[added].cli_flag}, or start a new run"
-                             f" (without --resume) to train by {'time' if added == 'time_budget' else 'steps'}")
+                             f" (without --resume) to train by {BY_KEY[added].cli_flag}")
 
 
 def locate_option_error(exc: OptionError, flags: Mapping[str, Any], sweep: str | Path | None) -> OptionError:

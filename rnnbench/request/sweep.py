@@ -43,11 +43,13 @@ class SweepAxes:
     model_options: dict[str, dict[str, Any]] = field(default_factory=dict)
     #: wall-clock training budgets in seconds; None trains for ``steps`` steps
     time_budget: list[float] | None = None
+    #: training-FLOPs budgets; each case's steps follow from its model's FLOPs per step
+    flops_budget: list[float] | None = None
 
 
 #: the axes whose product is the set of cases (``lr_grid`` trains within a case, the options are not axes)
 PRODUCT_AXES = ("models", "tasks", "seq_len", "batch_size", "hidden", "layers", "device", "dtype", "seeds",
-                "steps", "lr", "lr_schedule", "time_budget")
+                "steps", "lr", "lr_schedule", "time_budget", "flops_budget")
 
 
 def case_count(axes: SweepAxes) -> int:
@@ -72,7 +74,7 @@ def axes_of(request: RunRequest) -> SweepAxes:
         seeds=request.seeds, steps=request.steps, lr=request.lr, lr_grid=request.lr_grid,
         lr_schedule=request.lr_schedule, task_options=request.task_opt,
         model_options=request.model_opt,
-        time_budget=request.time_budget,
+        time_budget=request.time_budget, flops_budget=request.flops_budget,
     )
 
 def convert_option(task: TaskSpec, key: str, value: Any) -> Any:
@@ -168,9 +170,11 @@ def expand(
         frozen_options = tuple(sorted(options.items()))
         d = task.defaults
         check_task_options(task, options, axes.seq_len or [d.seq_len])
-        # A budgeted case trains until its time is up: its step count is 0, "none" (steps_reached says how many ran).
+        # A budgeted case trains until its time (or its FLOPs) is spent: its step count is 0, "none"
+        # (steps_reached says how many ran).
         grid = tuple(axes.lr_grid or ())
-        for spec, seq_len, batch, hidden, layers, device, dtype, seed, steps, lr, schedule, budget in itertools.product(
+        for (spec, seq_len, batch, hidden, layers, device, dtype, seed, steps, lr, schedule, budget,
+             flops) in itertools.product(
             usable,
             axes.seq_len or [d.seq_len],
             axes.batch_size or [d.batch_size],
@@ -179,10 +183,11 @@ def expand(
             axes.device,
             axes.dtype,
             axes.seeds,
-            [0] if axes.time_budget else axes.steps or [d.steps],
+            [0] if axes.time_budget or axes.flops_budget else axes.steps or [d.steps],
             axes.lr or [None],
             axes.lr_schedule,
             axes.time_budget or [None],
+            axes.flops_budget or [None],
         ):
             # a grid replaces the one rate (0, as steps are 0 under a budget); the family's default otherwise
             lr = 0.0 if grid else d.lr_for(spec.family) if lr is None else lr
@@ -200,6 +205,7 @@ def expand(
                 model=spec.name, task=task.name, task_options=frozen_options,
                 seq_len=seq_len, batch_size=batch, hidden=hidden, layers=layers,
                 device=device, dtype=dtype, seed=seed, steps=steps, lr=lr, time_budget_s=budget,
+                flops_budget=flops,
                 lr_grid=grid, lr_schedule=schedule,
                 model_options=model_options[spec.name],
             ))
