@@ -29,10 +29,10 @@ def test_each_model_trains_for_the_steps_its_flops_allow(tmp_path):
 
 
 def test_a_flops_budget_with_steps_or_a_time_budget_is_one_clear_line(tmp_path):
-    for extra, expected in ((["--steps", "5"], "--flops-budget replaces --steps and --time-budget"),
-                            (["--time-budget", "1"], "--flops-budget replaces --steps and --time-budget"),
+    replaces = "--flops-budget replaces --steps and --time-budget"
+    for flags, expected in ((["--flops-budget", "1e8", "--steps", "5"], replaces),
+                            (["--flops-budget", "1e8", "--time-budget", "1"], replaces),
                             (["--flops-budget", "-1"], "--flops-budget: must be a positive number")):
-        proc = rnnbench("run", "--out", tmp_path, *SWEEP, "--flops-budget", "1e8", *extra) if extra[0] != "--flops-budget" \
-            else rnnbench("run", "--out", tmp_path, *SWEEP, *extra)
+        proc = rnnbench("run", "--out", tmp_path, *SWEEP, *flags)
         assert proc.returncode == 2, proc.stderr
         assert expected in one_line_error(proc)

@@ -47,8 +47,8 @@ class AAHistory:
                 f" machine (SD of log run medians {b.sd_log:.3f}, {b.df} df)")
 
 
-def _machine(loaded: LoadedRun) -> tuple:
-    return tuple(loaded.run.env.get(k) for k in MACHINE_KEYS)
+def _machine(env: dict) -> tuple:
+    return tuple(env.get(k) for k in MACHINE_KEYS)
 
 
 def _clean_commit(env: dict) -> str | None:
@@ -61,7 +61,7 @@ def load_aa_history(out_dir: Path, base: list[LoadedRun], new: list[LoadedRun],
                     keys: Iterable[RepeatKey]) -> dict[RepeatKey, AAHistory]:
     """The A/A band of every timed (case, scenario, metric) in ``keys``, from the store in ``out_dir``."""
     keys = list(keys)
-    machines = {_machine(r) for r in base + new}
+    machines = {_machine(r.run.env) for r in base + new}
     if len(machines) > 1:
         hosts = " vs ".join(sorted({str(r.run.env.get("host")) for r in base + new}))
         why = (f"BASE and NEW ran on different machines or thread settings ({hosts}): no A/A history covers the"
@@ -81,7 +81,7 @@ def load_aa_history(out_dir: Path, base: list[LoadedRun], new: list[LoadedRun],
                 commit = _clean_commit(run.env)
                 if key not in medians or run.run_id in compared or commit is None:
                     continue
-                if tuple(run.env.get(k) for k in MACHINE_KEYS) != machine:
+                if _machine(run.env) != machine:
                     continue
                 value = Summary.of(metric.samples).median if metric.samples else metric.value
                 medians[key].setdefault(commit, []).append(value)

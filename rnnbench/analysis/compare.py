@@ -182,8 +182,8 @@ def judge_timing(case: str, ids: list[str], base: Metric, new: Metric, s: Compar
     side, its samples in ``base``/``new``); ``busy`` what made rnnbench flag the case as
     distorted by other processes on each side: a change then is "noisy", never slower or
     faster. ``history`` is the case's A/A band on this machine, which a change on one run a
-    side must exceed (None: none was read, so such a change is "noisy"). ``s.strict`` applies the rule of before
-    (samples of all runs as independent draws, busy flags ignored).
+    side must exceed (None: none was read, so such a change is "noisy"). ``s.strict``
+    applies the rule of before (samples of all runs as independent draws, busy flags ignored).
     """
     base_runs = runs[0] or [list(base.samples or [base.value])]
     new_runs = runs[1] or [list(new.samples or [new.value])]

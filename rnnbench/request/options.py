@@ -72,13 +72,12 @@ class RunRequest:
         if self.time_budget is not None and self.steps is not None:
             raise UsageError("--time-budget replaces --steps (a budgeted case trains until its time is up);"
                              " give one of them")
-        if self.time_budget is not None and "train" not in self.scenarios:
-            raise UsageError("--time-budget budgets the training: add train to --scenarios")
         if self.flops_budget is not None and (self.steps is not None or self.time_budget is not None):
             raise UsageError("--flops-budget replaces --steps and --time-budget (a case trains for as many steps"
                              " as its FLOPs per step allow); give one of them")
-        if self.flops_budget is not None and "train" not in self.scenarios:
-            raise UsageError("--flops-budget budgets the training: add train to --scenarios")
+        for key in ("time_budget", "flops_budget"):
+            if getattr(self, key) is not None and "train" not in self.scenarios:
+                raise UsageError(f"{BY_KEY[key].cli_flag} budgets the training: add train to --scenarios")
         if self.lr_grid is not None and self.lr is not None:
             raise UsageError("--lr-grid chooses the rate from its grid on the validation split; --lr fixes it:"
                              " give one of them")
