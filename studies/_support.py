@@ -104,14 +104,27 @@ def setup_line(results: Results, trained: bool = True) -> str:
               ("batch_size", "batch"))
     tuned = trained and any(r.config.lr_grid for r in results)
     if trained:
-        fields += (("steps", "steps"),) + ((("lr", "lr"),) if not tuned else ())
+        # a budgeted case's steps field is a placeholder: the budget decides its steps
+        budgeted = any(r.config.time_budget_s is not None or r.config.flops_budget is not None for r in results)
+        fields += (() if budgeted else (("steps", "steps"),)) + ((("lr", "lr"),) if not tuned else ())
     for field, label in fields:
         vals = values_of(results, field)
         parts.append(f"{label} {', '.join(f'{v:g}' if isinstance(v, float) else str(v) for v in vals)}")
+    if trained and budgeted:
+        parts.append(budget_line(results))
     if tuned:
         parts.append(lr_choice_line(results))
     parts.append(f"seeds {', '.join(str(s) for s in seeds_of(results))}")
     return "; ".join(parts)
+
+
+def budget_line(results: Results) -> str:
+    """The training budget of budgeted cases: wall clock (--time-budget) or FLOPs (--flops-budget)."""
+    times = sorted({r.config.time_budget_s for r in results if r.config.time_budget_s is not None})
+    flops = sorted({r.config.flops_budget for r in results if r.config.flops_budget is not None})
+    said = ([f"{', '.join(f'{t:g}' for t in times)} s of wall clock"] if times else []) + \
+           ([f"{', '.join(f'{f:.3g}' for f in flops)} training FLOPs"] if flops else [])
+    return "budget " + " and ".join(said) + " per training"
 
 
 def lr_choice_line(results: Results) -> str:

@@ -14,7 +14,9 @@ from rnnbench.study_api import (
     INCONCLUSIVE, MIXED, NOT_SUPPORTED, SUPPORTED, Claim, ClaimOutcome, StudyData, StudySpec, StudySweep, SweepData,
     Verdict,
 )
+from rnnbench.execution.runner import build_model, build_task
 from rnnbench.studies.rnn_claims import decode, gradients, language, length, memory, speed
+from rnnbench.studies.rnn_claims.sweeps import FULL, QUICK
 
 
 # -- the primitives -------------------------------------------------------------------------
@@ -133,40 +135,87 @@ def test_vanishing_gradient_claim_with_one_seed_is_inconclusive(tmp_path):
     assert verdict.status == INCONCLUSIVE and "needs at least 3" in verdict.reason
 
 
-def lm_cases(bpc: dict[str, list[float]]) -> list[CaseResult]:
+def lm_cases(bpc: dict[str, list[float]], budget: str = "time") -> list[CaseResult]:
+    terms = {"time_budget_s": 4.0} if budget == "time" else {"flops_budget": 8e10}
     return [case(arch, seed, {("train", "eval_bits_per_char"): v, ("train", "steps_reached"): 100.0,
-                              ("train", "time_s"): 15.0, ("train", "cpu_time_s"): 14.0}, task="lm",
-                 family="attention" if arch == "transformer" else "recurrent")
+                              ("train", "time_s"): 4.0, ("train", "cpu_time_s"): 3.9, ("train", "flops"): 7.9e10},
+                 task="lm", family="attention" if arch == "transformer" else "recurrent", **terms)
             for arch, values in bpc.items() for seed, v in enumerate(values)]
 
 
-@pytest.mark.parametrize("bpc, expected", [
-    ({"lstm": [2.9, 3.0, 2.95], "gru": [2.95, 3.05, 3.0], "transformer": [2.5, 2.6, 2.55]}, SUPPORTED),
-    ({"lstm": [2.4, 2.45, 2.42], "gru": [2.95, 3.05, 3.0], "transformer": [2.5, 2.6, 2.55]}, MIXED),
-    ({"lstm": [2.55, 3.0, 2.3], "gru": [2.95, 3.05, 3.0], "transformer": [2.5, 2.6, 2.55]}, INCONCLUSIVE),
+def lm_data(tmp_path: Path, groups: dict[tuple[str, str], dict[str, list[float]]],
+            default: dict[str, list[float]]) -> StudyData:
+    """Claim 5's six sweeps: ``groups`` for the (budget, size) pairs named, ``default`` elsewhere."""
+    return study_data(tmp_path, {language.lm_sweep(b, s): lm_cases(groups.get((b, s), default), b)
+                                 for b in language.BUDGETS for s in language.SIZES})
+
+
+TRANSFORMER_AHEAD = {"lstm": [2.9, 3.0, 2.95], "gru": [2.95, 3.05, 3.0], "transformer": [2.5, 2.6, 2.55]}
+LSTM_AHEAD = {"lstm": [2.2, 2.25, 2.22], "gru": [2.95, 3.05, 3.0], "transformer": [2.5, 2.6, 2.55]}
+
+
+@pytest.mark.parametrize("groups, default, expected", [
+    ({}, TRANSFORMER_AHEAD, SUPPORTED),
+    # the Languini pattern: the LSTM ahead at the small size, the Transformer at the others
+    ({("time", "small"): LSTM_AHEAD, ("flops", "small"): LSTM_AHEAD}, TRANSFORMER_AHEAD, MIXED),
+    ({}, {"lstm": [2.55, 3.0, 2.3], "gru": [2.95, 3.05, 3.0], "transformer": [2.5, 2.6, 2.55]}, INCONCLUSIVE),
+    ({}, {"lstm": [2.0, 2.05, 2.02], "gru": [1.95, 2.05, 2.0], "transformer": [2.5, 2.6, 2.55]}, NOT_SUPPORTED),
 ])
-def test_language_model_claim_each_outcome(tmp_path, bpc, expected):
-    outcome = language.analyze(study_data(tmp_path, {"lm-equal-time": lm_cases(bpc)}))
+def test_language_model_claim_each_outcome(tmp_path, groups, default, expected):
+    outcome = language.analyze(lm_data(tmp_path, groups, default))
     assert outcome.verdict.status == expected, outcome.verdict.reason
+    assert len(outcome.verdict.parts) == 6  # one verdict per (budget, size) group
+    assert {row[0] for row in outcome.table[1]} == {"equal wall clock", "equal FLOPs"}
+
+
+def test_the_mixed_language_verdict_names_each_group(tmp_path):
+    verdict = language.analyze(lm_data(tmp_path, {("time", "small"): LSTM_AHEAD}, TRANSFORMER_AHEAD)).verdict
+    assert verdict.status == MIXED
+    # the LSTM ahead, the GRU behind: the group is mixed, and says which part went which way
+    assert "small (width 64), equal wall clock (4 s): mixed" in verdict.reason, verdict.reason
+    assert "large (width 64), equal FLOPs (8e+10 FLOPs): supported" in verdict.reason, verdict.reason
 
 
 def test_unequal_parameters_make_an_equal_parameter_claim_inconclusive_with_the_counts(tmp_path):
     # the issue's quick lm sweep: the Transformer at 63,528 parameters against the LSTM's 46,696
-    cases = lm_cases({"lstm": [2.9, 3.0, 2.95], "gru": [2.95, 3.05, 3.0], "transformer": [2.5, 2.6, 2.55]})
+    cases = lm_cases(TRANSFORMER_AHEAD)
     for r in cases:
         counts = {"lstm": 46696.0, "gru": 46000.0, "transformer": 63528.0}
         r.metrics = [m if m.name != "params" else Metric("model", "params", counts[r.config.arch]) for m in r.metrics]
-    verdict = language.analyze(study_data(tmp_path, {"lm-equal-time": cases})).verdict
-    assert verdict.status == INCONCLUSIVE
-    assert "parameter counts differ by 38%" in verdict.reason and "63,528" in verdict.reason, verdict.reason
-    assert "would say supported" in verdict.evidence[0]
+    data = lm_data(tmp_path, {}, TRANSFORMER_AHEAD)
+    data.sweeps[language.lm_sweep("time", "medium")].results[:] = cases
+    verdict = language.analyze(data).verdict
+    assert verdict.status == INCONCLUSIVE, verdict.reason  # five groups supported, one undecided
+    medium = next(p for p in verdict.parts if p.reason.startswith("medium (width 64), equal wall clock"))
+    assert medium.status == INCONCLUSIVE
+    assert "parameter counts differ by 38%" in medium.reason and "63,528" in medium.reason, medium.reason
 
 
-def test_unequal_training_time_makes_the_equal_time_claim_inconclusive(tmp_path):
-    cases = lm_cases({"lstm": [2.9, 3.0, 2.95], "gru": [2.95, 3.05, 3.0], "transformer": [2.5, 2.6, 2.55]})
-    cases[0].metrics = [m if m.name != "time_s" else Metric("train", "time_s", 30.0) for m in cases[0].metrics]
-    verdict = language.analyze(study_data(tmp_path, {"lm-equal-time": cases})).verdict
-    assert verdict.status == INCONCLUSIVE and "training wall clock (s) differ" in verdict.reason
+@pytest.mark.parametrize("budget, metric_name, value, undecided", [
+    ("time", "time_s", 30.0, True),      # an equal-time group needs equal wall clock
+    ("flops", "flops", 2e11, True),      # an equal-FLOPs group needs equal FLOPs
+    ("flops", "time_s", 30.0, False),    # but not equal wall clock: a model slow per FLOP takes longer
+])
+def test_an_unequal_budget_makes_its_group_inconclusive(tmp_path, budget, metric_name, value, undecided):
+    data = lm_data(tmp_path, {}, TRANSFORMER_AHEAD)
+    cases = data.sweeps[language.lm_sweep(budget, "large")].results
+    cases[0].metrics = [m if m.name != metric_name else Metric("train", metric_name, value) for m in cases[0].metrics]
+    verdict = language.analyze(data).verdict
+    assert (verdict.status == INCONCLUSIVE) == undecided, verdict.reason
+    if undecided:
+        assert "differ" in verdict.reason and "large" in verdict.reason, verdict.reason
+
+
+@pytest.mark.parametrize("profile", [QUICK, FULL])
+def test_the_flops_budgets_are_the_stated_lstm_steps(registry, profile):
+    """sweeps.py states each FLOPs budget as about lm_flops_steps LSTM steps at that width: keep it true."""
+    for width, budget in zip(profile.lm_widths, profile.lm_flops):
+        config = CaseConfig(model="lstm@torch", task="lm", task_options=(("corpus", ""),), seq_len=128, batch_size=32,
+                            hidden=width, layers=1, device="cpu", dtype="float32", seed=0, steps=1, lr=3e-3)
+        task = build_task(config, registry)
+        model = build_model(config, registry, task)
+        steps = budget / model.flops(task.shape.seq_len, 32, training=True)
+        assert steps == pytest.approx(profile.lm_flops_steps, rel=0.15), (width, steps)
 
 
 def recall_cases(acc: dict[str, list[float]]) -> list[CaseResult]:

@@ -55,9 +55,10 @@ CLAIMS = (
         key="transformers-better-lm", number="5", title="Transformers are better at language modeling",
         quote=_quote(("Less effective compared to newer models like Transformers", "Limitations of RNNs"),
                      ("Common replacements | Transformers in NLP tasks", "Summary table")),
-        experiment="Character-level LM at equal parameter counts and an equal wall-clock training budget; bits per"
-                   " character on held-out text, learning curves against time.",
-        criterion=language.CRITERION, sweeps=("lm-equal-time",), analyze=language.analyze),
+        experiment="Character-level LM at equal parameter counts, at three model sizes, each under an equal"
+                   " wall-clock and an equal training-FLOPs budget (Languini Kitchen's protocol); bits per character"
+                   " on held-out text against parameter count.",
+        criterion=language.CRITERION, sweeps=language.SWEEPS, analyze=language.analyze),
     Claim(
         key="constant-decode-state", number="6a",
         title="Counterpoint: recurrent decode cost and state stay constant; a Transformer's grow",

@@ -3,7 +3,9 @@
 ``quick`` fits a 2-core CPU in under 25 minutes: three seeds (the fewest a verdict
 accepts), a grid of two learning rates per training sweep, small widths and short budgets, so some claims may come out inconclusive where
 the full profile decides them. ``full`` is meant for a GPU or a dask cluster: five seeds,
-twice the width, longer delays and contexts, longer budgets.
+twice the width, longer delays and contexts, longer budgets. Claim 5 runs at three sizes
+of its own in each profile (``lm_widths``), each under an equal wall-clock budget and an
+equal FLOPs budget.
 
 Every sweep lists the LSTM first: ``--match-params`` sizes every other model to the first
 model's parameter count at ``--hidden``.
@@ -16,6 +18,7 @@ from dataclasses import dataclass
 from rnnbench.study_api import StudySweep
 
 from rnnbench.studies.rnn_claims.gradients import RADII, regime_sweep
+from rnnbench.studies.rnn_claims.language import SIZES, lm_sweep
 
 
 @dataclass(frozen=True)
@@ -32,7 +35,7 @@ class Sizes:
     speed_batch: int
     speed_steps: int
     min_time: float
-    lm_budget_s: int
+    lm_budget_s: float    # claim 5: seconds of wall clock per training, at each of lm_widths
     recall_steps: int
     lengthgen_steps: int
     #: threads per case; None (both profiles): chosen per case as `rnnbench run` chooses them
@@ -41,6 +44,14 @@ class Sizes:
     #: --lr-grid of every training sweep (the lm sweep has its own: its default rates differ)
     lr_grid: str = "2e-3,6e-3"
     lm_lr_grid: str = "3e-3,1e-2"
+    #: claim 5's three model sizes, language.SIZES in order (the LSTM's width; --match-params sizes the
+    #: others to its count)
+    lm_widths: tuple[int, ...] = (32, 64, 128)
+    #: claim 5's FLOPs budget per training at each of lm_widths: about ``lm_flops_steps`` training steps of
+    #: the LSTM at that width (its counted FLOPs per step on the lm task's defaults, T=128, batch 32:
+    #: 2.83e8 at 32, 9.69e8 at 64, 3.55e9 at 128, 1.35e10 at 256; a test keeps the two in step)
+    lm_flops: tuple[float, ...] = (2e10, 8e10, 3e11)
+    lm_flops_steps: int = 80
     #: seeds of claim 6b's state-size sweep, which the report shows and no verdict reads (quick: one, for time)
     state_seeds: str = "0,1,2,3,4"
 
@@ -50,12 +61,14 @@ class Sizes:
 #: higher rates (issue 21: 5-8x the defaults at 300 lm steps).
 QUICK = Sizes(seeds="0,1,2", hidden=64, delays="1,3,10,30", adding_delays="2,5,10,30", copy_steps=400,
               adding_steps=250, gradient_seq_len=20, gradient_steps=400, lengths="64,256,1024", speed_batch=8,
-              speed_steps=15, min_time=0.2, lm_budget_s=10, recall_steps=150, lengthgen_steps=400,
-              lr_grid="2e-3,6e-3", lm_lr_grid="3e-3,1e-2", state_seeds="0")
+              speed_steps=15, min_time=0.2, lm_budget_s=4, recall_steps=150, lengthgen_steps=400,
+              lr_grid="2e-3,6e-3", lm_lr_grid="3e-3,1e-2", state_seeds="0", lm_widths=(32, 64, 128),
+              lm_flops=(2e10, 8e10, 3e11), lm_flops_steps=80)
 FULL = Sizes(seeds="0,1,2,3,4", hidden=128, delays="1,3,10,30,100,300", adding_delays="2,5,10,30,100,300",
              copy_steps=3000, adding_steps=2000, gradient_seq_len=50, gradient_steps=2000,
-             lengths="64,128,256,512,1024,2048", speed_batch=16, speed_steps=40, min_time=1.0, lm_budget_s=120,
-             recall_steps=600, lengthgen_steps=3000, lr_grid="1e-3,3e-3,1e-2", lm_lr_grid="1e-3,3e-3,1e-2")
+             lengths="64,128,256,512,1024,2048", speed_batch=16, speed_steps=40, min_time=1.0, lm_budget_s=60,
+             recall_steps=600, lengthgen_steps=3000, lr_grid="1e-3,3e-3,1e-2", lm_lr_grid="1e-3,3e-3,1e-2",
+             lm_widths=(64, 128, 256), lm_flops=(1e12, 3.5e12, 1.4e13), lm_flops_steps=1000)
 
 #: widths of the state-size sweep of claim 6b (both profiles: the question is the range, not the budget)
 STATE_WIDTHS = "32,64,128,256"
@@ -103,10 +116,19 @@ def sweeps(s: Sizes) -> tuple[StudySweep, ...]:
             "min_time": s.min_time, "hidden": s.hidden, "match_params": True},
             purpose="train-step and forward time per token against length, with minGRU's parallel scan as the"
                     " control, on all cores (claim 4)"),
-        StudySweep("lm-equal-time", {
+        # claim 5, the Languini protocol: at each of three sizes, an equal wall-clock and an equal FLOPs budget
+        *(StudySweep(lm_sweep("time", size), {
             "models": "lstm,gru,transformer", "tasks": "lm", "time_budget": s.lm_budget_s, "seeds": s.seeds,
-            "scenarios": "train", "lr_grid": s.lm_lr_grid, **common},
-            purpose="character LM at equal parameters and equal wall-clock budget (claim 5)"),
+            "scenarios": "train", "lr_grid": s.lm_lr_grid, **common, "hidden": width},
+            purpose=f"character LM at equal parameters (LSTM width {width}) and {s.lm_budget_s:g} s of wall clock"
+                    " per training (claim 5)")
+          for size, width in zip(SIZES, s.lm_widths)),
+        *(StudySweep(lm_sweep("flops", size), {
+            "models": "lstm,gru,transformer", "tasks": "lm", "flops_budget": flops, "seeds": s.seeds,
+            "scenarios": "train", "lr_grid": s.lm_lr_grid, **common, "hidden": width},
+            purpose=f"character LM at equal parameters (LSTM width {width}) and {flops:.3g} training FLOPs"
+                    " per training (claim 5)")
+          for size, width, flops in zip(SIZES, s.lm_widths, s.lm_flops)),
         StudySweep("decode", {
             "models": "lstm,gru,transformer", "tasks": "lm", "seq_len": s.lengths, "batch_size": s.speed_batch,
             "seeds": "0", "scenarios": "decode", "min_time": s.min_time, **common},
