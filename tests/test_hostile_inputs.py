@@ -140,6 +140,12 @@ def test_workers_and_scheduler_with_the_local_executor_warn(capsys, tmp_path):
     assert "the local executor runs every case in this process, so --workers and --scheduler are ignored" in err
 
 
+def test_scheduler_with_the_process_executor_warns(capsys, tmp_path):
+    assert main(["run", *TINY, "--executor", "process", "--scheduler", "tcp://x:1", "--out", str(tmp_path)]) == 0
+    err = capsys.readouterr().err
+    assert "the process executor starts its workers on this machine, so --scheduler is ignored" in err, err
+
+
 def test_an_environment_value_json_cannot_store_is_kept_as_text_with_a_warning(capsys, tmp_path):
     assert main(["run", *TINY, "-p", "testplugins.odd_environment", "--out", str(tmp_path)]) == 0
     err = capsys.readouterr().err

@@ -131,6 +131,9 @@ class ProcessExecutor:
         self.timeout = options.timeout
         self._running: list[_Worker] = []
         self._warned = False
+        if options.scheduler:  # a cluster address given here would otherwise be dropped without a word
+            print("rnnbench: warning: the process executor starts its workers on this machine, so --scheduler"
+                  " is ignored; use --executor dask to run on a cluster", file=sys.stderr)
 
     # -- starting and stopping workers ---------------------------------------------------
     def _start(self, job: CaseJob) -> None:
