@@ -63,6 +63,16 @@ def test_clear_winner_is_named_with_its_ratio_and_interval():
     assert "copy T=20 batch=4 hidden=32 layers=1 cpu float32 30 training steps lr=0.003" in scope and "Test CPU with 2 thread(s)" in scope
 
 
+def test_when_no_model_beats_chance_every_model_is_listed():
+    frame = pd.DataFrame([
+        _row("gru", 0.010, 0.002, accuracy=0.09),
+        _row("lstm", 0.013, 0.003, accuracy=0.07),
+    ])
+    [quality] = _texts(frame, "quality")
+    assert quality.startswith("No model beats chance on held-out accuracy (chance 0.1); gru 0.09"), quality
+    assert "lstm 0.07" in quality
+
+
 def test_overlapping_timings_are_no_significant_difference():
     frame = pd.DataFrame([
         _row("gru", 0.0100, 0.0020, spread=0.2, seed=1),

@@ -289,12 +289,14 @@ def _quality(points, varying: list[str], compact: bool) -> list[Finding]:
         spread_note = (f"median over {seeds} seeds, range in brackets" if seeds > 1 else
                        "one seed: no spread between trainings; --seeds 0,1,2 gives one")
         if not better_than_chance(by_model.iloc[0]["median"]):
-            lead = f"{where}No model beats {kind} on held-out {primary} ({chance_text})"
+            # no best to name: every model is listed, the closest first
+            lead, tie, rest = f"{where}No model beats {kind} on held-out {primary} ({chance_text})", "", by_model.index
         else:
             lead = f"{where}Most accurate: {best}, held-out {primary} {by_model.iloc[0]['median']:.3g} against {chance_text}"
-        ties = by_model.index[by_model["median"] == by_model.iloc[0]["median"]]
-        tie = f" (tied with {', '.join(ties[1:])})" if len(ties) > 1 else ""
-        out.append(Finding("quality", f"{lead}{tie}; " + ", ".join(cell(m) for m in by_model.index[1:])
+            ties = by_model.index[by_model["median"] == by_model.iloc[0]["median"]]
+            tie = f" (tied with {', '.join(ties[1:])})" if len(ties) > 1 else ""
+            rest = by_model.index[1:]
+        out.append(Finding("quality", f"{lead}{tie}; " + ", ".join(cell(m) for m in rest)
                            + f" ({'higher' if higher else 'lower'} is better; {spread_note})."))
     if parts:
         out.append(Finding("quality", "Most accurate on held-out data: " + "; ".join(parts) + "."))
