@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import sqlite3
 import subprocess
@@ -44,6 +45,7 @@ def test_run_stores_ordinary_runs_reports_and_skips_them_the_second_time(cli, tm
     report = tmp_path / "study-tiny-study-quick" / "report.html"
     assert proc.stdout.strip().splitlines()[-1] == str(report) and report.exists()
     assert "claims and verdicts" in proc.stdout and "supported" in proc.stdout
+    assert re.search(r"\[1/2\] sweep fast: \d+ case\(s\) in \d+ s of wall clock", proc.stderr), proc.stderr
     runs = study_runs(tmp_path)
     assert [sweep for _, sweep, _ in runs] == ["fast", "slow"]
     assert all(status == "finished" for _, _, status in runs)

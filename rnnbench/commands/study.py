@@ -142,10 +142,14 @@ def run_study(args: argparse.Namespace) -> int:
         stored = {} if args.fresh else _stored_sweeps(out, spec.name)
         failed = 0
         for index, (sweep, request, cases, settings) in enumerate(planned, start=1):
+            head = f"[{index}/{len(sweeps)}] sweep {sweep.name}"
+            sweep_started = time.perf_counter()
             outcome = _run_sweep(args, spec, profile, sweep, request, cases, settings, overrides, stored, registry,
-                                 err, head=f"[{index}/{len(sweeps)}] sweep {sweep.name}")
+                                 err, head=head)
             if outcome is None:
                 continue
+            err.print(Text(f"{head}: {len(outcome.results)} case(s) in {time.perf_counter() - sweep_started:.0f} s"
+                           " of wall clock"), soft_wrap=True)
             if outcome.interrupted:
                 again = ["rnnbench", "study", "run", spec.name, "--profile", profile, "--out", str(out),
                          *_device_argv(args.device), *_override_argv(overrides)]
