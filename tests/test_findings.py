@@ -54,8 +54,9 @@ def test_clear_winner_is_named_with_its_ratio_and_interval():
     # the winner's figure is the results.csv median divided by batch x total length
     assert f"{frame.loc[0, 'train_step_time_s'] / (4 * 22) * 1e6:.3g} µs/token" in train
     assert "Fastest forward per token: gru" in forward
-    [quality] = _texts(frame, "quality")
+    quality, by_family = _texts(frame, "quality")
     assert quality.startswith("Most accurate: gru, held-out accuracy 0.9 against chance 0.1")
+    assert by_family.endswith("recurrent: gru 0.9 (best of 2); attention: transformer 0.08."), by_family
     assert "transformer 0.08 (no better than chance)" in quality and "one seed" in quality
     [memory] = _texts(frame, "memory")
     assert memory.startswith("Smallest training memory: gru, 1000 B; lstm 1.27 KiB (1.3×)")

@@ -25,3 +25,27 @@ def test_two_settings_of_one_model_are_told_apart_everywhere():
     assert case_label(RESULTS[1]).startswith("mingru@torch[scan=sequential] copy")
     labels = _labels({"a": RESULTS[0].config, "b": RESULTS[1].config})
     assert labels["b"].startswith("mingru@torch[scan=sequential]") and labels["a"].startswith("mingru@torch ")
+
+
+def _family_case(model, family, accuracy):
+    result = _case((), accuracy)
+    result.config = CaseConfig(**{**result.config.__dict__, "model": model})
+    result.details["family"] = family
+    return result
+
+
+def test_a_run_of_several_families_names_each_models_family_in_the_table_and_the_findings():
+    from rnnbench.analysis.findings import findings
+
+    results = [_family_case("lstm@torch", "recurrent", 0.4), _family_case("mingru@torch", "linear-recurrent", 0.5),
+               _family_case("hawk@torch", "linear-recurrent", 0.7), _family_case("transformer@torch", "attention", 0.9)]
+    columns, rows, _ = summary_columns(results)
+    assert [c.name for c in columns][:2] == ["model", "family"]
+    assert [row[1] for row in rows] == ["recurrent", "linear-recurrent", "linear-recurrent", "attention"]
+    [by_family] = [f.text for f in findings(results_frame(results)) if "By family" in f.text]
+    assert ("attention: transformer@torch 0.9; linear-recurrent: hawk@torch 0.7 (best of 2);"
+            " recurrent: lstm@torch 0.4") in by_family, by_family
+    # one family: no column, no finding
+    same = [_family_case("lstm@torch", "recurrent", 0.4), _family_case("gru@torch", "recurrent", 0.5)]
+    assert "family" not in [c.name for c in summary_columns(same)[0]]
+    assert not [f for f in findings(results_frame(same)) if "By family" in f.text]

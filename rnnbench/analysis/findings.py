@@ -7,7 +7,8 @@ swept:
 * the fastest training step and forward per token (and decode step, when it ran):
   the ratio of medians to the fastest model with its bootstrap confidence interval
   (rnnbench.stats), "no significant difference" when the interval includes 1;
-* the most accurate model against what chance scores;
+* the most accurate model against what chance scores, and the best model of each family
+  (recurrent, linear-recurrent, attention, ...) where a run holds several;
 * the smallest training memory and decode state;
 * where the ranking changes along a swept length axis;
 * what the findings do not cover (the sizes, the device, the thread count).
@@ -115,6 +116,7 @@ def findings(frame: pd.DataFrame) -> list[Finding]:
     for cost in COSTS:
         out += _speed(cost, points, varying, compact)
     out += _quality(points, varying, compact)
+    out += _families(points)
     out += _memory(points, varying, compact, "train_memory_bytes", "training memory")
     out += _memory(points, varying, compact, "decode_state_bytes", "decode state")
     if LENGTH_AXIS in varying:
@@ -300,6 +302,34 @@ def _quality(points, varying: list[str], compact: bool) -> list[Finding]:
                            + f" ({'higher' if higher else 'lower'} is better; {spread_note})."))
     if parts:
         out.append(Finding("quality", "Most accurate on held-out data: " + "; ".join(parts) + "."))
+    return out
+
+
+def _families(points) -> list[Finding]:
+    """Where a point holds models of several families (recurrent, linear-recurrent, attention, ...):
+    the best model of each family on held-out data, best family first, and how many it was chosen from."""
+    out = []
+    for point, rows in points:
+        primary = primary_metric(rows)
+        column = f"train_eval_{primary}" if primary else None
+        if column is None or column not in rows or "family" not in rows:
+            continue
+        scored = rows.dropna(subset=[column, "family"])
+        if scored["family"].nunique() < 2:
+            continue
+        higher = bool(scored["higher_is_better"].dropna().iloc[0]) if "higher_is_better" in scored and \
+            scored["higher_is_better"].notna().any() else True
+        by_model = scored.groupby(["family", "model"], sort=False)[column].median()
+        best = []  # (value, family, model, models in the family)
+        for family, models in by_model.groupby(level="family", sort=False):
+            values = models.droplevel("family").sort_values(ascending=not higher)
+            best.append((float(values.iloc[0]), str(family), str(values.index[0]), len(values)))
+        best.sort(key=lambda b: -b[0] if higher else b[0])
+        where = f"At {_label(point)}: " if point else ""
+        cells = [f"{family}: {model} {value:.3g}" + (f" (best of {n})" if n > 1 else "")
+                 for value, family, model, n in best]
+        out.append(Finding("quality", f"{where}By family, held-out {primary} of each family's best model (median"
+                           f" over seeds): " + "; ".join(cells) + "."))
     return out
 
 

@@ -142,7 +142,10 @@ def summary_columns(results: list[CaseResult]) -> tuple[list[Column], list[list[
     # chance alone keeps its plain column; any other kind (persistence, 1-NN) is named in each cell
     all_chance = all(baseline_kind(r) == "chance" for r in results)
     baseline_header = "chance" if all_chance else "baseline"
-    columns = [Column("model", priority=0)]
+    # a run of several families (recurrent, linear-recurrent, attention) says which model is which
+    families = {r.details.get("family") for r in results if r.details.get("family")}
+    show_family = len(families) > 1
+    columns = [Column("model", priority=0)] + ([Column("family", "fam", priority=2)] if show_family else [])
     # the quality metric and its baseline are what a run is read for: they outlast every column but
     # the model and status; task options (long, and said once above the table when constant) go first
     columns += [Column(name, short, priority=LOW_PRIORITY if field == "task_options" else 1,
@@ -168,7 +171,8 @@ def summary_columns(results: list[CaseResult]) -> tuple[list[Column], list[list[
     model_names = display_names([r.config.model_label for r in results])
     rows = []
     for r in results:
-        cells = [model_names[r.config.model_label]] + [_text(_axis_value(r, field)) for field, _, _ in axes]
+        cells = [model_names[r.config.model_label]] + ([r.details.get("family") or "-"] if show_family else []) \
+            + [_text(_axis_value(r, field)) for field, _, _ in axes]
         if width_differs:
             cells.append(str(r.config.hidden))
         if tuned:
