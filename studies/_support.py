@@ -103,14 +103,15 @@ def setup_line(results: Results, trained: bool = True) -> str:
     fields = (("task", "task"), ("seq_len", "--seq-len"), ("hidden", "width"), ("layers", "layers"),
               ("batch_size", "batch"))
     tuned = trained and any(r.config.lr_grid for r in results)
+    # a budgeted case's steps field is a placeholder: the budget decides its steps
+    budgeted = trained and any(r.config.time_budget_s is not None or r.config.flops_budget is not None
+                               for r in results)
     if trained:
-        # a budgeted case's steps field is a placeholder: the budget decides its steps
-        budgeted = any(r.config.time_budget_s is not None or r.config.flops_budget is not None for r in results)
         fields += (() if budgeted else (("steps", "steps"),)) + ((("lr", "lr"),) if not tuned else ())
     for field, label in fields:
         vals = values_of(results, field)
         parts.append(f"{label} {', '.join(f'{v:g}' if isinstance(v, float) else str(v) for v in vals)}")
-    if trained and budgeted:
+    if budgeted:
         parts.append(budget_line(results))
     if tuned:
         parts.append(lr_choice_line(results))

@@ -261,8 +261,7 @@ def _quality(points, varying: list[str], compact: bool) -> list[Finding]:
         if primary is None:
             continue
         column, base = f"train_eval_{primary}", f"train_baseline_{primary}"
-        higher = bool(rows["higher_is_better"].dropna().iloc[0]) if "higher_is_better" in rows and \
-            rows["higher_is_better"].notna().any() else True
+        higher = _higher_is_better(rows)
         scored = rows.dropna(subset=[column])
         by_model = scored.groupby("model", sort=False)[column].agg(["median", "min", "max", "count"])
         if len(by_model) < 2:
@@ -305,6 +304,13 @@ def _quality(points, varying: list[str], compact: bool) -> list[Finding]:
     return out
 
 
+def _higher_is_better(rows: pd.DataFrame) -> bool:
+    """The task's direction of its primary metric (higher is better when the rows do not say)."""
+    if "higher_is_better" in rows and rows["higher_is_better"].notna().any():
+        return bool(rows["higher_is_better"].dropna().iloc[0])
+    return True
+
+
 def _families(points) -> list[Finding]:
     """Where a point holds models of several families (recurrent, linear-recurrent, attention, ...):
     the best model of each family on held-out data, best family first, and how many it was chosen from."""
@@ -317,8 +323,7 @@ def _families(points) -> list[Finding]:
         scored = rows.dropna(subset=[column, "family"])
         if scored["family"].nunique() < 2:
             continue
-        higher = bool(scored["higher_is_better"].dropna().iloc[0]) if "higher_is_better" in scored and \
-            scored["higher_is_better"].notna().any() else True
+        higher = _higher_is_better(scored)
         by_model = scored.groupby(["family", "model"], sort=False)[column].median()
         best = []  # (value, family, model, models in the family)
         for family, models in by_model.groupby(level="family", sort=False):
