@@ -15,8 +15,9 @@ It writes ``recall_state_frontier.png`` (accuracy against state bytes, log scale
 per model) and ``recall_state_frontier.csv`` into ``--out``. Accuracy is not a timing: it
 may be measured on a busy machine.
 
-Duration on a 2-core CPU at the defaults: about 30-60 minutes (32 trainings of 300 steps;
-the widest Mamba, Hawk and xLSTM cases dominate).
+Duration on a 2-core CPU at the defaults: about 60-80 minutes serially (32 trainings of 300
+steps; the widest Mamba, DeltaNet, xLSTM and Transformer cases dominate), about half that with
+``--workers 2``. A stopped run continues with ``--resume RUN``.
 """
 
 from __future__ import annotations
@@ -38,6 +39,11 @@ def parse_args(argv):
     parser.add_argument("--widths", default="32,64,128,256")
     parser.add_argument("--steps", type=int, default=None, help="training steps (default: the task's)")
     parser.add_argument("--seeds", default="0")
+    parser.add_argument("--workers", type=int, default=1,
+                        help="cases at once, each in its own process on one thread (accuracy and state bytes do"
+                             " not depend on the load; default: %(default)s)")
+    parser.add_argument("--resume", default=None, metavar="RUN",
+                        help="continue a stopped run of this benchmark in --out (its id, as rnnbench run printed)")
     return parser.parse_args(argv)
 
 
@@ -47,6 +53,10 @@ def run(args) -> Path:
                "--out", str(args.out)]
     if args.steps:
         command += ["--steps", str(args.steps)]
+    if args.workers > 1:
+        command += ["--executor", "process", "--workers", str(args.workers)]
+    if args.resume:  # the run's stored flags decide what it runs
+        command = [sys.executable, "-m", "rnnbench", "run", "--out", str(args.out), "--resume", args.resume]
     print("$", " ".join(command), flush=True)
     proc = subprocess.run(command)
     if proc.returncode not in (0, 1):  # 1: some case failed; its row says why

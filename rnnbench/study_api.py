@@ -92,11 +92,17 @@ class StudySweep:
         a switch; ``task_opt`` and ``model_opt`` take a list of ``NAME.KEY=VALUE``, one flag each. Where and how to execute (``executor``, ``workers``, ``out``) is not a flag
         of a sweep: ``rnnbench study run`` passes its own to every sweep.
     :param purpose: one line for the report and ``rnnbench study list``.
+    :param side_by_side: its results do not depend on how fast the machine runs (it trains for a
+        fixed number of steps or FLOPs, or probes gradients; it times nothing a claim reads), so
+        ``rnnbench study run`` may run its cases side by side, one per core on one thread each,
+        unless the command chose the executor, workers or threads. Leave it False for a sweep whose
+        timings, or wall-clock budgets, matter: those run alone, with every core.
     """
 
     name: str
     flags: Mapping[str, Any]
     purpose: str = ""
+    side_by_side: bool = False
 
     def argv(self) -> list[str]:
         """The flags as ``rnnbench run`` command-line arguments."""

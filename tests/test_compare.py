@@ -9,7 +9,6 @@ is exactly 1 minus its corrupted fraction.
 import json
 import os
 import subprocess
-import sys
 import pytest
 
 from run_helpers import one_line_error, rnnbench, run_sweep
@@ -130,50 +129,30 @@ def test_the_same_run_on_both_sides_is_all_same(paced):
     assert code == 0 and {r["verdict"] for r in doc["rows"]} == {"same"}
 
 
-def _two_thread_speedup() -> float:
-    """How much faster a GEMM runs on 2 threads than on 1 here, now (in a fresh process)."""
-    code = (
-        "import time, torch\n"
-        "a, w = torch.randn(2048, 256), torch.randn(256, 1024)\n"
-        "def t(n):\n"
-        "    torch.set_num_threads(n); [a @ w for _ in range(3)]\n"
-        "    s = []\n"
-        "    for _ in range(15):\n"
-        "        t0 = time.perf_counter(); a @ w; s.append(time.perf_counter() - t0)\n"
-        "    return sorted(s)[7]\n"
-        "print(t(1) / t(2))\n"
-    )
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
-    return float(proc.stdout.strip())
-
-
-@pytest.mark.slow
-def test_fewer_threads_make_gemm_bound_cases_slower(tmp_path):
-    """BASE on 2 threads, NEW on 1: the GEMM-bound forward is slower, and compare knows why it cannot say so.
+def test_runs_on_different_thread_settings_have_no_a_a_history(tmp_path):
+    """BASE on 2 threads, NEW on 1 and 50% slower: compare knows why one run a side cannot say so.
 
     One run a side on different thread settings has no A/A history that covers the pair, so by
     default the change is "noisy" and the note says the settings differ; --strict, which judges
-    the samples alone, calls it slower. Two threads only help when two cores are free. On a machine shared with other
-    work, OpenMP threads wait for each other and 2 threads can be far slower than
-    1, so the test first measures the speedup and skips, saying so, when there is none.
+    the samples alone, calls it slower. The slowdown is paced@test's sleep, not the threads: a real
+    GEMM's gain from a second thread depends on the machine and its load (on a CI runner it was
+    too small to be significant), and what is tested here is compare's rule, not torch's threading.
     """
-    if (os.cpu_count() or 1) < 2:
-        pytest.skip("needs 2 cores")
-    speedup = _two_thread_speedup()
-    if speedup < 1.3:
-        pytest.skip(f"the machine is too busy for 2 threads to beat 1 (GEMM speedup x{speedup:.2f})")
-    sweep = ["--models", "transformer", "--scenarios", "forward", "--hidden", "256", "--batch-size", "32",
-             "--seq-len", "48", "--min-time", "1", "--no-progress"]
-    base = run_sweep(tmp_path, *sweep, "--threads", "2")
-    new = run_sweep(tmp_path, *sweep, "--threads", "1")
+    at = PACED.index("--threads")
+    paced = PACED[:at] + PACED[at + 2:]
+    base = run_sweep(tmp_path, *paced, "--threads", "2", env={"RNNBENCH_TEST_SLOWDOWN": "0"})
+    new = run_sweep(tmp_path, *paced, "--threads", "1", env={"RNNBENCH_TEST_SLOWDOWN": "0.5"})
     code, doc = compare_json(tmp_path, base, new)
     [row] = rows(doc, "latency_s")
-    assert code == 0 and row["verdict"] == "noisy" and "different machines or thread settings" in row["note"], row
     assert doc["environment_differences"]["threads"] == [2, 1]
+    assert code == 0 and row["verdict"] == "noisy", row
+    if row["busy"]:  # a busy machine decides nothing by default, for its own reason
+        assert row["note"].startswith("the machine was busy ("), row
+    else:
+        assert "different machines or thread settings" in row["note"], row
     code, doc = compare_json(tmp_path, base, new, "--strict")
     [row] = rows(doc, "latency_s")
-    assert row["verdict"] == "slower", (row, speedup)
-    assert code == 1
+    assert code == 1 and row["verdict"] == "slower" and 1.3 < row["ratio"] < 1.7, row
 
 
 # -- accuracy ---------------------------------------------------------------------------------------

@@ -15,6 +15,11 @@ import pytest
 
 from conftest import cli_env
 
+def side_by_side_cap():
+    from rnnbench.commands.study import MAX_SIDE_BY_SIDE
+    return MAX_SIDE_BY_SIDE
+
+
 PLUGINS = ["-p", "testplugins.tiny_study", "-p", "testplugins.tiny", "-p", "testplugins.paced"]
 
 
@@ -24,6 +29,12 @@ def study_runs(out):
         rows = db.execute("SELECT run_id, settings_json, status FROM runs ORDER BY created_at").fetchall()
     return [(run_id, (json.loads(settings).get("study") or {}).get("sweep"), status)
             for run_id, settings, status in rows]
+
+
+def run_request(out, run_id):
+    with sqlite3.connect(out / "rnnbench.db") as db:
+        [(settings,)] = db.execute("SELECT settings_json FROM runs WHERE run_id = ?", (run_id,)).fetchall()
+    return json.loads(settings)["request"]
 
 
 def cases(out, run_id):
@@ -38,6 +49,25 @@ def test_list_shows_the_builtin_and_a_plugin_study(cli):
     assert "1. Vanilla RNNs" in proc.stdout and "6b. Counterpoint" in proc.stdout
 
 
+@pytest.mark.parametrize("overrides, device, cores, expected", [
+    ({}, None, 2, {"executor": "process", "workers": 2, "threads": 1}),
+    ({}, "cpu", 64, {"executor": "process", "workers": side_by_side_cap(), "threads": 1}),
+    ({}, None, 1, {}),                    # one core: nothing to run beside
+    ({}, "cuda", 16, {}),                 # cases on one GPU would share it
+    ({"threads": 2}, None, 2, {}),        # the command's own choice stands
+    ({"executor": "dask"}, None, 2, {}),
+    ({"workers": 3}, None, 2, {}),
+])
+def test_side_by_side_sweeps_run_one_case_per_core_unless_told(monkeypatch, overrides, device, cores, expected):
+    from rnnbench.commands import study
+    from rnnbench.study_api import StudySweep
+
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(cores)), raising=False)
+    marked = StudySweep("a", {"models": "lstm"}, side_by_side=True)
+    assert study.side_by_side(marked, overrides, device) == expected
+    assert study.side_by_side(StudySweep("b", {"models": "lstm"}), overrides, device) == {}
+
+
 @pytest.mark.slow
 def test_run_stores_ordinary_runs_reports_and_skips_them_the_second_time(cli, tmp_path):
     proc = cli("study", "run", "tiny-study", *PLUGINS, "--out", tmp_path, "--no-progress")
@@ -49,6 +79,12 @@ def test_run_stores_ordinary_runs_reports_and_skips_them_the_second_time(cli, tm
     runs = study_runs(tmp_path)
     assert [sweep for _, sweep, _ in runs] == ["fast", "slow"]
     assert all(status == "finished" for _, _, status in runs)
+    # the side-by-side sweep ran its cases one per core; the other kept the machine to itself
+    fast, slow = (run_request(tmp_path, run_id) for run_id, _, _ in runs)
+    cores = min(len(os.sched_getaffinity(0)), 8)
+    if cores > 1:
+        assert (fast["executor"], fast["workers"], fast["threads"]) == ("process", cores, 1), fast
+    assert slow["executor"] == "local" and slow["workers"] == 1, slow
 
     # each sweep is an ordinary run: the run report and compare work on it
     first, second = runs[0][0], runs[1][0]

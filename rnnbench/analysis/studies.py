@@ -67,10 +67,13 @@ def run_line(name: str, data: StudyData) -> str:
     settings = sweep.run.settings or {}
     load = env.get("load_average")
     load_text = f", load average {load[0]:.1f} at its start" if load else ""
+    workers = (settings.get("request") or {}).get("workers") or 1
+    # cases run side by side share the cores: their timings (not read by a claim) disturb each other
+    together = f" with {workers} cases at a time" if workers > 1 else ""
     return (f"sweep {name}: run {sweep.run.run_id} on {env.get('cpu') or 'unknown CPU'}"
             f" ({env.get('cpu_count')} logical CPUs{', GPU ' + str(env['gpu']) if env.get('gpu') else ''}),"
             f" {(settings.get('run') or {}).get('threads', env.get('threads'))} thread(s),"
-            f" executor {settings.get('executor', '?')}"
+            f" executor {settings.get('executor', '?')}{together}"
             f"{load_text}")
 
 

@@ -40,6 +40,9 @@ from rnnbench.study_api import StudySpec
 #: ``study run`` options that apply to every sweep and are not part of a sweep's fingerprint
 PASSED_TO_SWEEPS = ("executor", "workers", "scheduler", "timeout", "threads")
 
+#: at most this many cases of a side-by-side sweep at once, however many cores (each worker holds its own torch)
+MAX_SIDE_BY_SIDE = 8
+
 
 def add_parser(sub, add_common) -> None:
     study = sub.add_parser("study", help="run a study: sweeps that check claims, a report with a verdict per claim",
@@ -138,14 +141,15 @@ def run_study(args: argparse.Namespace) -> int:
     with _one_study_run_at_a_time(out, spec.name):
         started = time.perf_counter()
         # Every sweep is planned before the first runs: a bad flag in the last one costs no work.
-        planned = [_plan_sweep(spec, sweep, overrides, args.device, registry, err) for sweep in sweeps]
+        placed = [{**side_by_side(sweep, overrides, args.device), **overrides} for sweep in sweeps]
+        planned = [_plan_sweep(spec, sweep, flags, args.device, registry, err) for sweep, flags in zip(sweeps, placed)]
         stored = {} if args.fresh else _stored_sweeps(out, spec.name)
         failed = 0
-        for index, (sweep, request, cases, settings) in enumerate(planned, start=1):
+        for index, ((sweep, request, cases, settings), sweep_overrides) in enumerate(zip(planned, placed), start=1):
             head = f"[{index}/{len(sweeps)}] sweep {sweep.name}"
             sweep_started = time.perf_counter()
-            outcome = _run_sweep(args, spec, profile, sweep, request, cases, settings, overrides, stored, registry,
-                                 err, head=head)
+            outcome = _run_sweep(args, spec, profile, sweep, request, cases, settings, sweep_overrides, stored,
+                                 registry, err, head=head)
             if outcome is None:
                 continue
             err.print(Text(f"{head}: {len(outcome.results)} case(s) in {time.perf_counter() - sweep_started:.0f} s"
@@ -176,6 +180,24 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
     if args.plugins:
         overrides["plugins"] = list(args.plugins)
     return overrides
+
+
+def side_by_side(sweep, overrides: dict[str, Any], device: str | None) -> dict[str, Any]:
+    """Where a sweep marked ``side_by_side`` runs when the command does not say: its cases one per core at once.
+
+    Such a sweep's results do not depend on how fast the machine runs (training for a fixed number of
+    steps or FLOPs, gradient probes), so the cores a serial run would leave idle can run its cases in
+    parallel: the process executor, one worker per usable core (at most :data:`MAX_SIDE_BY_SIDE`), one
+    thread each. The sweeps that time something stay serial, with the cores to themselves. Nothing changes
+    where the command chose the executor, workers or threads, on a GPU, or with one core.
+    """
+    if not getattr(sweep, "side_by_side", False) or device not in (None, "cpu"):
+        return {}
+    if any(key in overrides for key in ("executor", "workers", "threads")):
+        return {}
+    workers = min(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1),
+                  MAX_SIDE_BY_SIDE)
+    return {"executor": "process", "workers": workers, "threads": 1} if workers > 1 else {}
 
 
 def _sweep_plugins(spec: StudySpec, sweep) -> list[str]:

@@ -250,10 +250,12 @@ def sweeps(s: Sizes) -> tuple[StudySweep, ...]:
             "models": "transformer,mamba,lstm", "tasks": "associative_recall", "steps": s.recall_steps,
             "hidden": s.recall_hidden, "seeds": s.seeds, "scenarios": "train,decode", "match_params": True,
             **threads},
+            side_by_side=True,
             purpose="associative recall at equal parameters, attention against a selective recurrence (claim 2)"),
         StudySweep("recall-widths", {
             "models": "mingru,mamba,deltanet", "tasks": "associative_recall", "hidden": s.widths,
             "steps": s.recall_steps, "seeds": s.seeds, "scenarios": "train,decode", **threads},
+            side_by_side=True,
             purpose="associative recall of the linear recurrences at two widths, against state bytes (claim 3)"),
     )
 

@@ -88,22 +88,24 @@ def sweeps(s: Sizes) -> tuple[StudySweep, ...]:
             "models": "lstm,gru,rnn,transformer", "tasks": "copy", "seq_len": s.gradient_seq_len,
             "task_opt": COPY_OPTS, "steps": s.gradient_steps, "batch_size": 32, "seeds": s.seeds,
             "scenarios": "train,gradients", **grid, **common},
+            side_by_side=True,
             purpose="gradient-flow probe at initialisation and after training (claim 1)"),
         *(StudySweep(regime_sweep(radius), {
             "models": "lstm,gru,rnn", "tasks": "copy", "seq_len": s.gradient_seq_len, "task_opt": COPY_OPTS,
             "batch_size": 32, "seeds": s.seeds, "scenarios": "gradients",
             "model_opt": [f"{arch}.{key}={value}" for arch in ("rnn", "lstm", "gru")
                           for key, value in (("init", "orthogonal"), ("radius", radius))], **common},
+            side_by_side=True,
             purpose=f"gradient flow at initialisation, orthogonal W_hh of spectral radius {radius:g} (claim 1)")
           for radius in RADII),
         StudySweep("copy-delays", {
             "models": "lstm,gru,rnn,mlp", "tasks": "copy", "seq_len": s.delays, "task_opt": COPY_OPTS,
             "steps": s.copy_steps, "batch_size": 32, "seeds": s.seeds, "scenarios": "train", **grid, **common},
-            purpose="copy at growing delays, with the memoryless mlp (claims 2 and 3)"),
+            side_by_side=True, purpose="copy at growing delays, with the memoryless mlp (claims 2 and 3)"),
         StudySweep("adding-delays", {
             "models": "lstm,gru,rnn", "tasks": "adding", "seq_len": s.adding_delays, "steps": s.adding_steps,
             "batch_size": 32, "seeds": s.seeds, "scenarios": "train", **grid, **common},
-            purpose="adding at growing delays (claim 2)"),
+            side_by_side=True, purpose="adding at growing delays (claim 2)"),
         StudySweep("params", {
             "models": "lstm,gru,rnn,transformer,mlp", "tasks": "copy", "seq_len": "10,100,1000",
             "task_opt": COPY_OPTS, "hidden": s.hidden, "batch_size": 2, "seeds": "0", "scenarios": "forward",
@@ -126,6 +128,7 @@ def sweeps(s: Sizes) -> tuple[StudySweep, ...]:
         *(StudySweep(lm_sweep("flops", size), {
             "models": "lstm,gru,transformer", "tasks": "lm", "flops_budget": flops, "seeds": s.seeds,
             "scenarios": "train", "lr_grid": s.lm_lr_grid, **common, "hidden": width},
+            side_by_side=True,
             purpose=f"character LM at equal parameters (LSTM width {width}) and {flops:.3g} training FLOPs"
                     " per training (claim 5)")
           for size, width, flops in zip(SIZES, s.lm_widths, s.lm_flops)),
@@ -136,22 +139,23 @@ def sweeps(s: Sizes) -> tuple[StudySweep, ...]:
         StudySweep("recall", {
             "models": "lstm,gru,transformer", "tasks": "associative_recall", "steps": s.recall_steps,
             "seeds": s.seeds, "scenarios": "train,decode", "match_params": True, **grid, **threads},
-            purpose="multi-query associative recall, with state bytes (claim 6b)"),
+            side_by_side=True, purpose="multi-query associative recall, with state bytes (claim 6b)"),
         # Zoology's axis: recall against the state a recurrent model carries, widths 32 to 256
         StudySweep("recall-widths", {
             "models": "lstm,gru", "tasks": "associative_recall", "hidden": STATE_WIDTHS, "steps": s.recall_steps,
             "seeds": s.state_seeds, "scenarios": "train,decode", **grid, **threads},
+            side_by_side=True,
             purpose="associative recall of the recurrent models at widths 32 to 256, against state bytes (claim 6b)"),
         StudySweep("lengthgen-copy", {
             "models": "lstm,gru,transformer", "tasks": "copy", "seq_len": 10, "eval_seq_len": "10,20,40",
             "task_opt": COPY_OPTS, "steps": s.lengthgen_steps, "batch_size": 32, "seeds": s.seeds,
             "scenarios": "train", **grid, **common},
-            purpose="copy trained at 10, evaluated at 20 and 40 (claim 7)"),
+            side_by_side=True, purpose="copy trained at 10, evaluated at 20 and 40 (claim 7)"),
         StudySweep("lengthgen-selective", {
             "models": "lstm,gru,transformer", "tasks": "selective_copy", "seq_len": 16, "eval_seq_len": "16,32,64",
             "steps": s.lengthgen_steps, "batch_size": 32, "seeds": s.seeds, "scenarios": "train", **grid,
             **common},
-            purpose="selective copy trained at 16, evaluated at 32 and 64 (claim 7)"),
+            side_by_side=True, purpose="selective copy trained at 16, evaluated at 32 and 64 (claim 7)"),
     )
 
 

@@ -34,7 +34,8 @@ def chance_claim(sweep):
 
 SWEEPS = (
     StudySweep("fast", {"models": "tiny@test", "tasks": "copy", "seq_len": 4, "hidden": 8, "steps": 3,
-                        "batch_size": 8, "seeds": "0,1", "scenarios": "train"}, purpose="two tiny cases"),
+                        "batch_size": 8, "seeds": "0,1", "scenarios": "train"}, purpose="two tiny cases",
+               side_by_side=True),
     StudySweep("slow", {"models": "paced@test", "tasks": "copy", "seq_len": 4, "hidden": 8, "steps": 40,
                         "batch_size": 8, "seeds": "0,1,2,3,4,5", "scenarios": "train"},
                purpose="six paced cases of about 0.3 s each"),
