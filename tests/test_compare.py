@@ -138,12 +138,17 @@ def test_runs_on_different_thread_settings_have_no_a_a_history(tmp_path):
     GEMM's gain from a second thread depends on the machine and its load (on a CI runner it was
     too small to be significant), and what is tested here is compare's rule, not torch's threading.
     """
-    at = PACED.index("--threads")
-    paced = PACED[:at] + PACED[at + 2:]
-    base = run_sweep(tmp_path, *paced, "--threads", "2", env={"RNNBENCH_TEST_SLOWDOWN": "0"})
-    new = run_sweep(tmp_path, *paced, "--threads", "1", env={"RNNBENCH_TEST_SLOWDOWN": "0.5"})
+    paced = list(PACED)
+    del paced[paced.index("--threads"):paced.index("--threads") + 2]
+    paced[paced.index("--min-time") + 1] = "1"  # over 12 samples a side: enough to measure a run's own drift
+    # 30 ms, not 5: two threads on a busy machine can take milliseconds to meet, which a 5 ms budget
+    # would not hide (then BASE was as slow as NEW)
+    budget = {"RNNBENCH_TEST_FORWARD_BUDGET_MS": "30"}
+    base = run_sweep(tmp_path, *paced, "--threads", "2", env={**budget, "RNNBENCH_TEST_SLOWDOWN": "0"})
+    new = run_sweep(tmp_path, *paced, "--threads", "1", env={**budget, "RNNBENCH_TEST_SLOWDOWN": "0.5"})
     code, doc = compare_json(tmp_path, base, new)
     [row] = rows(doc, "latency_s")
+    row = {k: row[k] for k in ("verdict", "ratio", "note", "busy", "base", "new")}  # what a failure should show
     assert doc["environment_differences"]["threads"] == [2, 1]
     assert code == 0 and row["verdict"] == "noisy", row
     if row["busy"]:  # a busy machine decides nothing by default, for its own reason
@@ -152,7 +157,8 @@ def test_runs_on_different_thread_settings_have_no_a_a_history(tmp_path):
         assert "different machines or thread settings" in row["note"], row
     code, doc = compare_json(tmp_path, base, new, "--strict")
     [row] = rows(doc, "latency_s")
-    assert code == 1 and row["verdict"] == "slower" and 1.3 < row["ratio"] < 1.7, row
+    assert code == 1 and row["verdict"] == "slower" and 1.3 < row["ratio"] < 1.7, \
+        {k: row[k] for k in ("verdict", "ratio", "note", "base", "new")}
 
 
 # -- accuracy ---------------------------------------------------------------------------------------

@@ -95,7 +95,7 @@ def sweeps(s: Sizes) -> tuple[StudySweep, ...]:
             "batch_size": 32, "seeds": s.seeds, "scenarios": "gradients",
             "model_opt": [f"{arch}.{key}={value}" for arch in ("rnn", "lstm", "gru")
                           for key, value in (("init", "orthogonal"), ("radius", radius))], **common},
-            side_by_side=True,
+            # not side by side: its 9 probes take 2 s in all, less than starting 9 worker processes (20 s)
             purpose=f"gradient flow at initialisation, orthogonal W_hh of spectral radius {radius:g} (claim 1)")
           for radius in RADII),
         StudySweep("copy-delays", {
