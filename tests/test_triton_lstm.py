@@ -109,13 +109,16 @@ def test_outputs_state_and_every_gradient_equal_nn_lstm(parts, T, B, hidden, lay
 
 
 @pytest.mark.slow  # over 6 s on a quiet 2-core machine: run by `pytest -m slow`
-@pytest.mark.parametrize("resident", [True, False], ids=["W-resident", "W-streamed-in-slabs"])
-def test_split_plans_of_the_gpu_equal_nn_lstm(parts, monkeypatch, resident):
+@pytest.mark.parametrize("resident, precision", [(True, "ieee"), (False, "ieee"), (False, "tf32")],
+                         ids=["W-resident", "W-streamed-in-slabs", "W-streamed-tensor-core-products"])
+def test_split_plans_of_the_gpu_equal_nn_lstm(parts, monkeypatch, resident, precision):
     """The GPU's plans in miniature: batch tiles narrower than the batch (two tiles, the
     second ragged), hidden slices of 16 units (the last ragged: 40 = 16 + 16 + 8), and
-    either W_hh kept on chip or streamed in 16-wide slabs (40 = 16 + 16 + 8 again)."""
+    either W_hh kept on chip or streamed in 16-wide slabs (40 = 16 + 16 + 8 again). The
+    tensor-core form's backward reads each slab as a quarter of every gate's columns
+    (4 at a time: 40 = 10 x 4) in one tl.dot."""
     plan = parts.planning.LaunchPlan("per-step", block_b=2, block_n=16, block_k=16, hp=64, w_resident=resident,
-                              w_resident_backward=resident, num_warps=4, prefetch=resident, precision="ieee")
+                              w_resident_backward=resident, num_warps=4, prefetch=resident, precision=precision)
     monkeypatch.setattr(parts.planning, "plan_for", lambda *args, **kwargs: plan)
     assert_matches_nn_lstm(T=3, B=3, hidden=40, layers=1, design="per-step")
 
@@ -250,11 +253,23 @@ def test_launch_plan_follows_the_documented_rule(parts):
     # one warp per 16 x 16 of the output (64 x 32: 8)
     plan = plan_launch(256, 1024, bf16, cuda, num_sms=132)
     assert plan.grid(256, 1024) == (4, 32) and not plan.w_resident and plan.num_warps == 8
-    # float32: W resident while one gate's product [rows, hp, units] is small; slabs >= 16 wide
+    # tf32x3 on 8 warps over 64 rows (its chained products laid along M) takes IEEE products
+    assert plan_launch(256, 1024, f32, cuda, num_sms=132, precision="tf32x3").precision == "ieee"
+    assert plan_launch(256, 1024, f32, cuda, num_sms=132, precision="tf32").precision == "tf32"
+    # the four gates' W slab a thread holds stays within W_SLAB_MAX_BYTES (16 x 64 bf16: 64 -> 32 wide)
+    plan = plan_launch(16, 64, bf16, cuda, num_sms=132)
+    assert 4 * plan.block_k * plan.block_n * 2 <= parts.planning.W_SLAB_MAX_BYTES * 32 * plan.num_warps
+    # float32: W resident while one gate's product [rows, hp, units] is small; slabs >= 16 wide, except
+    # 8 where a 16-wide slab would give a thread more than FMA_SLAB_PER_THREAD elements (32 x 64 tiles)
     assert plan_launch(1, 256, f32, cuda, num_sms=132).w_resident
     streamed = plan_launch(1, 1024, f32, cuda, num_sms=132)
     assert not streamed.w_resident and streamed.block_k >= 16
-    assert all(plan_launch(b, h, f32, cuda, num_sms=132).block_k >= 16 for b in (1, 16, 64, 256) for h in (256, 1024))
+    assert all(plan_launch(b, h, f32, cuda, num_sms=132).block_k >= 16 for b in (1, 16, 64) for h in (256, 1024))
+    wide = plan_launch(256, 1024, f32, cuda, num_sms=132)
+    assert (wide.block_b, wide.block_n, wide.block_k, wide.num_warps) == (32, 64, 8, 8)
+    # tl.dot's operands: K >= 16 always (Triton 3.6)
+    assert all(plan_launch(b, h, f32, cuda, num_sms=132, precision="tf32").block_k >= 16
+               for b in (1, 16, 64, 256) for h in (256, 1024))
     # tiny W_hh: one program owns every unit, no barrier
     tiny = plan_launch(8, 32, f32, cuda, num_sms=132)
     assert tiny.grid(8, 32) == (1, 1) and not tiny.synced(32)

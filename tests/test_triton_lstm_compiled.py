@@ -55,6 +55,8 @@ def _recurrence_unpipelined(x_ptr, w_ptr, T):
 
 
 def _ttgir(fn):
+    if not hasattr(fn, "cache_key"):  # decorated while TRITON_INTERPRET was set: an interpreted function
+        pytest.skip("this module's kernels were defined under TRITON_INTERPRET=1: run it without")
     from triton.backends.compiler import GPUTarget
     from triton.compiler import ASTSource
 

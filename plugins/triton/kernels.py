@@ -411,7 +411,7 @@ def _lstm_backward_kernel(
                          PRECISION)
             dh = _product(tl.load(dg_next + 3 * H + ks[None, :], mask=k_all, other=0.0, cache_modifier=".cg"), u_o, dh,
                          PRECISION)
-        else:
+        elif PRECISION == "ieee":
             for k0 in range(0, H, BLOCK_K):
                 kk = k0 + tl.arange(0, BLOCK_K)
                 kk_ok = kk < H
@@ -419,6 +419,19 @@ def _lstm_backward_kernel(
                 for gate in tl.static_range(4):
                     d_tile = tl.load(dg_next + gate * H + kk[None, :], mask=a_ok, other=0.0, cache_modifier=".cg")
                     dh = _product(d_tile, _w_cols(w_ptr, gate, H, kk, kk_ok, units, unit_ok), dh, PRECISION)
+        else:
+            # Tensor cores: one tl.dot per slab, its K = BLOCK_K spanning BLOCK_K/4 columns of each
+            # gate's δ (and the matching rows of W_hh). Four chained dots per slab, one per gate, made
+            # Triton lay 8 warps along M ([8, 1] on a 64-row tile): every output computed twice.
+            j = tl.arange(0, BLOCK_K)
+            for k0 in range(0, H, BLOCK_K // 4):
+                kk = k0 + j % (BLOCK_K // 4)
+                cols = (j // (BLOCK_K // 4)) * H + kk  # gate j // (BLOCK_K/4), column kk
+                d_tile = tl.load(dg_next + cols[None, :], mask=row_ok[:, None] & (kk < k_stop)[None, :], other=0.0,
+                                 cache_modifier=".cg")
+                w_tile = tl.load(w_ptr + cols[:, None] * H + units[None, :], mask=(kk < H)[:, None] & unit_ok[None, :],
+                                 other=0.0)
+                dh = _product(d_tile, w_tile, dh, PRECISION)
 
         tanh_c = _tanh(c)
 

@@ -28,6 +28,14 @@ MMA_OPERAND_MAX_BYTES = 256
 FMA_PRODUCT_MAX = 8192
 FMA_SLAB = 512
 FMA_ELEMENTS_PER_THREAD = 8
+#: IEEE float32, streamed: the most elements of one slab's product a thread holds. A slab of 16
+#: in a 32 x 64 tile at 8 warps is 128 a thread (ptxas on Triton 3.6 spilled 8-16 B there); the
+#: slab halves to 8, which reductions accept (only tl.dot needs K >= 16).
+FMA_SLAB_PER_THREAD = 64
+#: Tensor cores, streamed: the most bytes of the four gates' W slab (4 x block_k x block_n) a
+#: thread holds. bfloat16 16 x 64 at block_k 64 was 256 B a thread on 4 warps, and the fused
+#: decode step spilled 80 B on Triton 3.6.
+W_SLAB_MAX_BYTES = 128
 #: W_hh bytes (4·H², padded) up to which one program owns every unit of its batch tile:
 #: a step is then a few small dots, and a barrier between programs (~2 µs) would cost
 #: more than splitting saves. An estimate, to be tuned on the GPU (``--design``).
@@ -104,14 +112,17 @@ def plan_launch(batch: int, hidden: int, dtype: torch.dtype, device: torch.devic
       (``ONE_SLICE_MAX_W_BYTES``), where a barrier would cost more than the split saves.
     * Warps: no more than the output has work for: tensor cores, one per 16 × 16 of a
       gate's output (a 16 × 8 tile runs on one warp); IEEE float32, 4, or 8 for products of
-      more than ``128 · FMA_ELEMENTS_PER_THREAD`` elements. tf32x3 on one or two warps
-      spilled: such plans take IEEE products (as precise).
+      more than ``128 · FMA_ELEMENTS_PER_THREAD`` elements. tf32x3 on
+      one or two warps spilled: such plans take IEEE products (as precise).
     * W_hh stays on chip when the slice (4·hp·block_n elements) fits
       ``W_RESIDENT_MAX_BYTES`` and the operand fits: tensor cores, the [block_b, hp] operand
       every warp holds ≤ ``MMA_OPERAND_MAX_BYTES`` a thread (4× that wide in the backward);
       IEEE float32, one gate's product ≤ ``FMA_PRODUCT_MAX`` elements. Otherwise each step
       re-reads the program's own slice in ``block_k`` slabs (K ≥ 16: Triton 3.6's tl.dot
-      needs it). Beyond these limits ptxas spilled (benchmarks/compile_check.py).
+      needs it; IEEE reductions take 8 where a slab of 16 would exceed
+      ``FMA_SLAB_PER_THREAD`` elements a thread), tensor-core slabs halved until the four
+      gates' slab is at most ``W_SLAB_MAX_BYTES`` a thread. Beyond these limits ptxas
+      spilled (benchmarks/compile_check.py).
     * ``auto`` is ``persistent`` everywhere. On the CPU (Triton's interpreter, where a
       spin barrier cannot run) ``auto`` gives one program all units; ``per-step`` gives
       the same split as a GPU, with the kernel boundary as the barrier.
@@ -153,6 +164,8 @@ def plan_launch(batch: int, hidden: int, dtype: torch.dtype, device: torch.devic
         # spilled a few bytes of stack at 1 or 2 warps in streamed plans, at 8 in small ones.
         product = block_b * (hp if resident else block_k) * block_n
         num_warps = 8 if product > 128 * FMA_ELEMENTS_PER_THREAD else 4
+        if not resident and block_b * block_k * block_n > FMA_SLAB_PER_THREAD * 32 * num_warps:
+            block_k = 8
     else:
         # One warp per 16 x 16 of the output, at most 8: Triton lays the warps of a narrow
         # product along M, so warps beyond the tiles compute the same outputs again (8 warps on
@@ -170,8 +183,11 @@ def plan_launch(batch: int, hidden: int, dtype: torch.dtype, device: torch.devic
         block_k = min(hp, 32 if block_b * block_n >= 2048 or num_warps == 1 else 64)
         if size == 4:  # tf32 operands are twice as wide in registers (ptxas spilled at 32 on few warps)
             block_k = 16
-        if precision == "tf32x3" and num_warps <= 2:
-            # tf32x3's three products spilled on one or two warps; IEEE products are as precise
+        while block_k > 16 and 4 * block_k * block_n * size > W_SLAB_MAX_BYTES * 32 * num_warps:
+            block_k //= 2
+        if precision == "tf32x3" and (num_warps <= 2 or (block_b >= 64 and num_warps == 8)):
+            # tf32x3's three products spilled on one or two warps, and on 8 warps over 64 rows Triton
+            # laid their chain along M ([8, 1]: every output computed twice); IEEE products are as precise
             return plan_launch(batch, hidden, dtype, device, design, num_sms, "ieee")
     # Prefetching the next step hides latency where a step is short (small tiles); in large
     # tiles its extra live registers spilled, and so they did with tf32x3's three products and
