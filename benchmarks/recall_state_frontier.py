@@ -48,15 +48,16 @@ def parse_args(argv):
 
 
 def run(args) -> Path:
-    command = [sys.executable, "-m", "rnnbench", "run", "--models", args.models, "--tasks", "associative_recall",
-               "--hidden", args.widths, "--seeds", args.seeds, "--scenarios", "train,decode", "--threads", "1",
-               "--out", str(args.out)]
-    if args.steps:
-        command += ["--steps", str(args.steps)]
-    if args.workers > 1:
-        command += ["--executor", "process", "--workers", str(args.workers)]
+    command = [sys.executable, "-m", "rnnbench", "run", "--out", str(args.out)]
     if args.resume:  # the run's stored flags decide what it runs
-        command = [sys.executable, "-m", "rnnbench", "run", "--out", str(args.out), "--resume", args.resume]
+        command += ["--resume", args.resume]
+    else:
+        command += ["--models", args.models, "--tasks", "associative_recall", "--hidden", args.widths,
+                    "--seeds", args.seeds, "--scenarios", "train,decode", "--threads", "1"]
+        if args.steps:
+            command += ["--steps", str(args.steps)]
+        if args.workers > 1:
+            command += ["--executor", "process", "--workers", str(args.workers)]
     print("$", " ".join(command), flush=True)
     proc = subprocess.run(command)
     if proc.returncode not in (0, 1):  # 1: some case failed; its row says why

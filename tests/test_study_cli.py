@@ -14,11 +14,7 @@ import time
 import pytest
 
 from conftest import cli_env
-
-def side_by_side_cap():
-    from rnnbench.commands.study import MAX_SIDE_BY_SIDE
-    return MAX_SIDE_BY_SIDE
-
+from rnnbench.commands.study import MAX_SIDE_BY_SIDE
 
 PLUGINS = ["-p", "testplugins.tiny_study", "-p", "testplugins.tiny", "-p", "testplugins.paced"]
 
@@ -51,7 +47,7 @@ def test_list_shows_the_builtin_and_a_plugin_study(cli):
 
 @pytest.mark.parametrize("overrides, device, cores, expected", [
     ({}, None, 2, {"executor": "process", "workers": 2, "threads": 1}),
-    ({}, "cpu", 64, {"executor": "process", "workers": side_by_side_cap(), "threads": 1}),
+    ({}, "cpu", 64, {"executor": "process", "workers": MAX_SIDE_BY_SIDE, "threads": 1}),
     ({}, None, 1, {}),                    # one core: nothing to run beside
     ({}, "cuda", 16, {}),                 # cases on one GPU would share it
     ({"threads": 2}, None, 2, {}),        # the command's own choice stands
@@ -81,7 +77,7 @@ def test_run_stores_ordinary_runs_reports_and_skips_them_the_second_time(cli, tm
     assert all(status == "finished" for _, _, status in runs)
     # the side-by-side sweep ran its cases one per core; the other kept the machine to itself
     fast, slow = (run_request(tmp_path, run_id) for run_id, _, _ in runs)
-    cores = min(len(os.sched_getaffinity(0)), 8)
+    cores = min(len(os.sched_getaffinity(0)), MAX_SIDE_BY_SIDE)
     if cores > 1:
         assert (fast["executor"], fast["workers"], fast["threads"]) == ("process", cores, 1), fast
     assert slow["executor"] == "local" and slow["workers"] == 1, slow

@@ -429,9 +429,7 @@ def _lstm_backward_kernel(
                 cols = (j // (BLOCK_K // 4)) * H + kk  # gate j // (BLOCK_K/4), column kk
                 d_tile = tl.load(dg_next + cols[None, :], mask=row_ok[:, None] & (kk < k_stop)[None, :], other=0.0,
                                  cache_modifier=".cg")
-                w_tile = tl.load(w_ptr + cols[:, None] * H + units[None, :], mask=(kk < H)[:, None] & unit_ok[None, :],
-                                 other=0.0)
-                dh = _product(d_tile, w_tile, dh, PRECISION)
+                dh = _product(d_tile, _w_cols(w_ptr, 0, H, cols, kk < H, units, unit_ok), dh, PRECISION)
 
         tanh_c = _tanh(c)
 

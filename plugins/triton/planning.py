@@ -112,8 +112,9 @@ def plan_launch(batch: int, hidden: int, dtype: torch.dtype, device: torch.devic
       (``ONE_SLICE_MAX_W_BYTES``), where a barrier would cost more than the split saves.
     * Warps: no more than the output has work for: tensor cores, one per 16 × 16 of a
       gate's output (a 16 × 8 tile runs on one warp); IEEE float32, 4, or 8 for products of
-      more than ``128 · FMA_ELEMENTS_PER_THREAD`` elements. tf32x3 on
-      one or two warps spilled: such plans take IEEE products (as precise).
+      more than ``128 · FMA_ELEMENTS_PER_THREAD`` elements. tf32x3 on one or two warps
+      spilled, and on 8 warps over 64 rows computed each output twice: such plans take
+      IEEE products (as precise).
     * W_hh stays on chip when the slice (4·hp·block_n elements) fits
       ``W_RESIDENT_MAX_BYTES`` and the operand fits: tensor cores, the [block_b, hp] operand
       every warp holds ≤ ``MMA_OPERAND_MAX_BYTES`` a thread (4× that wide in the backward);

@@ -191,7 +191,7 @@ def side_by_side(sweep, overrides: dict[str, Any], device: str | None) -> dict[s
     thread each. The sweeps that time something stay serial, with the cores to themselves. Nothing changes
     where the command chose the executor, workers or threads, on a GPU, or with one core.
     """
-    if not getattr(sweep, "side_by_side", False) or device not in (None, "cpu"):
+    if not sweep.side_by_side or device not in (None, "cpu"):
         return {}
     if any(key in overrides for key in ("executor", "workers", "threads")):
         return {}

@@ -1,8 +1,8 @@
 """A model whose forward takes a known time, slowed by a configurable fraction, for compare's tests.
 
 ``paced@test`` does a tiny real forward (and training step), then sleeps until a
-fixed budget has passed: 5 ms (``RNNBENCH_TEST_FORWARD_BUDGET_MS``) for a forward times ``1 + RNNBENCH_TEST_SLOWDOWN``
-(a fraction, default 0), 5 ms for a training step. Sleeping (not spinning) keeps
+fixed budget has passed: 5 ms (``RNNBENCH_TEST_FORWARD_BUDGET_MS``) for a forward times
+``1 + RNNBENCH_TEST_SLOWDOWN`` (a fraction, default 0), 5 ms for a training step. Sleeping (not spinning) keeps
 the duration nearly independent of machine load: a sleeping process uses no CPU
 time, so the scheduler wakes it promptly, while a spinning one is preempted for
 whole time slices on a busy machine. So a +25% or +2% change is what compare sees. The environment variable is not part of the case id, so the
