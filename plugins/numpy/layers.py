@@ -94,14 +94,15 @@ def layer_shapes(arch: str, input_size: int, hidden: int, layers: int, prefix: s
 
 def init_layers(params: Parameters, arch: str, hidden: int, layers: int, rng: np.random.Generator,
                 prefix: str = "") -> None:
-    """torch's initialisation: every weight and bias ~ U(-1/√H, 1/√H); for the LSTM, the
-    forget-gate bias starts at 1 (Gers et al. 2000), as in rnnbench's torch LSTM."""
+    """torch's initialisation: every weight and bias ~ U(-1/√H, 1/√H); the bias of the gate that
+    keeps the state (the LSTM's forget gate, the GRU's update gate, both the second block) starts
+    at 1, as in rnnbench's torch LSTM and GRU (their default ``gate_bias``)."""
     bound = 1.0 / np.sqrt(hidden)
     for k in range(layers):
         for kind in WEIGHT_KINDS:
             array = params.values[f"{prefix}{kind}_l{k}"]
             array[...] = rng.uniform(-bound, bound, size=array.shape)
-        if arch == "lstm":
+        if arch in ("lstm", "gru"):
             params.values[f"{prefix}bias_ih_l{k}"][hidden:2 * hidden] = 1.0
             params.values[f"{prefix}bias_hh_l{k}"][hidden:2 * hidden] = 0.0
 

@@ -13,7 +13,7 @@ def rnnbench_register_models(register):
             arch=arch, backend="torch", family="recurrent", factory=rnn.make_factory(arch),
             devices=("cpu", "cuda"), dtypes=tuple(TORCH_DTYPES), default_for_arch=True,
             train_dtypes=TRAIN_DTYPES, train_dtype_note=FLOAT16_NOTE,
-            options=rnn.OPTIONS, option_help=rnn.OPTION_HELP, check_options=rnn.check_options,
+            options=rnn.options_for(arch)[0], option_help=rnn.options_for(arch)[1], check_options=rnn.check_options,
             description=f"{title}: torch.nn.{rnn.LAYERS[arch].__name__} (oneDNN/ATen on CPU, cuDNN on CUDA)",
         ))
     register(rnnbench.ModelSpec(

@@ -10,7 +10,14 @@ U(-1/√H, 1/√H) for every weight; ``init=orthogonal`` draws each gate's H×H 
 hidden-to-hidden matrix W_hh orthogonal and scales it by ``radius``, so that every block's
 eigenvalues lie on the circle of that radius (spectral radius = ``radius``): below 1
 the linearised recurrence h_t = W_hh h_{t-1} shrinks a gradient by about ``radius`` per
-step, above 1 it grows it. Input weights and biases keep their defaults.
+step, above 1 it grows it. Input weights keep their defaults.
+
+The gated cells get one matching gate-bias treatment, the option ``gate_bias`` (default 1):
+the bias of the gate that keeps the old state, the LSTM's forget gate f and the GRU's update
+gate z (torch's GRU: h_t = (1 - z) ⊙ n + z ⊙ h_{t-1}), is set to ``gate_bias`` (b_ih) and 0
+(b_hh). With 1 both cells start keeping σ(1) ≈ 0.73 of their state per step (Gers et al.
+2000; Jozefowicz et al. 2015 for the LSTM); with PyTorch's uniform bias the GRU's z starts
+near 0.5, so its state halves every step. ``gate_bias=none`` keeps PyTorch's biases for both.
 """
 
 from __future__ import annotations
@@ -28,14 +35,42 @@ GATES = {"rnn": 1, "gru": 3, "lstm": 4}
 LAYERS = {"rnn": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}
 
 INITS = ("default", "orthogonal")
+#: gate block whose bias ``gate_bias`` sets: the gate that keeps h_{t-1} (LSTM order i, f, g, o; GRU r, z, n)
+KEEP_GATE = {"lstm": 1, "gru": 1}
 #: ``--model-opt rnn.init=orthogonal --model-opt rnn.radius=0.5`` (likewise lstm, gru)
 OPTIONS = {"init": "default", "radius": 1.0}
 OPTION_HELP = {"init": "recurrent weights W_hh: default (PyTorch's uniform) or orthogonal (each gate block"
                        " orthogonal, scaled by radius)",
                "radius": "spectral radius of each gate block of W_hh under init=orthogonal (1: norm-preserving)"}
+#: the gated cells add ``--model-opt lstm.gate_bias=1`` (likewise gru): the same default for both
+GATED_OPTIONS = {**OPTIONS, "gate_bias": "1"}
+GATED_OPTION_HELP = {**OPTION_HELP,
+                     "gate_bias": "initial bias of the gate that keeps the state (LSTM forget gate f, GRU update"
+                                  " gate z): a number (b_ih = it, b_hh = 0), or none for PyTorch's uniform bias"}
+
+
+def options_for(arch: str) -> tuple[dict, dict]:
+    """(options, help) of ``arch``: the gated cells have ``gate_bias`` as well."""
+    return (GATED_OPTIONS, GATED_OPTION_HELP) if arch in KEEP_GATE else (OPTIONS, OPTION_HELP)
+
+
+def parse_gate_bias(value: object) -> float | None:
+    """``gate_bias`` as a number, or None for ``none`` (PyTorch's bias kept)."""
+    text = str(value).strip().lower()
+    if text == "none":
+        return None
+    try:
+        number = float(text)
+    except ValueError:
+        raise ValueError(f"gate_bias must be a number or none, got {value!r}") from None
+    if number != number or abs(number) == float("inf"):
+        raise ValueError(f"gate_bias must be a finite number or none, got {value!r}")
+    return number
 
 
 def check_options(options: dict, hidden: int) -> None:
+    if "gate_bias" in options:
+        parse_gate_bias(options["gate_bias"])
     if options["init"] not in INITS:
         raise ValueError(f"init must be one of {', '.join(INITS)}, got {options['init']!r}")
     if options["radius"] <= 0:
@@ -56,24 +91,32 @@ def orthogonal_recurrent_(rnn: nn.RNNBase, gates: int, radius: float) -> None:
                     block.mul_(radius)
 
 
+def keep_gate_bias_(rnn: nn.RNNBase, arch: str, value: float) -> None:
+    """The bias of the gate that keeps h_{t-1} (LSTM f, GRU z) in every layer: b_ih = value, b_hh = 0."""
+    hidden, block = rnn.hidden_size, KEEP_GATE[arch]
+    rows = slice(block * hidden, (block + 1) * hidden)
+    with torch.no_grad():
+        for name, bias in rnn.named_parameters():
+            if name.startswith("bias_ih"):
+                bias[rows].fill_(value)
+            elif name.startswith("bias_hh"):
+                bias[rows].zero_()
+
+
 class RecurrentCore(nn.Module):
     """A stack of torch.nn recurrent layers, width ``hidden`` in and out."""
 
-    def __init__(self, arch: str, hidden: int, layers: int, init: str = "default", radius: float = 1.0):
+    def __init__(self, arch: str, hidden: int, layers: int, init: str = "default", radius: float = 1.0,
+                 gate_bias: float | None = 1.0):
         super().__init__()
         self.arch = arch
         self.rnn = LAYERS[arch](hidden, hidden, num_layers=layers, batch_first=True)
         if init == "orthogonal":
             orthogonal_recurrent_(self.rnn, GATES[arch], radius)
-        if arch == "lstm":
-            # Forget-gate bias 1 (Gers et al. 2000; Jozefowicz et al. 2015): without it the
-            # LSTM sits on the copy task's memoryless plateau. Gate order is i, f, g, o.
-            with torch.no_grad():
-                for name, bias in self.rnn.named_parameters():
-                    if name.startswith("bias_ih"):
-                        bias[hidden:2 * hidden].fill_(1.0)
-                    elif name.startswith("bias_hh"):
-                        bias[hidden:2 * hidden].zero_()
+        if arch in KEEP_GATE and gate_bias is not None:
+            # Without a positive keep-gate bias the LSTM sits on the copy task's memoryless
+            # plateau; the GRU gets the same treatment so that neither cell is favoured.
+            keep_gate_bias_(self.rnn, arch, gate_bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         self.rnn.flatten_parameters()
@@ -134,14 +177,20 @@ def make_factory(arch: str):
         def core_flops(seq_len: int, batch: int) -> float:
             return config.layers * recurrent_flops(gates, config.hidden, config.hidden, seq_len, batch)
 
-        options = {**OPTIONS, **config.options}
+        options = {**options_for(arch)[0], **config.options}
         check_options(options, config.hidden)
+        gate_bias = parse_gate_bias(options["gate_bias"]) if arch in KEEP_GATE else None
+        facts = {"kernel_path": kernel_path(arch, config.device, config.dtype),
+                 "recurrent_init": options["init"] if options["init"] == "default"
+                 else f"orthogonal, spectral radius {options['radius']:g}"}
+        if arch in KEEP_GATE:
+            gate = {"lstm": "forget gate f", "gru": "update gate z"}[arch]
+            facts["gate_bias"] = (f"{gate} bias {gate_bias:g}" if gate_bias is not None
+                                  else f"{gate} bias PyTorch's U(-1/sqrt(H), 1/sqrt(H))")
         return TorchModel(
-            config, lambda c: RecurrentCore(arch, c.hidden, c.layers, options["init"], float(options["radius"])),
-            core_flops,
-            facts={"kernel_path": kernel_path(arch, config.device, config.dtype),
-                   "recurrent_init": options["init"] if options["init"] == "default"
-                   else f"orthogonal, spectral radius {options['radius']:g}"},
+            config, lambda c: RecurrentCore(arch, c.hidden, c.layers, options["init"], float(options["radius"]),
+                                            gate_bias),
+            core_flops, facts=facts,
         )
 
     return factory
