@@ -196,13 +196,14 @@ class TorchModel(Model):
         with torch.enable_grad():
             core_out, states = net.core.probe_forward(net.embed(inputs))
             loss = masked_loss(net.head(core_out), batch, self.config.loss)
-            flat = [tensor for group in states for tensor in group]
+            # a state tensor nothing differentiable reaches (a bool flag, a position) has no gradient
+            flat = [tensor for group in states for tensor in group if tensor.requires_grad]
             grads = iter(torch.autograd.grad(loss, flat, allow_unused=True))
         norms = []
         for group in states:
             squared = torch.zeros(batch.inputs.shape[0], dtype=torch.float64, device=self.device)
             for tensor in group:
-                grad = next(grads)
+                grad = next(grads) if tensor.requires_grad else None
                 if grad is not None:  # unused: the loss does not depend on it
                     squared = squared + grad.reshape(grad.shape[0], -1).pow(2).sum(dim=1)
             norms.append(squared.sqrt())
