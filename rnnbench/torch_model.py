@@ -102,7 +102,11 @@ class TorchModel(Model):
     """A :class:`rnnbench.Model` around a :class:`SequenceNet`, trained with Adam."""
 
     def __init__(self, config: ModelConfig, make_core: Callable[[ModelConfig], nn.Module],
-                 core_flops: Callable[[int, int], float], facts: dict[str, Any] | None = None):
+                 core_flops: Callable[[int, int], float], facts: dict[str, Any] | None = None,
+                 init_net: Callable[[SequenceNet], None] | None = None):
+        """``init_net``, when given, re-initialises the built network (before it is moved to the
+        device): a model whose reference initialises its embedding differently says so here, so
+        that every other model keeps the shared defaults (nn.Embedding N(0, 1), nn.Linear's)."""
         if config.dtype not in TORCH_DTYPES:
             raise ValueError(f"unsupported dtype {config.dtype}")
         self.config = config
@@ -115,7 +119,10 @@ class TorchModel(Model):
             torch.backends.cuda.matmul.allow_tf32 = False
             self._facts["tf32"] = False
         torch.manual_seed(config.seed)
-        self.net = SequenceNet(config, make_core(config)).to(device=self.device, dtype=self.dtype)
+        net = SequenceNet(config, make_core(config))
+        if init_net is not None:
+            init_net(net)
+        self.net = net.to(device=self.device, dtype=self.dtype)
         self._core_flops = core_flops
         self.optimizer = torch.optim.Adam(self.net.parameters(), lr=config.lr)
 

@@ -11,7 +11,11 @@ with the Delta Rule over Sequence Length") replaces the additive write by the de
 rule: the memory's current answer for k_t is moved toward v_t by β_t ∈ (0, 1)::
 
     S_t = S_{t-1} + β_t k_t (v_t - S_{t-1}ᵀ k_t)ᵀ = (I - β_t k_t k_tᵀ) S_{t-1} + β_t k_t v_tᵀ
-    o_t = S_tᵀ q_t,    q_t, k_t = L2-normalised SiLU(W x_t),    β_t = σ(w_β·x_t) per head
+    o_t = S_tᵀ q_t,    k_t = L2-normalised SiLU(W_k x_t),    q_t = d_h^-½ · L2-normalised SiLU(W_q x_t),
+    v_t = SiLU(W_v x_t),    β_t = σ(w_β·x_t) per head
+
+the feature maps of flash-linear-attention's DeltaNet layer (fla/layers/delta_net.py: SiLU on
+q, k and v, ``qk_norm='l2'``, and the kernels' default scale d_h^-½ on q).
 
 Training and the forward run chunkwise (``form=chunked``): within a chunk of C
 positions, Yang et al.'s WY form ``W = T K_β``, ``U = T V_β`` with
@@ -148,7 +152,8 @@ class FastWeightMixer(nn.Module):
         if self.cfg.rule == "linear":
             return phi(q), phi(k), v, None
         q, k = (F.normalize(F.silu(t), dim=-1) for t in (q, k))
-        return q, k, v, torch.sigmoid(self.beta(x)).transpose(1, 2)
+        # flash-linear-attention's defaults: SiLU on v too, and q scaled by d_h^-½ (chunk_delta_rule's scale)
+        return q * self.cfg.d_head ** -0.5, k, F.silu(v), torch.sigmoid(self.beta(x)).transpose(1, 2)
 
     def _merge(self, o: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
         B, H, T, d = o.shape

@@ -24,14 +24,20 @@ chunked by 8 and 14 s chunked by 32 (one thread, 2-core machine under load, one 
 last K-1 inputs per layer. Blocks are stacked residually, ``x ← x + Mamba(RMSNorm(x))``,
 with a final RMSNorm, as in the paper's language models (no MLP between blocks).
 
-Initialisation as the paper's code: A_log = log(1..N) per channel, Δ's bias the
-inverse softplus of Δ ~ log-uniform[1e-3, 1e-1], D = 1.
+Initialisation and structure as the official code (state-spaces/mamba,
+mamba_ssm/modules/mamba_simple.py and ``_init_weights`` of models/mixer_seq_simple.py):
+no bias in W_in and W_out (``bias=False``); A_log = log(1..N) per channel; W_Δ uniform in
+±R^-½ (``dt_init_std`` with ``dt_scale`` 1); Δ's bias the inverse softplus of
+Δ ~ log-uniform[1e-3, 1e-1] (floored at 1e-4); D = 1; W_out PyTorch's default divided by
+√L for L layers (``rescale_prenorm_residual``, one residual per layer: no MLP); the token
+embedding N(0, 0.02²) (``initializer_range``); RMSNorm with eps 1e-5.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import partial
 
 import torch
 import torch.nn.functional as F
@@ -42,7 +48,7 @@ from rnnbench.plugins.torch.recurrence import (
     SEQUENTIAL_SCAN_FLOPS, MixerStack, causal_conv, causal_conv_step, check_choice, check_positive, chunked_scan,
     chunked_scan_flops, empty_window,
 )
-from rnnbench.torch_model import TorchModel
+from rnnbench.torch_model import SequenceNet, TorchModel
 
 SCANS = ("chunked", "sequential")
 OPTIONS = {"d_state": 16, "expand": 2, "scan": "sequential", "chunk": 8}
@@ -54,6 +60,9 @@ OPTION_HELP = {
     "chunk": "positions per chunk of the chunked scan",
 }
 D_CONV = 4
+DT_MIN, DT_MAX, DT_FLOOR = 1e-3, 1e-1, 1e-4  # the reference's dt_min, dt_max, dt_init_floor
+EMBEDDING_STD = 0.02  # the reference's initializer_range
+NORM_EPS = 1e-5  # the reference's norm_epsilon
 
 
 def check_options(options: dict, hidden: int) -> None:
@@ -92,16 +101,19 @@ class MambaMixer(nn.Module):
         super().__init__()
         self.cfg = cfg
         E, N, R = cfg.d_inner, cfg.d_state, cfg.dt_rank
-        self.in_proj = nn.Linear(cfg.d_model, 2 * E)
+        self.in_proj = nn.Linear(cfg.d_model, 2 * E, bias=False)
         self.conv = nn.Conv1d(E, E, cfg.d_conv, groups=E)  # holds weight [E, 1, K] and bias; applied causally
         self.x_proj = nn.Linear(E, R + 2 * N, bias=False)
         self.dt_proj = nn.Linear(R, E)
         self.A_log = nn.Parameter(torch.log(torch.arange(1, N + 1, dtype=torch.float32)).repeat(E, 1))
         self.D = nn.Parameter(torch.ones(E))
-        self.out_proj = nn.Linear(E, cfg.d_model)
+        self.out_proj = nn.Linear(E, cfg.d_model, bias=False)
         with torch.no_grad():
-            dt = torch.exp(torch.empty(E).uniform_(math.log(1e-3), math.log(1e-1)))
+            nn.init.uniform_(self.dt_proj.weight, -R ** -0.5, R ** -0.5)  # dt_init="random", dt_scale=1
+            dt = torch.exp(torch.empty(E).uniform_(math.log(DT_MIN), math.log(DT_MAX))).clamp(min=DT_FLOOR)
             self.dt_proj.bias.copy_(dt + torch.log(-torch.expm1(-dt)))  # softplus(bias) = dt
+            # rescale_prenorm_residual: W_out's PyTorch default divided by √(residuals), one per layer
+            self.out_proj.weight.div_(math.sqrt(cfg.n_layers))
 
     def _selection(self, u: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """u [..., E] -> (Δ [..., E], Δ ⊙ u [..., E], B [..., N], C [..., N])."""
@@ -166,10 +178,20 @@ def mamba_flops(cfg: MambaConfig, seq_len: int, batch: int) -> float:
     return cfg.n_layers * (projections + elementwise)
 
 
+def reference_embedding_init_(net: SequenceNet) -> None:
+    """The reference's ``_init_weights`` for the token embedding: N(0, 0.02²). An input projection
+    (feature inputs, which the reference has no counterpart for) keeps PyTorch's default."""
+    if isinstance(net.embed, nn.Embedding):
+        with torch.no_grad():
+            nn.init.normal_(net.embed.weight, std=EMBEDDING_STD)
+
+
 def factory(config: ModelConfig) -> TorchModel:
     cfg = MambaConfig.from_model_config(config)
     return TorchModel(
-        config, lambda c: MixerStack([MambaMixer(cfg) for _ in range(cfg.n_layers)], cfg.d_model, norm=nn.RMSNorm),
+        config, lambda c: MixerStack([MambaMixer(cfg) for _ in range(cfg.n_layers)], cfg.d_model,
+                                     norm=partial(nn.RMSNorm, eps=NORM_EPS)),
         lambda T, B: mamba_flops(cfg, T, B),
         facts={"scan": cfg.scan, "d_state": cfg.d_state, "d_inner": cfg.d_inner},
+        init_net=reference_embedding_init_,
     )
