@@ -4,9 +4,10 @@ Two cells with exponential gating, chosen by ``cell=mlstm|slstm``; per head of w
 
 mLSTM, a matrix memory C ∈ R^{d_h×d_h} with a normaliser n, gates from the input only::
 
-    q_t, k_t, v_t = W x_t (k_t scaled by 1/√d_h);   ĩ_t, f̃_t = w·x_t + b (scalars per head);   o_t = σ(W_o x_t)
+    q_t, k_t, v_t = W x_t (k_t scaled by 1/√d_h);   ĩ_t, f̃_t = w·[q_t, k_t, v_t] + b (scalars per head)
+    o_t = σ(W_o x_t)
     C_t = f_t C_{t-1} + i_t v_t k_tᵀ,   n_t = f_t n_{t-1} + i_t k_t,   i_t = exp(ĩ_t),  f_t = σ(f̃_t)
-    h_t = o_t ⊙ C_t q_t / max(|n_tᵀ q_t|, 1)
+    h_t = o_t ⊙ C_t q_t / (max(|n_tᵀ q_t|, 1) + ε),   ε = 1e-6
 
 stabilised by m_t = max(log f_t + m_{t-1}, ĩ_t) (m_0 = -∞): the state holds C, n scaled
 by exp(-m_t), and the normaliser becomes max(|ñ_tᵀ q_t|, exp(-m_t)), which is the same
@@ -22,11 +23,21 @@ recurrent weights R, so it is sequential only::
     m_t = max(log f_t + m_{t-1}, ĩ_t),  i' = exp(ĩ_t - m_t),  f' = exp(log f_t + m_{t-1} - m_t)
     c_t = f' c_{t-1} + i' z_t,   n_t = f' n_{t-1} + i',   h_t = o_t ⊙ c_t / n_t
 
+Initialisation as the official code (NX-AI/xlstm, xlstm/blocks/mlstm/cell.py and
+xlstm/blocks/slstm/cell.py): the mLSTM's gate weights start at zero, the forget-gate bias
+spaced linearly over the heads from 3 to 6, the input-gate bias N(0, 0.1²); the sLSTM's
+recurrent weights R start at zero, its forget-gate bias is the ``powerlaw_blockdependent``
+range per head (from 5 down to -7 over a head's units, the curve's power rising with the
+layer's depth) and its other gate biases zero.
+
 Blocks: a pre-LayerNorm residual block (the cell, its output projected back to d), then
 a GELU MLP of width 4·d, the layout of transformer.py. Left out, so that the cell is
-what differs: the paper's up-projection inside the mLSTM block, its causal convolution
-and learnable skip, and the per-head group norm. The forget gate is the sigmoid (the
-paper allows exp); its bias starts at 3 (the paper's code uses a positive range).
+what differs: the mLSTM block's up-projection (factor 2), its causal convolution, learnable
+skip, SiLU output branch and headwise q, k, v projections; the sLSTM block's causal
+convolution (feeding ĩ, f̃), headwise W and its own gated MLP; both cells' per-head group
+norm; the official code's small_init/wang_init of the projections (PyTorch's defaults
+here, as the Transformer's). docs/models.md lists each. The forget gate is the sigmoid
+(as in the official code's defaults).
 """
 
 from __future__ import annotations
@@ -55,7 +66,17 @@ OPTION_HELP = {
             " sequential); slstm is always sequential",
 }
 MLP_RATIO = 4
-FORGET_BIAS = 3.0
+MLSTM_FORGET_BIAS = (3.0, 6.0)  # spaced linearly over the heads (the reference's bias_linspace_init_)
+MLSTM_INPUT_BIAS_STD = 0.1
+NORMALISER_EPS = 1e-6  # added to the normaliser, as the reference's backends
+
+
+def slstm_forget_bias(d_head: int, layer: int, n_layers: int) -> torch.Tensor:
+    """The reference's ``powerlaw_blockdependent`` forget-gate bias of one head: unit j of d_h gets
+    5 - 12·(j/(d_h-1))^(0.3 + 1.3·layer/(L-1)), from 5 down to -7."""
+    depth = layer / (n_layers - 1) if n_layers > 1 else 0.0
+    position = torch.arange(d_head, dtype=torch.float32) / max(d_head - 1, 1)
+    return 5.0 - 12.0 * position ** (0.3 + 1.3 * depth)
 
 
 def check_options(options: dict, hidden: int) -> None:
@@ -90,23 +111,26 @@ def _lowest(dtype: torch.dtype) -> float:
 
 
 class MLSTMMixer(nn.Module):
-    def __init__(self, cfg: XLSTMConfig):
+    def __init__(self, cfg: XLSTMConfig, layer: int = 0):
         super().__init__()
         self.cfg = cfg
         d, H = cfg.d_model, cfg.n_heads
         self.qkv = nn.Linear(d, 3 * d)
-        self.gates = nn.Linear(d, 2 * H)  # ĩ, f̃ per head
+        self.gates = nn.Linear(3 * d, 2 * H)  # ĩ, f̃ per head, from [q, k, v] as the reference's cell
         self.o = nn.Linear(d, d)
         self.proj = nn.Linear(d, d)
-        with torch.no_grad():
-            self.gates.bias[H:].fill_(FORGET_BIAS)
+        with torch.no_grad():  # the reference's mLSTMCell.reset_parameters
+            nn.init.zeros_(self.gates.weight)
+            nn.init.normal_(self.gates.bias[:H], std=MLSTM_INPUT_BIAS_STD)
+            self.gates.bias[H:].copy_(torch.linspace(*MLSTM_FORGET_BIAS, H))
 
     def _inputs(self, x: torch.Tensor):
         """x [B, T, d] -> q, k, v [B, H, T, d_h], ĩ and log f [B, H, T]."""
         B, T, _ = x.shape
         H, dh = self.cfg.n_heads, self.cfg.d_head
-        q, k, v = (t.view(B, T, H, dh).transpose(1, 2) for t in self.qkv(x).chunk(3, dim=-1))
-        i_tilde, f_tilde = self.gates(x).transpose(1, 2).chunk(2, dim=1)
+        qkv = self.qkv(x)  # [q, k, v], the gates' input
+        q, k, v = (t.view(B, T, H, dh).transpose(1, 2) for t in qkv.chunk(3, dim=-1))
+        i_tilde, f_tilde = self.gates(qkv).transpose(1, 2).chunk(2, dim=1)
         return q, k / math.sqrt(dh), v, i_tilde, F.logsigmoid(f_tilde)
 
     def _out(self, x: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
@@ -131,7 +155,7 @@ class MLSTMMixer(nn.Module):
         log_D = log_D.masked_fill(~causal, float("-inf"))
         m = log_D.amax(dim=-1, keepdim=True)  # [B, H, T, 1]
         scores = (q @ k.transpose(-1, -2)) * torch.exp(log_D - m)
-        normaliser = torch.maximum(scores.sum(-1, keepdim=True).abs(), torch.exp(-m))
+        normaliser = torch.maximum(scores.sum(-1, keepdim=True).abs(), torch.exp(-m)) + NORMALISER_EPS
         return self._out(x, (scores @ v) / normaliser)
 
     def _recur(self, q, k, v, i_tilde, log_f, state):
@@ -144,7 +168,7 @@ class MLSTMMixer(nn.Module):
         n = f_gate * n + i_gate * k
         numerator = (C @ q.unsqueeze(-1)).squeeze(-1)
         normaliser = torch.maximum((n * q).sum(-1, keepdim=True).abs(), torch.exp(-m_new).unsqueeze(-1))
-        return numerator / normaliser, (C, n, m_new)
+        return numerator / (normaliser + NORMALISER_EPS), (C, n, m_new)
 
     def init_state(self, batch: int, device: torch.device, dtype: torch.dtype):
         """(C̃ [B, H, d_h, d_h], ñ [B, H, d_h], m [B, H])."""
@@ -160,15 +184,17 @@ class MLSTMMixer(nn.Module):
 
 
 class SLSTMMixer(nn.Module):
-    def __init__(self, cfg: XLSTMConfig):
+    def __init__(self, cfg: XLSTMConfig, layer: int = 0):
         super().__init__()
         self.cfg = cfg
         d, H, dh = cfg.d_model, cfg.n_heads, cfg.d_head
         self.W = nn.Linear(d, 4 * d)  # z̃, ĩ, f̃, õ from the input
-        self.R = nn.Parameter(torch.randn(4, H, dh, dh) / math.sqrt(dh))  # block-diagonal recurrent weights
+        # block-diagonal recurrent weights; zero at the start, as the reference's recurrent_weight_init
+        self.R = nn.Parameter(torch.zeros(4, H, dh, dh))
         self.proj = nn.Linear(d, d)
-        with torch.no_grad():
-            self.W.bias[2 * d:3 * d].fill_(FORGET_BIAS)
+        with torch.no_grad():  # the reference's bias_init="powerlaw_blockdependent"
+            self.W.bias.zero_()
+            self.W.bias[2 * d:3 * d].copy_(slstm_forget_bias(dh, layer, cfg.n_layers).repeat(H))
 
     def _cell(self, wx: torch.Tensor, state):
         """wx [B, 4d] (W x_t + b), state (h, c, n, m) each [B, d] -> (h_t, new state)."""
@@ -207,7 +233,7 @@ class SLSTMMixer(nn.Module):
 def xlstm_flops(cfg: XLSTMConfig, seq_len: int, batch: int) -> float:
     """Per layer: the MLP 16·B·T·d² and the cell's projections and mixing for the form that runs.
 
-    mLSTM: projections 2·B·T·(5d² + 2dH); parallel mixing 4·T·d_h + ~6·T per head and
+    mLSTM: projections 2·B·T·(5d² + 6dH); parallel mixing 4·T·d_h + ~6·T per head and
     position (scores, mixing, the decay matrix), sequential ~6·d_h² (C's update and read).
     sLSTM: projections 2·B·T·(4d² + d²) plus R h, 8·d·d_h, and ~12 per element for the gates.
     """
@@ -215,7 +241,7 @@ def xlstm_flops(cfg: XLSTMConfig, seq_len: int, batch: int) -> float:
     mlp = 4.0 * MLP_RATIO * tokens * d * d
     if cfg.cell == "slstm":
         return cfg.n_layers * (mlp + 2.0 * tokens * 5 * d * d + 8.0 * tokens * d * dh + 12.0 * tokens * d)
-    proj = 2.0 * tokens * (5 * d * d + 2 * d * H)
+    proj = 2.0 * tokens * (5 * d * d + 6 * d * H)
     if cfg.form == "parallel":
         mixing = tokens * H * (4.0 * seq_len * dh + 6.0 * seq_len)
     else:
@@ -227,6 +253,6 @@ def factory(config: ModelConfig) -> TorchModel:
     cfg = XLSTMConfig.from_model_config(config)
     mixer = MLSTMMixer if cfg.cell == "mlstm" else SLSTMMixer
     return TorchModel(
-        config, lambda c: MixerStack([mixer(cfg) for _ in range(cfg.n_layers)], cfg.d_model, MLP_RATIO),
+        config, lambda c: MixerStack([mixer(cfg, k) for k in range(cfg.n_layers)], cfg.d_model, MLP_RATIO),
         lambda T, B: xlstm_flops(cfg, T, B), facts={"cell": cfg.cell, "form": cfg.form, "n_heads": cfg.n_heads},
     )
