@@ -54,7 +54,7 @@ def test_hawk_projections_start_as_recurrentgemmas(registry):
 
 
 def test_hawk_resets_at_the_start_without_scaling_the_first_input(registry):
-    """h_0 = i_0 ⊙ u_0, h_t = a_t h_{t-1} + √(1 - a_t²) ⊙ i_t ⊙ u_t (recurrentgemma's RG-LRU with segment_pos)."""
+    """h_0 = i_0 ⊙ u_0, h_t = a_t h_{t-1} + √(1 - a_t²) ⊙ i_t ⊙ u_t: recurrentgemma's RG-LRU with segment_pos."""
     model = build(registry, "hawk@torch", hidden=8, layers=1, dtype="float64", input_kind="features")
     block = model.net.core.mixers[0]
     x = torch.randn(3, 6, 8, dtype=torch.float64)
@@ -110,7 +110,7 @@ def test_mamba_embedding_is_n_0_0_02_and_other_models_keep_theirs(registry):
 
 # -- DeltaNet (flash-linear-attention) -------------------------------------------------------------
 def naive_delta_rule(q, k, v, beta):
-    """Schlag et al. / Yang et al.: S_t = S_{t-1} + β_t k_t (v_t - S_{t-1}ᵀ k_t)ᵀ, o_t = S_tᵀ q_t; [B, H, T, d]."""
+    """S_t = S_{t-1} + β_t k_t (v_t - S_{t-1}ᵀ k_t)ᵀ, o_t = S_tᵀ q_t (Schlag et al.; Yang et al.); [B, H, T, d]."""
     B, H, T, d = q.shape
     S = torch.zeros(B, H, d, d, dtype=q.dtype)
     out = []

@@ -143,7 +143,8 @@ class RecurrentBlock(nn.Module):
         """(the convolution's last K-1 inputs [B, d, K-1], h [B, d], whether the next position is
         the first [B, 1], bool)."""
         d = self.cfg.d_model
-        return (empty_window(batch, d, self.cfg.d_conv, device, dtype), torch.zeros(batch, d, device=device, dtype=dtype),
+        return (empty_window(batch, d, self.cfg.d_conv, device, dtype),
+                torch.zeros(batch, d, device=device, dtype=dtype),
                 torch.ones(batch, 1, device=device, dtype=torch.bool))
 
     def step(self, x: torch.Tensor, state):
