@@ -11,7 +11,7 @@ import textwrap
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
-from rnnbench.study_api import StudyFigure, machine_line
+from rnnbench.study_api import INCONCLUSIVE, SUPPORTED, StudyFigure, Verdict, machine_line
 
 Results = Sequence[Any]  # CaseResult objects; typed loosely so fabricated ones work in tests
 
@@ -147,6 +147,19 @@ def params_line(results: Results) -> str:
         if p is not None and r.config.model not in seen:
             seen[r.config.model] = f"{r.config.arch} {int(p):,} (width {r.config.hidden})"
     return "parameters: " + "; ".join(seen.values()) if seen else ""
+
+
+def learned_in_every_seed(label: str, closed: dict[int, float | None], fraction: float, what: str = "") -> Verdict:
+    """The "learned anything" guard: ``supported`` when every seed closes more than ``fraction`` of the gap.
+
+    A precondition before a model's failure can count against it, not a claim: read per seed, so that a
+    model perfect in every seed (no spread, which no test across 3 seeds can decide) passes it.
+    """
+    said = ", ".join("n/a" if v is None else f"{v:.3g}" for v in closed.values()) or "none"
+    ok = bool(closed) and all(v is not None and v > fraction for v in closed.values())
+    lead = f"{what}: " if what else ""
+    return Verdict(SUPPORTED if ok else INCONCLUSIVE,
+                   f"{lead}{label} per seed: {said} ({'every' if ok else 'not every'} seed above {fraction:g})")
 
 
 # -- figures -------------------------------------------------------------------------------

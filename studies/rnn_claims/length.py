@@ -10,7 +10,7 @@ from __future__ import annotations
 from rnnbench.analysis.verdicts import MIN_SEEDS, RULE, by_group, equal_terms, fmt, threshold, unless_unequal
 from rnnbench.study_api import INCONCLUSIVE, SUPPORTED, ClaimOutcome, StudyData, Verdict
 
-from rnnbench.studies._support import legend, archs, finish, machine_line, metric, new_figure, params_line, select, setup_line
+from rnnbench.studies._support import learned_in_every_seed, legend, archs, finish, machine_line, metric, new_figure, params_line, select, setup_line
 
 RECURRENT = ("lstm", "gru")
 #: an accuracy drop from T to a longer length below this counts as "kept"
@@ -23,8 +23,8 @@ CRITERION = (
     "A verdict per model, then their combination (the GRU generalising and the LSTM not is mixed, naming"
     f" each). A model's verdict is supported when, trained at length T, its mean loss of held-out accuracy is"
     f" below {MAX_DROP:g} at every longer evaluated length (2T and 4T) on copy and on selective copy (parts: drop −"
-    f" {MAX_DROP:g} < 0 per task and length); inconclusive for a task the model did not learn at T (mean share of"
-    f" the gap from chance to perfect not above {LEARNED_FRACTION:.0%}: nothing to generalise). " + RULE
+    f" {MAX_DROP:g} < 0 per task and length); inconclusive for a task the model did not learn at T (share of"
+    f" the gap from chance to perfect not above {LEARNED_FRACTION:.0%} in every seed: nothing to generalise). " + RULE
 )
 
 
@@ -84,8 +84,7 @@ def _decide(results, arch: str, task: str) -> list[Verdict]:
     chance = {r.config.seed: metric(r, "train", "baseline_accuracy") for r in cases}
     closed = {s: ((v - chance[s]) / (1 - chance[s]) if v is not None and chance[s] is not None else None)
               for s, v in trained.items()}
-    learned = threshold(f"{arch} share of the gap closed at T", closed, LEARNED_FRACTION, above=True,
-                        min_seeds=MIN_SEEDS, what=task)
+    learned = learned_in_every_seed(f"{arch} share of the gap closed at T", closed, LEARNED_FRACTION, what=task)
     if learned.status != SUPPORTED:
         return [Verdict(INCONCLUSIVE, learned.reason + " (not learned at T: nothing to generalise)", learned.evidence)]
     out = []
