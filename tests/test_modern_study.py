@@ -74,3 +74,13 @@ def test_recall_state_bound_claim_with_and_without_the_effect(tmp_path, gain, ex
     outcome = claims.analyze_state(study_data(tmp_path, {"recall-widths": width_cases(gain)}))
     assert outcome.verdict.status == expected
     assert any("width 64" in row[0] for row in outcome.table[1])
+
+
+def test_every_modern_verdict_label_carries_its_scale(tmp_path):
+    from test_study_verdicts import _scale_in_label
+
+    _scale_in_label(claims.analyze_speed(study_data(tmp_path, {"speed": speed_cases(0.2)})).verdict, timed=True)
+    recall_data = study_data(tmp_path, {"recall": recall(
+        {"transformer": [0.99, 1.0, 0.995], "mamba": [0.97, 0.99, 0.98], "lstm": [0.2, 0.25, 0.22]})})
+    _scale_in_label(claims.analyze_recall(recall_data).verdict)
+    _scale_in_label(claims.analyze_state(study_data(tmp_path, {"recall-widths": width_cases(0.4)})).verdict)

@@ -392,7 +392,8 @@ def test_sequential_training_claim_a_verdict_per_group_on_this_cpu(tmp_path, spe
     outcome = speed.analyze(study_data(tmp_path, {"speed": speed_cases(**speeds)}))
     verdict = outcome.verdict
     assert verdict.status == expected, verdict.reason
-    assert verdict.label == f"{expected} on this CPU" and f"{expected} on this CPU (test CPU" in verdict.reason
+    assert verdict.label == f"{expected} on this CPU, 1k parameters, timed, not trained to a quality"
+    assert f"{expected} on this CPU (test CPU" in verdict.reason
     assert [p.reason.split(":")[0] for p in verdict.parts] == ["slow", "at matched FLOPs", "because sequential"]
 
 
@@ -452,3 +453,84 @@ def test_the_grus_copy_result_is_not_decided_by_the_solved_line_alone(tmp_path):
     assert gru_copy and gru_copy[0].status == SUPPORTED, outcome.verdict.reason
     assert outcome.verdict.status == SUPPORTED, outcome.verdict.reason
     assert "p = 0 " not in outcome.verdict.reason and "p = 0)" not in outcome.verdict.reason
+
+
+def _with(results: list[CaseResult], metrics: dict[tuple[str, str], float], **config) -> list[CaseResult]:
+    """The cases with extra metrics and config fields (an lr grid, a parameter count)."""
+    out = []
+    for r in results:
+        extra = [Metric(sc, name, v) for (sc, name), v in metrics.items()]
+        kept = [m for m in r.metrics if (m.scenario, m.name) not in metrics]
+        out.append(dataclasses.replace(r, metrics=kept + extra, config=dataclasses.replace(r.config, **config)))
+    return out
+
+
+def test_a_learning_rate_chosen_at_the_edge_of_its_grid_leaves_the_part_undecided(tmp_path):
+    """Every model chose the top of the grid (issue 36, claim 5): a higher rate might change the ranking."""
+    def data(chosen: float):
+        return study_data(tmp_path, {language.lm_sweep(b, s): _with(lm_cases(TRANSFORMER_AHEAD, b),
+                                                                     {("train", "lr_selected"): chosen},
+                                                                     lr_grid=(3e-3, 1e-2, 3e-2) if chosen != 1e-2
+                                                                     else (3e-3, 1e-2))
+                                     for b in language.BUDGETS for s in language.SIZES})
+    edge = language.analyze(data(1e-2)).verdict
+    assert edge.status == INCONCLUSIVE, edge.reason
+    assert "chose lr 0.01, the top of its grid 0.003, 0.01" in edge.reason and "not decided" in edge.reason
+    # an interior choice, or the top of a grid that reaches the cap, decides
+    interior = language.analyze(study_data(tmp_path, {
+        language.lm_sweep(b, s): _with(lm_cases(TRANSFORMER_AHEAD, b), {("train", "lr_selected"): 1e-2},
+                                       lr_grid=(3e-3, 1e-2, 3e-2))
+        for b in language.BUDGETS for s in language.SIZES})).verdict
+    assert interior.status == SUPPORTED, interior.reason
+    at_cap = language.analyze(study_data(tmp_path, {
+        language.lm_sweep(b, s): _with(lm_cases(TRANSFORMER_AHEAD, b), {("train", "lr_selected"): 3e-2},
+                                       lr_grid=(3e-3, 1e-2, 3e-2))
+        for b in language.BUDGETS for s in language.SIZES})).verdict
+    assert at_cap.status == SUPPORTED, at_cap.reason
+
+
+def test_a_language_model_verdict_below_the_token_floor_is_inconclusive_and_says_so(tmp_path):
+    small = study_data(tmp_path, {language.lm_sweep(b, s): _with(lm_cases(TRANSFORMER_AHEAD, b),
+                                                                  {("model", "params"): 100_000.0})
+                                  for b in language.BUDGETS for s in language.SIZES})
+    outcome = language.analyze(small)
+    assert outcome.verdict.status == INCONCLUSIVE
+    assert "inconclusive: below 2M tokens" in outcome.verdict.reason and "0.064M" in outcome.verdict.reason
+    assert any("mean held-out bpc gap by size: transformer − lstm: -0.4 (small)" in line for line in outcome.setup)
+
+
+def _scale_in_label(verdict: Verdict, timed: bool = False) -> None:
+    """The label says where the verdict holds: the device, the parameter range and tokens trained (or 'timed')."""
+    label = verdict.label
+    assert label.startswith(verdict.status + " on "), label
+    assert ("on this CPU" if timed else "on cpu") in label and "parameters" in label, label
+    assert ("timed, not trained" in label) if timed else ("tokens trained" in label), label
+
+
+def test_every_rnn_claims_verdict_label_carries_its_scale(tmp_path):
+    """A bare 'not supported' reads as a refutation at any scale (issue 36): each label names its scale."""
+    copy = delay_cases("copy", "accuracy", 0.125, {
+        "rnn": {10: [1.0, 0.99, 1.0], 30: [0.2, 0.3, 0.25]}, "lstm": {10: [1.0, 1.0, 1.0], 30: [0.99, 0.98, 0.99]},
+        "gru": {10: [1.0, 1.0, 1.0], 30: [1.0, 0.97, 0.99]}})
+    adding = delay_cases("adding", "mse", 0.167, {
+        "rnn": {10: [0.005, 0.008, 0.006], 30: [0.16, 0.17, 0.16]},
+        "lstm": {10: [0.001, 0.002, 0.001], 30: [0.005, 0.01, 0.007]},
+        "gru": {10: [0.001, 0.002, 0.001], 30: [0.003, 0.004, 0.003]}})
+    good = [(0.99, 0.98, 0.97), (0.99, 0.99, 0.97), (0.99, 0.98, 0.98)]
+    lengthgen = {name: length_cases(task, t, {"lstm": good, "gru": good})
+                 for name, task, t in (("lengthgen-copy", "copy", 10), ("lengthgen-selective", "selective_copy", 16))}
+    gradients_data = {"gradients": _with(gradient_cases({"rnn": [0.30, 0.32, 0.31], "lstm": [0.05, 0.06, 0.05],
+                                                          "gru": [0.04, 0.07, 0.05]}), {("train", "loss"): 1.0})}
+    outcomes = [
+        gradients.analyze(study_data(tmp_path, gradients_data)),
+        memory.analyze_long(study_data(tmp_path, {"copy-delays": copy, "adding-delays": adding})),
+        language.analyze(lm_data(tmp_path, {}, TRANSFORMER_AHEAD)),
+        decode.analyze_recall(study_data(tmp_path, {"recall": recall_cases(
+            {"lstm": [0.2, 0.25, 0.22], "gru": [0.3, 0.2, 0.25], "transformer": [0.99, 1.0, 0.98]})})),
+        length.analyze(study_data(tmp_path, lengthgen)),
+    ]
+    for outcome in outcomes:
+        _scale_in_label(outcome.verdict)
+    _scale_in_label(speed.analyze(study_data(tmp_path, {"speed": speed_cases(0.5)})).verdict, timed=True)
+    lm = language.analyze(lm_data(tmp_path, {}, TRANSFORMER_AHEAD)).verdict
+    assert "64k tokens trained" in lm.label and "1k parameters" in lm.label, lm.label

@@ -18,7 +18,7 @@ from rnnbench.analysis.verdicts import MIN_SEEDS, RULE, by_group, compare, equal
 from rnnbench.study_api import INCONCLUSIVE, Claim, ClaimOutcome, StudyData, StudySweep, Verdict
 
 from rnnbench.studies._support import (
-    state_accuracy_points,
+    state_accuracy_points, scoped, unless_lr_interior,
     archs, by_seed, finish, legend, line_by_seed, machine_line, metric, new_figure, params_line, select, setup_line,
     values_of,
 )
@@ -114,10 +114,12 @@ def analyze_recall(data: StudyData) -> ClaimOutcome:
     gap = {seed: (attention[seed] - selective[seed]
                   if attention.get(seed) is not None and selective.get(seed) is not None else None)
            for seed in sorted(set(attention) | set(selective))}
-    parts = [threshold(f"{ATTENTION} − {SELECTIVE} accuracy", gap, GAP, above=False, min_seeds=MIN_SEEDS,
-                       what="the gap is closed"),
-             compare(f"{SELECTIVE} accuracy", selective, f"{NON_SELECTIVE} accuracy", acc.get(NON_SELECTIVE, {}),
-                     above=True, min_seeds=MIN_SEEDS, what="selection helps")]
+    parts = [unless_lr_interior(threshold(f"{ATTENTION} − {SELECTIVE} accuracy", gap, GAP, above=False,
+                                          min_seeds=MIN_SEEDS, what="the gap is closed"),
+                                results, (ATTENTION, SELECTIVE)),
+             unless_lr_interior(compare(f"{SELECTIVE} accuracy", selective, f"{NON_SELECTIVE} accuracy",
+                                        acc.get(NON_SELECTIVE, {}), above=True, min_seeds=MIN_SEEDS,
+                                        what="selection helps"), results, (SELECTIVE, NON_SELECTIVE))]
     chance = next((c for c in (metric(r, "train", "baseline_accuracy") for r in select(results)) if c is not None),
                   None)
     if chance is not None and not (attention and all(v is not None and v > chance + LEARNED_MARGIN
@@ -131,7 +133,7 @@ def analyze_recall(data: StudyData) -> ClaimOutcome:
     rows = [[arch, ", ".join(fmt(v) for v in acc[arch].values()),
              _state(select(results, arch))] for arch in archs(results)]
     return ClaimOutcome(
-        verdict=verdict, figure=_accuracy_figure(data, results, "recall", "modern2_recall.png"),
+        verdict=scoped(verdict, results), figure=_accuracy_figure(data, results, "recall", "modern2_recall.png"),
         setup=[setup_line(results), params_line(results)],
         table=(["model", "held-out accuracy (per seed)", "decode state bytes"], rows),
         caveats=["One width and one budget; Zoology finds the gap depends on both. The Transformer's state is its KV"
@@ -175,8 +177,9 @@ def analyze_state(data: StudyData) -> ClaimOutcome:
         gain = {s: (wide[s] - narrow[s] if wide.get(s) is not None and narrow.get(s) is not None else None)
                 for s in sorted(set(narrow) | set(wide))}
         small, large = _state(select(results, arch, hidden=widths[0])), _state(select(results, arch, hidden=widths[-1]))
-        parts = [threshold(f"{arch} accuracy at width {widths[-1]} − at width {widths[0]}", gain, 0.0, above=True,
-                           min_seeds=MIN_SEEDS, what=f"state {small} -> {large} bytes")]
+        parts = [unless_lr_interior(threshold(f"{arch} accuracy at width {widths[-1]} − at width {widths[0]}", gain,
+                                              0.0, above=True, min_seeds=MIN_SEEDS,
+                                              what=f"state {small} -> {large} bytes"), results, (arch,))]
         if small == large:
             parts.append(Verdict(INCONCLUSIVE, f"{arch}'s decode state does not grow with the width ({small} bytes)"))
         groups[arch] = parts
@@ -184,7 +187,7 @@ def analyze_state(data: StudyData) -> ClaimOutcome:
             cases = sorted(select(results, arch, hidden=hidden), key=lambda r: r.config.seed)
             rows.append([f"{arch} width {hidden}", ", ".join(fmt(metric(r, "train", "eval_accuracy")) for r in cases),
                          _state(cases)])
-    verdict = by_group(groups) if groups else Verdict(INCONCLUSIVE, "no model in the width sweep")
+    verdict = scoped(by_group(groups), results) if groups else Verdict(INCONCLUSIVE, "no model in the width sweep")
     return ClaimOutcome(
         verdict=verdict, figure=_accuracy_figure(data, results, "the recall–state frontier", "modern3_state.png"),
         setup=[setup_line(results), f"widths {', '.join(map(str, widths))} (not matched: the state is the variable)"],

@@ -56,7 +56,8 @@ CLAIMS = (
         quote=_quote(("Less effective compared to newer models like Transformers", "Limitations of RNNs"),
                      ("Common replacements | Transformers in NLP tasks", "Summary table")),
         experiment="Character-level LM at equal parameter counts, at three model sizes, each under an equal"
-                   " wall-clock and an equal training-FLOPs budget (Languini Kitchen's protocol); bits per character"
+                   " wall-clock and an equal training-FLOPs budget (equal parameters, not Languini Kitchen's equal"
+                   " accelerator-hours with the size free); bits per character"
                    " on held-out text against parameter count.",
         criterion=language.CRITERION, sweeps=language.SWEEPS, analyze=language.analyze),
     Claim(

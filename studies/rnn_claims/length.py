@@ -10,7 +10,7 @@ from __future__ import annotations
 from rnnbench.analysis.verdicts import MIN_SEEDS, RULE, by_group, equal_terms, fmt, threshold, unless_unequal
 from rnnbench.study_api import INCONCLUSIVE, SUPPORTED, ClaimOutcome, StudyData, Verdict
 
-from rnnbench.studies._support import learned_in_every_seed, legend, archs, finish, machine_line, metric, new_figure, params_line, select, setup_line
+from rnnbench.studies._support import learned_in_every_seed, scoped, unless_lr_interior, legend, archs, finish, machine_line, metric, new_figure, params_line, select, setup_line
 
 RECURRENT = ("lstm", "gru")
 #: an accuracy drop from T to a longer length below this counts as "kept"
@@ -63,7 +63,8 @@ def analyze(data: StudyData) -> ClaimOutcome:
     width = max((len(row) - 3 for row in rows), default=0)
     rows = [row + [""] * (3 + width - len(row)) for row in rows]  # one column per evaluated length
     return ClaimOutcome(
-        verdict=unless_unequal(by_group(per_model), next((g for g in guards if g), None)),
+        verdict=scoped(unless_unequal(by_group(per_model), next((g for g in guards if g), None)),
+                       [r for sweep, _ in SWEEPS for r in data.sweep(sweep).results]),
         figure=_figure(data),
         setup=setup,
         table=(["task", "model", "seed", *[f"held-out accuracy, length {i + 1}" for i in range(width)]], rows),
@@ -94,8 +95,8 @@ def _decide(results, arch: str, task: str) -> list[Verdict]:
     for length in longer:
         drop = {r.config.seed: (trained[r.config.seed] - a if (a := accuracy_at(r, length)) is not None else None)
                 for r in cases}
-        out.append(threshold(f"{arch} accuracy drop T→{length}", drop, MAX_DROP, above=False,
-                             min_seeds=MIN_SEEDS, what=task))
+        out.append(unless_lr_interior(threshold(f"{arch} accuracy drop T→{length}", drop, MAX_DROP, above=False,
+                                                min_seeds=MIN_SEEDS, what=task), results, (arch,)))
     return out
 
 

@@ -17,7 +17,7 @@ from rnnbench.analysis.verdicts import (
 from rnnbench.study_api import INCONCLUSIVE, SUPPORTED, ClaimOutcome, StudyData, Verdict
 
 from rnnbench.studies._support import (
-    learned_in_every_seed, legend, archs, by_seed, finish, line_by_seed, machine_line, metric, new_figure, params_line, select, setup_line,
+    learned_in_every_seed, scoped, unless_lr_interior, legend, archs, by_seed, finish, line_by_seed, machine_line, metric, new_figure, params_line, select, setup_line,
     values_of,
 )
 
@@ -164,11 +164,14 @@ def analyze_long(data: StudyData) -> ClaimOutcome:
                                      " task at the shortest delay in this budget, so its failure does not count"
                                      " against it"))
                 continue
-            parts.append(compare(f"{gated} area", area[gated], "rnn area", area["rnn"], above=True,
-                                 min_seeds=MIN_SEEDS, what=f"{task}, share of the gap closed over delays {delays}"))
+            parts.append(unless_lr_interior(
+                compare(f"{gated} area", area[gated], "rnn area", area["rnn"], above=True, min_seeds=MIN_SEEDS,
+                        what=f"{task}, share of the gap closed over delays {delays}"), results, (gated, "rnn")))
     figure = _long_figure(data)
     return ClaimOutcome(
-        verdict=unless_unequal(all_of(parts), next((g for g in guards if g), None)), figure=figure, setup=setup,
+        verdict=scoped(unless_unequal(all_of(parts), next((g for g in guards if g), None)),
+                       [r for sweep, *_ in DELAY_TASKS for r in data.sweep(sweep).results if r.config.arch != "mlp"]),
+        figure=figure, setup=setup,
         table=(header, rows),
         caveats=[f"'Solved' is a threshold ({SOLVED_FRACTION:.0%} of the gap to perfect), reported and not decided"
                  " on: a model just under it at every delay solves none; a longer budget moves every model's"
@@ -267,7 +270,7 @@ def analyze_memory(data: StudyData) -> ClaimOutcome:
                      *[f"{window_ffn_params(t, width):,}" for t in values_of(params, "seq_len")]])
     figure = _memory_figure(data, at_short, params, shortest)
     return ClaimOutcome(
-        verdict=all_of(parts), figure=figure,
+        verdict=scoped(all_of(parts), at_short), figure=figure,
         setup=[f"copy: {setup_line(at_short)}", params_line(at_short),
                f"parameter counts: {setup_line(params)} (built once each; counts do not depend on training)"],
         table=(header, rows),

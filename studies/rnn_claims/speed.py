@@ -19,6 +19,7 @@ from rnnbench.stats import estimate_ratio
 from rnnbench.study_api import INCONCLUSIVE, ClaimOutcome, StudyData, Verdict
 
 from rnnbench.studies._support import (
+    scope_of,
     archs, legend, finish, machine_line, median, metric, new_figure, params_line, samples, select, setup_line,
     values_of,
 )
@@ -146,10 +147,11 @@ def groups_of_parts(results) -> dict[str, list[Verdict]]:
 def on_this_machine(verdict: Verdict, results, env: dict) -> Verdict:
     """A verdict from CPU cases says so: 'on this CPU', never a bare 'not supported'."""
     devices = {r.config.device for r in results}
+    scope = scope_of(results, timed=True)
     if devices and devices <= {"cpu"}:
         where = f"on this CPU ({env.get('cpu') or 'unknown CPU'}, {env.get('cpu_count')} logical CPUs)"
-        return replace(verdict, reason=f"{verdict.status} {where}: {verdict.reason}", scope="on this CPU")
-    return replace(verdict, scope=f"on {', '.join(sorted(devices))}")
+        return replace(verdict, reason=f"{verdict.status} {where}: {verdict.reason}", scope=scope)
+    return replace(verdict, scope=scope or f"on {', '.join(sorted(devices))}")
 
 
 def analyze(data: StudyData) -> ClaimOutcome:

@@ -118,7 +118,7 @@ def sweeps(s: Sizes) -> tuple[StudySweep, ...]:
             "min_time": s.min_time, "hidden": s.hidden, "match_params": True},
             purpose="train-step and forward time per token against length, with minGRU's parallel scan as the"
                     " control, on all cores (claim 4)"),
-        # claim 5, the Languini protocol: at each of three sizes, an equal wall-clock and an equal FLOPs budget
+        # claim 5: at each of three sizes and equal parameters, an equal wall-clock and an equal FLOPs budget
         *(StudySweep(lm_sweep("time", size), {
             "models": "lstm,gru,transformer", "tasks": "lm", "time_budget": s.lm_budget_s, "seeds": s.seeds,
             "scenarios": "train", "lr_grid": s.lm_lr_grid, **common, "hidden": width},
