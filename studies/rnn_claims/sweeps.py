@@ -1,7 +1,9 @@
 """The runs behind ``rnn-claims``, per profile.
 
-``quick`` fits a 2-core CPU in under 25 minutes: three seeds (the fewest a verdict
-accepts), a grid of two learning rates per training sweep, small widths and short budgets, so some claims may come out inconclusive where
+``quick`` was sized for a 2-core CPU in under 25 minutes with two learning rates per
+training sweep; issue 36 made the grids three rates (so a choice can be interior), which
+costs about half as much training again (not yet timed): three seeds (the fewest a verdict
+accepts), a grid of three learning rates per training sweep, small widths and short budgets, so some claims may come out inconclusive where
 the full profile decides them. ``full`` is meant for a GPU or a dask cluster: five seeds,
 twice the width, longer delays and contexts, longer budgets. Claim 5 runs at three sizes
 of its own in each profile (``lm_widths``), each under an equal wall-clock budget and an
@@ -42,8 +44,8 @@ class Sizes:
     #: (rnnbench.execution.thread_policy: one per free CPU, kept only where the case's forward gains)
     threads: int | None = None
     #: --lr-grid of every training sweep (the lm sweep has its own: its default rates differ)
-    lr_grid: str = "2e-3,6e-3"
-    lm_lr_grid: str = "3e-3,1e-2"
+    lr_grid: str = "2e-3,8e-3,3e-2"
+    lm_lr_grid: str = "3e-3,1e-2,3e-2"
     #: claim 5's three model sizes, language.SIZES in order (the LSTM's width; --match-params sizes the
     #: others to its count)
     lm_widths: tuple[int, ...] = (32, 64, 128)
@@ -57,17 +59,19 @@ class Sizes:
 
 
 #: the learning-rate grids: every model of a sweep trains at each rate and keeps the best on validation data.
-#: Each spans the task's default rate (2e-3; lm: 2e-3 and 3e-3) and a higher one, since short budgets favour
-#: higher rates (issue 21: 5-8x the defaults at 300 lm steps).
+#: Each spans the task's default rate (2e-3; lm: 2e-3 and 3e-3) up to the cap (studies._support.LR_CAP, 3e-2),
+#: since short budgets favour higher rates (issue 21: 5-8x the defaults at 300 lm steps; issue 36: every lm model
+#: chose the top of a 3e-3..1e-2 grid). Three rates so that a choice can be interior: a choice at the bottom, or
+#: at a top below the cap, leaves the parts that model is compared in inconclusive (studies._support.lr_edges).
 QUICK = Sizes(seeds="0,1,2", hidden=64, delays="1,3,10,30", adding_delays="2,5,10,30", copy_steps=400,
               adding_steps=250, gradient_seq_len=20, gradient_steps=400, lengths="64,256,1024", speed_batch=8,
               speed_steps=15, min_time=0.2, lm_budget_s=4, recall_steps=150, lengthgen_steps=400,
-              lr_grid="2e-3,6e-3", lm_lr_grid="3e-3,1e-2", state_seeds="0", lm_widths=(32, 64, 128),
+              lr_grid="2e-3,8e-3,3e-2", lm_lr_grid="3e-3,1e-2,3e-2", state_seeds="0", lm_widths=(32, 64, 128),
               lm_flops=(2e10, 8e10, 3e11), lm_flops_steps=80)
 FULL = Sizes(seeds="0,1,2,3,4", hidden=128, delays="1,3,10,30,100,300", adding_delays="2,5,10,30,100,300",
              copy_steps=3000, adding_steps=2000, gradient_seq_len=50, gradient_steps=2000,
              lengths="64,128,256,512,1024,2048", speed_batch=16, speed_steps=40, min_time=1.0, lm_budget_s=60,
-             recall_steps=600, lengthgen_steps=3000, lr_grid="1e-3,3e-3,1e-2", lm_lr_grid="1e-3,3e-3,1e-2",
+             recall_steps=600, lengthgen_steps=3000, lr_grid="1e-3,3e-3,1e-2,3e-2", lm_lr_grid="1e-3,3e-3,1e-2,3e-2",
              lm_widths=(64, 128, 256), lm_flops=(1e12, 3.5e12, 1.4e13), lm_flops_steps=1000)
 
 #: widths of the state-size sweep of claim 6b (both profiles: the question is the range, not the budget)
