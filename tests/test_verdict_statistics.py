@@ -109,8 +109,8 @@ SHAPES = (
     Shape("rnn 7 length", tuple(_g(Part("threshold", False, bound=0.1), times=4) for _ in range(2))),
     # modern 1: per pair, log time ratio below 0
     Shape("modern 1 speed", (_g(T_BELOW), _g(T_BELOW))),
-    # modern 2: the gap below 0.05; mamba above the lstm
-    Shape("modern 2 recall", ((Part("threshold", False, bound=0.05),), _g(C_ABOVE))),
+    # modern 2: mamba above the lstm (the gap to attention is reported, not decided)
+    Shape("modern 2 recall", (_g(C_ABOVE),)),
     # modern 3: per model, accuracy gain above 0
     Shape("modern 3 state", tuple(_g(T_ABOVE) for _ in range(3))),
 )
@@ -162,7 +162,7 @@ def test_one_false_part_among_true_ones_is_rarely_called_supported(name):
 POWER = {
     "rnn 1 gradients": (0.0, 0.003), "rnn 2 delays": (0.2, 0.927), "rnn 3 memory": (0.763, 1.0),
     "rnn 4 speed": (0.0, 0.887), "rnn 5 language": (0.0, 0.677), "rnn 6b recall": (0.453, 0.967),
-    "rnn 7 length": (0.01, 0.963), "modern 1 speed": (0.523, 0.997), "modern 2 recall": (0.43, 0.983),
+    "rnn 7 length": (0.01, 0.963), "modern 1 speed": (0.523, 0.997), "modern 2 recall": (0.613, 0.97),
     "modern 3 state": (0.303, 0.99),
 }
 
