@@ -382,6 +382,14 @@ def speed_cases(time_ratio: float, flops_ratio: float = 1.0, scan_ratio: float =
     return out
 
 
+def speed_data(tmp_path: Path, cases: list[CaseResult]) -> StudyData:
+    """The speed sweep and its same-model control: minGRU's sequential loop at the GRU's times."""
+    sequential = [dataclasses.replace(r, config=dataclasses.replace(
+        r.config, model="mingru@torch", model_options=(("scan", "sequential"),)))
+        for r in cases if r.config.arch == "gru"]
+    return study_data(tmp_path, {"speed": cases, speed.SEQUENTIAL_SWEEP: sequential})
+
+
 @pytest.mark.parametrize("speeds, expected", [
     (dict(time_ratio=0.5), SUPPORTED),
     (dict(time_ratio=3.0, scan_ratio=2.0), NOT_SUPPORTED),
@@ -389,7 +397,7 @@ def speed_cases(time_ratio: float, flops_ratio: float = 1.0, scan_ratio: float =
     (dict(time_ratio=2.0, flops_ratio=4.0), MIXED),
 ])
 def test_sequential_training_claim_a_verdict_per_group_on_this_cpu(tmp_path, speeds, expected):
-    outcome = speed.analyze(study_data(tmp_path, {"speed": speed_cases(**speeds)}))
+    outcome = speed.analyze(speed_data(tmp_path, speed_cases(**speeds)))
     verdict = outcome.verdict
     assert verdict.status == expected, verdict.reason
     assert verdict.label == f"{expected} on this CPU, 1k parameters, timed, not trained to a quality"
@@ -400,7 +408,7 @@ def test_sequential_training_claim_a_verdict_per_group_on_this_cpu(tmp_path, spe
 def test_sequential_training_without_the_parallel_scan_control_is_not_decided(tmp_path):
     cases = [r for r in speed_cases(0.5) if r.config.arch != "mingru"]
     verdict = speed.analyze(study_data(tmp_path, {"speed": cases})).verdict
-    assert verdict.status == INCONCLUSIVE and "parallel-scan control" in verdict.reason
+    assert verdict.status == INCONCLUSIVE and "the same-model control" in verdict.reason
 
 
 def test_vanishing_gradient_claim_has_a_verdict_per_initialisation_regime(tmp_path):
@@ -531,6 +539,18 @@ def test_every_rnn_claims_verdict_label_carries_its_scale(tmp_path):
     ]
     for outcome in outcomes:
         _scale_in_label(outcome.verdict)
-    _scale_in_label(speed.analyze(study_data(tmp_path, {"speed": speed_cases(0.5)})).verdict, timed=True)
+    _scale_in_label(speed.analyze(speed_data(tmp_path, speed_cases(0.5))).verdict, timed=True)
     lm = language.analyze(lm_data(tmp_path, {}, TRANSFORMER_AHEAD)).verdict
     assert "64k tokens trained" in lm.label and "1k parameters" in lm.label, lm.label
+
+
+def test_the_because_sequential_control_is_one_model_run_both_ways(tmp_path):
+    """minGRU's parallel scan against its own sequential loop, not against the GRU (issue 36)."""
+    outcome = speed.analyze(speed_data(tmp_path, speed_cases(0.5, scan_ratio=0.5)))
+    group = [p for p in outcome.verdict.parts if p.reason.startswith("because sequential")][0]
+    assert group.status == SUPPORTED and "mingru parallel scan / sequential loop" in group.reason, group.reason
+    assert any(row[0] == "mingru sequential loop / parallel scan" for row in outcome.table[1])
+    # without the control sweep, the group is not decided
+    alone = speed.analyze(study_data(tmp_path, {"speed": speed_cases(0.5)})).verdict
+    group = [p for p in alone.parts if p.reason.startswith("because sequential")][0]
+    assert group.status == INCONCLUSIVE and "run both ways" in group.reason

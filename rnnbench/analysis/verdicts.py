@@ -12,6 +12,12 @@ groups, the one-sample form against a bound):
 * ``inconclusive`` when it straddles zero, when a seed has no value (a failed or absent
   case, a NaN) or when fewer seeds ran than the criterion needs.
 
+Seeds without any spread (a discrete statistic often ties: every seed scores the same) give
+a zero-width interval, which is no evidence of certainty: such a part, and any part a study
+marks ``discrete``, is decided by an exact test instead (a permutation test over every split
+of the two groups' seeds, or a sign-flip test against the bound), whose smallest p-value
+with 3 seeds is 0.1 (two groups) or 0.25 (one): such a part is then undecided, and says why.
+
 Why a *t* interval and not a bootstrap or a permutation test: with 3–5 seeds a percentile
 bootstrap over seeds has 10–126 distinct resamples and undercovers badly (Efron & Tibshirani
 1993, ch. 13: its coverage is poor below about 10 observations), and an exact permutation or
@@ -46,10 +52,13 @@ The parts are then combined into one of four outcomes:
 * ``inconclusive`` otherwise (some part undecided and none contradicted).
 
 Under no effect both ``supported`` and ``not supported`` come out at most α = 5% of the time
-for any number of parts (tests/test_verdict_statistics.py simulates it). The vectorised
-functions (:func:`welch`, :func:`one_sample`, :func:`p_values`, :func:`holm`, :func:`codes`,
-:func:`combine_codes`) are the same arithmetic the scalar helpers use, so that simulations
-run thousands of tables at once; :func:`claim_codes` is the whole rule in one call.
+for every claim shape the built-in studies use (tests/test_verdict_statistics.py simulates
+it through :func:`compare`, :func:`threshold`, :func:`all_of` and :func:`by_group`), and
+``python benchmarks/mutation_check.py`` checks that one-line mistakes in this module fail a
+test. The vectorised functions (:func:`welch`, :func:`one_sample`, :func:`p_values`,
+:func:`holm`, :func:`codes`, :func:`combine_codes`) are the arithmetic the scalar helpers
+use; :func:`claim_codes` is :func:`all_of`'s rule for t-tested parts in one call (it has no
+exact tests: seeds without spread come out undecided there).
 """
 
 from __future__ import annotations
@@ -465,7 +474,8 @@ def failed_cases(results: Iterable, sweep: str) -> Verdict | None:
 
 #: the decision rule every criterion of a study ends with (docs/studies.md explains it)
 RULE = (f"Every comparison is decided by a {100 * (1 - ALPHA):g}% Student t interval across seeds (Welch's for two"
-        f" models, one-sample against a bound), with at least {MIN_SEEDS} seeds: supported when every part's interval"
+        f" models, one-sample against a bound), with at least {MIN_SEEDS} seeds (seeds without spread, and discrete"
+        " statistics, by an exact permutation or sign-flip test instead): supported when every part's interval"
         " lies on the claimed side; not supported when, under Holm's correction across the claim's parts, some part's"
         " interval lies on the other side and none on the claimed side; mixed when parts go both ways (each named);"
         " inconclusive when an interval straddles its bound, with fewer seeds, or when a case failed.")

@@ -49,8 +49,9 @@ CLAIMS = (
         key="sequential-training", number="4", title="Recurrent training is slow because it is sequential",
         quote=_quote(("Slow training due to sequential data processing", "Limitations of RNNs")),
         experiment="Train-step and forward time per token against sequence length for lstm, gru and the"
-                   " Transformer at equal parameter counts, on this machine; ratios with bootstrap intervals.",
-        criterion=speed.CRITERION, sweeps=("speed",), analyze=speed.analyze),
+                   " Transformer at equal parameter counts, on this machine; ratios with bootstrap intervals; minGRU"
+                   " run both ways (parallel scan, sequential loop) as the control for \"because sequential\".",
+        criterion=speed.CRITERION, sweeps=("speed", speed.SEQUENTIAL_SWEEP), analyze=speed.analyze),
     Claim(
         key="transformers-better-lm", number="5", title="Transformers are better at language modeling",
         quote=_quote(("Less effective compared to newer models like Transformers", "Limitations of RNNs"),

@@ -122,6 +122,14 @@ def sweeps(s: Sizes) -> tuple[StudySweep, ...]:
             "min_time": s.min_time, "hidden": s.hidden, "match_params": True},
             purpose="train-step and forward time per token against length, with minGRU's parallel scan as the"
                     " control, on all cores (claim 4)"),
+        # the same-model control of claim 4: minGRU's sequential loop (the LSTM first, only so that
+        # --match-params gives minGRU the width it has in the speed sweep)
+        StudySweep("speed-sequential-scan", {
+            "models": "lstm,mingru", "tasks": "lm", "seq_len": s.lengths, "batch_size": s.speed_batch,
+            "steps": s.speed_steps, "seeds": s.seeds, "scenarios": "train", "min_time": s.min_time,
+            "hidden": s.hidden, "match_params": True, "model_opt": ["mingru.scan=sequential"]},
+            purpose="minGRU trained by its sequential loop, the same model as the speed sweep's parallel scan"
+                    " (claim 4)"),
         # claim 5: at each of three sizes and equal parameters, an equal wall-clock and an equal FLOPs budget
         *(StudySweep(lm_sweep("time", size), {
             "models": "lstm,gru,transformer", "tasks": "lm", "time_budget": s.lm_budget_s, "seeds": s.seeds,
