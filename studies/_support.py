@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import textwrap
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
@@ -150,7 +151,7 @@ def params_line(results: Results) -> str:
 
 
 #: the highest learning rate any grid of the built-in studies reaches: a choice at a grid's top that is at this
-#: cap counts as interior (the grid stops there on purpose; the report says "at the cap")
+#: cap counts as interior (the grid stops there on purpose: beyond it Adam is not tried at all)
 LR_CAP = 3e-2
 
 
@@ -241,8 +242,6 @@ def scope_of(results: Results, *, timed: bool = False) -> str:
 
 def scoped(verdict: Verdict, results: Results, *, timed: bool = False) -> Verdict:
     """The verdict with its scale in its label (``supported on cpu, 15k–160k parameters, …``)."""
-    from dataclasses import replace
-
     scope = scope_of(results, timed=timed)
     return replace(verdict, scope=scope) if scope else verdict
 

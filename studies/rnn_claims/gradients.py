@@ -20,7 +20,10 @@ import math
 from rnnbench.analysis.verdicts import MIN_SEEDS, RULE, Estimate, by_group, compare, threshold
 from rnnbench.study_api import ClaimOutcome, StudyData
 
-from rnnbench.studies._support import scoped, unless_lr_interior, legend, archs, finish, machine_line, metric, new_figure, params_line, series, setup_line
+from rnnbench.studies._support import (
+    archs, finish, legend, machine_line, metric, new_figure, params_line, scoped, series, setup_line,
+    unless_lr_interior,
+)
 
 #: how much steeper the RNN's decay must be than the gated models' (pre-stated)
 FACTOR = 2.0

@@ -30,7 +30,8 @@ from rnnbench.analysis.verdicts import MIN_SEEDS, RULE, by_group, compare, equal
 from rnnbench.study_api import INCONCLUSIVE, ClaimOutcome, StudyData, Verdict
 
 from rnnbench.studies._support import (
-    scoped, tokens_trained, unless_lr_interior, archs, by_seed, finish, legend, machine_line, median, metric, new_figure, params_line, select, setup_line,
+    archs, by_seed, finish, legend, machine_line, median, metric, new_figure, params_line, scoped, select, setup_line,
+    tokens_trained, unless_lr_interior,
 )
 
 RECURRENT = ("lstm", "gru")

@@ -10,7 +10,10 @@ from __future__ import annotations
 from rnnbench.analysis.verdicts import MIN_SEEDS, RULE, by_group, equal_terms, fmt, threshold, unless_unequal
 from rnnbench.study_api import INCONCLUSIVE, SUPPORTED, ClaimOutcome, StudyData, Verdict
 
-from rnnbench.studies._support import learned_in_every_seed, scoped, unless_lr_interior, legend, archs, finish, machine_line, metric, new_figure, params_line, select, setup_line
+from rnnbench.studies._support import (
+    archs, finish, learned_in_every_seed, legend, machine_line, metric, new_figure, params_line, scoped, select,
+    setup_line, unless_lr_interior,
+)
 
 RECURRENT = ("lstm", "gru")
 #: an accuracy drop from T to a longer length below this counts as "kept"

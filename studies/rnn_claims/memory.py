@@ -17,8 +17,8 @@ from rnnbench.analysis.verdicts import (
 from rnnbench.study_api import INCONCLUSIVE, SUPPORTED, ClaimOutcome, StudyData, Verdict
 
 from rnnbench.studies._support import (
-    learned_in_every_seed, scoped, unless_lr_interior, legend, archs, by_seed, finish, line_by_seed, machine_line, metric, new_figure, params_line, select, setup_line,
-    values_of,
+    learned_in_every_seed, legend, archs, by_seed, finish, line_by_seed, machine_line, metric, new_figure, params_line,
+    scoped, select, setup_line, unless_lr_interior, values_of,
 )
 
 #: a delay counts as solved when held-out quality closes this fraction of the chance-to-perfect gap
@@ -35,12 +35,12 @@ DELAY_TASKS = (("copy-delays", "copy", "accuracy", True, 1.0), ("adding-delays",
 
 CRITERION_LONG = (
     "A model's score at a delay is the share of the gap between chance and perfect that its held-out score closes"
-    " (copy: accuracy; adding: mean squared error); its area is that share averaged over the delay grid (the area"
-    " under score against log-delay, each delay of the grid weighing the same), per seed. Supported when, on copy"
+    " (copy: accuracy; adding: mean squared error); its area is that share averaged over the delay grid (each"
+    " delay of the grid weighing the same), per seed. Supported when, on copy"
     " and on adding, the LSTM's and the GRU's mean area is larger than the vanilla RNN's (parts: gated − rnn > 0"
     " per task). Every model must first have learned the task at the shortest delay of the grid (1; adding: 2):"
-    f" its share closed there above {LEARNED_AT_SHORTEST:.0%} in every seed; a task where the RNN has not is inconclusive"
-    " (its failure is then not shown to depend on the delay), a gated model that has not leaves its part"
+    f" its share closed there above {LEARNED_AT_SHORTEST:.0%} in every seed; a task where the RNN has not is"
+    " inconclusive (its failure is then not shown to depend on the delay), a gated model that has not leaves its part"
     " inconclusive (its failure would be the budget's), and a task where no model has is inconclusive (the budget"
     f" is too small to separate them). The report names the longest delay each model solves (closing"
     f" {SOLVED_FRACTION:.0%} of the gap) and where each gated model breaks; no verdict reads them. " + RULE
@@ -117,7 +117,7 @@ def breaks_at(longest: dict[int, float | None], grid: list[int], arch: str) -> s
     return f"{arch} breaks at delay {longer[0]} in some seed (longest solved per seed: {', '.join(fmt(v) for v in known)})"
 
 
-def _learned(results, arch: str, shortest: int, task: str, metric_name: str, higher: bool, perfect: float) -> Verdict:
+def _learned(results, arch: str, shortest: int, metric_name: str, higher: bool, perfect: float) -> Verdict:
     return learned_in_every_seed(f"{arch} share of the gap closed at delay {shortest}",
                                  closed_at(results, arch, shortest, metric_name, higher, perfect), LEARNED_AT_SHORTEST)
 
@@ -147,7 +147,7 @@ def analyze_long(data: StudyData) -> ClaimOutcome:
         grid = values_of(results, "seq_len")
         shortest = min(grid) if results else 0
         setup.append(f"{task}: " + "; ".join(breaks_at(longest[g], grid, g) for g in ("lstm", "gru")))
-        learned = {arch: _learned(results, arch, shortest, task, metric_name, higher, perfect)
+        learned = {arch: _learned(results, arch, shortest, metric_name, higher, perfect)
                    for arch in ("rnn", "lstm", "gru")}
         if not any(v.status == SUPPORTED for v in learned.values()):
             parts.append(Verdict(INCONCLUSIVE, f"{task}: no model has learned the task at the shortest delay"

@@ -3,8 +3,8 @@
 ``quick`` was sized for a 2-core CPU in under 25 minutes with two learning rates per
 training sweep; issue 36 made the grids three rates (so a choice can be interior), which
 costs about half as much training again (not yet timed): three seeds (the fewest a verdict
-accepts), a grid of three learning rates per training sweep, small widths and short budgets, so some claims may come out inconclusive where
-the full profile decides them. ``full`` is meant for a GPU or a dask cluster: five seeds,
+accepts), a grid of three learning rates per training sweep, small widths and short budgets,
+so some claims may come out inconclusive where the full profile decides them. ``full`` is meant for a GPU or a dask cluster: five seeds,
 twice the width, longer delays and contexts, longer budgets. Claim 5 runs at three sizes
 of its own in each profile (``lm_widths``), each under an equal wall-clock budget and an
 equal FLOPs budget.
