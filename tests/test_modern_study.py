@@ -6,6 +6,7 @@ import pytest
 
 from rnnbench.study_api import INCONCLUSIVE, NOT_SUPPORTED, SUPPORTED
 from rnnbench.studies.modern_recurrence import claims
+from rnnbench.records import Metric
 from test_study_verdicts import case, study_data
 
 
@@ -95,3 +96,20 @@ def test_mamba_at_chance_is_below_its_budget_not_beaten(tmp_path):
     assert outcome.verdict.status == INCONCLUSIVE
     assert "below the budget where Mamba learns" in outcome.verdict.reason and "sequences" in outcome.verdict.reason
     assert any("the gap to attention, reported and not decided" in line for line in outcome.setup)
+
+
+def test_a_model_at_chance_even_when_widest_says_nothing_about_its_state(tmp_path):
+    import dataclasses
+
+    cases = []
+    for r in width_cases(0.0):
+        acc = 0.03 + 0.001 * r.config.seed if r.config.arch == "mamba" else metric_of(r)
+        cases.append(dataclasses.replace(r, metrics=[m for m in r.metrics if m.name != "eval_accuracy"] + [
+            Metric("train", "eval_accuracy", acc), Metric("train", "baseline_accuracy", 1 / 32)]))
+    outcome = claims.analyze_state(study_data(tmp_path, {"recall-widths": cases}))
+    mamba = [p for p in outcome.verdict.parts if p.reason.startswith("mamba")][0]
+    assert mamba.status == INCONCLUSIVE and "below the budget where mamba learns" in mamba.reason, mamba.reason
+
+
+def metric_of(result):
+    return next(m.value for m in result.metrics if m.name == "eval_accuracy")

@@ -52,7 +52,9 @@ CRITERION_RECALL = (
 CRITERION_STATE = (
     "On multi-query associative recall, for every linear-recurrent model of the width sweep, per seed: the held-out"
     " accuracy at the widest width minus that at the narrowest is above 0, while the decode state (bytes of the"
-    " tensors step() returns) grows with the width; one group per model. " + RULE)
+    " tensors step() returns) grows with the width; one group per model, inconclusive for a model that does not"
+    f" clear chance by {LEARNED_MARGIN:g} in every seed at the widest width (its failure would be the budget's). "
+    + RULE)
 
 
 def _quote(*sentences: tuple[str, str]) -> str:
@@ -200,6 +202,14 @@ def analyze_state(data: StudyData) -> ClaimOutcome:
                                               what=f"state {small} -> {large} bytes"), results, (arch,))]
         if small == large:
             parts.append(Verdict(INCONCLUSIVE, f"{arch}'s decode state does not grow with the width ({small} bytes)"))
+        chance = next((c for c in (metric(r, "train", "baseline_accuracy") for r in select(results, arch))
+                       if c is not None), None)
+        if chance is not None and not (wide and all(v is not None and v > chance + LEARNED_MARGIN
+                                                    for v in wide.values())) and parts[0].status != "supported":
+            # the "learned anything" guard: a model at chance even when widest says nothing about its state
+            parts = [Verdict(INCONCLUSIVE, f"inconclusive: below the budget where {arch} learns: it does not clear"
+                             f" chance ({fmt(chance)}) by {LEARNED_MARGIN:g} in every seed at width {widths[-1]}"
+                             f" after {_budget(results)}", (parts[0].reason,))]
         groups[arch] = parts
         for hidden in widths:
             cases = sorted(select(results, arch, hidden=hidden), key=lambda r: r.config.seed)
