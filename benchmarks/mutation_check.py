@@ -80,7 +80,7 @@ def run_mutant(key: str, pytest_args: list[str]) -> int:
     return int(pytest.main(pytest_args))
 
 
-FAILED = re.compile(r"^FAILED (\S+)", re.M)
+FAILED = re.compile(r"^FAILED (.+?)(?: - .*)?$", re.M)
 
 
 def main(argv: list[str] | None = None) -> int:

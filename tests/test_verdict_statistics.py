@@ -157,6 +157,22 @@ def test_one_false_part_among_true_ones_is_rarely_called_supported(name):
     assert at_most(r[SUPPORTED]), r
 
 
+@pytest.mark.parametrize("groups", [3, 6])
+def test_under_no_effect_no_group_is_named_wrongly_more_than_five_percent(groups):
+    """by_group names each group's verdict ("mixed" lists them), so the chance that *any* group is called
+    supported, or any not supported, under no effect must stay at most 5% (Bonferroni across the groups'
+    "supported", Holm across all parts): modern claim 3's shape (3 one-part groups) and 6 such groups."""
+    rng = np.random.default_rng(40 + groups)
+    reps = 600
+    wrong = {SUPPORTED: 0, NOT_SUPPORTED: 0}
+    for _ in range(reps):
+        v = by_group({f"g{i}": [threshold(f"x{i}", dict(enumerate(rng.normal(size=3))), 0.0, above=True)]
+                      for i in range(groups)})
+        for status in wrong:
+            wrong[status] += any(p.status == status for p in v.parts)
+    assert at_most(wrong[SUPPORTED] / reps, reps=reps) and at_most(wrong[NOT_SUPPORTED] / reps, reps=reps), wrong
+
+
 #: power at 3 and 5 seeds under an effect of 3 seed SDs in every part, measured with these generators and
 #: REPS; docs/studies.md quotes it. The floors asserted sit 3 binomial standard errors below.
 POWER = {
