@@ -77,12 +77,17 @@ def test_all_of_is_the_four_valued_and():
 
 
 def test_all_of_corrects_the_parts_by_holm():
-    # each part alone holds at 95%, but two failing-side parts decide only after correction
-    weak = compare("a", {0: 0.0, 1: 0.1, 2: 0.2}, "b", {0: 0.5, 1: 0.6, 2: 0.75})
-    strong = compare("c", {0: 1.0, 1: 1.1, 2: 1.2}, "d", {0: 0.0, 1: 0.1, 2: 0.05})
-    assert weak.status == NOT_SUPPORTED
-    combined = all_of([weak, strong])
-    assert "Holm level over 2 tested parts" in combined.reason or combined.status == MIXED
+    """A part against the claim at p = 0.038 is decided alone, but not beside an undecided part (Holm: 0.025)."""
+    weak = compare("a", {0: 0.0, 1: 0.1, 2: 0.2}, "b", {0: 0.25, 1: 0.35, 2: 0.45})
+    undecided = compare("c", {0: 1.0, 1: 0.1, 2: 0.5}, "d", {0: 0.5, 1: 0.6, 2: 0.2})
+    assert weak.status == NOT_SUPPORTED and 0.025 < weak.test.p_value < 0.05
+    combined = all_of([weak, undecided])
+    assert combined.status == INCONCLUSIVE, combined.reason
+    assert combined.parts[0].status == INCONCLUSIVE and "Holm level over 2 tested parts" in combined.parts[0].reason
+    # beside a strong part (p < 0.025), Holm's step-down tests the weak one at 0.05 and decides it: mixed
+    strong = compare("e", {0: 1.0, 1: 1.1, 2: 1.2}, "f", {0: 0.0, 1: 0.1, 2: 0.05})
+    both = all_of([weak, strong])
+    assert both.status == MIXED and [p.status for p in both.parts] == [NOT_SUPPORTED, SUPPORTED], both.reason
 
 
 # -- fabricated result tables through the rnn-claims analyses -------------------------------
