@@ -157,6 +157,18 @@ def test_one_false_part_among_true_ones_is_rarely_called_supported(name):
     assert at_most(r[SUPPORTED]), r
 
 
+@pytest.mark.parametrize("part", [T_ABOVE, C_BELOW, Part("compare", True, factor=2.0)], ids=str)
+def test_a_single_part_errs_at_most_half_alpha_each_way(part):
+    """A two-sided 95% interval errs on each side at most 2.5% of the time: a one-sided (90%) one would double it."""
+    rng = np.random.default_rng(61)
+    reps = 1000
+    shape = Shape("one part", ((part,),))
+    a = rng.normal(size=(reps, 1, 3)) + (part.bound if part.kind == "threshold" else part.factor)
+    b = rng.normal(1.0, 1.0, size=(reps, 1, 3))
+    r = rates(shape, a, b)
+    assert at_most(r[SUPPORTED], ALPHA / 2, reps) and at_most(r[NOT_SUPPORTED], ALPHA / 2, reps), r
+
+
 @pytest.mark.parametrize("groups", [3, 6])
 def test_under_no_effect_no_group_is_named_wrongly_more_than_five_percent(groups):
     """by_group names each group's verdict ("mixed" lists them), so the chance that *any* group is called
