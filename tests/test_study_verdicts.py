@@ -559,3 +559,19 @@ def test_the_because_sequential_control_is_one_model_run_both_ways(tmp_path):
     alone = speed.analyze(study_data(tmp_path, {"speed": speed_cases(0.5)})).verdict
     group = [p for p in alone.parts if p.reason.startswith("because sequential")][0]
     assert group.status == INCONCLUSIVE and "run both ways" in group.reason
+
+
+def test_claim_3_no_memory_is_a_construction_check_not_a_t_test(tmp_path):
+    """The mlp at chance in every seed (distance 0, no spread): a t test could only be undecided (issue 36)."""
+    def data(mlp: list[float]):
+        copy = delay_cases("copy", "accuracy", 0.2, {"mlp": {1: mlp}, "lstm": {1: [0.99, 0.98, 1.0]},
+                                                      "gru": {1: [0.97, 0.99, 0.98]}, "rnn": {1: [0.9, 0.92, 0.91]}})
+        params = [case(arch, 0, {("model", "params"): 1000.0}, seq_len=t)
+                  for arch in ("rnn", "lstm", "gru", "mlp") for t in (10, 100)]
+        return study_data(tmp_path, {"copy-delays": copy, "params": params})
+    at_chance = memory.analyze_memory(data([0.2, 0.2, 0.2])).verdict
+    assert at_chance.status == SUPPORTED and "construction check" in at_chance.reason, at_chance.reason
+    assert at_chance.label.startswith("supported on cpu") and "tokens trained" in at_chance.label
+    beats_chance = memory.analyze_memory(data([0.5, 0.52, 0.51])).verdict
+    assert beats_chance.status == MIXED and "not supported (1): copy at delay 1: |mlp accuracy − chance|" in \
+        beats_chance.reason, beats_chance.reason
