@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import math
 import textwrap
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
-from rnnbench.study_api import StudyFigure, machine_line
+from rnnbench.study_api import INCONCLUSIVE, SUPPORTED, StudyFigure, Verdict, machine_line
 
 Results = Sequence[Any]  # CaseResult objects; typed loosely so fabricated ones work in tests
 
@@ -147,6 +148,115 @@ def params_line(results: Results) -> str:
         if p is not None and r.config.model not in seen:
             seen[r.config.model] = f"{r.config.arch} {int(p):,} (width {r.config.hidden})"
     return "parameters: " + "; ".join(seen.values()) if seen else ""
+
+
+#: the highest learning rate any grid of the built-in studies reaches: a choice at a grid's top that is at this
+#: cap counts as interior (the grid stops there on purpose: beyond it Adam is not tried at all)
+LR_CAP = 3e-2
+
+
+def lr_edges(results: Results, arch: str) -> str | None:
+    """Where ``arch`` chose a learning rate at an edge of its grid (other than the cap), in words; None if never.
+
+    A rate at the grid's edge says a rate beyond it might do better: a comparison that model
+    loses may be the recipe's doing, not the model's (issue 36).
+    """
+    edges: dict[tuple[str, float, tuple], list[int]] = {}
+    for r in results:
+        if r.status != "ok" or r.config.arch != arch or len(r.config.lr_grid) < 2:
+            continue
+        rate = metric(r, "train", "lr_selected")
+        grid = tuple(sorted(r.config.lr_grid))
+        if rate is None:
+            continue
+        if math.isclose(rate, grid[0], rel_tol=1e-9):
+            side = "bottom"
+        elif math.isclose(rate, grid[-1], rel_tol=1e-9) and grid[-1] < LR_CAP * (1 - 1e-9):
+            side = "top"
+        else:
+            continue
+        edges.setdefault((side, rate, grid), []).append(r.config.seed)
+    if not edges:
+        return None
+    said = [f"{rate:g}, the {side} of its grid {', '.join(f'{g:g}' for g in grid)}, in seed(s)"
+            f" {', '.join(str(s) for s in sorted(set(seeds)))}" for (side, rate, grid), seeds in sorted(edges.items())]
+    return f"{arch} chose lr " + "; ".join(said)
+
+
+def unless_lr_interior(part: Verdict, results: Results, models: Sequence[str]) -> Verdict:
+    """The part, or ``inconclusive`` when a model it compares chose its learning rate at an edge of the grid."""
+    edges = [e for e in (lr_edges(results, arch) for arch in models) if e]
+    if not edges:
+        return part
+    return Verdict(INCONCLUSIVE, "; ".join(edges) + f": a rate beyond the grid might do better (grids extend at most"
+                   f" to {LR_CAP:g}), so this part is not decided",
+                   (f"with the grid taken as final it would say {part.status}: {part.reason}", *part.evidence))
+
+
+def tokens_trained(result: Any) -> float | None:
+    """Tokens one training of a case saw: steps reached (or asked) × batch × sequence length; None untrained."""
+    steps = metric(result, "train", "steps_reached")
+    if steps is None:
+        if not any(m.scenario == "train" for m in result.metrics):
+            return None
+        steps = float(result.config.steps)
+    length = (getattr(result, "details", None) or {}).get("total_seq_len") or result.config.seq_len
+    return steps * result.config.batch_size * length
+
+
+def _si(x: float) -> str:
+    for scale, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if abs(x) >= scale:
+            return f"{x / scale:.3g}{suffix}"
+    return f"{x:.3g}"
+
+
+def _span(values: Sequence[float]) -> str:
+    lo, hi = min(values), max(values)
+    return _si(lo) if _si(lo) == _si(hi) else f"{_si(lo)}–{_si(hi)}"
+
+
+def scope_of(results: Results, *, timed: bool = False) -> str:
+    """Where a verdict holds, for its label: device, parameter range, tokens trained per training.
+
+    ``timed``: a speed claim, whose CPU verdict says "on this CPU" (the hardware is the scope).
+    """
+    ok = [r for r in results if r.status == "ok"]
+    if not ok:
+        return ""
+    devices = sorted({r.config.device for r in ok})
+    where = ("on this CPU" if timed else "on cpu") if devices == ["cpu"] else f"on {', '.join(devices)}"
+    params = [p for p in (metric(r, "model", "params") for r in ok) if p is not None]
+    tokens = [t for t in (tokens_trained(r) for r in ok) if t is not None]
+    said = [where]
+    if params:
+        said.append(f"{_span(params)} parameters")
+    if timed:
+        said.append("timed, not trained to a quality")
+    elif tokens:
+        said.append(f"{_span(tokens)} tokens trained (steps × batch × length)")
+    else:
+        said.append("untrained")
+    return ", ".join(said)
+
+
+def scoped(verdict: Verdict, results: Results, *, timed: bool = False) -> Verdict:
+    """The verdict with its scale in its label (``supported on cpu, 15k–160k parameters, …``)."""
+    scope = scope_of(results, timed=timed)
+    return replace(verdict, scope=scope) if scope else verdict
+
+
+def learned_in_every_seed(label: str, closed: dict[int, float | None], fraction: float, what: str = "") -> Verdict:
+    """The "learned anything" guard: ``supported`` when every seed closes more than ``fraction`` of the gap.
+
+    A precondition before a model's failure can count against it, not a claim: read per seed, so that a
+    model perfect in every seed (no spread, which no test across 3 seeds can decide) passes it.
+    """
+    said = ", ".join("n/a" if v is None else f"{v:.3g}" for v in closed.values()) or "none"
+    ok = bool(closed) and all(v is not None and v > fraction for v in closed.values())
+    lead = f"{what}: " if what else ""
+    return Verdict(SUPPORTED if ok else INCONCLUSIVE,
+                   f"{lead}{label} per seed: {said} ({'every' if ok else 'not every'} seed above {fraction:g})")
 
 
 # -- figures -------------------------------------------------------------------------------

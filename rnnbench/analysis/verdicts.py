@@ -12,6 +12,12 @@ groups, the one-sample form against a bound):
 * ``inconclusive`` when it straddles zero, when a seed has no value (a failed or absent
   case, a NaN) or when fewer seeds ran than the criterion needs.
 
+Seeds without any spread (a discrete statistic often ties: every seed scores the same) give
+a zero-width interval, which is no evidence of certainty: such a part, and any part a study
+marks ``discrete``, is decided by an exact test instead (a permutation test over every split
+of the two groups' seeds, or a sign-flip test against the bound), whose smallest p-value
+with 3 seeds is 0.1 (two groups) or 0.25 (one): such a part is then undecided, and says why.
+
 Why a *t* interval and not a bootstrap or a permutation test: with 3–5 seeds a percentile
 bootstrap over seeds has 10–126 distinct resamples and undercovers badly (Efron & Tibshirani
 1993, ch. 13: its coverage is poor below about 10 observations), and an exact permutation or
@@ -46,19 +52,24 @@ The parts are then combined into one of four outcomes:
 * ``inconclusive`` otherwise (some part undecided and none contradicted).
 
 Under no effect both ``supported`` and ``not supported`` come out at most α = 5% of the time
-for any number of parts (tests/test_verdict_statistics.py simulates it). The vectorised
-functions (:func:`welch`, :func:`one_sample`, :func:`p_values`, :func:`holm`, :func:`codes`,
-:func:`combine_codes`) are the same arithmetic the scalar helpers use, so that simulations
-run thousands of tables at once; :func:`claim_codes` is the whole rule in one call.
+for every claim shape the built-in studies use (tests/test_verdict_statistics.py simulates
+it through :func:`compare`, :func:`threshold`, :func:`all_of` and :func:`by_group`), and
+``python benchmarks/mutation_check.py`` checks that one-line mistakes in this module fail a
+test. The vectorised functions (:func:`welch`, :func:`one_sample`, :func:`p_values`,
+:func:`holm`, :func:`codes`, :func:`combine_codes`) are the arithmetic the scalar helpers
+use; :func:`claim_codes` is :func:`all_of`'s rule for t-tested parts in one call (it has no
+exact tests: seeds without spread come out undecided there).
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
+from functools import cached_property
 from typing import Iterable, Mapping, Sequence, Union
 
 import numpy as np
+from scipy import special
 from scipy import stats as sps
 
 from rnnbench.analysis.terms import TOLERANCE, unequal
@@ -137,17 +148,52 @@ def one_sample(x: np.ndarray, bound: float = 0.0) -> tuple[np.ndarray, np.ndarra
 
 
 def p_values(est: np.ndarray, se: np.ndarray, df: np.ndarray) -> np.ndarray:
-    """Two-sided p-values of "the difference is zero"; a zero-width interval gives 0 (or 1 at exactly zero)."""
+    """Two-sided p-values of "the difference is zero".
+
+    A zero standard error (every seed gave the same value) gives 1, never 0: zero spread over
+    a few seeds is no evidence of certainty (a discrete statistic often ties), so the t test
+    cannot decide it; :func:`compare` and :func:`threshold` decide such a part by an exact
+    permutation test instead (:func:`exact_p_two_samples`, :func:`exact_p_one_sample`).
+    """
     est, se, df = np.broadcast_arrays(*(np.asarray(v, float) for v in (est, se, df)))
     with np.errstate(divide="ignore", invalid="ignore"):
         t = np.abs(est) / se
-    p = 2 * sps.t.sf(t, df)
-    return np.where(se > 0, p, np.where(est == 0, 1.0, 0.0))
+    # scipy.special's Student t CDF: the same function as scipy.stats.t.sf, without its per-call overhead
+    p = 2 * special.stdtr(df, -t)
+    return np.where(se > 0, p, 1.0)
 
 
 def half_width(se: np.ndarray, df: np.ndarray, alpha: np.ndarray | float) -> np.ndarray:
     """Half the width of the two-sided (1 − alpha) t interval."""
-    return sps.t.ppf(1 - np.asarray(alpha, float) / 2, df) * se
+    return special.stdtrit(df, 1 - np.asarray(alpha, float) / 2) * se
+
+
+def _mean_difference(x: np.ndarray, y: np.ndarray, axis: int = -1) -> np.ndarray:
+    return np.mean(x, axis=axis) - np.mean(y, axis=axis)
+
+
+def exact_p_two_samples(a: Sequence[float], b: Sequence[float], factor: float = 1.0) -> tuple[float, int]:
+    """Two-sided p-value of "``a`` and ``factor·b`` are exchangeable" by an exact permutation test.
+
+    Every split of the pooled values into groups of the two sizes is enumerated (3 and 3 seeds:
+    20 splits, so p is at least 2/20 = 0.1). Returns (p, number of splits).
+    """
+    x, y = np.asarray(a, float), factor * np.asarray(b, float)
+    result = sps.permutation_test((x, y), _mean_difference, permutation_type="independent",
+                                  n_resamples=np.inf, vectorized=True, alternative="two-sided")
+    return float(result.pvalue), len(result.null_distribution)
+
+
+def exact_p_one_sample(x: Sequence[float], bound: float = 0.0) -> tuple[float, int]:
+    """Two-sided p-value of "``x − bound`` is symmetric about zero" by an exact sign-flip test.
+
+    Every pattern of signs is enumerated (3 seeds: 8, so p is at least 2/8 = 0.25).
+    Returns (p, number of sign patterns).
+    """
+    d = np.asarray(x, float) - bound
+    result = sps.permutation_test((d,), np.mean, permutation_type="samples", n_resamples=np.inf,
+                                  vectorized=True, alternative="two-sided")
+    return float(result.pvalue), len(result.null_distribution)
 
 
 def holm(p: np.ndarray, alpha: float = ALPHA) -> tuple[np.ndarray, np.ndarray]:
@@ -202,6 +248,8 @@ class PartTest:
     :param quantity: what ``estimate`` is ("rnn − 2 × lstm").
     :param claimed_sign: +1 when the claim says the difference is above zero, −1 below.
     :param method: how the interval was formed ("Welch t, 3 and 3 seeds").
+    :param exact_p: the two-sided p-value of an exact permutation test, when the part is decided
+        by one (a discrete statistic, or seeds without spread) instead of the t interval.
     """
 
     claim: str
@@ -212,25 +260,38 @@ class PartTest:
     claimed_sign: int
     method: str
     evidence: tuple[str, ...] = ()
+    exact_p: float | None = None
 
-    @property
+    @cached_property
     def p_value(self) -> float:
+        if self.exact_p is not None:
+            return self.exact_p
         return float(p_values(self.estimate, self.se, self.df))
 
     def interval(self, alpha: float) -> tuple[float, float]:
-        h = float(half_width(self.se, self.df, alpha)) if self.se > 0 else 0.0
+        """The two-sided (1 − alpha) t interval; unbounded when the t test cannot decide (no spread, exact test)."""
+        if self.exact_p is not None or not self.se > 0:
+            return -math.inf, math.inf
+        h = float(half_width(self.se, self.df, alpha))
         return self.estimate - h, self.estimate + h
 
     def verdict(self, alpha: float = ALPHA, decided: bool | None = None, note: str = "") -> Verdict:
         """The part at level 1 − alpha (``decided`` overrides the interval, as Holm's step-down may)."""
         lo, hi = self.interval(alpha)
         if decided is None:
-            decided = lo > 0 or hi < 0 or (self.se == 0 and self.estimate != 0)
+            decided = (self.p_value <= alpha and self.estimate != 0) if self.exact_p is not None else (lo > 0 or hi < 0)
         code = int(codes(np.array(self.estimate), np.array(decided), self.claimed_sign))
-        ci = (f"{self.quantity} = {fmt(self.estimate)}, {100 * (1 - alpha):.4g}% interval [{fmt(lo)}, {fmt(hi)}]"
-              f" ({self.method}; p = {self.p_value:.2g})")
-        words = {YES: "holds", NOT: "fails: the interval lies on the other side of zero",
-                 UNDECIDED: "undecided: the interval straddles zero"}[code]
+        if self.exact_p is not None:
+            ci = f"{self.quantity} = {fmt(self.estimate)} ({self.method}; p = {self.p_value:.2g} at level {alpha:.3g})"
+        else:
+            ci = (f"{self.quantity} = {fmt(self.estimate)}, {100 * (1 - alpha):.4g}% interval [{fmt(lo)}, {fmt(hi)}]"
+                  f" ({self.method}; p = {self.p_value:.2g})")
+        if self.exact_p is not None:
+            words = {YES: "holds", NOT: "fails: the exact test puts it on the other side of zero",
+                     UNDECIDED: "undecided: the exact test cannot exclude zero"}[code]
+        else:
+            words = {YES: "holds", NOT: "fails: the interval lies on the other side of zero",
+                     UNDECIDED: "undecided: the interval straddles zero"}[code]
         return Verdict(_STATUS[code], f"{self.claim} {words} ({ci}{'; ' + note if note else ''})",
                        self.evidence, test=self)
 
@@ -269,12 +330,15 @@ def describe(label: str, values: Mapping[int, Estimate]) -> str:
 
 
 def compare(a_label: str, a: Seeds, b_label: str, b: Seeds, *, factor: float = 1.0, above: bool = True,
-            min_seeds: int = MIN_SEEDS, what: str = "", alpha: float = ALPHA) -> Verdict:
+            min_seeds: int = MIN_SEEDS, what: str = "", alpha: float = ALPHA, discrete: bool = False) -> Verdict:
     """Is the mean of ``a`` above (or, with ``above=False``, below) ``factor ×`` the mean of ``b``?
 
     Decided by Welch's t interval for ``mean(a) − factor·mean(b)`` across seeds at level
     1 − alpha (unpaired: seeds of two models need not share anything). Inside
-    :func:`all_of` the level is Holm's instead.
+    :func:`all_of` the level is Holm's instead. A ``discrete`` statistic (a count, a value
+    from a grid: ties are likely), or seeds without any spread, are decided by an exact
+    permutation test of ``a`` against ``factor·b`` (:func:`exact_p_two_samples`) instead,
+    never by a zero-width interval.
     """
     sa, bad = _per_seed(a_label, a, min_seeds)
     if bad:
@@ -282,29 +346,44 @@ def compare(a_label: str, a: Seeds, b_label: str, b: Seeds, *, factor: float = 1
     sb, bad = _per_seed(b_label, b, min_seeds)
     if bad:
         return bad
-    est, se, df = welch(np.array([e.value for e in sa.values()]), np.array([e.value for e in sb.values()]), factor)
+    xa, xb = np.array([e.value for e in sa.values()]), np.array([e.value for e in sb.values()])
+    est, se, df = welch(xa, xb, factor)
     times = "" if factor == 1 else f"{fmt(factor)} × "
     relation = ">" if above else "<"
+    exact_p, method = None, f"Welch t, df {float(df):.3g}, {len(sa)} and {len(sb)} seeds"
+    if discrete or not float(se) > 0:
+        exact_p, splits = exact_p_two_samples(xa, xb, factor)
+        why = "a discrete statistic" if discrete else "no spread across seeds"
+        method = f"{why}: exact permutation test over {splits} splits of {len(sa)} and {len(sb)} seeds"
     test = PartTest(claim=f"{what + ': ' if what else ''}{a_label} {relation} {times}{b_label}",
                     quantity=f"{a_label} − {times}{b_label}", estimate=float(est), se=float(se), df=float(df),
-                    claimed_sign=1 if above else -1,
-                    method=f"Welch t, df {float(df):.3g}, {len(sa)} and {len(sb)} seeds",
-                    evidence=(describe(a_label, sa), describe(b_label, sb)))
+                    claimed_sign=1 if above else -1, method=method,
+                    evidence=(describe(a_label, sa), describe(b_label, sb)), exact_p=exact_p)
     return test.verdict(alpha)
 
 
 def threshold(label: str, values: Seeds, bound: float, *, above: bool, min_seeds: int = MIN_SEEDS,
-              what: str = "", alpha: float = ALPHA) -> Verdict:
-    """Is the mean over seeds above (or below) a fixed bound? One-sample t interval of ``mean − bound``."""
+              what: str = "", alpha: float = ALPHA, discrete: bool = False) -> Verdict:
+    """Is the mean over seeds above (or below) a fixed bound? One-sample t interval of ``mean − bound``.
+
+    A ``discrete`` statistic, or seeds without any spread, are decided by an exact sign-flip
+    test of ``value − bound`` (:func:`exact_p_one_sample`) instead.
+    """
     sv, bad = _per_seed(label, values, min_seeds)
     if bad:
         return bad
-    est, se, df = one_sample(np.array([e.value for e in sv.values()]), bound)
+    x = np.array([e.value for e in sv.values()])
+    est, se, df = one_sample(x, bound)
     relation = ">" if above else "<"
+    exact_p, method = None, f"one-sample t, {len(sv)} seeds"
+    if discrete or not float(se) > 0:
+        exact_p, patterns = exact_p_one_sample(x, bound)
+        why = "a discrete statistic" if discrete else "no spread across seeds"
+        method = f"{why}: exact sign-flip test over {patterns} sign patterns of {len(sv)} seeds"
     test = PartTest(claim=f"{what + ': ' if what else ''}{label} {relation} {fmt(bound)}",
                     quantity=f"mean {label} − {fmt(bound)}", estimate=float(est), se=float(se), df=float(df),
-                    claimed_sign=1 if above else -1, method=f"one-sample t, {len(sv)} seeds",
-                    evidence=(describe(label, sv),))
+                    claimed_sign=1 if above else -1, method=method,
+                    evidence=(describe(label, sv),), exact_p=exact_p)
     return test.verdict(alpha)
 
 
@@ -327,8 +406,7 @@ def corrected(parts: Sequence[Verdict], alpha: float = ALPHA, *, every_part: boo
     m = len(tested)
     for k, i in enumerate(tested):
         note = f"Holm level over {m} tested parts" if m > 1 else ""
-        lo, hi = parts[i].test.interval(float(level[k]))
-        if not decided[k] and (lo > 0 or hi < 0):
+        if not decided[k] and parts[i].test.p_value <= float(level[k]):
             note += "; not decided: Holm's step-down stopped at a part with a larger p-value"
         parts[i] = parts[i].test.verdict(float(level[k]), decided=bool(decided[k]), note=note.lstrip("; "))
     return parts
@@ -396,7 +474,8 @@ def failed_cases(results: Iterable, sweep: str) -> Verdict | None:
 
 #: the decision rule every criterion of a study ends with (docs/studies.md explains it)
 RULE = (f"Every comparison is decided by a {100 * (1 - ALPHA):g}% Student t interval across seeds (Welch's for two"
-        f" models, one-sample against a bound), with at least {MIN_SEEDS} seeds: supported when every part's interval"
+        f" models, one-sample against a bound), with at least {MIN_SEEDS} seeds (seeds without spread, and discrete"
+        " statistics, by an exact permutation or sign-flip test instead): supported when every part's interval"
         " lies on the claimed side; not supported when, under Holm's correction across the claim's parts, some part's"
         " interval lies on the other side and none on the claimed side; mixed when parts go both ways (each named);"
         " inconclusive when an interval straddles its bound, with fewer seeds, or when a case failed.")

@@ -49,14 +49,16 @@ CLAIMS = (
         key="sequential-training", number="4", title="Recurrent training is slow because it is sequential",
         quote=_quote(("Slow training due to sequential data processing", "Limitations of RNNs")),
         experiment="Train-step and forward time per token against sequence length for lstm, gru and the"
-                   " Transformer at equal parameter counts, on this machine; ratios with bootstrap intervals.",
-        criterion=speed.CRITERION, sweeps=("speed",), analyze=speed.analyze),
+                   " Transformer at equal parameter counts, on this machine; ratios with bootstrap intervals; minGRU"
+                   " run both ways (parallel scan, sequential loop) as the control for \"because sequential\".",
+        criterion=speed.CRITERION, sweeps=("speed", speed.SEQUENTIAL_SWEEP), analyze=speed.analyze),
     Claim(
         key="transformers-better-lm", number="5", title="Transformers are better at language modeling",
         quote=_quote(("Less effective compared to newer models like Transformers", "Limitations of RNNs"),
                      ("Common replacements | Transformers in NLP tasks", "Summary table")),
         experiment="Character-level LM at equal parameter counts, at three model sizes, each under an equal"
-                   " wall-clock and an equal training-FLOPs budget (Languini Kitchen's protocol); bits per character"
+                   " wall-clock and an equal training-FLOPs budget (equal parameters, not Languini Kitchen's equal"
+                   " accelerator-hours with the size free); bits per character"
                    " on held-out text against parameter count.",
         criterion=language.CRITERION, sweeps=language.SWEEPS, analyze=language.analyze),
     Claim(

@@ -13,7 +13,7 @@ from rnnbench.stats import estimate_ratio
 from rnnbench.study_api import INCONCLUSIVE, NOT_SUPPORTED, SUPPORTED, ClaimOutcome, StudyData, Verdict
 
 from rnnbench.studies._support import (
-    state_accuracy_points,
+    state_accuracy_points, scoped, unless_lr_interior,
     legend, archs, by_seed, finish, line_by_seed, machine_line, median, metric, new_figure, params_line, samples,
     select, setup_line, values_of,
 )
@@ -100,7 +100,8 @@ def analyze_decode(data: StudyData) -> ClaimOutcome:
             parts.append(Verdict(INCONCLUSIVE, f"{arch} is not in the decode sweep"))
     crossing = _crossover(results, lengths)
     return ClaimOutcome(
-        verdict=unless_unequal(all_of(parts), equal_terms(results)), figure=_decode_figure(data, results),
+        verdict=scoped(unless_unequal(all_of(parts), equal_terms(results)), results, timed=True),
+        figure=_decode_figure(data, results),
         setup=[setup_line(results, trained=False), params_line(results),
                f"latency: median of repeated step() calls at a fixed context; {crossing}"],
         table=(["model", f"latency per token, T={long} / T={short} [95% CI]", "state bytes per context "
@@ -162,8 +163,9 @@ def _decode_figure(data: StudyData, results):
 def analyze_recall(data: StudyData) -> ClaimOutcome:
     results = data.sweep("recall").results
     acc = {arch: by_seed(results, arch, "train", "eval_accuracy") for arch in archs(results)}
-    parts = [compare("transformer accuracy", acc.get("transformer", {}), f"{r} accuracy", acc.get(r, {}),
-                     above=True, min_seeds=MIN_SEEDS, what="associative recall")
+    parts = [unless_lr_interior(compare("transformer accuracy", acc.get("transformer", {}), f"{r} accuracy",
+                                        acc.get(r, {}), above=True, min_seeds=MIN_SEEDS, what="associative recall"),
+                                results, ("transformer", r))
              for r in RECURRENT]
     chance = [metric(r, "train", "baseline_accuracy") for r in select(results)]
     chance = [c for c in chance if c is not None]
@@ -183,7 +185,7 @@ def analyze_recall(data: StudyData) -> ClaimOutcome:
     widths = data.sweeps["recall-widths"].results if "recall-widths" in data.sweeps else []
     rows += state_rows(widths)
     return ClaimOutcome(
-        verdict=unless_unequal(all_of(parts), equal_terms(results)),
+        verdict=scoped(unless_unequal(all_of(parts), equal_terms(results)), results),
         figure=_recall_figure(data, results, widths),
         setup=[setup_line(results), params_line(results),
                *([f"state-size sweep: {setup_line(widths)} (widths, not matched: the state is the variable)"]

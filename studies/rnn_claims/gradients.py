@@ -20,7 +20,10 @@ import math
 from rnnbench.analysis.verdicts import MIN_SEEDS, RULE, Estimate, by_group, compare, threshold
 from rnnbench.study_api import ClaimOutcome, StudyData
 
-from rnnbench.studies._support import legend, archs, finish, machine_line, metric, new_figure, params_line, series, setup_line
+from rnnbench.studies._support import (
+    archs, finish, legend, machine_line, metric, new_figure, params_line, scoped, series, setup_line,
+    unless_lr_interior,
+)
 
 #: how much steeper the RNN's decay must be than the gated models' (pre-stated)
 FACTOR = 2.0
@@ -90,12 +93,14 @@ def analyze(data: StudyData) -> ClaimOutcome:
         rnn = decay_by_seed(results, "rnn", phase)
         parts.append(threshold("rnn decay/step", rnn, 0.0, above=True, min_seeds=MIN_SEEDS, what=words))
         for gated in ("lstm", "gru"):
-            parts.append(compare("rnn decay/step", rnn, f"{gated} decay/step", decay_by_seed(results, gated, phase),
-                                 factor=FACTOR, above=True, min_seeds=MIN_SEEDS, what=words))
+            part = compare("rnn decay/step", rnn, f"{gated} decay/step", decay_by_seed(results, gated, phase),
+                           factor=FACTOR, above=True, min_seeds=MIN_SEEDS, what=words)
+            # after training, the decay follows the learning rate each model chose: an edge choice leaves it open
+            parts.append(unless_lr_interior(part, results, ("rnn", gated)) if phase == "trained" else part)
     regimes = {r: data.sweeps[regime_sweep(r)].results for r in RADII if regime_sweep(r) in data.sweeps}
     for radius, regime in regimes.items():
         groups[f"orthogonal init, radius {radius:g}"] = regime_parts(regime, radius)
-    verdict = by_group(groups)
+    verdict = scoped(by_group(groups), results)
 
     header = ["model", *(f"decay/step {words}" for _, words in PHASES)]
     rows = []

@@ -10,7 +10,10 @@ from __future__ import annotations
 from rnnbench.analysis.verdicts import MIN_SEEDS, RULE, by_group, equal_terms, fmt, threshold, unless_unequal
 from rnnbench.study_api import INCONCLUSIVE, SUPPORTED, ClaimOutcome, StudyData, Verdict
 
-from rnnbench.studies._support import legend, archs, finish, machine_line, metric, new_figure, params_line, select, setup_line
+from rnnbench.studies._support import (
+    archs, finish, learned_in_every_seed, legend, machine_line, metric, new_figure, params_line, scoped, select,
+    setup_line, unless_lr_interior,
+)
 
 RECURRENT = ("lstm", "gru")
 #: an accuracy drop from T to a longer length below this counts as "kept"
@@ -23,8 +26,8 @@ CRITERION = (
     "A verdict per model, then their combination (the GRU generalising and the LSTM not is mixed, naming"
     f" each). A model's verdict is supported when, trained at length T, its mean loss of held-out accuracy is"
     f" below {MAX_DROP:g} at every longer evaluated length (2T and 4T) on copy and on selective copy (parts: drop −"
-    f" {MAX_DROP:g} < 0 per task and length); inconclusive for a task the model did not learn at T (mean share of"
-    f" the gap from chance to perfect not above {LEARNED_FRACTION:.0%}: nothing to generalise). " + RULE
+    f" {MAX_DROP:g} < 0 per task and length); inconclusive for a task the model did not learn at T (share of"
+    f" the gap from chance to perfect not above {LEARNED_FRACTION:.0%} in every seed: nothing to generalise). " + RULE
 )
 
 
@@ -63,7 +66,8 @@ def analyze(data: StudyData) -> ClaimOutcome:
     width = max((len(row) - 3 for row in rows), default=0)
     rows = [row + [""] * (3 + width - len(row)) for row in rows]  # one column per evaluated length
     return ClaimOutcome(
-        verdict=unless_unequal(by_group(per_model), next((g for g in guards if g), None)),
+        verdict=scoped(unless_unequal(by_group(per_model), next((g for g in guards if g), None)),
+                       [r for sweep, _ in SWEEPS for r in data.sweep(sweep).results]),
         figure=_figure(data),
         setup=setup,
         table=(["task", "model", "seed", *[f"held-out accuracy, length {i + 1}" for i in range(width)]], rows),
@@ -84,8 +88,7 @@ def _decide(results, arch: str, task: str) -> list[Verdict]:
     chance = {r.config.seed: metric(r, "train", "baseline_accuracy") for r in cases}
     closed = {s: ((v - chance[s]) / (1 - chance[s]) if v is not None and chance[s] is not None else None)
               for s, v in trained.items()}
-    learned = threshold(f"{arch} share of the gap closed at T", closed, LEARNED_FRACTION, above=True,
-                        min_seeds=MIN_SEEDS, what=task)
+    learned = learned_in_every_seed(f"{arch} share of the gap closed at T", closed, LEARNED_FRACTION, what=task)
     if learned.status != SUPPORTED:
         return [Verdict(INCONCLUSIVE, learned.reason + " (not learned at T: nothing to generalise)", learned.evidence)]
     out = []
@@ -95,8 +98,8 @@ def _decide(results, arch: str, task: str) -> list[Verdict]:
     for length in longer:
         drop = {r.config.seed: (trained[r.config.seed] - a if (a := accuracy_at(r, length)) is not None else None)
                 for r in cases}
-        out.append(threshold(f"{arch} accuracy drop T→{length}", drop, MAX_DROP, above=False,
-                             min_seeds=MIN_SEEDS, what=task))
+        out.append(unless_lr_interior(threshold(f"{arch} accuracy drop T→{length}", drop, MAX_DROP, above=False,
+                                                min_seeds=MIN_SEEDS, what=task), results, (arch,)))
     return out
 
 

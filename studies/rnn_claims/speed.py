@@ -19,6 +19,7 @@ from rnnbench.stats import estimate_ratio
 from rnnbench.study_api import INCONCLUSIVE, ClaimOutcome, StudyData, Verdict
 
 from rnnbench.studies._support import (
+    scope_of,
     archs, legend, finish, machine_line, median, metric, new_figure, params_line, samples, select, setup_line,
     values_of,
 )
@@ -30,6 +31,8 @@ TIMINGS = (("train", "step_time_s", "train-step time per token"), ("forward", "l
 
 PARALLEL_SCAN = "mingru"
 SEQUENTIAL_TWIN = "gru"
+#: the sweep of the same-model control: minGRU with --model-opt mingru.scan=sequential (issue 36)
+SEQUENTIAL_SWEEP = "speed-sequential-scan"
 
 CRITERION = (
     "Three groups of parts, each per sequence length measured, on the machine at hand (all its cores; a CUDA"
@@ -37,8 +40,9 @@ CRITERION = (
     " times: (1) slow: the Transformer's train-step time per token is below the LSTM's and the GRU's (log"
     " ratio transformer/recurrent < 0); (2) at matched FLOPs: the recurrent models do less arithmetic per second"
     " than the Transformer (log of the GFLOP/s ratio transformer/recurrent > 0), so their slowness is not the"
-    " Transformer's extra arithmetic; (3) because sequential: minGRU, a GRU-like recurrence trained by a parallel"
-    " scan, is faster per token than the GRU's sequential loop at equal parameters (log ratio mingru/gru < 0)."
+    " Transformer's extra arithmetic; (3) because sequential: the same model, minGRU, run both ways, is faster per"
+    " token trained by its parallel scan than by its sequential loop (--model-opt mingru.scan=sequential, sweep"
+    f" {SEQUENTIAL_SWEEP}; log ratio parallel/sequential < 0)."
     " A verdict per group, then combined; a verdict from a CPU-only machine is stated as 'on this CPU'. " + RULE
 )
 
@@ -118,7 +122,22 @@ def log_ratio_by_seed(results, new: str, base: str, seq_len: int, scenario: str,
     return out
 
 
-def groups_of_parts(results) -> dict[str, list[Verdict]]:
+def scan_log_ratio_by_seed(parallel, sequential, seq_len: int) -> dict[int, float | None]:
+    """Per seed: log(median train-step time per token of minGRU's parallel scan / of its sequential loop)."""
+    out: dict[int, float | None] = {}
+    seeds = sorted({r.config.seed for r in (*parallel, *sequential)
+                    if r.config.seq_len == seq_len and r.config.arch == PARALLEL_SCAN})
+    for seed in seeds:
+        a = select(parallel, PARALLEL_SCAN, seq_len=seq_len, seed=seed)
+        b = select(sequential, PARALLEL_SCAN, seq_len=seq_len, seed=seed)
+        va = median_of(a[0], "train", "step_time_s") if a else None
+        vb = median_of(b[0], "train", "step_time_s") if b else None
+        out[seed] = math.log(va / vb) if va and vb and va > 0 and vb > 0 else None
+    return out
+
+
+def groups_of_parts(results, sequential=None) -> dict[str, list[Verdict]]:
+    """The three groups; ``sequential``: the results of the same-model control sweep (None when it did not run)."""
     lengths = values_of(results, "seq_len")
     groups: dict[str, list[Verdict]] = {"slow": [], "at matched FLOPs": [], "because sequential": []}
     present = set(archs(results))
@@ -132,24 +151,26 @@ def groups_of_parts(results) -> dict[str, list[Verdict]]:
                 f"log(transformer/{rec} train GFLOP/s)",
                 log_ratio_by_seed(results, ATTENTION, rec, seq_len, "train", "gflops", per_token=False), 0.0,
                 above=True, min_seeds=MIN_SEEDS, what=f"T={seq_len}"))
-        if PARALLEL_SCAN in present:
+        if PARALLEL_SCAN in present and sequential:
             groups["because sequential"].append(threshold(
-                f"log({PARALLEL_SCAN}/{SEQUENTIAL_TWIN} train-step time per token)",
-                log_ratio_by_seed(results, PARALLEL_SCAN, SEQUENTIAL_TWIN, seq_len, "train", "step_time_s"), 0.0,
-                above=False, min_seeds=MIN_SEEDS, what=f"T={seq_len}"))
-    if PARALLEL_SCAN not in present:
-        groups["because sequential"].append(Verdict(INCONCLUSIVE, f"{PARALLEL_SCAN} (the parallel-scan control)"
-                                                    " is not in the sweep"))
+                f"log({PARALLEL_SCAN} parallel scan / sequential loop train-step time per token)",
+                scan_log_ratio_by_seed(results, sequential, seq_len), 0.0, above=False, min_seeds=MIN_SEEDS,
+                what=f"T={seq_len}"))
+    if PARALLEL_SCAN not in present or not sequential:
+        groups["because sequential"].append(Verdict(
+            INCONCLUSIVE, f"{PARALLEL_SCAN} run both ways (the same-model control: its parallel scan in the speed"
+            f" sweep, its sequential loop in {SEQUENTIAL_SWEEP}) is not in the study's runs"))
     return groups
 
 
 def on_this_machine(verdict: Verdict, results, env: dict) -> Verdict:
     """A verdict from CPU cases says so: 'on this CPU', never a bare 'not supported'."""
     devices = {r.config.device for r in results}
+    scope = scope_of(results, timed=True)
     if devices and devices <= {"cpu"}:
         where = f"on this CPU ({env.get('cpu') or 'unknown CPU'}, {env.get('cpu_count')} logical CPUs)"
-        return replace(verdict, reason=f"{verdict.status} {where}: {verdict.reason}", scope="on this CPU")
-    return replace(verdict, scope=f"on {', '.join(sorted(devices))}")
+        return replace(verdict, reason=f"{verdict.status} {where}: {verdict.reason}", scope=scope)
+    return replace(verdict, scope=scope or f"on {', '.join(sorted(devices))}")
 
 
 def analyze(data: StudyData) -> ClaimOutcome:
@@ -161,7 +182,9 @@ def analyze(data: StudyData) -> ClaimOutcome:
             rows.append([f"transformer / {recurrent}", words,
                          "; ".join(str(p) for p in points) if points else "n/a",
                          crossover(points) if points else "n/a"])
-    verdict = on_this_machine(unless_unequal(by_group(groups_of_parts(results)), equal_terms(results)),
+    sequential = data.sweeps[SEQUENTIAL_SWEEP].results if SEQUENTIAL_SWEEP in data.sweeps else None
+    rows += _scan_rows(results, sequential or [])
+    verdict = on_this_machine(unless_unequal(by_group(groups_of_parts(results, sequential)), equal_terms(results)),
                               results, data.env)
     return ClaimOutcome(
         verdict=verdict, figure=_figure(data, results),
@@ -176,9 +199,27 @@ def analyze(data: StudyData) -> ClaimOutcome:
                  " --device cuda on a GPU for that.",
                  "Timings on a shared machine carry its load (see the load average above); the intervals cover"
                  " the spread of the repeats and seeds, not a change of load between cases.",
-                 "minGRU is a different recurrence from the GRU (no hidden-to-hidden weights), so control (3) shows"
-                 " what a parallel scan buys a recurrence of this size, not the same model run two ways."],
+                 "Control (3) is one model, minGRU, run both ways at the same width and seeds; how much faster its"
+                 " scan is says what the sequential loop costs a recurrence without hidden-to-hidden weights, which"
+                 " the LSTM and GRU have and cannot scan in parallel."],
     )
+
+
+def _scan_rows(parallel, sequential) -> list[list[str]]:
+    """The same-model control's per-length ratios of median time per token: sequential loop / parallel scan."""
+    if not sequential:
+        return []
+    points = []
+    for seq_len in values_of(parallel, "seq_len"):
+        a = [s for r in select(parallel, PARALLEL_SCAN, seq_len=seq_len) for s in per_token_samples(r, "train",
+                                                                                                    "step_time_s")]
+        b = [s for r in select(sequential, PARALLEL_SCAN, seq_len=seq_len) for s in per_token_samples(r, "train",
+                                                                                                      "step_time_s")]
+        if a and b:
+            est = estimate_ratio(a, b)
+            points.append(str(RatioAt(seq_len, est.ratio, est.ci_low, est.ci_high)))
+    return [[f"{PARALLEL_SCAN} sequential loop / parallel scan", TIMINGS[0][2], "; ".join(points) or "n/a",
+             "the same model both ways"]]
 
 
 def _figure(data: StudyData, results):
