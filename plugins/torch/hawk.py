@@ -18,8 +18,9 @@ that a^c = σ(Λ)^c is uniform in [0.9, 0.999], as in the paper. √(1 - a²) is
 
 Choices where the paper leaves room or that this benchmark makes: the recurrence width
 is d (the paper's is 4/3·d), W_a and W_x are dense (the paper's are block-diagonal);
-``scan=chunked`` (training and the forward) runs :func:`recurrence.chunked_scan`,
-``scan=sequential`` the loop; decoding keeps h and the convolution's last 3 inputs.
+``kernel=fused`` (the default; training and the forward) runs the compiled sequential scan of
+fused_scans.py; ``kernel=torch`` runs the pure-torch form that ``scan`` chooses:
+``scan=chunked`` :func:`recurrence.chunked_scan`, ``scan=sequential`` the loop; decoding keeps h and the convolution's last 3 inputs.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from rnnbench.model_api import ModelConfig
+from rnnbench.plugins.torch.fused_scans import KERNEL_HELP, KERNELS, diagonal_scan, resolve_kernel
 from rnnbench.plugins.torch.recurrence import (
     SEQUENTIAL_SCAN_FLOPS, MixerStack, causal_conv, causal_conv_step, check_choice, check_positive, chunked_scan,
     chunked_scan_flops, empty_window, sequential_scan,
@@ -38,10 +40,11 @@ from rnnbench.plugins.torch.recurrence import (
 from rnnbench.torch_model import TorchModel
 
 SCANS = ("chunked", "sequential")
-OPTIONS = {"scan": "chunked", "chunk": 32}
+OPTIONS = {"scan": "chunked", "chunk": 32, "kernel": "fused"}
 OPTION_HELP = {
-    "scan": "how training and the forward run the RG-LRU: chunked (Hillis-Steele within chunks) or"
-            " sequential (a loop over T); decoding is always sequential",
+    "scan": "how kernel=torch runs the RG-LRU for training and the forward: chunked (Hillis-Steele within"
+            " chunks) or sequential (a loop over T); decoding is always sequential",
+    "kernel": KERNEL_HELP,
     "chunk": "positions per chunk of the chunked scan",
 }
 C = 8.0  # the paper's constant c in a_t = a^{c r_t}
@@ -52,6 +55,7 @@ MLP_RATIO = 3
 def check_options(options: dict, hidden: int) -> None:
     check_choice(options, "scan", SCANS)
     check_positive(options, "chunk")
+    check_choice(options, "kernel", KERNELS)
 
 
 @dataclass(frozen=True)
@@ -61,12 +65,14 @@ class HawkConfig:
     scan: str = "chunked"
     chunk: int = 32
     d_conv: int = D_CONV
+    kernel: str = "fused"  # the kernel that runs (resolve_kernel), not only the one asked for
 
     @classmethod
     def from_model_config(cls, config: ModelConfig) -> "HawkConfig":
         o = {**OPTIONS, **config.options}
         check_options(o, config.hidden)
-        return cls(d_model=config.hidden, n_layers=config.layers, scan=o["scan"], chunk=o["chunk"])
+        return cls(d_model=config.hidden, n_layers=config.layers, scan=o["scan"], chunk=o["chunk"],
+                   kernel=resolve_kernel(o["kernel"], config.device))
 
 
 class RecurrentBlock(nn.Module):
@@ -94,7 +100,12 @@ class RecurrentBlock(nn.Module):
         g = F.gelu(self.gate(x))
         u = causal_conv(self.inp(x), self.conv.weight, self.conv.bias)
         a, b = self._coefficients(u)
-        h = chunked_scan(a, b, self.cfg.chunk) if self.cfg.scan == "chunked" else sequential_scan(a, b)
+        if self.cfg.kernel == "fused" and x.device.type == "cpu":
+            h = diagonal_scan(a, b)
+        elif self.cfg.scan == "chunked":
+            h = chunked_scan(a, b, self.cfg.chunk)
+        else:
+            h = sequential_scan(a, b)
         return self.out(h * g)
 
     def init_state(self, batch: int, device: torch.device, dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor]:
@@ -115,7 +126,8 @@ def hawk_flops(cfg: HawkConfig, seq_len: int, batch: int) -> float:
     """Per layer: the block's projections 2·B·T·5d², the gated MLP 2·B·T·9d², the convolution
     2·K per element, and the RG-LRU's gates and coefficients (about 10 per element) and scan."""
     d, tokens = cfg.d_model, batch * seq_len
-    scan = chunked_scan_flops(cfg.chunk, seq_len) if cfg.scan == "chunked" else SEQUENTIAL_SCAN_FLOPS
+    chunked = cfg.kernel == "torch" and cfg.scan == "chunked"
+    scan = chunked_scan_flops(cfg.chunk, seq_len) if chunked else SEQUENTIAL_SCAN_FLOPS
     per_layer = 2.0 * tokens * (5 * d * d + 3 * MLP_RATIO * d * d) + tokens * d * (2 * cfg.d_conv + 10 + scan)
     return cfg.n_layers * per_layer
 
@@ -126,5 +138,6 @@ def factory(config: ModelConfig) -> TorchModel:
         config,
         lambda c: MixerStack([RecurrentBlock(cfg) for _ in range(cfg.n_layers)], cfg.d_model, MLP_RATIO,
                              gated_mlp=True, norm=nn.RMSNorm),
-        lambda T, B: hawk_flops(cfg, T, B), facts={"scan": cfg.scan},
+        lambda T, B: hawk_flops(cfg, T, B),
+        facts={"kernel": cfg.kernel, "scan": cfg.scan if cfg.kernel == "torch" else "sequential"},
     )

@@ -1,0 +1,136 @@
+"""Compiled CPU loops of the linear recurrences (numba), on numpy arrays; autograd lives in fused_scans.py.
+
+Two scans, each a forward and its own backward:
+
+* the diagonal recurrence ``h_t = a_t ⊙ h_{t-1} + b_t`` over ``[B, T, D]`` (minGRU, minLSTM,
+  Hawk's RG-LRU). Its backward is the reverse scan ``g_t = ∂L/∂h_t + a_{t+1} ⊙ g_{t+1}``,
+  ``∂L/∂b_t = g_t``, ``∂L/∂a_t = g_t ⊙ h_{t-1}``, ``∂L/∂h_0 = a_1 ⊙ g_1``.
+* Mamba's selective scan with its readout and skip, per channel e of ``[B, E, T]`` inputs:
+  ``h_t = exp(Δ_t A_e) ⊙ h_{t-1} + Δ_t u_t B_t`` (h ∈ R^N), ``y_t = h_tᵀ C_t + D_e u_t``.
+  The backward recomputes one channel's T states at a time into a scratch of ``[T, N]``
+  (as mamba_ssm's CUDA kernel recomputes them): nothing of size ``[B, T, E, N]`` is kept.
+
+The loops are serial (no ``parallel=True``): a numba thread pool would keep threads alive
+beside torch's, and some layers spin after a parallel region, which would disturb the
+timed regions of later cases; torch parallelises the GEMMs around the scans.
+``cache=True`` stores the machine code beside this file (or in numba's user cache), so a
+process pays the compilation once per machine, not once per run.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numba
+import numpy as np
+
+
+@numba.njit(cache=True, fastmath=False)
+def diagonal_scan_forward(a, b, h0, out):
+    """a, b, out [B, T, D]; h0 [B, D]: out_t = a_t * out_{t-1} + b_t from h0."""
+    batch, length, width = b.shape
+    for i in range(batch):
+        h = h0[i].copy()
+        for t in range(length):
+            for d in range(width):
+                h[d] = a[i, t, d] * h[d] + b[i, t, d]
+                out[i, t, d] = h[d]
+
+
+@numba.njit(cache=True, fastmath=False)
+def diagonal_scan_backward(a, h0, states, grad, grad_a, grad_b, grad_h0):
+    """The reverse scan: fills grad_a, grad_b [B, T, D] and grad_h0 [B, D] from grad = ∂L/∂out."""
+    batch, length, width = grad.shape
+    for i in range(batch):
+        acc = np.zeros_like(h0[i])  # a_{t+1} ⊙ g_{t+1}, zero past the end
+        for t in range(length - 1, -1, -1):
+            for d in range(width):
+                g = grad[i, t, d] + acc[d]
+                grad_b[i, t, d] = g
+                grad_a[i, t, d] = g * (states[i, t - 1, d] if t > 0 else h0[i, d])
+                acc[d] = g * a[i, t, d]
+        for d in range(width):
+            grad_h0[i, d] = acc[d]
+
+
+@numba.njit(cache=True, fastmath=False)
+def selective_scan_forward(delta, u, A, Bm, Cm, D, y):
+    """delta, u, y [B, E, T]; A [E, N]; Bm, Cm [B, T, N]; D [E]: Mamba's scan, its readout and skip."""
+    batch, channels, length = u.shape
+    n_state = A.shape[1]
+    h = np.zeros_like(A[0])
+    for i in range(batch):
+        for e in range(channels):
+            h[:] = 0
+            for t in range(length):
+                dt = delta[i, e, t]
+                dtu = dt * u[i, e, t]
+                acc = 0.0
+                for n in range(n_state):
+                    h[n] = math.exp(dt * A[e, n]) * h[n] + dtu * Bm[i, t, n]
+                    acc += h[n] * Cm[i, t, n]
+                y[i, e, t] = acc + D[e] * u[i, e, t]
+
+
+@numba.njit(cache=True, fastmath=False)
+def selective_scan_backward(delta, u, A, Bm, Cm, D, grad_y, grad_delta, grad_u, grad_A, grad_B, grad_C, grad_D):
+    """The backward of :func:`selective_scan_forward`, states recomputed one channel at a time.
+
+    grad_delta, grad_u [B, E, T] are written; grad_A [E, N], grad_B, grad_C [B, T, N] and
+    grad_D [E] are accumulated into (the caller passes zeros), in float64 where the caller
+    asks for it.
+    """
+    batch, channels, length = u.shape
+    n_state = A.shape[1]
+    states = np.empty((length, n_state), dtype=A.dtype)   # h_t of one channel
+    decays = np.empty((length, n_state), dtype=A.dtype)   # exp(Δ_t A_e)
+    g = np.zeros_like(A[0])                                # ∂L/∂h_t through later positions
+    for i in range(batch):
+        for e in range(channels):
+            h = np.zeros_like(A[0])
+            for t in range(length):
+                dt = delta[i, e, t]
+                dtu = dt * u[i, e, t]
+                for n in range(n_state):
+                    decay = math.exp(dt * A[e, n])
+                    h[n] = decay * h[n] + dtu * Bm[i, t, n]
+                    decays[t, n] = decay
+                    states[t, n] = h[n]
+            g[:] = 0
+            grad_d = 0.0
+            for t in range(length - 1, -1, -1):
+                gy = grad_y[i, e, t]
+                dt = delta[i, e, t]
+                ut = u[i, e, t]
+                d_delta = 0.0
+                d_u = gy * D[e]
+                grad_d += gy * ut
+                for n in range(n_state):
+                    grad_C[i, t, n] += gy * states[t, n]
+                    gh = g[n] + gy * Cm[i, t, n]          # total ∂L/∂h_t
+                    previous = states[t - 1, n] if t > 0 else 0.0
+                    d_decay = gh * previous * decays[t, n]  # ∂L/∂(Δ_t A_e)
+                    d_delta += d_decay * A[e, n] + gh * ut * Bm[i, t, n]
+                    grad_A[e, n] += d_decay * dt
+                    d_u += gh * dt * Bm[i, t, n]
+                    grad_B[i, t, n] += gh * dt * ut
+                    g[n] = gh * decays[t, n]
+                grad_delta[i, e, t] = d_delta
+                grad_u[i, e, t] = d_u
+            grad_D[e] += grad_d
+
+
+def warm_up() -> None:
+    """Compile (or load from the cache) every kernel for float32 and float64 on tiny arrays."""
+    for dtype in (np.float32, np.float64):
+        a = np.ones((1, 2, 3), dtype)
+        h0 = np.zeros((1, 3), dtype)
+        diagonal_scan_forward(a, a, h0, np.empty_like(a))
+        diagonal_scan_backward(a, h0, a, a, np.empty_like(a), np.empty_like(a), np.empty_like(h0))
+        x = np.ones((1, 3, 2), dtype)
+        A = -np.ones((3, 2), dtype)
+        Bm = np.ones((1, 2, 2), dtype)
+        D = np.ones(3, dtype)
+        selective_scan_forward(x, x, A, Bm, Bm, D, np.empty_like(x))
+        selective_scan_backward(x, x, A, Bm, Bm, D, x, np.empty_like(x), np.empty_like(x),
+                                np.zeros((3, 2)), np.zeros((1, 2, 2)), np.zeros((1, 2, 2)), np.zeros(3))
