@@ -52,6 +52,11 @@ LN2_LO = 1.9082149292705877e-10
 ROUND = 6755399441055744.0   # 1.5·2**52: adding it rounds to an integer, held in the low bits
 
 
+#: for the selective scan's loops: reassociation lets the sums over the state vectorise; no
+#: assumption about NaN or infinity (exp_, which rounds by adding ROUND, is compiled without it)
+FAST = {"reassoc", "contract", "nsz", "arcp"}
+
+
 @numba.njit(cache=True, inline="always")
 def exp_(x):
     """e**x in float64 for x in [-708, 709] (clamped there), to 2 ulp, without a libm call.
@@ -108,24 +113,32 @@ def diagonal_scan_backward(a, h0, states, grad, grad_a, grad_b, grad_h0):
             grad_h0[i, d] = acc[d]
 
 
-@numba.njit(cache=True, fastmath=False)
+@numba.njit(cache=True)
 def selective_scan_forward(delta, u, A, Bm, Cm, D, y):
     """delta, u, y [B, E, T]; A [E, N]; Bm, Cm [B, T, N]; D [E]: Mamba's scan, its readout and skip."""
     batch, channels, length = u.shape
-    n_state = A.shape[1]
     h = np.zeros_like(A[0])
-    decays = np.empty((length, n_state), dtype=A.dtype)   # exp(Δ_t A_e) of one channel
+    decays = np.empty((length, A.shape[1]), dtype=A.dtype)   # exp(Δ_t A_e) of one channel
     for i in range(batch):
         for e in range(channels):
             _decays(delta[i, e], A[e], decays)
-            h[:] = 0
-            for t in range(length):
-                dtu = delta[i, e, t] * u[i, e, t]
-                acc = 0.0
-                for n in range(n_state):
-                    h[n] = decays[t, n] * h[n] + dtu * Bm[i, t, n]
-                    acc += h[n] * Cm[i, t, n]
-                y[i, e, t] = acc + D[e] * u[i, e, t]
+            _scan_channel(decays, delta[i, e], u[i, e], Bm[i], Cm[i], D[e], h, y[i, e])
+
+
+@numba.njit(cache=True, fastmath=FAST)
+def _scan_channel(decays, delta, u, Bm, Cm, D, h, y):
+    """One channel's h_t = decays_t ⊙ h_{t-1} + Δ_t u_t B_t from zero and y_t = h_t C_t + D u_t.
+
+    Compiled apart from :func:`_decays`: reassociation would undo exp_'s rounding by ROUND.
+    """
+    h[:] = 0
+    for t in range(u.shape[0]):
+        dtu = delta[t] * u[t]
+        acc = 0.0
+        for n in range(h.shape[0]):
+            h[n] = decays[t, n] * h[n] + dtu * Bm[t, n]
+            acc += h[n] * Cm[t, n]
+        y[t] = acc + D * u[t]
 
 
 @numba.njit(cache=True)
@@ -136,13 +149,12 @@ def _decays(delta, A, out):
             out[t, n] = exp_(delta[t] * A[n])
 
 
-@numba.njit(cache=True, fastmath=False)
+@numba.njit(cache=True)
 def selective_scan_backward(delta, u, A, Bm, Cm, D, grad_y, grad_delta, grad_u, grad_A, grad_B, grad_C, grad_D):
     """The backward of :func:`selective_scan_forward`, states recomputed one channel at a time.
 
     grad_delta, grad_u [B, E, T] are written; grad_A [E, N], grad_B, grad_C [B, T, N] and
-    grad_D [E] are accumulated into (the caller passes zeros), in float64 where the caller
-    asks for it.
+    grad_D [E] are accumulated into (the caller passes zeros, in float64).
     """
     batch, channels, length = u.shape
     n_state = A.shape[1]
@@ -153,34 +165,49 @@ def selective_scan_backward(delta, u, A, Bm, Cm, D, grad_y, grad_delta, grad_u, 
     for i in range(batch):
         for e in range(channels):
             _decays(delta[i, e], A[e], decays)
-            h[:] = 0
-            for t in range(length):
-                dtu = delta[i, e, t] * u[i, e, t]
-                for n in range(n_state):
-                    h[n] = decays[t, n] * h[n] + dtu * Bm[i, t, n]
-                    states[t, n] = h[n]
-            g[:] = 0
-            grad_d = 0.0
-            for t in range(length - 1, -1, -1):
-                gy = grad_y[i, e, t]
-                dt = delta[i, e, t]
-                ut = u[i, e, t]
-                d_delta = 0.0
-                d_u = gy * D[e]
-                grad_d += gy * ut
-                for n in range(n_state):
-                    grad_C[i, t, n] += gy * states[t, n]
-                    gh = g[n] + gy * Cm[i, t, n]          # total ∂L/∂h_t
-                    previous = states[t - 1, n] if t > 0 else 0.0
-                    d_decay = gh * previous * decays[t, n]  # ∂L/∂(Δ_t A_e)
-                    d_delta += d_decay * A[e, n] + gh * ut * Bm[i, t, n]
-                    grad_A[e, n] += d_decay * dt
-                    d_u += gh * dt * Bm[i, t, n]
-                    grad_B[i, t, n] += gh * dt * ut
-                    g[n] = gh * decays[t, n]
-                grad_delta[i, e, t] = d_delta
-                grad_u[i, e, t] = d_u
-            grad_D[e] += grad_d
+            _states_channel(decays, delta[i, e], u[i, e], Bm[i], h, states)
+            grad_D[e] += _reverse_channel(decays, states, delta[i, e], u[i, e], A[e], Bm[i], Cm[i], D[e],
+                                          grad_y[i, e], g, grad_delta[i, e], grad_u[i, e], grad_A[e],
+                                          grad_B[i], grad_C[i])
+
+
+@numba.njit(cache=True, fastmath=FAST)
+def _states_channel(decays, delta, u, Bm, h, states):
+    """states[t] = h_t of one channel, recomputed from zero."""
+    h[:] = 0
+    for t in range(u.shape[0]):
+        dtu = delta[t] * u[t]
+        for n in range(h.shape[0]):
+            h[n] = decays[t, n] * h[n] + dtu * Bm[t, n]
+            states[t, n] = h[n]
+
+
+@numba.njit(cache=True, fastmath=FAST)
+def _reverse_channel(decays, states, delta, u, A, Bm, Cm, D, grad_y, g, grad_delta, grad_u, grad_A, grad_B,
+                     grad_C):
+    """One channel's reverse scan; returns its share of ∂L/∂D."""
+    g[:] = 0
+    grad_d = 0.0
+    for t in range(u.shape[0] - 1, -1, -1):
+        gy = grad_y[t]
+        dt = delta[t]
+        ut = u[t]
+        d_delta = 0.0
+        d_u = gy * D
+        grad_d += gy * ut
+        for n in range(g.shape[0]):
+            grad_C[t, n] += gy * states[t, n]
+            gh = g[n] + gy * Cm[t, n]          # total ∂L/∂h_t
+            previous = states[t - 1, n] if t > 0 else 0.0
+            d_decay = gh * previous * decays[t, n]  # ∂L/∂(Δ_t A_e)
+            d_delta += d_decay * A[n] + gh * ut * Bm[t, n]
+            grad_A[n] += d_decay * dt
+            d_u += gh * dt * Bm[t, n]
+            grad_B[t, n] += gh * dt * ut
+            g[n] = gh * decays[t, n]
+        grad_delta[t] = d_delta
+        grad_u[t] = d_u
+    return grad_d
 
 
 def warm_up() -> None:
