@@ -115,14 +115,14 @@ def diagonal_scan_backward(a, h0, states, grad, grad_a, grad_b, grad_h0):
 
 @numba.njit(cache=True)
 def selective_scan_forward(delta, u, A, Bm, Cm, D, y):
-    """delta, u, y [B, E, T]; A [E, N]; Bm, Cm [B, T, N]; D [E]: Mamba's scan, its readout and skip."""
-    batch, channels, length = u.shape
+    """delta, u, y [B, T, E]; A [E, N]; Bm, Cm [B, T, N]; D [E]: Mamba's scan, its readout and skip."""
+    batch, length, channels = u.shape
     h = np.zeros_like(A[0])
     decays = np.empty((length, A.shape[1]), dtype=A.dtype)   # exp(Δ_t A_e) of one channel
     for i in range(batch):
         for e in range(channels):
-            _decays(delta[i, e], A[e], decays)
-            _scan_channel(decays, delta[i, e], u[i, e], Bm[i], Cm[i], D[e], h, y[i, e])
+            _decays(delta[i, :, e], A[e], decays)
+            _scan_channel(decays, delta[i, :, e], u[i, :, e], Bm[i], Cm[i], D[e], h, y[i, :, e])
 
 
 @numba.njit(cache=True, fastmath=FAST)
@@ -153,10 +153,10 @@ def _decays(delta, A, out):
 def selective_scan_backward(delta, u, A, Bm, Cm, D, grad_y, grad_delta, grad_u, grad_A, grad_B, grad_C, grad_D):
     """The backward of :func:`selective_scan_forward`, states recomputed one channel at a time.
 
-    grad_delta, grad_u [B, E, T] are written; grad_A [E, N], grad_B, grad_C [B, T, N] and
+    grad_delta, grad_u [B, T, E] are written; grad_A [E, N], grad_B, grad_C [B, T, N] and
     grad_D [E] are accumulated into (the caller passes zeros, in float64).
     """
-    batch, channels, length = u.shape
+    batch, length, channels = u.shape
     n_state = A.shape[1]
     states = np.empty((length, n_state), dtype=A.dtype)   # h_t of one channel
     decays = np.empty((length, n_state), dtype=A.dtype)   # exp(Δ_t A_e)
@@ -164,10 +164,10 @@ def selective_scan_backward(delta, u, A, Bm, Cm, D, grad_y, grad_delta, grad_u, 
     h = np.zeros_like(A[0])
     for i in range(batch):
         for e in range(channels):
-            _decays(delta[i, e], A[e], decays)
-            _states_channel(decays, delta[i, e], u[i, e], Bm[i], h, states)
-            grad_D[e] += _reverse_channel(decays, states, delta[i, e], u[i, e], A[e], Bm[i], Cm[i], D[e],
-                                          grad_y[i, e], g, grad_delta[i, e], grad_u[i, e], grad_A[e],
+            _decays(delta[i, :, e], A[e], decays)
+            _states_channel(decays, delta[i, :, e], u[i, :, e], Bm[i], h, states)
+            grad_D[e] += _reverse_channel(decays, states, delta[i, :, e], u[i, :, e], A[e], Bm[i], Cm[i], D[e],
+                                          grad_y[i, :, e], g, grad_delta[i, :, e], grad_u[i, :, e], grad_A[e],
                                           grad_B[i], grad_C[i])
 
 
@@ -208,19 +208,3 @@ def _reverse_channel(decays, states, delta, u, A, Bm, Cm, D, grad_y, g, grad_del
         grad_delta[t] = d_delta
         grad_u[t] = d_u
     return grad_d
-
-
-def warm_up() -> None:
-    """Compile (or load from the cache) every kernel for float32 and float64 on tiny arrays."""
-    for dtype in (np.float32, np.float64):
-        a = np.ones((1, 2, 3), dtype)
-        h0 = np.zeros((1, 3), dtype)
-        diagonal_scan_forward(a, a, h0, np.empty_like(a))
-        diagonal_scan_backward(a, h0, a, a, np.empty_like(a), np.empty_like(a), np.empty_like(h0))
-        x = np.ones((1, 3, 2), dtype)
-        A = -np.ones((3, 2), dtype)
-        Bm = np.ones((1, 2, 2), dtype)
-        D = np.ones(3, dtype)
-        selective_scan_forward(x, x, A, Bm, Bm, D, np.empty_like(x))
-        selective_scan_backward(x, x, A, Bm, Bm, D, x, np.empty_like(x), np.empty_like(x),
-                                np.zeros((3, 2)), np.zeros((1, 2, 2)), np.zeros((1, 2, 2)), np.zeros(3))
