@@ -20,14 +20,14 @@ def load(name):
 
 def test_roofline_prints_the_gemm_rate_and_each_models_rates_and_fractions(capsys):
     roofline = load("roofline")
-    assert roofline.main(["--quick", "--models", "lstm,mamba", "--sizes", "readme", "--repeats", "1",
+    assert roofline.main(["--quick", "--models", "lstm,mingru", "--sizes", "readme", "--repeats", "1",
                           "--gemm-size", "128"]) == 0
     out = capsys.readouterr().out
     gemm = float(re.search(r"GEMM: torch.mm 128x128 float32: ([\d.]+) GFLOP/s", out).group(1))
     assert gemm > 0 and "time.thread_time, median of 1 calls" in out
-    rows = {line.split()[0]: line.split() for line in out.splitlines() if line.split()[:1] in (["lstm"], ["mamba"])}
-    assert rows.keys() == {"lstm", "mamba"}
-    assert rows["mamba"][5] == "fused" and rows["lstm"][5] == "-"
+    rows = {line.split()[0]: line.split() for line in out.splitlines() if line.split()[:1] in (["lstm"], ["mingru"])}
+    assert rows.keys() == {"lstm", "mingru"}
+    assert rows["mingru"][5] == "fused" and rows["lstm"][5] == "-"
     for cells in rows.values():
         assert cells[1:5] == ["readme", "30", "64", "128"]
         forward, fraction = float(cells[6]), float(cells[7].rstrip("%")) / 100
