@@ -15,13 +15,14 @@ from rnnbench.model_api import Batch, ModelConfig
 from rnnbench.torch_model import state_tensors
 
 #: model -> (the option that picks the form, the parallel value, the sequential value, extra options)
+#: (kernel=torch: the pure-torch forms; tests/test_fused_scans.py holds the fused kernels to them)
 FORMS = {
-    "mingru@torch": ("scan", "parallel", "sequential", {}),
-    "minlstm@torch": ("scan", "parallel", "sequential", {}),
-    "mamba@torch": ("scan", "chunked", "sequential", {"chunk": 4, "d_state": 4}),
+    "mingru@torch": ("scan", "parallel", "sequential", {"kernel": "torch"}),
+    "minlstm@torch": ("scan", "parallel", "sequential", {"kernel": "torch"}),
+    "mamba@torch": ("scan", "chunked", "sequential", {"chunk": 4, "d_state": 4, "kernel": "torch"}),
     "deltanet@torch": ("form", "chunked", "sequential", {"chunk": 4, "heads": 2}),
     "linear_attention@torch": ("form", "chunked", "sequential", {"chunk": 4, "heads": 2}),
-    "hawk@torch": ("scan", "chunked", "sequential", {"chunk": 4}),
+    "hawk@torch": ("scan", "chunked", "sequential", {"chunk": 4, "kernel": "torch"}),
     "xlstm@torch": ("form", "parallel", "sequential", {"cell": "mlstm", "heads": 2}),
 }
 #: models (and options) that have only the sequential form: checked for all but the agreement of forms

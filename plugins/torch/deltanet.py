@@ -107,9 +107,10 @@ def delta_chunked(q, k, v, beta, chunk: int) -> torch.Tensor:
     causal = torch.tril(torch.ones(chunk, chunk, dtype=torch.bool, device=q.device))
     S = q.new_zeros(B, H, d, d)
     outputs = []
-    for c in range(n):
-        q_c, k_c = q[:, :, c], k[:, :, c]
-        u_c = u[:, :, c] - w[:, :, c] @ S  # the new values, corrected for what S already answers
+    # unbound once, not indexed per chunk: each index's backward would add a zero tensor of
+    # the whole [B, H, n, C, d] input, a cost growing with the square of the length
+    for q_c, k_c, u_c, w_c in zip(q.unbind(2), k.unbind(2), u.unbind(2), w.unbind(2)):
+        u_c = u_c - w_c @ S  # the new values, corrected for what S already answers
         scores = (q_c @ k_c.transpose(-1, -2)).masked_fill(~causal, 0)
         outputs.append(q_c @ S + scores @ u_c)
         S = S + k_c.transpose(-1, -2) @ u_c
@@ -122,8 +123,8 @@ def linear_chunked(q, k, v, chunk: int) -> torch.Tensor:
     causal = torch.tril(torch.ones(chunk, chunk, dtype=torch.bool, device=q.device))
     S, z = q.new_zeros(B, H, d, d), q.new_zeros(B, H, d)
     outputs = []
-    for start in range(0, T, chunk):
-        q_c, k_c, v_c = (t[:, :, start:start + chunk] for t in (q, k, v))
+    # split once, not sliced per chunk (each slice's backward adds a zero tensor of the whole input)
+    for q_c, k_c, v_c in zip(q.split(chunk, dim=2), k.split(chunk, dim=2), v.split(chunk, dim=2)):
         size = q_c.shape[2]
         scores = (q_c @ k_c.transpose(-1, -2)).masked_fill(~causal[:size, :size], 0)
         numerator = q_c @ S + scores @ v_c
@@ -173,9 +174,9 @@ class FastWeightMixer(nn.Module):
     def _sequential(self, q, k, v, beta) -> torch.Tensor:
         state = self.init_state(q.shape[0], q.device, q.dtype)
         outputs = []
-        for t in range(q.shape[2]):
-            o, state = self._recur(q[:, :, t], k[:, :, t], v[:, :, t],
-                                   None if beta is None else beta[:, :, t].to(q.dtype), state)
+        betas = [None] * q.shape[2] if beta is None else beta.to(q.dtype).unbind(2)
+        for q_t, k_t, v_t, beta_t in zip(q.unbind(2), k.unbind(2), v.unbind(2), betas):
+            o, state = self._recur(q_t, k_t, v_t, beta_t, state)
             outputs.append(o)
         return torch.stack(outputs, dim=2)
 

@@ -27,8 +27,9 @@ for L layers); every bias of these zero.
 
 Choices where the paper leaves room or that this benchmark makes: the recurrence width
 is d (the paper's is 4/3·d), W_a and W_x are dense (the paper's are block-diagonal);
-``scan=chunked`` (training and the forward) runs :func:`recurrence.chunked_scan`,
-``scan=sequential`` the loop; decoding keeps h and the convolution's last 3 inputs.
+``kernel=fused`` (the default; training and the forward) runs the compiled sequential scan of
+fused_scans.py; ``kernel=torch`` runs the pure-torch form that ``scan`` chooses:
+``scan=chunked`` :func:`recurrence.chunked_scan`, ``scan=sequential`` the loop; decoding keeps h and the convolution's last 3 inputs.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from rnnbench.model_api import ModelConfig
+from rnnbench.plugins.torch.fused_scans import KERNEL_HELP, KERNELS, diagonal_scan, resolve_kernel
 from rnnbench.plugins.torch.recurrence import (
     SEQUENTIAL_SCAN_FLOPS, MixerStack, causal_conv, causal_conv_step, check_choice, check_positive, chunked_scan,
     chunked_scan_flops, empty_window, sequential_scan,
@@ -48,10 +50,11 @@ from rnnbench.torch_model import TorchModel
 
 SCANS = ("chunked", "sequential")
 A_INITS = ("reference", "paper")
-OPTIONS = {"scan": "chunked", "chunk": 32, "a_init": "reference"}
+OPTIONS = {"scan": "chunked", "chunk": 32, "a_init": "reference", "kernel": "fused"}
 OPTION_HELP = {
-    "scan": "how training and the forward run the RG-LRU: chunked (Hillis-Steele within chunks) or"
-            " sequential (a loop over T); decoding is always sequential",
+    "scan": "how kernel=torch runs the RG-LRU for training and the forward: chunked (Hillis-Steele within"
+            " chunks) or sequential (a loop over T); decoding is always sequential",
+    "kernel": KERNEL_HELP,
     "chunk": "positions per chunk of the chunked scan",
     "a_init": "initial decay: reference (σ(Λ) = a with a² uniform in [0.9², 0.999²], recurrentgemma's code)"
               " or paper (a^c uniform in [0.9, 0.999], the Griffin paper's text)",
@@ -67,6 +70,7 @@ def check_options(options: dict, hidden: int) -> None:
     check_choice(options, "scan", SCANS)
     check_choice(options, "a_init", A_INITS)
     check_positive(options, "chunk")
+    check_choice(options, "kernel", KERNELS)
 
 
 @dataclass(frozen=True)
@@ -77,13 +81,14 @@ class HawkConfig:
     chunk: int = 32
     d_conv: int = D_CONV
     a_init: str = "reference"
+    kernel: str = "fused"  # the kernel that runs (resolve_kernel), not only the one asked for
 
     @classmethod
     def from_model_config(cls, config: ModelConfig) -> "HawkConfig":
         o = {**OPTIONS, **config.options}
         check_options(o, config.hidden)
         return cls(d_model=config.hidden, n_layers=config.layers, scan=o["scan"], chunk=o["chunk"],
-                   a_init=o["a_init"])
+                   a_init=o["a_init"], kernel=resolve_kernel(o["kernel"], config.device))
 
     @property
     def final_variance(self) -> float:
@@ -136,7 +141,12 @@ class RecurrentBlock(nn.Module):
         g = F.gelu(self.gate(x))
         u = causal_conv(self.inp(x), self.conv.weight, self.conv.bias)
         a, b = self._coefficients(u, sequence_start(u))
-        h = chunked_scan(a, b, self.cfg.chunk) if self.cfg.scan == "chunked" else sequential_scan(a, b)
+        if self.cfg.kernel == "fused" and x.device.type == "cpu":
+            h = diagonal_scan(a, b)
+        elif self.cfg.scan == "chunked":
+            h = chunked_scan(a, b, self.cfg.chunk)
+        else:
+            h = sequential_scan(a, b)
         return self.out(h * g)
 
     def init_state(self, batch: int, device: torch.device, dtype: torch.dtype):
@@ -184,7 +194,8 @@ def hawk_flops(cfg: HawkConfig, seq_len: int, batch: int) -> float:
     """Per layer: the block's projections 2·B·T·5d², the gated MLP 2·B·T·9d², the convolution
     2·K per element, and the RG-LRU's gates and coefficients (about 10 per element) and scan."""
     d, tokens = cfg.d_model, batch * seq_len
-    scan = chunked_scan_flops(cfg.chunk, seq_len) if cfg.scan == "chunked" else SEQUENTIAL_SCAN_FLOPS
+    chunked = cfg.kernel == "torch" and cfg.scan == "chunked"
+    scan = chunked_scan_flops(cfg.chunk, seq_len) if chunked else SEQUENTIAL_SCAN_FLOPS
     per_layer = 2.0 * tokens * (5 * d * d + 3 * MLP_RATIO * d * d) + tokens * d * (2 * cfg.d_conv + 10 + scan)
     return cfg.n_layers * per_layer
 
@@ -193,5 +204,7 @@ def factory(config: ModelConfig) -> TorchModel:
     cfg = HawkConfig.from_model_config(config)
     return TorchModel(
         config, lambda c: build_stack(cfg),
-        lambda T, B: hawk_flops(cfg, T, B), facts={"scan": cfg.scan, "a_init": cfg.a_init},
+        lambda T, B: hawk_flops(cfg, T, B),
+        facts={"kernel": cfg.kernel, "scan": cfg.scan if cfg.kernel == "torch" else "sequential",
+               "a_init": cfg.a_init},
     )

@@ -14,7 +14,11 @@ state size N = ``d_state`` per channel::
 
 The discretisation is the paper's: zero-order hold for A, the simplified Euler step
 Δ_t B_t for B. Δ, B and C depend on the input (selection), so the recurrence is linear
-in h with input-dependent coefficients. ``scan=chunked`` runs :func:`recurrence.chunked_scan`
+in h with input-dependent coefficients. ``kernel=fused`` (the default) runs the selective
+scan, its readout h_t C_t and the skip D u_t as one compiled loop with its own backward
+(fused_scans.py), which recomputes the states per channel, as mamba_ssm's CUDA kernel does,
+instead of keeping [B, T, E, N]. ``kernel=torch`` runs the pure-torch form that ``scan``
+chooses: ``scan=chunked`` runs :func:`recurrence.chunked_scan`
 for training and the forward: a Hillis-Steele scan within chunks of ``chunk`` positions,
 joined chunk to chunk (the form for parallel hardware); ``scan=sequential`` (the default)
 runs the recurrence as written (the paper's ``selective_scan_ref``), which is the faster
@@ -44,6 +48,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from rnnbench.model_api import ModelConfig
+from rnnbench.plugins.torch.fused_scans import KERNEL_HELP, KERNELS, resolve_kernel, selective_scan
 from rnnbench.plugins.torch.recurrence import (
     SEQUENTIAL_SCAN_FLOPS, MixerStack, causal_conv, causal_conv_step, check_choice, check_positive, chunked_scan,
     chunked_scan_flops, empty_window,
@@ -51,12 +56,13 @@ from rnnbench.plugins.torch.recurrence import (
 from rnnbench.torch_model import SequenceNet, TorchModel
 
 SCANS = ("chunked", "sequential")
-OPTIONS = {"d_state": 16, "expand": 2, "scan": "sequential", "chunk": 8}
+OPTIONS = {"d_state": 16, "expand": 2, "scan": "sequential", "chunk": 8, "kernel": "fused"}
 OPTION_HELP = {
     "d_state": "N, the state size per channel (the paper's default 16)",
     "expand": "E/d, the inner width's expansion factor (the paper's 2)",
-    "scan": "how training and the forward run the selective scan: chunked (Hillis-Steele within chunks)"
-            " or sequential (a loop over T); decoding is always sequential",
+    "scan": "how kernel=torch runs the selective scan for training and the forward: chunked (Hillis-Steele"
+            " within chunks) or sequential (a loop over T); decoding is always sequential",
+    "kernel": KERNEL_HELP,
     "chunk": "positions per chunk of the chunked scan",
 }
 D_CONV = 4
@@ -68,6 +74,7 @@ NORM_EPS = 1e-5  # the reference's norm_epsilon
 def check_options(options: dict, hidden: int) -> None:
     check_choice(options, "scan", SCANS)
     check_positive(options, "d_state", "expand", "chunk")
+    check_choice(options, "kernel", KERNELS)
 
 
 @dataclass(frozen=True)
@@ -79,6 +86,7 @@ class MambaConfig:
     d_conv: int = D_CONV
     scan: str = "sequential"
     chunk: int = 8
+    kernel: str = "fused"  # the kernel that runs (resolve_kernel), not only the one asked for
 
     @property
     def d_inner(self) -> int:
@@ -93,7 +101,7 @@ class MambaConfig:
         o = {**OPTIONS, **config.options}
         check_options(o, config.hidden)
         return cls(d_model=config.hidden, n_layers=config.layers, d_state=o["d_state"], expand=o["expand"],
-                   scan=o["scan"], chunk=o["chunk"])
+                   scan=o["scan"], chunk=o["chunk"], kernel=resolve_kernel(o["kernel"], config.device))
 
 
 class MambaMixer(nn.Module):
@@ -130,22 +138,30 @@ class MambaMixer(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         u, z = self.in_proj(x).chunk(2, dim=-1)
         u = F.silu(causal_conv(u, self.conv.weight, self.conv.bias))
+        if self.cfg.kernel == "fused" and x.device.type == "cpu":
+            N, R = self.cfg.d_state, self.cfg.dt_rank
+            delta, B, C = self.x_proj(u).split([R, N, N], dim=-1)
+            delta = F.softplus(self.dt_proj(delta))
+            y = selective_scan(delta, u, -torch.exp(self.A_log), B, C, self.D)
+            return self.out_proj(y * F.silu(z))
         delta, du, B, C = self._selection(u)
         # The [B, T, E, N] coefficients are formed one chunk (or one position) at a time and read
         # out at once: the same arithmetic as forming them for all T, with a working set that fits
         # a CPU's cache (forming them all at once made training steps several times slower).
+        # Each [B, T, ...] tensor is split into its chunks once, before the loop: slicing it per
+        # chunk inside the loop would make autograd add a zero tensor of its whole size per slice
+        # in the backward, a cost growing with T².
         span = self.cfg.chunk if self.cfg.scan == "chunked" else 1
         h = u.new_zeros(u.shape[0], self.cfg.d_inner, self.cfg.d_state)
         ys = []
-        for start in range(0, x.shape[1], span):
-            part = slice(start, start + span)
-            a, b = self._discretised(delta[:, part], du[:, part], B[:, part])
+        for delta_c, du_c, B_c, C_c in zip(*(t.split(span, dim=1) for t in (delta, du, B, C))):
+            a, b = self._discretised(delta_c, du_c, B_c)
             if self.cfg.scan == "chunked":
                 states = chunked_scan(a, b, span, h0=h)
             else:
                 states = (a[:, 0] * h + b[:, 0]).unsqueeze(1)
             h = states[:, -1]
-            ys.append((states * C[:, part].unsqueeze(-2)).sum(-1))
+            ys.append((states * C_c.unsqueeze(-2)).sum(-1))
         y = torch.cat(ys, dim=1) + self.D * u
         return self.out_proj(y * F.silu(z))
 
@@ -173,7 +189,8 @@ def mamba_flops(cfg: MambaConfig, seq_len: int, batch: int) -> float:
     d, E, N, R, K = cfg.d_model, cfg.d_inner, cfg.d_state, cfg.dt_rank, cfg.d_conv
     tokens = batch * seq_len
     projections = 2.0 * tokens * (d * 2 * E + E * (R + 2 * N) + R * E + E * d)
-    scan = chunked_scan_flops(cfg.chunk, seq_len) if cfg.scan == "chunked" else SEQUENTIAL_SCAN_FLOPS
+    chunked = cfg.kernel == "torch" and cfg.scan == "chunked"
+    scan = chunked_scan_flops(cfg.chunk, seq_len) if chunked else SEQUENTIAL_SCAN_FLOPS
     elementwise = tokens * (2.0 * K * E + E * N * (4 + scan + 2) + 6.0 * E)
     return cfg.n_layers * (projections + elementwise)
 
@@ -192,6 +209,7 @@ def factory(config: ModelConfig) -> TorchModel:
         config, lambda c: MixerStack([MambaMixer(cfg) for _ in range(cfg.n_layers)], cfg.d_model,
                                      norm=partial(nn.RMSNorm, eps=NORM_EPS)),
         lambda T, B: mamba_flops(cfg, T, B),
-        facts={"scan": cfg.scan, "d_state": cfg.d_state, "d_inner": cfg.d_inner},
+        facts={"kernel": cfg.kernel, "scan": cfg.scan if cfg.kernel == "torch" else "sequential",
+               "d_state": cfg.d_state, "d_inner": cfg.d_inner},
         init_net=reference_embedding_init_,
     )

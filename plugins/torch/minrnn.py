@@ -15,7 +15,10 @@ positions at once. Per layer, with x_t the layer's input (width d)::
 
     g(x) = x + 1/2 for x ≥ 0, σ(x) for x < 0     (positive, so log h~ exists)
 
-Training and the full forward run the parallel scan in log space (Heinsen 2023,
+Training and the full forward run, by default (``kernel=fused``), the compiled
+sequential scan of fused_scans.py on a_t and b_t computed in linear space (no exp or
+log per element; the same h_t to float rounding). ``kernel=torch`` runs the pure-torch
+forms that ``scan`` chooses: ``scan=parallel``, the parallel scan in log space (Heinsen 2023,
 :func:`recurrence.log_space_scan`) with ``log z = -softplus(-k)``,
 ``log(1 - z) = -softplus(k)``, and for minLSTM ``log f' = -softplus(δ)``,
 ``log i' = -softplus(-δ)``, ``δ = softplus(-k_f) - softplus(-k_i)``. Decoding runs
@@ -36,6 +39,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from rnnbench.model_api import ModelConfig
+from rnnbench.plugins.torch.fused_scans import KERNEL_HELP, KERNELS, diagonal_scan, resolve_kernel
 from rnnbench.plugins.torch.recurrence import (
     LOG_SPACE_SCAN_FLOPS, SEQUENTIAL_SCAN_FLOPS, MixerStack, check_choice, log_space_scan, sequential_scan,
 )
@@ -43,15 +47,17 @@ from rnnbench.torch_model import TorchModel
 
 SCANS = ("parallel", "sequential")
 #: ``--model-opt mingru.scan=sequential`` (likewise minlstm)
-OPTIONS = {"scan": "parallel"}
-OPTION_HELP = {"scan": "how training and the forward run the recurrence: parallel (log-space scan over T,"
-                       " Heinsen 2023) or sequential (a loop over T); decoding is always sequential"}
+OPTIONS = {"scan": "parallel", "kernel": "fused"}
+OPTION_HELP = {"scan": "how kernel=torch runs the recurrence for training and the forward: parallel (log-space"
+                       " scan over T, Heinsen 2023) or sequential (a loop over T); decoding is always sequential",
+               "kernel": KERNEL_HELP}
 #: projections per cell: minGRU has k_z and k_h, minLSTM k_f, k_i and k_h
 PROJECTIONS = {"mingru": 2, "minlstm": 3}
 
 
 def check_options(options: dict, hidden: int) -> None:
     check_choice(options, "scan", SCANS)
+    check_choice(options, "kernel", KERNELS)
 
 
 @dataclass(frozen=True)
@@ -60,12 +66,14 @@ class MinRNNConfig:
     d_model: int
     n_layers: int
     scan: str = "parallel"
+    kernel: str = "fused"  # the kernel that runs (resolve_kernel), not only the one asked for
 
     @classmethod
     def from_model_config(cls, cell: str, config: ModelConfig) -> "MinRNNConfig":
         options = {**OPTIONS, **config.options}
         check_options(options, config.hidden)
-        return cls(cell=cell, d_model=config.hidden, n_layers=config.layers, scan=options["scan"])
+        return cls(cell=cell, d_model=config.hidden, n_layers=config.layers, scan=options["scan"],
+                   kernel=resolve_kernel(options["kernel"], config.device))
 
 
 def g(x: torch.Tensor) -> torch.Tensor:
@@ -79,9 +87,9 @@ def log_g(x: torch.Tensor) -> torch.Tensor:
 class MinRNNLayer(nn.Module):
     """One minGRU or minLSTM layer: ``[B, T, d] -> [B, T, d]`` (the states h_1..h_T)."""
 
-    def __init__(self, cell: str, d: int, scan: str):
+    def __init__(self, cell: str, d: int, scan: str, kernel: str = "torch"):
         super().__init__()
-        self.cell, self.d, self.scan = cell, d, scan
+        self.cell, self.d, self.scan, self.kernel = cell, d, scan, kernel
         self.proj = nn.Linear(d, PROJECTIONS[cell] * d)  # k_z, k_h  or  k_f, k_i, k_h
 
     def coefficients(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -104,6 +112,8 @@ class MinRNNLayer(nn.Module):
         return -F.softplus(delta), -F.softplus(-delta) + log_g(k_h)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.kernel == "fused" and x.device.type == "cpu":
+            return diagonal_scan(*self.coefficients(x))
         if self.scan == "parallel":
             return log_space_scan(*self.log_coefficients(x))
         return sequential_scan(*self.coefficients(x))
@@ -121,18 +131,19 @@ class MinRNNLayer(nn.Module):
 
 def make_core(cfg: MinRNNConfig) -> MixerStack:
     """Pre-LN residual minRNN layers and a final LayerNorm: ``[B, T, d] -> [B, T, d]``."""
-    return MixerStack([MinRNNLayer(cfg.cell, cfg.d_model, cfg.scan) for _ in range(cfg.n_layers)], cfg.d_model)
+    return MixerStack([MinRNNLayer(cfg.cell, cfg.d_model, cfg.scan, cfg.kernel) for _ in range(cfg.n_layers)], cfg.d_model)
 
 
 def minrnn_flops(cfg: MinRNNConfig, seq_len: int, batch: int) -> float:
     """Per layer: the projections 2·B·T·d·(P·d) and the recurrence's elementwise work per state element.
 
     The gates' own nonlinearities (σ, softplus, g) add about 4·P per element in either
-    form; the scan adds 2 (sequential) or 7 (log space) per element: both linear in T,
-    since torch's cumulative operations are work-efficient scans.
+    form; the scan adds 2 (sequential, and the fused kernel) or 7 (log space) per element:
+    both linear in T, since torch's cumulative operations are work-efficient scans.
     """
     d, p = cfg.d_model, PROJECTIONS[cfg.cell]
-    scan = LOG_SPACE_SCAN_FLOPS if cfg.scan == "parallel" else SEQUENTIAL_SCAN_FLOPS
+    log_space = cfg.kernel == "torch" and cfg.scan == "parallel"
+    scan = LOG_SPACE_SCAN_FLOPS if log_space else SEQUENTIAL_SCAN_FLOPS
     per_layer = 2.0 * batch * seq_len * d * p * d + batch * seq_len * d * (4 * p + scan)
     return cfg.n_layers * per_layer
 
@@ -141,6 +152,6 @@ def make_factory(cell: str):
     def factory(config: ModelConfig) -> TorchModel:
         cfg = MinRNNConfig.from_model_config(cell, config)
         return TorchModel(config, lambda c: make_core(cfg), lambda T, B: minrnn_flops(cfg, T, B),
-                          facts={"scan": cfg.scan})
+                          facts={"kernel": cfg.kernel, "scan": cfg.scan if cfg.kernel == "torch" else "sequential"})
 
     return factory

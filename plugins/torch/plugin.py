@@ -41,18 +41,21 @@ def rnnbench_register_models(register):
 #: (arch, module, factory, description) of the linear recurrences (plugins/torch/recurrence.py)
 LINEAR_RECURRENT = (
     ("mingru", minrnn, minrnn.make_factory("mingru"),
-     "minGRU (Feng et al. 2024): gates from the input only; log-space parallel scan, sequential decode"),
+     "minGRU (Feng et al. 2024): gates from the input only; fused CPU scan (kernel=torch: log-space parallel"
+     " scan), sequential decode"),
     ("minlstm", minrnn, minrnn.make_factory("minlstm"),
-     "minLSTM (Feng et al. 2024): gates from the input only; log-space parallel scan, sequential decode"),
+     "minLSTM (Feng et al. 2024): gates from the input only; fused CPU scan (kernel=torch: log-space parallel"
+     " scan), sequential decode"),
     ("mamba", mamba, mamba.factory,
-     "Mamba (Gu & Dao 2023): selective state space (S6), input-dependent Δ, B, C; sequential selective scan"
-     " (scan=chunked: chunked parallel scan), causal depthwise conv"),
+     "Mamba (Gu & Dao 2023): selective state space (S6), input-dependent Δ, B, C; fused CPU selective scan"
+     " (kernel=torch: sequential, or scan=chunked: chunked parallel scan), causal depthwise conv"),
     ("deltanet", deltanet, deltanet.make_factory("delta"),
      "DeltaNet (Yang et al. 2024): delta-rule fast weights, chunkwise parallel (WY form), recurrent decode"),
     ("linear_attention", deltanet, deltanet.make_factory("linear"),
      "linear attention (Katharopoulos et al. 2020): elu+1 feature map, chunkwise parallel, recurrent decode"),
     ("hawk", hawk, hawk.factory,
-     "Hawk (De et al. 2024): RG-LRU gated diagonal recurrence, short causal conv, gated MLP; chunked scan"),
+     "Hawk (De et al. 2024): RG-LRU gated diagonal recurrence, short causal conv, gated MLP; fused CPU scan"
+     " (kernel=torch: chunked scan)"),
     ("xlstm", xlstm, xlstm.factory,
      "xLSTM (Beck et al. 2024): cell=mlstm (matrix memory, exponential gating, parallel form) or slstm"
      " (scalar memory, recurrent gates, sequential)"),

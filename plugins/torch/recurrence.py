@@ -35,8 +35,10 @@ def sequential_scan(a: torch.Tensor, b: torch.Tensor, h0: torch.Tensor | None = 
     """h_t = a_t ⊙ h_{t-1} + b_t over dim 1 of ``[B, T, ...]``, from ``h0`` (zeros when None)."""
     h = torch.zeros_like(b[:, 0]) if h0 is None else h0
     states = []
-    for t in range(b.shape[1]):
-        h = a[:, t] * h + b[:, t]
+    # unbound once, not indexed per position: each index's backward would add a zero tensor of
+    # the whole [B, T, ...] input, which makes the backward O(T²)
+    for a_t, b_t in zip(a.unbind(1), b.unbind(1)):
+        h = a_t * h + b_t
         states.append(h)
     return torch.stack(states, dim=1)
 
@@ -76,8 +78,8 @@ def chunked_scan(a: torch.Tensor, b: torch.Tensor, chunk: int, h0: torch.Tensor 
         k *= 2
     h_end = torch.zeros_like(b[:, 0, 0]) if h0 is None else h0.to(work)
     chunks = []
-    for c in range(b.shape[1]):
-        h = b[:, c] + a[:, c] * h_end.unsqueeze(1)
+    for a_c, b_c in zip(a.unbind(1), b.unbind(1)):  # once, not indexed per chunk (see sequential_scan)
+        h = b_c + a_c * h_end.unsqueeze(1)
         chunks.append(h)
         h_end = h[:, -1]
     return torch.cat(chunks, dim=1)[:, :length].to(dtype)

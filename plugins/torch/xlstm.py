@@ -144,8 +144,9 @@ class MLSTMMixer(nn.Module):
         if self.cfg.form == "sequential":
             state = self.init_state(x.shape[0], x.device, work)
             hs = []
-            for t in range(x.shape[1]):
-                h, state = self._recur(q[:, :, t], k[:, :, t], v[:, :, t], i_tilde[:, :, t], log_f[:, :, t], state)
+            # unbound once, not indexed per position (each index's backward adds a zero tensor of the whole input)
+            for q_t, k_t, v_t, i_t, f_t in zip(*(t.unbind(2) for t in (q, k, v, i_tilde, log_f))):
+                h, state = self._recur(q_t, k_t, v_t, i_t, f_t, state)
                 hs.append(h)
             return self._out(x, torch.stack(hs, dim=2))
         T = x.shape[1]
@@ -215,8 +216,8 @@ class SLSTMMixer(nn.Module):
         wx = self.W(x)
         state = self.init_state(x.shape[0], x.device, x.dtype)
         hs = []
-        for t in range(x.shape[1]):
-            h, state = self._cell(wx[:, t], state)
+        for wx_t in wx.unbind(1):  # once, not indexed per position (see MLSTMMixer.forward)
+            h, state = self._cell(wx_t, state)
             hs.append(h)
         return self.proj(torch.stack(hs, dim=1))
 

@@ -1,0 +1,128 @@
+"""The fused CPU scans as autograd functions, and the choice between them and the pure-torch forms.
+
+``kernel=fused`` (the default of minGRU, minLSTM, Hawk and Mamba) runs each scan as one
+compiled loop (scan_kernels.py, numba) with its own backward: no per-position torch ops,
+no autograd graph over T, no exp/log per element for minGRU/minLSTM, and for Mamba no
+``[B, T, E, N]`` tensor. ``kernel=torch`` runs the pure-torch forms (the models' ``scan``
+option chooses which), the reference the tests hold the fused kernels to. The fused
+kernels are CPU only: a model on CUDA, or a process where numba does not import, runs the
+torch path, and the case's facts record the kernel that ran.
+
+float32 and float64 are scanned natively; float16 and bfloat16 inputs are scanned in
+float32 and cast back, as recurrence.py does.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import torch
+
+from rnnbench.plugins.torch.recurrence import LOW_PRECISION
+
+try:
+    from rnnbench.plugins.torch import scan_kernels
+except ImportError as error:  # numba missing or broken: the torch path runs
+    scan_kernels = None
+    UNAVAILABLE_REASON = f"{type(error).__name__}: {error}"
+else:
+    UNAVAILABLE_REASON = ""
+
+KERNELS = ("fused", "torch")
+KERNEL_HELP = ("fused (compiled CPU scan with its own backward, numba; the torch path on CUDA or without numba)"
+               " or torch (the pure-torch scan chosen by `scan`)")
+log = logging.getLogger(__name__)
+_warned = False
+
+
+def fused_available() -> bool:
+    return scan_kernels is not None
+
+
+def resolve_kernel(requested: str, device: str) -> str:
+    """The kernel that will run: ``fused`` only on CPU with numba; says so once when numba is missing."""
+    global _warned
+    if requested != "fused" or torch.device(device).type != "cpu":
+        return "torch"
+    if fused_available():
+        return "fused"
+    if not _warned:
+        _warned = True
+        log.warning("rnnbench: numba is unavailable (%s); the modern recurrences run their pure-torch scans",
+                    UNAVAILABLE_REASON)
+    return "torch"
+
+
+def _np(x: torch.Tensor):
+    """The numpy view of a contiguous CPU tensor (the kernels read and write through it)."""
+    return x.detach().numpy()
+
+
+class _DiagonalScan(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, a, b, h0):
+        out = torch.empty_like(b)
+        scan_kernels.diagonal_scan_forward(_np(a), _np(b), _np(h0), _np(out))
+        ctx.save_for_backward(a, h0, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, h0, out = ctx.saved_tensors
+        grad = grad.contiguous()
+        grad_a, grad_b, grad_h0 = torch.empty_like(a), torch.empty_like(a), torch.empty_like(h0)
+        scan_kernels.diagonal_scan_backward(_np(a), _np(h0), _np(out), _np(grad),
+                                            _np(grad_a), _np(grad_b), _np(grad_h0))
+        return grad_a, grad_b, grad_h0
+
+
+def diagonal_scan(a: torch.Tensor, b: torch.Tensor, h0: torch.Tensor | None = None) -> torch.Tensor:
+    """h_t = a_t ⊙ h_{t-1} + b_t over dim 1 of ``[B, T, D]`` from ``h0`` ``[B, D]`` (zeros when None)."""
+    dtype = b.dtype
+    work = torch.float32 if dtype in LOW_PRECISION else dtype
+    a, b = a.to(work), b.to(work)
+    h0 = b.new_zeros(b.shape[0], b.shape[2]) if h0 is None else h0.to(work)
+    # contiguous copies enter the Function; autograd routes their gradients back through .contiguous()
+    return _DiagonalScan.apply(a.contiguous(), b.contiguous(), h0.contiguous()).to(dtype)
+
+
+class _SelectiveScan(torch.autograd.Function):
+    """delta, u [B, T, E]; A [E, N]; B, C [B, T, N]; D [E] -> y [B, T, E]."""
+
+    @staticmethod
+    def forward(ctx, delta, u, A, B, C, D):
+        y = torch.empty_like(u)
+        scan_kernels.selective_scan_forward(_np(delta), _np(u), _np(A), _np(B), _np(C), _np(D),
+                                            _np(y))
+        ctx.save_for_backward(delta, u, A, B, C, D)
+        return y
+
+    @staticmethod
+    def backward(ctx, grad_y):
+        delta, u, A, B, C, D = ctx.saved_tensors
+        grad_y = grad_y.contiguous()
+        grad_delta, grad_u = torch.empty_like(delta), torch.empty_like(u)
+        # the sums over batch, time and channels accumulate in float64
+        grad_A = torch.zeros(A.shape, dtype=torch.float64)
+        grad_B = torch.zeros(B.shape, dtype=torch.float64)
+        grad_C = torch.zeros(C.shape, dtype=torch.float64)
+        grad_D = torch.zeros(D.shape, dtype=torch.float64)
+        scan_kernels.selective_scan_backward(
+            _np(delta), _np(u), _np(A), _np(B), _np(C), _np(D), _np(grad_y),
+            _np(grad_delta), _np(grad_u), _np(grad_A), _np(grad_B), _np(grad_C), _np(grad_D))
+        return (grad_delta, grad_u, grad_A.to(A.dtype), grad_B.to(B.dtype), grad_C.to(C.dtype),
+                grad_D.to(D.dtype))
+
+
+def selective_scan(delta: torch.Tensor, u: torch.Tensor, A: torch.Tensor, B: torch.Tensor, C: torch.Tensor,
+                   D: torch.Tensor) -> torch.Tensor:
+    """Mamba's ``y_t = h_tᵀ C_t + D ⊙ u_t``, ``h_t = exp(Δ_t A) ⊙ h_{t-1} + Δ_t u_t B_t`` from h_0 = 0.
+
+    delta, u [B, T, E]; A [E, N]; B, C [B, T, N]; D [E] -> y [B, T, E], in u's dtype.
+    """
+    dtype = u.dtype
+    work = torch.float32 if dtype in LOW_PRECISION else dtype
+    # the kernel walks each channel along T with a stride of E: a transpose to [B, E, T] would cost
+    # more in copies (of the inputs, the output and two gradients) than the strided walk does
+    delta, u, A, B, C, D = (x.to(work).contiguous() for x in (delta, u, A, B, C, D))
+    return _SelectiveScan.apply(delta, u, A, B, C, D).to(dtype)

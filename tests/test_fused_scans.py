@@ -1,0 +1,266 @@
+"""The fused CPU scans (plugins/torch/fused_scans.py) against the pure-torch forms they replace.
+
+Outputs and every gradient are compared, on the scans alone and on whole models built
+with the same seed (so the same weights) with ``kernel=fused`` and ``kernel=torch``:
+float64 to 1e-10 relative, float32 to 1e-5; bfloat16 runs and stays close. Decoding
+through ``step()`` must reproduce the fused full forward, and a process without numba
+must run the torch path, say so in one line, and record it in the model's facts.
+"""
+
+import logging
+
+import numpy as np
+import pytest
+import torch
+
+from rnnbench.model_api import Batch, ModelConfig
+from rnnbench.plugins.torch import fused_scans
+from rnnbench.plugins.torch.recurrence import sequential_scan
+from rnnbench.torch_model import masked_loss
+
+#: the models with a fused kernel, and the small options their tests use
+FUSED_MODELS = {
+    "mingru@torch": {},
+    "minlstm@torch": {},
+    "hawk@torch": {"chunk": 4},
+    "mamba@torch": {"d_state": 4, "chunk": 4},
+}
+#: every pure-torch form of each model, held to the fused kernel
+TORCH_FORMS = [(name, scan) for name, scans in {
+    "mingru@torch": ("parallel", "sequential"), "minlstm@torch": ("parallel", "sequential"),
+    "hawk@torch": ("chunked", "sequential"), "mamba@torch": ("sequential", "chunked")}.items() for scan in scans]
+RTOL = {torch.float64: 1e-10, torch.float32: 1e-5}
+
+
+def assert_relative(got, want, rtol, what):
+    scale = float(want.abs().max())
+    worst = float((got.double() - want.double()).abs().max())
+    assert worst <= rtol * max(scale, 1e-30), f"{what}: max diff {worst:.3g} vs scale {scale:.3g}"
+
+
+def leaves(*tensors):
+    return [t.detach().clone().requires_grad_(True) for t in tensors]
+
+
+def gradients(fn, inputs, seed=1):
+    out = fn(*inputs)
+    weight = torch.randn(out.shape, generator=torch.Generator().manual_seed(seed), dtype=torch.float64).to(out.dtype)
+    (out * weight).sum().backward()
+    return out.detach(), [x.grad for x in inputs]
+
+
+def diagonal_inputs(B, T, D, dtype, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    a = torch.rand(B, T, D, generator=g, dtype=torch.float64).to(dtype)
+    b = torch.randn(B, T, D, generator=g, dtype=torch.float64).to(dtype)
+    h0 = torch.randn(B, D, generator=g, dtype=torch.float64).to(dtype)
+    return a, b, h0
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
+@pytest.mark.parametrize("T", [1, 2, 7, 33])
+@pytest.mark.parametrize("with_h0", [True, False])
+def test_diagonal_scan_matches_the_torch_recurrence_in_output_and_every_gradient(dtype, T, with_h0):
+    a, b, h0 = diagonal_inputs(3, T, 5, dtype)
+    if with_h0:
+        fused_out, fused_grads = gradients(fused_scans.diagonal_scan, leaves(a, b, h0))
+        torch_out, torch_grads = gradients(sequential_scan, leaves(a, b, h0))
+    else:
+        fused_out, fused_grads = gradients(fused_scans.diagonal_scan, leaves(a, b))
+        torch_out, torch_grads = gradients(sequential_scan, leaves(a, b))
+    assert fused_out.dtype == dtype
+    assert_relative(fused_out, torch_out, RTOL[dtype], "h")
+    for name, got, want in zip("a b h0".split(), fused_grads, torch_grads):
+        assert got is not None and got.dtype == dtype
+        assert_relative(got, want, RTOL[dtype], f"dL/d{name}")
+
+
+def test_diagonal_scan_passes_gradcheck_and_takes_non_contiguous_inputs():
+    a, b, h0 = diagonal_inputs(2, 5, 6, torch.float64)
+    assert torch.autograd.gradcheck(fused_scans.diagonal_scan, tuple(leaves(a, b, h0)))
+    # [B, D, T] transposed to [B, T, D]: not contiguous
+    a_t, b_t = (x.transpose(1, 2).contiguous().transpose(1, 2) for x in (a, b))
+    assert not a_t.is_contiguous()
+    assert_relative(fused_scans.diagonal_scan(a_t, b_t, h0), sequential_scan(a, b, h0), 1e-12, "non-contiguous")
+
+
+def test_diagonal_scan_in_bfloat16_runs_in_float32_and_stays_close():
+    a, b, h0 = diagonal_inputs(2, 17, 4, torch.float32)
+    low = leaves(a.bfloat16(), b.bfloat16(), h0.bfloat16())
+    out, grads = gradients(fused_scans.diagonal_scan, low)
+    assert out.dtype == torch.bfloat16 and all(g.dtype == torch.bfloat16 for g in grads)
+    want, want_grads = gradients(sequential_scan, leaves(*(x.float() for x in low)))
+    assert_relative(out, want, 2e-2, "bfloat16 h")
+    for got, ref in zip(grads, want_grads):
+        assert_relative(got, ref, 5e-2, "bfloat16 gradient")
+
+
+def selective_reference(delta, u, A, B, C, D):
+    """Mamba's selective scan written out once more: h_t = exp(Δ_t A) h_{t-1} + Δ_t u_t B_t, y = h_t C_t + D u_t."""
+    h = torch.zeros(u.shape[0], u.shape[2], A.shape[1], dtype=u.dtype)
+    ys = []
+    for t in range(u.shape[1]):
+        h = torch.exp(delta[:, t, :, None] * A) * h + (delta[:, t] * u[:, t])[..., None] * B[:, t, None, :]
+        ys.append((h * C[:, t, None, :]).sum(-1) + D * u[:, t])
+    return torch.stack(ys, dim=1)
+
+
+def selective_inputs(B, T, E, N, dtype, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    f = dict(generator=g, dtype=torch.float64)
+    tensors = (torch.rand(B, T, E, **f) * 0.5, torch.randn(B, T, E, **f), -torch.rand(E, N, **f) * 2 - 0.1,
+               torch.randn(B, T, N, **f), torch.randn(B, T, N, **f), torch.randn(E, **f))
+    return [t.to(dtype) for t in tensors]
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
+@pytest.mark.parametrize("T", [1, 6, 19])
+def test_selective_scan_matches_the_reference_in_output_and_every_gradient(dtype, T):
+    inputs = selective_inputs(2, T, 3, 4, dtype)
+    fused_out, fused_grads = gradients(fused_scans.selective_scan, leaves(*inputs))
+    torch_out, torch_grads = gradients(selective_reference, leaves(*inputs))
+    assert fused_out.dtype == dtype and fused_out.shape == (2, T, 3)
+    assert_relative(fused_out, torch_out, RTOL[dtype], "y")
+    for name, got, want in zip(["delta", "u", "A", "B", "C", "D"], fused_grads, torch_grads):
+        assert got.dtype == dtype
+        assert_relative(got, want, RTOL[dtype], f"dL/d{name}")
+
+
+def test_selective_scan_passes_gradcheck_and_runs_in_bfloat16():
+    assert torch.autograd.gradcheck(fused_scans.selective_scan, tuple(leaves(*selective_inputs(2, 5, 3, 2,
+                                                                                                  torch.float64))))
+    inputs = selective_inputs(2, 9, 3, 4, torch.float32)
+    out, grads = gradients(fused_scans.selective_scan, leaves(*(x.bfloat16() for x in inputs)))
+    assert out.dtype == torch.bfloat16 and all(g.dtype == torch.bfloat16 for g in grads)
+    assert_relative(out, selective_reference(*inputs), 3e-2, "bfloat16 y")
+
+
+# -- whole models ----------------------------------------------------------------------------
+
+def model_config(dtype="float32", kernel="fused", layers=2, **options):
+    return ModelConfig(input_kind="tokens", input_size=5, output_kind="classes", output_size=4, hidden=8,
+                       layers=layers, max_seq_len=16, dtype=dtype, seed=0, lr=1e-2,
+                       options={**options, "kernel": kernel})
+
+
+def data(B=2, T=11):
+    rng = np.random.default_rng(0)
+    return Batch(rng.integers(0, 5, (B, T)), rng.integers(0, 4, (B, T)), np.ones((B, T), np.float32))
+
+
+def outputs_and_gradients(model, batch):
+    dev = model.to_device(batch)
+    model.net.zero_grad()
+    out = model.net(dev.inputs)
+    masked_loss(out, dev, "cross_entropy").backward()
+    return out.detach(), {n: p.grad.detach().clone() for n, p in model.net.named_parameters()}
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("name,scan", TORCH_FORMS)
+def test_a_model_with_the_fused_kernel_equals_its_torch_forms_in_outputs_and_parameter_gradients(
+        registry, name, scan, dtype):
+    factory = registry.models[name].factory
+    fused = factory(model_config(dtype, "fused", **FUSED_MODELS[name]))
+    reference = factory(model_config(dtype, "torch", scan=scan, **FUSED_MODELS[name]))
+    assert fused.describe()["kernel"] == "fused" and reference.describe()["kernel"] == "torch"
+    for p, q in zip(fused.net.parameters(), reference.net.parameters()):
+        assert torch.equal(p, q)  # same seed, same weights
+    batch = data()
+    out_f, grads_f = outputs_and_gradients(fused, batch)
+    out_t, grads_t = outputs_and_gradients(reference, batch)
+    rtol = RTOL[fused.dtype]
+    assert_relative(out_f, out_t, rtol, "outputs")
+    assert grads_f.keys() == grads_t.keys()
+    for key in grads_t:
+        assert_relative(grads_f[key], grads_t[key], rtol, f"gradient of {key}")
+
+
+@pytest.mark.parametrize("name", FUSED_MODELS)
+def test_decoding_step_by_step_equals_the_fused_full_forward(registry, name):
+    model = registry.models[name].factory(model_config("float64", "fused", **FUSED_MODELS[name]))
+    batch = data(B=3, T=7)
+    full = model.predict(model.to_device(batch))
+    state = model.init_state(3)
+    steps = []
+    for t in range(7):
+        position = Batch(batch.inputs[:, t:t + 1], batch.targets[:, t:t + 1], batch.mask[:, t:t + 1])
+        out, state = model.step(model.to_device(position), state)
+        steps.append(out.detach())
+    np.testing.assert_allclose(torch.cat(steps, dim=1).numpy(), full, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("name", FUSED_MODELS)
+def test_bfloat16_model_trains_with_the_fused_kernel(registry, name):
+    model = registry.models[name].factory(model_config("bfloat16", "fused", **FUSED_MODELS[name]))
+    reference = registry.models[name].factory(model_config("float32", "fused", **FUSED_MODELS[name]))
+    dev = model.to_device(data(T=6))
+    np.testing.assert_allclose(model.predict(dev), reference.predict(reference.to_device(data(T=6))), atol=0.1)
+    assert np.isfinite([model.train_step(dev) for _ in range(2)]).all()
+
+
+@pytest.mark.parametrize("name", FUSED_MODELS)
+def test_flops_count_the_scan_that_runs(registry, name):
+    factory = registry.models[name].factory
+    fused = factory(model_config(kernel="fused", **FUSED_MODELS[name]))
+    assert fused.describe()["scan"] == "sequential"
+    sequential = factory(model_config(kernel="torch", scan="sequential", **FUSED_MODELS[name]))
+    assert fused.flops(64, 2) == sequential.flops(64, 2)  # the fused kernel is the sequential recurrence
+    if name in ("mingru@torch", "minlstm@torch"):  # no logcumsumexp: fewer FLOPs than the log-space scan
+        assert fused.flops(64, 2) < factory(model_config(kernel="torch", scan="parallel")).flops(64, 2)
+
+
+@pytest.mark.parametrize("name", FUSED_MODELS)
+def test_an_unknown_kernel_is_refused_in_one_line(registry, name):
+    spec = registry.models[name]
+    with pytest.raises(ValueError, match="kernel must be one of fused, torch"):
+        spec.check_options({**spec.options, "kernel": "cuda"}, 16)
+    assert spec.options["kernel"] == "fused"
+
+
+def test_cuda_models_take_the_torch_path():
+    assert fused_scans.resolve_kernel("fused", "cuda:0") == "torch"
+    assert fused_scans.resolve_kernel("fused", "cpu") == "fused"
+    assert fused_scans.resolve_kernel("torch", "cpu") == "torch"
+
+
+def test_without_numba_the_torch_path_runs_with_one_warning_line_and_the_facts_say_so(registry, monkeypatch,
+                                                                                       caplog):
+    monkeypatch.setattr(fused_scans, "scan_kernels", None)
+    monkeypatch.setattr(fused_scans, "UNAVAILABLE_REASON", "ModuleNotFoundError: No module named 'numba'")
+    monkeypatch.setattr(fused_scans, "_warned", False)
+    with caplog.at_level(logging.WARNING, logger=fused_scans.__name__):
+        models = [registry.models[name].factory(model_config(**options)) for name, options in FUSED_MODELS.items()]
+    warnings = [r for r in caplog.records if r.name == fused_scans.__name__]
+    assert len(warnings) == 1 and "\n" not in warnings[0].getMessage()
+    assert "numba" in warnings[0].getMessage() and "pure-torch" in warnings[0].getMessage()
+    batch = data(T=5)
+    for model in models:
+        assert model.describe()["kernel"] == "torch"
+        assert np.isfinite(model.train_step(model.to_device(batch)))
+
+
+def whole_sequence_slices(tensor, length):
+    """Slices and selects in tensor's autograd graph taken from a tensor of ``length`` positions (dim 1)."""
+    seen, stack, count = set(), [tensor.grad_fn], 0
+    while stack:
+        node = stack.pop()
+        if node is None or node in seen:
+            continue
+        seen.add(node)
+        if type(node).__name__ in ("SliceBackward0", "SelectBackward0"):
+            sizes = node._saved_self_sym_sizes
+            count += len(sizes) > 1 and sizes[1] == length
+        stack.extend(next_node for next_node, _ in node.next_functions)
+    return count
+
+
+@pytest.mark.parametrize("scan", ["sequential", "chunked"])
+def test_mambas_torch_path_slices_no_whole_sequence_tensor_per_position(registry, scan):
+    """A slice per position of a [B, T, ...] tensor makes the backward O(T²) (each slice's backward adds a
+    zero tensor of the whole input): the torch path splits each such tensor once."""
+    T = 16
+    model = registry.models["mamba@torch"].factory(model_config(kernel="torch", scan=scan, layers=1, d_state=4,
+                                                                chunk=4))
+    out = model.net(model.to_device(data(T=T)).inputs)
+    assert whole_sequence_slices(out, T) <= 2  # the convolution's shifted windows, not one per position
