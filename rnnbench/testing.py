@@ -33,7 +33,7 @@ from rnnbench.model_api import Batch, MemoryReading, Model, ModelConfig
 from rnnbench.request.model_options import resolve_model_options
 from rnnbench.request.sweep import check_task_options, convert_option
 from rnnbench.specs import ModelSpec, TaskSpec
-from rnnbench.task_api import SPLITS, Task, baseline_entries
+from rnnbench.task_api import PREDICTOR_KINDS, SPLITS, Task, baseline_entries, baselines_by_metric, stored_name
 
 __all__ = ["CheckReport", "ContractError", "check_model", "check_plugin", "check_task"]
 
@@ -400,32 +400,37 @@ def _check_baselines(label: str, task: Task, batches: int, B: int, tolerance: fl
             totals[key] = totals.get(key, 0.0) + counted * float(value)
     guessed = {key: total / weight for key, total in totals.items()}
     try:
-        baselines = baseline_entries(task.baselines())
+        declared = task.baselines()
+        baselines = baseline_entries(declared)
+        by_metric = baselines_by_metric(declared)
     except (TypeError, ValueError) as exc:
-        raise ContractError(f"{label}: baselines() must map metric names to numbers or rnnbench.Baseline:"
-                            f" {exc}") from None
+        raise ContractError(f"{label}: baselines() must map metric names to numbers, rnnbench.Baseline or a list"
+                            f" of them: {exc}") from None
     _require(label, task.primary_metric in guessed,
              f"primary_metric {task.primary_metric!r} is not a key of metrics() ({', '.join(guessed)})")
     _require(label, task.primary_metric in baselines,
              f"primary_metric {task.primary_metric!r} has no baseline (baselines: {', '.join(baselines) or 'none'})")
-    compared, declared = [], []
-    for key in sorted(baselines):
-        baseline = baselines[key]
-        _require(label, np.isfinite(baseline.value), f"baseline {key} is not finite: {baseline.value!r}")
-        if not baseline.guessable:  # a real predictor (persistence, 1-NN): taken as declared, named by its kind
-            declared.append(f"{key}={baseline.value:.3g} ({baseline.label})")
-            continue
-        if key not in guessed:
-            continue
-        expected, got = baseline.value, guessed[key]
-        _require(label, abs(got - expected) <= max(0.02, tolerance * abs(expected)),
-                 f"baseline {key}={expected:.4g} ({baseline.label}), but guessing ({how}, ignoring the input)"
-                 f" scores {got:.4g} on the test split; a baseline of a kind that ignores the input must be what"
-                 " guessing gets (declare one that reads the input with its kind: rnnbench.Baseline)")
-        compared.append(f"{key}={expected:.3g} (guess {got:.3g})")
+    compared, predictors = [], []
+    for metric in sorted(by_metric):
+        for index, baseline in enumerate(by_metric[metric]):
+            key = stored_name(metric, baseline, index == 0)
+            _require(label, np.isfinite(baseline.value), f"baseline {key} is not finite: {baseline.value!r}")
+            if not baseline.guessable:  # a real predictor (persistence, 1-NN): taken as declared, named by its kind
+                predictors.append(f"{key}={baseline.value:.3g} ({baseline.label})")
+                continue
+            if metric not in guessed:
+                continue
+            expected, got = baseline.value, guessed[metric]
+            _require(label, abs(got - expected) <= max(0.02, tolerance * abs(expected)),
+                     f"baseline {key}={expected:.4g} ({baseline.label}), but guessing ({how}, ignoring the input)"
+                     f" scores {got:.4g} on the test split; a baseline of kind {baseline.kind!r} ignores the input"
+                     f" and must be what guessing gets. A rule that reads the input is declared with a kind that"
+                     f" says so: one of {', '.join(repr(k) for k in PREDICTOR_KINDS)}, e.g."
+                     f" rnnbench.Baseline({expected:.4g}, 'predictor', 'what it predicts') (docs/plugins.md)")
+            compared.append(f"{key}={expected:.3g} (guess {got:.3g})")
     report.checked.append(f"baselines are what guessing scores: {', '.join(compared) or 'none of that kind'}")
-    if declared:
-        report.checked.append(f"baselines of a predictor, taken as declared: {', '.join(declared)}")
+    if predictors:
+        report.checked.append(f"baselines of a predictor, taken as declared: {', '.join(predictors)}")
 
 
 def _task_options(label: str, spec: TaskSpec, given: dict[str, Any], seq_len: int) -> dict[str, Any]:

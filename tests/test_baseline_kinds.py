@@ -51,7 +51,7 @@ def _spec(baseline):
 def test_check_task_takes_a_declared_predictor_and_refuses_it_as_chance():
     report = check_task(_spec(Baseline(1.0, "persistence", "last value")), batch_size=32, batches=4)
     assert any("persistence" in line and "taken as declared" in line for line in report.checked)
-    with pytest.raises(ContractError, match="declare one that reads the input with its kind"):
+    with pytest.raises(ContractError, match="declared with a kind that says so"):
         check_task(_spec(1.0), batch_size=32, batches=4)  # a bare number is chance: guessing scores far more
     with pytest.raises(ValueError, match="baseline kind must be one of"):
         Baseline(1.0, "oracle")

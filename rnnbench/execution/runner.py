@@ -38,7 +38,7 @@ from rnnbench.records import (
     RunSettings,
     Series,
 )
-from rnnbench.task_api import Task, baseline_entries
+from rnnbench.task_api import Task, bare_numbers, baseline_entries, baselines_by_metric, stored_name
 
 
 @functools.lru_cache(maxsize=8)
@@ -433,11 +433,19 @@ def _test(model: Model, task: Task, config: CaseConfig, settings: RunSettings, r
            else f"over the whole test set ({whole} batches of {B})")
     for key, value in scores.items():
         result.metrics.append(Metric("train", f"eval_{key}", value, "", how))
-    baselines = baseline_entries(task.baselines())
-    for key, baseline in baselines.items():
+    declared = task.baselines()
+    for key, baseline in baseline_entries(declared).items():
         result.metrics.append(Metric("train", f"baseline_{key}", baseline.value, "", baseline.label))
-    if task.primary_metric in baselines:
-        result.details["baseline_kind"] = baselines[task.primary_metric].kind
+    primary_baselines = baselines_by_metric(declared).get(task.primary_metric, ())
+    if primary_baselines:
+        result.details["baseline_kind"] = primary_baselines[0].kind
+        # every baseline of the primary metric, for the table's legend, the findings and the report
+        result.details["baselines"] = [
+            {"kind": b.kind, "label": b.label, "short": b.short_label, "value": b.value,
+             "column": f"baseline_{stored_name(task.primary_metric, b, i == 0)}"}
+            for i, b in enumerate(primary_baselines)]
+    if bare := bare_numbers(declared):  # said once in the run's legend: the plugin predates rnnbench.Baseline
+        result.details["baseline_bare_numbers"] = bare
     if settings.eval_seq_lens:
         evaluate_lengths(model, task, config.seq_len, task_at, settings.eval_seq_lens, B,
                          settings.eval_batches, scores, result)
