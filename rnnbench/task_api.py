@@ -175,6 +175,10 @@ class Task(ABC):
     #: absolute change; an unbounded one (MSE, loss, bits per char) a relative one. None: bounded
     #: exactly when higher is better.
     primary_metric_bounded: bool | None = None
+    #: the scale and unit of the metrics when they are not self-evident, shown beside the quality column
+    #: and in the report (forecast: "standardised with the training split's mean and standard deviation:
+    #: mse in units of that standard deviation squared"); empty for accuracies and losses in nats.
+    metric_scale: str = ""
 
     @abstractmethod
     def batch(self, split: str, index: int, batch_size: int) -> Batch:

@@ -78,6 +78,8 @@ def windows(name: str, context: int, horizon: int) -> Windows:
 class ForecastTask(rnnbench.Task):
     primary_metric = "mse"
     higher_is_better = False
+    metric_scale = ("on the series standardised with the training split's mean and standard deviation (sd):"
+                    " mse in sd², mae in sd; skill_vs_persistence is unitless")
 
     def __init__(self, series: str, context: int, horizon: int, seed: int):
         check_sizes(series, context, horizon)

@@ -174,3 +174,16 @@ def test_a_bare_number_baseline_is_noted_once():
         r.details["baseline_bare_numbers"] = ["cross_entropy"]
     notes = [line for line in baseline_lines(results) if line.startswith("Note:")]
     assert len(notes) == 1 and "uea declares baselines as bare numbers" in notes[0]
+
+
+def test_the_legend_states_the_metric_scale():
+    from rnnbench.render.content import legend_lines
+
+    results = [_case("lstm@torch", "forecast", (), 0.0315, 0.0915), _case("gru@torch", "forecast", (), 0.04, 0.0915)]
+    for r in results:
+        r.details["metric_scale"] = "on the standardised series: mse in sd²"
+    lines = legend_lines({"mse": "mse", "baseline": "baseline"}, RunInfo("r", folder=None, env={}), results)
+    assert any(line.startswith("mse: the task's primary metric") and "mse in sd²" in line for line in lines)
+    from tasks.forecast import ForecastTask
+
+    assert "standardised with the training split's mean and standard deviation" in ForecastTask.metric_scale

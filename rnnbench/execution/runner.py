@@ -452,6 +452,8 @@ def _test(model: Model, task: Task, config: CaseConfig, settings: RunSettings, r
     result.details["primary_metric"] = task.primary_metric
     result.details["higher_is_better"] = task.higher_is_better
     result.details["primary_metric_bounded"] = task.primary_metric_bounded
+    if task.metric_scale:
+        result.details["metric_scale"] = task.metric_scale
 
 
 def schedule_sentence(schedule: str, budgeted: bool) -> str:

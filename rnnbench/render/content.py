@@ -259,7 +259,9 @@ def legend_lines(shown: dict[str, str], run: RunInfo, results: list[CaseResult])
                      " bought (the budget over the model's counted training FLOPs per step, rounded down).")
     primary = _shared_primary_metric(results) or "quality"
     if primary in shown:
-        lines.append(f"{named(primary)}: the task's primary metric on held-out test batches"
+        scales = sorted({r.details["metric_scale"] for r in results if r.details.get("metric_scale")})
+        scale = f", {'; '.join(scales)}" if scales else ""
+        lines.append(f"{named(primary)}: the task's primary metric on held-out test batches{scale}"
                      + (f"; {named('chance')}: what guessing scores." if "chance" in shown else "."))
     lines += baseline_lines(results)
     if "params" in shown:
