@@ -14,6 +14,7 @@ from typing import Any
 from rnnbench.analysis.aa_history import HISTORY_LEVEL
 from rnnbench.analysis.compare import MIN_ROUNDS, Comparison, Row, Side
 from rnnbench.analysis.sources import LoadedRun
+from rnnbench.render.fit import Column, print_fitted
 from rnnbench.render.markdown import markdown_table
 from rnnbench.render.terminal import plain_console
 from rnnbench.stats import fmt_bytes, fmt_count, fmt_time
@@ -134,7 +135,6 @@ def calibration_lines(c: Comparison) -> list[str]:
 
 
 def render_table(c: Comparison, console: Any) -> None:
-    from rich.table import Table
 
     console = plain_console(console)
     console.print(f"BASE: {c.base.describe()} from {c.base.origin}\nNEW:  {c.new.describe()} from {c.new.origin}")
@@ -142,16 +142,15 @@ def render_table(c: Comparison, console: Any) -> None:
         console.print(f"[dim]environment differs: {line}[/dim]")
     for line in calibration_lines(c):
         console.print(f"[yellow]{line}[/yellow]" if line.startswith("warning") else f"[dim]{line}[/dim]")
-    table = Table(title=f"rnnbench compare: {summary_line(c)}")
-    for col in HEADER:
-        table.add_column(col, overflow="fold")
-    for row in c.rows:
-        row_cells = cells(row)
-        style = _STYLE.get(row.verdict)
-        if style:
-            row_cells[-1] = f"[{style}]{row_cells[-1]}[/{style}]"
-        table.add_row(*row_cells)
-    console.print(table)
+    # fitted as the run's table is: labels and verdicts wrap between words only, figures stay whole,
+    # the p value and then the CI go first when the terminal (or COLUMNS, piped) is narrow
+    columns = [Column("case", priority=0, wrap=True, wrap_at=34), Column("metric", priority=0, wrap=True, wrap_at=18),
+               Column("BASE", priority=0, justify="right"), Column("NEW", priority=0, justify="right"),
+               Column("NEW/BASE [CI] or Δ", "NEW/BASE", priority=2, wrap=True, wrap_at=22, justify="right"),
+               Column("p", priority=3, justify="right"),
+               Column("verdict", priority=0, wrap=True, wrap_at=30, styles=_STYLE)]
+    print_fitted(console, columns, [cells(row) for row in c.rows], title=f"rnnbench compare: {summary_line(c)}",
+                 hint="rnnbench compare --format markdown prints every column")
     for title, labels in (("only in BASE", c.only_in_base), ("only in NEW", c.only_in_new)):
         if labels:
             console.print(f"{title} ({len(labels)}): " + "; ".join(labels))

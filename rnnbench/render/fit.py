@@ -28,6 +28,7 @@ class Column:
     :param priority: 0 is never left out; higher numbers go first.
     :param wrap: text that may wrap between words (a failure reason); other cells stay on one line.
     :param wrap_at: the width a wrapping column asks for at most.
+    :param styles: a cell's rich style by its first word (a verdict: ``{"slower": "bold red"}``).
     """
 
     name: str
@@ -36,6 +37,7 @@ class Column:
     wrap: bool = False
     wrap_at: int = 40
     justify: str = "left"
+    styles: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -120,8 +122,9 @@ def rich_table(fitted: FittedTable, title: str | None = None, **table_options: A
     for column, header, w in zip(fitted.columns, fitted.headers, fitted.widths):
         table.add_column(header, width=w, justify=column.justify,
                          no_wrap=not column.wrap and cell_len(header) <= w, overflow="fold")
-    for row in fitted.rows:
-        table.add_row(*(Text(cell) for cell in row))  # cells are text, never rich markup
+    for row in fitted.rows:  # cells are text, never rich markup
+        table.add_row(*(Text(cell, style=column.styles.get(cell.split(" ", 1)[0], "")) if column.styles
+                        else Text(cell) for column, cell in zip(fitted.columns, row)))
     return table
 
 
@@ -133,14 +136,14 @@ def target_width(console: Any) -> int | None:
 
 
 def print_fitted(console: Any, columns: Sequence[Column], rows: Sequence[Sequence[str]], title: str | None = None,
-                 hint: str = "all columns are in results.csv and the report") -> FittedTable:
+                 hint: str = "all columns are in results.csv and the report", **table_options: Any) -> FittedTable:
     """Fit, print, and name what was left out; returns the fitted table."""
     from rich.console import Console
     from rich.markup import escape
 
     width = target_width(console)
     fitted = fit(columns, rows, width)
-    table = rich_table(fitted, title=title)
+    table = rich_table(fitted, title=title, **table_options)
     if width is None:  # as wide as the table needs: nothing wraps in a pipe
         needed = sum(fitted.widths) + _COLUMN_OVERHEAD * len(fitted.widths) + 1
         console = Console(file=console.file, width=max(needed, cell_len(title or "")), no_color=True)

@@ -40,12 +40,16 @@ def cell(point: Point | None, unit: str) -> str:
 
 
 def history_rows(h: History) -> tuple[list[str], list[list[str]]]:
-    header = ["date (UTC)", "run", "commit", "threads", *h.cases.values()]
+    """Runs as rows, cases as columns: the cases with the most runs first (a case with one value has no
+    history to read, and a narrow terminal leaves out the rightmost cases)."""
+    points = {cid: sum(cid in run.points for run in h.runs) for cid in h.cases}
+    cases = sorted(h.cases, key=lambda cid: -points[cid])  # stable: first seen first among equals
+    header = ["date (UTC)", "run", "commit", "threads", *(h.cases[cid] for cid in cases)]
     rows = []
     for run in h.runs:
         when = time.strftime("%Y-%m-%d %H:%M", time.gmtime(run.created_at))
         commit = (run.commit or "-")[:10] + ("+dirty" if run.commit and run.commit.endswith("+dirty") else "")
-        rows.append([when, run.run_id, commit, str(run.threads), *(cell(run.points.get(cid), h.unit) for cid in h.cases)])
+        rows.append([when, run.run_id, commit, str(run.threads), *(cell(run.points.get(cid), h.unit) for cid in cases)])
     return header, rows
 
 
