@@ -12,13 +12,14 @@ from typing import Any
 
 from rnnbench.analysis.history import History, Point, RunRow
 from rnnbench.errors import UsageError
+from rnnbench.extras import install_hint
 from rnnbench.render import figure_layout
 from rnnbench.render.fit import Column, print_fitted
 from rnnbench.render.markdown import markdown_table
 from rnnbench.render.plots import time_unit
 from rnnbench.stats import fmt_bytes, fmt_time
 
-PLOT_HINT = "--plot needs matplotlib: install rnnbench[plot] (pip install 'rnnbench[plot]')"
+PLOT_HINT = f"--plot needs matplotlib: {install_hint('plot')}"
 
 
 def _fmt(value: float | None, unit: str) -> str:

@@ -21,6 +21,7 @@ import pandas as pd
 
 from rnnbench.analysis.axes import add_per_token_columns, axis_label, other_varying_axes, series_label, swept_axis
 from rnnbench.analysis.frame import primary_metric, primary_metrics
+from rnnbench.extras import install_hint
 from rnnbench.records import CaseResult, machine_line
 from rnnbench.render import figure_layout
 from rnnbench.sweep_axes import BY_NAME
@@ -29,7 +30,7 @@ from rnnbench.sweep_axes import BY_NAME
 TORCH_FORWARD = "torch.inference_mode"
 PLAIN_FORWARD = "a plain call, no autograd to switch off"
 
-INSTALL_HINT = "plots need matplotlib: pip install 'rnnbench[plot]', then rebuild them with 'rnnbench report RUN_ID'"
+INSTALL_HINT = f"plots need matplotlib: {install_hint('plot')}, then rebuild them with 'rnnbench report RUN_ID'"
 
 
 @dataclass(frozen=True)
