@@ -229,6 +229,9 @@ class ExecutorOptions:
     :param scheduler: address of an existing cluster scheduler, for executors that use one.
     :param registry: the plugins of the run, for executors that run cases in this process;
         executors that run them elsewhere load the same modules there (``CaseJob.plugin_modules``).
+    :param warn_sharing: whether an executor that runs several cases at once warns that their timings
+        disturb each other; ``False`` where rnnbench chose the workers itself for cases whose results do
+        not depend on timing (a study's ``side_by_side`` sweeps), so no flag the user never gave is named.
     :param case_observer: hears of each case's phases and training steps
         (:class:`rnnbench.execution.progress.CaseObserver`), for executors that run cases in this
         process (pass it to ``execute_job``); ``None`` when nothing displays them.
@@ -239,6 +242,7 @@ class ExecutorOptions:
     scheduler: str | None = None
     #: the run's rnnbench.manager.Registry (typed loosely: the registry sits above this module)
     registry: Any = None
+    warn_sharing: bool = True
     #: typed loosely for the same reason: rnnbench.execution.progress.CaseObserver sits above this module
     case_observer: Any = None
 

@@ -159,9 +159,22 @@ def _check_counts(label: str, spec: ModelSpec, model: Model, T: int, B: int, kin
              f"{kind}: num_params() must be a positive int, got {params!r}")
     f = model.flops(T, B)
     _require(label, f > 0, f"{kind}: flops({T}, {B}) must be positive, got {f!r}")
-    _require(label, _close(model.flops(T, 2 * B), 2 * f),
-             f"{kind}: flops() must be linear in the batch: flops(T, 2B) = {model.flops(T, 2 * B):g}, 2·flops(T, B) = {2 * f:g}")
-    f2 = model.flops(2 * T, B)
+    # linear in the batch, plus at most a constant per call that no batch element pays for alone (a
+    # kernel built once per call, as S4D's): flops(T, B) = B·per_example(T) + per_call(T), per_call >= 0
+    f_2b, f_3b = model.flops(T, 2 * B), model.flops(T, 3 * B)
+    _require(label, _close(f_3b - f_2b, f_2b - f),
+             f"{kind}: flops() must be linear in the batch (plus at most a per-call constant): flops(T, B),"
+             f" flops(T, 2B), flops(T, 3B) = {f:g}, {f_2b:g}, {f_3b:g} do not grow by equal steps")
+    per_call = 2 * f - f_2b
+    _require(label, per_call >= -1e-6 * f and f_2b > f,
+             f"{kind}: flops() must grow with the batch, and its per-call constant (2·flops(T, B) - flops(T, 2B)"
+             f" = {per_call:g}) must not be negative")
+    constant = "" if _close(f_2b, 2 * f) else f" plus {per_call:g} per call"
+
+    def per_example(length: int) -> float:  # the part that grows with the batch: what the T rules read
+        return model.flops(length, 2 * B) - model.flops(length, B)
+
+    f, f2 = per_example(T), per_example(2 * T)
     if spec.family == "recurrent":
         _require(label, _close(f2, 2 * f),
                  f"{kind}: a recurrent model's FLOPs must be linear in T: flops(2T) = {f2:g}, 2·flops(T) = {2 * f:g}")
@@ -177,9 +190,11 @@ def _check_counts(label: str, spec: ModelSpec, model: Model, T: int, B: int, kin
         _require(label, f2 >= 2 * f * (1 - 1e-9),
                  f"{kind}: FLOPs must grow at least linearly in T: flops(2T) = {f2:g} < 2·flops(T) = {2 * f:g}")
         growth = "at least linear in T"
-    trained = model.flops(T, B, training=True)
-    _require(label, trained > f, f"{kind}: a training step ({trained:g} FLOPs) must cost more than a forward ({f:g})")
-    report.checked.append(f"{kind}: {params} parameters; FLOPs positive, linear in B, {growth}, training > forward")
+    trained, forward = model.flops(T, B, training=True), model.flops(T, B)
+    _require(label, trained > forward,
+             f"{kind}: a training step ({trained:g} FLOPs) must cost more than a forward ({forward:g})")
+    report.checked.append(f"{kind}: {params} parameters; FLOPs positive, linear in B{constant}, {growth},"
+                          " training > forward")
 
 
 def _check_training(label: str, spec: ModelSpec, config: ModelConfig, batch: Batch, steps: int, kind: str,
@@ -479,7 +494,9 @@ def _numpy(x: Any) -> np.ndarray:
     if hasattr(x, "detach"):  # a torch tensor, wherever it lives; NumPy has no bfloat16
         x = x.detach().cpu().float() if str(x.dtype) in ("torch.bfloat16", "torch.float16") else x.detach().cpu()
         x = x.numpy()
-    return np.asarray(x, dtype=np.float64)
+    x = np.asarray(x)
+    # a complex state (S4D's, LRU's) stays complex: casting it to float would drop its imaginary part
+    return x.astype(np.complex128 if np.iscomplexobj(x) else np.float64)
 
 
 def _snapshot(state: Any) -> list[np.ndarray]:

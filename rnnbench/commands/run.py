@@ -238,12 +238,13 @@ def finish_run_folder(outcome: RunOutcome, registry, err: Console) -> ReportPath
 def execute_request(request: RunRequest, registry, cases: list[CaseConfig], settings: RunSettings, *, out: Path,
                     resume: str | None, command: str, show_progress: bool, err: Console,
                     settings_extra: dict[str, Any] | None = None, environment: dict[str, Any] | None = None,
-                    notes: list[str] = ()) -> RunOutcome:
+                    notes: list[str] = (), warn_sharing: bool = True) -> RunOutcome:
     """Run the cases (a new run, or ``resume``'s) and store them; a progress bar on ``err`` if asked.
 
     ``settings_extra`` is stored with a new run's settings (``rnnbench study run`` tags its sweeps);
     ``environment`` adds to a new run's environment record; ``notes`` are warnings printed once
-    the run exists (so that a request refused before prints its one error line alone).
+    the run exists (so that a request refused before prints its one error line alone); ``warn_sharing``
+    False: the caller chose the workers for cases whose results do not depend on timing (no warning).
     """
     def on_start(run, to_run, already_done):
         done = f", {already_done} already done" if already_done else ""
@@ -259,7 +260,7 @@ def execute_request(request: RunRequest, registry, cases: list[CaseConfig], sett
                   request=request.to_dict(), on_start=on_start, settings_extra=settings_extra,
                   environment=environment,
                   executor_options=ExecutorOptions(timeout=request.timeout, workers=request.workers,
-                                                   scheduler=request.scheduler))
+                                                   scheduler=request.scheduler, warn_sharing=warn_sharing))
     if not show_progress:
         return run_sweep(cases, registry, settings, **kwargs)
     # The bar starts only once the run exists: an error before that (a bad --out, a missing executor

@@ -150,7 +150,8 @@ def run_study(args: argparse.Namespace) -> int:
             head = f"[{index}/{len(sweeps)}] sweep {sweep.name}"
             sweep_started = time.perf_counter()
             outcome = _run_sweep(args, spec, profile, sweep, request, cases, settings, sweep_overrides, stored,
-                                 registry, err, head=head)
+                                 registry, err, head=head,
+                                 workers_chosen=bool(side_by_side(sweep, overrides, args.device)))
             if outcome is None:
                 continue
             err.print(Text(f"{head}: {len(outcome.results)} case(s) in {time.perf_counter() - sweep_started:.0f} s"
@@ -228,8 +229,12 @@ def _plan_sweep(spec: StudySpec, sweep, overrides: dict[str, Any], device: str |
 
 
 def _run_sweep(args, spec: StudySpec, profile: str, sweep, request, cases, settings, overrides, stored, registry,
-               err: Console, head: str) -> RunOutcome | None:
-    """Run one planned sweep (new, or continuing its stored run); ``None`` when all its cases are stored."""
+               err: Console, head: str, workers_chosen: bool = False) -> RunOutcome | None:
+    """Run one planned sweep (new, or continuing its stored run); ``None`` when all its cases are stored.
+
+    ``workers_chosen``: the study placed the sweep's cases side by side itself (:func:`side_by_side`), so
+    the executor's warning about a ``--workers`` the user never gave is left out.
+    """
     out = Path(args.out)
     tag = study_tag(spec, profile, sweep, len(cases), args.device)
     previous = stored.get(tag["fingerprint"])
@@ -252,7 +257,8 @@ def _run_sweep(args, spec: StudySpec, profile: str, sweep, request, cases, setti
     command = "rnnbench run " + " ".join(shlex.quote(a) for a in [*sweep.argv(), *_device_argv(args.device),
                                                                   *_override_argv(overrides)])
     outcome = execute_request(request, registry, cases, settings, out=out, resume=resume, command=command,
-                              show_progress=not args.no_progress, err=err, settings_extra={"study": tag})
+                              show_progress=not args.no_progress, err=err, settings_extra={"study": tag},
+                              warn_sharing=not workers_chosen)
     finish_run_folder(outcome, registry, err)
     return outcome
 
