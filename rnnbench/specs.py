@@ -20,8 +20,9 @@ if TYPE_CHECKING:
     from rnnbench.task_api import Task
 
 #: "recurrent": a nonlinear cell whose gates read h_{t-1} (RNN, LSTM, GRU), sequential in T;
-#: "linear-recurrent": a recurrence linear in its state, with input-dependent coefficients
-#: (minGRU, Mamba, DeltaNet...), computable by a parallel scan or chunkwise over T.
+#: "linear-recurrent": a recurrence linear in its state, computable by a parallel scan, chunkwise or as a
+#: convolution over T: with input-dependent coefficients (minGRU, Mamba, DeltaNet...) or time-invariant
+#: ones (the state-space models S4, S4D, LRU; a kernel built once per call is FLOPs' per-call constant).
 FAMILIES = ("recurrent", "linear-recurrent", "attention", "feedforward", "other")
 #: the families that carry a fixed-size state from position to position
 RECURRENT_FAMILIES = ("recurrent", "linear-recurrent")
