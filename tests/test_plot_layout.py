@@ -106,3 +106,10 @@ def test_long_labels_do_not_collapse_the_timing_plots(tmp_path, monkeypatch, rec
     figure.canvas.draw()
     width = figure.axes[0].get_position().width  # the panel's share of the figure's width
     assert width > 0.4, width
+
+
+def test_the_html_table_box_ends_with_its_table():
+    from rnnbench.render.html import STYLE
+
+    rule = STYLE[STYLE.index(".table-wrap"):].split("}")[0]
+    assert "width: fit-content" in rule and "max-width: 100%" in rule  # narrow tables: no page-wide box
