@@ -154,6 +154,11 @@ def baseline_entries(baselines: Mapping[str, BaselineValue]) -> dict[str, Baseli
     return out
 
 
+def baseline_values(baselines: Mapping[str, BaselineValue]) -> dict[str, float]:
+    """The values of :func:`baseline_entries`, by the names they are stored under."""
+    return {name: baseline.value for name, baseline in baseline_entries(baselines).items()}
+
+
 def bare_numbers(baselines: Mapping[str, BaselineValue]) -> list[str]:
     """The metrics whose baseline is a bare number (read as chance): a plugin written before rnnbench.Baseline."""
     return [metric for metric, value in baselines.items() if isinstance(value, (int, float))]
