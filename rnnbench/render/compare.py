@@ -135,7 +135,6 @@ def calibration_lines(c: Comparison) -> list[str]:
 
 
 def render_table(c: Comparison, console: Any) -> None:
-
     console = plain_console(console)
     console.print(f"BASE: {c.base.describe()} from {c.base.origin}\nNEW:  {c.new.describe()} from {c.new.origin}")
     for line in _env_lines(c):
