@@ -153,3 +153,11 @@ def test_a_100_column_terminal_shows_training_advance(tmp_path):
     assert all(re.search(r"loss \S+, ~\d:\d\d:\d\d left$", row.rstrip()) for row in case_rows), case_rows[:3]
     too_wide = [row for row in rows if len(row.rstrip()) > 100]
     assert not too_wide, too_wide[:3]
+
+
+def test_piped_the_run_prints_its_bar_once_and_no_case_row(cli, tmp_path):
+    proc = cli("run", "--models", "gru", "--tasks", "copy", "--steps", "5", "--hidden", "8", "--batch-size", "4",
+               "--seq-len", "4", "--threads", "1", "--scenarios", "train", "--out", tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "1/1" in proc.stderr  # the run's bar, drawn once at its end
+    assert "step " not in proc.stderr and "loss " not in proc.stderr and "starting" not in proc.stderr
