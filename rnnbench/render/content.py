@@ -289,7 +289,7 @@ def baseline_lines(results: list[CaseResult]) -> list[str]:
     if bare:
         lines.append(f"Note: {', '.join(bare)} declare{'s' if len(bare) == 1 else ''} baselines as bare numbers,"
                      " shown as chance; a task names them with rnnbench.Baseline(value, kind, detail)"
-                     " (docs/plugins.md, 'Baselines').")
+                     " (docs/api.md, 'Baselines').")
     return lines
 
 
