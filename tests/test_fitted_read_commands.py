@@ -50,7 +50,8 @@ def test_compare_fits_100_columns_without_breaking_a_word(store, cli, monkeypatc
 
     comparison = _comparison(out, base, new)
     assert comparison.rows
-    assert not _words_whole(text, [cell for row in comparison.rows for cell in cells(row)[:2]])
+    # labels, metrics, both figures and the verdict: every word whole (the CI and p may be left out)
+    assert not _words_whole(text, [cell for row in comparison.rows for cell in cells(row)[:4] + cells(row)[-1:]])
 
 
 def _comparison(out, base, new):
@@ -73,3 +74,25 @@ def test_study_list_honours_columns_when_piped(cli, monkeypatch):
     assert "modern-recurrence" in text and "modern_recurrence" in text  # names whole, never broken
     wide = _lines(text)
     assert max(len(line) for line in wide) > 80  # it used the width it was given, not 160
+
+
+def test_long_labels_and_timed_figures_fit_100_columns_whole():
+    """Figures with their spread and count, and a label with model options: too wide for every column at
+    100, so the figures wrap after their spread and the CI and p are named as left out."""
+    import io
+
+    from rich.console import Console
+
+    from rnnbench.render.compare import print_rows
+
+    rows = [["transformer@torch[heads=2] copy T=10 B=64 H=128 L=1 seed=0", "train step_time_s",
+             "70.8 ms ±13.9 ms (n=397)", "175 ms ±29.1 ms (n=397)", "2.47 [2.10, 2.90]", "0.0001",
+             "slower (the 95% interval lies beyond +10%)"],
+            ["lstm@torch copy T=10 B=64 H=128 L=1 seed=0", "train memory_bytes", "17.5 MiB", "17.5 MiB", "1.000",
+             "-", "same"]]
+    for width in (100, 80, 140):
+        out = io.StringIO()
+        print_rows(Console(file=out, width=width, force_terminal=True, color_system=None), rows, "compare")
+        text = out.getvalue()
+        assert max(len(line) for line in _lines(text)) <= width, width
+        assert not _words_whole(text, [cell for row in rows for cell in row[:4] + row[-1:]]), (width, text)

@@ -29,6 +29,8 @@ class Column:
     :param wrap: text that may wrap between words (a failure reason); other cells stay on one line.
     :param wrap_at: the width a wrapping column asks for at most.
     :param styles: a cell's rich style by its first word (a verdict: ``{"slower": "bold red"}``).
+    :param room_first: given its full width before the other columns share the room left (a figure
+        that may wrap, but reads best whole).
     """
 
     name: str
@@ -38,6 +40,7 @@ class Column:
     wrap_at: int = 40
     justify: str = "left"
     styles: dict[str, str] = field(default_factory=dict)
+    room_first: bool = False
 
 
 @dataclass
@@ -88,7 +91,7 @@ def fit(columns: Sequence[Column], rows: Sequence[Sequence[str]], width: int | N
                 break
             # the least important goes first; among equals, the rightmost
             keep.remove(max(droppable, key=lambda i: (columns[i].priority, i)))
-        widths = _widths([bounds[i] for i in keep], width)
+        widths = _widths([bounds[i] for i in keep], width, [columns[i].room_first for i in keep])
         candidate = FittedTable([columns[i] for i in keep], [[r[i] for i in keep] for r in rows], widths,
                                 [headers[i] for i in keep],
                                 [columns[i].name for i in range(len(columns)) if i not in keep])
@@ -98,19 +101,26 @@ def fit(columns: Sequence[Column], rows: Sequence[Sequence[str]], width: int | N
     return best
 
 
-def _widths(bounds: list[tuple[int, int]], width: int | None) -> list[int]:
-    """Each column its narrowest width, then the room left shared out, narrowest need first."""
+def _widths(bounds: list[tuple[int, int]], width: int | None, first: Sequence[bool] = ()) -> list[int]:
+    """Each column its narrowest width, then the room left shared out: the ``first`` columns first, then
+    narrowest need first."""
     if width is None:
         return [high for _, high in bounds]
     widths = [low for low, _ in bounds]
     room = width - (sum(widths) + _COLUMN_OVERHEAD * len(widths) + 1)
-    for i in sorted(range(len(bounds)), key=lambda i: bounds[i][1] - bounds[i][0]):
+    first = list(first) or [False] * len(bounds)
+    for i in sorted(range(len(bounds)), key=lambda i: (not first[i], bounds[i][1] - bounds[i][0])):
         if room <= 0:
             break
         extra = min(room, bounds[i][1] - widths[i])
         widths[i] += extra
         room -= extra
     return widths
+
+
+def table_width(fitted: FittedTable) -> int:
+    """The cells a fitted table takes, borders included."""
+    return sum(fitted.widths) + _COLUMN_OVERHEAD * len(fitted.widths) + 1
 
 
 def rich_table(fitted: FittedTable, title: str | None = None, **table_options: Any):
