@@ -20,8 +20,9 @@ if TYPE_CHECKING:
     from rnnbench.task_api import Task
 
 #: "recurrent": a nonlinear cell whose gates read h_{t-1} (RNN, LSTM, GRU), sequential in T;
-#: "linear-recurrent": a recurrence linear in its state, with input-dependent coefficients
-#: (minGRU, Mamba, DeltaNet...), computable by a parallel scan or chunkwise over T.
+#: "linear-recurrent": a recurrence linear in its state, computable by a parallel scan, chunkwise or as a
+#: convolution over T: with input-dependent coefficients (minGRU, Mamba, DeltaNet...) or time-invariant
+#: ones (the state-space models S4, S4D, LRU; a kernel built once per call is FLOPs' per-call constant).
 FAMILIES = ("recurrent", "linear-recurrent", "attention", "feedforward", "other")
 #: the families that carry a fixed-size state from position to position
 RECURRENT_FAMILIES = ("recurrent", "linear-recurrent")
@@ -229,6 +230,12 @@ class ExecutorOptions:
     :param scheduler: address of an existing cluster scheduler, for executors that use one.
     :param registry: the plugins of the run, for executors that run cases in this process;
         executors that run them elsewhere load the same modules there (``CaseJob.plugin_modules``).
+    :param warn_sharing: whether an executor that runs several cases at once warns that their timings
+        disturb each other; ``False`` where rnnbench chose the workers itself for cases whose results do
+        not depend on timing (a study's ``side_by_side`` sweeps), so no flag the user never gave is named.
+    :param case_observer: hears of each case's phases and training steps
+        (:class:`rnnbench.execution.progress.CaseObserver`), for executors that run cases in this
+        process (pass it to ``execute_job``); ``None`` when nothing displays them.
     """
 
     timeout: float | None = None
@@ -236,6 +243,9 @@ class ExecutorOptions:
     scheduler: str | None = None
     #: the run's rnnbench.manager.Registry (typed loosely: the registry sits above this module)
     registry: Any = None
+    warn_sharing: bool = True
+    #: typed loosely for the same reason: rnnbench.execution.progress.CaseObserver sits above this module
+    case_observer: Any = None
 
 
 class Executor(Protocol):

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import Callable, Mapping, Union
+from typing import Callable, Mapping, Sequence, Union
 
 import numpy as np
 
@@ -42,7 +43,8 @@ class TaskShape:
 #: are real predictors that a model must beat: they read the input (repeating the last value, the
 #: nearest training example) or the exact training set (its majority class, which sampled batches
 #: only approximate when classes nearly tie); they are taken as declared, named by their kind, and
-#: each task's own tests recompute them.
+#: each task's own tests recompute them. ``"predictor"`` is the open kind: any other rule that reads
+#: the input ("answer the current bit"), named by its ``detail``. docs/plugins.md has the table.
 BASELINE_KINDS: dict[str, bool] = {
     "chance": True,
     "memoryless": True,
@@ -51,7 +53,12 @@ BASELINE_KINDS: dict[str, bool] = {
     "persistence": False,
     "seasonal naive": False,
     "nearest neighbour": False,
+    "predictor": False,
 }
+#: the kinds that ignore the input: what guessing gets, recomputed by ``check_task``
+GUESSED_KINDS = tuple(kind for kind, guessed in BASELINE_KINDS.items() if guessed)
+#: the kinds that read the input or the exact training set: taken as declared
+PREDICTOR_KINDS = tuple(kind for kind, guessed in BASELINE_KINDS.items() if not guessed)
 
 
 @dataclass(frozen=True)
@@ -61,16 +68,27 @@ class Baseline:
     :param value: its score on the metric of the same key.
     :param kind: one of :data:`BASELINE_KINDS`; the table, the findings and the report
         name it ("against persistence 0.0915"), so a number is never read as chance when it is not.
-    :param detail: what exactly, when the kind alone does not say (``"1-NN, DTW"``).
+    :param detail: what exactly, when the kind alone does not say (``"1-NN, DTW"``); required
+        for the open kind ``"predictor"``, which is named by it.
+    :param key: where a metric has several baselines, the name a further one is stored under
+        (``"1nn_dtw"``: the column ``baseline_accuracy_1nn_dtw``); by default made from the
+        detail or the kind. The metric's first baseline is stored as ``baseline_<metric>``.
     """
 
     value: float
     kind: str = "chance"
     detail: str = ""
+    key: str = ""
 
     def __post_init__(self) -> None:
         if self.kind not in BASELINE_KINDS:
-            raise ValueError(f"baseline kind must be one of {', '.join(BASELINE_KINDS)}, got {self.kind!r}")
+            raise ValueError(
+                f"baseline kind must be one of {', '.join(BASELINE_KINDS)}, got {self.kind!r}: kinds that ignore the"
+                f" input ({', '.join(GUESSED_KINDS)}) are recomputed by guessing; for a rule that reads the input,"
+                f" use one of {', '.join(PREDICTOR_KINDS)} ('predictor' with a detail saying what it does)")
+        if self.kind == "predictor" and not self.detail.strip():
+            raise ValueError("a baseline of kind 'predictor' is named by its detail: say what it predicts"
+                             " (Baseline(value, 'predictor', 'answers the current bit'))")
 
     @property
     def guessable(self) -> bool:
@@ -79,13 +97,71 @@ class Baseline:
 
     @property
     def label(self) -> str:
-        """How the baseline is named wherever it is shown: ``"nearest neighbour (1-NN, DTW)"``."""
+        """How the baseline is named wherever it is shown: ``"nearest neighbour (1-NN, DTW)"``; the open kind
+        ``predictor`` by its detail alone."""
+        if self.kind == "predictor":
+            return self.detail
         return f"{self.kind} ({self.detail})" if self.detail else self.kind
 
+    @property
+    def short_label(self) -> str:
+        """A compact name for findings and legends: the detail where it names the baseline (``1-NN, DTW``)."""
+        if self.kind == "predictor" or (self.kind == "nearest neighbour" and self.detail):
+            return self.detail.split(", aeon")[0] if self.kind == "nearest neighbour" else self.detail
+        return self.kind
 
-def baseline_entries(baselines: Mapping[str, Union[float, Baseline]]) -> dict[str, Baseline]:
-    """``Task.baselines()`` with every value as a :class:`Baseline`; a bare number is chance."""
-    return {key: value if isinstance(value, Baseline) else Baseline(float(value)) for key, value in baselines.items()}
+
+#: what ``Task.baselines()`` maps a metric to: a bare number (chance), a Baseline, or several
+BaselineValue = Union[float, Baseline, Sequence[Baseline]]
+
+
+def baselines_by_metric(baselines: Mapping[str, BaselineValue]) -> dict[str, tuple[Baseline, ...]]:
+    """Every metric's baselines, its first (the one the table's baseline column shows) first; a bare number
+    is chance."""
+    out: dict[str, tuple[Baseline, ...]] = {}
+    for metric, value in baselines.items():
+        if isinstance(value, Baseline):
+            out[metric] = (value,)
+        elif isinstance(value, (list, tuple)):
+            if not value or not all(isinstance(b, Baseline) for b in value):
+                raise TypeError(f"baseline {metric!r}: a list of baselines must hold rnnbench.Baseline objects,"
+                                " at least one")
+            out[metric] = tuple(value)
+        else:
+            out[metric] = (Baseline(float(value)),)
+    return out
+
+
+def stored_name(metric: str, baseline: Baseline, first: bool) -> str:
+    """The name a baseline is stored under (as ``baseline_<name>``): the metric for its first baseline."""
+    if first:
+        return metric
+    slug = re.sub(r"[^a-z0-9]+", "_", (baseline.key or baseline.detail or baseline.kind).lower()).strip("_")
+    return f"{metric}_{slug}"
+
+
+def baseline_entries(baselines: Mapping[str, BaselineValue]) -> dict[str, Baseline]:
+    """``Task.baselines()`` flattened under the names they are stored by (:func:`stored_name`), every value
+    a :class:`Baseline`; a bare number is chance."""
+    out: dict[str, Baseline] = {}
+    for metric, entries in baselines_by_metric(baselines).items():
+        for index, baseline in enumerate(entries):
+            name = stored_name(metric, baseline, index == 0)
+            if name in out:
+                raise ValueError(f"two baselines are stored as {name!r}: give the later one a key="
+                                 " (rnnbench.Baseline(..., key='...'))")
+            out[name] = baseline
+    return out
+
+
+def baseline_values(baselines: Mapping[str, BaselineValue]) -> dict[str, float]:
+    """The values of :func:`baseline_entries`, by the names they are stored under."""
+    return {name: baseline.value for name, baseline in baseline_entries(baselines).items()}
+
+
+def bare_numbers(baselines: Mapping[str, BaselineValue]) -> list[str]:
+    """The metrics whose baseline is a bare number (read as chance): a plugin written before rnnbench.Baseline."""
+    return [metric for metric, value in baselines.items() if isinstance(value, (int, float))]
 
 
 class Task(ABC):
@@ -104,6 +180,10 @@ class Task(ABC):
     #: absolute change; an unbounded one (MSE, loss, bits per char) a relative one. None: bounded
     #: exactly when higher is better.
     primary_metric_bounded: bool | None = None
+    #: the scale and unit of the metrics when they are not self-evident, shown beside the quality column
+    #: and in the report (forecast: "standardised with the training split's mean and standard deviation:
+    #: mse in units of that standard deviation squared"); empty for accuracies and losses in nats.
+    metric_scale: str = ""
 
     @abstractmethod
     def batch(self, split: str, index: int, batch_size: int) -> Batch:
@@ -118,12 +198,13 @@ class Task(ABC):
         """
 
     @abstractmethod
-    def baselines(self) -> dict[str, float | Baseline]:
+    def baselines(self) -> dict[str, BaselineValue]:
         """Reference scores keyed like :meth:`metrics` (chance accuracy, a memoryless loss).
 
-        A bare number is chance: what guessing without the input gets. A :class:`Baseline`
-        names its kind, and may read the input (persistence, a nearest-neighbour classifier)
-        when it says so by its kind.
+        A :class:`Baseline` names its kind, and may read the input (persistence, a nearest-neighbour
+        classifier) when it says so by its kind. A list of them gives a metric several baselines, all
+        shown (majority class, 1-NN Euclidean, 1-NN DTW); the first is the table's baseline column.
+        A bare number is read as chance (what guessing without the input gets), and the run notes it.
         """
 
     def test_batches(self, batch_size: int) -> int | None:

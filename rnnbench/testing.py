@@ -33,7 +33,7 @@ from rnnbench.model_api import Batch, MemoryReading, Model, ModelConfig
 from rnnbench.request.model_options import resolve_model_options
 from rnnbench.request.sweep import check_task_options, convert_option
 from rnnbench.specs import ModelSpec, TaskSpec
-from rnnbench.task_api import SPLITS, Task, baseline_entries
+from rnnbench.task_api import PREDICTOR_KINDS, SPLITS, Task, baseline_entries, baselines_by_metric, stored_name
 
 __all__ = ["CheckReport", "ContractError", "check_model", "check_plugin", "check_task"]
 
@@ -159,9 +159,22 @@ def _check_counts(label: str, spec: ModelSpec, model: Model, T: int, B: int, kin
              f"{kind}: num_params() must be a positive int, got {params!r}")
     f = model.flops(T, B)
     _require(label, f > 0, f"{kind}: flops({T}, {B}) must be positive, got {f!r}")
-    _require(label, _close(model.flops(T, 2 * B), 2 * f),
-             f"{kind}: flops() must be linear in the batch: flops(T, 2B) = {model.flops(T, 2 * B):g}, 2·flops(T, B) = {2 * f:g}")
-    f2 = model.flops(2 * T, B)
+    # linear in the batch, plus at most a constant per call that no batch element pays for alone (a
+    # kernel built once per call, as S4D's): flops(T, B) = B·per_example(T) + per_call(T), per_call >= 0
+    f_2b, f_3b = model.flops(T, 2 * B), model.flops(T, 3 * B)
+    _require(label, _close(f_3b - f_2b, f_2b - f),
+             f"{kind}: flops() must be linear in the batch (plus at most a per-call constant): flops(T, B),"
+             f" flops(T, 2B), flops(T, 3B) = {f:g}, {f_2b:g}, {f_3b:g} do not grow by equal steps")
+    per_call = 2 * f - f_2b
+    _require(label, per_call >= -1e-6 * f and f_2b > f,
+             f"{kind}: flops() must grow with the batch, and its per-call constant (2·flops(T, B) - flops(T, 2B)"
+             f" = {per_call:g}) must not be negative")
+    constant = "" if _close(f_2b, 2 * f) else f" plus {per_call:g} per call"
+
+    def per_example(length: int) -> float:  # the part that grows with the batch: what the T rules read
+        return model.flops(length, 2 * B) - model.flops(length, B)
+
+    f, f2 = per_example(T), per_example(2 * T)
     if spec.family == "recurrent":
         _require(label, _close(f2, 2 * f),
                  f"{kind}: a recurrent model's FLOPs must be linear in T: flops(2T) = {f2:g}, 2·flops(T) = {2 * f:g}")
@@ -177,9 +190,11 @@ def _check_counts(label: str, spec: ModelSpec, model: Model, T: int, B: int, kin
         _require(label, f2 >= 2 * f * (1 - 1e-9),
                  f"{kind}: FLOPs must grow at least linearly in T: flops(2T) = {f2:g} < 2·flops(T) = {2 * f:g}")
         growth = "at least linear in T"
-    trained = model.flops(T, B, training=True)
-    _require(label, trained > f, f"{kind}: a training step ({trained:g} FLOPs) must cost more than a forward ({f:g})")
-    report.checked.append(f"{kind}: {params} parameters; FLOPs positive, linear in B, {growth}, training > forward")
+    trained, forward = model.flops(T, B, training=True), model.flops(T, B)
+    _require(label, trained > forward,
+             f"{kind}: a training step ({trained:g} FLOPs) must cost more than a forward ({forward:g})")
+    report.checked.append(f"{kind}: {params} parameters; FLOPs positive, linear in B{constant}, {growth},"
+                          " training > forward")
 
 
 def _check_training(label: str, spec: ModelSpec, config: ModelConfig, batch: Batch, steps: int, kind: str,
@@ -400,32 +415,37 @@ def _check_baselines(label: str, task: Task, batches: int, B: int, tolerance: fl
             totals[key] = totals.get(key, 0.0) + counted * float(value)
     guessed = {key: total / weight for key, total in totals.items()}
     try:
-        baselines = baseline_entries(task.baselines())
+        declared = task.baselines()
+        baselines = baseline_entries(declared)
+        by_metric = baselines_by_metric(declared)
     except (TypeError, ValueError) as exc:
-        raise ContractError(f"{label}: baselines() must map metric names to numbers or rnnbench.Baseline:"
-                            f" {exc}") from None
+        raise ContractError(f"{label}: baselines() must map metric names to numbers, rnnbench.Baseline or a list"
+                            f" of them: {exc}") from None
     _require(label, task.primary_metric in guessed,
              f"primary_metric {task.primary_metric!r} is not a key of metrics() ({', '.join(guessed)})")
     _require(label, task.primary_metric in baselines,
              f"primary_metric {task.primary_metric!r} has no baseline (baselines: {', '.join(baselines) or 'none'})")
-    compared, declared = [], []
-    for key in sorted(baselines):
-        baseline = baselines[key]
-        _require(label, np.isfinite(baseline.value), f"baseline {key} is not finite: {baseline.value!r}")
-        if not baseline.guessable:  # a real predictor (persistence, 1-NN): taken as declared, named by its kind
-            declared.append(f"{key}={baseline.value:.3g} ({baseline.label})")
-            continue
-        if key not in guessed:
-            continue
-        expected, got = baseline.value, guessed[key]
-        _require(label, abs(got - expected) <= max(0.02, tolerance * abs(expected)),
-                 f"baseline {key}={expected:.4g} ({baseline.label}), but guessing ({how}, ignoring the input)"
-                 f" scores {got:.4g} on the test split; a baseline of a kind that ignores the input must be what"
-                 " guessing gets (declare one that reads the input with its kind: rnnbench.Baseline)")
-        compared.append(f"{key}={expected:.3g} (guess {got:.3g})")
+    compared, predictors = [], []
+    for metric in sorted(by_metric):
+        for index, baseline in enumerate(by_metric[metric]):
+            key = stored_name(metric, baseline, index == 0)
+            _require(label, np.isfinite(baseline.value), f"baseline {key} is not finite: {baseline.value!r}")
+            if not baseline.guessable:  # a real predictor (persistence, 1-NN): taken as declared, named by its kind
+                predictors.append(f"{key}={baseline.value:.3g} ({baseline.label})")
+                continue
+            if metric not in guessed:
+                continue
+            expected, got = baseline.value, guessed[metric]
+            _require(label, abs(got - expected) <= max(0.02, tolerance * abs(expected)),
+                     f"baseline {key}={expected:.4g} ({baseline.label}), but guessing ({how}, ignoring the input)"
+                     f" scores {got:.4g} on the test split; a baseline of kind {baseline.kind!r} ignores the input"
+                     f" and must be what guessing gets. A rule that reads the input is declared with a kind that"
+                     f" says so: one of {', '.join(repr(k) for k in PREDICTOR_KINDS)}, e.g."
+                     f" rnnbench.Baseline({expected:.4g}, 'predictor', 'what it predicts') (docs/plugins.md)")
+            compared.append(f"{key}={expected:.3g} (guess {got:.3g})")
     report.checked.append(f"baselines are what guessing scores: {', '.join(compared) or 'none of that kind'}")
-    if declared:
-        report.checked.append(f"baselines of a predictor, taken as declared: {', '.join(declared)}")
+    if predictors:
+        report.checked.append(f"baselines of a predictor, taken as declared: {', '.join(predictors)}")
 
 
 def _task_options(label: str, spec: TaskSpec, given: dict[str, Any], seq_len: int) -> dict[str, Any]:
@@ -474,7 +494,9 @@ def _numpy(x: Any) -> np.ndarray:
     if hasattr(x, "detach"):  # a torch tensor, wherever it lives; NumPy has no bfloat16
         x = x.detach().cpu().float() if str(x.dtype) in ("torch.bfloat16", "torch.float16") else x.detach().cpu()
         x = x.numpy()
-    return np.asarray(x, dtype=np.float64)
+    x = np.asarray(x)
+    # a complex state (S4D's, LRU's) stays complex: casting it to float would drop its imaginary part
+    return x.astype(np.complex128 if np.iscomplexobj(x) else np.float64)
 
 
 def _snapshot(state: Any) -> list[np.ndarray]:

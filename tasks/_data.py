@@ -13,8 +13,9 @@ import importlib.util
 import numpy as np
 
 from rnnbench.task_api import SPLITS, Baseline
+from rnnbench.extras import install_hint
 
-INSTALL_HINT = "install rnnbench[data] (pip install 'rnnbench[data]')"
+INSTALL_HINT = install_hint("data")
 
 
 def missing(*modules: str) -> str | None:

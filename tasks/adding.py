@@ -60,8 +60,8 @@ class AddingTask(rnnbench.Task):
         error = outputs[..., 0].astype(np.float64)[mask] - batch.targets[..., 0].astype(np.float64)[mask]
         return {"mse": float(np.mean(error ** 2))}
 
-    def baselines(self) -> dict[str, float]:
-        return {"mse": BASELINE_MSE}
+    def baselines(self) -> dict[str, rnnbench.Baseline]:
+        return {"mse": rnnbench.Baseline(BASELINE_MSE)}
 
 
 def check_options(options: dict, seq_len: int) -> None:

@@ -73,8 +73,9 @@ class AssociativeRecallTask(rnnbench.Task):
     def metrics(self, outputs: np.ndarray, batch: rnnbench.Batch) -> dict[str, float]:
         return classification_metrics(outputs, batch)
 
-    def baselines(self) -> dict[str, float]:
-        return {"accuracy": 1.0 / self.num_values, "cross_entropy": math.log(self.num_values)}
+    def baselines(self) -> dict[str, rnnbench.Baseline]:
+        return {"accuracy": rnnbench.Baseline(1.0 / self.num_values),
+                "cross_entropy": rnnbench.Baseline(math.log(self.num_values))}
 
 
 def check_options(options: dict, seq_len: int) -> None:

@@ -85,12 +85,12 @@ class CopyTask(rnnbench.Task):
     def metrics(self, outputs: np.ndarray, batch: rnnbench.Batch) -> dict[str, float]:
         return classification_metrics(outputs, batch)
 
-    def baselines(self) -> dict[str, float]:
+    def baselines(self) -> dict[str, rnnbench.Baseline]:
         A, S, T = self.alphabet_size, self.num_symbols, self.delay
         return {
-            "accuracy": 1.0 / A,
-            "cross_entropy": math.log(A),
-            "memoryless_ce_all_positions": S * math.log(A) / (T + 2 * S),
+            "accuracy": rnnbench.Baseline(1.0 / A),
+            "cross_entropy": rnnbench.Baseline(math.log(A)),
+            "memoryless_ce_all_positions": rnnbench.Baseline(S * math.log(A) / (T + 2 * S), "memoryless"),
         }
 
 

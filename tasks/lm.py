@@ -218,17 +218,17 @@ class LanguageModelTask(rnnbench.Task):
             "accuracy": masked_accuracy(outputs, batch),
         }
 
-    def baselines(self) -> dict[str, float]:
+    def baselines(self) -> dict[str, rnnbench.Baseline]:
         test = self.text_of("test")
         unigram_nats = float(-np.log(self.unigram[test]).mean())
         p = self.train_unigram[self.train_unigram > 0]
-        return {
+        return {key: rnnbench.Baseline(value) for key, value in {
             "bits_per_char": unigram_nats / math.log(2),
             "cross_entropy": unigram_nats,
             "accuracy": float(np.mean(test == int(np.argmax(self.train_unigram)))),
             "bits_per_char_uniform": math.log2(self.vocab.size),
             "unigram_entropy_bits": float(-(p * np.log2(p)).sum()),
-        }
+        }.items()}
 
 
 def check_text(text: str, seq_len: int, source: str) -> None:

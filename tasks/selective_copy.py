@@ -65,8 +65,9 @@ class SelectiveCopyTask(rnnbench.Task):
     def metrics(self, outputs: np.ndarray, batch: rnnbench.Batch) -> dict[str, float]:
         return classification_metrics(outputs, batch)
 
-    def baselines(self) -> dict[str, float]:
-        return {"accuracy": 1.0 / self.alphabet_size, "cross_entropy": math.log(self.alphabet_size)}
+    def baselines(self) -> dict[str, rnnbench.Baseline]:
+        return {"accuracy": rnnbench.Baseline(1.0 / self.alphabet_size),
+                "cross_entropy": rnnbench.Baseline(math.log(self.alphabet_size))}
 
 
 def check_options(options: dict, seq_len: int) -> None:

@@ -59,3 +59,57 @@ def test_history_ticks_say_which_run_when_the_commit_is_shared():
     assert tick_labels(distinct) == (["0aaaaaaa", "1aaaaaaa", "2aaaaaaa"], "run (commit), oldest first")
     mixed = distinct[:2] + [RunRow("r2", 1_700_000_100, "1aaaaaaa", 2)]
     assert tick_labels(mixed) == (["1\n0aaaaaaa", "2\n1aaaaaaa", "3\n1aaaaaaa"], "run number and commit, oldest first")
+
+
+# -- issue 40: baselines on quality axes, long labels ------------------------------------------------
+
+def _captured(monkeypatch):
+    """The figures make_plots saves, by file name."""
+    from rnnbench.render import figure_layout
+
+    saved = {}
+    real = figure_layout.save
+
+    def save(figure, path):
+        saved[path.name] = figure
+        real(figure, path)
+
+    monkeypatch.setattr(figure_layout, "save", save)
+    return saved
+
+
+def test_quality_axes_span_every_baseline(tmp_path, monkeypatch):
+    import json
+
+    saved = _captured(monkeypatch)
+    frame = _frame(["lstm", "transformer"], lengths=(29, 58), accuracy={"lstm": 0.97, "transformer": 0.98})
+    frame["baselines"] = json.dumps([["majority class", "baseline_accuracy"], ["1-NN DTW", "baseline_accuracy_1nn_dtw"]])
+    frame["train_baseline_accuracy"] = 0.111
+    frame["train_baseline_accuracy_1nn_dtw"] = 0.949
+    frame.loc[frame["model"] == "lstm", "train_time_s"] = 1.0
+    make_plots(frame, {}, tmp_path)
+    for name in ("pareto_accuracy_vs_training_time.png", "accuracy.png"):
+        [ax] = [a for a in saved[name].axes if a.get_label() != "<colorbar>"][:1]
+        low, high = ax.get_ylim()
+        assert low <= 0.111 and high >= 0.98, (name, low, high)  # a 1-point gap no longer fills the plot
+        drawn = {round(line.get_ydata()[0], 3) for line in ax.get_lines() if line.get_color() == "gray"}
+        assert {0.111, 0.949} <= drawn, (name, drawn)  # each baseline drawn, not only named in the legend
+
+
+def test_long_labels_do_not_collapse_the_timing_plots(tmp_path, monkeypatch, recwarn):
+    saved = _captured(monkeypatch)
+    long = ["lru@lrupkg[scan=sequential,init=ring,radius=0.99] copy alphabet_size=8,num_symbols=10",
+            "transformer@torch[heads=4,norm=pre] copy alphabet_size=8,num_symbols=10"]
+    make_plots(_frame(long), {}, tmp_path)
+    assert not [w for w in recwarn if "constrained_layout not applied" in str(w.message)]
+    figure = saved["forward_time_per_token.png"]
+    figure.canvas.draw()
+    width = figure.axes[0].get_position().width  # the panel's share of the figure's width
+    assert width > 0.4, width
+
+
+def test_the_html_table_box_ends_with_its_table():
+    from rnnbench.render.html import STYLE
+
+    rule = STYLE[STYLE.index(".table-wrap"):].split("}")[0]
+    assert "width: fit-content" in rule and "max-width: 100%" in rule  # narrow tables: no page-wide box

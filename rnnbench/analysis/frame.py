@@ -53,6 +53,9 @@ def result_row(result: CaseResult, run_id: str = "") -> dict:
         "higher_is_better": result.details.get("higher_is_better"),
         # what the primary metric's baseline is (chance, persistence, majority class, ...)
         "baseline_kind": baseline_kind(result),
+        # every baseline of the primary metric, [[name, column], ...]: the first is baseline_kind's
+        "baselines": json.dumps([[b["short"], b["column"]] for b in result.details["baselines"]])
+        if result.details.get("baselines") else None,
     }
     for key in ("length_extension", "load_change", "gradients_unsupported"):  # the training-dynamics notes, as sentences
         if key in result.details:

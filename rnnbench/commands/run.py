@@ -3,19 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import shlex
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeElapsedColumn,
-)
 
 from rnnbench.analysis.match_params import match_params, registry_param_counter
 from rnnbench.analysis.sources import store_run_id
@@ -27,6 +21,7 @@ from rnnbench.execution.thread_policy import apply_threading, choose_threading
 from rnnbench.execution.session import RunOutcome, run_sweep
 from rnnbench.records import CaseConfig, RunInfo, RunSettings, TimerSettings
 from rnnbench.render.plots import matplotlib_missing
+from rnnbench.render.progress import TerminalCaseProgress, run_progress
 from rnnbench.render.terminal import print_summary
 from rnnbench.render.run_folder import ReportPaths, write_run_folder
 from rnnbench.request.model_options import refuse_untrainable
@@ -243,12 +238,13 @@ def finish_run_folder(outcome: RunOutcome, registry, err: Console) -> ReportPath
 def execute_request(request: RunRequest, registry, cases: list[CaseConfig], settings: RunSettings, *, out: Path,
                     resume: str | None, command: str, show_progress: bool, err: Console,
                     settings_extra: dict[str, Any] | None = None, environment: dict[str, Any] | None = None,
-                    notes: list[str] = ()) -> RunOutcome:
+                    notes: list[str] = (), warn_sharing: bool = True) -> RunOutcome:
     """Run the cases (a new run, or ``resume``'s) and store them; a progress bar on ``err`` if asked.
 
     ``settings_extra`` is stored with a new run's settings (``rnnbench study run`` tags its sweeps);
     ``environment`` adds to a new run's environment record; ``notes`` are warnings printed once
-    the run exists (so that a request refused before prints its one error line alone).
+    the run exists (so that a request refused before prints its one error line alone); ``warn_sharing``
+    False: the caller chose the workers for cases whose results do not depend on timing (no warning).
     """
     def on_start(run, to_run, already_done):
         done = f", {already_done} already done" if already_done else ""
@@ -258,20 +254,21 @@ def execute_request(request: RunRequest, registry, cases: list[CaseConfig], sett
         err.print(f"run {run.run_id}: {to_run} case(s) to run{done}; if it stops, continue with:{sep}"
                   f"{resume_command(out, run.run_id)}", highlight=False, soft_wrap=not err.is_terminal)
         for note in notes:
-            err.print(f"rnnbench: warning: {note}", highlight=False, soft_wrap=True, markup=False)
+            err.print(f"rnnbench: warning: {note}", highlight=False, soft_wrap=not err.is_terminal, markup=False)
 
     kwargs = dict(executor=request.executor, out_dir=out, command=command, resume=resume,
                   request=request.to_dict(), on_start=on_start, settings_extra=settings_extra,
                   environment=environment,
                   executor_options=ExecutorOptions(timeout=request.timeout, workers=request.workers,
-                                                   scheduler=request.scheduler))
+                                                   scheduler=request.scheduler, warn_sharing=warn_sharing))
     if not show_progress:
         return run_sweep(cases, registry, settings, **kwargs)
-    columns = [TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()]
     # The bar starts only once the run exists: an error before that (a bad --out, a missing executor
     # package) is then the only thing printed.
-    progress = Progress(*columns, console=err, transient=False)
+    progress = run_progress(err)
     bar = None
+    case_row = TerminalCaseProgress(progress)  # steps, loss and time left of the case running in this process
+    kwargs["executor_options"] = dataclasses.replace(kwargs["executor_options"], case_observer=case_row)
 
     def on_start_with_bar(run, to_run, already_done):
         nonlocal bar
@@ -283,6 +280,7 @@ def execute_request(request: RunRequest, registry, cases: list[CaseConfig], sett
         mark = "ok" if result.status == "ok" else result.status.upper()
         progress.update(bar, completed=index, total=total,
                         description=f"{result.config.model} {result.config.task}: {mark}")
+        case_row.case_finished()
 
     kwargs["on_start"] = on_start_with_bar
     try:

@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from rich.console import Console
-from rich.table import Table
 from rich.text import Text
 
 from rnnbench.analysis.studies import evaluate
@@ -31,6 +30,7 @@ from rnnbench.execution.interrupts import sigterm_as_interrupt
 from rnnbench.execution.session import RunOutcome
 from rnnbench.manager import Registry
 from rnnbench.records import DEVICES
+from rnnbench.render.fit import Column, print_fitted
 from rnnbench.render.study_report import StudyReportPaths, print_claims_table, write_study_report
 from rnnbench.request.options import BY_KEY
 from rnnbench.request.run_request import parse_layer, resolve_request
@@ -98,18 +98,19 @@ def _profile(spec: StudySpec, profile: str) -> str:
 
 def list_studies(args: argparse.Namespace) -> int:
     registry = load_plugins(args.plugins)
-    console = Console()
-    if not console.is_terminal:
-        console = Console(width=160)
-    table = Table(title="studies (rnnbench study run NAME [--profile PROFILE])")
-    for col in ("study", "claims", "profiles", "description", "plugin"):
-        table.add_column(col, overflow="fold")
+    # fitted as the run's table is: the terminal's width, or COLUMNS when piped; names never break,
+    # text wraps between words, and the plugin and then the profiles go first when it is narrow
+    columns = [Column("study", priority=0), Column("claims", priority=0, wrap=True, wrap_at=44),
+               Column("profiles", priority=2, wrap=True, wrap_at=30), Column("description", priority=1, wrap=True),
+               Column("plugin", priority=3)]
+    rows = []
     for name in sorted(registry.studies):
         spec = registry.studies[name]
         claims = "\n".join(f"{c.number or i}. {c.title}" for i, c in enumerate(spec.claims, start=1))
         profiles = "; ".join(f"{p}: {len(s)} sweeps, seeds {_seeds(s)}" for p, s in spec.profiles.items())
-        table.add_row(name, Text(claims), Text(profiles), Text(spec.description), registry.owners.get(name, ""))
-    console.print(table)
+        rows.append([name, claims, profiles, spec.description, registry.owners.get(name, "")])
+    print_fitted(Console(), columns, rows, title="studies (rnnbench study run NAME [--profile PROFILE])",
+                 hint="a wider terminal, or COLUMNS when piped, shows them", show_lines=True)
     if not registry.studies:
         print("no studies installed")
     return 0
@@ -149,7 +150,8 @@ def run_study(args: argparse.Namespace) -> int:
             head = f"[{index}/{len(sweeps)}] sweep {sweep.name}"
             sweep_started = time.perf_counter()
             outcome = _run_sweep(args, spec, profile, sweep, request, cases, settings, sweep_overrides, stored,
-                                 registry, err, head=head)
+                                 registry, err, head=head,
+                                 workers_chosen=bool(side_by_side(sweep, overrides, args.device)))
             if outcome is None:
                 continue
             err.print(Text(f"{head}: {len(outcome.results)} case(s) in {time.perf_counter() - sweep_started:.0f} s"
@@ -227,8 +229,12 @@ def _plan_sweep(spec: StudySpec, sweep, overrides: dict[str, Any], device: str |
 
 
 def _run_sweep(args, spec: StudySpec, profile: str, sweep, request, cases, settings, overrides, stored, registry,
-               err: Console, head: str) -> RunOutcome | None:
-    """Run one planned sweep (new, or continuing its stored run); ``None`` when all its cases are stored."""
+               err: Console, head: str, workers_chosen: bool = False) -> RunOutcome | None:
+    """Run one planned sweep (new, or continuing its stored run); ``None`` when all its cases are stored.
+
+    ``workers_chosen``: the study placed the sweep's cases side by side itself (:func:`side_by_side`), so
+    the executor's warning about a ``--workers`` the user never gave is left out.
+    """
     out = Path(args.out)
     tag = study_tag(spec, profile, sweep, len(cases), args.device)
     previous = stored.get(tag["fingerprint"])
@@ -251,7 +257,8 @@ def _run_sweep(args, spec: StudySpec, profile: str, sweep, request, cases, setti
     command = "rnnbench run " + " ".join(shlex.quote(a) for a in [*sweep.argv(), *_device_argv(args.device),
                                                                   *_override_argv(overrides)])
     outcome = execute_request(request, registry, cases, settings, out=out, resume=resume, command=command,
-                              show_progress=not args.no_progress, err=err, settings_extra={"study": tag})
+                              show_progress=not args.no_progress, err=err, settings_extra={"study": tag},
+                              warn_sharing=not workers_chosen)
     finish_run_folder(outcome, registry, err)
     return outcome
 

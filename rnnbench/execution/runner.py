@@ -24,6 +24,7 @@ from rnnbench.execution.budget_load import CHANGE_CPUS, BudgetLoad
 from rnnbench.execution.environment import cpu_model
 from rnnbench.execution.evaluation import evaluate, evaluate_lengths
 from rnnbench.execution.load import LoadMeter
+from rnnbench.execution.progress import CaseObserver, StepReporter, report
 from rnnbench.execution.thread_policy import ThreadGovernor, case_threads, probe_threads
 from rnnbench.execution.lr_grid import record_choice, select_rate
 from rnnbench.execution.timing import Measurement, time_call
@@ -37,7 +38,7 @@ from rnnbench.records import (
     RunSettings,
     Series,
 )
-from rnnbench.task_api import Task, baseline_entries
+from rnnbench.task_api import Task, bare_numbers, baseline_entries, baselines_by_metric, stored_name
 
 
 @functools.lru_cache(maxsize=8)
@@ -46,11 +47,11 @@ def registry_for(plugin_modules: tuple[str, ...]) -> Registry:
     return load_registry(plugin_modules)
 
 
-def execute_job(job: CaseJob, registry: Registry | None = None) -> CaseResult:
-    """Run a job; loads the plugins (once per process) when no registry is given."""
+def execute_job(job: CaseJob, registry: Registry | None = None, observer: CaseObserver | None = None) -> CaseResult:
+    """Run a job; loads the plugins (once per process) when no registry is given; ``observer`` hears how it goes."""
     if registry is None:
         registry = registry_for(job.plugin_modules)
-    return run_case(job.config, registry, job.settings)
+    return run_case(job.config, registry, job.settings, observer)
 
 
 def worker_facts(threads: int) -> dict[str, Any]:
@@ -113,8 +114,13 @@ def _governor(settings: RunSettings, config: CaseConfig) -> ThreadGovernor | Non
     return ThreadGovernor(cap=cap, threads=settings.threads, set_threads=torch.set_num_threads, clock=time.monotonic)
 
 
-def run_case(config: CaseConfig, registry: Registry, settings: RunSettings) -> CaseResult:
-    """Run every requested scenario of one case; never raises for a plugin's failure."""
+def run_case(config: CaseConfig, registry: Registry, settings: RunSettings,
+             observer: CaseObserver | None = None) -> CaseResult:
+    """Run every requested scenario of one case; never raises for a plugin's failure.
+
+    ``observer`` hears of each phase and of training's progress, between steps and outside every timed call
+    (:mod:`rnnbench.execution.progress`).
+    """
     # chosen here, in the process that runs the case: one per free CPU now; once the model is built,
     # _settle_threads keeps more than one only where they speed up its forward (rnnbench.execution.thread_policy)
     threads, why = case_threads(settings.threads, settings.auto_threads)
@@ -124,9 +130,11 @@ def run_case(config: CaseConfig, registry: Registry, settings: RunSettings) -> C
     result.worker["threads_reason"] = why
     start = time.perf_counter()
     meter = LoadMeter()
+    if observer is not None:
+        report(observer.case_started, config)
     try:
         with meter, thread_limit(threads):
-            _run_scenarios(config, registry, dataclasses.replace(settings, threads=threads), result)
+            _run_scenarios(config, registry, dataclasses.replace(settings, threads=threads), result, observer)
     except (KeyboardInterrupt, SystemExit):
         raise
     except BaseException as exc:  # a plugin's failure is this case's failure only
@@ -200,7 +208,8 @@ def _settle_threads(model: Model, task: Task, config: CaseConfig, settings: RunS
     return dataclasses.replace(settings, threads=threads)
 
 
-def _run_scenarios(config: CaseConfig, registry: Registry, settings: RunSettings, result: CaseResult) -> None:
+def _run_scenarios(config: CaseConfig, registry: Registry, settings: RunSettings, result: CaseResult,
+                   observer: CaseObserver | None = None) -> None:
     seed_everything(config.seed)
     task = build_task(config, registry)
     model = build_model(config, registry, task)
@@ -219,12 +228,14 @@ def _run_scenarios(config: CaseConfig, registry: Registry, settings: RunSettings
     init_probe = gradients.take(model, task, B) if "gradients" in settings.scenarios else None
     trained = False
     for scenario in settings.scenarios:
+        if observer is not None and scenario != "gradients":
+            report(observer.phase, _PHASES.get(scenario, scenario))
         if scenario == "train":
             task_at = lambda length: build_task(config, registry, length)  # noqa: E731
             if config.lr_grid:  # the chosen rate's model goes on to the other scenarios
-                model = _train_on_grid(config, registry, task, settings, result, task_at)
+                model = _train_on_grid(config, registry, task, settings, result, task_at, observer)
             else:
-                _train(model, task, config, settings, result, task_at)
+                _train(model, task, config, settings, result, task_at, observer)
             trained = True
         elif scenario == "forward":
             _forward(model, task, config, settings, result)
@@ -234,6 +245,10 @@ def _run_scenarios(config: CaseConfig, registry: Registry, settings: RunSettings
             raise ValueError(f"unknown scenario '{scenario}'")
     if init_probe is not None:
         gradients.record(result, init_probe, gradients.take(model, task, B) if trained else None)
+
+
+#: what the progress display calls each scenario's phase
+_PHASES = {"train": "training", "forward": "timing forward", "decode": "timing decode"}
 
 
 def _timing_metrics(scenario: str, name: str, m: Measurement, work: float, work_unit: str,
@@ -249,14 +264,16 @@ def _timing_metrics(scenario: str, name: str, m: Measurement, work: float, work_
 
 
 def _train(model: Model, task: Task, config: CaseConfig, settings: RunSettings, result: CaseResult,
-           task_at: Callable[[int], Task]) -> None:
+           task_at: Callable[[int], Task], observer: CaseObserver | None = None) -> None:
     """Train at the case's rate, then evaluate on the test split."""
-    _fit(model, task, config, settings, result)
+    _fit(model, task, config, settings, result, observer)
+    if observer is not None:
+        report(observer.phase, "testing")
     _test(model, task, config, settings, result, task_at)
 
 
 def _train_on_grid(config: CaseConfig, registry: Registry, task: Task, settings: RunSettings, result: CaseResult,
-                   task_at: Callable[[int], Task]) -> Model:
+                   task_at: Callable[[int], Task], observer: CaseObserver | None = None) -> Model:
     """--lr-grid: train at each rate, keep the best on the validation split, test it (rnnbench.execution.lr_grid)."""
     B = config.batch_size
 
@@ -265,7 +282,9 @@ def _train_on_grid(config: CaseConfig, registry: Registry, task: Task, settings:
         rated = dataclasses.replace(config, lr=rate)
         candidate = build_model(rated, registry, task)
         record = CaseResult(config=rated)
-        _fit(candidate, task, rated, settings, record)
+        if observer is not None:
+            report(observer.phase, f"training at lr {rate:g}")
+        _fit(candidate, task, rated, settings, record, observer)
         return candidate, record
 
     def validation_score(candidate: Model) -> float:
@@ -278,6 +297,8 @@ def _train_on_grid(config: CaseConfig, registry: Registry, task: Task, settings:
     result.details.update(choice.result.details)
     record_choice(result, choice, task.primary_metric, task.higher_is_better,
                   f"mean over {settings.eval_batches} validation batches of {B}")
+    if observer is not None:
+        report(observer.phase, "testing")
     _test(choice.model, task, dataclasses.replace(config, lr=choice.lr), settings, result, task_at)
     return choice.model
 
@@ -291,7 +312,8 @@ def flops_budget_steps(model: Model, config: CaseConfig, seq_len: int) -> int:
     return max(1, int(config.flops_budget // per_step))
 
 
-def _fit(model: Model, task: Task, config: CaseConfig, settings: RunSettings, result: CaseResult) -> None:
+def _fit(model: Model, task: Task, config: CaseConfig, settings: RunSettings, result: CaseResult,
+         observer: CaseObserver | None = None) -> None:
     """Train for ``config.steps`` steps, until ``config.time_budget_s`` seconds have passed, or for
     as many steps as ``config.flops_budget`` allows.
 
@@ -312,6 +334,9 @@ def _fit(model: Model, task: Task, config: CaseConfig, settings: RunSettings, re
     step = 0
     load = BudgetLoad(budget, settings.threads) if budget is not None else None
     governor = _governor(settings, config)
+    # after each step's timer has stopped; at most a few calls a second reach the observer
+    reporter = None if observer is None else StepReporter(
+        observer, total_steps=None if budget is not None else steps_to_run, budget_s=budget)
     cpu_start = time.process_time()
     train_start = time.perf_counter()
     while (step < steps_to_run) if budget is None else (time.perf_counter() - train_start < budget):
@@ -339,6 +364,8 @@ def _fit(model: Model, task: Task, config: CaseConfig, settings: RunSettings, re
         if not math.isfinite(loss):
             raise FloatingPointError(f"training diverged: loss is {loss} at step {step}")
         step += 1
+        if reporter is not None:
+            reporter.step_done(step, losses[-1], now - train_start)
     train_time = time.perf_counter() - train_start
     if governor is not None:
         result.details["threads_during_training"] = governor.facts()
@@ -406,17 +433,27 @@ def _test(model: Model, task: Task, config: CaseConfig, settings: RunSettings, r
            else f"over the whole test set ({whole} batches of {B})")
     for key, value in scores.items():
         result.metrics.append(Metric("train", f"eval_{key}", value, "", how))
-    baselines = baseline_entries(task.baselines())
-    for key, baseline in baselines.items():
+    declared = task.baselines()
+    for key, baseline in baseline_entries(declared).items():
         result.metrics.append(Metric("train", f"baseline_{key}", baseline.value, "", baseline.label))
-    if task.primary_metric in baselines:
-        result.details["baseline_kind"] = baselines[task.primary_metric].kind
+    primary_baselines = baselines_by_metric(declared).get(task.primary_metric, ())
+    if primary_baselines:
+        result.details["baseline_kind"] = primary_baselines[0].kind
+        # every baseline of the primary metric, for the table's legend, the findings and the report
+        result.details["baselines"] = [
+            {"kind": b.kind, "label": b.label, "short": b.short_label, "value": b.value,
+             "column": f"baseline_{stored_name(task.primary_metric, b, i == 0)}"}
+            for i, b in enumerate(primary_baselines)]
+    if bare := bare_numbers(declared):  # said once in the run's legend: the plugin predates rnnbench.Baseline
+        result.details["baseline_bare_numbers"] = bare
     if settings.eval_seq_lens:
         evaluate_lengths(model, task, config.seq_len, task_at, settings.eval_seq_lens, B,
                          settings.eval_batches, scores, result)
     result.details["primary_metric"] = task.primary_metric
     result.details["higher_is_better"] = task.higher_is_better
     result.details["primary_metric_bounded"] = task.primary_metric_bounded
+    if task.metric_scale:
+        result.details["metric_scale"] = task.metric_scale
 
 
 def schedule_sentence(schedule: str, budgeted: bool) -> str:

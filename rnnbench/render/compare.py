@@ -14,6 +14,7 @@ from typing import Any
 from rnnbench.analysis.aa_history import HISTORY_LEVEL
 from rnnbench.analysis.compare import MIN_ROUNDS, Comparison, Row, Side
 from rnnbench.analysis.sources import LoadedRun
+from rnnbench.render.fit import Column, fit, print_fitted, table_width, target_width
 from rnnbench.render.markdown import markdown_table
 from rnnbench.render.terminal import plain_console
 from rnnbench.stats import fmt_bytes, fmt_count, fmt_time
@@ -133,25 +134,44 @@ def calibration_lines(c: Comparison) -> list[str]:
     return lines
 
 
-def render_table(c: Comparison, console: Any) -> None:
-    from rich.table import Table
+def _columns(whole_figures: bool) -> list[Column]:
+    """The terminal table's columns. ``whole_figures``: BASE and NEW never wrap (the CI, then the p value,
+    are left out first); else they wrap after their spread ("70.8 ms ±13.9 ms" / "(n=397)") and the CI
+    and the p value make room for them."""
+    if whole_figures:
+        figure = {"justify": "right"}
+        extra = [Column("NEW/BASE [CI] or Δ", "NEW/BASE", priority=2, wrap=True, wrap_at=22, justify="right"),
+                 Column("p", priority=3, justify="right")]
+    else:
+        figure = {"wrap": True, "room_first": True, "wrap_at": 17, "justify": "right"}
+        extra = []
+    return [Column("case", priority=0, wrap=True, wrap_at=30), Column("metric", priority=0, wrap=True, wrap_at=16),
+            Column("BASE", priority=0, **figure), Column("NEW", priority=0, **figure), *extra,
+            Column("verdict", priority=0, wrap=True, wrap_at=24, styles=_STYLE)]
 
+
+def print_rows(console: Any, rows: list[list[str]], title: str) -> None:
+    """The comparison's rows (``cells`` of each) as a table fitted to the console."""
+    width = target_width(console)
+    hint = "rnnbench compare --format markdown prints every column"
+    if width is None or table_width(fit(_columns(whole_figures=True), rows, width)) <= width:
+        print_fitted(console, _columns(whole_figures=True), rows, title=title, hint=hint)
+        return
+    print_fitted(console, _columns(whole_figures=False), [row[:4] + row[6:] for row in rows], title=title, hint=hint)
+    console.print(f"[dim]Not shown at {width} columns: {HEADER[4]}, {HEADER[5]} ({hint}).[/dim]", highlight=False)
+
+
+def render_table(c: Comparison, console: Any) -> None:
     console = plain_console(console)
     console.print(f"BASE: {c.base.describe()} from {c.base.origin}\nNEW:  {c.new.describe()} from {c.new.origin}")
     for line in _env_lines(c):
         console.print(f"[dim]environment differs: {line}[/dim]")
     for line in calibration_lines(c):
         console.print(f"[yellow]{line}[/yellow]" if line.startswith("warning") else f"[dim]{line}[/dim]")
-    table = Table(title=f"rnnbench compare: {summary_line(c)}")
-    for col in HEADER:
-        table.add_column(col, overflow="fold")
-    for row in c.rows:
-        row_cells = cells(row)
-        style = _STYLE.get(row.verdict)
-        if style:
-            row_cells[-1] = f"[{style}]{row_cells[-1]}[/{style}]"
-        table.add_row(*row_cells)
-    console.print(table)
+    # fitted as the run's table is: labels and verdicts wrap between words only, figures stay whole
+    # while the CI and then the p value can be left out; only where even that does not fit does a
+    # figure wrap between its words ("70.8 ms ±13.9 ms" / "(n=39)")
+    print_rows(console, [cells(row) for row in c.rows], f"rnnbench compare: {summary_line(c)}")
     for title, labels in (("only in BASE", c.only_in_base), ("only in NEW", c.only_in_new)):
         if labels:
             console.print(f"{title} ({len(labels)}): " + "; ".join(labels))

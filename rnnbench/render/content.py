@@ -259,12 +259,37 @@ def legend_lines(shown: dict[str, str], run: RunInfo, results: list[CaseResult])
                      " bought (the budget over the model's counted training FLOPs per step, rounded down).")
     primary = _shared_primary_metric(results) or "quality"
     if primary in shown:
-        lines.append(f"{named(primary)}: the task's primary metric on held-out test batches"
+        scales = sorted({r.details["metric_scale"] for r in results if r.details.get("metric_scale")})
+        scale = f", {'; '.join(scales)}" if scales else ""
+        lines.append(f"{named(primary)}: the task's primary metric on held-out test batches{scale}"
                      + (f"; {named('chance')}: what guessing scores." if "chance" in shown else "."))
+    lines += baseline_lines(results)
     if "params" in shown:
         lines.append(f"{named('params')}: trainable parameters, embedding and head included.")
     if "width" in shown:
         lines.append(f"{named('width')}: the core's width that ran, chosen by --match-params from --hidden.")
+    return lines
+
+
+def baseline_lines(results: list[CaseResult]) -> list[str]:
+    """Every baseline of a task that declares several (the table's column shows the first), one line per task
+    setting; and, once, a note that a plugin's baselines are bare numbers read as chance."""
+    sets: dict[str, tuple[str, str]] = {}  # task and options -> (metric, its baselines)
+    for r in results:
+        declared = r.details.get("baselines") or []
+        if len(declared) > 1:
+            label = " ".join([r.config.task, *(f"{k}={v}" for k, v in r.config.task_options)])
+            sets.setdefault(label, (r.details.get("primary_metric") or "quality",
+                                    ", ".join(f"{b['label']} {b['value']:.3g}" for b in declared)))
+    lines = []
+    for label, (metric, text) in sets.items():
+        where = f" of {label}" if len(sets) > 1 else ""
+        lines.append(f"Baselines{where} ({metric}; the baseline column shows the first): {text}.")
+    bare = sorted({r.config.task for r in results if r.details.get("baseline_bare_numbers")})
+    if bare:
+        lines.append(f"Note: {', '.join(bare)} declare{'s' if len(bare) == 1 else ''} baselines as bare numbers,"
+                     " shown as chance; a task names them with rnnbench.Baseline(value, kind, detail)"
+                     " (docs/api.md, 'Baselines').")
     return lines
 
 

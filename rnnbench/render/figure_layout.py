@@ -19,6 +19,8 @@ from typing import Iterable, Sequence, TypeVar
 
 #: more lines than this in one panel and the reader cannot match colours to the legend
 MAX_SERIES_PER_PANEL = 5
+#: the widest a legend entry gets, in characters, before it wraps onto another line
+LEGEND_LABEL_CHARS = 28
 #: panels per row of small multiples
 PANEL_COLUMNS = 3
 DPI = 100
@@ -74,8 +76,10 @@ def legend_outside(figure, axes) -> None:
             if label and not label.startswith("_"):
                 seen.setdefault(label, handle)
     if seen:
-        figure.legend(list(seen.values()), list(seen.keys()), loc="outside right upper", fontsize=8,
-                      frameon=False)
+        # a long label (a model option and task options) wraps rather than widening the legend until
+        # constrained layout leaves the panels a sliver
+        labels = ["\n".join(textwrap.wrap(label, LEGEND_LABEL_CHARS)) or label for label in seen]
+        figure.legend(list(seen.values()), labels, loc="outside right upper", fontsize=8, frameon=False)
 
 
 def title(figure, text: str, fontsize: int = 12) -> str:

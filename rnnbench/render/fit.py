@@ -28,6 +28,9 @@ class Column:
     :param priority: 0 is never left out; higher numbers go first.
     :param wrap: text that may wrap between words (a failure reason); other cells stay on one line.
     :param wrap_at: the width a wrapping column asks for at most.
+    :param styles: a cell's rich style by its first word (a verdict: ``{"slower": "bold red"}``).
+    :param room_first: given its full width before the other columns share the room left (a figure
+        that may wrap, but reads best whole).
     """
 
     name: str
@@ -36,6 +39,8 @@ class Column:
     wrap: bool = False
     wrap_at: int = 40
     justify: str = "left"
+    styles: dict[str, str] = field(default_factory=dict)
+    room_first: bool = False
 
 
 @dataclass
@@ -86,7 +91,7 @@ def fit(columns: Sequence[Column], rows: Sequence[Sequence[str]], width: int | N
                 break
             # the least important goes first; among equals, the rightmost
             keep.remove(max(droppable, key=lambda i: (columns[i].priority, i)))
-        widths = _widths([bounds[i] for i in keep], width)
+        widths = _widths([bounds[i] for i in keep], width, [columns[i].room_first for i in keep])
         candidate = FittedTable([columns[i] for i in keep], [[r[i] for i in keep] for r in rows], widths,
                                 [headers[i] for i in keep],
                                 [columns[i].name for i in range(len(columns)) if i not in keep])
@@ -96,19 +101,26 @@ def fit(columns: Sequence[Column], rows: Sequence[Sequence[str]], width: int | N
     return best
 
 
-def _widths(bounds: list[tuple[int, int]], width: int | None) -> list[int]:
-    """Each column its narrowest width, then the room left shared out, narrowest need first."""
+def _widths(bounds: list[tuple[int, int]], width: int | None, first: Sequence[bool] = ()) -> list[int]:
+    """Each column its narrowest width, then the room left shared out: the ``first`` columns first, then
+    narrowest need first."""
     if width is None:
         return [high for _, high in bounds]
     widths = [low for low, _ in bounds]
     room = width - (sum(widths) + _COLUMN_OVERHEAD * len(widths) + 1)
-    for i in sorted(range(len(bounds)), key=lambda i: bounds[i][1] - bounds[i][0]):
+    first = list(first) or [False] * len(bounds)
+    for i in sorted(range(len(bounds)), key=lambda i: (not first[i], bounds[i][1] - bounds[i][0])):
         if room <= 0:
             break
         extra = min(room, bounds[i][1] - widths[i])
         widths[i] += extra
         room -= extra
     return widths
+
+
+def table_width(fitted: FittedTable) -> int:
+    """The cells a fitted table takes, borders included."""
+    return sum(fitted.widths) + _COLUMN_OVERHEAD * len(fitted.widths) + 1
 
 
 def rich_table(fitted: FittedTable, title: str | None = None, **table_options: Any):
@@ -120,8 +132,9 @@ def rich_table(fitted: FittedTable, title: str | None = None, **table_options: A
     for column, header, w in zip(fitted.columns, fitted.headers, fitted.widths):
         table.add_column(header, width=w, justify=column.justify,
                          no_wrap=not column.wrap and cell_len(header) <= w, overflow="fold")
-    for row in fitted.rows:
-        table.add_row(*(Text(cell) for cell in row))  # cells are text, never rich markup
+    for row in fitted.rows:  # cells are text, never rich markup
+        table.add_row(*(Text(cell, style=column.styles.get(cell.split(" ", 1)[0], "")) if column.styles
+                        else Text(cell) for column, cell in zip(fitted.columns, row)))
     return table
 
 
@@ -133,14 +146,14 @@ def target_width(console: Any) -> int | None:
 
 
 def print_fitted(console: Any, columns: Sequence[Column], rows: Sequence[Sequence[str]], title: str | None = None,
-                 hint: str = "all columns are in results.csv and the report") -> FittedTable:
+                 hint: str = "all columns are in results.csv and the report", **table_options: Any) -> FittedTable:
     """Fit, print, and name what was left out; returns the fitted table."""
     from rich.console import Console
     from rich.markup import escape
 
     width = target_width(console)
     fitted = fit(columns, rows, width)
-    table = rich_table(fitted, title=title)
+    table = rich_table(fitted, title=title, **table_options)
     if width is None:  # as wide as the table needs: nothing wraps in a pipe
         needed = sum(fitted.widths) + _COLUMN_OVERHEAD * len(fitted.widths) + 1
         console = Console(file=console.file, width=max(needed, cell_len(title or "")), no_color=True)

@@ -12,13 +12,14 @@ from typing import Any
 
 from rnnbench.analysis.history import History, Point, RunRow
 from rnnbench.errors import UsageError
+from rnnbench.extras import install_hint
 from rnnbench.render import figure_layout
 from rnnbench.render.fit import Column, print_fitted
 from rnnbench.render.markdown import markdown_table
 from rnnbench.render.plots import time_unit
 from rnnbench.stats import fmt_bytes, fmt_time
 
-PLOT_HINT = "--plot needs matplotlib: install rnnbench[plot] (pip install 'rnnbench[plot]')"
+PLOT_HINT = f"--plot needs matplotlib: {install_hint('plot')}"
 
 
 def _fmt(value: float | None, unit: str) -> str:
@@ -40,12 +41,16 @@ def cell(point: Point | None, unit: str) -> str:
 
 
 def history_rows(h: History) -> tuple[list[str], list[list[str]]]:
-    header = ["date (UTC)", "run", "commit", "threads", *h.cases.values()]
+    """Runs as rows, cases as columns: the cases with the most runs first (a case with one value has no
+    history to read, and a narrow terminal leaves out the rightmost cases)."""
+    points = {cid: sum(cid in run.points for run in h.runs) for cid in h.cases}
+    cases = sorted(h.cases, key=lambda cid: -points[cid])  # stable: first seen first among equals
+    header = ["date (UTC)", "run", "commit", "threads", *(h.cases[cid] for cid in cases)]
     rows = []
     for run in h.runs:
         when = time.strftime("%Y-%m-%d %H:%M", time.gmtime(run.created_at))
         commit = (run.commit or "-")[:10] + ("+dirty" if run.commit and run.commit.endswith("+dirty") else "")
-        rows.append([when, run.run_id, commit, str(run.threads), *(cell(run.points.get(cid), h.unit) for cid in h.cases)])
+        rows.append([when, run.run_id, commit, str(run.threads), *(cell(run.points.get(cid), h.unit) for cid in cases)])
     return header, rows
 
 

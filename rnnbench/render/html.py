@@ -22,7 +22,8 @@ body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; li
 h1 { font-size: 1.4rem; } h2 { font-size: 1.2rem; margin-top: 2rem; } h3 { font-size: 1rem; }
 code, pre { font-family: ui-monospace, SFMono-Regular, Menlo, monospace; font-size: 0.85em; }
 pre { overflow-x: auto; padding: 0.5rem; border: 1px solid #8884; }
-.table-wrap { overflow-x: auto; -webkit-overflow-scrolling: touch; border: 1px solid #8884; }
+.table-wrap { overflow-x: auto; -webkit-overflow-scrolling: touch; border: 1px solid #8884;
+              width: fit-content; max-width: 100%; }  /* the box ends where its table ends */
 table { border-collapse: collapse; font-size: 0.85rem; }
 th, td { padding: 0.3rem 0.5rem; text-align: left; border-bottom: 1px solid #8883; }
 td { white-space: nowrap; }  /* a number keeps its unit and spread; headers wrap between words */

@@ -12,6 +12,7 @@ nothing leaks between figures.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable
@@ -21,6 +22,7 @@ import pandas as pd
 
 from rnnbench.analysis.axes import add_per_token_columns, axis_label, other_varying_axes, series_label, swept_axis
 from rnnbench.analysis.frame import primary_metric, primary_metrics
+from rnnbench.extras import install_hint
 from rnnbench.records import CaseResult, machine_line
 from rnnbench.render import figure_layout
 from rnnbench.sweep_axes import BY_NAME
@@ -29,7 +31,7 @@ from rnnbench.sweep_axes import BY_NAME
 TORCH_FORWARD = "torch.inference_mode"
 PLAIN_FORWARD = "a plain call, no autograd to switch off"
 
-INSTALL_HINT = "plots need matplotlib: pip install 'rnnbench[plot]', then rebuild them with 'rnnbench report RUN_ID'"
+INSTALL_HINT = f"plots need matplotlib: {install_hint('plot')}, then rebuild them with 'rnnbench report RUN_ID'"
 
 
 @dataclass(frozen=True)
@@ -303,12 +305,43 @@ def _plot_series(ax, ok: pd.DataFrame, axis: str, column: str, scale: float, col
                     label=label, color=colour[label])
         xs += list(points["x"])
         ys += list(points["y"])
-        if baseline and baseline in rows:
-            base = _aggregate(rows, axis, baseline)
-            kinds = rows["baseline_kind"].dropna().unique() if "baseline_kind" in rows else []
-            name = str(kinds[0]) if len(kinds) == 1 else "chance" if not len(kinds) else "baseline"
-            ax.plot(base["x"], base["y"], linestyle="--", color="gray", linewidth=1, label=f"{name} (task baseline)")
+        if baseline:
+            ys += _draw_baselines(ax, rows, axis, baseline)
     return xs, ys
+
+
+#: line styles of a task's baselines, first to last (all gray: the models have the colours)
+_BASELINE_STYLES = ("--", ":", "-.", (0, (1, 3)))
+
+
+def baseline_columns(rows: pd.DataFrame, first: str) -> list[tuple[str, str]]:
+    """``(legend name, frame column)`` of every baseline of the rows' primary metric: a task's several
+    baselines by name (rnnbench.task_api.Baseline), else its one, ``first``, by its kind."""
+    named: list[tuple[str, str]] = []
+    if "baselines" in rows and rows["baselines"].notna().any():
+        named = [(name, f"train_{column}") for name, column in json.loads(rows["baselines"].dropna().iloc[0])]
+    if not named:
+        kinds = rows["baseline_kind"].dropna().unique() if "baseline_kind" in rows else []
+        named = [(str(kinds[0]) if len(kinds) == 1 else "chance" if not len(kinds) else "baseline", first)]
+    return [(name, column) for name, column in named if column in rows and rows[column].notna().any()]
+
+
+def _draw_baselines(ax, rows: pd.DataFrame, axis: str | None, first: str) -> list[float]:
+    """Each baseline as a gray line: against the swept axis where it has two points or more, else across
+    the whole panel (a line through one point would not show); returns the values, so that the y axis
+    includes them."""
+    drawn = []
+    for style, (name, column) in zip(_BASELINE_STYLES, baseline_columns(rows, first)):
+        base = _aggregate(rows, axis, column) if axis else pd.DataFrame({"y": [rows[column].median()]})
+        if base.empty:
+            continue
+        label = f"{name} {base['y'].iloc[0]:.3g} (baseline)" if len(base) == 1 else f"{name} (baseline)"
+        if len(base) == 1:
+            ax.axhline(base["y"].iloc[0], linestyle=style, color="gray", linewidth=1, label=label)
+        else:
+            ax.plot(base["x"], base["y"], linestyle=style, color="gray", linewidth=1, label=label)
+        drawn += list(base["y"])
+    return drawn
 
 
 def _panel_plot(ok: pd.DataFrame, x: str, column: str, *, scale: float, xlabel: str, ylabel: str,
@@ -412,6 +445,9 @@ def _pareto_plot(ok: pd.DataFrame, machine: str, folder: Path) -> PlotFigure | N
         column = f"train_eval_{metric}"
         for model, rows in data.groupby("model", sort=False):
             ax.scatter(rows["train_time_s"], rows[column], label=model, s=30)
+        # the baselines, across the panel: the y axis spans them, so a 1-point gap between models is
+        # seen against what a reader judges it by (majority class, 1-NN DTW), not magnified to fill it
+        _draw_baselines(ax, data, None, f"train_baseline_{metric}")
         front = pareto_front(pd.DataFrame({"x": data["train_time_s"], "y": data[column]}), _direction(data))
         if len(front) >= 2:  # one case on the front: there is no line to draw, nor to name
             drawn = True
@@ -430,7 +466,8 @@ def _pareto_plot(ok: pd.DataFrame, machine: str, folder: Path) -> PlotFigure | N
     quality = metrics[0] if len(groups) == 1 else "quality"
     what = f"held-out {metrics[0]}" if len(groups) == 1 else "each task's held-out primary metric (one panel per task)"
     caption = (f"Each point is one case: {what} after training against the wall-clock time its"
-               f" training steps took (time.perf_counter around the whole training loop).{line} {machine}.")
+               f" training steps took (time.perf_counter around the whole training loop).{line} Gray lines:"
+               f" the task's baselines. {machine}.")
     return _finish(figure, f"Held-out {quality} vs training time (Pareto view)", caption,
                    folder / "pareto_accuracy_vs_training_time.png")
 

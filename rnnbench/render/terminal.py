@@ -22,10 +22,13 @@ PIPE_WIDTH = 220
 
 
 def plain_console(console: Any) -> Any:
-    """``console`` itself on a terminal; when piped or in CI, a wide console on the same file."""
+    """``console`` itself on a terminal or where COLUMNS gives a width (rich reads it); when piped or in CI
+    without one, a wide console on the same file."""
+    import os
+
     from rich.console import Console
 
-    if console.is_terminal:
+    if console.is_terminal or os.environ.get("COLUMNS", "").isdigit():
         return console
     return Console(width=PIPE_WIDTH, file=console.file)
 

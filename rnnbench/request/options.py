@@ -19,6 +19,7 @@ from typing import Any, Callable
 from rnnbench.errors import UsageError
 from rnnbench.model_api import LR_SCHEDULES
 from rnnbench.records import DEFAULT_SCENARIOS, DEVICES, SCENARIOS, TimerSettings
+from rnnbench.specs import DTYPES
 
 
 @dataclass
@@ -282,6 +283,9 @@ class Option:
     metavar: str | None = None
     #: values from several places add up (``-p A -p B``) instead of the later replacing the earlier
     accumulates: bool = False
+    #: what the help says is the default when the option is not given ("off"); empty: the task's (axes)
+    #: or none
+    unset: str = ""
 
     @property
     def cli_flag(self) -> str:
@@ -299,7 +303,7 @@ OPTIONS: tuple[Option, ...] = (
     Option("hidden", int_list(1), "width of the core", "axes"),
     Option("layers", int_list(1), "recurrent layers or Transformer blocks", "axes"),
     Option("device", choice_list(DEVICES), "cpu and/or cuda", "axes"),
-    Option("dtype", name_list, "parameter dtype", "axes"),
+    Option("dtype", name_list, f"parameter dtype: {', '.join(DTYPES)}", "axes"),
     Option("seeds", int_list(0), "seeds", "axes"),
     Option("steps", int_list(1), "training steps", "axes"),
     Option("lr", float_list, "Adam learning rate", "axes"),
@@ -309,10 +313,10 @@ OPTIONS: tuple[Option, ...] = (
     Option("lr_schedule", choice_list(LR_SCHEDULES), "learning-rate schedule: constant, or warmup-cosine"
            " (linear warm-up over the first 5%% of training, then cosine decay to 10%% of the rate)", "axes"),
     Option("time_budget", float_list, "train each case for this many seconds of wall clock instead of --steps"
-           " (evaluation outside it)", "axes", metavar="SECONDS"),
+           " (evaluation outside it)", "axes", metavar="SECONDS", unset="off"),
     Option("flops_budget", float_list, "train each case for as many steps as this many training FLOPs"
            " allow (the model's counted FLOPs per training step, forward and backward, decide its steps;"
-           " at least one) instead of --steps", "axes", metavar="FLOPS"),
+           " at least one) instead of --steps", "axes", metavar="FLOPS", unset="off"),
     Option("task_opt", task_options, "a task option (repeatable), e.g. copy.num_symbols=5", "axes",
            metavar="TASK.KEY=VALUE", accumulates=True),
     Option("model_opt", model_options, "a model option (repeatable), e.g. transformer.heads=4; ARCH or"
@@ -343,7 +347,7 @@ def default_text(key: str) -> str:
     """The default of an option as the help shows it."""
     value = getattr(RunRequest(), key)
     if value is None:
-        return "the task's" if BY_KEY[key].group == "axes" else "none"
+        return BY_KEY[key].unset or ("the task's" if BY_KEY[key].group == "axes" else "none")
     if isinstance(value, list):
         return ",".join(str(v) for v in value) or "none"
     return str(value)

@@ -29,12 +29,13 @@ from dataclasses import dataclass
 from typing import Any, Iterable, Iterator
 
 from rnnbench.errors import RnnbenchError, UsageError
+from rnnbench.extras import install_hint
 from rnnbench.execution.runner import execute_job, registry_for
 from rnnbench.hookspecs import hookimpl
 from rnnbench.records import CaseJob, CaseResult
 from rnnbench.specs import ExecutorOptions, ExecutorSpec
 
-INSTALL_HINT = "--executor dask needs dask.distributed: install rnnbench[dask]"
+INSTALL_HINT = f"--executor dask needs dask.distributed: {install_hint('dask')}"
 
 #: a worker started with ``--resources rnnbench_case=1`` runs one case at a time whatever its nthreads
 CASE_RESOURCE = "rnnbench_case"

@@ -31,7 +31,7 @@ class LocalExecutor:
 
     def map(self, jobs: Iterable[CaseJob]) -> Iterator[CaseResult]:
         for job in jobs:
-            yield execute_job(job, self.options.registry)
+            yield execute_job(job, self.options.registry, self.options.case_observer)
 
     def close(self) -> None:
         pass

@@ -279,7 +279,7 @@ class ProcessExecutor:
 
     def _warn_about_sharing(self, job: CaseJob) -> None:
         cores = os.cpu_count() or 1
-        if self.workers > 1 and not self._warned:
+        if self.workers > 1 and self.options.warn_sharing and not self._warned:
             self._warned = True
             print(f"rnnbench: warning: --workers {self.workers} runs {self.workers} cases at once with"
                   f" {job.settings.threads} thread(s) each on {cores} core(s): concurrent cases share the"

@@ -40,8 +40,8 @@ class ParityTask(rnnbench.Task):
     def metrics(self, outputs: np.ndarray, batch: rnnbench.Batch) -> dict[str, float]:
         return rnnbench.classification_metrics(outputs, batch)
 
-    def baselines(self) -> dict[str, float]:
-        return {"accuracy": 0.5, "cross_entropy": math.log(2)}
+    def baselines(self) -> dict[str, rnnbench.Baseline]:
+        return {"accuracy": rnnbench.Baseline(0.5, "chance"), "cross_entropy": rnnbench.Baseline(math.log(2), "chance")}
 
 
 def check_options(options: dict, seq_len: int) -> None:
