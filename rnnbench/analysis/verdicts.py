@@ -59,7 +59,6 @@ from dataclasses import dataclass, replace
 from typing import Iterable, Mapping, Sequence, Union
 
 import numpy as np
-from scipy import stats as sps
 
 from rnnbench.analysis.terms import TOLERANCE, unequal
 from rnnbench.study_api import INCONCLUSIVE, MIXED, NOT_SUPPORTED, SUPPORTED, Verdict
@@ -141,13 +140,17 @@ def p_values(est: np.ndarray, se: np.ndarray, df: np.ndarray) -> np.ndarray:
     est, se, df = np.broadcast_arrays(*(np.asarray(v, float) for v in (est, se, df)))
     with np.errstate(divide="ignore", invalid="ignore"):
         t = np.abs(est) / se
-    p = 2 * sps.t.sf(t, df)
+    from scipy.stats import t as student_t  # deferred: study plugins load this module for `rnnbench list`
+
+    p = 2 * student_t.sf(t, df)
     return np.where(se > 0, p, np.where(est == 0, 1.0, 0.0))
 
 
 def half_width(se: np.ndarray, df: np.ndarray, alpha: np.ndarray | float) -> np.ndarray:
     """Half the width of the two-sided (1 − alpha) t interval."""
-    return sps.t.ppf(1 - np.asarray(alpha, float) / 2, df) * se
+    from scipy.stats import t as student_t
+
+    return student_t.ppf(1 - np.asarray(alpha, float) / 2, df) * se
 
 
 def holm(p: np.ndarray, alpha: float = ALPHA) -> tuple[np.ndarray, np.ndarray]:
