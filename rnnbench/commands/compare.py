@@ -111,7 +111,7 @@ def _settings(args: argparse.Namespace) -> CompareSettings:
 
 
 def run(args: argparse.Namespace) -> int:
-    from rnnbench.render.compare import render_json, render_markdown, render_table
+    from rnnbench.render.compare import render_json, render_markdown, render_table  # deferred: fast start
     from rich.console import Console
 
     load_named_plugins(args.plugins)

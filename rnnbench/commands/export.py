@@ -33,7 +33,7 @@ def add_parser(sub: Any, add_common: Callable[[argparse.ArgumentParser], None]) 
 
 
 def run(args: argparse.Namespace) -> int:
-    from rnnbench.render.export import export_document, pytest_benchmark_document
+    from rnnbench.render.export import export_document, pytest_benchmark_document  # deferred: fast start
     load_named_plugins(args.plugins)
     loaded = load_run_source(args.run, Path(args.out), "RUN")
     if args.format == "json":

@@ -43,7 +43,8 @@ def _names(text: str) -> list[str]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from rnnbench.render.history import plot_history, render_markdown, render_table, require_matplotlib
+    from rnnbench.render.history import (  # deferred: fast start
+        plot_history, render_markdown, render_table, require_matplotlib)
     from rich.console import Console
 
     load_named_plugins(args.plugins)

@@ -1,4 +1,4 @@
-"""``rnnbench run``: expand a request into cases, run them, store them, report them."""
+"""``rnnbench run``: its arguments, and its handler: resolve the request, run it through the service, print the summary."""
 
 from __future__ import annotations
 
@@ -7,9 +7,12 @@ import shlex
 from pathlib import Path
 from typing import Any
 
+from rich.console import Console
+
 from rnnbench.analysis.sources import store_run_id
 from rnnbench.commands.common import add_out, load_plugins, results_folder
 from rnnbench.errors import OptionError, UsageError
+from rnnbench.execution.interrupts import interrupt_once
 from rnnbench.records import RunInfo
 from rnnbench.request.options import OPTIONS, default_text, switch
 from rnnbench.request.run_request import locate_option_error, resolve_request, resume_command
@@ -52,14 +55,11 @@ _NOT_REQUEST = ("out", "resume", "sweep", "no_progress", "debug", "handler", "co
 
 
 def run(args: argparse.Namespace) -> int:
-    # deferred: the service loads pandas (the run folder), which --help and list do without
-    from rich.console import Console
-
-    from rnnbench.execution.interrupts import interrupt_once
-    from rnnbench.render.plots import matplotlib_missing
-    from rnnbench.render.run_console import ConsoleObserver
-    from rnnbench.render.terminal import print_summary
-    from rnnbench.run_service import asked_threads, check_kept, plan_cases, run_request, start_process
+    from rnnbench.render.plots import matplotlib_missing  # deferred: fast start
+    from rnnbench.render.run_console import ConsoleObserver  # deferred: fast start
+    from rnnbench.render.terminal import print_summary  # deferred: fast start
+    from rnnbench.run_service import (  # deferred: fast start
+        asked_threads, check_kept, plan_cases, run_request, start_process)
 
     out = results_folder(args.out)
     flags = {k: v for k, v in vars(args).items() if k not in _NOT_REQUEST}

@@ -126,10 +126,9 @@ def _seeds(sweeps) -> str:
 # -- run --------------------------------------------------------------------------------------
 
 def run_study(args: argparse.Namespace) -> int:
-    # deferred: the service and the report load pandas and scipy, which --help and list do without
-    from rnnbench.render.run_console import ConsoleObserver
-    from rnnbench.render.study_report import print_claims_table
-    from rnnbench.run_service import start_process
+    from rnnbench.render.run_console import ConsoleObserver  # deferred: fast start
+    from rnnbench.render.study_report import print_claims_table  # deferred: fast start
+    from rnnbench.run_service import start_process  # deferred: fast start
 
     out = results_folder(args.out)
     overrides = _overrides(args)
@@ -221,7 +220,7 @@ def _sweep_plugins(spec: StudySpec, sweep) -> list[str]:
 def _plan_sweep(spec: StudySpec, sweep, overrides: dict[str, Any], device: str | None, registry: Registry,
                 observer: ConsoleObserver):
     """(sweep, request, cases, settings) of one sweep; its errors name the study and the sweep (exit 2)."""
-    from rnnbench.run_service import plan_cases
+    from rnnbench.run_service import plan_cases  # deferred: fast start
 
     where = f"study '{spec.name}', sweep '{sweep.name}'"
     unknown = sorted(set(sweep.flags) - set(BY_KEY))
@@ -241,7 +240,7 @@ def _run_sweep(args, spec: StudySpec, profile: str, sweep, request, cases, setti
                start: ProcessStart, observer: ConsoleObserver, head: str) -> RunOutcome | None:
     """Run one planned sweep (new, or continuing its stored run) as ``rnnbench run`` runs a request;
     ``None`` when all its cases are stored."""
-    from rnnbench.run_service import check_kept, run_request
+    from rnnbench.run_service import check_kept, run_request  # deferred: fast start
 
     err = observer.err
     out = Path(args.out)
@@ -328,8 +327,8 @@ def _done_ok(out: Path, run_id: str) -> set[str]:
 
 def _write_report(out: Path, spec: StudySpec, profile: str,
                   device: str | None = None) -> tuple[StudyReportPaths, list]:
-    from rnnbench.analysis.studies import evaluate
-    from rnnbench.render.study_report import write_study_report
+    from rnnbench.analysis.studies import evaluate  # deferred: fast start
+    from rnnbench.render.study_report import write_study_report  # deferred: fast start
 
     folder = report_folder(out, spec.name, profile, device)
     db = out / DEFAULT_DB_NAME
@@ -352,7 +351,7 @@ def _write_report(out: Path, spec: StudySpec, profile: str,
 
 
 def report_study(args: argparse.Namespace) -> int:
-    from rnnbench.render.study_report import print_claims_table
+    from rnnbench.render.study_report import print_claims_table  # deferred: fast start
 
     registry: Registry = load_plugins(args.plugins)
     out = Path(args.out)
