@@ -31,7 +31,7 @@ from rnnbench.render.run_folder import ReportPaths, write_run_folder
 from rnnbench.request.model_options import refuse_untrainable
 from rnnbench.request.options import RunRequest
 from rnnbench.request.run_request import resume_command
-from rnnbench.request.sweep import axes_of, check_size, expand
+from rnnbench.request.sweep import check_size, expand
 from rnnbench.specs import ExecutorOptions
 from rnnbench.task_api import MAX_CORPUS_ENV
 
@@ -96,9 +96,8 @@ def plan_cases(request: RunRequest, registry: Registry, observer: RunObserver
     ``--threads`` is kept as given; without it each case chooses its threads where it runs, up to every core
     (:mod:`rnnbench.execution.thread_policy`).
     """
-    axes = axes_of(request)
-    check_size(axes, request.max_cases)
-    expansion = expand(axes, registry)
+    check_size(request, request.max_cases)
+    expansion = expand(request, registry)
     if "train" in request.scenarios:
         refuse_untrainable(expansion.cases, registry)
     for note in expansion.skipped:

@@ -12,7 +12,8 @@ from rnnbench.execution.lr_grid import GridFailed, select_rate
 from rnnbench.model_api import FINAL_LR_FRACTION, WARMUP_FRACTION, lr_factor
 from rnnbench.records import CaseConfig, CaseResult, RunSettings
 from rnnbench.request.run_request import resolve_request
-from rnnbench.request.sweep import SweepAxes, expand
+from rnnbench.request.options import RunRequest
+from rnnbench.request.sweep import expand
 from rnnbench.store import DEFAULT_DB_NAME, ResultsStore
 from run_helpers import one_line_error
 
@@ -37,7 +38,7 @@ def test_warmup_cosine_rises_linearly_then_decays_to_a_tenth():
 
 
 def _trained_rate(registry, model, schedule):
-    [config] = expand(SweepAxes(models=[model], tasks=["copy"], seq_len=[3], batch_size=[4], hidden=[8],
+    [config] = expand(RunRequest(models=[model], tasks=["copy"], seq_len=[3], batch_size=[4], hidden=[8],
                                 steps=[20], lr=[0.01], lr_schedule=[schedule]), registry).cases
     task = runner.build_task(config, registry)
     built = runner.build_model(config, registry, task)

@@ -6,6 +6,7 @@ import pandas as pd
 import pytest
 
 from rnnbench.request import sweep as sw
+from rnnbench.request.options import RunRequest
 from rnnbench.records import CaseConfig
 from rnnbench.analysis.match_params import TOLERANCE, choose_width, match_params, registry_param_counter
 from rnnbench.analysis.match_params import ARCHITECTURE
@@ -14,7 +15,7 @@ from rnnbench.store import DEFAULT_DB_NAME, ResultsStore
 
 
 def expand(registry, **axes):
-    return sw.expand(sw.SweepAxes(**axes), registry).cases
+    return sw.expand(RunRequest(**axes), registry).cases
 
 
 def built_params(registry, case):
