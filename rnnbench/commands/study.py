@@ -27,7 +27,7 @@ from rnnbench.commands.common import add_out, load_plugins, results_folder
 from rnnbench.errors import RnnbenchError, UsageError
 from rnnbench.manager import Registry
 from rnnbench.records import DEVICES
-from rnnbench.request.options import BY_KEY
+from rnnbench.request.options import BY_KEY, THREADS_WHEN_ABSENT
 from rnnbench.request.run_request import parse_layer, resolve_request
 from rnnbench.store import DEFAULT_DB_NAME, ResultsStore
 from rnnbench.study_api import StudySpec
@@ -65,7 +65,8 @@ def add_parser(sub, add_common) -> None:
     run.add_argument("--workers", default=None, help="worker processes (executors that start them)")
     run.add_argument("--scheduler", default=None, help="cluster scheduler address (executors that use one)")
     run.add_argument("--timeout", default=None, help="seconds per case (executors that can stop one)")
-    run.add_argument("--threads", default=None, help="threads for torch and BLAS in every case (default: all cores)")
+    run.add_argument("--threads", default=None, help="threads for torch and BLAS in every case (default:"
+                     f" {THREADS_WHEN_ABSENT})")
     run.add_argument("--device", default=None, choices=DEVICES,
                      help="run every sweep on this device (default: each sweep's own, cpu); a device given"
                      " here makes its own runs and report")
