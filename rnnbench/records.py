@@ -21,8 +21,6 @@ DEVICES = ("cpu", "cuda")
 #: what a case can do; each scenario adds its own metrics
 SCENARIOS = ("train", "forward", "decode", "gradients")
 DEFAULT_SCENARIOS = ("train", "forward")
-#: statuses of a finished case; everything but "ok" is an error row
-STATUSES = ("ok", "error", "timeout", "oom", "crashed", "skipped")
 
 #: field metadata for CaseConfig fields added after the first release: they count in the
 #: case id only when set, so the ids of cases stored before them stay what they were

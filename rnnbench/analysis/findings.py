@@ -26,6 +26,7 @@ from typing import Iterable, Sequence
 import numpy as np
 import pandas as pd
 
+from rnnbench.analysis.frame import higher_is_better as _higher_is_better
 from rnnbench.analysis.frame import primary_metric
 from rnnbench.stats import estimate_ratio, fmt_bytes, fmt_time
 from rnnbench.sweep_axes import AXES, BY_NAME, POINT_AXES
@@ -302,13 +303,6 @@ def _quality(points, varying: list[str], compact: bool) -> list[Finding]:
     if parts:
         out.append(Finding("quality", "Most accurate on held-out data: " + "; ".join(parts) + "."))
     return out
-
-
-def _higher_is_better(rows: pd.DataFrame) -> bool:
-    """The task's direction of its primary metric (higher is better when the rows do not say)."""
-    if "higher_is_better" in rows and rows["higher_is_better"].notna().any():
-        return bool(rows["higher_is_better"].dropna().iloc[0])
-    return True
 
 
 def _families(points) -> list[Finding]:
