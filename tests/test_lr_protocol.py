@@ -148,9 +148,8 @@ def test_grid_and_schedule_from_a_sweep_file_and_from_a_study_layer(tmp_path):
         resolve_request({}, sweep=bad)
 
 
-def test_a_grid_case_is_another_case_and_old_configs_read_without_one():
-    plain = CaseConfig(model="lstm@torch", task="copy", task_options=(), seq_len=3, batch_size=2, hidden=8,
-                       layers=1, device="cpu", dtype="float32", seed=0, steps=1, lr=1e-3)
+def test_a_grid_case_is_another_case_and_old_configs_read_without_one(make_case):
+    plain = make_case()
     stored = plain.to_dict()
     for key in ("lr_grid", "lr_schedule"):
         stored.pop(key)

@@ -125,9 +125,8 @@ def test_rates_steps_and_seeds_of_one_point_share_one_match(registry):
         assert abs(built_params(registry, case) - target) <= TOLERANCE * target
 
 
-def test_configs_stored_before_matched_params_read_as_unmatched():
-    stored = CaseConfig(model="lstm@torch", task="copy", task_options=(), seq_len=3, batch_size=2, hidden=8,
-                        layers=1, device="cpu", dtype="float32", seed=0, steps=1, lr=1e-3).to_dict()
+def test_configs_stored_before_matched_params_read_as_unmatched(make_case):
+    stored = make_case().to_dict()
     stored.pop("matched_params")
     config = CaseConfig.from_dict(stored)
     assert config.matched_params is None

@@ -9,13 +9,13 @@ from rnnbench.render.measurements import budget_table, gradient_table, length_ta
 from rnnbench.request.run_request import resolve_request
 from rnnbench.request.options import RunRequest
 from rnnbench.request.sweep import expand
+from conftest import case
 from run_helpers import one_line_error
 
 
 def config(model="lstm@torch", seed=0, budget=None, task="copy", seq_len=10) -> CaseConfig:
-    return CaseConfig(model=model, task=task, task_options=(), seq_len=seq_len, batch_size=8, hidden=16, layers=1,
-                      device="cpu", dtype="float32", seed=seed, steps=0 if budget else 100, lr=1e-3,
-                      time_budget_s=budget)
+    return case(model=model, task=task, seq_len=seq_len, batch_size=8, hidden=16, seed=seed,
+                steps=0 if budget else 100, time_budget_s=budget)
 
 
 def result(metrics, details=None, **config_fields) -> CaseResult:

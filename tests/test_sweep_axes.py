@@ -20,9 +20,8 @@ def test_every_field_of_a_case_is_a_declared_axis_or_says_why_not():
     assert not stale, f"rnnbench.sweep_axes names fields CaseConfig no longer has: {sorted(stale)}"
 
 
-def test_a_case_label_tags_the_axes_marked_for_it():
-    config = CaseConfig(model="lstm@torch", task="copy", task_options=(), seq_len=64, batch_size=8, hidden=32,
-                        layers=1, device="cpu", dtype="float32", seed=0, steps=30, lr=0.003, time_budget_s=0.3)
+def test_a_case_label_tags_the_axes_marked_for_it(make_case):
+    config = make_case(seq_len=64, batch_size=8, hidden=32, steps=30, lr=0.003, time_budget_s=0.3)
     assert config.label() == "lstm@torch copy T=64 B=8 H=32 L=1 seed=0 budget=0.3s"
     assert BY_NAME["task_options"].tag('{"n": 3}') == "n=3"
     assert BY_NAME["lr"].tag(np.float64(0.001)) == "lr=0.001"
