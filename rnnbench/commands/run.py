@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import shlex
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 
@@ -17,6 +17,9 @@ from rnnbench.records import RunInfo
 from rnnbench.request.options import OPTIONS, default_text, switch
 from rnnbench.request.run_request import locate_option_error, resolve_request, resume_command
 from rnnbench.store import DEFAULT_DB_NAME, ResultsStore
+
+if TYPE_CHECKING:
+    from rnnbench.run_service import FinishedRun
 
 
 def add_parser(sub, add_common) -> None:
@@ -55,9 +58,7 @@ _NOT_REQUEST = ("out", "resume", "sweep", "no_progress", "debug", "handler", "co
 
 
 def run(args: argparse.Namespace) -> int:
-    from rnnbench.render.plots import matplotlib_missing  # deferred: fast start
     from rnnbench.render.run_console import ConsoleObserver  # deferred: fast start
-    from rnnbench.render.terminal import print_summary  # deferred: fast start
     from rnnbench.run_service import (  # deferred: fast start
         asked_threads, check_kept, plan_cases, run_request, start_process)
 
@@ -91,19 +92,8 @@ def run(args: argparse.Namespace) -> int:
     with interrupt_once() as interrupts:
         finished = run_request(request, registry, cases, settings, start=start, out=out, command=command,
                                observer=observer, resume=args.resume, kept=kept)
-        outcome, paths = finished.outcome, finished.paths
-        print_summary(outcome.results, outcome.run, Console(), found=paths.content.findings)
-        folder = outcome.run.folder
-        sep = "\n" if err.is_terminal else "  "
-        err.print(f"results: {folder / 'results.csv'}{sep}report: {folder / 'report.md'}  {folder / 'report.html'}"
-                  f"{sep}database: {out / DEFAULT_DB_NAME}", soft_wrap=not err.is_terminal, highlight=False,
-                  markup=False)
-        missing = matplotlib_missing()
-        if missing and outcome.results:
-            err.print(f"rnnbench: note: the report has no plots: {missing}", markup=False, highlight=False)
-        if outcome.left_to_others:
-            err.print(f"rnnbench: note: {len(outcome.left_to_others)} case(s) were left to another process that is"
-                      " resuming this run (claimed in the database); it stores them", markup=False, highlight=False)
+        _print_finished(finished, out, err)
+    outcome = finished.outcome
     if interrupts.held:
         err.print(f"rnnbench: note: {interrupts.held} more interrupt(s) held until the run folder was written",
                   markup=False, highlight=False)
@@ -117,6 +107,26 @@ def run(args: argparse.Namespace) -> int:
         err.print(f"[red]{len(failed)} of {len(outcome.results)} case(s) failed[/red]; their rows say why")
         return 1
     return 0
+
+
+def _print_finished(finished: FinishedRun, out: Path, err: Console) -> None:
+    """The summary table on stdout; where the results went, and what the report lacks, on stderr."""
+    from rnnbench.render.plots import matplotlib_missing  # deferred: fast start
+    from rnnbench.render.terminal import print_summary  # deferred: fast start
+
+    outcome, paths = finished.outcome, finished.paths
+    print_summary(outcome.results, outcome.run, Console(), found=paths.content.findings)
+    folder = outcome.run.folder
+    sep = "\n" if err.is_terminal else "  "
+    err.print(f"results: {folder / 'results.csv'}{sep}report: {folder / 'report.md'}  {folder / 'report.html'}"
+              f"{sep}database: {out / DEFAULT_DB_NAME}", soft_wrap=not err.is_terminal, highlight=False,
+              markup=False)
+    missing = matplotlib_missing()
+    if missing and outcome.results:
+        err.print(f"rnnbench: note: the report has no plots: {missing}", markup=False, highlight=False)
+    if outcome.left_to_others:
+        err.print(f"rnnbench: note: {len(outcome.left_to_others)} case(s) were left to another process that is"
+                  " resuming this run (claimed in the database); it stores them", markup=False, highlight=False)
 
 
 def _stored_run(out_dir: Path, run_id: str) -> RunInfo:

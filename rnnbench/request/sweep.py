@@ -98,6 +98,32 @@ def expand(
     is unavailable here or does not support a requested device or dtype is left
     out with its reason, unless that leaves nothing to run.
     """
+    model_specs, task_specs = _resolve(request, registry, cuda_probe)
+    skipped: list[str] = []
+    usable = []
+    for spec in model_specs:
+        reason = spec.unavailable_reason()
+        if reason:
+            skipped.append(f"{spec.name}: not available ({reason})")
+        else:
+            usable.append(spec)
+
+    widths = request.hidden or sorted({t.defaults.hidden for t in task_specs})
+    model_options = resolve_model_options(request.model_opt, model_specs, widths)
+    cases: list[CaseConfig] = []
+    for task in task_specs:
+        cases += _task_cases(request, task, usable, model_options, skipped)
+    if not cases:
+        reasons = "; ".join(skipped) if skipped else "the sweep is empty"
+        raise UsageError(f"nothing to run: {reasons}")
+    # One case per id, in the order given (a repeated axis value is not repeated work).
+    unique = list({case.case_id: case for case in cases}.values())
+    return Expansion(cases=unique, skipped=skipped)
+
+
+def _resolve(request: RunRequest, registry: Registry, cuda_probe: Callable[[], bool]) -> tuple[list, list]:
+    """The request's model and task specs (each once, in the order named), its options, devices and dtypes
+    checked against them (a :class:`UsageError` otherwise)."""
     model_specs = []
     for name in request.models:
         spec = registry.resolve_model(name)
@@ -122,47 +148,36 @@ def expand(
     for dtype in request.dtype:
         if dtype not in DTYPES:
             raise UsageError(f"--dtype: '{dtype}' is not one of {', '.join(DTYPES)}")
+    return model_specs, task_specs
 
-    skipped: list[str] = []
-    usable = []
-    for spec in model_specs:
-        reason = spec.unavailable_reason()
-        if reason:
-            skipped.append(f"{spec.name}: not available ({reason})")
-        else:
-            usable.append(spec)
 
-    widths = request.hidden or sorted({t.defaults.hidden for t in task_specs})
-    model_options = resolve_model_options(request.model_opt, model_specs, widths)
+def _task_cases(request: RunRequest, task: TaskSpec, usable: list, model_options: dict,
+                skipped: list[str]) -> list[CaseConfig]:
+    """One task's cases: its options converted, each usable model times the product of the multiplied axes.
 
-    cases: list[CaseConfig] = []
+    A point a model cannot run (its device or dtype) is added to ``skipped`` once.
+    """
+    options = dict(task.options)
+    for key, value in request.task_opt.get(task.name, {}).items():
+        options[key] = convert_option(task, key, value)
+    frozen_options = tuple(sorted(options.items()))
+    d = task.defaults
+    check_task_options(task, options, request.seq_len or [d.seq_len])
+    grid = tuple(request.lr_grid or ())
     axes = multiplied_axes()
-    for task in task_specs:
-        options = dict(task.options)
-        for key, value in request.task_opt.get(task.name, {}).items():
-            options[key] = convert_option(task, key, value)
-        frozen_options = tuple(sorted(options.items()))
-        d = task.defaults
-        check_task_options(task, options, request.seq_len or [d.seq_len])
-        grid = tuple(request.lr_grid or ())
-        for spec, values in itertools.product(usable, itertools.product(*(axis_values(a, request, task)
-                                                                           for a in axes))):
-            point = dict(zip((a.name for a in axes), values))
-            # a grid replaces the one rate (0, as steps are 0 under a budget); the family's default otherwise
-            point["lr"] = 0.0 if grid else d.lr_for(spec.family) if point["lr"] is None else point["lr"]
-            note = _unsupported(spec, point["device"], point["dtype"])
-            if note is not None:
-                if note not in skipped:
-                    skipped.append(note)
-                continue
-            cases.append(CaseConfig(model=spec.name, task=task.name, task_options=frozen_options, lr_grid=grid,
-                                    model_options=model_options[spec.name], **point))
-    if not cases:
-        reasons = "; ".join(skipped) if skipped else "the sweep is empty"
-        raise UsageError(f"nothing to run: {reasons}")
-    # One case per id, in the order given (a repeated axis value is not repeated work).
-    unique = list({case.case_id: case for case in cases}.values())
-    return Expansion(cases=unique, skipped=skipped)
+    cases = []
+    for spec, values in itertools.product(usable, itertools.product(*(axis_values(a, request, task) for a in axes))):
+        point = dict(zip((a.name for a in axes), values))
+        # a grid replaces the one rate (0, as steps are 0 under a budget); the family's default otherwise
+        point["lr"] = 0.0 if grid else d.lr_for(spec.family) if point["lr"] is None else point["lr"]
+        note = _unsupported(spec, point["device"], point["dtype"])
+        if note is not None:
+            if note not in skipped:
+                skipped.append(note)
+            continue
+        cases.append(CaseConfig(model=spec.name, task=task.name, task_options=frozen_options, lr_grid=grid,
+                                model_options=model_options[spec.name], **point))
+    return cases
 
 
 def _unsupported(spec, device: str, dtype: str) -> str | None:
