@@ -245,7 +245,7 @@ class _Sweep:
         self.store.finish_run(run_id, "interrupted" if self.interrupted else "finished")
         results = self.store.results(run_id)
         # rnnbench_run_finished is called by the command once the run folder is written
-        # (rnnbench.commands.run.finish_run_folder), so that its plugins find the folder's files
+        # (rnnbench.run_service.finish_run_folder), so that its plugins find the folder's files
         return RunOutcome(run=self.run_info, results=results, interrupted=self.interrupted,
                           observer_errors=self.observer_errors, left_to_others=self.left_to_others)
 
