@@ -1,10 +1,11 @@
 """Running a request: the one service below the CLI that ``rnnbench run`` and ``rnnbench study run`` share.
 
 It owns what a run does besides parsing and printing: sampling the machine and choosing the
-threading (with the OpenMP wait policy) before the plugins load, planning the
-cases, executing them into the store and writing the run folder. Whatever it has to say goes
-to a :class:`~rnnbench.execution.observer.RunObserver` passed in (the commands pass one that prints to the terminal and
-draws the progress bar, :mod:`rnnbench.render.run_console`); the service prints nothing itself.
+threading (with the OpenMP wait policy) before the plugins load, planning the cases, executing
+them into the store and writing the run folder. Whatever it has to say goes to a
+:class:`~rnnbench.execution.observer.RunObserver` passed in (the commands pass one that prints
+to the terminal and draws the progress bar, :mod:`rnnbench.render.run_console`); the service
+prints nothing itself.
 
 A layer of its own between the commands and render/analysis: it writes the run folder
 (``render.run_folder``) and matches parameter counts (``analysis.match_params``), so it cannot
@@ -164,8 +165,9 @@ def run_request(request: RunRequest, registry: Registry, cases: list[CaseConfig]
     """Run the planned cases (a new run, or ``resume``'s), store them and write the run folder.
 
     The run's environment records the load and the threading of ``start`` (as this request's
-    threads see it; ``kept``: the settings of the run resumed); its warnings (a busy machine, a wait policy set too late) are told to the
-    observer once the run exists, so that a request refused before shows its one error alone.
+    threads see it; ``kept``: the settings of the run resumed); its warnings (a busy machine, a
+    wait policy set too late) are told to the observer once the run exists, so that a request
+    refused before shows its one error alone.
     ``settings_extra`` is stored with a new run's settings (``rnnbench study run`` tags its sweeps).
     Once the cases are done, interrupts are held (:func:`hold_interrupts`) until the folder is written.
     """

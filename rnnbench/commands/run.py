@@ -1,4 +1,4 @@
-"""``rnnbench run``: its arguments, and its handler: resolve the request, run it through the service, print the summary."""
+"""``rnnbench run``: its arguments, and its handler: resolve the request, run it (rnnbench.run_service), print it."""
 
 from __future__ import annotations
 
