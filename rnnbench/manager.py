@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import difflib
 import importlib
-import logging
 from dataclasses import dataclass, field
 from importlib import metadata
 from types import ModuleType
@@ -28,8 +27,6 @@ from rnnbench import hookspecs
 from rnnbench.errors import PluginError, UsageError
 from rnnbench.specs import ExecutorSpec, ModelSpec, TaskSpec
 from rnnbench.study_api import StudySpec
-
-log = logging.getLogger(__name__)
 
 ENTRY_POINT_GROUP = "rnnbench"
 

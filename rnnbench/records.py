@@ -21,8 +21,6 @@ DEVICES = ("cpu", "cuda")
 #: what a case can do; each scenario adds its own metrics
 SCENARIOS = ("train", "forward", "decode", "gradients")
 DEFAULT_SCENARIOS = ("train", "forward")
-#: statuses of a finished case; everything but "ok" is an error row
-STATUSES = ("ok", "error", "timeout", "oom", "crashed", "skipped")
 
 #: field metadata for CaseConfig fields added after the first release: they count in the
 #: case id only when set, so the ids of cases stored before them stay what they were
@@ -256,6 +254,59 @@ class Series:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "Series":
         return cls(**known_fields(cls, data))
+
+
+@dataclass(frozen=True)
+class RateOutcome:
+    """One rate of --lr-grid: its validation score, or why it has none."""
+
+    lr: float
+    status: str  # "ok", or the failure's class ("error", "oom")
+    score: float | None = None
+    error: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        entry: dict[str, Any] = {"lr": self.lr, "status": self.status, "valid": self.score}
+        if self.error:
+            entry["error"] = self.error
+        return entry
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "RateOutcome":
+        score = data.get("valid")
+        return cls(lr=float(data["lr"]), status=str(data.get("status", "")),
+                   score=None if score is None else float(score), error=str(data.get("error", "")))
+
+
+@dataclass(frozen=True)
+class LrGridRecord:
+    """What --lr-grid recorded in a case's ``details``: each rate's outcome, and the metric that scored them.
+
+    The runner writes it (:meth:`store`) and the report reads it (:meth:`read`): the keys of
+    ``details`` are named here alone.
+    """
+
+    outcomes: tuple[RateOutcome, ...]
+    #: the task's primary metric, on the validation split
+    metric: str
+
+    OUTCOMES_KEY = "lr_grid"
+    METRIC_KEY = "lr_grid_metric"
+
+    def store(self, details: dict[str, Any]) -> None:
+        details[self.OUTCOMES_KEY] = [o.to_dict() for o in self.outcomes]
+        details[self.METRIC_KEY] = self.metric
+
+    @classmethod
+    def read(cls, details: dict[str, Any]) -> "LrGridRecord | None":
+        """The record of a case trained on a grid, or ``None`` (no grid, or it failed before any rate ran)."""
+        entries = details.get(cls.OUTCOMES_KEY)
+        if not entries:
+            return None
+        return cls(tuple(RateOutcome.from_dict(e) for e in entries), str(details.get(cls.METRIC_KEY) or "score"))
+
+    def outcome(self, rate: float) -> RateOutcome | None:
+        return next((o for o in self.outcomes if o.lr == float(rate)), None)
 
 
 @dataclass

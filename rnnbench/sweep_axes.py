@@ -11,10 +11,13 @@ Each reader takes what it needs from this one table:
 * --match-params (rnnbench.analysis.match_params) sizes models to one count per value of
   the ``architecture`` axes;
 * case labels (CaseConfig.label, ``in_case_label``) and the columns of ``rnnbench
-  history`` tag a case with :meth:`Axis.tag`.
+  history`` tag a case with :meth:`Axis.tag`;
+* the sweep expansion (rnnbench.request.sweep) multiplies the values of every axis with a
+  request ``option`` (``--seeds`` gives ``seed``), the task's default where the request has none.
 
-A new field of CaseConfig is added here too, or named in :data:`NOT_AXES` with the reason;
-tests/test_sweep_axes.py fails otherwise.
+A new axis is one entry here and its CaseConfig field (and its ``rnnbench run`` option, in
+rnnbench.request.options); a new field of CaseConfig that is no axis is named in :data:`NOT_AXES`
+with the reason. tests/test_sweep_axes.py fails otherwise.
 """
 
 from __future__ import annotations
@@ -51,6 +54,14 @@ class Axis:
     #: it can change a model's parameter count: --match-params matches models within each value
     #: (the training protocol, lr, steps and budget among it, never splits a match)
     architecture: bool = False
+    #: the RunRequest field (and option key) whose list of values the sweep multiplies: ``seeds`` for
+    #: ``seed``; ``None`` for an axis expanded otherwise (per task, per model, or within a case)
+    option: str | None = None
+    #: the cases take the task's default (``TaskDefaults.<name>``) when the request gives no value
+    task_default: bool = False
+    #: request options that replace this axis: while one is given, the axis holds its "none" value
+    #: (0 steps: a budgeted case trains until its budget is spent; steps_reached says how many ran)
+    replaced_by: tuple[str, ...] = ()
 
     def text(self, value: Any) -> str:
         """The value as every output prints it: numbers with %g, options as KEY=VALUE,..."""
@@ -86,26 +97,30 @@ AXES: tuple[Axis, ...] = (
     Axis("task_options", "task options", "opts", "task options", "options {}", point=True, series=True, bare=True,
          architecture=True),
     Axis("seq_len", "T", "T", "--seq-len", "T={}", point=True, series=True, plot_x=True, in_case_label=True,
-         architecture=True),
+         architecture=True, option="seq_len", task_default=True),
     Axis("batch_size", "batch", "B", "batch size", "batch {}", point=True, series=True, plot_x=True,
-         in_case_label=True),
+         in_case_label=True, option="batch_size", task_default=True),
     Axis("hidden", "hidden", "H", "--hidden (width asked for)", "hidden {}", point=True, series=True, plot_x=True,
-         in_case_label=True, architecture=True),
+         in_case_label=True, architecture=True, option="hidden", task_default=True),
     Axis("layers", "layers", "L", "layers", "layers {}", point=True, series=True, plot_x=True, in_case_label=True,
-         architecture=True),
-    Axis("device", "device", "dev", "device", "{}", point=True, series=True, bare=True),
-    Axis("dtype", "dtype", "dtype", "dtype", "{}", point=True, series=True, bare=True),
-    Axis("seed", "seed", "seed", "seed", "seed {}", point=False, series=False, in_case_label=True),
-    Axis("steps", "steps", "steps", "training steps", "{} steps", point=True, series=True, plot_x=True),
-    Axis("lr", "lr", "lr", "learning rate", "lr {}", point=True, series=True, plot_x=True),
+         architecture=True, option="layers", task_default=True),
+    Axis("device", "device", "dev", "device", "{}", point=True, series=True, bare=True, option="device"),
+    Axis("dtype", "dtype", "dtype", "dtype", "{}", point=True, series=True, bare=True, option="dtype"),
+    Axis("seed", "seed", "seed", "seed", "seed {}", point=False, series=False, in_case_label=True, option="seeds"),
+    Axis("steps", "steps", "steps", "training steps", "{} steps", point=True, series=True, plot_x=True,
+         option="steps", task_default=True, replaced_by=("time_budget", "flops_budget")),
+    # no rate given: the model family's default, chosen per model at expansion
+    Axis("lr", "lr", "lr", "learning rate", "lr {}", point=True, series=True, plot_x=True, option="lr"),
     Axis("lr_grid", "lr grid", "lrs", "learning-rate grid (--lr-grid)", "learning rate chosen from {} on the"
          " validation split (--lr-grid)", point=True, series=True),
     Axis("lr_schedule", "lr schedule", "sched", "learning-rate schedule", "lr schedule {}", point=True,
-         series=True),
+         series=True, option="lr_schedule"),
     Axis("time_budget_s", "budget", "budget", "training budget (s of wall clock)",
-         "trained for {} s of wall clock (--time-budget)", point=True, series=True, in_case_label=True, unit="s"),
+         "trained for {} s of wall clock (--time-budget)", point=True, series=True, in_case_label=True, unit="s",
+         option="time_budget"),
     Axis("flops_budget", "FLOPs budget", "flops", "training budget (FLOPs)",
-         "trained for {} FLOPs (--flops-budget)", point=True, series=True, in_case_label=True),
+         "trained for {} FLOPs (--flops-budget)", point=True, series=True, in_case_label=True,
+         option="flops_budget"),
     # a model with other options is another line, but still the same model where findings compare models
     Axis("model_options", "model options", "model opts", "model options", "model options {}", point=False,
          series=True, bare=True),

@@ -12,7 +12,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
-from rnnbench.study_api import INCONCLUSIVE, SUPPORTED, StudyFigure, Verdict, machine_line
+from rnnbench.study_api import INCONCLUSIVE, SUPPORTED, StudyFigure, Verdict, machine_line  # noqa: F401 (machine_line: re-exported to the claims)
 
 Results = Sequence[Any]  # CaseResult objects; typed loosely so fabricated ones work in tests
 

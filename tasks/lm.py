@@ -34,7 +34,6 @@ import math
 import os
 import stat
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 from rnnbench.tasks._splits import split_rng

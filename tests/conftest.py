@@ -15,6 +15,24 @@ def pytest_ignore_collect(collection_path, config):
     return None
 
 
+#: the fields every test case shares unless it says otherwise: a tiny copy case on the CPU
+CASE_DEFAULTS = dict(model="lstm@torch", task="copy", task_options=(), seq_len=3, batch_size=2, hidden=8, layers=1,
+                     device="cpu", dtype="float32", seed=0, steps=1, lr=1e-3)
+
+
+def case(**fields):
+    """A ``CaseConfig`` from :data:`CASE_DEFAULTS` and the fields a test cares about."""
+    from rnnbench.records import CaseConfig
+
+    return CaseConfig(**{**CASE_DEFAULTS, **fields})
+
+
+@pytest.fixture
+def make_case():
+    """:func:`case`, as a fixture: ``make_case(seq_len=64, time_budget_s=0.3)``."""
+    return case
+
+
 @pytest.fixture(scope="session")
 def registry():
     from rnnbench.manager import load_registry

@@ -9,7 +9,7 @@ from torch import nn
 
 from rnnbench.execution.gradients import GradientProfile, fit_decay, last_position_batch, probe, profile_of
 from rnnbench.model_api import Batch, ModelConfig
-from rnnbench.torch_model import TorchBatch, TorchModel, masked_loss
+from rnnbench.torch_model import TorchModel, masked_loss
 
 
 def config(**overrides) -> ModelConfig:

@@ -10,9 +10,10 @@ from rnnbench.cli import main
 from rnnbench.execution import runner
 from rnnbench.execution.lr_grid import GridFailed, select_rate
 from rnnbench.model_api import FINAL_LR_FRACTION, WARMUP_FRACTION, lr_factor
-from rnnbench.records import CaseConfig, CaseResult, RunSettings
+from rnnbench.records import CaseConfig, CaseResult, LrGridRecord, RateOutcome, RunSettings
 from rnnbench.request.run_request import resolve_request
-from rnnbench.request.sweep import SweepAxes, expand
+from rnnbench.request.options import RunRequest
+from rnnbench.request.sweep import expand
 from rnnbench.store import DEFAULT_DB_NAME, ResultsStore
 from run_helpers import one_line_error
 
@@ -37,7 +38,7 @@ def test_warmup_cosine_rises_linearly_then_decays_to_a_tenth():
 
 
 def _trained_rate(registry, model, schedule):
-    [config] = expand(SweepAxes(models=[model], tasks=["copy"], seq_len=[3], batch_size=[4], hidden=[8],
+    [config] = expand(RunRequest(models=[model], tasks=["copy"], seq_len=[3], batch_size=[4], hidden=[8],
                                 steps=[20], lr=[0.01], lr_schedule=[schedule]), registry).cases
     task = runner.build_task(config, registry)
     built = runner.build_model(config, registry, task)
@@ -99,8 +100,8 @@ def test_a_grid_run_stores_the_grid_the_scores_and_reports_the_chosen_rate_only(
         [result] = store.results(store.run_ids()[-1])
     assert result.config.lr_grid == (1e-2, 1e9) and result.config.lr == 0.0
     chosen = result.metric("train", "lr_selected").value
-    entries = {e["lr"]: e for e in result.details["lr_grid"]}
-    assert entries[1e-2]["status"] == "ok" and math.isfinite(entries[1e-2]["valid"])
+    record = LrGridRecord.read(result.details)
+    assert record.outcome(1e-2).status == "ok" and math.isfinite(record.outcome(1e-2).score)
     assert result.curve("train", "lr_grid_valid").x == [1e-2, 1e9]
     [run_dir] = [p for p in grid_out.iterdir() if p.is_dir()]
     row = pd.read_csv(run_dir / "results.csv").iloc[0]
@@ -147,12 +148,33 @@ def test_grid_and_schedule_from_a_sweep_file_and_from_a_study_layer(tmp_path):
         resolve_request({}, sweep=bad)
 
 
-def test_a_grid_case_is_another_case_and_old_configs_read_without_one():
-    plain = CaseConfig(model="lstm@torch", task="copy", task_options=(), seq_len=3, batch_size=2, hidden=8,
-                       layers=1, device="cpu", dtype="float32", seed=0, steps=1, lr=1e-3)
+def test_a_grid_case_is_another_case_and_old_configs_read_without_one(make_case):
+    plain = make_case()
     stored = plain.to_dict()
     for key in ("lr_grid", "lr_schedule"):
         stored.pop(key)
     assert CaseConfig.from_dict(stored) == plain and CaseConfig.from_dict(stored).case_id == plain.case_id
     tuned = dataclasses.replace(plain, lr=0.0, lr_grid=(1e-3, 1e-2))
     assert CaseConfig.from_dict(tuned.to_dict()) == tuned and tuned.case_id != plain.case_id
+
+
+def test_the_report_reads_the_grid_record_the_runner_writes(make_case):
+    """execution.lr_grid writes and render.lr_grid reads one typed record (a renamed key cannot empty the table)."""
+    from rnnbench.execution.lr_grid import GridChoice, record_choice
+    from rnnbench.records import CaseResult
+    from rnnbench.render.lr_grid import lr_grid_table
+
+    config = make_case(lr=0.0, lr_grid=(1e-3, 1e-2))
+    result = CaseResult(config=config)
+    outcomes = [RateOutcome(1e-3, "ok", 0.75), RateOutcome(1e-2, "error", error="ValueError: diverged")]
+    record_choice(result, GridChoice(outcomes, 1e-3, 0.75, None, CaseResult(config=config)), "accuracy", True,
+                  "mean over 2 batches")
+    assert LrGridRecord.read(result.details) == LrGridRecord(tuple(outcomes), "accuracy")
+    header, [row] = lr_grid_table([result])
+    assert header[3] == "validation accuracy per rate"
+    assert row[3] == "0.001: 0.75 (chosen); 0.01: error (ValueError: diverged)" and row[4] == "0.001"
+
+
+def test_a_rate_outcome_round_trips_through_its_dict():
+    for outcome in (RateOutcome(3e-3, "ok", 0.5), RateOutcome(1.0, "oom", error="out of memory")):
+        assert RateOutcome.from_dict(outcome.to_dict()) == outcome

@@ -117,6 +117,7 @@ def test_a_dash_p_module_outside_any_distribution_says_so():
 def test_hooks_run_in_pluggys_order_and_a_failing_one_stops_none(registry):
     """tryfirst first, then the plugin registered last, trylast last; one raising changes nothing for the others."""
     import rnnbench
+    from rnnbench.manager import call_order
 
     calls = []
 
@@ -135,10 +136,13 @@ def test_hooks_run_in_pluggys_order_and_a_failing_one_stops_none(registry):
         registry.pm.register(plugin, name=name)
     try:
         failures = registry.notify("rnnbench_environment", env={})
+        # pluggy's order (test_call_order_is_the_order_pluggy_itself_calls checks call_order against pluggy)
+        expected = [impl.plugin_name for impl in call_order(registry.pm, "rnnbench_environment")
+                    if impl.plugin_name in dict(plugins)]
     finally:
         for name, _ in plugins:
             registry.pm.unregister(name=name)
-    assert calls == ["first", "late", "early", "last"]
+    assert calls == expected and calls[0] == "first" and calls[-1] == "last"
     assert failures == ["plugin 'late': rnnbench_environment raised RuntimeError: broken observer"]
 
 
@@ -148,3 +152,33 @@ def test_a_hook_wrapper_is_refused_at_load_with_one_line_naming_the_plugin():
     assert "\n" not in str(problem) and str(problem).startswith("plugin 'testplugins.wrapper_hook'")
     assert "rnnbench_case_finished (wrapper=True) is a hook wrapper" in str(problem)
     assert not registry.pm.has_plugin("testplugins.wrapper_hook") and "tiny@test" in registry.models
+
+
+@pytest.mark.parametrize("options", [
+    [{}, {}, {}],
+    [{"trylast": True}, {}, {"tryfirst": True}, {}],
+    [{"tryfirst": True}, {"tryfirst": True}, {"trylast": True}, {}, {"trylast": True}],
+])
+def test_call_order_is_the_order_pluggy_itself_calls(options):
+    """manager.call_order against a real pluggy call of the same hook: the same implementations, same order."""
+    import pluggy
+
+    import rnnbench
+    from rnnbench import hookspecs
+    from rnnbench.manager import call_order
+
+    pm = pluggy.PluginManager("rnnbench")
+    pm.add_hookspecs(hookspecs)
+    called = []
+
+    def observer(name, **hook_options):
+        class Observer:
+            @rnnbench.hookimpl(**hook_options)
+            def rnnbench_environment(self, env):
+                called.append(name)
+        return Observer()
+
+    for index, hook_options in enumerate(options):
+        pm.register(observer(f"p{index}", **hook_options), name=f"p{index}")
+    pm.hook.rnnbench_environment(env={})  # pluggy's own order
+    assert [impl.plugin_name for impl in call_order(pm, "rnnbench_environment")] == called

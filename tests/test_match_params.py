@@ -6,6 +6,7 @@ import pandas as pd
 import pytest
 
 from rnnbench.request import sweep as sw
+from rnnbench.request.options import RunRequest
 from rnnbench.records import CaseConfig
 from rnnbench.analysis.match_params import TOLERANCE, choose_width, match_params, registry_param_counter
 from rnnbench.analysis.match_params import ARCHITECTURE
@@ -14,7 +15,7 @@ from rnnbench.store import DEFAULT_DB_NAME, ResultsStore
 
 
 def expand(registry, **axes):
-    return sw.expand(sw.SweepAxes(**axes), registry).cases
+    return sw.expand(RunRequest(**axes), registry).cases
 
 
 def built_params(registry, case):
@@ -124,9 +125,8 @@ def test_rates_steps_and_seeds_of_one_point_share_one_match(registry):
         assert abs(built_params(registry, case) - target) <= TOLERANCE * target
 
 
-def test_configs_stored_before_matched_params_read_as_unmatched():
-    stored = CaseConfig(model="lstm@torch", task="copy", task_options=(), seq_len=3, batch_size=2, hidden=8,
-                        layers=1, device="cpu", dtype="float32", seed=0, steps=1, lr=1e-3).to_dict()
+def test_configs_stored_before_matched_params_read_as_unmatched(make_case):
+    stored = make_case().to_dict()
     stored.pop("matched_params")
     config = CaseConfig.from_dict(stored)
     assert config.matched_params is None

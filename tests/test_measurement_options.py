@@ -7,14 +7,15 @@ from rnnbench.errors import UsageError
 from rnnbench.records import CaseConfig, CaseResult, Metric, Series
 from rnnbench.render.measurements import budget_table, gradient_table, length_table, measurement_tables
 from rnnbench.request.run_request import resolve_request
-from rnnbench.request.sweep import SweepAxes, axes_of, expand
+from rnnbench.request.options import RunRequest
+from rnnbench.request.sweep import expand
+from conftest import case
 from run_helpers import one_line_error
 
 
 def config(model="lstm@torch", seed=0, budget=None, task="copy", seq_len=10) -> CaseConfig:
-    return CaseConfig(model=model, task=task, task_options=(), seq_len=seq_len, batch_size=8, hidden=16, layers=1,
-                      device="cpu", dtype="float32", seed=seed, steps=0 if budget else 100, lr=1e-3,
-                      time_budget_s=budget)
+    return case(model=model, task=task, seq_len=seq_len, batch_size=8, hidden=16, seed=seed,
+                steps=0 if budget else 100, time_budget_s=budget)
 
 
 def result(metrics, details=None, **config_fields) -> CaseResult:
@@ -29,7 +30,7 @@ def test_options_parse_and_reach_the_request():
                                "scenarios": "train,gradients"})
     assert request.time_budget == [20.0, 30.5] and request.eval_seq_len == [10, 20, 40]
     assert request.scenarios == ["train", "gradients"]
-    assert axes_of(request).time_budget == [20.0, 30.5]
+    assert request.time_budget == [20.0, 30.5]
 
 
 @pytest.mark.parametrize("flags, message", [
@@ -53,7 +54,7 @@ def test_a_bad_budget_is_one_line_and_exit_2(cli, tmp_path):
 
 
 def test_budgets_are_an_axis_of_cases_without_a_step_count(registry):
-    cases = expand(SweepAxes(models=["lstm", "mlp"], time_budget=[20.0, 30.0]), registry,
+    cases = expand(RunRequest(models=["lstm", "mlp"], time_budget=[20.0, 30.0]), registry,
                    cuda_probe=lambda: False).cases
     assert sorted((c.model, c.time_budget_s) for c in cases) == [
         ("lstm@torch", 20.0), ("lstm@torch", 30.0), ("mlp@torch", 20.0), ("mlp@torch", 30.0)]

@@ -8,14 +8,15 @@ from rnnbench.errors import UsageError
 from rnnbench.execution.runner import run_case
 from rnnbench.records import RunSettings, TimerSettings
 from rnnbench.request.model_options import refuse_untrainable
-from rnnbench.request.sweep import SweepAxes, expand
+from rnnbench.request.options import RunRequest
+from rnnbench.request.sweep import expand
 from test_sweep_file import resolved, write
 
 
 def axes(**overrides):
     fields = dict(models=["transformer", "lstm"], tasks=["copy"], hidden=[32], steps=[2], seq_len=[3])
     fields.update(overrides)
-    return SweepAxes(**fields)
+    return RunRequest(**fields)
 
 
 def by_model(expansion):
@@ -24,8 +25,8 @@ def by_model(expansion):
 
 def test_an_option_reaches_the_factory_and_the_case_id(registry):
     default = by_model(expand(axes(), registry))
-    typed_default = by_model(expand(axes(model_options={"transformer": {"heads": "0"}}), registry))
-    two = by_model(expand(axes(model_options={"transformer@torch": {"heads": "2"}}), registry))
+    typed_default = by_model(expand(axes(model_opt={"transformer": {"heads": "0"}}), registry))
+    two = by_model(expand(axes(model_opt={"transformer@torch": {"heads": "2"}}), registry))
     assert two["transformer@torch"].model_options == (("heads", 2),)
     assert two["transformer@torch"].case_id != default["transformer@torch"].case_id
     # the default typed out is the same work, so the same case; other models are untouched
@@ -45,7 +46,7 @@ def test_an_option_reaches_the_factory_and_the_case_id(registry):
 ])
 def test_bad_options_are_refused_before_any_case_runs(registry, options, message):
     with pytest.raises(UsageError) as info:
-        expand(axes(model_options=options), registry)
+        expand(axes(model_opt=options), registry)
     assert message in str(info.value)
 
 

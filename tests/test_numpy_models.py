@@ -275,11 +275,12 @@ def test_numpy_models_are_listed_and_refuse_cuda_clearly(cli):
 
 
 def test_cpu_only_models_do_not_need_a_gpu_probe(registry):
-    from rnnbench.request.sweep import SweepAxes, expand
+    from rnnbench.request.options import RunRequest
+    from rnnbench.request.sweep import expand
 
     def probe():
         raise AssertionError("no requested model can use CUDA, so the GPU must not be probed")
 
-    expansion = expand(SweepAxes(models=["lstm@numpy"], device=["cpu", "cuda"]), registry, cuda_probe=probe)
+    expansion = expand(RunRequest(models=["lstm@numpy"], device=["cpu", "cuda"]), registry, cuda_probe=probe)
     assert [case.device for case in expansion.cases] == ["cpu"]
     assert expansion.skipped == ["lstm@numpy: not supported on cuda (supports: cpu)"]

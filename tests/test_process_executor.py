@@ -10,7 +10,8 @@ from rnnbench.manager import load_registry
 from rnnbench.execution.runner import RunSettings
 from rnnbench.execution.session import run_sweep
 from rnnbench.store import ResultsStore
-from rnnbench.request.sweep import SweepAxes, expand
+from rnnbench.request.options import RunRequest
+from rnnbench.request.sweep import expand
 from rnnbench.execution.timing import TimerSettings
 
 FAST = ["--steps", "6", "--hidden", "8", "--batch-size", "4", "--seq-len", "3", "--min-time", "0.01",
@@ -92,7 +93,7 @@ def test_workers_import_plugins_the_parent_found_through_sys_path(tmp_path, monk
     monkeypatch.syspath_prepend(str(plugin_dir))
     assert str(plugin_dir) not in os.environ.get("PYTHONPATH", "")
     registry = load_registry(["only_in_parent_path"])
-    cases = expand(SweepAxes(models=["pathonly@test"], hidden=[8], batch_size=[4], seq_len=[3], steps=[4]),
+    cases = expand(RunRequest(models=["pathonly@test"], hidden=[8], batch_size=[4], seq_len=[3], steps=[4]),
                    registry).cases
     settings = RunSettings(scenarios=("forward",), threads=1, timer=TimerSettings(min_run_time=0.01))
     outcome = run_sweep(cases, registry, settings, executor="process", out_dir=tmp_path / "out",

@@ -96,11 +96,11 @@ def test_claims_that_name_a_missing_figure_or_return_a_string_verdict_are_report
 
 
 def test_study_report_into_a_folder_it_cannot_write_is_one_line(capsys, ran, monkeypatch):
-    import rnnbench.commands.study as study
+    import rnnbench.render.study_report as study_report  # the command imports it when it runs
 
     def refuse(*args, **kwargs):
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr(study, "write_study_report", refuse)
+    monkeypatch.setattr(study_report, "write_study_report", refuse)
     code, line = error_of(capsys, "study", "report", "plugin-sweep", *P, "--out", ran)
     assert code == 1 and "cannot write the study report into" in line and "Permission denied" in line, line

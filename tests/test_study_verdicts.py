@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from rnnbench.analysis.studies import evaluate
-from rnnbench.analysis.verdicts import Estimate, all_of, compare, threshold
+from rnnbench.analysis.verdicts import all_of, compare, threshold
 from rnnbench.records import CaseConfig, CaseResult, Metric, RunInfo
 from rnnbench.study_api import (
     INCONCLUSIVE, MIXED, NOT_SUPPORTED, SUPPORTED, Claim, ClaimOutcome, StudyData, StudySpec, StudySweep, SweepData,

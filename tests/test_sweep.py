@@ -7,7 +7,8 @@ from rnnbench.manager import load_registry
 from rnnbench.records import CaseConfig
 from rnnbench.request.options import BY_KEY
 from rnnbench.request.run_request import parse_layer
-from rnnbench.request.sweep import SweepAxes, expand
+from rnnbench.request.options import RunRequest
+from rnnbench.request.sweep import expand
 
 
 def no_cuda():
@@ -15,7 +16,7 @@ def no_cuda():
 
 
 def test_product_of_axes(registry):
-    axes = SweepAxes(models=["lstm", "gru"], seq_len=[5, 10], hidden=[16, 32], seeds=[0, 1, 2])
+    axes = RunRequest(models=["lstm", "gru"], seq_len=[5, 10], hidden=[16, 32], seeds=[0, 1, 2])
     cases = expand(axes, registry, cuda_probe=no_cuda).cases
     assert len(cases) == 2 * 2 * 2 * 3
     assert {c.model for c in cases} == {"lstm@torch", "gru@torch"}
@@ -23,7 +24,7 @@ def test_product_of_axes(registry):
 
 
 def test_task_defaults_fill_unset_axes(registry):
-    [case] = expand(SweepAxes(models=["lstm"]), registry, cuda_probe=no_cuda).cases
+    [case] = expand(RunRequest(models=["lstm"]), registry, cuda_probe=no_cuda).cases
     defaults = registry.tasks["copy"].defaults
     assert (case.seq_len, case.batch_size, case.steps, case.lr) == (
         defaults.seq_len, defaults.batch_size, defaults.steps, defaults.lr)
@@ -31,7 +32,7 @@ def test_task_defaults_fill_unset_axes(registry):
 
 
 def test_repeated_values_do_not_repeat_work(registry):
-    cases = expand(SweepAxes(models=["lstm", "lstm@torch"], seeds=[1, 1]), registry, cuda_probe=no_cuda).cases
+    cases = expand(RunRequest(models=["lstm", "lstm@torch"], seeds=[1, 1]), registry, cuda_probe=no_cuda).cases
     assert len(cases) == 1
 
 
@@ -48,13 +49,13 @@ def test_case_id_is_stable_and_covers_what_defines_the_work():
 
 
 def test_task_options_are_typed_and_checked(registry):
-    axes = SweepAxes(models=["lstm"], task_options=parse_layer({"task_opt": ["copy.num_symbols=5"]})["task_opt"])
+    axes = RunRequest(models=["lstm"], task_opt=parse_layer({"task_opt": ["copy.num_symbols=5"]})["task_opt"])
     [case] = expand(axes, registry, cuda_probe=no_cuda).cases
     assert case.options["num_symbols"] == 5
     with pytest.raises(UsageError, match="copy.delay: unknown option for task 'copy'.*--seq-len is the delay"):
-        expand(SweepAxes(models=["lstm"], task_options={"copy": {"delay": "3"}}), registry, cuda_probe=no_cuda)
+        expand(RunRequest(models=["lstm"], task_opt={"copy": {"delay": "3"}}), registry, cuda_probe=no_cuda)
     with pytest.raises(UsageError, match="copy.num_symbols: 'many' is not a valid int"):
-        expand(SweepAxes(models=["lstm"], task_options={"copy": {"num_symbols": "many"}}), registry,
+        expand(RunRequest(models=["lstm"], task_opt={"copy": {"num_symbols": "many"}}), registry,
                cuda_probe=no_cuda)
     with pytest.raises(UsageError, match="expected TASK.KEY=VALUE"):
         parse_layer({"task_opt": ["num_symbols=5"]})
@@ -80,30 +81,30 @@ def test_bad_learning_rate():
 
 def test_cuda_without_a_gpu_is_one_clear_error(registry):
     with pytest.raises(UsageError, match="--device cuda: no CUDA GPU is available here"):
-        expand(SweepAxes(models=["lstm"], device=["cuda"]), registry, cuda_probe=no_cuda)
+        expand(RunRequest(models=["lstm"], device=["cuda"]), registry, cuda_probe=no_cuda)
 
 
 def test_unsupported_device_is_skipped_with_its_reason():
     registry = load_registry(["testplugins.tiny"])
-    expansion = expand(SweepAxes(models=["tiny@test", "lstm"], device=["cpu", "cuda"]), registry,
+    expansion = expand(RunRequest(models=["tiny@test", "lstm"], device=["cpu", "cuda"]), registry,
                        cuda_probe=lambda: True)
     assert {(c.model, c.device) for c in expansion.cases} == {
         ("tiny@test", "cpu"), ("lstm@torch", "cpu"), ("lstm@torch", "cuda")}
     assert expansion.skipped == ["tiny@test: not supported on cuda (supports: cpu)"]
     with pytest.raises(UsageError, match="nothing to run: tiny@test: not supported on cuda"):
-        expand(SweepAxes(models=["tiny@test"], device=["cuda"]), registry, cuda_probe=lambda: True)
+        expand(RunRequest(models=["tiny@test"], device=["cuda"]), registry, cuda_probe=lambda: True)
 
 
 def test_unavailable_model_is_skipped_or_an_error_when_alone():
     registry = load_registry(["testplugins.unavailable"])
-    expansion = expand(SweepAxes(models=["ghost@test", "lstm"]), registry, cuda_probe=no_cuda)
+    expansion = expand(RunRequest(models=["ghost@test", "lstm"]), registry, cuda_probe=no_cuda)
     assert [c.model for c in expansion.cases] == ["lstm@torch"]
     assert expansion.skipped == ["ghost@test: not available (needs hardware that is not here)"]
     with pytest.raises(UsageError, match="nothing to run: ghost@test: not available"):
-        expand(SweepAxes(models=["ghost@test"]), registry, cuda_probe=no_cuda)
+        expand(RunRequest(models=["ghost@test"]), registry, cuda_probe=no_cuda)
 
 
 def test_task_option_for_a_task_not_in_the_sweep(registry):
     with pytest.raises(UsageError, match="--task-opt copy: task 'copy' is not in --tasks"):
-        expand(SweepAxes(models=["lstm"], tasks=[], task_options={"copy": {"num_symbols": "3"}}), registry,
+        expand(RunRequest(models=["lstm"], tasks=[], task_opt={"copy": {"num_symbols": "3"}}), registry,
                cuda_probe=no_cuda)

@@ -112,10 +112,10 @@ def test_every_run_option_is_a_sweep_file_key(tmp_path):
 
 @pytest.mark.parametrize("name", ["quick.toml", "seq-len-scaling.toml", "context-scaling.toml"])
 def test_the_example_sweep_files_expand_to_real_cases(name, registry):
-    from rnnbench.request.sweep import axes_of, expand
+    from rnnbench.request.sweep import expand
 
     request = resolved(["run", "--sweep", str(EXAMPLES / name)])
-    expansion = expand(axes_of(request), registry)
+    expansion = expand(request, registry)
     assert len(expansion.cases) == len(request.models) * len(request.seq_len) and not expansion.skipped
     registry.resolve_executor(request.executor)
 

@@ -11,7 +11,8 @@ import os
 
 import pytest
 
-from rnnbench.request.sweep import SweepAxes, expand
+from rnnbench.request.options import RunRequest
+from rnnbench.request.sweep import expand
 from rnnbench.errors import UsageError
 from rnnbench.tasks import lm
 from rnnbench.tasks._bounds import MAX_COUNT, MAX_VOCABULARY
@@ -21,8 +22,8 @@ FAST = ["--models", "gru", "--steps", "2", "--hidden", "8", "--batch-size", "4",
 
 
 def refused(registry, task: str, seq_len: int, **options) -> str:
-    axes = SweepAxes(models=["gru"], tasks=[task], seq_len=[seq_len],
-                     task_options={task: {k: str(v) for k, v in options.items()}})
+    axes = RunRequest(models=["gru"], tasks=[task], seq_len=[seq_len],
+                     task_opt={task: {k: str(v) for k, v in options.items()}})
     with pytest.raises(UsageError) as info:
         expand(axes, registry, cuda_probe=lambda: False)
     return str(info.value)
@@ -54,8 +55,8 @@ def test_bounds_admit_the_papers_sizes(registry):
                                    ("selective_copy", 4096, {"num_tokens": 16, "alphabet_size": 16}),
                                    ("associative_recall", 256, {"num_pairs": 64, "num_queries": 64,
                                                                 "num_keys": 4096, "num_values": 4096})]:
-        axes = SweepAxes(models=["gru"], tasks=[task], seq_len=[seq_len],
-                         task_options={task: {k: str(v) for k, v in options.items()}})
+        axes = RunRequest(models=["gru"], tasks=[task], seq_len=[seq_len],
+                         task_opt={task: {k: str(v) for k, v in options.items()}})
         assert len(expand(axes, registry, cuda_probe=lambda: False).cases) == 1
 
 
@@ -80,7 +81,7 @@ def test_lm_corpus_size_cap_and_how_to_raise_it(registry, tmp_path, monkeypatch)
     message = refused(registry, "lm", 16, corpus=corpus)
     assert "larger than the cap of 0.05 MB" in message and "--max-corpus-mb" in message
     monkeypatch.setenv(lm.MAX_CORPUS_ENV, "1")
-    axes = SweepAxes(models=["gru"], tasks=["lm"], seq_len=[16], task_options={"lm": {"corpus": str(corpus)}})
+    axes = RunRequest(models=["gru"], tasks=["lm"], seq_len=[16], task_opt={"lm": {"corpus": str(corpus)}})
     assert len(expand(axes, registry, cuda_probe=lambda: False).cases) == 1
     monkeypatch.setenv(lm.MAX_CORPUS_ENV, "lots")
     assert "is not a number of megabytes" in refused(registry, "lm", 16, corpus=corpus)

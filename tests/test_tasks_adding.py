@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 from rnnbench.errors import UsageError
-from rnnbench.request.sweep import SweepAxes, expand
+from rnnbench.request.options import RunRequest
+from rnnbench.request.sweep import expand
 from tasks_helpers import adding_task, assert_disjoint, split_rows
 from rnnbench.task_api import baseline_values
 
@@ -75,4 +76,4 @@ def test_too_short_sequences_are_refused(registry):
     with pytest.raises(ValueError, match="--seq-len >= 2"):
         adding_task(length=1)
     with pytest.raises(UsageError, match="task 'adding' at --seq-len 1: .*--seq-len >= 2"):
-        expand(SweepAxes(models=["lstm"], tasks=["adding"], seq_len=[1]), registry, cuda_probe=lambda: False)
+        expand(RunRequest(models=["lstm"], tasks=["adding"], seq_len=[1]), registry, cuda_probe=lambda: False)

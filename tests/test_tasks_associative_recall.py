@@ -7,7 +7,8 @@ import pytest
 
 from rnnbench.errors import UsageError
 from rnnbench.request.run_request import parse_layer
-from rnnbench.request.sweep import SweepAxes, expand
+from rnnbench.request.options import RunRequest
+from rnnbench.request.sweep import expand
 from tasks_helpers import assert_disjoint, associative_recall_task, split_rows
 from rnnbench.task_api import baseline_values
 
@@ -84,16 +85,16 @@ def test_baselines_are_chance_over_the_values():
       "associative_recall.num_values=2"], 64, "too few to split"),
 ])
 def test_impossible_options_are_refused_before_running(registry, options, seq_len, message):
-    axes = SweepAxes(models=["lstm"], tasks=["associative_recall"], seq_len=[seq_len],
-                     task_options=parse_layer({"task_opt": options})["task_opt"])
+    axes = RunRequest(models=["lstm"], tasks=["associative_recall"], seq_len=[seq_len],
+                     task_opt=parse_layer({"task_opt": options})["task_opt"])
     with pytest.raises(UsageError, match=f"task 'associative_recall' at --seq-len {seq_len}: .*{message}"):
         expand(axes, registry, cuda_probe=lambda: False)
 
 
 def test_two_layers_by_default_for_every_model(registry):
-    cases = expand(SweepAxes(models=["lstm", "transformer"], tasks=["associative_recall"]), registry,
+    cases = expand(RunRequest(models=["lstm", "transformer"], tasks=["associative_recall"]), registry,
                    cuda_probe=lambda: False).cases
     assert {(c.model, c.layers, c.hidden) for c in cases} == {("lstm@torch", 2, 128), ("transformer@torch", 2, 128)}
-    [case] = expand(SweepAxes(models=["lstm"], tasks=["associative_recall"], layers=[1]), registry,
+    [case] = expand(RunRequest(models=["lstm"], tasks=["associative_recall"], layers=[1]), registry,
                     cuda_probe=lambda: False).cases
     assert case.layers == 1  # --layers wins

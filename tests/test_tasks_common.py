@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 from rnnbench.manager import load_registry
-from rnnbench.request.sweep import SweepAxes, expand
+from rnnbench.request.options import RunRequest
+from rnnbench.request.sweep import expand
 from rnnbench.tasks._splits import SPLIT_BUCKETS, row_buckets, sample_split, split_rng
 
 NEW_TASKS = ("adding", "selective_copy", "associative_recall", "lm")
@@ -62,11 +63,11 @@ def test_every_new_task_runs_through_the_default_options(registry):
 
 def test_learning_rate_by_family_and_task_width_and_depth():
     registry = load_registry(["testplugins.family_lr_task"])
-    cases = expand(SweepAxes(models=["lstm", "transformer"], tasks=["family_lr"]), registry,
+    cases = expand(RunRequest(models=["lstm", "transformer"], tasks=["family_lr"]), registry,
                    cuda_probe=lambda: False).cases
     assert {(c.model, c.lr, c.hidden, c.layers) for c in cases} == {
         ("lstm@torch", 3e-3, 16, 3), ("transformer@torch", 1e-3, 16, 3)}
-    cases = expand(SweepAxes(models=["lstm", "transformer"], tasks=["family_lr"], lr=[5e-4], hidden=[8]),
+    cases = expand(RunRequest(models=["lstm", "transformer"], tasks=["family_lr"], lr=[5e-4], hidden=[8]),
                    registry, cuda_probe=lambda: False).cases
     assert {(c.lr, c.hidden) for c in cases} == {(5e-4, 8)}  # --lr and --hidden win for every family
 

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from rnnbench.errors import UsageError
-from rnnbench.request.sweep import SweepAxes, expand
+from rnnbench.request.options import RunRequest
+from rnnbench.request.sweep import expand
 from rnnbench.task_api import baseline_values
 from rnnbench.tasks.lm import (LanguageModelTask, Vocabulary, factory, minimum_corpus_chars,
                                pydoc_topics_text, split_segments)
@@ -17,8 +18,8 @@ def lm_task(text, context=8, seed=0):
 
 
 def expand_lm(registry, corpus, seq_len=16):
-    return expand(SweepAxes(models=["lstm"], tasks=["lm"], seq_len=[seq_len],
-                            task_options={"lm": {"corpus": str(corpus)}}), registry, cuda_probe=lambda: False)
+    return expand(RunRequest(models=["lstm"], tasks=["lm"], seq_len=[seq_len],
+                            task_opt={"lm": {"corpus": str(corpus)}}), registry, cuda_probe=lambda: False)
 
 
 @pytest.fixture(scope="module")
@@ -168,5 +169,5 @@ def test_minimum_corpus_length_is_enforced_exactly():
 
 
 def test_default_learning_rate_depends_on_the_model_family(registry):
-    cases = expand(SweepAxes(models=["lstm", "transformer"], tasks=["lm"]), registry, cuda_probe=lambda: False).cases
+    cases = expand(RunRequest(models=["lstm", "transformer"], tasks=["lm"]), registry, cuda_probe=lambda: False).cases
     assert {(c.model, c.lr) for c in cases} == {("lstm@torch", 3e-3), ("transformer@torch", 2e-3)}

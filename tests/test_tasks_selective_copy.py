@@ -7,7 +7,8 @@ import pytest
 
 from rnnbench.errors import UsageError
 from rnnbench.request.run_request import parse_layer
-from rnnbench.request.sweep import SweepAxes, expand
+from rnnbench.request.options import RunRequest
+from rnnbench.request.sweep import expand
 from tasks_helpers import assert_disjoint, selective_copy_task, split_rows
 from rnnbench.task_api import baseline_values
 
@@ -75,20 +76,20 @@ def test_baselines_are_chance():
     (["selective_copy.num_tokens=2", "selective_copy.alphabet_size=2"], 8, "too few to split"),
 ])
 def test_impossible_options_are_refused_before_running(registry, options, seq_len, message):
-    axes = SweepAxes(models=["lstm"], tasks=["selective_copy"], seq_len=[seq_len],
-                     task_options=parse_layer({"task_opt": options})["task_opt"])
+    axes = RunRequest(models=["lstm"], tasks=["selective_copy"], seq_len=[seq_len],
+                     task_opt=parse_layer({"task_opt": options})["task_opt"])
     with pytest.raises(UsageError, match=f"task 'selective_copy' at --seq-len {seq_len}: .*{message}"):
         expand(axes, registry, cuda_probe=lambda: False)
 
 
 def test_options_are_typed_and_unknown_ones_named(registry):
     with pytest.raises(UsageError, match="selective_copy.tokens: unknown option for task 'selective_copy'.*num_tokens"):
-        expand(SweepAxes(models=["lstm"], tasks=["selective_copy"], task_options={"selective_copy": {"tokens": "3"}}),
+        expand(RunRequest(models=["lstm"], tasks=["selective_copy"], task_opt={"selective_copy": {"tokens": "3"}}),
                registry, cuda_probe=lambda: False)
     with pytest.raises(UsageError, match="selective_copy.num_tokens: 'x' is not a valid int"):
-        expand(SweepAxes(models=["lstm"], tasks=["selective_copy"],
-                         task_options={"selective_copy": {"num_tokens": "x"}}), registry, cuda_probe=lambda: False)
-    [case] = expand(SweepAxes(models=["lstm"], tasks=["selective_copy"],
-                              task_options={"selective_copy": {"num_tokens": "6"}}),
+        expand(RunRequest(models=["lstm"], tasks=["selective_copy"],
+                         task_opt={"selective_copy": {"num_tokens": "x"}}), registry, cuda_probe=lambda: False)
+    [case] = expand(RunRequest(models=["lstm"], tasks=["selective_copy"],
+                              task_opt={"selective_copy": {"num_tokens": "6"}}),
                     registry, cuda_probe=lambda: False).cases
     assert case.options == {"num_tokens": 6, "alphabet_size": 8}

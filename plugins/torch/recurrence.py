@@ -228,6 +228,3 @@ class MixerStack(nn.Module):
 
     def length_extension(self, seq_len: int, trained_len: int) -> str:
         return recurrent_length_extension(seq_len, trained_len)
-
-    def mlp_flops(self, tokens: int) -> float:
-        return 0.0 if self.mlps is None else sum(mlp.flops(tokens) for mlp in self.mlps)

@@ -26,6 +26,7 @@ from typing import Iterable, Sequence
 import numpy as np
 import pandas as pd
 
+from rnnbench.analysis.frame import higher_is_better as _higher_is_better
 from rnnbench.analysis.frame import primary_metric
 from rnnbench.stats import estimate_ratio, fmt_bytes, fmt_time
 from rnnbench.sweep_axes import AXES, BY_NAME, POINT_AXES
@@ -315,13 +316,6 @@ def _all_baselines(rows: pd.DataFrame, higher: bool) -> str | None:
         return None
     values.sort(key=lambda item: item[1], reverse=higher)
     return ", ".join(f"{name} {value:.3g}" for name, value in values)
-
-
-def _higher_is_better(rows: pd.DataFrame) -> bool:
-    """The task's direction of its primary metric (higher is better when the rows do not say)."""
-    if "higher_is_better" in rows and rows["higher_is_better"].notna().any():
-        return bool(rows["higher_is_better"].dropna().iloc[0])
-    return True
 
 
 def _families(points) -> list[Finding]:

@@ -14,10 +14,6 @@ from rnnbench.sweep_axes import format_value
 #: bump when a column changes meaning or disappears (adding columns does not bump it)
 FRAME_SCHEMA_VERSION = 1
 
-CONFIG_COLUMNS = ["model", "arch", "backend", "model_options", "task", "task_options", "seq_len", "batch_size",
-                  "hidden", "width", "matched_params", "layers", "device", "dtype", "seed", "steps", "lr", "lr_grid",
-                  "lr_schedule", "time_budget_s", "flops_budget"]
-
 #: metrics whose "how it was measured" gets its own column beside the value
 _METHOD_SUFFIXES = ("_s", "memory_bytes", "state_bytes")
 
@@ -85,6 +81,13 @@ def primary_metrics(frame: pd.DataFrame) -> list[str]:
         return []
     return [str(p) for p in frame["primary_metric"].dropna().unique()
             if f"train_eval_{p}" in frame and frame[f"train_eval_{p}"].notna().any()]
+
+
+def higher_is_better(rows: pd.DataFrame) -> bool:
+    """The direction of these rows' primary metric, as their task declared it (higher when they do not say)."""
+    if "higher_is_better" in rows and rows["higher_is_better"].notna().any():
+        return bool(rows["higher_is_better"].dropna().iloc[0])
+    return True
 
 
 def primary_metric(frame: pd.DataFrame) -> str | None:

@@ -69,8 +69,6 @@ from functools import cached_property
 from typing import Iterable, Mapping, Sequence, Union
 
 import numpy as np
-from scipy import special
-from scipy import stats as sps
 
 from rnnbench.analysis.terms import TOLERANCE, unequal
 from rnnbench.study_api import INCONCLUSIVE, MIXED, NOT_SUPPORTED, SUPPORTED, Verdict
@@ -158,6 +156,8 @@ def p_values(est: np.ndarray, se: np.ndarray, df: np.ndarray) -> np.ndarray:
     est, se, df = np.broadcast_arrays(*(np.asarray(v, float) for v in (est, se, df)))
     with np.errstate(divide="ignore", invalid="ignore"):
         t = np.abs(est) / se
+    from scipy import special  # deferred: study plugins load this module for `rnnbench list`
+
     # scipy.special's Student t CDF: the same function as scipy.stats.t.sf, without its per-call overhead
     p = 2 * special.stdtr(df, -t)
     return np.where(se > 0, p, 1.0)
@@ -165,6 +165,8 @@ def p_values(est: np.ndarray, se: np.ndarray, df: np.ndarray) -> np.ndarray:
 
 def half_width(se: np.ndarray, df: np.ndarray, alpha: np.ndarray | float) -> np.ndarray:
     """Half the width of the two-sided (1 − alpha) t interval."""
+    from scipy import special  # deferred: fast start
+
     return special.stdtrit(df, 1 - np.asarray(alpha, float) / 2) * se
 
 
@@ -178,6 +180,8 @@ def exact_p_two_samples(a: Sequence[float], b: Sequence[float], factor: float = 
     Every split of the pooled values into groups of the two sizes is enumerated (3 and 3 seeds:
     20 splits, so p is at least 2/20 = 0.1). Returns (p, number of splits).
     """
+    from scipy import stats as sps  # deferred: fast start
+
     x, y = np.asarray(a, float), factor * np.asarray(b, float)
     result = sps.permutation_test((x, y), _mean_difference, permutation_type="independent",
                                   n_resamples=np.inf, vectorized=True, alternative="two-sided")
@@ -190,6 +194,8 @@ def exact_p_one_sample(x: Sequence[float], bound: float = 0.0) -> tuple[float, i
     Every pattern of signs is enumerated (3 seeds: 8, so p is at least 2/8 = 0.25).
     Returns (p, number of sign patterns).
     """
+    from scipy import stats as sps  # deferred: fast start
+
     d = np.asarray(x, float) - bound
     result = sps.permutation_test((d,), np.mean, permutation_type="samples", n_resamples=np.inf,
                                   vectorized=True, alternative="two-sided")

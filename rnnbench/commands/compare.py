@@ -15,7 +15,6 @@ from rnnbench.analysis.compare import MIN_ROUNDS, CompareSettings, busy_notes, c
 from rnnbench.analysis.calibration import calibration_ratio, normalise
 from rnnbench.analysis.sources import COMMIT_PREFIX, load_run_source
 from rnnbench.errors import UsageError
-from rnnbench.render.compare import render_json, render_markdown, render_table
 from rnnbench.commands.common import load_named_plugins
 
 
@@ -112,6 +111,7 @@ def _settings(args: argparse.Namespace) -> CompareSettings:
 
 
 def run(args: argparse.Namespace) -> int:
+    from rnnbench.render.compare import render_json, render_markdown, render_table  # deferred: fast start
     from rich.console import Console
 
     load_named_plugins(args.plugins)

@@ -14,7 +14,6 @@ from typing import Any, Callable
 from rnnbench.commands.common import add_out
 from rnnbench.analysis.sources import load_run_source
 from rnnbench.errors import RnnbenchError, UsageError
-from rnnbench.render.export import export_document, pytest_benchmark_document
 from rnnbench.commands.common import load_named_plugins
 
 
@@ -34,6 +33,7 @@ def add_parser(sub: Any, add_common: Callable[[argparse.ArgumentParser], None]) 
 
 
 def run(args: argparse.Namespace) -> int:
+    from rnnbench.render.export import export_document, pytest_benchmark_document  # deferred: fast start
     load_named_plugins(args.plugins)
     loaded = load_run_source(args.run, Path(args.out), "RUN")
     if args.format == "json":

@@ -11,7 +11,6 @@ from typing import Any, Callable
 
 from rnnbench.commands.common import add_out
 from rnnbench.analysis.history import load_history
-from rnnbench.render.history import plot_history, render_markdown, render_table, require_matplotlib
 from rnnbench.errors import UsageError
 from rnnbench.store import DEFAULT_DB_NAME
 from rnnbench.commands.common import load_named_plugins
@@ -44,6 +43,8 @@ def _names(text: str) -> list[str]:
 
 
 def run(args: argparse.Namespace) -> int:
+    from rnnbench.render.history import (  # deferred: fast start
+        plot_history, render_markdown, render_table, require_matplotlib)
     from rich.console import Console
 
     load_named_plugins(args.plugins)

@@ -11,8 +11,6 @@ from typing import Any, Callable
 from rnnbench.commands.common import add_out
 from rnnbench.analysis.sources import load_run_source
 from rnnbench.errors import UsageError
-from rnnbench.render.plots import matplotlib_missing
-from rnnbench.render.run_folder import write_run_folder
 from rnnbench.commands.common import load_named_plugins
 
 
@@ -28,6 +26,8 @@ def add_parser(sub: Any, add_common: Callable[[argparse.ArgumentParser], None]) 
 
 
 def run(args: argparse.Namespace) -> int:
+    from rnnbench.render.plots import matplotlib_missing  # deferred: fast start
+    from rnnbench.render.run_folder import write_run_folder  # deferred: fast start
     load_named_plugins(args.plugins)
     if Path(args.run).is_file():
         raise UsageError(f"RUN: {args.run} is a file; report rebuilds a run folder from a results database"

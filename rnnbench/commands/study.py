@@ -16,26 +16,27 @@ import shlex
 import socket
 import time
 from pathlib import Path
-from typing import Any, Iterator
+from typing import TYPE_CHECKING, Any, Iterator
 
 from rich.console import Console
 from rich.text import Text
 
-from rnnbench.analysis.studies import evaluate
 from rnnbench.analysis.study_runs import load_study_data, report_folder, study_of_run, study_tag, sweep_runs
 from rnnbench.commands.common import add_out, load_plugins, results_folder
-from rnnbench.commands.run import check_kept, execute_request, finish_run_folder, plan_cases
 from rnnbench.errors import RnnbenchError, UsageError
-from rnnbench.execution.interrupts import sigterm_as_interrupt
-from rnnbench.execution.session import RunOutcome
 from rnnbench.manager import Registry
 from rnnbench.records import DEVICES
 from rnnbench.render.fit import Column, print_fitted
-from rnnbench.render.study_report import StudyReportPaths, print_claims_table, write_study_report
-from rnnbench.request.options import BY_KEY
+from rnnbench.request.options import BY_KEY, THREADS_WHEN_ABSENT
 from rnnbench.request.run_request import parse_layer, resolve_request
 from rnnbench.store import DEFAULT_DB_NAME, ResultsStore
 from rnnbench.study_api import StudySpec
+
+if TYPE_CHECKING:
+    from rnnbench.execution.session import RunOutcome
+    from rnnbench.render.run_console import ConsoleObserver
+    from rnnbench.render.study_report import StudyReportPaths
+    from rnnbench.run_service import ProcessStart
 
 #: ``study run`` options that apply to every sweep and are not part of a sweep's fingerprint
 PASSED_TO_SWEEPS = ("executor", "workers", "scheduler", "timeout", "threads")
@@ -64,7 +65,8 @@ def add_parser(sub, add_common) -> None:
     run.add_argument("--workers", default=None, help="worker processes (executors that start them)")
     run.add_argument("--scheduler", default=None, help="cluster scheduler address (executors that use one)")
     run.add_argument("--timeout", default=None, help="seconds per case (executors that can stop one)")
-    run.add_argument("--threads", default=None, help="threads for torch and BLAS in every case (default: all cores)")
+    run.add_argument("--threads", default=None, help="threads for torch and BLAS in every case (default:"
+                     f" {THREADS_WHEN_ABSENT})")
     run.add_argument("--device", default=None, choices=DEVICES,
                      help="run every sweep on this device (default: each sweep's own, cpu); a device given"
                      " here makes its own runs and report")
@@ -126,31 +128,38 @@ def _seeds(sweeps) -> str:
 # -- run --------------------------------------------------------------------------------------
 
 def run_study(args: argparse.Namespace) -> int:
+    from rnnbench.render.run_console import ConsoleObserver  # deferred: fast start
+    from rnnbench.render.study_report import print_claims_table  # deferred: fast start
+    from rnnbench.run_service import start_process  # deferred: fast start
+
     out = results_folder(args.out)
+    overrides = _overrides(args)
+    # as in rnnbench run: the machine sampled and the threading chosen before the plugins import torch
+    start = start_process(parse_layer(overrides).get("threads"))
     registry = load_plugins(args.plugins)
     spec = registry.resolve_study(args.name)
     profile = _profile(spec, args.profile)
-    overrides = _overrides(args)
     sweeps = spec.sweeps(profile)
     # a sweep's own plugins (its "plugins" flag) are loaded with the command's, before any sweep is planned
     wanted = list(dict.fromkeys([*args.plugins, *(m for s in sweeps for m in _sweep_plugins(spec, s))]))
     if wanted != list(args.plugins):
         registry = load_plugins(wanted)
     registry.resolve_executor(overrides.get("executor", "local"))  # a typo fails before any work
-    sigterm_as_interrupt()
     err = Console(stderr=True)
+    observer = ConsoleObserver(err, show_progress=not args.no_progress)
     with _one_study_run_at_a_time(out, spec.name):
         started = time.perf_counter()
         # Every sweep is planned before the first runs: a bad flag in the last one costs no work.
         placed = [{**side_by_side(sweep, overrides, args.device), **overrides} for sweep in sweeps]
-        planned = [_plan_sweep(spec, sweep, flags, args.device, registry, err) for sweep, flags in zip(sweeps, placed)]
+        planned = [_plan_sweep(spec, sweep, flags, args.device, registry, observer)
+                   for sweep, flags in zip(sweeps, placed)]
         stored = {} if args.fresh else _stored_sweeps(out, spec.name)
         failed = 0
         for index, ((sweep, request, cases, settings), sweep_overrides) in enumerate(zip(planned, placed), start=1):
             head = f"[{index}/{len(sweeps)}] sweep {sweep.name}"
             sweep_started = time.perf_counter()
             outcome = _run_sweep(args, spec, profile, sweep, request, cases, settings, sweep_overrides, stored,
-                                 registry, err, head=head,
+                                 registry, start, observer, head=head,
                                  workers_chosen=bool(side_by_side(sweep, overrides, args.device)))
             if outcome is None:
                 continue
@@ -212,8 +221,10 @@ def _sweep_plugins(spec: StudySpec, sweep) -> list[str]:
 
 
 def _plan_sweep(spec: StudySpec, sweep, overrides: dict[str, Any], device: str | None, registry: Registry,
-                err: Console):
+                observer: ConsoleObserver):
     """(sweep, request, cases, settings) of one sweep; its errors name the study and the sweep (exit 2)."""
+    from rnnbench.run_service import plan_cases  # deferred: fast start
+
     where = f"study '{spec.name}', sweep '{sweep.name}'"
     unknown = sorted(set(sweep.flags) - set(BY_KEY))
     if unknown:  # a sweep file refuses them too: a typo ('seq_lens') must not be ignored
@@ -222,19 +233,23 @@ def _plan_sweep(spec: StudySpec, sweep, overrides: dict[str, Any], device: str |
     flags = {**dict(sweep.flags), **overrides, **({"device": device} if device else {})}
     try:
         request = resolve_request(flags)
-        cases, settings = plan_cases(request, registry, err)
+        cases, settings = plan_cases(request, registry, observer)
     except UsageError as exc:
         raise UsageError(f"{where}: {exc}") from None
     return sweep, request, cases, settings
 
 
 def _run_sweep(args, spec: StudySpec, profile: str, sweep, request, cases, settings, overrides, stored, registry,
-               err: Console, head: str, workers_chosen: bool = False) -> RunOutcome | None:
-    """Run one planned sweep (new, or continuing its stored run); ``None`` when all its cases are stored.
+               start: ProcessStart, observer: ConsoleObserver, head: str, workers_chosen: bool = False) -> RunOutcome | None:
+    """Run one planned sweep (new, or continuing its stored run) as ``rnnbench run`` runs a request;
+    ``None`` when all its cases are stored.
 
     ``workers_chosen``: the study placed the sweep's cases side by side itself (:func:`side_by_side`), so
     the executor's warning about a ``--workers`` the user never gave is left out.
     """
+    from rnnbench.run_service import check_kept, run_request  # deferred: fast start
+
+    err = observer.err
     out = Path(args.out)
     tag = study_tag(spec, profile, sweep, len(cases), args.device)
     previous = stored.get(tag["fingerprint"])
@@ -246,7 +261,7 @@ def _run_sweep(args, spec: StudySpec, profile: str, sweep, request, cases, setti
             err.print(Text(f"{head}: all {len(cases)} case(s) stored in run {previous.run_id}; skipped"), soft_wrap=True)
             return None
         if previous.run_settings is not None:  # a continued run measures as it began, as with run --resume
-            check_kept(previous.run_id, previous.run_settings, settings, False, err,
+            check_kept(previous.run_id, previous.run_settings, settings, False, observer,
                        refusal="give the flags the run began with, or --fresh to start new runs",
                        what_is_done=f"study '{spec.name}', sweep '{sweep.name}' continues run {previous.run_id}")
         resume = previous.run_id
@@ -256,11 +271,9 @@ def _run_sweep(args, spec: StudySpec, profile: str, sweep, request, cases, setti
         err.print(Text(f"{head}: {sweep.purpose}"), soft_wrap=True)
     command = "rnnbench run " + " ".join(shlex.quote(a) for a in [*sweep.argv(), *_device_argv(args.device),
                                                                   *_override_argv(overrides)])
-    outcome = execute_request(request, registry, cases, settings, out=out, resume=resume, command=command,
-                              show_progress=not args.no_progress, err=err, settings_extra={"study": tag},
-                              warn_sharing=not workers_chosen)
-    finish_run_folder(outcome, registry, err)
-    return outcome
+    return run_request(request, registry, cases, settings, start=start, out=out, command=command, observer=observer,
+                       resume=resume, settings_extra={"study": tag},
+                       warn_sharing=not workers_chosen).outcome
 
 
 def _device_argv(device: str | None) -> list[str]:
@@ -322,6 +335,9 @@ def _done_ok(out: Path, run_id: str) -> set[str]:
 
 def _write_report(out: Path, spec: StudySpec, profile: str,
                   device: str | None = None) -> tuple[StudyReportPaths, list]:
+    from rnnbench.analysis.studies import evaluate  # deferred: fast start
+    from rnnbench.render.study_report import write_study_report  # deferred: fast start
+
     folder = report_folder(out, spec.name, profile, device)
     db = out / DEFAULT_DB_NAME
     if not db.exists():
@@ -343,6 +359,8 @@ def _write_report(out: Path, spec: StudySpec, profile: str,
 
 
 def report_study(args: argparse.Namespace) -> int:
+    from rnnbench.render.study_report import print_claims_table  # deferred: fast start
+
     registry: Registry = load_plugins(args.plugins)
     out = Path(args.out)
     target = args.target.strip()

@@ -27,23 +27,7 @@ import time
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
-from rnnbench.records import CaseResult, Metric, Series
-
-
-@dataclass
-class RateOutcome:
-    """One rate of the grid: its validation score, or why it has none."""
-
-    lr: float
-    status: str  # "ok", or the failure's class ("error", "oom")
-    score: float | None = None
-    error: str = ""
-
-    def to_dict(self) -> dict[str, Any]:
-        entry: dict[str, Any] = {"lr": self.lr, "status": self.status, "valid": self.score}
-        if self.error:
-            entry["error"] = self.error
-        return entry
+from rnnbench.records import CaseResult, LrGridRecord, Metric, RateOutcome, Series
 
 
 @dataclass
@@ -116,6 +100,5 @@ def record_choice(result: CaseResult, choice: GridChoice, metric: str, higher_is
     result.series.append(Series(
         "train", "lr_grid_valid", rates, [o.score if o.score is not None else math.nan for o in choice.outcomes],
         "learning rate", metric, f"validation {metric} of each rate of the grid ({how}); nan: the rate failed"
-        " (details.lr_grid says why)"))
-    result.details["lr_grid"] = [o.to_dict() for o in choice.outcomes]
-    result.details["lr_grid_metric"] = metric
+        " (details.lr_grid says why: rnnbench.records.LrGridRecord)"))
+    LrGridRecord(tuple(choice.outcomes), metric).store(result.details)

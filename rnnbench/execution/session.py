@@ -21,7 +21,7 @@ from rnnbench.execution.environment import collect_environment
 from rnnbench.execution.interrupts import hold_interrupts
 from rnnbench.manager import Registry
 from rnnbench.records import CaseConfig, CaseJob, CaseResult, RunInfo, RunSettings
-from rnnbench.specs import ExecutorOptions
+from rnnbench.specs import ExecutorOptions, ExecutorSpec
 from rnnbench.store import DEFAULT_DB_NAME, DEFAULT_RESULTS_FOLDER, ResultsStore
 
 #: on --resume, cases stored with these statuses are not run again (failures are retried)
@@ -76,14 +76,7 @@ def run_sweep(
     """
     executor_spec = registry.resolve_executor(executor)
     out_dir = _results_dir(Path(out_dir))
-    # Start the executor before touching the store: a missing package or an unreachable
-    # cluster must not leave an empty "running" run behind.
-    runner = executor_spec.factory(dataclasses.replace(executor_options, registry=registry))
-    try:
-        store = ResultsStore(out_dir / DEFAULT_DB_NAME)
-    except BaseException:
-        runner.close()
-        raise
+    runner, store = _start(executor_spec, registry, executor_options, out_dir)
     try:
         if resume:
             run, observer_errors = store.run_info(resume), []
@@ -108,6 +101,20 @@ def run_sweep(
             runner.close()
         finally:
             store.close()
+
+
+def _start(executor_spec: ExecutorSpec, registry: Registry, executor_options: ExecutorOptions, out_dir: Path):
+    """The executor started, then the store opened (the executor closed again if the store cannot open).
+
+    The executor starts before the store is touched: a missing package or an unreachable
+    cluster must not leave an empty "running" run behind.
+    """
+    runner = executor_spec.factory(dataclasses.replace(executor_options, registry=registry))
+    try:
+        return runner, ResultsStore(out_dir / DEFAULT_DB_NAME)
+    except BaseException:
+        runner.close()
+        raise
 
 
 def _results_dir(out_dir: Path) -> Path:
@@ -238,7 +245,7 @@ class _Sweep:
         self.store.finish_run(run_id, "interrupted" if self.interrupted else "finished")
         results = self.store.results(run_id)
         # rnnbench_run_finished is called by the command once the run folder is written
-        # (rnnbench.commands.run.finish_run_folder), so that its plugins find the folder's files
+        # (rnnbench.run_service.finish_run_folder), so that its plugins find the folder's files
         return RunOutcome(run=self.run_info, results=results, interrupted=self.interrupted,
                           observer_errors=self.observer_errors, left_to_others=self.left_to_others)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rnnbench.records import CaseResult
+from rnnbench.records import CaseResult, LrGridRecord
 
 Table = tuple[list[str], list[list[str]]]
 
@@ -13,23 +13,24 @@ def lr_grid_table(results: list[CaseResult]) -> Table | None:
     if not tuned:
         return None
     rows = []
+    records = {id(r): LrGridRecord.read(r.details) for r in tuned}
     for r in tuned:
         c = r.config
-        entries = {float(e["lr"]): e for e in r.details.get("lr_grid", [])}
+        record = records[id(r)]
         chosen = r.metric("train", "lr_selected")
         scores = []
         for rate in c.lr_grid:
-            entry = entries.get(float(rate))
-            if entry is None:  # the case failed before this rate ran, or every rate failed
+            outcome = record.outcome(rate) if record is not None else None
+            if outcome is None:  # the case failed before this rate ran, or every rate failed
                 scores.append(f"{rate:g}: -")
-            elif entry.get("status") != "ok":
-                scores.append(f"{rate:g}: {entry.get('status')} ({_short(entry.get('error', ''))})")
+            elif outcome.status != "ok" or outcome.score is None:
+                scores.append(f"{rate:g}: {outcome.status} ({_short(outcome.error)})")
             else:
                 mark = " (chosen)" if chosen is not None and chosen.value == rate else ""
-                scores.append(f"{rate:g}: {entry['valid']:.4g}{mark}")
+                scores.append(f"{rate:g}: {outcome.score:.4g}{mark}")
         rows.append([c.model_label, f"T={c.seq_len} H={c.requested_hidden or c.hidden}", str(c.seed),
                      "; ".join(scores), f"{chosen.value:g}" if chosen is not None else r.status])
-    metric = next((r.details.get("lr_grid_metric") for r in tuned if r.details.get("lr_grid_metric")), "score")
+    metric = next((rec.metric for rec in records.values() if rec is not None), "score")
     return ["model", "point", "seed", f"validation {metric} per rate", "rate chosen"], rows
 
 

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from rnnbench.analysis.axes import add_per_token_columns, axis_label, other_varying_axes, series_label, swept_axis
-from rnnbench.analysis.frame import primary_metric, primary_metrics
+from rnnbench.analysis.frame import higher_is_better, primary_metric, primary_metrics
 from rnnbench.extras import install_hint
 from rnnbench.records import CaseResult, machine_line
 from rnnbench.render import figure_layout
@@ -394,12 +394,6 @@ def metric_groups(ok: pd.DataFrame) -> list[tuple[str, str, pd.DataFrame]]:
     return groups
 
 
-def _direction(rows: pd.DataFrame) -> bool:
-    """Whether higher is better for these rows' primary metric (True when they do not say)."""
-    known = rows["higher_is_better"].dropna() if "higher_is_better" in rows else pd.Series(dtype=bool)
-    return bool(known.iloc[0]) if len(known) else True
-
-
 def _quality_plot(ok: pd.DataFrame, axis: str, spec: _AxisPlot, folder: Path) -> PlotFigure | None:
     """The held-out quality against the swept axis; a run of tasks with different metrics gets
     one panel per task, each on its own metric and scale."""
@@ -448,7 +442,7 @@ def _pareto_plot(ok: pd.DataFrame, machine: str, folder: Path) -> PlotFigure | N
         # the baselines, across the panel: the y axis spans them, so a 1-point gap between models is
         # seen against what a reader judges it by (majority class, 1-NN DTW), not magnified to fill it
         _draw_baselines(ax, data, None, f"train_baseline_{metric}")
-        front = pareto_front(pd.DataFrame({"x": data["train_time_s"], "y": data[column]}), _direction(data))
+        front = pareto_front(pd.DataFrame({"x": data["train_time_s"], "y": data[column]}), higher_is_better(data))
         if len(front) >= 2:  # one case on the front: there is no line to draw, nor to name
             drawn = True
             ax.step(front["x"], front["y"], where="post", color="black", linewidth=1, alpha=0.6,

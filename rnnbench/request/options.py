@@ -271,6 +271,10 @@ model_options = _owned_options("ARCH", "transformer")
 
 # -- the table of options ------------------------------------------------------------------------
 
+#: what rnnbench does without --threads (``run`` and ``study run`` say it alike)
+THREADS_WHEN_ABSENT = "one per CPU that other processes leave free"
+
+
 @dataclass(frozen=True)
 class Option:
     """One ``rnnbench run`` option: its field of :class:`RunRequest`, flag, parser and help."""
@@ -283,9 +287,8 @@ class Option:
     metavar: str | None = None
     #: values from several places add up (``-p A -p B``) instead of the later replacing the earlier
     accumulates: bool = False
-    #: what the help says is the default when the option is not given ("off"); empty: the task's (axes)
-    #: or none
-    unset: str = ""
+    #: what leaving the option out means, where "the task's" (an axis) or "none" would mislead
+    when_absent: str = ""
 
     @property
     def cli_flag(self) -> str:
@@ -296,27 +299,28 @@ class Option:
 
 
 OPTIONS: tuple[Option, ...] = (
-    Option("models", name_list, "ARCH or ARCH@BACKEND names", "axes"),
+    Option("models", name_list, "ARCH or ARCH@BACKEND names ('rnnbench list' shows them)", "axes"),
     Option("tasks", name_list, "task names", "axes"),
     Option("seq_len", int_list(1), "how far the dependency reaches; see 'rnnbench list' per task", "axes"),
-    Option("batch_size", int_list(1), "batch size", "axes"),
-    Option("hidden", int_list(1), "width of the core", "axes"),
+    Option("batch_size", int_list(1), "batch size for training, evaluation and timing", "axes"),
+    Option("hidden", int_list(1), "width of every model's core (the Transformer's d_model)", "axes"),
     Option("layers", int_list(1), "recurrent layers or Transformer blocks", "axes"),
     Option("device", choice_list(DEVICES), "cpu and/or cuda", "axes"),
-    Option("dtype", name_list, f"parameter dtype: {', '.join(DTYPES)}", "axes"),
+    Option("dtype", name_list, "parameter dtype: " + ", ".join(DTYPES) + "; 'rnnbench list' shows which a model"
+           " trains in, per device", "axes"),
     Option("seeds", int_list(0), "seeds", "axes"),
     Option("steps", int_list(1), "training steps", "axes"),
     Option("lr", float_list, "Adam learning rate", "axes"),
     Option("lr_grid", rate_grid, "train every case at each of these Adam learning rates and keep the one"
            " with the best validation score (the task's primary metric); test metrics are the chosen rate's."
-           " Replaces --lr", metavar="LR1,LR2"),
+           " Replaces --lr", metavar="LR1,LR2", when_absent="off"),
     Option("lr_schedule", choice_list(LR_SCHEDULES), "learning-rate schedule: constant, or warmup-cosine"
            " (linear warm-up over the first 5%% of training, then cosine decay to 10%% of the rate)", "axes"),
     Option("time_budget", float_list, "train each case for this many seconds of wall clock instead of --steps"
-           " (evaluation outside it)", "axes", metavar="SECONDS", unset="off"),
+           " (evaluation outside it)", "axes", metavar="SECONDS", when_absent="off"),
     Option("flops_budget", float_list, "train each case for as many steps as this many training FLOPs"
            " allow (the model's counted FLOPs per training step, forward and backward, decide its steps;"
-           " at least one) instead of --steps", "axes", metavar="FLOPS", unset="off"),
+           " at least one) instead of --steps", "axes", metavar="FLOPS", when_absent="off"),
     Option("task_opt", task_options, "a task option (repeatable), e.g. copy.num_symbols=5", "axes",
            metavar="TASK.KEY=VALUE", accumulates=True),
     Option("model_opt", model_options, "a model option (repeatable), e.g. transformer.heads=4; ARCH or"
@@ -326,9 +330,10 @@ OPTIONS: tuple[Option, ...] = (
            " first model's at --hidden (embedding and head included)", "axes"),
     Option("scenarios", choice_list(SCENARIOS), "what each case measures: " + ", ".join(SCENARIOS)),
     Option("eval_seq_len", int_list(1), "also evaluate every trained model at these lengths (what --seq-len"
-           " means for the task), one metric per length", metavar="L1,L2"),
-    Option("threads", positive_int, "threads for torch and BLAS in every case; none: one per CPU that other"
-           " processes leave free, all cores on an idle machine (docs/robustness.md)"),
+           " means for the task), one metric per length", metavar="L1,L2", when_absent="off"),
+    Option("threads", positive_int, "threads for torch and BLAS in every case (recorded with every row); without"
+           " it each case chooses, all cores on an idle machine (docs/robustness.md)",
+           when_absent=THREADS_WHEN_ABSENT),
     Option("min_time", positive_float, "seconds of timed repeats per timing, after warm-up"),
     Option("executor", string, "where cases run"),
     Option("timeout", positive_float, "seconds per case (executors that can stop one)"),
@@ -347,7 +352,7 @@ def default_text(key: str) -> str:
     """The default of an option as the help shows it."""
     value = getattr(RunRequest(), key)
     if value is None:
-        return BY_KEY[key].unset or ("the task's" if BY_KEY[key].group == "axes" else "none")
+        return BY_KEY[key].when_absent or ("the task's" if BY_KEY[key].group == "axes" else "none")
     if isinstance(value, list):
         return ",".join(str(v) for v in value) or "none"
     return str(value)

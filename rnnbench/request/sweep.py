@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
 from rnnbench.errors import OptionError, UsageError
@@ -13,69 +13,42 @@ from rnnbench.records import CaseConfig
 from rnnbench.request.model_options import convert_value, resolve_model_options
 from rnnbench.request.options import RunRequest
 from rnnbench.specs import DTYPES, TaskSpec
+from rnnbench.sweep_axes import AXES, Axis
 
 
-def _default(name: str) -> Any:
-    """A factory for the default of a RunRequest field: defaults are declared there alone."""
-    return field(default_factory=lambda: getattr(RunRequest(), name))
+def multiplied_axes() -> tuple[Axis, ...]:
+    """The axes whose request values the sweep multiplies (each with an ``option``), in the order declared.
+
+    The models and the tasks multiply them too: a sweep is models x tasks x these.
+    """
+    return tuple(axis for axis in AXES if axis.option is not None)
 
 
-@dataclass
-class SweepAxes:
-    """The axes of a sweep (the part of a RunRequest that expands); ``None`` means "the task's default"."""
-
-    models: list[str]
-    tasks: list[str] = _default("tasks")
-    seq_len: list[int] | None = None
-    batch_size: list[int] | None = None
-    hidden: list[int] | None = None
-    layers: list[int] | None = None
-    device: list[str] = _default("device")
-    dtype: list[str] = _default("dtype")
-    seeds: list[int] = _default("seeds")
-    steps: list[int] | None = None
-    lr: list[float] | None = None
-    #: every case trains at each rate and keeps the best on the validation split (then ``lr`` is 0)
-    lr_grid: list[float] | None = None
-    lr_schedule: list[str] = _default("lr_schedule")
-    task_options: dict[str, dict[str, Any]] = field(default_factory=dict)
-    #: ``{arch or ARCH@BACKEND: {option: value}}`` (``--model-opt``)
-    model_options: dict[str, dict[str, Any]] = field(default_factory=dict)
-    #: wall-clock training budgets in seconds; None trains for ``steps`` steps
-    time_budget: list[float] | None = None
-    #: training-FLOPs budgets; each case's steps follow from its model's FLOPs per step
-    flops_budget: list[float] | None = None
+def case_count(request: RunRequest) -> int:
+    """How many cases a request makes at most (before models that cannot run a device are skipped)."""
+    return len(request.models) * len(request.tasks) * math.prod(
+        len(getattr(request, axis.option) or [None]) for axis in multiplied_axes())
 
 
-#: the axes whose product is the set of cases (``lr_grid`` trains within a case, the options are not axes)
-PRODUCT_AXES = ("models", "tasks", "seq_len", "batch_size", "hidden", "layers", "device", "dtype", "seeds",
-                "steps", "lr", "lr_schedule", "time_budget", "flops_budget")
-
-
-def case_count(axes: SweepAxes) -> int:
-    """How many cases the axes make at most (before models that cannot run a device are skipped)."""
-    return math.prod(len(getattr(axes, name) or [None]) for name in PRODUCT_AXES)
-
-
-def check_size(axes: SweepAxes, max_cases: int) -> None:
+def check_size(request: RunRequest, max_cases: int) -> None:
     """Refuse a sweep of more than ``max_cases`` cases before planning it (planning 300k cases takes 30 s)."""
-    count = case_count(axes)
+    count = case_count(request)
     if count > max_cases:
-        sizes = " x ".join(f"{len(getattr(axes, n))} {n}" for n in PRODUCT_AXES if len(getattr(axes, n) or []) > 1)
+        names = ["models", "tasks", *(axis.option for axis in multiplied_axes())]
+        sizes = " x ".join(f"{len(getattr(request, n))} {n}" for n in names if len(getattr(request, n) or []) > 1)
         raise UsageError(f"the sweep has {count:,} cases ({sizes}), more than --max-cases {max_cases:,}; narrow an"
                          f" axis, or raise the bound with --max-cases {count}")
 
 
-def axes_of(request: RunRequest) -> SweepAxes:
-    """The sweep a request asks for."""
-    return SweepAxes(
-        models=request.models, tasks=request.tasks, seq_len=request.seq_len, batch_size=request.batch_size,
-        hidden=request.hidden, layers=request.layers, device=request.device, dtype=request.dtype,
-        seeds=request.seeds, steps=request.steps, lr=request.lr, lr_grid=request.lr_grid,
-        lr_schedule=request.lr_schedule, task_options=request.task_opt,
-        model_options=request.model_opt,
-        time_budget=request.time_budget, flops_budget=request.flops_budget,
-    )
+def axis_values(axis: Axis, request: RunRequest, task: TaskSpec) -> list[Any]:
+    """The values a sweep gives ``axis`` for ``task``'s cases: the request's, else the task's default (or none)."""
+    if any(getattr(request, other) for other in axis.replaced_by):
+        return [0]
+    values = getattr(request, axis.option)
+    if values:
+        return list(values)
+    return [getattr(task.defaults, axis.name)] if axis.task_default else [None]
+
 
 def convert_option(task: TaskSpec, key: str, value: Any) -> Any:
     """Convert an option value to the type of its default, or raise a UsageError."""
@@ -114,7 +87,7 @@ def cuda_available() -> bool:
     return bool(torch.cuda.is_available())
 
 def expand(
-    axes: SweepAxes,
+    request: RunRequest,
     registry: Registry,
     *,
     cuda_probe: Callable[[], bool] = cuda_available,
@@ -125,31 +98,7 @@ def expand(
     is unavailable here or does not support a requested device or dtype is left
     out with its reason, unless that leaves nothing to run.
     """
-    model_specs = []
-    for name in axes.models:
-        spec = registry.resolve_model(name)
-        if spec not in model_specs:
-            model_specs.append(spec)
-    task_specs = []
-    for name in axes.tasks:
-        spec = registry.resolve_task(name)
-        if spec not in task_specs:
-            task_specs.append(spec)
-
-    for task_name in axes.task_options:
-        if task_name not in registry.tasks:
-            registry.resolve_task(task_name)  # raises with close matches
-        if task_name not in {t.name for t in task_specs}:
-            raise OptionError("task_opt", task_name, None, f"task '{task_name}' is not in --tasks")
-    # A GPU matters only if a requested model can use one; a CPU-only model's own
-    # message ("not supported on cuda", below) is the clearer one.
-    wants_cuda = any("cuda" in spec.devices for spec in model_specs)
-    if "cuda" in axes.device and wants_cuda and not cuda_probe():
-        raise UsageError("--device cuda: no CUDA GPU is available here (torch.cuda.is_available() is False)")
-    for dtype in axes.dtype:
-        if dtype not in DTYPES:
-            raise UsageError(f"--dtype: '{dtype}' is not one of {', '.join(DTYPES)}")
-
+    model_specs, task_specs = _resolve(request, registry, cuda_probe)
     skipped: list[str] = []
     usable = []
     for spec in model_specs:
@@ -159,59 +108,82 @@ def expand(
         else:
             usable.append(spec)
 
-    widths = axes.hidden or sorted({t.defaults.hidden for t in task_specs})
-    model_options = resolve_model_options(axes.model_options, model_specs, widths)
-
+    widths = request.hidden or sorted({t.defaults.hidden for t in task_specs})
+    model_options = resolve_model_options(request.model_opt, model_specs, widths)
     cases: list[CaseConfig] = []
     for task in task_specs:
-        options = dict(task.options)
-        for key, value in axes.task_options.get(task.name, {}).items():
-            options[key] = convert_option(task, key, value)
-        frozen_options = tuple(sorted(options.items()))
-        d = task.defaults
-        check_task_options(task, options, axes.seq_len or [d.seq_len])
-        # A budgeted case trains until its time (or its FLOPs) is spent: its step count is 0, "none"
-        # (steps_reached says how many ran).
-        grid = tuple(axes.lr_grid or ())
-        for (spec, seq_len, batch, hidden, layers, device, dtype, seed, steps, lr, schedule, budget,
-             flops) in itertools.product(
-            usable,
-            axes.seq_len or [d.seq_len],
-            axes.batch_size or [d.batch_size],
-            axes.hidden or [d.hidden],
-            axes.layers or [d.layers],
-            axes.device,
-            axes.dtype,
-            axes.seeds,
-            [0] if axes.time_budget or axes.flops_budget else axes.steps or [d.steps],
-            axes.lr or [None],
-            axes.lr_schedule,
-            axes.time_budget or [None],
-            axes.flops_budget or [None],
-        ):
-            # a grid replaces the one rate (0, as steps are 0 under a budget); the family's default otherwise
-            lr = 0.0 if grid else d.lr_for(spec.family) if lr is None else lr
-            if device not in spec.devices:
-                note = f"{spec.name}: not supported on {device} (supports: {', '.join(spec.devices)})"
-                if note not in skipped:
-                    skipped.append(note)
-                continue
-            if dtype not in spec.dtypes:
-                note = f"{spec.name}: dtype {dtype} not supported (supports: {', '.join(spec.dtypes)})"
-                if note not in skipped:
-                    skipped.append(note)
-                continue
-            cases.append(CaseConfig(
-                model=spec.name, task=task.name, task_options=frozen_options,
-                seq_len=seq_len, batch_size=batch, hidden=hidden, layers=layers,
-                device=device, dtype=dtype, seed=seed, steps=steps, lr=lr, time_budget_s=budget,
-                flops_budget=flops,
-                lr_grid=grid, lr_schedule=schedule,
-                model_options=model_options[spec.name],
-            ))
+        cases += _task_cases(request, task, usable, model_options, skipped)
     if not cases:
         reasons = "; ".join(skipped) if skipped else "the sweep is empty"
         raise UsageError(f"nothing to run: {reasons}")
     # One case per id, in the order given (a repeated axis value is not repeated work).
     unique = list({case.case_id: case for case in cases}.values())
     return Expansion(cases=unique, skipped=skipped)
+
+
+def _resolve(request: RunRequest, registry: Registry, cuda_probe: Callable[[], bool]) -> tuple[list, list]:
+    """The request's model and task specs (each once, in the order named), its options, devices and dtypes
+    checked against them (a :class:`UsageError` otherwise)."""
+    model_specs = []
+    for name in request.models:
+        spec = registry.resolve_model(name)
+        if spec not in model_specs:
+            model_specs.append(spec)
+    task_specs = []
+    for name in request.tasks:
+        spec = registry.resolve_task(name)
+        if spec not in task_specs:
+            task_specs.append(spec)
+
+    for task_name in request.task_opt:
+        if task_name not in registry.tasks:
+            registry.resolve_task(task_name)  # raises with close matches
+        if task_name not in {t.name for t in task_specs}:
+            raise OptionError("task_opt", task_name, None, f"task '{task_name}' is not in --tasks")
+    # A GPU matters only if a requested model can use one; a CPU-only model's own
+    # message ("not supported on cuda", below) is the clearer one.
+    wants_cuda = any("cuda" in spec.devices for spec in model_specs)
+    if "cuda" in request.device and wants_cuda and not cuda_probe():
+        raise UsageError("--device cuda: no CUDA GPU is available here (torch.cuda.is_available() is False)")
+    for dtype in request.dtype:
+        if dtype not in DTYPES:
+            raise UsageError(f"--dtype: '{dtype}' is not one of {', '.join(DTYPES)}")
+    return model_specs, task_specs
+
+
+def _task_cases(request: RunRequest, task: TaskSpec, usable: list, model_options: dict,
+                skipped: list[str]) -> list[CaseConfig]:
+    """One task's cases: its options converted, each usable model times the product of the multiplied axes.
+
+    A point a model cannot run (its device or dtype) is added to ``skipped`` once.
+    """
+    options = dict(task.options)
+    for key, value in request.task_opt.get(task.name, {}).items():
+        options[key] = convert_option(task, key, value)
+    frozen_options = tuple(sorted(options.items()))
+    d = task.defaults
+    check_task_options(task, options, request.seq_len or [d.seq_len])
+    grid = tuple(request.lr_grid or ())
+    axes = multiplied_axes()
+    cases = []
+    for spec, values in itertools.product(usable, itertools.product(*(axis_values(a, request, task) for a in axes))):
+        point = dict(zip((a.name for a in axes), values))
+        # a grid replaces the one rate (0, as steps are 0 under a budget); the family's default otherwise
+        point["lr"] = 0.0 if grid else d.lr_for(spec.family) if point["lr"] is None else point["lr"]
+        note = _unsupported(spec, point["device"], point["dtype"])
+        if note is not None:
+            if note not in skipped:
+                skipped.append(note)
+            continue
+        cases.append(CaseConfig(model=spec.name, task=task.name, task_options=frozen_options, lr_grid=grid,
+                                model_options=model_options[spec.name], **point))
+    return cases
+
+
+def _unsupported(spec, device: str, dtype: str) -> str | None:
+    """Why a model leaves out a point of the sweep (a device or a dtype it lacks), or ``None``."""
+    if device not in spec.devices:
+        return f"{spec.name}: not supported on {device} (supports: {', '.join(spec.devices)})"
+    if dtype not in spec.dtypes:
+        return f"{spec.name}: dtype {dtype} not supported (supports: {', '.join(spec.dtypes)})"
+    return None
