@@ -20,13 +20,11 @@ import torch
 
 from rnnbench.plugins.torch.recurrence import LOW_PRECISION
 
-try:
-    from rnnbench.plugins.torch import scan_kernels
-except ImportError as error:  # numba missing or broken: the torch path runs
-    scan_kernels = None
-    UNAVAILABLE_REASON = f"{type(error).__name__}: {error}"
-else:
-    UNAVAILABLE_REASON = ""
+_NOT_LOADED = object()
+#: the compiled kernels, imported on first use: numba's import (about 0.4 s, and scipy with it) is then
+#: not paid by commands that only list the models; None where numba is missing or broken
+scan_kernels = _NOT_LOADED
+UNAVAILABLE_REASON = ""
 
 KERNELS = ("fused", "torch")
 KERNEL_HELP = ("fused (compiled CPU scan with its own backward, numba; the torch path on CUDA or without numba)"
@@ -35,8 +33,20 @@ log = logging.getLogger(__name__)
 _warned = False
 
 
+def _kernels():
+    global scan_kernels, UNAVAILABLE_REASON
+    if scan_kernels is _NOT_LOADED:
+        try:
+            from rnnbench.plugins.torch import scan_kernels as module
+        except ImportError as error:  # numba missing or broken: the torch path runs
+            scan_kernels, UNAVAILABLE_REASON = None, f"{type(error).__name__}: {error}"
+        else:
+            scan_kernels = module
+    return scan_kernels
+
+
 def fused_available() -> bool:
-    return scan_kernels is not None
+    return _kernels() is not None
 
 
 def resolve_kernel(requested: str, device: str) -> str:
@@ -62,7 +72,7 @@ class _DiagonalScan(torch.autograd.Function):
     @staticmethod
     def forward(ctx, a, b, h0):
         out = torch.empty_like(b)
-        scan_kernels.diagonal_scan_forward(_np(a), _np(b), _np(h0), _np(out))
+        _kernels().diagonal_scan_forward(_np(a), _np(b), _np(h0), _np(out))
         ctx.save_for_backward(a, h0, out)
         return out
 
@@ -71,7 +81,7 @@ class _DiagonalScan(torch.autograd.Function):
         a, h0, out = ctx.saved_tensors
         grad = grad.contiguous()
         grad_a, grad_b, grad_h0 = torch.empty_like(a), torch.empty_like(a), torch.empty_like(h0)
-        scan_kernels.diagonal_scan_backward(_np(a), _np(h0), _np(out), _np(grad),
+        _kernels().diagonal_scan_backward(_np(a), _np(h0), _np(out), _np(grad),
                                             _np(grad_a), _np(grad_b), _np(grad_h0))
         return grad_a, grad_b, grad_h0
 
@@ -92,7 +102,7 @@ class _SelectiveScan(torch.autograd.Function):
     @staticmethod
     def forward(ctx, delta, u, A, B, C, D):
         y = torch.empty_like(u)
-        scan_kernels.selective_scan_forward(_np(delta), _np(u), _np(A), _np(B), _np(C), _np(D),
+        _kernels().selective_scan_forward(_np(delta), _np(u), _np(A), _np(B), _np(C), _np(D),
                                             _np(y))
         ctx.save_for_backward(delta, u, A, B, C, D)
         return y
@@ -107,7 +117,7 @@ class _SelectiveScan(torch.autograd.Function):
         grad_B = torch.zeros(B.shape, dtype=torch.float64)
         grad_C = torch.zeros(C.shape, dtype=torch.float64)
         grad_D = torch.zeros(D.shape, dtype=torch.float64)
-        scan_kernels.selective_scan_backward(
+        _kernels().selective_scan_backward(
             _np(delta), _np(u), _np(A), _np(B), _np(C), _np(D), _np(grad_y),
             _np(grad_delta), _np(grad_u), _np(grad_A), _np(grad_B), _np(grad_C), _np(grad_D))
         return (grad_delta, grad_u, grad_A.to(A.dtype), grad_B.to(B.dtype), grad_C.to(C.dtype),
