@@ -27,6 +27,7 @@ from rnnbench.execution.load import LoadMeter
 from rnnbench.execution.thread_policy import ThreadGovernor, case_threads, probe_threads
 from rnnbench.execution.lr_grid import record_choice, select_rate
 from rnnbench.execution.timing import Measurement, time_call
+from rnnbench.execution.timing_check import TimingCheck, checked
 from rnnbench.manager import Registry, load_registry
 from rnnbench.model_api import FINAL_LR_FRACTION, WARMUP_FRACTION, Batch, Model, ModelConfig, lr_factor
 from rnnbench.records import (
@@ -234,6 +235,8 @@ def _run_scenarios(config: CaseConfig, registry: Registry, settings: RunSettings
             raise ValueError(f"unknown scenario '{scenario}'")
     if init_probe is not None:
         gradients.record(result, init_probe, gradients.take(model, task, B) if trained else None)
+    if trained:  # after every timed region of the case: what a baseline starts cannot run inside one (issue 37)
+        _record_baselines(task, result)
 
 
 def _timing_metrics(scenario: str, name: str, m: Measurement, work: float, work_unit: str,
@@ -311,6 +314,7 @@ def _fit(model: Model, task: Task, config: CaseConfig, settings: RunSettings, re
     loss = float("nan")
     step = 0
     load = BudgetLoad(budget, settings.threads) if budget is not None else None
+    _pin_threads(settings.threads)
     governor = _governor(settings, config)
     cpu_start = time.process_time()
     train_start = time.perf_counter()
@@ -406,17 +410,46 @@ def _test(model: Model, task: Task, config: CaseConfig, settings: RunSettings, r
            else f"over the whole test set ({whole} batches of {B})")
     for key, value in scores.items():
         result.metrics.append(Metric("train", f"eval_{key}", value, "", how))
-    baselines = baseline_entries(task.baselines())
-    for key, baseline in baselines.items():
-        result.metrics.append(Metric("train", f"baseline_{key}", baseline.value, "", baseline.label))
-    if task.primary_metric in baselines:
-        result.details["baseline_kind"] = baselines[task.primary_metric].kind
     if settings.eval_seq_lens:
         evaluate_lengths(model, task, config.seq_len, task_at, settings.eval_seq_lens, B,
                          settings.eval_batches, scores, result)
     result.details["primary_metric"] = task.primary_metric
     result.details["higher_is_better"] = task.higher_is_better
     result.details["primary_metric_bounded"] = task.primary_metric_bounded
+
+
+def _record_baselines(task: Task, result: CaseResult) -> None:
+    """The task's baselines, computed once the case's timed scenarios are done.
+
+    A baseline can be heavy work in the case's process: uea's 1-NN DTW is numba-parallel, and
+    numba's OpenMP layer, starting, set the OpenMP thread count torch runs on (issue 37).
+    Computed here, nothing it starts or changes can run inside this case's timed regions; the
+    next case re-pins the thread pools (thread_limit, _pin_threads) and its timings are checked
+    (rnnbench.execution.timing_check).
+    """
+    baselines = baseline_entries(task.baselines())
+    for key, baseline in baselines.items():
+        result.metrics.append(Metric("train", f"baseline_{key}", baseline.value, "", baseline.label))
+    if task.primary_metric in baselines:
+        result.details["baseline_kind"] = baselines[task.primary_metric].kind
+
+
+def _pin_threads(threads: int) -> None:
+    """Put the thread pools back at the case's count just before a timed region.
+
+    Anything that ran before in the process (a task's data preparation, a baseline, a
+    library starting its own OpenMP pool: numba's OpenMP layer calls omp_set_num_threads on
+    the libgomp torch loaded) may have changed them; a timed region always starts from the
+    case's own count.
+    """
+    _set_threads(threads)
+
+
+def _record_check(result: CaseResult) -> Callable[[TimingCheck], None]:
+    """Keeps a timed region's :class:`TimingCheck` in the case's worker facts, by scenario."""
+    def record(check: TimingCheck) -> None:
+        result.worker.setdefault("timing_check", {})[check.scenario] = check.facts()
+    return record
 
 
 def schedule_sentence(schedule: str, budgeted: bool) -> str:
@@ -433,7 +466,9 @@ def task_loss_unit(model: Model) -> str:
 def _forward(model: Model, task: Task, config: CaseConfig, settings: RunSettings, result: CaseResult) -> None:
     T, B = task.shape.seq_len, config.batch_size
     batch = model.to_device(task.batch("test", 0, B))
-    m = time_call(lambda: model.forward(batch), model.synchronize, settings.timer)
+    _pin_threads(settings.threads)
+    with checked("forward", settings.threads, _record_check(result)):
+        m = time_call(lambda: model.forward(batch), model.synchronize, settings.timer)
     result.metrics += _timing_metrics("forward", "latency_s", m, float(B * T), "tokens",
                                       model.flops(T, B, training=False))
     with model.memory_meter("forward") as reading:
@@ -467,7 +502,9 @@ def _decode(model: Model, task: Task, config: CaseConfig, settings: RunSettings,
     timer = dataclasses.replace(settings.timer, min_block_time=min(settings.timer.min_block_time, 2e-4),
                                 min_repeats=max(settings.timer.min_repeats, 30),
                                 max_repeats=max(settings.timer.max_repeats, 5000))
-    m = time_call(lambda: model.step(last, state), model.synchronize, timer)
+    _pin_threads(settings.threads)
+    with checked("decode", settings.threads, _record_check(result)):
+        m = time_call(lambda: model.step(last, state), model.synchronize, timer)
     m.method = "wall clock per step() call at a fixed context (time.perf_counter, synchronized)"
     again, _ = model.step(last, state)
     if model.state_bytes(state) != prompt_bytes or not _same_outputs(first_output, again):
