@@ -326,7 +326,7 @@ def test_environment_differences_are_reported_beside_the_cases():
     new = LoadedRun(RunInfo(run_id="n", folder=None, env={"threads": 1, "versions": {"torch": "2.13.0"}}),
                     [_result(0, 0.9)], "test")
     comparison = compare_runs(base, new)
-    assert comparison.env_differences == {"threads": (2, 1), "torch": ("2.12.0", "2.13.0")}
+    assert comparison.env_differences == {"threads": ("2", "1"), "torch": ("2.12.0", "2.13.0")}
     # the case id ignores the environment: the case still matched
     assert not comparison.only_in_base and _row(comparison, "params").verdict == "same"
 

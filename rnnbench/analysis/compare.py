@@ -35,7 +35,7 @@ from rnnbench.analysis.calibration import CalibrationRatio
 from rnnbench.analysis.conditions import busy_cases
 from rnnbench.analysis.sources import LoadedRun
 from rnnbench.errors import UsageError
-from rnnbench.records import CaseResult, Metric, RunInfo
+from rnnbench.records import CaseResult, Metric, RunInfo, run_threads
 from rnnbench.stats import (DRIFT_BLOCKS, MIN_SAMPLES_PER_BLOCK, Summary, drift_within_run, estimate_ratio,
                             hierarchical_ratio_ci, smallest_possible_p)
 
@@ -47,7 +47,7 @@ REGRESSIONS = {"slower", "bigger", "worse", "failed"}
 #: one-run rule, whose band includes the disagreement between a side's runs.
 MIN_ROUNDS = 3
 #: environment keys shown when they differ between BASE and NEW
-ENV_KEYS = ("git_commit", "host", "cpu", "cpu_count", "threads", "python", "gpu", "rnnbench")
+ENV_KEYS = ("git_commit", "host", "cpu", "cpu_count", "python", "gpu", "rnnbench")
 
 
 @dataclass(frozen=True)
@@ -545,6 +545,9 @@ def compare_runs(base: LoadedRun, new: LoadedRun, settings: CompareSettings = Co
         b, n = base.run.env.get(key), new.run.env.get(key)
         if b != n:
             out.env_differences[key] = (b, n)
+    b, n = run_threads(base.run.env), run_threads(new.run.env)  # what the cases ran with, not the cap
+    if b.key() != n.key():
+        out.env_differences["threads"] = (b.text(), n.text())
     for dist in sorted(set(base.run.env.get("versions") or {}) | set(new.run.env.get("versions") or {})):
         b, n = (base.run.env.get("versions") or {}).get(dist), (new.run.env.get("versions") or {}).get(dist)
         if b != n:

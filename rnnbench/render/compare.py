@@ -14,6 +14,7 @@ from typing import Any
 from rnnbench.analysis.aa_history import HISTORY_LEVEL
 from rnnbench.analysis.compare import MIN_ROUNDS, Comparison, Row, Side
 from rnnbench.analysis.sources import LoadedRun
+from rnnbench.records import run_threads
 from rnnbench.render.markdown import markdown_table
 from rnnbench.render.terminal import plain_console
 from rnnbench.stats import fmt_bytes, fmt_count, fmt_time
@@ -193,7 +194,7 @@ def _row_document(r: Row) -> dict[str, Any]:
 def render_json(c: Comparison) -> str:
     def side(run: LoadedRun) -> dict[str, Any]:
         return {"run_id": run.run.run_id, "git_commit": run.commit, "origin": run.origin,
-                "threads": run.run.env.get("threads"), "cpu": run.run.env.get("cpu")}
+                "threads": run_threads(run.run.env).text(), "cpu": run.run.env.get("cpu")}
 
     doc = {
         "format": COMPARE_FORMAT, "format_version": COMPARE_VERSION,
