@@ -580,12 +580,31 @@ def compare_runs(base: LoadedRun, new: LoadedRun, settings: CompareSettings = Co
         for name in accuracy_names(ordered[0][1]) or [None]:
             row = judge_accuracy(ordered, settings, name)
             if row is not None:
-                out.rows.append(row)
+                out.rows.append(_thread_caveat(row, ordered))
     for cid in common:
         b, n = base_by_id[cid], new_by_id[cid]
         if b.status == "ok" and n.status == "ok":
             out.rows += judge_measurements(case_label(n), cid, b, n, settings)
     return out
+
+
+def _thread_caveat(row: Row, pairs: list[tuple[CaseResult, CaseResult]]) -> Row:
+    """An accuracy row whose cases trained on other thread counts on the two sides says so.
+
+    A seed reproduces a training only at a fixed thread count: torch's CPU reductions and
+    GEMMs sum in an order that follows the threads (a sum over 4M floats differs in its 6th
+    digit between 1 and 2 threads, with or without torch.use_deterministic_algorithms), and
+    a training's small differences grow (uea's GRU, seed 0: 0.973 on 1 thread, 0.981 on 2).
+    """
+    def counts(side: int) -> set:
+        return {pair[side].worker.get("threads") for pair in pairs} - {None}
+
+    base, new = counts(0), counts(1)
+    if base and new and base != new:
+        text = (f"trained on {','.join(map(str, sorted(base)))} vs {','.join(map(str, sorted(new)))} thread(s): a seed"
+                " reproduces its accuracy at a fixed thread count only")
+        row.note = f"{row.note}; {text}" if row.note else text
+    return row
 
 
 def judge_measurements(case: str, cid: str, b: CaseResult, n: CaseResult, s: CompareSettings) -> list[Row]:

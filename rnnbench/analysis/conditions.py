@@ -103,6 +103,11 @@ def varied_settings(results: list[CaseResult]) -> dict[str, Counter]:
 
 def settings_notes(results: list[CaseResult]) -> list[str]:
     notes = []
+    ran = Counter(r.worker["threads"] for r in results if isinstance(r.worker.get("threads"), int))
+    if len(ran) > 1:  # automatic threads chose per case, or a resume ran on another count
+        mix = ", ".join(f"{threads} ({n} case(s))" for threads, n in sorted(ran.items()))
+        notes.append(f"The cases ran on different thread counts: {mix}. Times on other counts are not one"
+                     " comparison, and a seed reproduces its training at a fixed thread count only.")
     for key, counts in varied_settings(results).items():
         mix = ", ".join(f"{json.loads(value)} ({n} case(s))" for value, n in counts.most_common())
         notes.append(f"Warning: {key} varied across this run's rows: {mix}. The run was resumed with other"
