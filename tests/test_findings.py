@@ -188,3 +188,14 @@ def test_a_distorted_timing_ranks_no_model():
     train, forward = _texts(frame, "speed")
     assert all(f.startswith(("Training step per token: not ranked: the timing of lstm",
                              "Forward per token: not ranked: the timing of lstm")) for f in (train, forward)), (train, forward)
+
+
+def test_the_scope_says_only_what_was_done():
+    """A forward-only run names no training; a --seq-len that only caps the task's series gives their length."""
+    rows = [_row("gru", 0.010, 0.002), _row("lstm", 0.013, 0.003)]
+    forward_only = pd.DataFrame([{k: v for k, v in r.items() if not k.startswith("train_")} for r in rows])
+    [scope] = _texts(forward_only, "scope")
+    assert "training steps" not in scope and "lr=" not in scope and "copy T=20 batch=4" in scope, scope
+    capped = pd.DataFrame([{**r, "seq_len": 1024, "total_seq_len": 29} for r in rows])
+    [scope] = _texts(capped, "scope")
+    assert "T=29 (series of 29 steps; --seq-len 1024 caps them)" in scope and "T=1024 " not in scope, scope

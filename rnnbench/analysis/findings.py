@@ -455,6 +455,13 @@ def short_reason(error: str, limit: int = 60) -> str:
     return cut.rstrip(",;:") + "…"
 
 
+def _ran_at(ok: pd.DataFrame) -> float | None:
+    """The one length the cases ran at where the task reports it (``total_seq_len``), else ``None``."""
+    if "total_seq_len" not in ok or ok["total_seq_len"].isna().any() or ok["total_seq_len"].nunique() != 1:
+        return None
+    return float(ok["total_seq_len"].iloc[0])
+
+
 #: axes that describe training only: no part of the scope of a run that did not train
 _TRAINING_AXES = ("steps", "lr", "lr_grid", "lr_schedule", "time_budget_s", "flops_budget")
 
@@ -478,6 +485,8 @@ def _scope(ok: pd.DataFrame, varying: Sequence[str]) -> Finding:
             continue  # a FLOPs budget gives each model its own steps: the flops_budget axis says the budget
         elif name == "steps":
             fixed.append(f"{_num(value)} training steps")
+        elif name == LENGTH_AXIS and _ran_at(ok) is not None and _ran_at(ok) < value:
+            fixed.append(f"T={_num(_ran_at(ok))} (series of {_num(_ran_at(ok))} steps; --seq-len {_num(value)} caps them)")
         elif name != "task_options" or axis.text(value) != "default options":
             fixed.append(axis.tag(value))
     cpus = sorted(ok["cpu"].dropna().unique()) if "cpu" in ok else []

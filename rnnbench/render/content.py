@@ -100,8 +100,17 @@ def varying_axes(results: list[CaseResult]) -> tuple[list[tuple[str, str, str]],
             # nothing to say: default options, no --lr-grid (an empty grid), no budget
             if (axis.name.endswith("_options") and value == "-") or value is None or value in ((), []):
                 continue
-            constant.append(axis.constant.format(_text(value)))
+            constant.append(axis.constant.format(_text(value)) + (_capped_length(results) if axis.name == "seq_len"
+                                                                  else ""))
     return columns, constant
+
+
+def _capped_length(results: list[CaseResult]) -> str:
+    """Where --seq-len only caps the task's length (uea: the longest series kept), the length the cases ran at."""
+    totals = {r.details.get("total_seq_len") for r in results} - {None}
+    if len(totals) == 1 and results and (total := totals.pop()) < results[0].config.seq_len:
+        return f" (a cap: the series are {total} steps)"
+    return ""
 
 
 def _short(name: str) -> str:
