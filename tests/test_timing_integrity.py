@@ -1,13 +1,10 @@
 """Every timing measures the case: nothing a task's baseline leaves in the process reaches a timed region,
 a distorted timing is flagged, and the threads stored are those the cases ran with (issue 37)."""
 
-import json
-
-import pandas as pd
 import pytest
 
 from rnnbench.execution.timing_check import TimingCheck
-from rnnbench.records import RunInfo, RunSettings, run_threads
+from rnnbench.records import CaseConfig, CaseResult, Metric, RunInfo, RunSettings, run_threads
 from rnnbench.store import ResultsStore
 from run_helpers import rnnbench, run_sweep
 
@@ -41,10 +38,10 @@ def test_a_baseline_that_leaves_a_thread_spinning_reaches_no_timing_and_a_later_
     assert after_baseline[0][1].reason is None and only[0][1].reason is None
     flagged = after_baseline[1][1]
     assert flagged.reason is not None and "other threads of the process took" in flagged.reason, flagged
-    assert "the timing of 1 of 2 case(s) was distorted" in proc_stdout(trained)
+    assert "the timing of 1 of 2 case(s) was distorted" in _report(trained)
 
 
-def proc_stdout(out):
+def _report(out):
     [folder] = [p for p in out.iterdir() if p.is_dir()]
     return (folder / "report.md").read_text()
 
@@ -61,6 +58,7 @@ def test_the_timing_check_reads_cpu_time_not_the_load():
     assert TimingCheck.from_facts(spun.facts()) == spun and TimingCheck.from_facts({}) is None
 
 
+@pytest.mark.slow  # a real run and a history process: about 13 s on a busy 2-core machine
 def test_history_of_automatic_thread_runs_shows_the_threads_each_case_ran_with(tmp_path):
     """No --threads: the cap is every core, each case chooses its own count; history prints what ran."""
     run_id = run_sweep(tmp_path, "--models", "gru", "--steps", "2", "--scenarios", "train,forward", "--min-time",
@@ -92,7 +90,6 @@ def test_a_store_written_before_threads_were_recorded_still_reads(tmp_path):
             store.create_run(RunInfo(run_id=run_id, folder=out / run_id, env={**env, "cpu": "c", "host": "h"},
                                      settings={"run": RunSettings(threads=env["threads"]).to_dict()},
                                      created_at=created))
-            from rnnbench.records import CaseConfig, CaseResult, Metric
             config = CaseConfig(model="gru@torch", task="copy", task_options=(), seq_len=3, batch_size=4, hidden=8,
                                 layers=1, device="cpu", dtype="float32", seed=0, steps=2, lr=0.003)
             store.add_result(run_id, CaseResult(config=config, status="ok", worker={"threads": 1},
