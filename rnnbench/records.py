@@ -391,6 +391,48 @@ class RunInfo:
         return RunSettings.from_dict(stored) if isinstance(stored, dict) else None
 
 
+@dataclass(frozen=True)
+class RunThreads:
+    """The threads a run's cases ran with, as its environment record says (:func:`run_threads`)."""
+
+    #: the distinct counts its cases ran with, fewest first; () where the run did not record them
+    counts: tuple[int, ...]
+    #: the most any case could take (--threads, or every core with automatic threads); None if unknown
+    cap: int | None
+    #: False for a run stored before rnnbench recorded what ran, whose threads were chosen per case
+    recorded: bool
+
+    def text(self) -> str:
+        if self.counts:
+            return ",".join(map(str, self.counts))
+        if self.cap is None:
+            return "unknown"
+        return f"<={self.cap} (automatic; the run recorded only its cap)"
+
+    def key(self) -> tuple:
+        """What two runs must share to count as measured with the same threads."""
+        return ("ran", self.counts) if self.counts else ("cap", self.cap)
+
+
+def run_threads(env: dict[str, Any]) -> RunThreads:
+    """What a run's cases ran with: ``env["threads_ran"]``, written when the run ends.
+
+    Runs stored before it was recorded kept ``env["threads"]``: the count as given with
+    --threads, or, with automatic threads, the cap (every core), although each case chose its
+    own count. Those fall back to what they recorded: the count as given, or only the cap.
+    """
+    ran = env.get("threads_ran")
+    cap = env.get("thread_cap", env.get("threads"))
+    cap = int(cap) if isinstance(cap, (int, float)) else None
+    if isinstance(ran, list) and ran:
+        return RunThreads(tuple(sorted({int(t) for t in ran})), cap, True)
+    # before rnnbench chose threads itself (no "threading" record), or with --threads: the count ran
+    automatic = (env.get("threading") or {}).get("automatic")
+    if "thread_cap" not in env and automatic is not True and cap is not None:
+        return RunThreads((cap,), cap, False)
+    return RunThreads((), cap, False)
+
+
 def machine_line(env: dict[str, Any]) -> str:
     """The machine a run measured on, as its environment record says: CPU, GPU, threads, load, torch.
 
@@ -399,7 +441,7 @@ def machine_line(env: dict[str, Any]) -> str:
     parts = [f"{env.get('cpu') or 'unknown CPU'} ({env.get('cpu_count')} logical CPUs)"]
     if env.get("gpu"):
         parts.append(f"GPU {env['gpu']}")
-    parts.append(f"{env.get('threads')} thread(s)")
+    parts.append(f"{run_threads(env).text()} thread(s)")
     load = env.get("load_average")
     if load:
         parts.append(f"load average {load[0]:.1f} at the start of the run")

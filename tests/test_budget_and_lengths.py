@@ -36,7 +36,9 @@ def train(registry, config, settings=SETTINGS) -> CaseResult:
     result = CaseResult(config=config)
     task = runner.build_task(config, registry)
     model = runner.build_model(config, registry, task)
-    runner._train(model, task, config, settings, result, lambda length: runner.build_task(config, registry, length))
+    runner._train(model, task, config, settings, settings.threads, result,
+                  lambda length: runner.build_task(config, registry, length))
+    runner._record_baselines(task, result)  # run_case records them after the case's timed scenarios
     return result
 
 

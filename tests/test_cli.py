@@ -87,7 +87,9 @@ def test_list_names_a_broken_plugin_and_still_lists_the_rest(cli):
 
 def test_env_is_json_with_versions_and_threads(cli):
     env = json.loads(cli("env").stdout)
-    assert env["versions"]["torch"] and env["cpu"] and env["threads"] >= 1 and "git_commit" in env
+    assert env["versions"]["torch"] and env["cpu"] and env["thread_cap"] >= 1 and "git_commit" in env
+    # not the cap: what a run started now would choose, and why (issue 37)
+    assert 1 <= env["threads_now"]["threads"] <= env["thread_cap"] and env["threads_now"]["reason"]
 
 
 @pytest.mark.slow  # over 6 s on a quiet 2-core machine: run by `pytest -m slow`
@@ -108,7 +110,7 @@ def test_a_run_writes_csv_database_report_and_env(cli, tmp_path):
         assert sorted(r.case_id for r in stored) == sorted(frame["case_id"])
         assert all(r.metric("forward", "latency_s").samples for r in stored)
     env = json.loads((run_dir / "env.json").read_text())
-    assert env["threads"] >= 1
+    assert env["thread_cap"] >= 1 and env["threads_ran"] == sorted({r.worker["threads"] for r in stored})
     report = (run_dir / "report.md").read_text()
     assert "lstm@torch" in report and "median" in report
     assert "train step" in proc.stdout and "lstm@torch" in proc.stdout

@@ -326,7 +326,7 @@ def test_environment_differences_are_reported_beside_the_cases():
     new = LoadedRun(RunInfo(run_id="n", folder=None, env={"threads": 1, "versions": {"torch": "2.13.0"}}),
                     [_result(0, 0.9)], "test")
     comparison = compare_runs(base, new)
-    assert comparison.env_differences == {"threads": (2, 1), "torch": ("2.12.0", "2.13.0")}
+    assert comparison.env_differences == {"threads": ("2", "1"), "torch": ("2.12.0", "2.13.0")}
     # the case id ignores the environment: the case still matched
     assert not comparison.only_in_base and _row(comparison, "params").verdict == "same"
 
@@ -375,3 +375,31 @@ def test_compare_reads_the_busy_flag_stored_with_each_row_and_counts_it():
     assert comparison.busy == 1 and "1 undecided because the machine was busy" in summary_line(comparison)
     slower_quiet = run("n", 1.3e-3, 1.0)
     assert _row(compare_runs(quiet, slower_quiet, history=quiet_history(slower_quiet)), "latency_s").verdict == "slower"
+
+
+def test_an_accuracy_trained_on_other_thread_counts_says_a_seed_reproduces_at_a_fixed_count_only():
+    def on(threads, value):
+        result = _result(0, value)
+        result.worker = {"threads": threads}
+        return result
+
+    row = _row(compare_runs(_run("b", [on(1, 0.973)]), _run("n", [on(2, 0.981)])), "eval_accuracy")
+    assert "trained on 1 vs 2 thread(s): a seed reproduces its accuracy at a fixed thread count only" in row.note
+    same = _row(compare_runs(_run("b", [on(1, 0.973)]), _run("n", [on(1, 0.981)])), "eval_accuracy")
+    assert "thread" not in same.note
+
+
+def test_the_calibration_warning_names_the_load_when_a_run_was_flagged_busy():
+    from rnnbench.analysis.compare import Comparison, CompareSettings
+    from rnnbench.render.compare import _calibration_cause
+
+    def run(run_id, others_cpu_s):
+        result = _result(0, 0.9)
+        result.worker = {"threads": 1, "load": {"wall_s": 10.0, "own_cpu_s": 9.0, "others_cpu_s": others_cpu_s,
+                                                "cores": 2, "load_average_1min_end": None}}
+        return _run(run_id, [result])
+
+    quiet, busy = run("b", 1.0), run("n", 19.0)
+    assert _calibration_cause(Comparison(quiet, quiet, CompareSettings())) == "different or throttled machines"
+    cause = _calibration_cause(Comparison(quiet, busy, CompareSettings()))
+    assert cause.startswith("the machine was busy during NEW") and "throttled" not in cause

@@ -148,3 +148,54 @@ def test_attach_samples_copies_raw_timings_by_case_id():
 def test_short_reason_cuts_at_a_word():
     assert short_reason("x\nValueError: bad") == "ValueError: bad"
     assert short_reason("word " * 30, limit=12) == "word word…"
+
+
+def test_busy_cases_rank_no_model_and_say_why_with_the_figures():
+    """Cases the load meter flagged busy decide no timing ranking (as in compare); accuracy is still ranked."""
+    from rnnbench.analysis.frame import results_frame
+
+    def case(model, forward, busy):
+        config = CaseConfig(model=f"{model}@torch", task="copy", task_options=(), seq_len=20, batch_size=4, hidden=32, layers=1,
+                            device="cpu", dtype="float32", seed=0, steps=30, lr=0.003)
+        # 2 CPUs, 1 thread of ours: 1.9 CPUs of other processes leave no room; 0.2 leave plenty
+        others = 1.9 if busy else 0.2
+        load = {"wall_s": 10.0, "own_cpu_s": 9.0, "others_cpu_s": others * 10.0, "cores": 2,
+                "load_average_1min_end": 3.0}
+        samples = [forward * (1 + 0.01 * i) for i in range(20)]
+        result = CaseResult(config=config, status="ok", worker={"threads": 1, "load": load},
+                            metrics=[Metric("forward", "latency_s", float(np.median(samples)), "s", "", samples),
+                                     Metric("train", "eval_accuracy", 0.9 if model == "gru" else 0.5, "")],
+                            details={"primary_metric": "accuracy", "higher_is_better": True, "total_seq_len": 22})
+        return result
+
+    busy = [case("gru", 0.002, busy=True), case("lstm", 0.004, busy=False)]
+    [forward] = _texts(attach_samples(results_frame(busy), busy), "speed")
+    assert "Fastest" not in forward and "slower" not in forward, forward
+    assert "not ranked: the machine was busy during gru@torch copy T=20 seed 0: other processes kept 1.9 of 2" \
+        " CPUs" in forward, forward
+    assert "medians: gru@torch 2.19 ms, lstm@torch 4.38 ms" in forward, forward  # still shown
+    [quality] = _texts(attach_samples(results_frame(busy), busy), "quality")
+    assert quality.startswith("Most accurate: gru"), quality
+    quiet = [case("gru", 0.002, busy=False), case("lstm", 0.004, busy=False)]
+    [forward] = _texts(attach_samples(results_frame(quiet), quiet), "speed")
+    assert forward.startswith("Fastest forward per token: gru") and "not ranked" not in forward
+
+
+def test_a_distorted_timing_ranks_no_model():
+    """The runner's timing check (a thread of the process ran during the timing) ranks nothing either."""
+    frame = pd.DataFrame([_row("gru", 0.010, 0.002), _row("lstm", 0.013, 0.003)])
+    frame["timing_distorted"] = [None, "the timing of lstm copy T=20 seed 0 was distorted: other threads took 1 s"]
+    train, forward = _texts(frame, "speed")
+    assert all(f.startswith(("Training step per token: not ranked: the timing of lstm",
+                             "Forward per token: not ranked: the timing of lstm")) for f in (train, forward)), (train, forward)
+
+
+def test_the_scope_says_only_what_was_done():
+    """A forward-only run names no training; a --seq-len that only caps the task's series gives their length."""
+    rows = [_row("gru", 0.010, 0.002), _row("lstm", 0.013, 0.003)]
+    forward_only = pd.DataFrame([{k: v for k, v in r.items() if not k.startswith("train_")} for r in rows])
+    [scope] = _texts(forward_only, "scope")
+    assert "training steps" not in scope and "lr=" not in scope and "copy T=20 batch=4" in scope, scope
+    capped = pd.DataFrame([{**r, "seq_len": 1024, "total_seq_len": 29} for r in rows])
+    [scope] = _texts(capped, "scope")
+    assert "T=29 (series of 29 steps; --seq-len 1024 caps them)" in scope and "T=1024 " not in scope, scope

@@ -151,3 +151,19 @@ def test_the_forward_caption_names_inference_mode_only_for_torch_backends():
     assert "(numpy: a plain call, no autograd to switch off; torch: torch.inference_mode)" in mixed_caption
     assert "inference_mode" not in caption(forward_modes([result("lstm@numpy", {})]))["forward_time_per_token"]
     assert "after 4 warm-up steps" in caption(torch_only)["train_time_per_token"]
+
+
+def test_the_busy_warning_stands_with_the_findings_it_qualifies(small_run, tmp_path):
+    """report.md and report.html: the load warning opens the Findings section, not the end of the legend."""
+    out, folder, _ = small_run
+    run, results = load_run(out / DEFAULT_DB_NAME, folder.name)
+    run.folder = tmp_path
+    for result in results:  # as the load meter stores a case during which others kept 1.9 of 2 CPUs busy
+        result.worker["threads"] = 1
+        result.worker["load"] = {"wall_s": 10.0, "own_cpu_s": 9.0, "others_cpu_s": 19.0, "cores": 2,
+                                 "load_average_1min_end": 4.0}
+    paths = write_reports(results, run, tmp_path)
+    for text in (paths.markdown.read_text(), paths.html.read_text()):
+        warning = text.index("Warning: the machine was busy during")
+        assert text.index("Findings") < warning < text.index("not ranked: the machine was busy") < \
+            text.index("Summary"), "the warning is not with the findings"

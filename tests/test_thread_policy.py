@@ -18,6 +18,7 @@ from rnnbench.execution.thread_policy import (
     case_threads,
     probe_threads,
     threads_for,
+    CaseThreads,
 )
 from rnnbench.records import CaseConfig, CaseResult, RunSettings
 
@@ -27,13 +28,14 @@ def machine(others: float, cores: int = 2) -> MachineLoad:
 
 
 def test_a_case_takes_one_thread_per_free_cpu_whatever_its_size():
-    assert case_threads(2, True, sample=lambda: machine(0.0))[0] == 2
-    assert case_threads(2, True, sample=lambda: machine(1.0))[0] == 1  # one busy-loop process
-    assert case_threads(8, True, sample=lambda: machine(3.0, cores=8))[0] == 5
+    assert case_threads(2, True, sample=lambda: machine(0.0)).chosen == 2
+    assert case_threads(2, True, sample=lambda: machine(1.0)).chosen == 1  # one busy-loop process
+    assert case_threads(8, True, sample=lambda: machine(3.0, cores=8)).chosen == 5
 
 
 def test_threads_given_are_kept_whatever_the_load():
-    assert case_threads(2, False, sample=lambda: machine(5.0)) == (2, "--threads as given")
+    assert case_threads(2, False, sample=lambda: machine(5.0)) == CaseThreads(
+        cap=2, automatic=False, chosen=2, reason="--threads as given")
 
 
 def test_threads_for_stays_between_one_and_the_cap():
@@ -101,25 +103,26 @@ class OneBatchTask:
 def test_the_runner_applies_the_probes_choice_records_it_and_leaves_the_random_state(monkeypatch):
     monkeypatch.setattr(runner, "probe_threads", lambda call, set_threads, more: (
         call(), ThreadProbe(more=more, one_s=0.01, more_s=0.004, rounds=3, calls_per_block=2))[1])
-    result = CaseResult(config=_case(), worker={"threads": 2, "threads_reason": "idle: 2 of 2 thread(s)"})
+    result = CaseResult(config=_case(), worker={"threads": 2})
     torch.manual_seed(5)
     np.random.seed(5)
     before = torch.get_rng_state(), np.random.get_state()[1].copy()
-    settings = runner._settle_threads(RandomForward(), OneBatchTask(), _case(), RunSettings(threads=2, auto_threads=True),
-                                      result)
+    started = CaseThreads(cap=2, automatic=True, chosen=2, reason="idle: 2 of 2 thread(s)")
+    threads = runner._settle_threads(RandomForward(), OneBatchTask(), _case(), started, result)
     assert torch.equal(torch.get_rng_state(), before[0]) and (np.random.get_state()[1] == before[1]).all()
-    assert settings.threads == 2 and result.worker["threads"] == 2
-    assert result.worker["threads_probe"]["gain"] == 2.5
-    assert result.worker["threads_reason"].startswith("idle: 2 of 2 thread(s); the case's forward took 10 ms")
+    assert threads.chosen == 2 and result.worker["threads"] == 2
+    assert CaseThreads.from_facts(result.worker["thread_record"]) == threads
+    assert threads.probe["gain"] == 2.5 and threads.cap == 2
+    assert threads.reason.startswith("idle: 2 of 2 thread(s); the case's forward took 10 ms")
 
 
 def test_the_runner_probes_nothing_with_threads_given_or_off_the_cpu(monkeypatch):
     monkeypatch.setattr(runner, "probe_threads", lambda *a, **k: (_ for _ in ()).throw(AssertionError("probed")))
-    for config, settings in ((_case(), RunSettings(threads=2, auto_threads=False)),
-                             (_case("cuda"), RunSettings(threads=2, auto_threads=True)),
-                             (_case(), RunSettings(threads=1, auto_threads=True))):
-        assert runner._settle_threads(RandomForward(), OneBatchTask(), config, settings,
-                                      CaseResult(config=config)) is settings
+    for config, threads in ((_case(), CaseThreads(cap=2, automatic=False, chosen=2, reason="given")),
+                            (_case("cuda"), CaseThreads(cap=2, automatic=True, chosen=2, reason="idle")),
+                            (_case(), CaseThreads(cap=1, automatic=True, chosen=1, reason="one CPU"))):
+        assert runner._settle_threads(RandomForward(), OneBatchTask(), config, threads,
+                                      CaseResult(config=config)) is threads
 
 
 class FakeMeter:
@@ -175,12 +178,14 @@ def test_a_real_case_on_a_free_machine_probes_its_forward_and_trains_as_without_
     and the case's training is the same as with the threads given (the probe moved no random state)."""
     config = dataclasses.replace(_case(), steps=5, seq_len=4, task_options=(("alphabet_size", 8), ("num_symbols", 10)))
     registry = runner.registry_for(())
-    monkeypatch.setattr(runner, "case_threads", lambda cap, automatic: (2, "2 of 2 thread(s), one per free CPU"))
+    monkeypatch.setattr(runner, "case_threads", lambda cap, automatic: CaseThreads(
+        cap=2, automatic=True, chosen=2, reason="2 of 2 thread(s), one per free CPU"))
     probed = runner.run_case(config, registry, RunSettings(threads=2, auto_threads=True, scenarios=("train",)))
     given = runner.run_case(config, registry, RunSettings(threads=probed.worker["threads"], auto_threads=False,
                                                           scenarios=("train",)))
     assert probed.status == "ok", probed.error
-    probe = probed.worker["threads_probe"]
+    record = CaseThreads.from_facts(probed.worker["thread_record"])  # what the case ran with, as stored
+    probe = record.probe
     assert probe["more"] == 2 and probe["one_s"] > 0 and probe["more_s"] > 0 and probed.worker["threads"] in (1, 2)
-    assert "on 1 thread" in probed.worker["threads_reason"]
+    assert record.chosen == probed.worker["threads"] and record.cap == 2 and "on 1 thread" in record.reason
     assert probed.metric("train", "final_loss").value == given.metric("train", "final_loss").value

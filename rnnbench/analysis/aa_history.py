@@ -21,13 +21,15 @@ from pathlib import Path
 from typing import Iterable
 
 from rnnbench.analysis.sources import LoadedRun
+from rnnbench.records import run_threads
 from rnnbench.stats import AABand, Summary, aa_prediction_band
 from rnnbench.store import DEFAULT_DB_NAME, ResultsStore
 
 #: the level of the band: an A/A pair lands outside it, on the slower side, 1 time in 200
 HISTORY_LEVEL = 0.99
-#: the environment keys an earlier run must share with BASE and NEW to count as the same machine
-MACHINE_KEYS = ("host", "cpu", "cpu_count", "threads")
+#: the environment keys an earlier run must share with BASE and NEW to count as the same machine; and the
+#: threads its cases ran with (rnnbench.records.run_threads: not the cap, which automatic threads never used)
+MACHINE_KEYS = ("host", "cpu", "cpu_count")
 
 RepeatKey = tuple[str, str, str]  # case id, scenario, metric name
 
@@ -48,7 +50,7 @@ class AAHistory:
 
 
 def _machine(env: dict) -> tuple:
-    return tuple(env.get(k) for k in MACHINE_KEYS)
+    return (*(env.get(k) for k in MACHINE_KEYS), run_threads(env).key())
 
 
 def _clean_commit(env: dict) -> str | None:

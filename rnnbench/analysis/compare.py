@@ -35,7 +35,7 @@ from rnnbench.analysis.calibration import CalibrationRatio
 from rnnbench.analysis.conditions import busy_cases
 from rnnbench.analysis.sources import LoadedRun
 from rnnbench.errors import UsageError
-from rnnbench.records import CaseResult, Metric, RunInfo
+from rnnbench.records import CaseResult, Metric, RunInfo, run_threads
 from rnnbench.stats import (DRIFT_BLOCKS, MIN_SAMPLES_PER_BLOCK, Summary, drift_within_run, estimate_ratio,
                             hierarchical_ratio_ci, smallest_possible_p)
 
@@ -47,7 +47,7 @@ REGRESSIONS = {"slower", "bigger", "worse", "failed"}
 #: one-run rule, whose band includes the disagreement between a side's runs.
 MIN_ROUNDS = 3
 #: environment keys shown when they differ between BASE and NEW
-ENV_KEYS = ("git_commit", "host", "cpu", "cpu_count", "threads", "python", "gpu", "rnnbench")
+ENV_KEYS = ("git_commit", "host", "cpu", "cpu_count", "python", "gpu", "rnnbench")
 
 
 @dataclass(frozen=True)
@@ -545,6 +545,9 @@ def compare_runs(base: LoadedRun, new: LoadedRun, settings: CompareSettings = Co
         b, n = base.run.env.get(key), new.run.env.get(key)
         if b != n:
             out.env_differences[key] = (b, n)
+    b, n = run_threads(base.run.env), run_threads(new.run.env)  # what the cases ran with, not the cap
+    if b.key() != n.key():
+        out.env_differences["threads"] = (b.text(), n.text())
     for dist in sorted(set(base.run.env.get("versions") or {}) | set(new.run.env.get("versions") or {})):
         b, n = (base.run.env.get("versions") or {}).get(dist), (new.run.env.get("versions") or {}).get(dist)
         if b != n:
@@ -577,12 +580,31 @@ def compare_runs(base: LoadedRun, new: LoadedRun, settings: CompareSettings = Co
         for name in accuracy_names(ordered[0][1]) or [None]:
             row = judge_accuracy(ordered, settings, name)
             if row is not None:
-                out.rows.append(row)
+                out.rows.append(_thread_caveat(row, ordered))
     for cid in common:
         b, n = base_by_id[cid], new_by_id[cid]
         if b.status == "ok" and n.status == "ok":
             out.rows += judge_measurements(case_label(n), cid, b, n, settings)
     return out
+
+
+def _thread_caveat(row: Row, pairs: list[tuple[CaseResult, CaseResult]]) -> Row:
+    """An accuracy row whose cases trained on other thread counts on the two sides says so.
+
+    A seed reproduces a training only at a fixed thread count: torch's CPU reductions and
+    GEMMs sum in an order that follows the threads (a sum over 4M floats differs in its 6th
+    digit between 1 and 2 threads, with or without torch.use_deterministic_algorithms), and
+    a training's small differences grow (uea's GRU, seed 0: 0.973 on 1 thread, 0.981 on 2).
+    """
+    def counts(side: int) -> set:
+        return {pair[side].worker.get("threads") for pair in pairs} - {None}
+
+    base, new = counts(0), counts(1)
+    if base and new and base != new:
+        text = (f"trained on {','.join(map(str, sorted(base)))} vs {','.join(map(str, sorted(new)))} thread(s): a seed"
+                " reproduces its accuracy at a fixed thread count only")
+        row.note = f"{row.note}; {text}" if row.note else text
+    return row
 
 
 def judge_measurements(case: str, cid: str, b: CaseResult, n: CaseResult, s: CompareSettings) -> list[Row]:

@@ -13,6 +13,7 @@ from collections import Counter
 from typing import Any
 
 from rnnbench.execution.load import LoadDuring
+from rnnbench.execution.timing_check import TimingCheck
 from rnnbench.records import CaseResult, RunInfo
 
 
@@ -30,6 +31,30 @@ def busy_cases(results: list[CaseResult]) -> list[tuple[CaseResult, LoadDuring]]
         if load is not None and isinstance(threads, int) and load.distorted(threads):
             flagged.append((result, load))
     return flagged
+
+
+def distorted_timings(result: CaseResult) -> list[str]:
+    """Why the case's timed regions measured more than the case (rnnbench.execution.timing_check); [] when clean."""
+    checks = result.worker.get("timing_check") or {}
+    found = [TimingCheck.from_facts(facts) for facts in checks.values() if isinstance(facts, dict)]
+    return [check.reason for check in found if check is not None and check.reason is not None]
+
+
+def case_distortion(result: CaseResult) -> str | None:
+    """Why the case's times decide no ranking, in a few words with the figures; ``None`` for a clean case.
+
+    The load meter's busy flag (other processes left fewer free CPUs than the case's threads)
+    and the timing check's flag (something in the case's own process ran during a timed region).
+    """
+    load = LoadDuring.from_facts(result.worker.get("load") or {})
+    threads = result.worker.get("threads")
+    if load is not None and isinstance(threads, int) and load.distorted(threads) and load.others_cpus is not None:
+        return f"the machine was busy during {_label(result)}: other processes kept {load.others_cpus:.1f} of" \
+               f" {load.cores} CPUs busy with {threads} thread(s) of its own"
+    distorted = distorted_timings(result)
+    if distorted:
+        return f"the timing of {_label(result)} was distorted: {distorted[0]}"
+    return None
 
 
 def load_notes(results: list[CaseResult], run: RunInfo) -> list[str]:
@@ -52,6 +77,14 @@ def load_notes(results: list[CaseResult], run: RunInfo) -> list[str]:
             " from /proc/stat over each case's wall time), more than the case's threads left room for, so their"
             f" times include waiting for a CPU ({shown}). For timings to compare, use a quiet machine or"
             " --threads 1, and pool repeated runs in rnnbench compare (docs/robustness.md).")
+    checked = [(r, distorted_timings(r)) for r in results]
+    checked = [(r, reasons) for r, reasons in checked if reasons]
+    if checked:
+        notes.append(
+            f"Warning: the timing of {len(checked)} of {len(results)} case(s) was distorted by something in the"
+            f" process that ran it ({'; '.join(f'{_label(r)}: {reasons[0]}' for r, reasons in checked[:3])}"
+            f"{f' and {len(checked) - 3} more' if len(checked) > 3 else ''}). Their times decide no ranking"
+            " (docs/robustness.md).")
     return notes
 
 
@@ -70,6 +103,11 @@ def varied_settings(results: list[CaseResult]) -> dict[str, Counter]:
 
 def settings_notes(results: list[CaseResult]) -> list[str]:
     notes = []
+    ran = Counter(r.worker["threads"] for r in results if isinstance(r.worker.get("threads"), int))
+    if len(ran) > 1:  # automatic threads chose per case, or a resume ran on another count
+        mix = ", ".join(f"{threads} ({n} case(s))" for threads, n in sorted(ran.items()))
+        notes.append(f"The cases ran on different thread counts: {mix}. Times on other counts are not one"
+                     " comparison, and a seed reproduces its training at a fixed thread count only.")
     for key, counts in varied_settings(results).items():
         mix = ", ".join(f"{json.loads(value)} ({n} case(s))" for value, n in counts.most_common())
         notes.append(f"Warning: {key} varied across this run's rows: {mix}. The run was resumed with other"

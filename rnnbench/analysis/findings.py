@@ -26,6 +26,7 @@ from typing import Iterable, Sequence
 import numpy as np
 import pandas as pd
 
+from rnnbench.analysis.conditions import case_distortion
 from rnnbench.analysis.frame import higher_is_better as _higher_is_better
 from rnnbench.analysis.frame import primary_metric
 from rnnbench.stats import estimate_ratio, fmt_bytes, fmt_time
@@ -53,6 +54,8 @@ COSTS = (
 )
 #: raw-sample columns :func:`attach_samples` adds, one per timed metric
 SAMPLED = tuple(cost.column for cost in COSTS)
+#: the column :func:`attach_samples` adds: why a case's times decide no ranking (machine busy, timing distorted)
+DISTORTED = "timing_distorted"
 
 
 @dataclass(frozen=True)
@@ -92,10 +95,27 @@ def attach_samples(frame: pd.DataFrame, results: Iterable) -> pd.DataFrame:
     for result in results:
         by_case[result.case_id] = {f"{m.scenario}_{m.name}": list(m.samples) for m in result.metrics
                                    if m.samples and f"{m.scenario}_{m.name}" in SAMPLED}
+    distortion = {result.case_id: case_distortion(result) for result in results}
     out = frame.copy()
     for column in SAMPLED:
         out[f"{column}_samples"] = [by_case.get(cid, {}).get(column) for cid in out.get("case_id", [])]
+    out[DISTORTED] = [distortion.get(cid) for cid in out.get("case_id", [])]
     return out
+
+
+def _distorted(rows: pd.DataFrame, column: str) -> list[str]:
+    """Why rows timed in ``column`` decide no ranking (one reason per flagged case); [] when none is flagged."""
+    if DISTORTED not in rows or column not in rows:
+        return []
+    timed = rows[rows[column].notna()]
+    return [str(reason) for reason in timed[DISTORTED] if isinstance(reason, str) and reason]
+
+
+def _not_ranked(reasons: list[str], timed: int) -> str:
+    """The sentence that replaces a ranking whose cases were flagged: the first reason, with the count."""
+    more = f" (and {len(reasons) - 1} more of the {timed} case(s))" if len(reasons) > 1 else \
+        f" ({len(reasons)} of the {timed} case(s))"
+    return f"not ranked: {reasons[0]}{more}; times measured then include waiting, not only the model"
 
 
 # -- the engine --------------------------------------------------------------------------------
@@ -224,7 +244,11 @@ def _speed(cost: Cost, points, varying: list[str], compact: bool) -> list[Findin
     what = f"{cost.what} per token" if cost.per_token else cost.what
     if compact:  # many points: the winner at each, and whether the runner-up is distinguishable
         parts = []
-        for point, _, ranked in per_point:
+        for point, rows, ranked in per_point:
+            reasons = _distorted(rows, cost.column)
+            if reasons:  # a busy machine or a distorted timing ranks nothing (as in rnnbench compare)
+                parts.append(f"at {_label(point)} {_not_ranked(reasons, int(rows[cost.column].notna().sum()))}")
+                continue
             runner = ranked[1]
             sure = {True: f"ahead of {runner.model} by {runner.ratio:.2f}×",
                     False: f"not significantly ahead of {runner.model}",
@@ -236,6 +260,13 @@ def _speed(cost: Cost, points, varying: list[str], compact: bool) -> list[Findin
     for point, rows, ranked in per_point:
         best = ranked[0]
         tokens = _tokens(rows) if cost.per_token else None
+        reasons = _distorted(rows, cost.column)
+        if reasons:
+            where = f"At {_label(point)}: " if point else ""
+            medians = ", ".join(f"{c.model} {fmt_time(c.median)}" for c in ranked)
+            out.append(Finding("speed", f"{where}{what.capitalize()}: {_not_ranked(reasons, int(rows[cost.column].notna().sum()))}"
+                               f" (medians: {medians})."))
+            continue
         value = (f"{fmt_time(best.median / tokens)}/token ({fmt_time(best.median)} per {_call(cost)} of {tokens:g} tokens,"
                  f" median of {best.n})" if tokens else f"{fmt_time(best.median)} (median of {best.n})")
         where = f"At {_label(point)}: " if point else ""
@@ -378,6 +409,8 @@ def _ranking_along_length(cost: Cost, ok: pd.DataFrame, varying: list[str]) -> l
     for fixed, rows in _points(ok, others):
         winners: list[tuple[float, Comparison, Comparison | None]] = []
         for length, at in sorted(rows.groupby(LENGTH_AXIS), key=lambda kv: kv[0]):
+            if _distorted(at, cost.column):  # a length whose times were flagged ranks nothing
+                continue
             ranked = compare_costs(at, cost.column)
             if len(ranked) >= 2:
                 winners.append((float(length), ranked[0], ranked[1]))
@@ -429,12 +462,27 @@ def short_reason(error: str, limit: int = 60) -> str:
     return cut.rstrip(",;:") + "…"
 
 
+def _ran_at(ok: pd.DataFrame) -> float | None:
+    """The one length the cases ran at where the task reports it (``total_seq_len``), else ``None``."""
+    if "total_seq_len" not in ok or ok["total_seq_len"].isna().any() or ok["total_seq_len"].nunique() != 1:
+        return None
+    return float(ok["total_seq_len"].iloc[0])
+
+
+#: axes that describe training only: no part of the scope of a run that did not train
+_TRAINING_AXES = ("steps", "lr", "lr_grid", "lr_schedule", "time_budget_s", "flops_budget")
+
+
 def _scope(ok: pd.DataFrame, varying: Sequence[str]) -> Finding:
     fixed = []
     budgets = sorted(ok["time_budget_s"].dropna().unique()) if "time_budget_s" in ok else []
+    # a run that trained nothing (--scenarios forward) says nothing of steps, rates or budgets
+    trained = any(ok[c].notna().any() for c in ok.columns if str(c).startswith("train_"))
     for axis in AXES:
         name = axis.name
         if not axis.point or name in varying or name == "time_budget_s" or name not in ok or ok[name].isna().all():
+            continue
+        if not trained and name in _TRAINING_AXES:
             continue
         value = ok[name].iloc[0]
         if name == "steps" and budgets:  # budgeted cases train to a wall-clock budget, not a step count
@@ -444,6 +492,8 @@ def _scope(ok: pd.DataFrame, varying: Sequence[str]) -> Finding:
             continue  # a FLOPs budget gives each model its own steps: the flops_budget axis says the budget
         elif name == "steps":
             fixed.append(f"{_num(value)} training steps")
+        elif name == LENGTH_AXIS and _ran_at(ok) is not None and _ran_at(ok) < value:
+            fixed.append(f"T={_num(_ran_at(ok))} (series of {_num(_ran_at(ok))} steps; --seq-len {_num(value)} caps them)")
         elif name != "task_options" or axis.text(value) != "default options":
             fixed.append(axis.tag(value))
     cpus = sorted(ok["cpu"].dropna().unique()) if "cpu" in ok else []

@@ -16,7 +16,7 @@ from typing import Any
 
 from rnnbench.errors import UsageError
 from rnnbench.execution.calibration import score
-from rnnbench.records import CaseConfig
+from rnnbench.records import CaseConfig, run_threads
 from rnnbench.stats import Summary
 from rnnbench.store import ResultsStore
 from rnnbench.sweep_axes import AXES, axis_value
@@ -115,7 +115,7 @@ def load_history(db: Path, metric: str, models: list[str], tasks: list[str], nor
         row = runs.get(run.run_id)
         if row is None:
             row = runs[run.run_id] = RunRow(run.run_id, run.created_at, run.env.get("git_commit"),
-                                            run.env.get("threads"))
+                                            run_threads(run.env).text())  # what its cases ran with
         samples = [v * factor for v in m.samples] if m.samples else None
         row.points[case_id] = Point(float(m.value) * factor, Summary.of(samples) if samples else None)
     if not configs:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from rnnbench.analysis.verdicts import failed_cases
 from rnnbench.study_api import INCONCLUSIVE, Claim, ClaimOutcome, StudyData, StudySpec, Verdict
+from rnnbench.records import run_threads
 
 
 @dataclass
@@ -72,7 +73,7 @@ def run_line(name: str, data: StudyData) -> str:
     together = f" with {workers} cases at a time" if workers > 1 else ""
     return (f"sweep {name}: run {sweep.run.run_id} on {env.get('cpu') or 'unknown CPU'}"
             f" ({env.get('cpu_count')} logical CPUs{', GPU ' + str(env['gpu']) if env.get('gpu') else ''}),"
-            f" {(settings.get('run') or {}).get('threads', env.get('threads'))} thread(s),"
+            f" {run_threads(env).text()} thread(s),"
             f" executor {settings.get('executor', '?')}{together}"
             f"{load_text}")
 

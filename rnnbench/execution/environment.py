@@ -56,7 +56,9 @@ def blas_info() -> list[dict[str, Any]]:
     return [{k: pool.get(k) for k in keep} for pool in threadpool_info()]
 
 
-def collect_environment(threads: int) -> dict[str, Any]:
+def collect_environment(thread_cap: int) -> dict[str, Any]:
+    """The run's environment; ``thread_cap`` is the most threads a case may take (what each case ran with is
+    its own record, and the run's ``threads_ran`` once it ends: rnnbench.execution.session)."""
     env: dict[str, Any] = {
         "rnnbench": rnnbench.__version__,
         "python": sys.version.split()[0],
@@ -64,7 +66,7 @@ def collect_environment(threads: int) -> dict[str, Any]:
         "host": socket.gethostname(),
         "cpu": cpu_model(),
         "cpu_count": os.cpu_count(),
-        "threads": threads,
+        "thread_cap": thread_cap,
         # how busy the machine was when the run began: timings on a shared machine are noisier
         "load_average": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
         "git_commit": git_commit(),

@@ -25,9 +25,10 @@ from rnnbench.execution.environment import cpu_model
 from rnnbench.execution.evaluation import evaluate, evaluate_lengths
 from rnnbench.execution.load import LoadMeter
 from rnnbench.execution.progress import CaseObserver, StepReporter, report
-from rnnbench.execution.thread_policy import ThreadGovernor, case_threads, probe_threads
+from rnnbench.execution.thread_policy import CaseThreads, ThreadGovernor, case_threads, probe_threads
 from rnnbench.execution.lr_grid import record_choice, select_rate
 from rnnbench.execution.timing import Measurement, time_call
+from rnnbench.execution.timing_check import TimingCheck, checked
 from rnnbench.manager import Registry, load_registry
 from rnnbench.model_api import FINAL_LR_FRACTION, WARMUP_FRACTION, Batch, Model, ModelConfig, lr_factor
 from rnnbench.records import (
@@ -104,14 +105,14 @@ def classify_error(exc: BaseException) -> str:
     return "oom" if any(message in text for message in _OOM_MESSAGES) else "error"
 
 
-def _governor(settings: RunSettings, config: CaseConfig) -> ThreadGovernor | None:
+def _governor(settings: RunSettings, threads: int) -> ThreadGovernor | None:
     """A governor that follows the load during training, for a case that chose more than one thread itself."""
-    if not settings.auto_threads or settings.threads <= 1:
+    if not settings.auto_threads or threads <= 1:
         return None
     import torch
 
     cap = os.cpu_count() or 1
-    return ThreadGovernor(cap=cap, threads=settings.threads, set_threads=torch.set_num_threads, clock=time.monotonic)
+    return ThreadGovernor(cap=cap, threads=threads, set_threads=torch.set_num_threads, clock=time.monotonic)
 
 
 def run_case(config: CaseConfig, registry: Registry, settings: RunSettings,
@@ -123,18 +124,19 @@ def run_case(config: CaseConfig, registry: Registry, settings: RunSettings,
     """
     # chosen here, in the process that runs the case: one per free CPU now; once the model is built,
     # _settle_threads keeps more than one only where they speed up its forward (rnnbench.execution.thread_policy)
-    threads, why = case_threads(settings.threads, settings.auto_threads)
-    result = CaseResult(config=config, started_at=time.time(), worker=worker_facts(threads))
+    # settings.threads is the run's cap; the case's own count is a record of what it ran with
+    threads = case_threads(settings.threads, settings.auto_threads)
+    result = CaseResult(config=config, started_at=time.time(), worker=worker_facts(threads.chosen))
     # every row says how it was measured: a resume allowed to change settings mixes them in a run
     result.worker["settings"] = settings.to_dict()
-    result.worker["threads_reason"] = why
+    _record_threads(result, threads)
     start = time.perf_counter()
     meter = LoadMeter()
     if observer is not None:
         report(observer.case_started, config)
     try:
-        with meter, thread_limit(threads):
-            _run_scenarios(config, registry, dataclasses.replace(settings, threads=threads), result, observer)
+        with meter, thread_limit(threads.chosen):
+            _run_scenarios(config, registry, settings, result, threads, observer)
     except (KeyboardInterrupt, SystemExit):
         raise
     except BaseException as exc:  # a plugin's failure is this case's failure only
@@ -178,43 +180,49 @@ def _set_threads(threads: int) -> None:
     threadpool_limits(limits=threads)
 
 
-def _settle_threads(model: Model, task: Task, config: CaseConfig, settings: RunSettings,
-                    result: CaseResult) -> RunSettings:
+def _record_threads(result: CaseResult, threads: CaseThreads) -> None:
+    """The case's thread record in its row, as it stands: kept up to date, so that a failed case has it too."""
+    result.worker["threads"] = threads.chosen  # the one number the table, the frame and the load meter read
+    result.worker["thread_record"] = threads.facts()
+
+
+def _settle_threads(model: Model, task: Task, config: CaseConfig, threads: CaseThreads,
+                    result: CaseResult) -> CaseThreads:
     """Automatic threading on the CPU: keep more than one thread only where the case's own forward gains from it.
 
     The probe (rnnbench.execution.thread_policy.probe_threads) runs forwards only, with the
     random state put back afterwards, so the case trains and measures as it would without it.
     """
-    if not settings.auto_threads or settings.threads <= 1 or config.device != "cpu":
-        return settings
+    if not threads.automatic or threads.chosen <= 1 or config.device != "cpu":
+        return threads
     import torch
 
     batch = model.to_device(task.batch("test", 0, config.batch_size))
     torch_state, numpy_state = torch.get_rng_state(), np.random.get_state()
     try:
-        probe = probe_threads(lambda: model.forward(batch), _set_threads, settings.threads)
+        probe = probe_threads(lambda: model.forward(batch), _set_threads, threads.chosen)
     except Exception as exc:  # the forward scenario, if asked for, reports the model's own failure
-        threads, why, facts = 1, f"the thread probe's forward failed ({type(exc).__name__}): 1 thread", None
+        chosen, why, facts = 1, f"the thread probe's forward failed ({type(exc).__name__}): 1 thread", None
     else:
-        (threads, why), facts = probe.choice(), probe.facts()
+        (chosen, why), facts = probe.choice(), probe.facts()
     finally:
         torch.set_rng_state(torch_state)
         np.random.set_state(numpy_state)
-    _set_threads(threads)
-    result.worker["threads"] = threads
-    result.worker["threads_reason"] += f"; {why}"  # after run_case's sentence on the load
-    if facts is not None:
-        result.worker["threads_probe"] = facts
-    return dataclasses.replace(settings, threads=threads)
+    _set_threads(chosen)
+    # after case_threads' sentence on the load
+    settled = dataclasses.replace(threads, chosen=chosen, reason=f"{threads.reason}; {why}", probe=facts)
+    _record_threads(result, settled)
+    return settled
 
 
 def _run_scenarios(config: CaseConfig, registry: Registry, settings: RunSettings, result: CaseResult,
-                   observer: CaseObserver | None = None) -> None:
+                   threads: CaseThreads, observer: CaseObserver | None = None) -> None:
     seed_everything(config.seed)
     task = build_task(config, registry)
     model = build_model(config, registry, task)
     T, B = task.shape.seq_len, config.batch_size
-    settings = _settle_threads(model, task, config, settings, result)
+    threads = _settle_threads(model, task, config, threads, result)
+    n = threads.chosen
     result.details.update(model.describe())
     result.details["family"] = registry.resolve_model(config.model).family
     result.details["total_seq_len"] = T
@@ -233,18 +241,24 @@ def _run_scenarios(config: CaseConfig, registry: Registry, settings: RunSettings
         if scenario == "train":
             task_at = lambda length: build_task(config, registry, length)  # noqa: E731
             if config.lr_grid:  # the chosen rate's model goes on to the other scenarios
-                model = _train_on_grid(config, registry, task, settings, result, task_at, observer)
+                model = _train_on_grid(config, registry, task, settings, n, result, task_at, observer)
             else:
-                _train(model, task, config, settings, result, task_at, observer)
+                _train(model, task, config, settings, n, result, task_at, observer)
+            during = result.details.pop("threads_during_training", None)
+            if during is not None:  # the governor's changes: part of what the case ran with
+                threads = dataclasses.replace(threads, during_training=during)
+                _record_threads(result, threads)
             trained = True
         elif scenario == "forward":
-            _forward(model, task, config, settings, result)
+            _forward(model, task, config, settings, n, result)
         elif scenario == "decode":
-            _decode(model, task, config, settings, result)
+            _decode(model, task, config, settings, n, result)
         elif scenario != "gradients":
             raise ValueError(f"unknown scenario '{scenario}'")
     if init_probe is not None:
         gradients.record(result, init_probe, gradients.take(model, task, B) if trained else None)
+    if trained:  # after every timed region of the case: what a baseline starts cannot run inside one (issue 37)
+        _record_baselines(task, result)
 
 
 #: what the progress display calls each scenario's phase
@@ -263,17 +277,17 @@ def _timing_metrics(scenario: str, name: str, m: Measurement, work: float, work_
     ]
 
 
-def _train(model: Model, task: Task, config: CaseConfig, settings: RunSettings, result: CaseResult,
+def _train(model: Model, task: Task, config: CaseConfig, settings: RunSettings, threads: int, result: CaseResult,
            task_at: Callable[[int], Task], observer: CaseObserver | None = None) -> None:
     """Train at the case's rate, then evaluate on the test split."""
-    _fit(model, task, config, settings, result, observer)
+    _fit(model, task, config, settings, threads, result, observer)
     if observer is not None:
         report(observer.phase, "testing")
     _test(model, task, config, settings, result, task_at)
 
 
-def _train_on_grid(config: CaseConfig, registry: Registry, task: Task, settings: RunSettings, result: CaseResult,
-                   task_at: Callable[[int], Task], observer: CaseObserver | None = None) -> Model:
+def _train_on_grid(config: CaseConfig, registry: Registry, task: Task, settings: RunSettings, threads: int,
+                   result: CaseResult, task_at: Callable[[int], Task], observer: CaseObserver | None = None) -> Model:
     """--lr-grid: train at each rate, keep the best on the validation split, test it (rnnbench.execution.lr_grid)."""
     B = config.batch_size
 
@@ -284,7 +298,7 @@ def _train_on_grid(config: CaseConfig, registry: Registry, task: Task, settings:
         record = CaseResult(config=rated)
         if observer is not None:
             report(observer.phase, f"training at lr {rate:g}")
-        _fit(candidate, task, rated, settings, record, observer)
+        _fit(candidate, task, rated, settings, threads, record, observer)
         return candidate, record
 
     def validation_score(candidate: Model) -> float:
@@ -312,8 +326,8 @@ def flops_budget_steps(model: Model, config: CaseConfig, seq_len: int) -> int:
     return max(1, int(config.flops_budget // per_step))
 
 
-def _fit(model: Model, task: Task, config: CaseConfig, settings: RunSettings, result: CaseResult,
-         observer: CaseObserver | None = None) -> None:
+def _fit(model: Model, task: Task, config: CaseConfig, settings: RunSettings, threads: int,
+         result: CaseResult, observer: CaseObserver | None = None) -> None:
     """Train for ``config.steps`` steps, until ``config.time_budget_s`` seconds have passed, or for
     as many steps as ``config.flops_budget`` allows.
 
@@ -332,8 +346,9 @@ def _fit(model: Model, task: Task, config: CaseConfig, settings: RunSettings, re
     memory = None
     loss = float("nan")
     step = 0
-    load = BudgetLoad(budget, settings.threads) if budget is not None else None
-    governor = _governor(settings, config)
+    load = BudgetLoad(budget, threads) if budget is not None else None
+    _pin_threads(threads)
+    governor = _governor(settings, threads)
     # after each step's timer has stopped; at most a few calls a second reach the observer
     reporter = None if observer is None else StepReporter(
         observer, total_steps=None if budget is not None else steps_to_run, budget_s=budget)
@@ -386,7 +401,7 @@ def _fit(model: Model, task: Task, config: CaseConfig, settings: RunSettings, re
         Metric("train", "time_s", train_time, "s", f"wall clock of {ran} (batches, transfers and steps)"),
         Metric("train", "cpu_time_s", cpu_time, "s",
                f"CPU time of this process, all its threads, over the {ran} (time.process_time);"
-               f" at most {settings.threads} x the wall clock when the case had its threads to itself"),
+               f" at most {threads} x the wall clock when the case had its threads to itself"),
         Metric("train", "steps_reached", float(step), "steps", f"training steps completed ({ran})"),
         Metric("train", "tokens_reached", float(step * B * T), "tokens",
                f"steps x batch {B} x {T} positions"),
@@ -433,6 +448,25 @@ def _test(model: Model, task: Task, config: CaseConfig, settings: RunSettings, r
            else f"over the whole test set ({whole} batches of {B})")
     for key, value in scores.items():
         result.metrics.append(Metric("train", f"eval_{key}", value, "", how))
+    if settings.eval_seq_lens:
+        evaluate_lengths(model, task, config.seq_len, task_at, settings.eval_seq_lens, B,
+                         settings.eval_batches, scores, result)
+    result.details["primary_metric"] = task.primary_metric
+    result.details["higher_is_better"] = task.higher_is_better
+    result.details["primary_metric_bounded"] = task.primary_metric_bounded
+    if task.metric_scale:
+        result.details["metric_scale"] = task.metric_scale
+
+
+def _record_baselines(task: Task, result: CaseResult) -> None:
+    """The task's baselines, computed once the case's timed scenarios are done.
+
+    A baseline can be heavy work in the case's process: uea's 1-NN DTW is numba-parallel, and
+    numba's OpenMP layer, starting, set the OpenMP thread count torch runs on (issue 37).
+    Computed here, nothing it starts or changes can run inside this case's timed regions; the
+    next case re-pins the thread pools (thread_limit, _pin_threads) and its timings are checked
+    (rnnbench.execution.timing_check).
+    """
     declared = task.baselines()
     for key, baseline in baseline_entries(declared).items():
         result.metrics.append(Metric("train", f"baseline_{key}", baseline.value, "", baseline.label))
@@ -446,14 +480,24 @@ def _test(model: Model, task: Task, config: CaseConfig, settings: RunSettings, r
             for i, b in enumerate(primary_baselines)]
     if bare := bare_numbers(declared):  # said once in the run's legend: the plugin predates rnnbench.Baseline
         result.details["baseline_bare_numbers"] = bare
-    if settings.eval_seq_lens:
-        evaluate_lengths(model, task, config.seq_len, task_at, settings.eval_seq_lens, B,
-                         settings.eval_batches, scores, result)
-    result.details["primary_metric"] = task.primary_metric
-    result.details["higher_is_better"] = task.higher_is_better
-    result.details["primary_metric_bounded"] = task.primary_metric_bounded
-    if task.metric_scale:
-        result.details["metric_scale"] = task.metric_scale
+
+
+def _pin_threads(threads: int) -> None:
+    """Put the thread pools back at the case's count just before a timed region.
+
+    Anything that ran before in the process (a task's data preparation, a baseline, a
+    library starting its own OpenMP pool: numba's OpenMP layer calls omp_set_num_threads on
+    the libgomp torch loaded) may have changed them; a timed region always starts from the
+    case's own count.
+    """
+    _set_threads(threads)
+
+
+def _record_check(result: CaseResult) -> Callable[[TimingCheck], None]:
+    """Keeps a timed region's :class:`TimingCheck` in the case's worker facts, by scenario."""
+    def record(check: TimingCheck) -> None:
+        result.worker.setdefault("timing_check", {})[check.scenario] = check.facts()
+    return record
 
 
 def schedule_sentence(schedule: str, budgeted: bool) -> str:
@@ -467,10 +511,13 @@ def task_loss_unit(model: Model) -> str:
     return "nats" if model.config.loss == "cross_entropy" else "squared error"
 
 
-def _forward(model: Model, task: Task, config: CaseConfig, settings: RunSettings, result: CaseResult) -> None:
+def _forward(model: Model, task: Task, config: CaseConfig, settings: RunSettings, threads: int,
+             result: CaseResult) -> None:
     T, B = task.shape.seq_len, config.batch_size
     batch = model.to_device(task.batch("test", 0, B))
-    m = time_call(lambda: model.forward(batch), model.synchronize, settings.timer)
+    _pin_threads(threads)
+    with checked("forward", threads, _record_check(result)):
+        m = time_call(lambda: model.forward(batch), model.synchronize, settings.timer)
     result.metrics += _timing_metrics("forward", "latency_s", m, float(B * T), "tokens",
                                       model.flops(T, B, training=False))
     with model.memory_meter("forward") as reading:
@@ -479,7 +526,8 @@ def _forward(model: Model, task: Task, config: CaseConfig, settings: RunSettings
     result.metrics.append(Metric("forward", "memory_bytes", reading.bytes, "bytes", reading.method))
 
 
-def _decode(model: Model, task: Task, config: CaseConfig, settings: RunSettings, result: CaseResult) -> None:
+def _decode(model: Model, task: Task, config: CaseConfig, settings: RunSettings, threads: int,
+            result: CaseResult) -> None:
     """Token-by-token decoding through ``step()``: per-token latency and carried state bytes.
 
     The prompt is the first ``T - 1`` positions of a test batch, consumed one step
@@ -504,7 +552,9 @@ def _decode(model: Model, task: Task, config: CaseConfig, settings: RunSettings,
     timer = dataclasses.replace(settings.timer, min_block_time=min(settings.timer.min_block_time, 2e-4),
                                 min_repeats=max(settings.timer.min_repeats, 30),
                                 max_repeats=max(settings.timer.max_repeats, 5000))
-    m = time_call(lambda: model.step(last, state), model.synchronize, timer)
+    _pin_threads(threads)
+    with checked("decode", threads, _record_check(result)):
+        m = time_call(lambda: model.step(last, state), model.synchronize, timer)
     m.method = "wall clock per step() call at a fixed context (time.perf_counter, synchronized)"
     again, _ = model.step(last, state)
     if model.state_bytes(state) != prompt_bytes or not _same_outputs(first_output, again):

@@ -117,6 +117,11 @@ def _start(executor_spec: ExecutorSpec, registry: Registry, executor_options: Ex
         raise
 
 
+def threads_ran(results: list[CaseResult]) -> list[int]:
+    """The distinct thread counts the run's cases ran with (each case's own record), fewest first."""
+    return sorted({int(r.worker["threads"]) for r in results if isinstance(r.worker.get("threads"), int)})
+
+
 def _results_dir(out_dir: Path) -> Path:
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
@@ -239,11 +244,14 @@ class _Sweep:
     def wrap_up(self) -> RunOutcome:
         run_id = self.run_info.run_id
         self.store.release_claims(run_id)
+        env = self.run_info.env
         if not self.interrupted:  # and after the last: the machine's speed may have changed meanwhile
-            calibration.record(self.run_info.env, "end", self.run_info.env.get("threads") or 1)
-            self.store.update_run_env(run_id, self.run_info.env)
-        self.store.finish_run(run_id, "interrupted" if self.interrupted else "finished")
+            calibration.record(env, "end", env.get("thread_cap") or env.get("threads") or 1)
         results = self.store.results(run_id)
+        # what the cases ran with, for readers of the run (history, compare's A/A band, captions)
+        env["threads_ran"] = threads_ran(results)
+        self.store.update_run_env(run_id, env)
+        self.store.finish_run(run_id, "interrupted" if self.interrupted else "finished")
         # rnnbench_run_finished is called by the command once the run folder is written
         # (rnnbench.run_service.finish_run_folder), so that its plugins find the folder's files
         return RunOutcome(run=self.run_info, results=results, interrupted=self.interrupted,

@@ -32,7 +32,7 @@ import os
 import statistics
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any, Callable, Mapping, MutableMapping
 
 from rnnbench.execution.load import TOLERANCE_CPUS, CpuSnapshot, MachineLoad, between, cores, sample_machine
@@ -53,24 +53,64 @@ RECHECK_S = 5.0
 
 
 def threads_for(cap: int, others_cpus: float | None, total: int) -> int:
-    """One thread per CPU that other processes leave free, between 1 and ``cap``."""
+    """One thread per CPU that other processes leave free, between 1 and ``cap``: the one free-CPU formula.
+
+    ``others_cpus`` is what other processes want or take (``None``: not measured, every CPU is free);
+    a CPU counts as free with :data:`TOLERANCE_CPUS` of slack for daemons and the sampling itself.
+    """
     free = total - (others_cpus or 0.0)
     return max(1, min(cap, int(free + TOLERANCE_CPUS)))
 
 
+@dataclass(frozen=True)
+class CaseThreads:
+    """The threads one case ran with, as the runner chose and applied them (stored as ``worker["thread_record"]``).
+
+    ``chosen`` is the count its timed regions ran on (worker["threads"] too, for readers of one
+    number); ``cap`` and ``automatic`` what the run allowed; ``reason`` every step of the choice;
+    ``probe`` the thread probe's measurement (:meth:`ThreadProbe.facts`) where it ran; and
+    ``during_training`` the governor's changes while training (:meth:`ThreadGovernor.facts`).
+    """
+
+    cap: int
+    automatic: bool
+    chosen: int
+    reason: str
+    probe: dict[str, Any] | None = None
+    during_training: dict[str, Any] | None = None
+
+    def facts(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_facts(cls, facts: Mapping[str, Any]) -> "CaseThreads | None":
+        """Back from a stored row; ``None`` for rows stored before rnnbench kept the record."""
+        try:
+            return cls(cap=int(facts["cap"]), automatic=bool(facts["automatic"]), chosen=int(facts["chosen"]),
+                       reason=str(facts["reason"]), probe=facts.get("probe"),
+                       during_training=facts.get("during_training"))
+        except (KeyError, TypeError, ValueError):
+            return None
+
+    def changed(self) -> bool:
+        """Whether the count moved during the case (the governor followed the load while training)."""
+        return bool((self.during_training or {}).get("changes"))
+
+
 def case_threads(cap: int, automatic: bool,
-                 sample: Callable[[], MachineLoad] = lambda: sample_machine(0.05)) -> tuple[int, str]:
-    """(threads, why) for one case: ``cap`` as given with --threads; otherwise one per CPU the others leave free.
+                 sample: Callable[[], MachineLoad] = lambda: sample_machine(0.05)) -> CaseThreads:
+    """The threads of one case: ``cap`` as given with --threads; otherwise one per CPU the others leave free.
 
     With more than one, :func:`probe_threads` then decides whether the case gains from them.
     """
     if not automatic:
-        return cap, "--threads as given"
+        return CaseThreads(cap=cap, automatic=False, chosen=cap, reason="--threads as given")
     if cap <= 1:
-        return 1, "one CPU"
+        return CaseThreads(cap=cap, automatic=True, chosen=1, reason="one CPU")
     load = sample()
     threads = threads_for(cap, load.others_demand if load.measured else None, load.cores)
-    return threads, f"{load.describe()}: {threads} of {cap} thread(s), one per free CPU"
+    return CaseThreads(cap=cap, automatic=True, chosen=threads,
+                       reason=f"{load.describe()}: {threads} of {cap} thread(s), one per free CPU")
 
 
 @dataclass(frozen=True)
@@ -201,8 +241,7 @@ def choose_threading(requested: int | None, load: MachineLoad,
     environ = os.environ if environ is None else environ
     total = load.cores
     if requested is None:
-        free = total - load.others_demand if load.measured else float(total)
-        threads = max(1, min(total, int(free + TOLERANCE_CPUS)))
+        threads = threads_for(total, load.others_demand if load.measured else None, total)
         automatic = True
     else:
         threads, automatic = int(requested), False

@@ -12,9 +12,11 @@ from dataclasses import asdict
 from typing import Any
 
 from rnnbench.analysis.aa_history import HISTORY_LEVEL
+from rnnbench.analysis.conditions import busy_cases
 from rnnbench.analysis.compare import MIN_ROUNDS, Comparison, Row, Side
 from rnnbench.analysis.sources import LoadedRun
 from rnnbench.render.fit import Column, fit, print_fitted, table_width, target_width
+from rnnbench.records import run_threads
 from rnnbench.render.markdown import markdown_table
 from rnnbench.render.terminal import plain_console
 from rnnbench.stats import fmt_bytes, fmt_count, fmt_time
@@ -119,6 +121,16 @@ def _env_lines(c: Comparison) -> list[str]:
     return [f"{key}: {b} -> {n}" for key, (b, n) in c.env_differences.items()]
 
 
+def _calibration_cause(c: Comparison) -> str:
+    """What moves a calibration: the load where either run was flagged busy, else the machine itself."""
+    busy = [side for side, run in (("BASE", c.base), ("NEW", c.new))
+            if busy_cases(run.results) or (run.run.env.get("threading") or {}).get("busy")]
+    if busy:
+        return (f"the machine was busy during {' and '.join(busy)} (other processes' load, flagged by rnnbench),"
+                " which slows a calibration as it slows the cases")
+    return "different or throttled machines"
+
+
 def calibration_lines(c: Comparison) -> list[str]:
     """The calibration ratio, a warning when the machines differ, and whether timings were normalised."""
     if c.calibration is None:
@@ -126,7 +138,7 @@ def calibration_lines(c: Comparison) -> list[str]:
     lines = [c.calibration.describe()]
     if c.calibration.differs:
         lines.append(f"warning: the calibration differs by {abs(c.calibration.ratio() - 1):.0%} (more than 10%):"
-                     " different or throttled machines; "
+                     f" {_calibration_cause(c)}; "
                      + ("timings below are normalised by it" if c.normalised else
                         "timings are not comparable as they stand (--normalise divides them by it)"))
     elif c.normalised:
@@ -213,7 +225,7 @@ def _row_document(r: Row) -> dict[str, Any]:
 def render_json(c: Comparison) -> str:
     def side(run: LoadedRun) -> dict[str, Any]:
         return {"run_id": run.run.run_id, "git_commit": run.commit, "origin": run.origin,
-                "threads": run.run.env.get("threads"), "cpu": run.run.env.get("cpu")}
+                "threads": run_threads(run.run.env).text(), "cpu": run.run.env.get("cpu")}
 
     doc = {
         "format": COMPARE_FORMAT, "format_version": COMPARE_VERSION,

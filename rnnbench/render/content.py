@@ -17,12 +17,12 @@ from typing import Any
 
 import pandas as pd
 
-from rnnbench.analysis.conditions import condition_notes
+from rnnbench.analysis.conditions import load_notes, settings_notes
 from rnnbench.analysis.crossover import crossovers
 from rnnbench.analysis.findings import Finding, attach_samples, findings, short_reason
 from rnnbench.analysis.frame import baseline_kind, primary_metrics, results_frame
 from rnnbench.analysis.match_params import point_of
-from rnnbench.records import CaseResult, Metric, RunInfo, machine_line
+from rnnbench.records import CaseResult, Metric, RunInfo, machine_line, run_threads
 from rnnbench.render.fit import Column
 from rnnbench.render.lr_grid import EXPLANATION as LR_GRID_EXPLANATION, edge_notes as lr_grid_edge_notes
 from rnnbench.render.lr_grid import lr_grid_table
@@ -100,8 +100,17 @@ def varying_axes(results: list[CaseResult]) -> tuple[list[tuple[str, str, str]],
             # nothing to say: default options, no --lr-grid (an empty grid), no budget
             if (axis.name.endswith("_options") and value == "-") or value is None or value in ((), []):
                 continue
-            constant.append(axis.constant.format(_text(value)))
+            constant.append(axis.constant.format(_text(value)) + (_capped_length(results) if axis.name == "seq_len"
+                                                                  else ""))
     return columns, constant
+
+
+def _capped_length(results: list[CaseResult]) -> str:
+    """Where --seq-len only caps the task's length (uea: the longest series kept), the length the cases ran at."""
+    totals = {r.details.get("total_seq_len") for r in results} - {None}
+    if len(totals) == 1 and results and (total := totals.pop()) < results[0].config.seq_len:
+        return f" (a cap: the series are {total} steps)"
+    return ""
 
 
 def _short(name: str) -> str:
@@ -211,7 +220,7 @@ def legend_lines(shown: dict[str, str], run: RunInfo, results: list[CaseResult])
     their numbers were measured."""
     per_row = {r.worker.get("threads") for r in results if r.worker.get("threads")}
     # a resume allowed to change settings can mix thread counts in one run: the notes below say how
-    threads = per_row.pop() if len(per_row) == 1 else ("varied" if per_row else run.env.get("threads"))
+    threads = per_row.pop() if len(per_row) == 1 else ("varied" if per_row else run_threads(run.env).text())
     cpu = run.env.get("cpu")
 
     def named(column: str) -> str:
@@ -317,7 +326,8 @@ def report_summary(results: list[CaseResult], run: RunInfo) -> tuple[list[str], 
     columns, rows, constant = summary_columns(results)
     shown = {c.name: c.name for c in columns}
     notes = ([f"All cases: {', '.join(constant)}."] if constant else []) + legend_lines(shown, run, results)
-    return [c.name for c in columns], rows, notes + cpu_notes(results, run) + condition_notes(results, run)
+    # the load's warnings stand with the findings they qualify (build_content), not here
+    return [c.name for c in columns], rows, notes + cpu_notes(results, run) + settings_notes(results)
 
 
 # -- the other sections -------------------------------------------------------------------------
@@ -349,7 +359,9 @@ def build_content(results: list[CaseResult], run: RunInfo, frame: pd.DataFrame,
                   plots: PlotSet | None = None) -> ReportContent:
     """Every section of the report, from the run's results and its one results frame."""
     found = run_findings(results, run, frame)
-    sections = [Section("Findings", bullets=[f.text for f in found])] if found else []
+    # a busy machine or a distorted timing qualifies the timing findings: said first, in their section
+    warnings = load_notes(results, run)
+    sections = [Section("Findings", paragraphs=warnings, bullets=[f.text for f in found])] if found else []
     header, rows, notes = report_summary(results, run)
     sections.append(Section("Summary", table=(header, rows), bullets=notes))
     matched = matching_table(results)

@@ -22,7 +22,7 @@ from typing import Any, Sequence
 
 import rnnbench
 from rnnbench.analysis.sources import EXPORT_FORMAT, EXPORT_VERSION
-from rnnbench.records import CaseResult, RunInfo, TimerSettings
+from rnnbench.records import CaseResult, RunInfo, TimerSettings, run_threads
 from rnnbench.stats import Summary
 
 #: the pytest-benchmark JSON layout these files follow (its ``version`` key)
@@ -88,7 +88,7 @@ def _machine_info(env: dict[str, Any]) -> dict[str, Any]:
         "python_build": [], "release": "", "system": (env.get("platform") or "").split("-")[0],
         "cpu": {"brand_raw": env.get("cpu"), "count": env.get("cpu_count"), "vendor_id": "", "hardware": "",
                 "brand": env.get("cpu")},
-        "rnnbench_threads": env.get("threads"),
+        "rnnbench_threads": run_threads(env).text(),
     }
 
 
