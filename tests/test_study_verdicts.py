@@ -575,3 +575,35 @@ def test_claim_3_no_memory_is_a_construction_check_not_a_t_test(tmp_path):
     beats_chance = memory.analyze_memory(data([0.5, 0.52, 0.51])).verdict
     assert beats_chance.status == MIXED and "not supported (1): copy at delay 1: |mlp accuracy − chance|" in \
         beats_chance.reason, beats_chance.reason
+
+
+def _with_facts(results: list[CaseResult], **facts_by_arch: str) -> list[CaseResult]:
+    """The cases with the model fact ``gate_bias`` each gated model records (plugins/torch/rnn.py)."""
+    return [dataclasses.replace(r, details={**r.details, "gate_bias": facts_by_arch[r.config.arch]})
+            if r.config.arch in facts_by_arch else r for r in results]
+
+
+def test_claim_2_states_the_matched_gate_bias_each_case_recorded(tmp_path):
+    """Matched keep-gate initialisation, read from the facts every case stored, not from the flags (issue 36)."""
+    copy = delay_cases("copy", "accuracy", 0.125, {
+        "rnn": {10: [1.0, 0.99, 1.0], 30: [0.2, 0.3, 0.25]}, "lstm": {10: [1.0, 1.0, 1.0], 30: [0.99, 0.98, 0.99]},
+        "gru": {10: [1.0, 1.0, 1.0], 30: [1.0, 0.97, 0.99]}})
+    adding = delay_cases("adding", "mse", 0.167, {
+        "rnn": {10: [0.005, 0.008, 0.006], 30: [0.16, 0.17, 0.16]},
+        "lstm": {10: [0.001, 0.002, 0.001], 30: [0.005, 0.01, 0.007]},
+        "gru": {10: [0.001, 0.002, 0.001], 30: [0.003, 0.004, 0.003]}})
+
+    def outcome(lstm: str, gru: str):
+        facts = {"lstm": lstm, "gru": gru}
+        return memory.analyze_long(study_data(tmp_path, {"copy-delays": _with_facts(copy, **facts),
+                                                         "adding-delays": _with_facts(adding, **facts)}))
+    matched = outcome("forget gate f bias 1", "update gate z bias 1")
+    said = ("LSTM forget gate and GRU update gate both start at bias 1 (gate_bias=1, recorded in each case)")
+    assert any(said in line for line in matched.verdict.evidence), matched.verdict.evidence
+    assert any(said in line for line in matched.setup)
+    unmatched = outcome("forget gate f bias 1", "update gate z bias PyTorch's U(-1/sqrt(H), 1/sqrt(H))")
+    line = [e for e in unmatched.verdict.evidence if e.startswith("gated initialisation")][0]
+    assert "NOT matched" in line and "GRU update gate: PyTorch's U(-1/sqrt(H), 1/sqrt(H))" in line, line
+    # a case stored without the fact says so instead of assuming the default
+    unknown = memory.analyze_long(study_data(tmp_path, {"copy-delays": copy, "adding-delays": adding}))
+    assert any("not recorded" in e for e in unknown.verdict.evidence), unknown.verdict.evidence
