@@ -607,3 +607,42 @@ def test_claim_2_states_the_matched_gate_bias_each_case_recorded(tmp_path):
     # a case stored without the fact says so instead of assuming the default
     unknown = memory.analyze_long(study_data(tmp_path, {"copy-delays": copy, "adding-delays": adding}))
     assert any("not recorded" in e for e in unknown.verdict.evidence), unknown.verdict.evidence
+
+
+@pytest.mark.parametrize("control, expected_control, expected", [
+    # without weight sharing the untrained positions beyond T fail: the sharing is what generalises
+    ([(0.99, 0.5, 0.2), (0.98, 0.45, 0.18), (0.99, 0.55, 0.22)], SUPPORTED, SUPPORTED),
+    # no effect: the control generalises as well as the shared models, so the sharing is not shown to be the
+    # reason and the claim is not decided
+    ([(0.99, 0.98, 0.97), (0.99, 0.99, 0.98), (0.98, 0.98, 0.97)], INCONCLUSIVE, INCONCLUSIVE),
+    # a control that did not learn at T shows nothing
+    ([(0.2, 0.2, 0.2), (0.15, 0.15, 0.15), (0.2, 0.1, 0.1)], INCONCLUSIVE, INCONCLUSIVE),
+])
+def test_length_generalisation_control_without_weight_sharing(tmp_path, control, expected_control, expected):
+    """Claim 7's control (issue 36): a recurrence with its own weights per position must degrade more."""
+    good = [(0.99, 0.98, 0.97), (0.99, 0.99, 0.97), (0.99, 0.98, 0.98)]
+    sweeps = {name: length_cases(task, t, {"lstm": good, "gru": good, length.CONTROL: control})
+              for name, task, t in (("lengthgen-copy", "copy", 10), ("lengthgen-selective", "selective_copy", 16))}
+    outcome = length.analyze(study_data(tmp_path, sweeps))
+    groups = {p.reason.split(":")[0]: p for p in outcome.verdict.parts}
+    group = groups["control (unshared_rnn, no weight sharing)"]
+    assert group.status == expected_control, group.reason
+    assert outcome.verdict.status == expected, outcome.verdict.reason
+    if control[0][0] > 0.5:  # learned at T: the parts compare the drops
+        assert "unshared_rnn accuracy drop T→40 − lstm drop" in group.reason, group.reason
+    else:
+        assert "the control did not learn the task at T" in group.reason, group.reason
+    # without the control in the sweep the claim is decided on the shared models alone, as before
+    alone = {name: [r for r in cases if r.config.arch != length.CONTROL] for name, cases in sweeps.items()}
+    assert length.analyze(study_data(tmp_path, alone)).verdict.status == SUPPORTED
+
+
+def test_the_claim_7_sweeps_run_the_unshared_control_with_weights_for_every_evaluated_length(registry):
+    from rnnbench.plugins.torch.unshared import OPTIONS
+    for sizes in (QUICK, FULL):
+        from rnnbench.studies.rnn_claims.sweeps import sweeps as make
+        for sweep in make(sizes):
+            if sweep.name.startswith("lengthgen"):
+                assert length.CONTROL in sweep.flags["models"].split(",")
+                longest = max(int(v) for v in str(sweep.flags["eval_seq_len"]).split(","))
+                assert longest <= OPTIONS["positions"], (sweep.name, longest)

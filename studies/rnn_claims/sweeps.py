@@ -162,16 +162,18 @@ def sweeps(s: Sizes) -> tuple[StudySweep, ...]:
             "seeds": s.state_seeds, "scenarios": "train,decode", **grid, **threads},
             side_by_side=True,
             purpose="associative recall of the recurrent models at widths 32 to 256, against state bytes (claim 6b)"),
+        # unshared_rnn: the control without weight sharing across positions (claim 7)
         StudySweep("lengthgen-copy", {
-            "models": "lstm,gru,transformer", "tasks": "copy", "seq_len": 10, "eval_seq_len": "10,20,40",
+            "models": "lstm,gru,transformer,unshared_rnn", "tasks": "copy", "seq_len": 10, "eval_seq_len": "10,20,40",
             "task_opt": COPY_OPTS, "steps": s.lengthgen_steps, "batch_size": 32, "seeds": s.seeds,
             "scenarios": "train", **grid, **common},
-            side_by_side=True, purpose="copy trained at 10, evaluated at 20 and 40 (claim 7)"),
+            side_by_side=True, purpose="copy trained at 10, evaluated at 20 and 40, with the unshared-weights control (claim 7)"),
         StudySweep("lengthgen-selective", {
-            "models": "lstm,gru,transformer", "tasks": "selective_copy", "seq_len": 16, "eval_seq_len": "16,32,64",
+            "models": "lstm,gru,transformer,unshared_rnn", "tasks": "selective_copy", "seq_len": 16, "eval_seq_len": "16,32,64",
             "steps": s.lengthgen_steps, "batch_size": 32, "seeds": s.seeds, "scenarios": "train", **grid,
             **common},
-            side_by_side=True, purpose="selective copy trained at 16, evaluated at 32 and 64 (claim 7)"),
+            side_by_side=True, purpose="selective copy trained at 16, evaluated at 32 and 64, with the unshared-weights control"
+                    " (claim 7)"),
     )
 
 
