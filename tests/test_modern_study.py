@@ -91,7 +91,7 @@ def test_recall_state_bound_claim_with_and_without_the_effect(tmp_path, narrow, 
     assert outcome.verdict.status == expected, outcome.verdict.reason
     assert any(row[0] == "mamba width 64, 16 pairs" for row in outcome.table[1])
     if expected != INCONCLUSIVE:
-        assert "drop 4→16 pairs at width 64 − at width 16" in outcome.verdict.reason, outcome.verdict.reason
+        assert "accuracy lost 4→16 pairs at width 16 − lost at width 64" in outcome.verdict.reason, outcome.verdict.reason
 
 
 def test_a_pair_grid_the_narrow_state_holds_decides_nothing(tmp_path):

@@ -238,7 +238,7 @@ def _state_parts(results, arch: str, widths: list[int], pairs: list[int]) -> lis
     lift = _paired(lambda wm, wf, nm, nf: (wm - wf) - (nm - nf), acc[(w1, p1)], acc[(w1, p0)], acc[(w0, p1)],
                    acc[(w0, p0)])
     return [unless_lr_interior(threshold(
-        f"{arch} drop {p0}→{p1} pairs at width {w1} − at width {w0} (accuracy, as a gain)", lift, 0.0, above=True,
+        f"{arch} accuracy lost {p0}→{p1} pairs at width {w0} − lost at width {w1}", lift, 0.0, above=True,
         min_seeds=MIN_SEEDS, what=f"state {small} -> {large} bytes"), results, (arch,))]
 
 
