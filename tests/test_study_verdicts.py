@@ -638,11 +638,17 @@ def test_length_generalisation_control_without_weight_sharing(tmp_path, control,
 
 
 def test_the_claim_7_sweeps_run_the_unshared_control_with_weights_for_every_evaluated_length(registry):
-    from rnnbench.plugins.torch.unshared import OPTIONS
+    """The control must run at 4T: its positions cover the longest evaluated sequence, tokens of the task included."""
+    from rnnbench.studies.rnn_claims.sweeps import sweeps as make
     for sizes in (QUICK, FULL):
-        from rnnbench.studies.rnn_claims.sweeps import sweeps as make
         for sweep in make(sizes):
-            if sweep.name.startswith("lengthgen"):
-                assert length.CONTROL in sweep.flags["models"].split(",")
-                longest = max(int(v) for v in str(sweep.flags["eval_seq_len"]).split(","))
-                assert longest <= OPTIONS["positions"], (sweep.name, longest)
+            if not sweep.name.startswith("lengthgen"):
+                continue
+            flags = sweep.flags
+            assert length.CONTROL in flags["models"].split(",")
+            positions = int(next(o for o in flags["model_opt"] if o.startswith("unshared_rnn.positions=")).split("=")[1])
+            spec = registry.resolve_task(flags["tasks"])
+            options = {**spec.options, **{o.split("=")[0].split(".", 1)[1]: int(o.split("=")[1])
+                                          for o in flags.get("task_opt", [])}}
+            longest = max(spec.factory(options, int(v), 0).shape.seq_len for v in str(flags["eval_seq_len"]).split(","))
+            assert longest == positions, (sweep.name, longest, positions)
