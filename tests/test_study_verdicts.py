@@ -575,3 +575,80 @@ def test_claim_3_no_memory_is_a_construction_check_not_a_t_test(tmp_path):
     beats_chance = memory.analyze_memory(data([0.5, 0.52, 0.51])).verdict
     assert beats_chance.status == MIXED and "not supported (1): copy at delay 1: |mlp accuracy − chance|" in \
         beats_chance.reason, beats_chance.reason
+
+
+def _with_facts(results: list[CaseResult], **facts_by_arch: str) -> list[CaseResult]:
+    """The cases with the model fact ``gate_bias`` each gated model records (plugins/torch/rnn.py)."""
+    return [dataclasses.replace(r, details={**r.details, "gate_bias": facts_by_arch[r.config.arch]})
+            if r.config.arch in facts_by_arch else r for r in results]
+
+
+def test_claim_2_states_the_matched_gate_bias_each_case_recorded(tmp_path):
+    """Matched keep-gate initialisation, read from the facts every case stored, not from the flags (issue 36)."""
+    copy = delay_cases("copy", "accuracy", 0.125, {
+        "rnn": {10: [1.0, 0.99, 1.0], 30: [0.2, 0.3, 0.25]}, "lstm": {10: [1.0, 1.0, 1.0], 30: [0.99, 0.98, 0.99]},
+        "gru": {10: [1.0, 1.0, 1.0], 30: [1.0, 0.97, 0.99]}})
+    adding = delay_cases("adding", "mse", 0.167, {
+        "rnn": {10: [0.005, 0.008, 0.006], 30: [0.16, 0.17, 0.16]},
+        "lstm": {10: [0.001, 0.002, 0.001], 30: [0.005, 0.01, 0.007]},
+        "gru": {10: [0.001, 0.002, 0.001], 30: [0.003, 0.004, 0.003]}})
+
+    def outcome(lstm: str, gru: str):
+        facts = {"lstm": lstm, "gru": gru}
+        return memory.analyze_long(study_data(tmp_path, {"copy-delays": _with_facts(copy, **facts),
+                                                         "adding-delays": _with_facts(adding, **facts)}))
+    matched = outcome("forget gate f bias 1", "update gate z bias 1")
+    said = ("LSTM forget gate and GRU update gate both start at bias 1 (gate_bias=1, recorded in each case)")
+    assert any(said in line for line in matched.verdict.evidence), matched.verdict.evidence
+    assert any(said in line for line in matched.setup)
+    unmatched = outcome("forget gate f bias 1", "update gate z bias PyTorch's U(-1/sqrt(H), 1/sqrt(H))")
+    line = [e for e in unmatched.verdict.evidence if e.startswith("gated initialisation")][0]
+    assert "NOT matched" in line and "GRU update gate: PyTorch's U(-1/sqrt(H), 1/sqrt(H))" in line, line
+    # a case stored without the fact says so instead of assuming the default
+    unknown = memory.analyze_long(study_data(tmp_path, {"copy-delays": copy, "adding-delays": adding}))
+    assert any("not recorded" in e for e in unknown.verdict.evidence), unknown.verdict.evidence
+
+
+@pytest.mark.parametrize("control, expected_control, expected", [
+    # without weight sharing the untrained positions beyond T fail: the sharing is what generalises
+    ([(0.99, 0.5, 0.2), (0.98, 0.45, 0.18), (0.99, 0.55, 0.22)], SUPPORTED, SUPPORTED),
+    # no effect: the control generalises as well as the shared models, so the sharing is not shown to be the
+    # reason and the claim is not decided
+    ([(0.99, 0.98, 0.97), (0.99, 0.99, 0.98), (0.98, 0.98, 0.97)], INCONCLUSIVE, INCONCLUSIVE),
+    # a control that did not learn at T shows nothing
+    ([(0.2, 0.2, 0.2), (0.15, 0.15, 0.15), (0.2, 0.1, 0.1)], INCONCLUSIVE, INCONCLUSIVE),
+])
+def test_length_generalisation_control_without_weight_sharing(tmp_path, control, expected_control, expected):
+    """Claim 7's control (issue 36): a recurrence with its own weights per position must degrade more."""
+    good = [(0.99, 0.98, 0.97), (0.99, 0.99, 0.97), (0.99, 0.98, 0.98)]
+    sweeps = {name: length_cases(task, t, {"lstm": good, "gru": good, length.CONTROL: control})
+              for name, task, t in (("lengthgen-copy", "copy", 10), ("lengthgen-selective", "selective_copy", 16))}
+    outcome = length.analyze(study_data(tmp_path, sweeps))
+    groups = {p.reason.split(":")[0]: p for p in outcome.verdict.parts}
+    group = groups["control (unshared_rnn, no weight sharing)"]
+    assert group.status == expected_control, group.reason
+    assert outcome.verdict.status == expected, outcome.verdict.reason
+    if control[0][0] > 0.5:  # learned at T: the parts compare the drops
+        assert "unshared_rnn accuracy drop T→40 − lstm drop" in group.reason, group.reason
+    else:
+        assert "the control did not learn the task at T" in group.reason, group.reason
+    # without the control in the sweep the claim is decided on the shared models alone, as before
+    alone = {name: [r for r in cases if r.config.arch != length.CONTROL] for name, cases in sweeps.items()}
+    assert length.analyze(study_data(tmp_path, alone)).verdict.status == SUPPORTED
+
+
+def test_the_claim_7_sweeps_run_the_unshared_control_with_weights_for_every_evaluated_length(registry):
+    """The control must run at 4T: its positions cover the longest evaluated sequence, tokens of the task included."""
+    from rnnbench.studies.rnn_claims.sweeps import sweeps as make
+    for sizes in (QUICK, FULL):
+        for sweep in make(sizes):
+            if not sweep.name.startswith("lengthgen"):
+                continue
+            flags = sweep.flags
+            assert length.CONTROL in flags["models"].split(",")
+            positions = int(next(o for o in flags["model_opt"] if o.startswith("unshared_rnn.positions=")).split("=")[1])
+            spec = registry.resolve_task(flags["tasks"])
+            options = {**spec.options, **{o.split("=")[0].split(".", 1)[1]: int(o.split("=")[1])
+                                          for o in flags.get("task_opt", [])}}
+            longest = max(spec.factory(options, int(v), 0).shape.seq_len for v in str(flags["eval_seq_len"]).split(","))
+            assert longest == positions, (sweep.name, longest, positions)

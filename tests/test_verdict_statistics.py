@@ -105,13 +105,15 @@ SHAPES = (
     Shape("rnn 5 language", tuple(_g(C_BELOW, times=2) for _ in range(6))),
     # rnn-claims 6b: transformer above lstm and gru
     Shape("rnn 6b recall", (_g(C_ABOVE, times=2),)),
-    # rnn-claims 7: per model, drop below 0.1 at 2 lengths x 2 tasks
-    Shape("rnn 7 length", tuple(_g(Part("threshold", False, bound=0.1), times=4) for _ in range(2))),
+    # rnn-claims 7: per model, drop below 0.1 at 2 lengths x 2 tasks; the control group (no weight sharing): its
+    # drop above the LSTM's and the GRU's at the longest length, per task
+    Shape("rnn 7 length", (*(_g(Part("threshold", False, bound=0.1), times=4) for _ in range(2)), _g(C_ABOVE, times=4))),
     # modern 1: per pair, log time ratio below 0
     Shape("modern 1 speed", (_g(T_BELOW), _g(T_BELOW))),
     # modern 2: mamba above the lstm (the gap to attention is reported, not decided)
     Shape("modern 2 recall", (_g(C_ABOVE),)),
-    # modern 3: per model, accuracy gain above 0
+    # modern 3: per model, the wide state's drop from few to many pairs smaller than the narrow one's (the
+    # precondition that the narrow state's accuracy drops with the pairs is a gate before it, not a tested part)
     Shape("modern 3 state", tuple(_g(T_ABOVE) for _ in range(3))),
 )
 BY_NAME = {s.name: s for s in SHAPES}
@@ -190,7 +192,7 @@ def test_under_no_effect_no_group_is_named_wrongly_more_than_five_percent(groups
 POWER = {
     "rnn 1 gradients": (0.0, 0.003), "rnn 2 delays": (0.2, 0.927), "rnn 3 memory": (0.763, 1.0),
     "rnn 4 speed": (0.0, 0.887), "rnn 5 language": (0.0, 0.677), "rnn 6b recall": (0.453, 0.967),
-    "rnn 7 length": (0.01, 0.963), "modern 1 speed": (0.523, 0.997), "modern 2 recall": (0.613, 0.97),
+    "rnn 7 length": (0.0, 0.847), "modern 1 speed": (0.523, 0.997), "modern 2 recall": (0.613, 0.97),
     "modern 3 state": (0.303, 0.99),
 }
 

@@ -1,6 +1,6 @@
 """The torch backend's registration: every model of plugins/torch/ is registered here."""
 
-from rnnbench.plugins.torch import deltanet, hawk, mamba, minrnn, mlp, rnn, transformer, xlstm
+from rnnbench.plugins.torch import deltanet, hawk, mamba, minrnn, mlp, rnn, transformer, unshared, xlstm
 
 import rnnbench
 from rnnbench.torch_model import FLOAT16_NOTE, TORCH_DTYPES, TRAIN_DTYPES
@@ -27,6 +27,14 @@ def rnnbench_register_models(register):
         arch="mlp", backend="torch", family="feedforward", factory=mlp.factory,
         devices=("cpu", "cuda"), dtypes=tuple(TORCH_DTYPES), default_for_arch=True,
         description="memoryless baseline: position-wise pre-LN GELU MLP blocks, no mixing across time",
+    ))
+    register(rnnbench.ModelSpec(
+        arch="unshared_rnn", backend="torch", family="recurrent", factory=unshared.factory,
+        devices=("cpu", "cuda"), dtypes=tuple(TORCH_DTYPES), default_for_arch=True,
+        train_dtypes=TRAIN_DTYPES, train_dtype_note=FLOAT16_NOTE,
+        options=unshared.OPTIONS, option_help=unshared.OPTION_HELP, check_options=unshared.check_options,
+        description="control without weight sharing: a tanh RNN with its own weights at each position"
+                    " (up to positions=64)",
     ))
     for arch, module, factory, description in LINEAR_RECURRENT:
         register(rnnbench.ModelSpec(

@@ -21,8 +21,8 @@ from rnnbench.study_api import INCONCLUSIVE, Claim, ClaimOutcome, StudyData, Stu
 
 from rnnbench.studies._support import (
     state_accuracy_points, scoped, unless_lr_interior,
-    archs, by_seed, finish, legend, line_by_seed, machine_line, metric, new_figure, params_line, select, setup_line,
-    values_of,
+    archs, by_seed, finish, legend, line_by_seed, machine_line, median, metric, new_figure, params_line, select,
+    setup_line, values_of,
 )
 from rnnbench.studies.rnn_claims.speed import log_ratio_by_seed, on_this_machine
 
@@ -50,11 +50,15 @@ CRITERION_RECALL = (
     " the budget's), or when a compared model chose its learning rate at an edge of the grid. The gap to attention"
     " (transformer − mamba accuracy) is reported, not decided. " + RULE)
 CRITERION_STATE = (
-    "On multi-query associative recall, for every linear-recurrent model of the width sweep, per seed: the held-out"
-    " accuracy at the widest width minus that at the narrowest is above 0, while the decode state (bytes of the"
-    " tensors step() returns) grows with the width; one group per model, inconclusive for a model that does not"
-    f" clear chance by {LEARNED_MARGIN:g} in every seed at the widest width (its failure would be the budget's). "
-    + RULE)
+    "Zoology's frontier: on multi-query associative recall, every linear-recurrent model of the sweep trains at a"
+    " narrow and a wide width (its decode state, the bytes of the tensors step() returns, must grow with the width)"
+    " and at the fewest and the most key-value pairs of the profile (as many queries as pairs). One group per model,"
+    " per seed: (precondition) at the narrow width, accuracy at the most pairs minus at the fewest is below 0 (the"
+    " narrow state's bound binds within the pair grid; otherwise inconclusive: the grid does not reach it); (part)"
+    " the accuracy the wide width loses from the fewest to the most pairs is smaller than the narrow width loses"
+    " (drop at narrow − drop at wide > 0: more state holds more pairs). Inconclusive for a model that does not clear"
+    f" chance by {LEARNED_MARGIN:g} in every seed at the fewest pairs, at either width (its failure would be the"
+    " budget's). " + RULE)
 
 
 def _quote(*sentences: tuple[str, str]) -> str:
@@ -186,43 +190,126 @@ def _accuracy_figure(data: StudyData, results, title: str, name: str, x_field: s
 
 # -- claim 3 -----------------------------------------------------------------------------------
 
+#: claim 3's sweeps: the same models and widths at the fewest and at the most key-value pairs of the profile
+STATE_SWEEPS = ("recall-state-few", "recall-state-many")
+
+
+def num_pairs(result) -> int | None:
+    """The case's ``associative_recall.num_pairs`` (the sweeps set it explicitly; None where it was not set)."""
+    value = dict(result.config.task_options).get("num_pairs")
+    return None if value is None else int(value)
+
+
+def _accuracy(results, arch: str, hidden: int, pairs: int) -> dict[int, float | None]:
+    return by_seed([r for r in results if num_pairs(r) == pairs], arch, "train", "eval_accuracy", hidden=hidden)
+
+
+def _paired(op, *per_seed: dict[int, float | None]) -> dict[int, float | None]:
+    """Per seed, ``op`` of the seed's values in each table (None where one is missing)."""
+    seeds = sorted(set().union(*per_seed))
+    return {s: (op(*(t[s] for t in per_seed)) if all(t.get(s) is not None for t in per_seed) else None)
+            for s in seeds}
+
+
+def _state_parts(results, arch: str, widths: list[int], pairs: list[int]) -> list[Verdict]:
+    """Claim 3's decision for one model (CRITERION_STATE): guard, precondition, then the interaction."""
+    (w0, w1), (p0, p1) = (widths[0], widths[-1]), (pairs[0], pairs[-1])
+    acc = {(w, p): _accuracy(results, arch, w, p) for w in (w0, w1) for p in (p0, p1)}
+    chance = next((c for c in (metric(r, "train", "baseline_accuracy") for r in select(results, arch))
+                   if c is not None), None)
+    small = _state(select(results, arch, hidden=w0))
+    large = _state(select(results, arch, hidden=w1))
+    if small == large:
+        return [Verdict(INCONCLUSIVE, f"{arch}'s decode state does not grow with the width ({small} bytes)")]
+    for width in (w0, w1):
+        learned = acc[(width, p0)]
+        if chance is not None and not (learned and all(v is not None and v > chance + LEARNED_MARGIN
+                                                       for v in learned.values())):
+            return [Verdict(INCONCLUSIVE, f"inconclusive: below the budget where {arch} learns: it does not clear"
+                            f" chance ({fmt(chance)}) by {LEARNED_MARGIN:g} in every seed at width {width} and {p0}"
+                            f" pairs after {_budget(results)} (per seed: {', '.join(fmt(v) for v in learned.values())})")]
+    drop = _paired(lambda many, few: many - few, acc[(w0, p1)], acc[(w0, p0)])
+    binds = threshold(f"{arch} accuracy at width {w0}, {p1} pairs − at {p0} pairs", drop, 0.0, above=False,
+                      min_seeds=MIN_SEEDS, what=f"state {small} bytes")
+    if binds.status != "supported":
+        return [Verdict(INCONCLUSIVE, f"the pair grid does not reach what {arch}'s narrow state holds: {binds.reason}"
+                        " (the bound is not shown to bind, so more state cannot be shown to lift it)")]
+    # the larger state loses less accuracy when the pairs grow: the frontier's signature
+    lift = _paired(lambda wm, wf, nm, nf: (wm - wf) - (nm - nf), acc[(w1, p1)], acc[(w1, p0)], acc[(w0, p1)],
+                   acc[(w0, p0)])
+    return [unless_lr_interior(threshold(
+        f"{arch} accuracy lost {p0}→{p1} pairs at width {w0} − lost at width {w1}", lift, 0.0, above=True,
+        min_seeds=MIN_SEEDS, what=f"state {small} -> {large} bytes"), results, (arch,))]
+
+
 def analyze_state(data: StudyData) -> ClaimOutcome:
-    results = data.sweep("recall-widths").results
+    results = [r for sweep in STATE_SWEEPS for r in data.sweep(sweep).results]
     widths = values_of(results, "hidden")
+    pairs = sorted({p for p in (num_pairs(r) for r in results) if p is not None})
     groups: dict[str, list[Verdict]] = {}
     rows = []
     for arch in archs(results):
-        narrow = by_seed(results, arch, "train", "eval_accuracy", hidden=widths[0])
-        wide = by_seed(results, arch, "train", "eval_accuracy", hidden=widths[-1])
-        gain = {s: (wide[s] - narrow[s] if wide.get(s) is not None and narrow.get(s) is not None else None)
-                for s in sorted(set(narrow) | set(wide))}
-        small, large = _state(select(results, arch, hidden=widths[0])), _state(select(results, arch, hidden=widths[-1]))
-        parts = [unless_lr_interior(threshold(f"{arch} accuracy at width {widths[-1]} − at width {widths[0]}", gain,
-                                              0.0, above=True, min_seeds=MIN_SEEDS,
-                                              what=f"state {small} -> {large} bytes"), results, (arch,))]
-        if small == large:
-            parts.append(Verdict(INCONCLUSIVE, f"{arch}'s decode state does not grow with the width ({small} bytes)"))
-        chance = next((c for c in (metric(r, "train", "baseline_accuracy") for r in select(results, arch))
-                       if c is not None), None)
-        if chance is not None and not (wide and all(v is not None and v > chance + LEARNED_MARGIN
-                                                    for v in wide.values())) and parts[0].status != "supported":
-            # the "learned anything" guard: a model at chance even when widest says nothing about its state
-            parts = [Verdict(INCONCLUSIVE, f"inconclusive: below the budget where {arch} learns: it does not clear"
-                             f" chance ({fmt(chance)}) by {LEARNED_MARGIN:g} in every seed at width {widths[-1]}"
-                             f" after {_budget(results)}", (parts[0].reason,))]
-        groups[arch] = parts
-        for hidden in widths:
-            cases = sorted(select(results, arch, hidden=hidden), key=lambda r: r.config.seed)
-            rows.append([f"{arch} width {hidden}", ", ".join(fmt(metric(r, "train", "eval_accuracy")) for r in cases),
-                         _state(cases)])
-    verdict = scoped(by_group(groups), results) if groups else Verdict(INCONCLUSIVE, "no model in the width sweep")
+        if len(widths) < 2 or len(pairs) < 2:
+            groups[arch] = [Verdict(INCONCLUSIVE, f"{arch}: the frontier needs two widths and two pair counts (got"
+                                    f" widths {widths}, pairs {pairs})")]
+        else:
+            groups[arch] = _state_parts(results, arch, widths, pairs)
+        for count in pairs:
+            for hidden in widths:
+                cases = sorted((r for r in select(results, arch, hidden=hidden) if num_pairs(r) == count),
+                               key=lambda r: r.config.seed)
+                rows.append([f"{arch} width {hidden}, {count} pairs",
+                             ", ".join(fmt(metric(r, "train", "eval_accuracy")) for r in cases), _state(cases)])
+    verdict = scoped(by_group(groups), results) if groups else Verdict(INCONCLUSIVE, "no model in the state sweeps")
     return ClaimOutcome(
-        verdict=verdict, figure=_accuracy_figure(data, results, "the recall–state frontier", "modern3_state.png"),
-        setup=[setup_line(results), f"widths {', '.join(map(str, widths))} (not matched: the state is the variable)"],
-        table=(["model and width", "held-out accuracy (per seed)", "decode state bytes"], rows),
-        caveats=["More width is more parameters as well as more state: the sweep cannot separate the two; Zoology's"
-                 " frontier is drawn across architectures at many widths (benchmarks/recall_state_frontier.py)."],
+        verdict=verdict, figure=_frontier_figure(data, results, pairs),
+        setup=[*(f"{sweep}: {setup_line(data.sweep(sweep).results)}" for sweep in STATE_SWEEPS),
+               f"widths {', '.join(map(str, widths))} (not matched: the state is the variable); key-value pairs"
+               f" {', '.join(map(str, pairs))} (as many queries as pairs)"],
+        table=(["model, width and pairs", "held-out accuracy (per seed)", "decode state bytes"], rows),
+        caveats=["More width is more parameters as well as more state: the sweep cannot separate the two. Zoology's"
+                 " frontier is drawn across architectures at many widths and pair counts"
+                 " (benchmarks/recall_state_frontier.py)."],
     )
+
+
+def frontier_points(results, arch: str, pairs: int) -> tuple[list[float], list[float]]:
+    """One model's frontier at one pair count: (median decode-state bytes, median accuracy) per width."""
+    xs, ys = [], []
+    for hidden in values_of(select(results, arch), "hidden"):
+        cases = [r for r in select(results, arch, hidden=hidden) if num_pairs(r) == pairs]
+        state = [v for v in (metric(r, "decode", "state_bytes") for r in cases) if v is not None]
+        acc = [v for v in (metric(r, "train", "eval_accuracy") for r in cases) if v is not None]
+        if state and acc:
+            xs.append(median(state))
+            ys.append(median(acc))
+    return xs, ys
+
+
+def _frontier_figure(data: StudyData, results, pairs: list[int]):
+    """Zoology's frontier: held-out recall accuracy against decode-state bytes, a line per model and pair count."""
+    try:
+        figure, (ax,) = new_figure()
+    except ImportError:
+        return None
+    styles = ("-", "--", ":", "-.")
+    for i, arch in enumerate(archs(results)):
+        for j, count in enumerate(pairs):
+            xs, ys = frontier_points(results, arch, count)
+            if xs:
+                ax.plot(xs, ys, marker="o", linestyle=styles[j % len(styles)], color=f"C{i}",
+                        label=f"{arch}, {count} pairs")
+    ax.set_xscale("log", base=2)
+    ax.set_xlabel("decode state (bytes of the tensors step() returns)")
+    ax.set_ylabel("held-out recall accuracy")
+    ax.grid(True, which="both", alpha=0.3)
+    legend(ax, 8)
+    caption = ("The recall–state frontier (Arora et al. 2023): multi-query associative recall, held-out accuracy"
+               " (median over seeds) against the bytes of state carried from token to token, one line per model"
+               " (colour) and number of key-value pairs (line style), a point per width. " + machine_line(data.env)
+               + ".")
+    return finish(figure, "Associative recall (the recall–state frontier)", caption,
+                  data.folder / "modern3_state.png")
 
 
 # -- the claims and their sweeps ---------------------------------------------------------------
@@ -246,9 +333,10 @@ CLAIMS = (
     Claim(key="recall-state-bound", number="3", title="Recall is bounded by the state a recurrence carries",
           quote=_quote(("a key tradeoff between a model's state size and recall ability",
                         "Arora et al. 2024, arXiv 2402.18668v1, abstract")),
-          experiment="Associative recall of mingru, mamba and deltanet at a narrow and a wide width: accuracy"
-                     " against decode state bytes.",
-          criterion=CRITERION_STATE, sweeps=("recall-widths",), analyze=analyze_state),
+          experiment="Associative recall of the linear recurrences (full: mingru, mamba and deltanet; quick: mingru"
+                     " and deltanet) at a narrow and a wide width, each at a few and at many key-value pairs:"
+                     " accuracy against decode state bytes (Zoology's frontier).",
+          criterion=CRITERION_STATE, sweeps=STATE_SWEEPS, analyze=analyze_state),
 )
 
 
@@ -262,6 +350,13 @@ class Sizes:
     recall_hidden: int
     recall_steps: int
     widths: str
+    #: claim 3's key-value pairs (fewest, most), queried as many times: the sequence length must hold 3x the most,
+    #: the task's 32 keys at most pairs (a test checks both)
+    pairs: tuple[int, int] = (4, 16)
+    state_seq_len: int = 64
+    #: claim 3's models and lr grid (None: ``lr_grid``)
+    state_models: str = "mingru,mamba,deltanet"
+    state_lr_grid: str | None = None
     threads: int | None = None
     #: --lr-grid of the training sweeps: to the cap (studies._support.LR_CAP), three rates so that a choice can be
     #: interior; Zoology sweeps {1e-3, 3.2e-3, 1e-2, 3.2e-2} for the same task
@@ -270,10 +365,17 @@ class Sizes:
 
 #: quick: sized for a 2-core CPU in under 20 minutes before issue 36 gave the recall sweeps a three-rate lr grid
 #: (three times their training; not yet timed); full: a GPU or a cluster
+#: Quick's claim 3 (two pair counts x two widths) is held to about the cost of the one sweep it replaced: measured
+#: per-step CPU times on one thread (Mamba about 0.4 s at width 64, minGRU 0.1 s, DeltaNet 0.15 s; issue 36) put
+#: all three models at three rates at about 55 CPU-minutes. So quick leaves Mamba out of it (at 300 steps it
+#: stays on the recall plateau anyway, issue 36: it needed about 1,900 steps at T=16 and 2 pairs, so its group
+#: could only be "below the budget") and tries the top two rates (a choice of the lower is an edge: inconclusive).
 QUICK = Sizes(seeds="0,1,2", hidden=32, lengths="64,512", speed_batch=8, speed_steps=12, recall_hidden=64,
-              recall_steps=300, widths="16,64")
+              recall_steps=300, widths="16,64", pairs=(4, 16), state_seq_len=64, state_models="mingru,deltanet",
+              state_lr_grid="8e-3,3e-2")
 FULL = Sizes(seeds="0,1,2,3,4", hidden=128, lengths="64,256,1024", speed_batch=16, speed_steps=40,
-             recall_hidden=128, recall_steps=1000, widths="32,256", lr_grid="1e-3,3e-3,1e-2,3e-2")
+             recall_hidden=128, recall_steps=1000, widths="32,256", lr_grid="1e-3,3e-3,1e-2,3e-2", pairs=(8, 32),
+             state_seq_len=128)
 
 
 def sweeps(s: Sizes) -> tuple[StudySweep, ...]:
@@ -290,11 +392,16 @@ def sweeps(s: Sizes) -> tuple[StudySweep, ...]:
             "lr_grid": s.lr_grid, **threads},
             side_by_side=True,
             purpose="associative recall at equal parameters, attention against a selective recurrence (claim 2)"),
-        StudySweep("recall-widths", {
-            "models": "mingru,mamba,deltanet", "tasks": "associative_recall", "hidden": s.widths,
-            "steps": s.recall_steps, "seeds": s.seeds, "scenarios": "train,decode", "lr_grid": s.lr_grid, **threads},
+        *(StudySweep(name, {
+            "models": s.state_models, "tasks": "associative_recall", "hidden": s.widths,
+            "seq_len": s.state_seq_len, "task_opt": [f"associative_recall.num_pairs={count}",
+                                                     f"associative_recall.num_queries={count}"],
+            "steps": s.recall_steps, "seeds": s.seeds, "scenarios": "train,decode",
+            "lr_grid": s.state_lr_grid or s.lr_grid, **threads},
             side_by_side=True,
-            purpose="associative recall of the linear recurrences at two widths, against state bytes (claim 3)"),
+            purpose=f"associative recall of the linear recurrences at two widths and {count} key-value pairs, against"
+                    " state bytes (claim 3)")
+          for name, count in zip(STATE_SWEEPS, s.pairs)),
     )
 
 

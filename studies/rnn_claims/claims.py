@@ -79,6 +79,7 @@ CLAIMS = (
         key="length-generalisation", number="7", title="Shared weights generalise over sequence lengths",
         quote=_quote(("The core idea is that the same set of weights is reused across all time steps, which helps"
                       " generalize well over varying sequence lengths.", "What are RNNs?")),
-        experiment="Trained at length T, evaluated at 2T and 4T on copy and selective copy.",
+        experiment="Trained at length T, evaluated at 2T and 4T on copy and selective copy; the control is a tanh"
+                   " recurrence with its own weights at each position (unshared_rnn), no weight sharing.",
         criterion=length.CRITERION, sweeps=("lengthgen-copy", "lengthgen-selective"), analyze=length.analyze),
 )

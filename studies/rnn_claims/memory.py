@@ -11,6 +11,8 @@ parameter counts of every model against the sequence length.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from rnnbench.analysis.verdicts import (
     MIN_SEEDS, RULE, all_of, compare, equal_terms, fmt, threshold, unless_unequal,
 )
@@ -169,29 +171,53 @@ def analyze_long(data: StudyData) -> ClaimOutcome:
                 compare(f"{gated} area", area[gated], "rnn area", area["rnn"], above=True, min_seeds=MIN_SEEDS,
                         what=f"{task}, share of the gap closed over delays {delays}"), results, (gated, "rnn")))
     figure = _long_figure(data)
+    init = "gated initialisation: " + _init_line(data)
+    setup.append(init)
+    verdict = scoped(unless_unequal(all_of(parts), next((g for g in guards if g), None)),
+                     [r for sweep, *_ in DELAY_TASKS for r in data.sweep(sweep).results if r.config.arch != "mlp"])
     return ClaimOutcome(
-        verdict=scoped(unless_unequal(all_of(parts), next((g for g in guards if g), None)),
-                       [r for sweep, *_ in DELAY_TASKS for r in data.sweep(sweep).results if r.config.arch != "mlp"]),
+        verdict=replace(verdict, evidence=(*verdict.evidence, init)),
         figure=figure, setup=setup,
         table=(header, rows),
         caveats=[f"'Solved' is a threshold ({SOLVED_FRACTION:.0%} of the gap to perfect), reported and not decided"
                  " on: a model just under it at every delay solves none; a longer budget moves every model's"
                  " longest solved delay.",
-                 "Initialisation as the plugins set it, the same in every seed: " + _init_line(data) + ".",
+                 "Initialisation: the keep-gate bias as above; the other weights as the plugin draws them per seed.",
                  "Equal parameter counts (--match-params), not equal compute: the gated models do more work per step."],
     )
 
 
+#: the gate each gated cell's ``gate_bias`` sets (plugins/torch/rnn.py records "<gate> bias <value>" per case)
+KEEP_GATES = {"lstm": "LSTM forget gate", "gru": "GRU update gate"}
+
+
+def gate_biases(results) -> dict[str, set[str]]:
+    """Per gated model, the keep-gate biases its cases recorded (fact ``gate_bias``: "forget gate f bias 1");
+    "not recorded" for a case whose model did not report it."""
+    out: dict[str, set[str]] = {}
+    for r in results:
+        if r.config.arch in KEEP_GATES:
+            fact = (getattr(r, "details", None) or {}).get("gate_bias")
+            out.setdefault(r.config.arch, set()).add(str(fact).rsplit(" bias ", 1)[-1] if fact else "not recorded")
+    return out
+
+
 def _init_line(data: StudyData) -> str:
-    """The gate-bias initialisation each gated model ran with: its --model-opt, or the plugin's default."""
-    said = []
-    for sweep, task, *_ in DELAY_TASKS:
-        for arch in ("lstm", "gru"):
-            options = sorted({", ".join(f"{k}={v}" for k, v in r.config.model_options)
-                              for r in data.sweep(sweep).results if r.config.arch == arch})
-            text = "; ".join(o for o in options if o) or "the plugin's default initialisation (docs/models.md)"
-            said.append(f"{task} {arch}: {text}")
-    return "; ".join(said)
+    """The keep-gate bias each gated model started from, as every case recorded it (not as a flag asked for it).
+
+    The claim compares gated cells with matched initialisation (issue 36: only the LSTM used to get a gate bias):
+    the line says whether the LSTM's forget gate and the GRU's update gate started at the same bias in every case.
+    """
+    biases = gate_biases([r for sweep, *_ in DELAY_TASKS for r in data.sweep(sweep).results])
+    if not biases:
+        return "no gated model in the sweeps"
+    values = set().union(*biases.values())
+    if len(values) == 1 and "not recorded" not in values and set(biases) == set(KEEP_GATES):
+        value = next(iter(values))
+        return (f"{' and '.join(KEEP_GATES.values())} both start at bias {value} (gate_bias={value}, recorded in"
+                " each case)")
+    said = "; ".join(f"{KEEP_GATES[arch]}: {', '.join(sorted(found))}" for arch, found in sorted(biases.items()))
+    return f"keep-gate biases NOT matched across the gated models ({said}; recorded per case as gate_bias)"
 
 
 def _long_figure(data: StudyData):

@@ -81,6 +81,11 @@ PROBE_SEEDS = "0,1,2,3,4,5,6,7,8,9"
 #: widths of the state-size sweep of claim 6b (both profiles: the question is the range, not the budget)
 STATE_WIDTHS = "32,64,128,256"
 
+#: claim 7's control (unshared_rnn) has weights for this many positions: the total length of the longest evaluated
+#: sequence (copy at delay 40 with 5 symbols: 50 tokens; selective copy at 64: 68), no more, since each position's
+#: weights count as parameters and --match-params would make it narrower (a test checks both)
+UNSHARED_POSITIONS = {"copy": 50, "selective_copy": 68}
+
 #: copy with 5 symbols to remember: long enough to need memory, short enough to learn on a CPU budget
 COPY_OPTS = ["copy.num_symbols=5"]
 
@@ -162,16 +167,19 @@ def sweeps(s: Sizes) -> tuple[StudySweep, ...]:
             "seeds": s.state_seeds, "scenarios": "train,decode", **grid, **threads},
             side_by_side=True,
             purpose="associative recall of the recurrent models at widths 32 to 256, against state bytes (claim 6b)"),
+        # unshared_rnn: the control without weight sharing across positions (claim 7)
         StudySweep("lengthgen-copy", {
-            "models": "lstm,gru,transformer", "tasks": "copy", "seq_len": 10, "eval_seq_len": "10,20,40",
+            "models": "lstm,gru,transformer,unshared_rnn", "tasks": "copy", "seq_len": 10, "eval_seq_len": "10,20,40",
             "task_opt": COPY_OPTS, "steps": s.lengthgen_steps, "batch_size": 32, "seeds": s.seeds,
-            "scenarios": "train", **grid, **common},
-            side_by_side=True, purpose="copy trained at 10, evaluated at 20 and 40 (claim 7)"),
-        StudySweep("lengthgen-selective", {
-            "models": "lstm,gru,transformer", "tasks": "selective_copy", "seq_len": 16, "eval_seq_len": "16,32,64",
-            "steps": s.lengthgen_steps, "batch_size": 32, "seeds": s.seeds, "scenarios": "train", **grid,
+            "scenarios": "train", "model_opt": [f"unshared_rnn.positions={UNSHARED_POSITIONS['copy']}"], **grid,
             **common},
-            side_by_side=True, purpose="selective copy trained at 16, evaluated at 32 and 64 (claim 7)"),
+            side_by_side=True, purpose="copy trained at 10, evaluated at 20 and 40, with the unshared-weights control (claim 7)"),
+        StudySweep("lengthgen-selective", {
+            "models": "lstm,gru,transformer,unshared_rnn", "tasks": "selective_copy", "seq_len": 16, "eval_seq_len": "16,32,64",
+            "steps": s.lengthgen_steps, "batch_size": 32, "seeds": s.seeds, "scenarios": "train",
+            "model_opt": [f"unshared_rnn.positions={UNSHARED_POSITIONS['selective_copy']}"], **grid, **common},
+            side_by_side=True, purpose="selective copy trained at 16, evaluated at 32 and 64, with the unshared-weights control"
+                    " (claim 7)"),
     )
 
 
