@@ -41,7 +41,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from rnnbench.model_api import ModelConfig
-from rnnbench.plugins.torch.fused_scans import KERNEL_HELP, KERNELS, diagonal_scan, resolve_kernel
+from rnnbench.plugins.torch.fused_scans import KERNEL_HELP, KERNELS, fused_causal_conv, resolve_kernel, rg_lru
 from rnnbench.plugins.torch.recurrence import (
     SEQUENTIAL_SCAN_FLOPS, MixerStack, causal_conv, causal_conv_step, check_choice, check_positive, chunked_scan,
     chunked_scan_flops, empty_window, sequential_scan,
@@ -139,11 +139,14 @@ class RecurrentBlock(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         g = F.gelu(self.gate(x))
+        if self.cfg.kernel == "fused" and x.device.type == "cpu":
+            # the convolution, and the RG-LRU's gates, coefficients and scan, as two compiled passes
+            u = fused_causal_conv(self.inp(x), self.conv.weight, self.conv.bias)
+            h = rg_lru(self.gates(u), u, -C * F.softplus(-self.Lambda))
+            return self.out(h * g)
         u = causal_conv(self.inp(x), self.conv.weight, self.conv.bias)
         a, b = self._coefficients(u, sequence_start(u))
-        if self.cfg.kernel == "fused" and x.device.type == "cpu":
-            h = diagonal_scan(a, b)
-        elif self.cfg.scan == "chunked":
+        if self.cfg.scan == "chunked":
             h = chunked_scan(a, b, self.cfg.chunk)
         else:
             h = sequential_scan(a, b)

@@ -48,7 +48,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from rnnbench.model_api import ModelConfig
-from rnnbench.plugins.torch.fused_scans import KERNEL_HELP, KERNELS, resolve_kernel, selective_scan
+from rnnbench.plugins.torch.fused_scans import KERNEL_HELP, KERNELS, fused_causal_conv, resolve_kernel, selective_scan
 from rnnbench.plugins.torch.recurrence import (
     SEQUENTIAL_SCAN_FLOPS, MixerStack, causal_conv, causal_conv_step, check_choice, check_positive, chunked_scan,
     chunked_scan_flops, empty_window,
@@ -137,13 +137,14 @@ class MambaMixer(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         u, z = self.in_proj(x).chunk(2, dim=-1)
-        u = F.silu(causal_conv(u, self.conv.weight, self.conv.bias))
         if self.cfg.kernel == "fused" and x.device.type == "cpu":
+            u = fused_causal_conv(u, self.conv.weight, self.conv.bias, silu=True)
             N, R = self.cfg.d_state, self.cfg.dt_rank
             delta, B, C = self.x_proj(u).split([R, N, N], dim=-1)
             delta = F.softplus(self.dt_proj(delta))
             y = selective_scan(delta, u, -torch.exp(self.A_log), B, C, self.D)
             return self.out_proj(y * F.silu(z))
+        u = F.silu(causal_conv(u, self.conv.weight, self.conv.bias))
         delta, du, B, C = self._selection(u)
         # The [B, T, E, N] coefficients are formed one chunk (or one position) at a time and read
         # out at once: the same arithmetic as forming them for all T, with a working set that fits

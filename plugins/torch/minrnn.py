@@ -39,7 +39,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from rnnbench.model_api import ModelConfig
-from rnnbench.plugins.torch.fused_scans import KERNEL_HELP, KERNELS, diagonal_scan, resolve_kernel
+from rnnbench.plugins.torch.fused_scans import KERNEL_HELP, KERNELS, min_rnn_scan, resolve_kernel
 from rnnbench.plugins.torch.recurrence import (
     LOG_SPACE_SCAN_FLOPS, SEQUENTIAL_SCAN_FLOPS, MixerStack, check_choice, log_space_scan, sequential_scan,
 )
@@ -113,7 +113,7 @@ class MinRNNLayer(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.kernel == "fused" and x.device.type == "cpu":
-            return diagonal_scan(*self.coefficients(x))
+            return min_rnn_scan(self.proj(x), self.cell)  # the gates of coefficients() and the scan, fused
         if self.scan == "parallel":
             return log_space_scan(*self.log_coefficients(x))
         return sequential_scan(*self.coefficients(x))

@@ -208,3 +208,212 @@ def _reverse_channel(decays, states, delta, u, A, Bm, Cm, D, grad_y, g, grad_del
         grad_delta[t] = d_delta
         grad_u[t] = d_u
     return grad_d
+
+
+# --- gated scans: the gates' elementwise chain fused with the diagonal scan ---------------------------
+#
+# Each takes the projections' output (the gates' pre-activations) and writes the states, and its
+# backward writes the gradient of that one pre-activation tensor: no a_t, b_t, σ(·) or √(1 - a²)
+# tensor is formed or saved (the backward recomputes them per element from the pre-activations,
+# which costs a few multiply-adds), and no chunk/cat of the gates' gradients. The loops over the
+# channels are innermost and free of libm calls (exp_, expm1_), so that the compiler vectorises
+# them; the arithmetic is in float64 whatever the storage, the states are stored in the array's dtype.
+
+
+@numba.njit(cache=True, inline="always")
+def expm1_(x):
+    """e**x - 1 in float64 to a few ulp, also near 0 (Taylor polynomial to x**12 for |x| < 1/4)."""
+    p = 1.0 / 479001600.0
+    p = p * x + 1.0 / 39916800.0
+    p = p * x + 1.0 / 3628800.0
+    p = p * x + 1.0 / 362880.0
+    p = p * x + 1.0 / 40320.0
+    p = p * x + 1.0 / 5040.0
+    p = p * x + 1.0 / 720.0
+    p = p * x + 1.0 / 120.0
+    p = p * x + 1.0 / 24.0
+    p = p * x + 1.0 / 6.0
+    p = p * x + 0.5
+    p = p * x + 1.0
+    near = p * x
+    far = exp_(x) - 1.0
+    return near if abs(x) < 0.25 else far
+
+
+@numba.njit(cache=True, inline="always")
+def sigmoid_(x):
+    return 1.0 / (1.0 + exp_(-x))
+
+
+@numba.njit(cache=True, inline="always")
+def min_g_(x):
+    """minGRU/minLSTM's g(x) = x + 1/2 for x >= 0, σ(x) below, and its derivative."""
+    s = sigmoid_(x)
+    value = x + 0.5 if x >= 0 else s
+    slope = 1.0 if x >= 0 else s * (1.0 - s)
+    return value, slope
+
+
+@numba.njit(cache=True)
+def min_rnn_forward(pre, out, lstm):
+    """pre [B, T, P·D] (k_z, k_h for minGRU; k_f, k_i, k_h for minLSTM, ``lstm``), out [B, T, D]: the
+    states from h_0 = 0 of h_t = a_t h_{t-1} + b_t with minGRU's a = 1 - z, b = z g(k_h), or
+    minLSTM's a = f / (f + i), b = i / (f + i) g(k_h)."""
+    batch, length, width = out.shape
+    h = np.zeros(width)
+    for n in range(batch):
+        h[:] = 0.0
+        for t in range(length):
+            for d in range(width):
+                if lstm:
+                    f = sigmoid_(pre[n, t, d])
+                    i = sigmoid_(pre[n, t, width + d])
+                    gh, _ = min_g_(pre[n, t, 2 * width + d])
+                    s = f + i
+                    h[d] = f / s * h[d] + i / s * gh
+                else:
+                    z = sigmoid_(pre[n, t, d])
+                    gh, _ = min_g_(pre[n, t, width + d])
+                    h[d] = (1.0 - z) * h[d] + z * gh
+                out[n, t, d] = h[d]
+
+
+@numba.njit(cache=True)
+def min_rnn_backward(pre, states, grad, grad_pre, lstm):
+    """The reverse scan of :func:`min_rnn_forward`: grad_pre [B, T, P·D] from grad = ∂L/∂out."""
+    batch, length, width = grad.shape
+    acc = np.zeros(width)  # a_{t+1} ∂L/∂h_{t+1}, zero past the end
+    for n in range(batch):
+        acc[:] = 0.0
+        for t in range(length - 1, -1, -1):
+            for d in range(width):
+                g = grad[n, t, d] + acc[d]
+                previous = states[n, t - 1, d] if t > 0 else 0.0
+                if lstm:
+                    f = sigmoid_(pre[n, t, d])
+                    i = sigmoid_(pre[n, t, width + d])
+                    gh, slope = min_g_(pre[n, t, 2 * width + d])
+                    s = f + i
+                    # a = f/s, b = (i/s) g: ∂a/∂f = i/s², ∂a/∂i = -f/s², ∂(i/s)/∂f = -i/s², ∂(i/s)/∂i = f/s²
+                    net = g * previous - g * gh  # ∂L/∂a - g(k_h) ∂L/∂b
+                    grad_pre[n, t, d] = net * i / (s * s) * f * (1.0 - f)
+                    grad_pre[n, t, width + d] = -net * f / (s * s) * i * (1.0 - i)
+                    grad_pre[n, t, 2 * width + d] = g * i / s * slope
+                    acc[d] = g * (f / s)
+                else:
+                    z = sigmoid_(pre[n, t, d])
+                    gh, slope = min_g_(pre[n, t, width + d])
+                    grad_pre[n, t, d] = (g * gh - g * previous) * z * (1.0 - z)
+                    grad_pre[n, t, width + d] = g * z * slope
+                    acc[d] = g * (1.0 - z)
+
+
+@numba.njit(cache=True)
+def rg_lru_forward(gates, u, log_base, out):
+    """Hawk's RG-LRU from h_0 = 0 (the state reset at t = 0): gates [B, T, 2D] the pre-activations of
+    r and i, u [B, T, D], log_base [D] = -c·softplus(-Λ), out [B, T, D]::
+
+        log a_t = log_base ⊙ σ(r_t),  h_t = a_t ⊙ h_{t-1} + s_t ⊙ σ(i_t) ⊙ u_t,
+        s_t = √(1 - a_t²) for t > 0, s_0 = 1.
+    """
+    batch, length, width = u.shape
+    h = np.zeros(width)
+    for n in range(batch):
+        h[:] = 0.0
+        for t in range(length):
+            first = t == 0
+            for d in range(width):
+                r = sigmoid_(gates[n, t, d])
+                i = sigmoid_(gates[n, t, width + d])
+                log_a = log_base[d] * r
+                scale = 1.0 if first else np.sqrt(-expm1_(2.0 * log_a))
+                h[d] = exp_(log_a) * h[d] + scale * (i * u[n, t, d])
+                out[n, t, d] = h[d]
+
+
+@numba.njit(cache=True)
+def rg_lru_backward(gates, u, log_base, states, grad, grad_gates, grad_u, grad_log_base):
+    """The reverse scan of :func:`rg_lru_forward`: writes grad_gates [B, T, 2D], grad_u [B, T, D] and
+    adds into grad_log_base [D] (float64), from grad = ∂L/∂out; a, σ(·) and s recomputed."""
+    batch, length, width = u.shape
+    acc = np.zeros(width)  # a_{t+1} ∂L/∂h_{t+1}
+    for n in range(batch):
+        acc[:] = 0.0
+        for t in range(length - 1, -1, -1):
+            first = t == 0
+            for d in range(width):
+                r = sigmoid_(gates[n, t, d])
+                i = sigmoid_(gates[n, t, width + d])
+                log_a = log_base[d] * r
+                a = exp_(log_a)
+                scale = 1.0 if first else np.sqrt(-expm1_(2.0 * log_a))
+                d_scale = 0.0 if first else -(a * a) / scale  # ∂s/∂log a
+                g = grad[n, t, d] + acc[d]
+                previous = states[n, t - 1, d] if t > 0 else 0.0
+                x = i * u[n, t, d]
+                d_log_a = g * previous * a + g * x * d_scale
+                grad_log_base[d] += d_log_a * r
+                grad_gates[n, t, d] = d_log_a * log_base[d] * r * (1.0 - r)
+                gs = g * scale
+                grad_gates[n, t, width + d] = gs * u[n, t, d] * i * (1.0 - i)
+                grad_u[n, t, d] = gs * i
+                acc[d] = g * a
+
+
+# --- the depthwise causal convolution ----------------------------------------------------------------
+
+
+@numba.njit(cache=True)
+def causal_conv_forward(x, weight, bias, out, silu):
+    """out_t = act(bias + Σ_j weight_j ⊙ x_{t-K+1+j}) (zeros before t = 0) over x, out [B, T, D];
+    weight [K, D], bias [D]; act is SiLU when ``silu``, else the identity."""
+    batch, length, width = x.shape
+    kernel = weight.shape[0]
+    y = np.empty(width)
+    for n in range(batch):
+        for t in range(length):
+            _conv_row(x[n], weight, bias, t, y)
+            for d in range(width):
+                out[n, t, d] = y[d] * sigmoid_(y[d]) if silu else y[d]
+
+
+@numba.njit(cache=True, inline="always")
+def _conv_row(x, weight, bias, t, y):
+    """y = bias + Σ_j weight_j ⊙ x_{t-K+1+j} of one sequence x [T, D] (the loops over D innermost)."""
+    kernel = weight.shape[0]
+    for d in range(y.shape[0]):
+        y[d] = bias[d]
+    for j in range(max(0, kernel - 1 - t), kernel):
+        for d in range(y.shape[0]):
+            y[d] += weight[j, d] * x[t - kernel + 1 + j, d]
+
+
+@numba.njit(cache=True)
+def causal_conv_backward(x, weight, bias, grad, grad_x, grad_weight, grad_bias, silu):
+    """The backward of :func:`causal_conv_forward`: writes grad_x, adds into grad_weight [K, D] and
+    grad_bias [D] (float64); the pre-activation is recomputed for SiLU's derivative."""
+    batch, length, width = x.shape
+    kernel = weight.shape[0]
+    pre_grad = np.empty((length, width))  # ∂L/∂(the convolution's output) of one sequence
+    y = np.empty(width)
+    gx = np.empty(width)
+    for n in range(batch):
+        for t in range(length):
+            if silu:
+                _conv_row(x[n], weight, bias, t, y)
+                for d in range(width):
+                    s = sigmoid_(y[d])
+                    pre_grad[t, d] = grad[n, t, d] * (s * (1.0 + y[d] * (1.0 - s)))
+            else:
+                for d in range(width):
+                    pre_grad[t, d] = grad[n, t, d]
+            for d in range(width):
+                grad_bias[d] += pre_grad[t, d]
+        for t in range(length):
+            gx[:] = 0.0
+            for j in range(max(0, t + kernel - length), kernel):  # x_t feeds out_{t+K-1-j}
+                for d in range(width):
+                    gx[d] += weight[j, d] * pre_grad[t + kernel - 1 - j, d]
+                    grad_weight[j, d] += pre_grad[t + kernel - 1 - j, d] * x[n, t, d]
+            for d in range(width):
+                grad_x[n, t, d] = gx[d]
