@@ -217,10 +217,12 @@ def _reverse_channel(decays, states, delta, u, A, Bm, Cm, D, grad_y, g, grad_del
 # tensor is formed or saved (the backward recomputes them per element from the pre-activations,
 # which costs a few multiply-adds), and no chunk/cat of the gates' gradients. The loops over the
 # channels are innermost and free of libm calls (exp_, expm1_), so that the compiler vectorises
-# them; the arithmetic is in float64 whatever the storage, the states are stored in the array's dtype.
+# them; ``error_model="numpy"`` lets a division by zero give inf instead of raising, without which
+# the check before every division keeps the loops scalar (7x slower here). The arithmetic is in
+# float64 whatever the storage; the states are stored in the array's dtype.
 
 
-@numba.njit(cache=True, inline="always")
+@numba.njit(cache=True, inline="always", error_model="numpy")
 def expm1_(x):
     """e**x - 1 in float64 to a few ulp, also near 0 (Taylor polynomial to x**12 for |x| < 1/4)."""
     p = 1.0 / 479001600.0
@@ -240,12 +242,12 @@ def expm1_(x):
     return near if abs(x) < 0.25 else far
 
 
-@numba.njit(cache=True, inline="always")
+@numba.njit(cache=True, inline="always", error_model="numpy")
 def sigmoid_(x):
     return 1.0 / (1.0 + exp_(-x))
 
 
-@numba.njit(cache=True, inline="always")
+@numba.njit(cache=True, inline="always", error_model="numpy")
 def min_g_(x):
     """minGRU/minLSTM's g(x) = x + 1/2 for x >= 0, σ(x) below, and its derivative."""
     s = sigmoid_(x)
@@ -254,7 +256,7 @@ def min_g_(x):
     return value, slope
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def min_rnn_forward(pre, out, lstm):
     """pre [B, T, P·D] (k_z, k_h for minGRU; k_f, k_i, k_h for minLSTM, ``lstm``), out [B, T, D]: the
     states from h_0 = 0 of h_t = a_t h_{t-1} + b_t with minGRU's a = 1 - z, b = z g(k_h), or
@@ -264,51 +266,111 @@ def min_rnn_forward(pre, out, lstm):
     for n in range(batch):
         h[:] = 0.0
         for t in range(length):
-            for d in range(width):
-                if lstm:
-                    f = sigmoid_(pre[n, t, d])
-                    i = sigmoid_(pre[n, t, width + d])
-                    gh, _ = min_g_(pre[n, t, 2 * width + d])
-                    s = f + i
-                    h[d] = f / s * h[d] + i / s * gh
-                else:
-                    z = sigmoid_(pre[n, t, d])
-                    gh, _ = min_g_(pre[n, t, width + d])
-                    h[d] = (1.0 - z) * h[d] + z * gh
-                out[n, t, d] = h[d]
+            if lstm:
+                _min_lstm_row(pre[n, t, :width], pre[n, t, width:2 * width], pre[n, t, 2 * width:], h, out[n, t])
+            else:
+                _min_gru_row(pre[n, t, :width], pre[n, t, width:], h, out[n, t])
 
 
-@numba.njit(cache=True)
+# The row functions take one position's 1-d contiguous rows: over those the compiler proves the
+# accesses independent and vectorises, where the same loop on [B, T, D] indexing stays scalar.
+
+
+@numba.njit(cache=True, inline="always", error_model="numpy")
+def _min_lstm_row(k_f, k_i, k_h, h, out):
+    for d in range(h.shape[0]):
+        f = sigmoid_(k_f[d])
+        i = sigmoid_(k_i[d])
+        gh, _ = min_g_(k_h[d])
+        s = f + i
+        h[d] = f / s * h[d] + i / s * gh
+        out[d] = h[d]
+
+
+@numba.njit(cache=True, inline="always", error_model="numpy")
+def _min_gru_row(k_z, k_h, h, out):
+    for d in range(h.shape[0]):
+        z = sigmoid_(k_z[d])
+        gh, _ = min_g_(k_h[d])
+        h[d] = (1.0 - z) * h[d] + z * gh
+        out[d] = h[d]
+
+
+@numba.njit(cache=True, error_model="numpy")
 def min_rnn_backward(pre, states, grad, grad_pre, lstm):
     """The reverse scan of :func:`min_rnn_forward`: grad_pre [B, T, P·D] from grad = ∂L/∂out."""
     batch, length, width = grad.shape
     acc = np.zeros(width)  # a_{t+1} ∂L/∂h_{t+1}, zero past the end
+    zero = np.zeros(width, dtype=states.dtype)  # h_0
     for n in range(batch):
         acc[:] = 0.0
         for t in range(length - 1, -1, -1):
-            for d in range(width):
-                g = grad[n, t, d] + acc[d]
-                previous = states[n, t - 1, d] if t > 0 else 0.0
-                if lstm:
-                    f = sigmoid_(pre[n, t, d])
-                    i = sigmoid_(pre[n, t, width + d])
-                    gh, slope = min_g_(pre[n, t, 2 * width + d])
-                    s = f + i
-                    # a = f/s, b = (i/s) g: ∂a/∂f = i/s², ∂a/∂i = -f/s², ∂(i/s)/∂f = -i/s², ∂(i/s)/∂i = f/s²
-                    net = g * previous - g * gh  # ∂L/∂a - g(k_h) ∂L/∂b
-                    grad_pre[n, t, d] = net * i / (s * s) * f * (1.0 - f)
-                    grad_pre[n, t, width + d] = -net * f / (s * s) * i * (1.0 - i)
-                    grad_pre[n, t, 2 * width + d] = g * i / s * slope
-                    acc[d] = g * (f / s)
-                else:
-                    z = sigmoid_(pre[n, t, d])
-                    gh, slope = min_g_(pre[n, t, width + d])
-                    grad_pre[n, t, d] = (g * gh - g * previous) * z * (1.0 - z)
-                    grad_pre[n, t, width + d] = g * z * slope
-                    acc[d] = g * (1.0 - z)
+            previous = states[n, t - 1] if t > 0 else zero
+            if lstm:
+                _min_lstm_back_row(pre[n, t, :width], pre[n, t, width:2 * width], pre[n, t, 2 * width:], previous,
+                                   grad[n, t], acc, grad_pre[n, t, :width], grad_pre[n, t, width:2 * width],
+                                   grad_pre[n, t, 2 * width:])
+            else:
+                _min_gru_back_row(pre[n, t, :width], pre[n, t, width:], previous, grad[n, t], acc,
+                                  grad_pre[n, t, :width], grad_pre[n, t, width:])
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always", error_model="numpy")
+def _min_lstm_back_row(k_f, k_i, k_h, previous, grad, acc, grad_f, grad_i, grad_h):
+    for d in range(acc.shape[0]):
+        g = grad[d] + acc[d]
+        f = sigmoid_(k_f[d])
+        i = sigmoid_(k_i[d])
+        gh, slope = min_g_(k_h[d])
+        s = f + i
+        # a = f/s, b = (i/s) g: ∂a/∂f = i/s², ∂a/∂i = -f/s², ∂(i/s)/∂f = -i/s², ∂(i/s)/∂i = f/s²
+        net = g * previous[d] - g * gh  # ∂L/∂a - g(k_h) ∂L/∂b
+        grad_f[d] = net * i / (s * s) * f * (1.0 - f)
+        grad_i[d] = -net * f / (s * s) * i * (1.0 - i)
+        grad_h[d] = g * i / s * slope
+        acc[d] = g * (f / s)
+
+
+@numba.njit(cache=True, inline="always", error_model="numpy")
+def _min_gru_back_row(k_z, k_h, previous, grad, acc, grad_z, grad_h):
+    for d in range(acc.shape[0]):
+        g = grad[d] + acc[d]
+        z = sigmoid_(k_z[d])
+        gh, slope = min_g_(k_h[d])
+        grad_z[d] = (g * gh - g * previous[d]) * z * (1.0 - z)
+        grad_h[d] = g * z * slope
+        acc[d] = g * (1.0 - z)
+
+
+@numba.njit(cache=True, inline="always", error_model="numpy")
+def _rg_lru_coefficients(gate_r, gate_i, log_base, first):
+    """σ(r), σ(i), a = exp(log_base σ(r)) and s = √(1 - a²) (1 at the first position), in float64.
+
+    1 - a² is -expm1(2 log a): its polynomial near 0, where a² - 1 would cancel, else a² - 1.
+    """
+    r = sigmoid_(gate_r)
+    i = sigmoid_(gate_i)
+    log_a = log_base * r
+    a = exp_(log_a)
+    x = 2.0 * log_a
+    p = 1.0 / 479001600.0  # expm1's Taylor polynomial, as in expm1_, without its second exp_
+    p = p * x + 1.0 / 39916800.0
+    p = p * x + 1.0 / 3628800.0
+    p = p * x + 1.0 / 362880.0
+    p = p * x + 1.0 / 40320.0
+    p = p * x + 1.0 / 5040.0
+    p = p * x + 1.0 / 720.0
+    p = p * x + 1.0 / 120.0
+    p = p * x + 1.0 / 24.0
+    p = p * x + 1.0 / 6.0
+    p = p * x + 0.5
+    p = p * x + 1.0
+    one_minus_a2 = -(p * x) if abs(x) < 0.25 else 1.0 - a * a
+    scale = 1.0 if first else np.sqrt(one_minus_a2)
+    return r, i, a, scale
+
+
+@numba.njit(cache=True, error_model="numpy")
 def rg_lru_forward(gates, u, log_base, out):
     """Hawk's RG-LRU from h_0 = 0 (the state reset at t = 0): gates [B, T, 2D] the pre-activations of
     r and i, u [B, T, D], log_base [D] = -c·softplus(-Λ), out [B, T, D]::
@@ -321,49 +383,51 @@ def rg_lru_forward(gates, u, log_base, out):
     for n in range(batch):
         h[:] = 0.0
         for t in range(length):
-            first = t == 0
-            for d in range(width):
-                r = sigmoid_(gates[n, t, d])
-                i = sigmoid_(gates[n, t, width + d])
-                log_a = log_base[d] * r
-                scale = 1.0 if first else np.sqrt(-expm1_(2.0 * log_a))
-                h[d] = exp_(log_a) * h[d] + scale * (i * u[n, t, d])
-                out[n, t, d] = h[d]
+            _rg_lru_row(gates[n, t, :width], gates[n, t, width:], u[n, t], log_base, h, out[n, t], t == 0)
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always", error_model="numpy")
+def _rg_lru_row(gate_r, gate_i, u, log_base, h, out, first):
+    for d in range(h.shape[0]):
+        r, i, a, scale = _rg_lru_coefficients(gate_r[d], gate_i[d], log_base[d], first)
+        h[d] = a * h[d] + scale * (i * u[d])
+        out[d] = h[d]
+
+
+@numba.njit(cache=True, error_model="numpy")
 def rg_lru_backward(gates, u, log_base, states, grad, grad_gates, grad_u, grad_log_base):
     """The reverse scan of :func:`rg_lru_forward`: writes grad_gates [B, T, 2D], grad_u [B, T, D] and
     adds into grad_log_base [D] (float64), from grad = ∂L/∂out; a, σ(·) and s recomputed."""
     batch, length, width = u.shape
     acc = np.zeros(width)  # a_{t+1} ∂L/∂h_{t+1}
+    zero = np.zeros(width, dtype=states.dtype)  # h_0
     for n in range(batch):
         acc[:] = 0.0
         for t in range(length - 1, -1, -1):
-            first = t == 0
-            for d in range(width):
-                r = sigmoid_(gates[n, t, d])
-                i = sigmoid_(gates[n, t, width + d])
-                log_a = log_base[d] * r
-                a = exp_(log_a)
-                scale = 1.0 if first else np.sqrt(-expm1_(2.0 * log_a))
-                d_scale = 0.0 if first else -(a * a) / scale  # ∂s/∂log a
-                g = grad[n, t, d] + acc[d]
-                previous = states[n, t - 1, d] if t > 0 else 0.0
-                x = i * u[n, t, d]
-                d_log_a = g * previous * a + g * x * d_scale
-                grad_log_base[d] += d_log_a * r
-                grad_gates[n, t, d] = d_log_a * log_base[d] * r * (1.0 - r)
-                gs = g * scale
-                grad_gates[n, t, width + d] = gs * u[n, t, d] * i * (1.0 - i)
-                grad_u[n, t, d] = gs * i
-                acc[d] = g * a
+            _rg_lru_back_row(gates[n, t, :width], gates[n, t, width:], u[n, t], log_base,
+                             states[n, t - 1] if t > 0 else zero, grad[n, t], acc, grad_gates[n, t, :width],
+                             grad_gates[n, t, width:], grad_u[n, t], grad_log_base, t == 0)
+
+
+@numba.njit(cache=True, inline="always", error_model="numpy")
+def _rg_lru_back_row(gate_r, gate_i, u, log_base, previous, grad, acc, grad_r, grad_i, grad_u, grad_log_base, first):
+    for d in range(acc.shape[0]):
+        r, i, a, scale = _rg_lru_coefficients(gate_r[d], gate_i[d], log_base[d], first)
+        d_scale = 0.0 if first else -(a * a) / scale  # ∂s/∂log a
+        g = grad[d] + acc[d]
+        d_log_a = g * previous[d] * a + g * (i * u[d]) * d_scale
+        grad_log_base[d] += d_log_a * r
+        grad_r[d] = d_log_a * log_base[d] * r * (1.0 - r)
+        gs = g * scale
+        grad_i[d] = gs * u[d] * i * (1.0 - i)
+        grad_u[d] = gs * i
+        acc[d] = g * a
 
 
 # --- the depthwise causal convolution ----------------------------------------------------------------
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def causal_conv_forward(x, weight, bias, out, silu):
     """out_t = act(bias + Σ_j weight_j ⊙ x_{t-K+1+j}) (zeros before t = 0) over x, out [B, T, D];
     weight [K, D], bias [D]; act is SiLU when ``silu``, else the identity."""
@@ -377,7 +441,7 @@ def causal_conv_forward(x, weight, bias, out, silu):
                 out[n, t, d] = y[d] * sigmoid_(y[d]) if silu else y[d]
 
 
-@numba.njit(cache=True, inline="always")
+@numba.njit(cache=True, inline="always", error_model="numpy")
 def _conv_row(x, weight, bias, t, y):
     """y = bias + Σ_j weight_j ⊙ x_{t-K+1+j} of one sequence x [T, D] (the loops over D innermost)."""
     kernel = weight.shape[0]
@@ -388,7 +452,7 @@ def _conv_row(x, weight, bias, t, y):
             y[d] += weight[j, d] * x[t - kernel + 1 + j, d]
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def causal_conv_backward(x, weight, bias, grad, grad_x, grad_weight, grad_bias, silu):
     """The backward of :func:`causal_conv_forward`: writes grad_x, adds into grad_weight [K, D] and
     grad_bias [D] (float64); the pre-activation is recomputed for SiLU's derivative."""
