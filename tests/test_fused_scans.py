@@ -237,6 +237,32 @@ def test_the_fused_gate_ops_pass_gradcheck_and_run_in_bfloat16():
         assert_relative(out, fn(*(x.float() for x in low)), 3e-2, "bfloat16 output")
 
 
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
+@pytest.mark.parametrize("eps", [None, 1e-5])
+def test_fused_rms_norm_equals_nn_rms_norm_in_output_and_every_gradient(dtype, eps):
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(3, 7, 6, generator=g, dtype=torch.float64).to(dtype)
+    x[0, 0] *= 1e-4  # a row of tiny values, where eps matters
+    fused, reference = fused_scans.FusedRMSNorm(6, eps=eps, dtype=dtype), torch.nn.RMSNorm(6, eps=eps, dtype=dtype)
+    with torch.no_grad():
+        weight = torch.randn(6, generator=g, dtype=torch.float64).to(dtype)
+        fused.weight.copy_(weight)
+        reference.weight.copy_(weight)
+    fused_out, (fused_grad,) = gradients(fused, leaves(x))
+    torch_out, (torch_grad,) = gradients(reference, leaves(x))
+    assert fused_out.dtype == dtype and fused_out.shape == x.shape
+    assert_relative(fused_out, torch_out, RTOL[dtype], "y")
+    assert_relative(fused_grad, torch_grad, RTOL[dtype], "dL/dx")
+    assert_relative(fused.weight.grad, reference.weight.grad, RTOL[dtype], "dL/dweight")
+    norm = fused_scans.FusedRMSNorm(6, dtype=torch.float64)
+    assert torch.autograd.gradcheck(lambda x, w: fused_scans._RMSNorm.apply(x, w, 1e-6),
+                                    tuple(leaves(x.double().reshape(-1, 6), norm.weight.detach() + 0.5)))
+    low = fused_scans.FusedRMSNorm(6, dtype=torch.bfloat16)
+    out = low(x.bfloat16())
+    out.float().sum().backward()
+    assert out.dtype == torch.bfloat16 and low.weight.grad.dtype == torch.bfloat16
+
+
 # -- whole models ----------------------------------------------------------------------------
 
 def model_config(dtype="float32", kernel="fused", layers=2, **options):

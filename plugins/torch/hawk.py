@@ -41,7 +41,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from rnnbench.model_api import ModelConfig
-from rnnbench.plugins.torch.fused_scans import KERNEL_HELP, KERNELS, fused_causal_conv, resolve_kernel, rg_lru
+from rnnbench.plugins.torch.fused_scans import (
+    KERNEL_HELP, KERNELS, FusedRMSNorm, fused_causal_conv, resolve_kernel, rg_lru,
+)
 from rnnbench.plugins.torch.recurrence import (
     SEQUENTIAL_SCAN_FLOPS, MixerStack, causal_conv, causal_conv_step, check_choice, check_positive, chunked_scan,
     chunked_scan_flops, empty_window, sequential_scan,
@@ -187,8 +189,9 @@ def reference_mlp_init_(stack: MixerStack, cfg: HawkConfig) -> None:
 
 
 def build_stack(cfg: HawkConfig) -> MixerStack:
+    norm = FusedRMSNorm if cfg.kernel == "fused" else nn.RMSNorm  # the same norm, one compiled pass
     stack = MixerStack([RecurrentBlock(cfg) for _ in range(cfg.n_layers)], cfg.d_model, MLP_RATIO,
-                       gated_mlp=True, norm=nn.RMSNorm)
+                       gated_mlp=True, norm=norm)
     reference_mlp_init_(stack, cfg)
     return stack
 

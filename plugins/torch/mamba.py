@@ -48,7 +48,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from rnnbench.model_api import ModelConfig
-from rnnbench.plugins.torch.fused_scans import KERNEL_HELP, KERNELS, fused_causal_conv, resolve_kernel, selective_scan
+from rnnbench.plugins.torch.fused_scans import (
+    KERNEL_HELP, KERNELS, FusedRMSNorm, fused_causal_conv, resolve_kernel, selective_scan,
+)
 from rnnbench.plugins.torch.recurrence import (
     SEQUENTIAL_SCAN_FLOPS, MixerStack, causal_conv, causal_conv_step, check_choice, check_positive, chunked_scan,
     chunked_scan_flops, empty_window,
@@ -208,7 +210,7 @@ def factory(config: ModelConfig) -> TorchModel:
     cfg = MambaConfig.from_model_config(config)
     return TorchModel(
         config, lambda c: MixerStack([MambaMixer(cfg) for _ in range(cfg.n_layers)], cfg.d_model,
-                                     norm=partial(nn.RMSNorm, eps=NORM_EPS)),
+                                     norm=partial(FusedRMSNorm if cfg.kernel == "fused" else nn.RMSNorm, eps=NORM_EPS)),
         lambda T, B: mamba_flops(cfg, T, B),
         facts={"kernel": cfg.kernel, "scan": cfg.scan if cfg.kernel == "torch" else "sequential",
                "d_state": cfg.d_state, "d_inner": cfg.d_inner},

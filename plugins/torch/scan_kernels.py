@@ -481,3 +481,49 @@ def causal_conv_backward(x, weight, bias, grad, grad_x, grad_weight, grad_bias, 
                     grad_weight[j, d] += pre_grad[t + kernel - 1 - j, d] * x[n, t, d]
             for d in range(width):
                 grad_x[n, t, d] = gx[d]
+
+
+# --- RMSNorm ----------------------------------------------------------------------------------------
+#
+# torch's F.rms_norm is composite on a CPU (pow, mean, add, rsqrt, two multiplications, and as many
+# ops again in its backward, each a [rows, D] tensor): about 3x LayerNorm's fused kernel. One pass
+# per row here, the inverse RMS kept per row for the backward.
+
+
+@numba.njit(cache=True, fastmath=FAST, error_model="numpy")
+def rms_norm_forward(x, weight, eps, out, inv_rms):
+    """x, out [R, D]; weight [D]; inv_rms [R] (float64): out = x / √(mean(x²) + eps) ⊙ weight."""
+    for r in range(x.shape[0]):
+        inv_rms[r] = _rms_row(x[r], weight, eps, out[r])
+
+
+@numba.njit(cache=True, inline="always", fastmath=FAST, error_model="numpy")
+def _rms_row(x, weight, eps, out):
+    width = x.shape[0]
+    squares = 0.0
+    for d in range(width):
+        squares += x[d] * 1.0 * x[d]
+    inv = 1.0 / np.sqrt(squares / width + eps)
+    for d in range(width):
+        out[d] = x[d] * inv * weight[d]
+    return inv
+
+
+@numba.njit(cache=True, fastmath=FAST, error_model="numpy")
+def rms_norm_backward(x, weight, inv_rms, grad, grad_x, grad_weight):
+    """grad_x [R, D] from grad = ∂L/∂out; adds into grad_weight [D] (float64). With s = 1/rms:
+    ∂L/∂x = s ⊙ weight ⊙ grad - x · s³ · mean(grad ⊙ weight ⊙ x)."""
+    for r in range(x.shape[0]):
+        _rms_back_row(x[r], weight, inv_rms[r], grad[r], grad_x[r], grad_weight)
+
+
+@numba.njit(cache=True, inline="always", fastmath=FAST, error_model="numpy")
+def _rms_back_row(x, weight, inv, grad, grad_x, grad_weight):
+    width = x.shape[0]
+    projection = 0.0
+    for d in range(width):
+        projection += grad[d] * 1.0 * weight[d] * x[d]
+    correction = projection * inv * inv * inv / width
+    for d in range(width):
+        grad_x[d] = grad[d] * 1.0 * weight[d] * inv - x[d] * correction
+        grad_weight[d] += grad[d] * 1.0 * x[d] * inv
