@@ -3,7 +3,11 @@
 ``kernel=fused`` (the default of minGRU, minLSTM, Hawk and Mamba) runs each scan as one
 compiled loop (scan_kernels.py, numba) with its own backward: no per-position torch ops,
 no autograd graph over T, no exp/log per element for minGRU/minLSTM, and for Mamba no
-``[B, T, E, N]`` tensor. ``kernel=torch`` runs the pure-torch forms (the models' ``scan``
+``[B, T, E, N]`` tensor. minGRU's, minLSTM's and Hawk's gates are computed inside their scan
+(:func:`min_rnn_scan`, :func:`rg_lru`: from the projections' output to the states, and back in
+one reverse pass that recomputes the gates), the causal convolution (with Mamba's SiLU) is one
+pass (:func:`fused_causal_conv`), and Hawk's and Mamba's RMSNorm is :class:`FusedRMSNorm`; each
+elementwise op these replace allocated its output and again in its backward. ``kernel=torch`` runs the pure-torch forms (the models' ``scan``
 option chooses which), the reference the tests hold the fused kernels to. The fused
 kernels are CPU only: a model on CUDA, or a process where numba does not import, runs the
 torch path, and the case's facts record the kernel that ran.

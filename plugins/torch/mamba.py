@@ -17,7 +17,8 @@ The discretisation is the paper's: zero-order hold for A, the simplified Euler s
 in h with input-dependent coefficients. ``kernel=fused`` (the default) runs the selective
 scan, its readout h_t C_t and the skip D u_t as one compiled loop with its own backward
 (fused_scans.py), which recomputes the states per channel, as mamba_ssm's CUDA kernel does,
-instead of keeping [B, T, E, N]. ``kernel=torch`` runs the pure-torch form that ``scan``
+instead of keeping [B, T, E, N]; the convolution with its SiLU and the RMSNorms are one compiled
+pass each. ``kernel=torch`` runs the pure-torch form that ``scan``
 chooses: ``scan=chunked`` runs :func:`recurrence.chunked_scan`
 for training and the forward: a Hillis-Steele scan within chunks of ``chunk`` positions,
 joined chunk to chunk (the form for parallel hardware); ``scan=sequential`` (the default)

@@ -1,6 +1,7 @@
 """Compiled CPU loops of the linear recurrences (numba), on numpy arrays; autograd lives in fused_scans.py.
 
-Two scans, each a forward and its own backward:
+Two scans, each a forward and its own backward (and, further down, the same scans with their
+gates fused in, the depthwise causal convolution and RMSNorm):
 
 * the diagonal recurrence ``h_t = a_t ⊙ h_{t-1} + b_t`` over ``[B, T, D]`` (minGRU, minLSTM,
   Hawk's RG-LRU). Its backward is the reverse scan ``g_t = ∂L/∂h_t + a_{t+1} ⊙ g_{t+1}``,
