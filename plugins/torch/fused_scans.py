@@ -7,7 +7,8 @@ no autograd graph over T, no exp/log per element for minGRU/minLSTM, and for Mam
 (:func:`min_rnn_scan`, :func:`rg_lru`: from the projections' output to the states, and back in
 one reverse pass that recomputes the gates), the causal convolution (with Mamba's SiLU) is one
 pass (:func:`fused_causal_conv`), and Hawk's and Mamba's RMSNorm is :class:`FusedRMSNorm`; each
-elementwise op these replace allocated its output and again in its backward. ``kernel=torch`` runs the pure-torch forms (the models' ``scan``
+elementwise op these replace allocated its output and again in its backward.
+``kernel=torch`` runs the pure-torch forms (the models' ``scan``
 option chooses which), the reference the tests hold the fused kernels to. The fused
 kernels are CPU only: a model on CUDA, or a process where numba does not import, runs the
 torch path, and the case's facts record the kernel that ran.

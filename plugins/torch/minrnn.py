@@ -17,7 +17,8 @@ positions at once. Per layer, with x_t the layer's input (width d)::
 
 Training and the full forward run, by default (``kernel=fused``), the compiled
 sequential scan of fused_scans.py with a_t and b_t computed inside it, in linear space,
-from the projection's output (no exp or log per element; the same h_t to float rounding). ``kernel=torch`` runs the pure-torch
+from the projection's output (no exp or log per element; the same h_t to float rounding).
+``kernel=torch`` runs the pure-torch
 forms that ``scan`` chooses: ``scan=parallel``, the parallel scan in log space (Heinsen 2023,
 :func:`recurrence.log_space_scan`) with ``log z = -softplus(-k)``,
 ``log(1 - z) = -softplus(k)``, and for minLSTM ``log f' = -softplus(δ)``,
