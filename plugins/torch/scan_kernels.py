@@ -217,15 +217,15 @@ def _reverse_channel(decays, states, delta, u, A, Bm, Cm, D, grad_y, g, grad_del
 # backward writes the gradient of that one pre-activation tensor: no a_t, b_t, σ(·) or √(1 - a²)
 # tensor is formed or saved (the backward recomputes them per element from the pre-activations,
 # which costs a few multiply-adds), and no chunk/cat of the gates' gradients. The loops over the
-# channels are innermost and free of libm calls (exp_, expm1_), so that the compiler vectorises
+# channels are innermost and free of libm calls (exp_, expm1_near_zero_), so that the compiler vectorises
 # them; ``error_model="numpy"`` lets a division by zero give inf instead of raising, without which
 # the check before every division keeps the loops scalar (7x slower here). The arithmetic is in
 # float64 whatever the storage; the states are stored in the array's dtype.
 
 
 @numba.njit(cache=True, inline="always", error_model="numpy")
-def expm1_(x):
-    """e**x - 1 in float64 to a few ulp, also near 0 (Taylor polynomial to x**12 for |x| < 1/4)."""
+def expm1_near_zero_(x):
+    """e**x - 1 for |x| < 1/4 by its Taylor polynomial to x**12 (truncation below 1e-17 relative)."""
     p = 1.0 / 479001600.0
     p = p * x + 1.0 / 39916800.0
     p = p * x + 1.0 / 3628800.0
@@ -238,9 +238,7 @@ def expm1_(x):
     p = p * x + 1.0 / 6.0
     p = p * x + 0.5
     p = p * x + 1.0
-    near = p * x
-    far = exp_(x) - 1.0
-    return near if abs(x) < 0.25 else far
+    return p * x
 
 
 @numba.njit(cache=True, inline="always", error_model="numpy")
@@ -354,19 +352,7 @@ def _rg_lru_coefficients(gate_r, gate_i, log_base, first):
     log_a = log_base * r
     a = exp_(log_a)
     x = 2.0 * log_a
-    p = 1.0 / 479001600.0  # expm1's Taylor polynomial, as in expm1_, without its second exp_
-    p = p * x + 1.0 / 39916800.0
-    p = p * x + 1.0 / 3628800.0
-    p = p * x + 1.0 / 362880.0
-    p = p * x + 1.0 / 40320.0
-    p = p * x + 1.0 / 5040.0
-    p = p * x + 1.0 / 720.0
-    p = p * x + 1.0 / 120.0
-    p = p * x + 1.0 / 24.0
-    p = p * x + 1.0 / 6.0
-    p = p * x + 0.5
-    p = p * x + 1.0
-    one_minus_a2 = -(p * x) if abs(x) < 0.25 else 1.0 - a * a
+    one_minus_a2 = -expm1_near_zero_(x) if abs(x) < 0.25 else 1.0 - a * a
     scale = 1.0 if first else np.sqrt(one_minus_a2)
     return r, i, a, scale
 
