@@ -12,10 +12,13 @@ import logging
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 
 from rnnbench.model_api import Batch, ModelConfig
 from rnnbench.plugins.torch import fused_scans
-from rnnbench.plugins.torch.recurrence import sequential_scan
+from rnnbench.plugins.torch.hawk import C as HAWK_C
+from rnnbench.plugins.torch.minrnn import g as min_g
+from rnnbench.plugins.torch.recurrence import causal_conv, sequential_scan
 from rnnbench.torch_model import masked_loss
 
 #: the models with a fused kernel, and the small options their tests use
@@ -133,6 +136,131 @@ def test_selective_scan_passes_gradcheck_and_runs_in_bfloat16():
     out, grads = gradients(fused_scans.selective_scan, leaves(*(x.bfloat16() for x in inputs)))
     assert out.dtype == torch.bfloat16 and all(g.dtype == torch.bfloat16 for g in grads)
     assert_relative(out, selective_reference(*inputs), 3e-2, "bfloat16 y")
+
+
+# -- the gates fused with the scans, and the causal convolution --------------------------------
+
+def min_rnn_reference(pre, cell):
+    """minrnn.MinRNNLayer.coefficients written out, then the torch recurrence."""
+    if cell == "mingru":
+        k_z, k_h = pre.chunk(2, dim=-1)
+        z = torch.sigmoid(k_z)
+        return sequential_scan(1 - z, z * min_g(k_h))
+    k_f, k_i, k_h = pre.chunk(3, dim=-1)
+    f, i = torch.sigmoid(k_f), torch.sigmoid(k_i)
+    return sequential_scan(f / (f + i), i / (f + i) * min_g(k_h))
+
+
+def rg_lru_reference(gates, u, log_base):
+    """hawk.RecurrentBlock._coefficients written out (from log_base = -c·softplus(-Λ)), then the recurrence."""
+    r, i = torch.sigmoid(gates).chunk(2, dim=-1)
+    log_a = log_base * r
+    first = torch.zeros(1, u.shape[1], 1, dtype=torch.bool)
+    first[:, 0] = True
+    scale = torch.sqrt(-torch.expm1(2 * log_a)).masked_fill(first, 1.0)
+    return sequential_scan(torch.exp(log_a), scale * (i * u))
+
+
+def rg_lru_of_lambda(gates, u, lam):
+    return fused_scans.rg_lru(gates, u, -HAWK_C * F.softplus(-lam))
+
+
+def rg_lru_reference_of_lambda(gates, u, lam):
+    return rg_lru_reference(gates, u, -HAWK_C * F.softplus(-lam))
+
+
+def gate_inputs(B, T, D, parts, dtype, seed=0):
+    """Pre-activations spread over ±8 (both sides of g's kink, saturated gates), u, and Λ from σ(Λ) = 0.05
+    (a far from 1: 1 - a² by a² - 1) to 0.9999 (a near 1: by expm1's polynomial)."""
+    g = torch.Generator().manual_seed(seed)
+    pre = torch.randn(B, T, parts * D, generator=g, dtype=torch.float64) * 3
+    pre[0, 0, :3] = torch.tensor([8.0, -8.0, 0.0], dtype=torch.float64)
+    u = torch.randn(B, T, D, generator=g, dtype=torch.float64)
+    lam = torch.logit(torch.linspace(0.05, 0.9999, D, dtype=torch.float64))
+    return pre.to(dtype), u.to(dtype), lam.to(dtype)
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
+@pytest.mark.parametrize("T", [1, 2, 7, 33])
+@pytest.mark.parametrize("cell", ["mingru", "minlstm"])
+def test_min_rnn_scan_equals_the_cells_torch_coefficients_and_scan_in_output_and_gradient(dtype, T, cell):
+    pre, _, _ = gate_inputs(3, T, 5, 3 if cell == "minlstm" else 2, dtype)
+    fused_out, (fused_grad,) = gradients(lambda p: fused_scans.min_rnn_scan(p, cell), leaves(pre))
+    torch_out, (torch_grad,) = gradients(lambda p: min_rnn_reference(p, cell), leaves(pre))
+    assert fused_out.dtype == dtype and fused_grad.dtype == dtype
+    assert_relative(fused_out, torch_out, RTOL[dtype], "h")
+    assert_relative(fused_grad, torch_grad, RTOL[dtype], "dL/dpre")
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
+@pytest.mark.parametrize("T", [1, 2, 7, 33])
+def test_rg_lru_equals_hawks_torch_coefficients_and_scan_in_output_and_every_gradient(dtype, T):
+    gates, u, lam = gate_inputs(3, T, 6, 2, dtype)
+    fused_out, fused_grads = gradients(rg_lru_of_lambda, leaves(gates, u, lam))
+    torch_out, torch_grads = gradients(rg_lru_reference_of_lambda, leaves(gates, u, lam))
+    assert fused_out.dtype == dtype
+    assert_relative(fused_out, torch_out, RTOL[dtype], "h")
+    for name, got, want in zip(["gates", "u", "Lambda"], fused_grads, torch_grads):
+        assert got.dtype == dtype
+        assert_relative(got, want, RTOL[dtype], f"dL/d{name}")
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
+@pytest.mark.parametrize("T", [1, 2, 3, 9])
+@pytest.mark.parametrize("silu", [False, True])
+def test_fused_causal_conv_equals_the_shifted_multiply_adds_in_output_and_every_gradient(dtype, T, silu):
+    g = torch.Generator().manual_seed(T)
+    x, weight, bias = (torch.randn(shape, generator=g, dtype=torch.float64).to(dtype)
+                       for shape in ((2, T, 5), (5, 1, 4), (5,)))
+    fused_out, fused_grads = gradients(lambda *a: fused_scans.fused_causal_conv(*a, silu=silu), leaves(x, weight, bias))
+    activation = F.silu if silu else (lambda y: y)
+    torch_out, torch_grads = gradients(lambda *a: activation(causal_conv(*a)), leaves(x, weight, bias))
+    assert fused_out.dtype == dtype
+    assert_relative(fused_out, torch_out, RTOL[dtype], "y")
+    for name, got, want in zip(["x", "weight", "bias"], fused_grads, torch_grads):
+        assert got.dtype == dtype and got.shape == want.shape
+        assert_relative(got, want, RTOL[dtype], f"dL/d{name}")
+
+
+def test_the_fused_gate_ops_pass_gradcheck_and_run_in_bfloat16():
+    pre, u, lam = gate_inputs(2, 5, 3, 3, torch.float64)
+    checks = [(lambda p: fused_scans.min_rnn_scan(p, "minlstm"), (pre,)),
+              (lambda p: fused_scans.min_rnn_scan(p, "mingru"), (pre[..., :6],)),
+              (rg_lru_of_lambda, (pre[..., :6], u, lam)),
+              (lambda *a: fused_scans.fused_causal_conv(*a, silu=True), (u, torch.randn(3, 1, 4, dtype=torch.float64),
+                                                                      torch.randn(3, dtype=torch.float64)))]
+    for fn, inputs in checks:
+        assert torch.autograd.gradcheck(fn, tuple(leaves(*inputs)))
+        low = leaves(*(x.float().bfloat16() for x in inputs))
+        out, grads = gradients(fn, low)
+        assert out.dtype == torch.bfloat16 and all(g.dtype == torch.bfloat16 for g in grads)
+        assert_relative(out, fn(*(x.float() for x in low)), 3e-2, "bfloat16 output")
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
+@pytest.mark.parametrize("eps", [None, 1e-5])
+def test_fused_rms_norm_equals_nn_rms_norm_in_output_and_every_gradient(dtype, eps):
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(3, 7, 6, generator=g, dtype=torch.float64).to(dtype)
+    x[0, 0] *= 1e-4  # a row of tiny values, where eps matters
+    fused, reference = fused_scans.FusedRMSNorm(6, eps=eps, dtype=dtype), torch.nn.RMSNorm(6, eps=eps, dtype=dtype)
+    with torch.no_grad():
+        weight = torch.randn(6, generator=g, dtype=torch.float64).to(dtype)
+        fused.weight.copy_(weight)
+        reference.weight.copy_(weight)
+    fused_out, (fused_grad,) = gradients(fused, leaves(x))
+    torch_out, (torch_grad,) = gradients(reference, leaves(x))
+    assert fused_out.dtype == dtype and fused_out.shape == x.shape
+    assert_relative(fused_out, torch_out, RTOL[dtype], "y")
+    assert_relative(fused_grad, torch_grad, RTOL[dtype], "dL/dx")
+    assert_relative(fused.weight.grad, reference.weight.grad, RTOL[dtype], "dL/dweight")
+    norm = fused_scans.FusedRMSNorm(6, dtype=torch.float64)
+    assert torch.autograd.gradcheck(lambda x, w: fused_scans._RMSNorm.apply(x, w, 1e-6),
+                                    tuple(leaves(x.double().reshape(-1, 6), norm.weight.detach() + 0.5)))
+    low = fused_scans.FusedRMSNorm(6, dtype=torch.bfloat16)
+    out = low(x.bfloat16())
+    out.float().sum().backward()
+    assert out.dtype == torch.bfloat16 and low.weight.grad.dtype == torch.bfloat16
 
 
 # -- whole models ----------------------------------------------------------------------------

@@ -3,7 +3,12 @@
 ``kernel=fused`` (the default of minGRU, minLSTM, Hawk and Mamba) runs each scan as one
 compiled loop (scan_kernels.py, numba) with its own backward: no per-position torch ops,
 no autograd graph over T, no exp/log per element for minGRU/minLSTM, and for Mamba no
-``[B, T, E, N]`` tensor. ``kernel=torch`` runs the pure-torch forms (the models' ``scan``
+``[B, T, E, N]`` tensor. minGRU's, minLSTM's and Hawk's gates are computed inside their scan
+(:func:`min_rnn_scan`, :func:`rg_lru`: from the projections' output to the states, and back in
+one reverse pass that recomputes the gates), the causal convolution (with Mamba's SiLU) is one
+pass (:func:`fused_causal_conv`), and Hawk's and Mamba's RMSNorm is :class:`FusedRMSNorm`; each
+elementwise op these replace allocated its output and again in its backward.
+``kernel=torch`` runs the pure-torch forms (the models' ``scan``
 option chooses which), the reference the tests hold the fused kernels to. The fused
 kernels are CPU only: a model on CUDA, or a process where numba does not import, runs the
 torch path, and the case's facts record the kernel that ran.
@@ -17,6 +22,7 @@ from __future__ import annotations
 import logging
 
 import torch
+from torch import nn
 
 from rnnbench.plugins.torch.recurrence import LOW_PRECISION
 
@@ -136,3 +142,129 @@ def selective_scan(delta: torch.Tensor, u: torch.Tensor, A: torch.Tensor, B: tor
     # more in copies (of the inputs, the output and two gradients) than the strided walk does
     delta, u, A, B, C, D = (x.to(work).contiguous() for x in (delta, u, A, B, C, D))
     return _SelectiveScan.apply(delta, u, A, B, C, D).to(dtype)
+
+
+def _work(*tensors: torch.Tensor) -> list[torch.Tensor]:
+    """Contiguous copies in the kernels' dtype (float32 for float16/bfloat16), for a Function's inputs."""
+    dtype = tensors[0].dtype
+    work = torch.float32 if dtype in LOW_PRECISION else dtype
+    return [t.to(work).contiguous() for t in tensors]
+
+
+class _MinRNN(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, pre, lstm):
+        out = pre.new_empty(pre.shape[0], pre.shape[1], pre.shape[2] // (3 if lstm else 2))
+        scan_kernels.min_rnn_forward(_np(pre), _np(out), lstm)
+        ctx.lstm = lstm
+        ctx.save_for_backward(pre, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        pre, out = ctx.saved_tensors
+        grad_pre = torch.empty_like(pre)
+        scan_kernels.min_rnn_backward(_np(pre), _np(out), _np(grad.contiguous()), _np(grad_pre), ctx.lstm)
+        return grad_pre, None
+
+
+def min_rnn_scan(pre: torch.Tensor, cell: str) -> torch.Tensor:
+    """minGRU's or minLSTM's states h_1..h_T from h_0 = 0, gates and scan in one compiled pass.
+
+    ``pre`` [B, T, P·D] is the projection's output: (k_z, k_h) for ``cell="mingru"``, (k_f, k_i, k_h)
+    for ``"minlstm"``; the coefficients a_t, b_t are those of minrnn.MinRNNLayer.coefficients.
+    """
+    (work,) = _work(pre)
+    return _MinRNN.apply(work, cell == "minlstm").to(pre.dtype)
+
+
+class _RGLRU(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, gates, u, log_base):
+        out = torch.empty_like(u)
+        scan_kernels.rg_lru_forward(_np(gates), _np(u), _np(log_base), _np(out))
+        ctx.save_for_backward(gates, u, log_base, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        gates, u, log_base, out = ctx.saved_tensors
+        grad_gates, grad_u = torch.empty_like(gates), torch.empty_like(u)
+        grad_log_base = torch.zeros(log_base.shape, dtype=torch.float64)  # a sum over batch and time
+        scan_kernels.rg_lru_backward(_np(gates), _np(u), _np(log_base), _np(out), _np(grad.contiguous()),
+                                     _np(grad_gates), _np(grad_u), _np(grad_log_base))
+        return grad_gates, grad_u, grad_log_base.to(log_base.dtype)
+
+
+def rg_lru(gates: torch.Tensor, u: torch.Tensor, log_base: torch.Tensor) -> torch.Tensor:
+    """Hawk's RG-LRU over a sequence from a reset state, gates and scan in one compiled pass.
+
+    gates [B, T, 2D]: the pre-activations of the recurrence gate r and the input gate i; u [B, T, D];
+    log_base [D] = -c·softplus(-Λ). h_t = a_t h_{t-1} + s_t σ(i_t) u_t with log a_t = log_base σ(r_t),
+    s_t = √(1 - a_t²) and s_0 = 1, h_0 = 0 (as hawk.RecurrentBlock computes it in torch).
+    """
+    gates_w, u_w, log_base_w = _work(gates, u, log_base)
+    return _RGLRU.apply(gates_w, u_w, log_base_w).to(u.dtype)
+
+
+class _CausalConv(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x, weight, bias, silu):
+        out = torch.empty_like(x)
+        scan_kernels.causal_conv_forward(_np(x), _np(weight), _np(bias), _np(out), silu)
+        ctx.silu = silu
+        ctx.save_for_backward(x, weight, bias)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, weight, bias = ctx.saved_tensors
+        grad_x = torch.empty_like(x)
+        grad_weight = torch.zeros(weight.shape, dtype=torch.float64)  # sums over batch and time
+        grad_bias = torch.zeros(bias.shape, dtype=torch.float64)
+        scan_kernels.causal_conv_backward(_np(x), _np(weight), _np(bias), _np(grad.contiguous()), _np(grad_x),
+                                          _np(grad_weight), _np(grad_bias), ctx.silu)
+        return grad_x, grad_weight.to(weight.dtype), grad_bias.to(bias.dtype), None
+
+
+def fused_causal_conv(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor, silu: bool = False) -> torch.Tensor:
+    """recurrence.causal_conv (then SiLU when ``silu``) as one compiled pass with its own backward.
+
+    x [B, T, D], weight [D, 1, K] (nn.Conv1d's, applied causally), bias [D] -> [B, T, D].
+    """
+    x_w, weight_w, bias_w = _work(x, weight.squeeze(1).t(), bias)  # weight as [K, D]: the loops run over D
+    return _CausalConv.apply(x_w, weight_w, bias_w, silu).to(x.dtype)
+
+
+class _RMSNorm(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x, weight, eps):
+        out = torch.empty_like(x)
+        inv_rms = torch.empty(x.shape[0], dtype=torch.float64)
+        scan_kernels.rms_norm_forward(_np(x), _np(weight), eps, _np(out), _np(inv_rms))
+        ctx.save_for_backward(x, weight, inv_rms)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, weight, inv_rms = ctx.saved_tensors
+        grad_x = torch.empty_like(x)
+        grad_weight = torch.zeros(weight.shape, dtype=torch.float64)  # a sum over rows
+        scan_kernels.rms_norm_backward(_np(x), _np(weight), _np(inv_rms), _np(grad.contiguous()), _np(grad_x),
+                                       _np(grad_weight))
+        return grad_x, grad_weight.to(weight.dtype), None
+
+
+class FusedRMSNorm(nn.RMSNorm):
+    """nn.RMSNorm (same parameter, same eps rule: the input dtype's machine epsilon when eps is None) whose
+    forward over the last dimension is one compiled pass with its own backward on a CPU; elsewhere, or
+    without numba or an elementwise weight, nn.RMSNorm's own forward."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if (scan_kernels is None or x.device.type != "cpu" or self.weight is None
+                or len(self.normalized_shape) != 1):
+            return super().forward(x)
+        eps = torch.finfo(x.dtype).eps if self.eps is None else self.eps
+        rows = x.reshape(-1, x.shape[-1])
+        rows_w, weight_w = _work(rows, self.weight)
+        return _RMSNorm.apply(rows_w, weight_w, float(eps)).to(x.dtype).reshape(x.shape)

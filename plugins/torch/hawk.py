@@ -27,8 +27,9 @@ for L layers); every bias of these zero.
 
 Choices where the paper leaves room or that this benchmark makes: the recurrence width
 is d (the paper's is 4/3·d), W_a and W_x are dense (the paper's are block-diagonal);
-``kernel=fused`` (the default; training and the forward) runs the compiled sequential scan of
-fused_scans.py; ``kernel=torch`` runs the pure-torch form that ``scan`` chooses:
+``kernel=fused`` (the default; training and the forward) runs the convolution, and the RG-LRU's
+gates, coefficients and scan, as two compiled passes with their own backward, and the RMSNorms
+as one each (fused_scans.py: the same arithmetic); ``kernel=torch`` runs the pure-torch form that ``scan`` chooses:
 ``scan=chunked`` :func:`recurrence.chunked_scan`, ``scan=sequential`` the loop; decoding keeps h and the convolution's last 3 inputs.
 """
 
@@ -41,7 +42,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from rnnbench.model_api import ModelConfig
-from rnnbench.plugins.torch.fused_scans import KERNEL_HELP, KERNELS, diagonal_scan, resolve_kernel
+from rnnbench.plugins.torch.fused_scans import (
+    KERNEL_HELP, KERNELS, FusedRMSNorm, fused_causal_conv, resolve_kernel, rg_lru,
+)
 from rnnbench.plugins.torch.recurrence import (
     SEQUENTIAL_SCAN_FLOPS, MixerStack, causal_conv, causal_conv_step, check_choice, check_positive, chunked_scan,
     chunked_scan_flops, empty_window, sequential_scan,
@@ -139,11 +142,14 @@ class RecurrentBlock(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         g = F.gelu(self.gate(x))
+        if self.cfg.kernel == "fused" and x.device.type == "cpu":
+            # the convolution, and the RG-LRU's gates, coefficients and scan, as two compiled passes
+            u = fused_causal_conv(self.inp(x), self.conv.weight, self.conv.bias)
+            h = rg_lru(self.gates(u), u, -C * F.softplus(-self.Lambda))
+            return self.out(h * g)
         u = causal_conv(self.inp(x), self.conv.weight, self.conv.bias)
         a, b = self._coefficients(u, sequence_start(u))
-        if self.cfg.kernel == "fused" and x.device.type == "cpu":
-            h = diagonal_scan(a, b)
-        elif self.cfg.scan == "chunked":
+        if self.cfg.scan == "chunked":
             h = chunked_scan(a, b, self.cfg.chunk)
         else:
             h = sequential_scan(a, b)
@@ -184,8 +190,9 @@ def reference_mlp_init_(stack: MixerStack, cfg: HawkConfig) -> None:
 
 
 def build_stack(cfg: HawkConfig) -> MixerStack:
+    norm = FusedRMSNorm if cfg.kernel == "fused" else nn.RMSNorm  # the same norm, one compiled pass
     stack = MixerStack([RecurrentBlock(cfg) for _ in range(cfg.n_layers)], cfg.d_model, MLP_RATIO,
-                       gated_mlp=True, norm=nn.RMSNorm)
+                       gated_mlp=True, norm=norm)
     reference_mlp_init_(stack, cfg)
     return stack
 

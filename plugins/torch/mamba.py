@@ -17,7 +17,8 @@ The discretisation is the paper's: zero-order hold for A, the simplified Euler s
 in h with input-dependent coefficients. ``kernel=fused`` (the default) runs the selective
 scan, its readout h_t C_t and the skip D u_t as one compiled loop with its own backward
 (fused_scans.py), which recomputes the states per channel, as mamba_ssm's CUDA kernel does,
-instead of keeping [B, T, E, N]. ``kernel=torch`` runs the pure-torch form that ``scan``
+instead of keeping [B, T, E, N]; the convolution with its SiLU and the RMSNorms are one compiled
+pass each. ``kernel=torch`` runs the pure-torch form that ``scan``
 chooses: ``scan=chunked`` runs :func:`recurrence.chunked_scan`
 for training and the forward: a Hillis-Steele scan within chunks of ``chunk`` positions,
 joined chunk to chunk (the form for parallel hardware); ``scan=sequential`` (the default)
@@ -48,7 +49,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from rnnbench.model_api import ModelConfig
-from rnnbench.plugins.torch.fused_scans import KERNEL_HELP, KERNELS, resolve_kernel, selective_scan
+from rnnbench.plugins.torch.fused_scans import (
+    KERNEL_HELP, KERNELS, FusedRMSNorm, fused_causal_conv, resolve_kernel, selective_scan,
+)
 from rnnbench.plugins.torch.recurrence import (
     SEQUENTIAL_SCAN_FLOPS, MixerStack, causal_conv, causal_conv_step, check_choice, check_positive, chunked_scan,
     chunked_scan_flops, empty_window,
@@ -137,13 +140,14 @@ class MambaMixer(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         u, z = self.in_proj(x).chunk(2, dim=-1)
-        u = F.silu(causal_conv(u, self.conv.weight, self.conv.bias))
         if self.cfg.kernel == "fused" and x.device.type == "cpu":
+            u = fused_causal_conv(u, self.conv.weight, self.conv.bias, silu=True)
             N, R = self.cfg.d_state, self.cfg.dt_rank
             delta, B, C = self.x_proj(u).split([R, N, N], dim=-1)
             delta = F.softplus(self.dt_proj(delta))
             y = selective_scan(delta, u, -torch.exp(self.A_log), B, C, self.D)
             return self.out_proj(y * F.silu(z))
+        u = F.silu(causal_conv(u, self.conv.weight, self.conv.bias))
         delta, du, B, C = self._selection(u)
         # The [B, T, E, N] coefficients are formed one chunk (or one position) at a time and read
         # out at once: the same arithmetic as forming them for all T, with a working set that fits
@@ -207,7 +211,7 @@ def factory(config: ModelConfig) -> TorchModel:
     cfg = MambaConfig.from_model_config(config)
     return TorchModel(
         config, lambda c: MixerStack([MambaMixer(cfg) for _ in range(cfg.n_layers)], cfg.d_model,
-                                     norm=partial(nn.RMSNorm, eps=NORM_EPS)),
+                                     norm=partial(FusedRMSNorm if cfg.kernel == "fused" else nn.RMSNorm, eps=NORM_EPS)),
         lambda T, B: mamba_flops(cfg, T, B),
         facts={"kernel": cfg.kernel, "scan": cfg.scan if cfg.kernel == "torch" else "sequential",
                "d_state": cfg.d_state, "d_inner": cfg.d_inner},

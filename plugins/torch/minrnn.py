@@ -16,8 +16,9 @@ positions at once. Per layer, with x_t the layer's input (width d)::
     g(x) = x + 1/2 for x ≥ 0, σ(x) for x < 0     (positive, so log h~ exists)
 
 Training and the full forward run, by default (``kernel=fused``), the compiled
-sequential scan of fused_scans.py on a_t and b_t computed in linear space (no exp or
-log per element; the same h_t to float rounding). ``kernel=torch`` runs the pure-torch
+sequential scan of fused_scans.py with a_t and b_t computed inside it, in linear space,
+from the projection's output (no exp or log per element; the same h_t to float rounding).
+``kernel=torch`` runs the pure-torch
 forms that ``scan`` chooses: ``scan=parallel``, the parallel scan in log space (Heinsen 2023,
 :func:`recurrence.log_space_scan`) with ``log z = -softplus(-k)``,
 ``log(1 - z) = -softplus(k)``, and for minLSTM ``log f' = -softplus(δ)``,
@@ -39,7 +40,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from rnnbench.model_api import ModelConfig
-from rnnbench.plugins.torch.fused_scans import KERNEL_HELP, KERNELS, diagonal_scan, resolve_kernel
+from rnnbench.plugins.torch.fused_scans import KERNEL_HELP, KERNELS, min_rnn_scan, resolve_kernel
 from rnnbench.plugins.torch.recurrence import (
     LOG_SPACE_SCAN_FLOPS, SEQUENTIAL_SCAN_FLOPS, MixerStack, check_choice, log_space_scan, sequential_scan,
 )
@@ -113,7 +114,7 @@ class MinRNNLayer(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.kernel == "fused" and x.device.type == "cpu":
-            return diagonal_scan(*self.coefficients(x))
+            return min_rnn_scan(self.proj(x), self.cell)  # the gates of coefficients() and the scan, fused
         if self.scan == "parallel":
             return log_space_scan(*self.log_coefficients(x))
         return sequential_scan(*self.coefficients(x))
