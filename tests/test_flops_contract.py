@@ -54,7 +54,7 @@ def test_the_builtin_torch_models_are_all_compared_or_excused(registry):
 
 @pytest.mark.parametrize("name", ["deltanet@torch", "gru@torch", "hawk@torch", "linear_attention@torch",
                                   "mingru@torch", "minlstm@torch", "mlp@torch", "rnn@torch", "transformer@torch",
-                                  "xlstm@torch"])
+                                  "unshared_rnn@torch", "xlstm@torch"])
 def test_a_models_flops_formula_agrees_with_torchs_counter(registry, name):
     torch.manual_seed(0)
     ratio = formula_over_count(registry, name)

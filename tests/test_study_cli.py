@@ -38,7 +38,8 @@ def cases(out, run_id):
         return dict(db.execute("SELECT case_id, started_at FROM cases WHERE run_id = ?", (run_id,)).fetchall())
 
 
-def test_list_shows_the_builtin_and_a_plugin_study(cli):
+def test_list_shows_the_builtin_and_a_plugin_study(cli, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "200")  # wide enough for every column: each claim's title on one line
     proc = cli("study", "list", "-p", "testplugins.tiny_study")
     assert proc.returncode == 0, proc.stderr
     assert "rnn-claims" in proc.stdout and "tiny-study" in proc.stdout
