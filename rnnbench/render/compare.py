@@ -159,7 +159,7 @@ def _columns(whole_figures: bool) -> list[Column]:
         extra = []
     return [Column("case", priority=0, wrap=True, wrap_at=30), Column("metric", priority=0, wrap=True, wrap_at=16),
             Column("BASE", priority=0, **figure), Column("NEW", priority=0, **figure), *extra,
-            Column("verdict", priority=0, wrap=True, wrap_at=24, styles=_STYLE)]
+            Column("verdict", priority=0, wrap=True, wrap_at=40, styles=_STYLE)]
 
 
 def print_rows(console: Any, rows: list[list[str]], title: str) -> None:
