@@ -47,3 +47,98 @@ def test_pooled_runs_with_thousands_of_decode_samples_a_side_compare(tmp_path):
     [row] = [r for r in json.loads(proc.stdout)["rows"] if r["metric"] == "token_latency_s"]
     counts = [int(text.rsplit("(n=", 1)[1].rstrip(")")) for text in (row["base_text"], row["new_text"])]
     assert math.comb(sum(counts), counts[0]) > sys.float_info.max, counts  # what made 2.0 / comb() overflow
+
+
+# -- silent wrongs ------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def two_runs(tmp_path_factory):
+    """Two runs of TINY (forward only) in one store: copy it before damaging it."""
+    out = tmp_path_factory.mktemp("two_runs")
+    return out, [run_sweep(out, *TINY) for _ in range(2)]
+
+
+@pytest.fixture
+def copied(two_runs, tmp_path):
+    import shutil
+
+    out, ids = two_runs
+    shutil.copy(out / "rnnbench.db", tmp_path / "rnnbench.db")
+    return tmp_path, ids
+
+
+def test_a_new_side_with_null_metrics_is_a_regression_not_a_pass(capsys, copied):
+    out, (base, new) = copied
+    with db(out) as conn:
+        conn.execute("UPDATE metrics SET value = NULL WHERE run_id = ?", (new,))
+    assert main(["compare", "--out", str(out), base, new, "--format", "json"]) == 1
+    doc = json.loads(capsys.readouterr().out)
+    [row] = doc["rows"]
+    assert row["verdict"] == "missing" and row["note"].startswith("NEW has no value for "), row
+
+
+def test_a_new_side_with_deleted_metrics_is_a_regression(capsys, copied):
+    out, (base, new) = copied
+    with db(out) as conn:
+        conn.execute("DELETE FROM metrics WHERE run_id = ?", (new,))
+    assert main(["compare", "--out", str(out), base, new, "--format", "json"]) == 1
+    assert json.loads(capsys.readouterr().out)["rows"][0]["verdict"] == "missing"
+
+
+def test_a_compare_of_nothing_fails(capsys, copied):
+    out, (base, new) = copied
+    with db(out) as conn:
+        conn.execute("UPDATE metrics SET value = NULL")
+    code, line = error_of(capsys, "compare", "--out", out, base, new)
+    assert code == 2 and "no metric with a value on both sides: nothing was compared" in line, line
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "Infinity"])
+def test_an_accuracy_tolerance_that_is_not_finite_is_refused(capsys, two_runs, value):
+    out, (base, new) = two_runs
+    code, line = error_of(capsys, "compare", "--out", out, base, new, "--acc-tolerance", value)
+    assert code == 2 and line == f"rnnbench: error: --acc-tolerance: must be a finite number, got {value}", line
+
+
+@pytest.mark.parametrize("flag", ["--metric-tolerance", "--threshold", "--alpha"])
+@pytest.mark.parametrize("value", ["nan", "inf"])
+def test_the_other_tolerances_refuse_nan_and_inf(capsys, two_runs, flag, value):
+    out, (base, new) = two_runs
+    code, line = error_of(capsys, "compare", "--out", out, base, new, flag, value)
+    assert code == 2 and line.startswith(f"rnnbench: error: {flag}: must be between 0 and 1"), line
+
+
+def test_a_task_of_one_fixed_length_is_not_evaluated_at_another_as_if_it_were(tmp_path):
+    """digits is 64 pixels whatever --eval-seq-len says: length 32 is refused, not the length-64 figure again."""
+    run_id = run_sweep(tmp_path, "--models", "gru", "--tasks", "digits", "--seq-len", "64", "--eval-seq-len", "32",
+                       "--steps", "2", "--hidden", "8", "--threads", "1", "--min-time", "0.01",
+                       "--scenarios", "train", "--no-progress")
+    with ResultsStore(tmp_path / "rnnbench.db", create=False) as store:
+        [result] = store.results(run_id)
+    assert result.metric("train", "eval_accuracy_len32") is None
+    assert result.details["length_extension"]["32"].startswith("refused: the task cannot be built at this length:")
+    assert "--seq-len must be 64, got 32" in result.details["length_extension"]["32"]
+
+
+NAN_ALL = ["-p", "testplugins.nan_outputs", "--models", "nanall@test", "--tasks", "copy", "--hidden", "8",
+           "--batch-size", "4", "--seq-len", "3", "--min-time", "0.01", "--threads", "1", "--no-progress"]
+
+
+@pytest.mark.parametrize("scenario, what", [("forward", "forward"), ("decode", "decode step()")])
+def test_nan_outputs_fail_the_case_under_forward_and_decode(tmp_path, scenario, what):
+    assert main(["run", *NAN_ALL, "--scenarios", scenario, "--out", str(tmp_path)]) == 1
+    with ResultsStore(tmp_path / "rnnbench.db", create=False) as store:
+        [result] = store.results(store.run_ids()[-1])
+    assert result.status == "error" and f"the model's {what} outputs hold" in result.error, result.error
+    assert not [m for m in result.metrics if m.scenario == scenario and m.unit == "s"]
+
+
+def test_an_infinite_metric_exports_as_strict_json(capsys, copied):
+    out, (_, new) = copied
+    with db(out) as conn:
+        conn.execute("UPDATE metrics SET value = 9e999 WHERE run_id = ? AND name = 'params'", (new,))
+    assert main(["export", "--out", str(out), new]) == 0
+    captured = capsys.readouterr()
+    doc = json.loads(captured.out, parse_constant=lambda c: pytest.fail(f"not strict JSON: {c}"))
+    assert [w for w in doc["non_finite"]["where"] if w.endswith(".value = inf")], doc["non_finite"]
+    assert "1 NaN or infinite value(s) written as null" in captured.err

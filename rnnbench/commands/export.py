@@ -14,7 +14,7 @@ from typing import Any, Callable
 from rnnbench.commands.common import add_out
 from rnnbench.analysis.sources import load_run_source
 from rnnbench.errors import RnnbenchError, UsageError
-from rnnbench.render.export import export_document, pytest_benchmark_document
+from rnnbench.render.export import export_document, pytest_benchmark_document, replace_non_finite
 from rnnbench.commands.common import load_named_plugins
 
 
@@ -42,7 +42,13 @@ def run(args: argparse.Namespace) -> int:
         doc = pytest_benchmark_document(loaded.run, loaded.results)
         if not doc["benchmarks"]:
             raise UsageError(f"{loaded.describe()} has no timed metric with raw samples to export")
-    text = json.dumps(doc, indent=2, default=str) + "\n"
+    doc, non_finite = replace_non_finite(doc)
+    if non_finite:
+        doc["non_finite"] = {"note": "NaN or infinite values, written as null (strict JSON has neither)",
+                             "where": non_finite}
+        print(f"rnnbench: note: {len(non_finite)} NaN or infinite value(s) written as null, listed under"
+              f" 'non_finite' (first: {non_finite[0]})", file=sys.stderr)
+    text = json.dumps(doc, indent=2, default=str, allow_nan=False) + "\n"
     if args.output is None:
         sys.stdout.write(text)
         return 0

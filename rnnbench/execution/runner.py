@@ -143,6 +143,10 @@ def run_case(config: CaseConfig, registry: Registry, settings: RunSettings) -> C
 def build_task(config: CaseConfig, registry: Registry, seq_len: int | None = None) -> Task:
     """The case's task, at the case's ``seq_len`` or (for evaluation at other lengths) at ``seq_len``."""
     spec = registry.resolve_task(config.task)
+    if seq_len is not None and spec.check_options is not None:
+        # another length is checked as the case's was (a task with one fixed length, such as digits,
+        # would otherwise build its own length again and evaluate the trained one twice)
+        spec.check_options(dict(config.options), seq_len)
     task = spec.factory(config.options, config.seq_len if seq_len is None else seq_len, config.seed)
     task.shape.validate()
     return task
@@ -433,6 +437,7 @@ def task_loss_unit(model: Model) -> str:
 def _forward(model: Model, task: Task, config: CaseConfig, settings: RunSettings, result: CaseResult) -> None:
     T, B = task.shape.seq_len, config.batch_size
     batch = model.to_device(task.batch("test", 0, B))
+    _require_finite(model.predict(batch), "forward")
     m = time_call(lambda: model.forward(batch), model.synchronize, settings.timer)
     result.metrics += _timing_metrics("forward", "latency_s", m, float(B * T), "tokens",
                                       model.flops(T, B, training=False))
@@ -461,6 +466,7 @@ def _decode(model: Model, task: Task, config: CaseConfig, settings: RunSettings,
     model.synchronize()
     prompt_bytes = model.state_bytes(state)
     first_output, carried = model.step(last, state)
+    _require_finite(first_output, "decode step()")
     # A step takes tens of microseconds: blocks of ~0.2 ms, at least 30 of them, so that on a
     # busy machine most blocks fit inside one scheduler time slice and the median is the
     # cost of a step, not of the machine's load (5 ms blocks would nearly all be preempted).
@@ -490,6 +496,15 @@ def _decode(model: Model, task: Task, config: CaseConfig, settings: RunSettings,
                " read from its tensors/arrays"),
         Metric("decode", "memory_bytes", reading.bytes, "bytes", reading.method),
     ]
+
+
+def _require_finite(outputs: Any, what: str) -> None:
+    """A timing of a computation whose outputs are NaN or infinite is no result: fail the case."""
+    values = _as_numpy(outputs)
+    if not np.isfinite(values).all():
+        bad = int(values.size - np.isfinite(values).sum())
+        raise FloatingPointError(f"the model's {what} outputs hold {bad} NaN or infinite value(s) of {values.size};"
+                                 " a timing of them is no result")
 
 
 def _same_outputs(a: Any, b: Any) -> bool:
