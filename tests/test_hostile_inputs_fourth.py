@@ -142,3 +142,53 @@ def test_an_infinite_metric_exports_as_strict_json(capsys, copied):
     doc = json.loads(captured.out, parse_constant=lambda c: pytest.fail(f"not strict JSON: {c}"))
     assert [w for w in doc["non_finite"]["where"] if w.endswith(".value = inf")], doc["non_finite"]
     assert "1 NaN or infinite value(s) written as null" in captured.err
+
+
+# -- hangs and a crash ------------------------------------------------------------------------------
+
+def test_a_model_option_too_big_for_memory_is_refused_before_allocating(tmp_path):
+    """mamba.d_state=1e9 is ~180 GiB of parameters: counted on the meta device, refused in seconds."""
+    code = main(["run", "--models", "mamba", "--hidden", "8", "--seq-len", "5", "--steps", "2", "--threads", "1",
+                 "--min-time", "0.01", "--scenarios", "train", "--no-progress", "--out", str(tmp_path),
+                 "--model-opt", "mamba.d_state=1000000000"])
+    assert code == 1
+    with ResultsStore(tmp_path / "rnnbench.db", create=False) as store:
+        [result] = store.results(store.run_ids()[-1])
+        assert store.conn.execute("SELECT status FROM runs").fetchall() == [("finished",)]
+    assert result.status == "oom" and "refused before allocating" in result.error, result.error
+    assert "GiB of parameters" in result.error and "d_state=1000000000" in result.error
+
+
+@pytest.mark.parametrize("make", ["/dev/zero", "fifo"])
+def test_a_sweep_file_that_is_not_a_regular_file_is_refused_at_once(tmp_path, make):
+    import os
+
+    path = make
+    if make == "fifo":
+        path = tmp_path / "f"
+        os.mkfifo(path)
+    proc = rnnbench("run", "--sweep", path, "--out", tmp_path, timeout=60)
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.strip() == f"rnnbench: error: --sweep: {path} is not a regular file (a device, pipe or socket);" \
+                                  " give a TOML file"
+
+
+def test_a_sweep_file_over_the_size_cap_is_refused(capsys, tmp_path):
+    sweep = tmp_path / "big.toml"
+    sweep.write_text("# " + "x" * (1 << 20) + "\n")
+    code, line = error_of(capsys, "run", "--sweep", sweep, "--out", tmp_path)
+    assert code == 2 and f"--sweep: {sweep} is {sweep.stat().st_size} bytes; a sweep file is at most" in line, line
+
+
+def test_a_sweep_file_nested_100000_deep_is_a_usage_error(capsys, tmp_path):
+    sweep = tmp_path / "deep.toml"
+    sweep.write_text("models = " + "[" * 100_000 + "\n")
+    code, line = error_of(capsys, "run", "--sweep", sweep, "--out", tmp_path)
+    assert code == 2 and line == f"rnnbench: error: {sweep}: not valid TOML: arrays or tables nested too deep", line
+
+
+@pytest.mark.parametrize("command", [["run", "--models", "lstm"], ["study", "run", "rnn-claims"]])
+def test_a_hundred_thousand_threads_are_refused(capsys, tmp_path, command):
+    code, line = error_of(capsys, *command, "--threads", "100000", "--out", tmp_path)
+    assert code == 2 and line.startswith("rnnbench: error: --threads: at most ") and line.endswith("got 100000"), line
+    assert not (tmp_path / "rnnbench.db").exists()

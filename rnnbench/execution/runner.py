@@ -26,6 +26,7 @@ from rnnbench.execution.evaluation import evaluate, evaluate_lengths
 from rnnbench.execution.load import LoadMeter
 from rnnbench.execution.thread_policy import ThreadGovernor, case_threads, probe_threads
 from rnnbench.execution.lr_grid import record_choice, select_rate
+from rnnbench.execution.memory_estimate import refuse_if_too_big
 from rnnbench.execution.timing import Measurement, time_call
 from rnnbench.manager import Registry, load_registry
 from rnnbench.model_api import FINAL_LR_FRACTION, WARMUP_FRACTION, Batch, Model, ModelConfig, lr_factor
@@ -162,6 +163,7 @@ def build_model(config: CaseConfig, registry: Registry, task: Task, hidden: int 
         device=config.device, dtype=config.dtype, seed=config.seed, lr=config.lr,
         options={**spec.options, **dict(config.model_options)},
     )
+    refuse_if_too_big(spec, model_config)  # before allocating: an absurd option would page in for minutes
     return spec.factory(model_config)
 
 
