@@ -192,3 +192,55 @@ def test_a_hundred_thousand_threads_are_refused(capsys, tmp_path, command):
     code, line = error_of(capsys, *command, "--threads", "100000", "--out", tmp_path)
     assert code == 2 and line.startswith("rnnbench: error: --threads: at most ") and line.endswith("got 100000"), line
     assert not (tmp_path / "rnnbench.db").exists()
+
+
+# -- tracebacks: Ctrl-C during the imports, SIGTERM during a JIT compile -----------------------------
+
+#: runs ``python -m rnnbench ARGS`` with SIGINT sent to itself when module MODULE is first imported
+#: (an import hook, not a timer: the signal lands inside the imports whatever the load)
+IMPORT_INTERRUPT = """
+import importlib.abc, os, runpy, signal, sys
+signal.signal(signal.SIGINT, signal.default_int_handler)  # a background shell starts us with SIGINT ignored
+module = sys.argv[1]
+class Interrupt(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name == module:
+            sys.meta_path.remove(self)
+            os.kill(os.getpid(), signal.SIGINT)
+        return None
+sys.meta_path.insert(0, Interrupt())
+sys.argv = ["rnnbench", *sys.argv[2:]]
+runpy.run_module("rnnbench", run_name="__main__", alter_sys=True)
+"""
+
+
+@pytest.mark.parametrize("command, module", [("run", "rnnbench.commands.run"), ("run", "scipy.stats"), ("run", "torch"),
+                                             ("compare", "rnnbench.commands.compare"), ("compare", "scipy.stats")])
+def test_a_ctrl_c_during_the_imports_is_one_line_and_exit_130(tmp_path, two_runs, command, module):
+    import subprocess
+
+    from conftest import cli_env
+
+    out = tmp_path
+    argv = ["run", "--models", "lstm", *TINY[2:]]
+    if command == "compare":
+        out, argv = two_runs[0], ["compare", "latest~1", "latest"]
+    proc = subprocess.run([sys.executable, "-c", IMPORT_INTERRUPT, module, *argv, "--out", str(out)],
+                          env=cli_env(), capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 130, proc.stderr
+    assert proc.stderr.strip() == "rnnbench: interrupted", proc.stderr
+    if command == "run":
+        assert not (tmp_path / "rnnbench.db").exists()
+
+
+@pytest.mark.slow
+def test_a_sigterm_dropped_inside_a_callback_is_delivered_again(tmp_path):
+    """As while numba compiles: the interrupt raised in a ``__del__`` is "ignored" by Python; the run must
+    still stop (status interrupted, rc 130), not run on with its one interrupt spent."""
+    proc = rnnbench("run", "-p", "testplugins.swallower", "--models", "swallow@test", *TINY[4:], "--out", tmp_path,
+                    timeout=120)
+    assert proc.returncode == 130, proc.stderr
+    assert "Exception ignored" not in proc.stderr and "Traceback" not in proc.stderr, proc.stderr
+    with db(tmp_path) as conn:
+        assert conn.execute("SELECT status FROM runs").fetchall() == [("interrupted",)]
+        assert conn.execute("SELECT count(*) FROM cases WHERE status = 'ok'").fetchone() == (0,)
