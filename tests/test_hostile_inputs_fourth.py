@@ -18,7 +18,7 @@ from rnnbench.cli import main
 from rnnbench.stats import smallest_possible_p
 from rnnbench.store import ResultsStore
 from run_helpers import rnnbench, run_sweep
-from test_hostile_inputs import TINY, error_of
+from test_hostile_inputs import TINY, error_of, stored  # noqa: F401 (a fixture)
 
 
 def db(out):
@@ -244,3 +244,88 @@ def test_a_sigterm_dropped_inside_a_callback_is_delivered_again(tmp_path):
     with db(tmp_path) as conn:
         assert conn.execute("SELECT status FROM runs").fetchall() == [("interrupted",)]
         assert conn.execute("SELECT count(*) FROM cases WHERE status = 'ok'").fetchone() == (0,)
+
+
+# -- stored contents validated on read ----------------------------------------------------------------
+
+NEWEST = "(SELECT max(run_id) FROM runs)"
+
+
+@pytest.mark.parametrize("damage, command, message", [
+    ("UPDATE runs SET env_json = '{x' WHERE run_id = ?", ["export", "NEW"], "env_json is not JSON"),
+    ("UPDATE runs SET env_json = '{x' WHERE run_id = ?", ["compare", "BASE", "NEW"], "env_json is not JSON"),
+    ("UPDATE cases SET config_json = '{x' WHERE run_id = ?", ["report", "NEW"], "config_json is not JSON"),
+    ("UPDATE metrics SET samples_json = '{x' WHERE run_id = ?", ["compare", "BASE", "NEW"],
+     "samples_json is not JSON"),
+    ("UPDATE metrics SET samples_json = '[1e999, 0.1]' WHERE run_id = ? AND unit = 's'", ["compare", "BASE", "NEW"],
+     "samples_json holds 1 value(s) that are not finite times"),
+    ("UPDATE runs SET settings_json = '{x' WHERE run_id = ?", ["report", "NEW"], "settings_json is not JSON"),
+    ("UPDATE runs SET settings_json = '{x' WHERE run_id = ?", ["run", "--resume", "NEW"], "settings_json is not JSON"),
+    ("UPDATE runs SET env_json = '[]' WHERE run_id = ?", ["export", "NEW"], "env_json is a JSON list, not an object"),
+    ("UPDATE metrics SET value = 'abc' WHERE run_id = ? AND name = 'params'", ["export", "NEW"],
+     "metric model/params value is 'abc', not a number"),
+])
+def test_a_damaged_column_names_the_run_and_the_column(capsys, copied, damage, command, message):
+    out, (base, new) = copied
+    with db(out) as conn:
+        conn.execute(damage, (new,))
+    argv = [{"BASE": base, "NEW": new}.get(word, word) for word in command]
+    code, line = error_of(capsys, *argv, "--out", out)
+    assert code == 1 and line.startswith(f"rnnbench: error: damaged results database: run {new}"), line
+    assert message in line, line
+
+
+@pytest.mark.parametrize("damage, message", [
+    ("UPDATE metrics SET value = 'abc' WHERE run_id = ? AND name = 'params'", "value is 'abc', not a number"),
+    ("UPDATE runs SET created_at = 'abc' WHERE run_id = ?", "created_at is 'abc', not a date"),
+    ("UPDATE runs SET env_json = '[]' WHERE run_id = ?", "env_json is a JSON list, not an object"),
+])
+def test_history_leaves_a_damaged_run_out_with_a_note(capsys, copied, damage, message):
+    out, (base, new) = copied
+    with db(out) as conn:
+        conn.execute(damage, (new,))
+    assert main(["history", "--out", str(out), "--metric", "model_params", "--format", "markdown"]) == 0
+    captured = capsys.readouterr()
+    assert f"rnnbench: note: damaged results database: run {new}" in captured.err and message in captured.err
+    assert captured.err.strip().endswith("that run is left out"), captured.err
+    assert base in captured.out and new not in captured.out
+
+
+def _set_calibration(out, run_id, text):
+    with db(out) as conn:
+        env = conn.execute("SELECT env_json FROM runs WHERE run_id = ?", (run_id,)).fetchone()[0]
+        start = env.index('"calibration"')
+        conn.execute("UPDATE runs SET env_json = ? WHERE run_id = ?",
+                     (env[:start] + f'"calibration": {text}, "was": ' + env[start + len('"calibration":'):], run_id))
+
+
+@pytest.mark.parametrize("calibration, message", [
+    ('"garbage"', "calibration is 'garbage', not an object"),
+    ('{"start": {"gemm_s": 9e999, "recurrent_s": 0.01}}', "calibration.start.gemm_s is inf, not a positive finite"),
+    ('{"start": {"gemm_s": 0, "recurrent_s": 0.01}}', "calibration.start.gemm_s is 0, not a positive finite time"),
+    ('{"start": {"gemm_s": -1, "recurrent_s": 0.01}}', "calibration.start.gemm_s is -1, not a positive finite"),
+])
+def test_an_invalid_calibration_is_said_to_be_invalid(capsys, copied, calibration, message):
+    out, (base, new) = copied
+    _set_calibration(out, new, calibration)
+    code, line = error_of(capsys, "compare", "--out", out, base, new, "--normalise")
+    assert code == 2 and line.startswith(f"rnnbench: error: --normalise: calibration: invalid in NEW run {new}: ")
+    assert message in line, line
+    assert main(["history", "--out", str(out), "--metric", "forward_latency_s", "--normalise"]) == 0
+    assert "Traceback" not in capsys.readouterr().err
+
+
+def test_an_environment_hook_that_sets_the_calibration_key_does_not_lose_the_run(tmp_path):
+    run_id = run_sweep(tmp_path, *TINY, "-p", "testplugins.garbage_calibration")
+    with ResultsStore(tmp_path / "rnnbench.db", create=False) as store:
+        env = store.run_info(run_id).env
+        assert len(store.results(run_id)) == 1
+    assert env["calibration_replaced"] == "an environment hook set calibration to 'garbage'"
+    assert set(env["calibration"]) >= {"start", "end"}
+
+
+def test_an_export_of_a_hundred_thousand_character_run_id_is_an_unknown_run(capsys, stored):
+    out, _ = stored
+    code, line = error_of(capsys, "export", "x" * 100_000, "--out", out)
+    assert code == 2 and line.startswith("rnnbench: error: unknown run id 'xxxx") and "(100000 characters)" in line
+    assert len(line) < 400

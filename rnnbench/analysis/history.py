@@ -49,6 +49,8 @@ class History:
     #: timings divided by each run's calibration (--normalise); runs without one are left out
     normalised: bool = False
     uncalibrated: list[str] = field(default_factory=list)
+    #: runs left out because their stored contents are damaged (each says which column)
+    notes: list[str] = field(default_factory=list)
 
     @property
     def has_samples(self) -> bool:
@@ -93,6 +95,7 @@ def load_history(db: Path, metric: str, models: list[str], tasks: list[str], nor
             raise UsageError(f"the results database {db} has no metrics yet")
         scenario, name = _split_metric(metric, known)
         stored = store.metric_across_runs(scenario, name)
+        notes = list(store.notes)
     configs: dict[str, CaseConfig] = {}
     runs: dict[str, RunRow] = {}
     uncalibrated: dict[str, None] = {}
@@ -124,5 +127,5 @@ def load_history(db: Path, metric: str, models: list[str], tasks: list[str], nor
                                                                  " measured one have none)" if normalise else ""))
     if normalise:
         return History(f"{metric} / calibration", "x calibration", _labels(configs), list(runs.values()),
-                       normalised=True, uncalibrated=list(uncalibrated))
-    return History(metric, unit, _labels(configs), list(runs.values()))
+                       normalised=True, uncalibrated=list(uncalibrated), notes=notes)
+    return History(metric, unit, _labels(configs), list(runs.values()), notes=notes)

@@ -6,6 +6,7 @@ The data is built by rnnbench.analysis.history, written by rnnbench.render.histo
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 from typing import Any, Callable
 
@@ -54,6 +55,8 @@ def run(args: argparse.Namespace) -> int:
         require_matplotlib()
     h = load_history(Path(args.out) / DEFAULT_DB_NAME, args.metric, _names(args.model), _names(args.task),
                      normalise=args.normalise)
+    for note in h.notes:
+        print(f"rnnbench: note: {note}", file=sys.stderr)
     if args.format == "markdown":
         print(render_markdown(h))
     else:
