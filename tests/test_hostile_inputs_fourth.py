@@ -329,3 +329,27 @@ def test_an_export_of_a_hundred_thousand_character_run_id_is_an_unknown_run(caps
     code, line = error_of(capsys, "export", "x" * 100_000, "--out", out)
     assert code == 2 and line.startswith("rnnbench: error: unknown run id 'xxxx") and "(100000 characters)" in line
     assert len(line) < 400
+
+
+# -- results that are not results are not ok ----------------------------------------------------------
+
+LSTM_TRAIN = ["--models", "lstm", "--hidden", "8", "--seq-len", "5", "--steps", "20", "--threads", "1",
+              "--min-time", "0.01", "--scenarios", "train", "--no-progress"]
+
+
+def test_a_finite_but_exploded_loss_fails_the_case_as_diverged(tmp_path):
+    assert main(["run", *LSTM_TRAIN, "--lr", "1e30", "--out", str(tmp_path)]) == 1
+    with ResultsStore(tmp_path / "rnnbench.db", create=False) as store:
+        [result] = store.results(store.run_ids()[-1])
+    assert result.status == "error" and result.error.startswith("FloatingPointError: training diverged: the loss"), \
+        result.error
+    assert "more than 10 x the first step's" in result.error
+
+
+def test_an_lr_grid_never_chooses_a_diverged_rate(tmp_path):
+    run_id = run_sweep(tmp_path, *LSTM_TRAIN, "--lr-grid", "1e6,0.01")
+    with ResultsStore(tmp_path / "rnnbench.db", create=False) as store:
+        [result] = store.results(run_id)
+    assert result.status == "ok" and result.metric("train", "lr_selected").value == 0.01, result.details
+    [diverged] = [e for e in result.details["lr_grid"] if e["lr"] == 1e6]
+    assert diverged["status"] == "error" and "training diverged" in diverged["error"]

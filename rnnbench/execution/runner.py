@@ -13,6 +13,7 @@ import functools
 import math
 import os
 import socket
+import statistics
 import time
 import traceback
 from typing import Any, Callable, Iterator
@@ -288,6 +289,24 @@ def _train_on_grid(config: CaseConfig, registry: Registry, task: Task, settings:
     return choice.model
 
 
+#: training diverged when its last losses are this many times its first (a finite but exploded loss,
+#: as at --lr 1e30, is no trained model; an lr grid must never choose it)
+DIVERGENCE_FACTOR = 10.0
+
+
+def _refuse_divergence(losses: list[float]) -> None:
+    """Fail the case when the median of the last tenth of the losses (at least one) exceeds
+    :data:`DIVERGENCE_FACTOR` x the first step's loss, the loss at initialisation."""
+    if len(losses) < 2 or not losses[0] > 0:
+        return
+    tail = losses[-max(1, len(losses) // 10):]
+    final = statistics.median(tail)
+    if final > DIVERGENCE_FACTOR * losses[0]:
+        raise FloatingPointError(
+            f"training diverged: the loss ended at {final:.3g} (median of the last {len(tail)} step(s)), more than"
+            f" {DIVERGENCE_FACTOR:g} x the first step's {losses[0]:.3g}")
+
+
 def flops_budget_steps(model: Model, config: CaseConfig, seq_len: int) -> int:
     """The training steps a FLOPs budget buys this model: budget // counted FLOPs per step, at least 1."""
     per_step = float(model.flops(seq_len, config.batch_size, training=True))
@@ -346,6 +365,7 @@ def _fit(model: Model, task: Task, config: CaseConfig, settings: RunSettings, re
             raise FloatingPointError(f"training diverged: loss is {loss} at step {step}")
         step += 1
     train_time = time.perf_counter() - train_start
+    _refuse_divergence(losses)
     if governor is not None:
         result.details["threads_during_training"] = governor.facts()
     cpu_time = time.process_time() - cpu_start
