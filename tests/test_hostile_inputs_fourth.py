@@ -353,3 +353,87 @@ def test_an_lr_grid_never_chooses_a_diverged_rate(tmp_path):
     assert result.status == "ok" and result.metric("train", "lr_selected").value == 0.01, result.details
     [diverged] = [e for e in result.details["lr_grid"] if e["lr"] == 1e6]
     assert diverged["status"] == "error" and "training diverged" in diverged["error"]
+
+
+# -- the unclear ones ---------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("table, message", [
+    ('models = ["mamba"]\n[model_opt.mamba]\nscan = 5\n',
+     "[model_opt.mamba]: model 'mamba@torch' at --hidden 128: scan must be one of chunked, sequential, got '5'"),
+    ('models = ["transformer"]\n[model_opt.transformer]\nheads = 3\n',
+     "[model_opt.transformer]: model 'transformer@torch' at --hidden 128: heads=3 does not divide --hidden 128"),
+    ('tasks = ["copy"]\n[task_opt.copy]\nnum_symbols = 0\n',
+     "[task_opt.copy]: task 'copy' at --seq-len 10: num_symbols must be at least 1, got 0"),
+])
+def test_a_value_the_plugin_refuses_names_the_sweep_file_the_key_and_the_value(capsys, tmp_path, table, message):
+    sweep = tmp_path / "s.toml"
+    sweep.write_text(table)
+    code, line = error_of(capsys, "run", "--sweep", sweep, "--out", tmp_path)
+    assert code == 2 and line == f"rnnbench: error: {sweep}: {message}" or message in line and str(sweep) in line, line
+
+
+def test_a_sweep_file_with_a_byte_order_mark_is_read(capsys, tmp_path):
+    sweep = tmp_path / "bom.toml"
+    sweep.write_bytes(b"\xef\xbb\xbfmodels = [\"lstm\"]\nscan = 5\n")
+    code, line = error_of(capsys, "run", "--sweep", sweep, "--out", tmp_path)
+    assert code == 2 and line.startswith(f"rnnbench: error: {sweep}: unknown key 'scan'"), line  # parsed, not 'Invalid'
+
+
+def test_a_model_option_given_twice_with_two_values_is_refused(capsys, tmp_path):
+    code, line = error_of(capsys, "run", "--models", "transformer", "--model-opt", "transformer.heads=2",
+                          "--model-opt", "transformer.heads=4", "--out", tmp_path)
+    assert code == 2 and line == ("rnnbench: error: --model-opt: transformer.heads is given twice ('2' and '4');"
+                                  " give it once"), line
+
+
+@pytest.mark.parametrize("argv, line", [
+    (["--plot", ""], "rnnbench: error: --plot: must not be empty; give a file name such as history.png"),
+    (["--task", ""], "rnnbench: error: --task: must not be empty (leave it out for all)"),
+    (["--model", " , "], "rnnbench: error: --model: must not be empty (leave it out for all)"),
+])
+def test_history_refuses_empty_names(capsys, stored, argv, line):
+    out, _ = stored
+    code, got = error_of(capsys, "history", "--out", out, "--metric", "model_params", *argv)
+    assert code == 2 and got == line, got
+
+
+def test_export_to_an_empty_file_name_is_refused(capsys, stored):
+    out, run_id = stored
+    code, line = error_of(capsys, "export", run_id, "-o", "", "--out", out)
+    assert code == 2 and line == "rnnbench: error: -o/--output: must not be empty; leave it out to write to standard output"
+
+
+def test_a_run_with_no_cases_exports_with_a_note(capsys, copied):
+    out, (_, new) = copied
+    with db(out) as conn:
+        conn.execute("DELETE FROM metrics WHERE run_id = ?", (new,))
+        conn.execute("DELETE FROM cases WHERE run_id = ?", (new,))
+    assert main(["export", new, "--out", str(out)]) == 0
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)["results"] == []
+    assert captured.err.startswith(f"rnnbench: note: run {new}") and "has no cases" in captured.err, captured.err
+
+
+def test_a_study_lock_path_that_is_a_folder_is_named(capsys, tmp_path):
+    (tmp_path / ".study-rnn-claims.lock").mkdir()
+    code, line = error_of(capsys, "study", "run", "rnn-claims", "--out", tmp_path)
+    assert code == 2 and line == (f"rnnbench: error: study 'rnn-claims': cannot open its lock file"
+                                  f" {tmp_path / '.study-rnn-claims.lock'}: Is a directory; remove or rename it"), line
+
+
+def test_match_params_searches_the_widths_a_model_accepts(tmp_path):
+    """xlstm with 4 heads takes multiples of 4: it is matched among those, not left at +62%."""
+    from rnnbench.analysis.match_params import match_params
+    from rnnbench.records import CaseConfig
+
+    def count(config, width):  # lstm: 4h^2-ish; xlstm: only multiples of 4
+        if config.model == "xlstm@torch" and width % 4:
+            raise ValueError(f"heads=4 does not divide --hidden {width}")
+        return 10 * width * width if config.model == "xlstm@torch" else 9 * width * width
+
+    base = dict(task="copy", task_options=(), seq_len=5, batch_size=4, hidden=30, layers=1, device="cpu",
+                dtype="float32", seed=0, steps=2, lr=1e-3)
+    cases = [CaseConfig(model="lstm@torch", **base), CaseConfig(model="xlstm@torch", **base)]
+    matching = match_params(cases, count)
+    [choice] = matching.choices
+    assert choice.width % 4 == 0 and choice.within_tolerance, choice

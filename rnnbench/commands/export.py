@@ -34,8 +34,13 @@ def add_parser(sub: Any, add_common: Callable[[argparse.ArgumentParser], None]) 
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.output is not None and not args.output.strip():
+        raise UsageError("-o/--output: must not be empty; leave it out to write to standard output")
     load_named_plugins(args.plugins)
     loaded = load_run_source(args.run, Path(args.out), "RUN")
+    if not loaded.results:
+        print(f"rnnbench: note: {loaded.describe()} has no cases (it stopped before its first case was stored,"
+              " or none was planned): the export holds none", file=sys.stderr)
     if args.format == "json":
         doc = export_document(loaded.run, loaded.results)
     else:

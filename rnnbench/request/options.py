@@ -283,7 +283,12 @@ def _owned_options(owner: str, example: str) -> Callable[[Any, Origin], dict[str
             name, dot, option = key.partition(".")
             if not sep or not dot or not name.strip() or not option.strip():
                 raise origin.fail(f"expected {owner}.KEY=VALUE, got '{pair}'")
-            parsed.setdefault(name.strip().lower(), {})[option.strip()] = setting.strip()
+            table = parsed.setdefault(name.strip().lower(), {})
+            if option.strip() in table and table[option.strip()] != setting.strip():
+                # the last one winning silently would run a sweep other than the one the user meant
+                raise origin.fail(f"{name.strip()}.{option.strip()} is given twice ({table[option.strip()]!r} and"
+                                  f" {setting.strip()!r}); give it once")
+            table[option.strip()] = setting.strip()
         return parsed
     return parse
 

@@ -169,7 +169,13 @@ def expand(
             options[key] = convert_option(task, key, value)
         frozen_options = tuple(sorted(options.items()))
         d = task.defaults
-        check_task_options(task, options, axes.seq_len or [d.seq_len])
+        try:
+            check_task_options(task, options, axes.seq_len or [d.seq_len])
+        except UsageError as exc:
+            if task.name in axes.task_options and not isinstance(exc, OptionError):
+                # the user's values: name where they were given (a flag, or the sweep file's table)
+                raise OptionError("task_opt", task.name, None, str(exc)) from None
+            raise
         # A budgeted case trains until its time (or its FLOPs) is spent: its step count is 0, "none"
         # (steps_reached says how many ran).
         grid = tuple(axes.lr_grid or ())
