@@ -437,3 +437,79 @@ def test_match_params_searches_the_widths_a_model_accepts(tmp_path):
     matching = match_params(cases, count)
     [choice] = matching.choices
     assert choice.width % 4 == 0 and choice.within_tolerance, choice
+
+
+# -- the untested faults, with real processes ---------------------------------------------------------
+
+SLEEPY = ["-p", "testplugins.sleepy", "--models", "sleepy@test", "--steps", "3", "--hidden", "8", "--batch-size", "4",
+          "--seq-len", "3", "--min-time", "0.01", "--scenarios", "forward", "--threads", "1", "--no-progress"]
+
+
+def _stored_seeds(out, run_id=None):
+    with ResultsStore(out / "rnnbench.db", create=False, readonly=True) as store:
+        run_id = run_id or store.run_ids()[-1]
+        return run_id, sorted(r.config.seed for r in store.results(run_id) if r.status == "ok")
+
+
+@pytest.mark.slow
+def test_two_resumes_of_one_run_split_its_cases_and_run_each_once(tmp_path):
+    import signal
+    import subprocess
+    import time
+
+    from conftest import cli_env
+
+    argv = [sys.executable, "-m", "rnnbench", "run", "--out", str(tmp_path), *SLEEPY, "--seeds", "0,1,2,3,4,5,6,7"]
+    first = subprocess.Popen(argv, env=cli_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:  # stop it once it has stored a case: a run half done
+        time.sleep(0.2)
+        if (tmp_path / "rnnbench.db").exists():
+            try:
+                if _stored_seeds(tmp_path)[1]:
+                    break
+            except Exception:  # the run row is not written yet
+                pass
+    first.send_signal(signal.SIGTERM)
+    first.communicate(timeout=120)
+    run_id, before = _stored_seeds(tmp_path)
+    assert 0 < len(before) < 8, before
+    resumes = [subprocess.Popen([sys.executable, "-m", "rnnbench", "run", "--out", str(tmp_path), "--resume", run_id],
+                                env=cli_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+               for _ in range(2)]
+    errors = [proc.communicate(timeout=600)[1] for proc in resumes]
+    assert [proc.returncode for proc in resumes] == [0, 0], errors
+    with db(tmp_path) as conn:
+        assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+        assert conn.execute("SELECT status FROM runs").fetchall() == [("finished",)]
+        counts = conn.execute("SELECT count(*) FROM cases WHERE run_id = ? GROUP BY case_id", (run_id,)).fetchall()
+    assert _stored_seeds(tmp_path, run_id)[1] == list(range(8)) and counts == [(1,)] * 8
+
+
+@pytest.mark.slow
+def test_a_disk_that_fills_mid_run_keeps_what_was_stored_and_says_how_to_resume(tmp_path):
+    """A 2 MiB tmpfs (root only): the sweep stops with one line, the store stays consistent."""
+    import os
+    import subprocess
+
+    from conftest import cli_env
+
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    if os.geteuid() != 0 or subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(disk)],
+                                           capture_output=True).returncode != 0:
+        pytest.skip("needs root to mount a small tmpfs")
+    try:
+        proc = subprocess.run([sys.executable, "-m", "rnnbench", "run", "--out", str(disk), *SLEEPY,
+                               "--seeds", ",".join(map(str, range(200)))], env=cli_env(), capture_output=True,
+                              text=True, timeout=900)
+        assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr
+        assert "database or disk is full" in proc.stderr or "No space left" in proc.stderr, proc.stderr
+        with db(disk) as conn:
+            assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+            [(status,)] = conn.execute("SELECT status FROM runs").fetchall()
+            stored = conn.execute("SELECT count(*) FROM cases WHERE status = 'ok'").fetchone()[0]
+        assert status == "interrupted" and 0 < stored < 200, (status, stored)
+        assert "--resume" in proc.stderr
+    finally:
+        subprocess.run(["umount", "-l", str(disk)], capture_output=True)
