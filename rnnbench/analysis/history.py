@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from rnnbench.errors import UsageError
-from rnnbench.execution.calibration import score
+from rnnbench.execution.calibration import problem, score
 from rnnbench.records import CaseConfig
 from rnnbench.stats import Summary
 from rnnbench.store import ResultsStore
@@ -110,6 +110,9 @@ def load_history(db: Path, metric: str, models: list[str], tasks: list[str], nor
                                  " timings only")
             calibration = score(run.env)
             if calibration is None:
+                why = problem(run.env)
+                if why is not None and run.run_id not in uncalibrated:
+                    notes.append(f"run {run.run_id}: {why}: an invalid calibration; that run is left out")
                 uncalibrated[run.run_id] = None
                 continue
             factor = 1.0 / calibration["combined"]
