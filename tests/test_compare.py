@@ -1,8 +1,8 @@
 """``rnnbench compare`` as a CI job meets it: real runs, real subprocesses, exit codes.
 
 Timing tests use ``paced@test`` (tests/testplugins/paced.py), whose forward takes a fixed
-budget times a configurable slowdown on a virtual clock (the timer's clock is the thread's
-CPU time plus the declared budgets: ``VIRTUAL``), so the verdicts do not depend on the load of
+budget times a configurable slowdown on a virtual clock (the timer's clock advances by the
+declared budgets only: ``VIRTUAL``), so the verdicts do not depend on the load of
 a shared machine (at load 30 even a sleep-paced forward drowned in scheduling delays);
 accuracy tests use ``oracle@test``, whose accuracy
 is exactly 1 minus its corrupted fraction.

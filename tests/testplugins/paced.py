@@ -10,6 +10,7 @@ slowed run is the same case as the normal one, as a slower commit would be.
 """
 
 import os
+import random
 import time
 
 import rnnbench
@@ -30,12 +31,16 @@ def slowdown() -> float:
     return float(os.environ.get("RNNBENCH_TEST_SLOWDOWN", "0"))
 
 
-#: set (to anything) while a run is made in this process: rnnbench's timer reads a virtual clock, this
-#: thread's CPU time plus the budgets paced forwards declared, and forwards do not sleep. At load 30
-#: on two cores even a sleeping process wakes milliseconds late and its real forward waits whole time
-#: slices for a core, so a sleep-paced +25% drowned in the machine's noise; the virtual clock does not
-#: depend on CPU availability at all. Only the timer of rnnbench.execution.timing reads it.
+#: set (to anything) while a run is made in this process: rnnbench's timer reads a virtual clock that
+#: advances only by the budgets paced forwards declare (each with a seeded +-1% jitter, so that the
+#: samples have a spread as measured ones do), and forwards do not sleep. At load 30 on two cores even
+#: a sleeping process wakes milliseconds late and its real forward waits whole time slices for a core,
+#: so a sleep-paced +25% drowned in the machine's noise; the thread's CPU time was no better (with two
+#: torch threads the main thread spins at the barrier for as long as the other waits for a core). The
+#: virtual clock does not depend on the machine at all. Only the timer of rnnbench.execution.timing
+#: reads it; rnnbench's load meter still sees the real machine (a run may be flagged busy).
 VIRTUAL_CLOCK = "RNNBENCH_TEST_VIRTUAL_CLOCK"
+JITTER = 0.01
 
 
 class _VirtualTime:
@@ -44,10 +49,14 @@ class _VirtualTime:
     def __init__(self, real):
         self._real = real
         self.declared = 0.0
+        self.jitter = random.Random(0)
+
+    def declare(self, seconds: float) -> None:
+        self.declared += seconds * (1.0 + self.jitter.uniform(-JITTER, JITTER))
 
     def perf_counter(self) -> float:
         if os.environ.get(VIRTUAL_CLOCK):
-            return self._real.thread_time() + self.declared
+            return self.declared
         return self._real.perf_counter()
 
     def __getattr__(self, name):
@@ -76,7 +85,7 @@ class PacedModel(TorchModel):
         budget = forward_budget_s() * (1.0 + slowdown())
         if os.environ.get(VIRTUAL_CLOCK):
             out = super().forward(batch)
-            _virtual.declared += budget  # the forward "took" its budget, whatever the load
+            _virtual.declare(budget)  # the forward "took" its budget, whatever the load
             return out
         deadline = time.perf_counter() + budget
         out = super().forward(batch)
