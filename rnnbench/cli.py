@@ -12,15 +12,19 @@ import sys
 from typing import Sequence
 
 import rnnbench
-from rnnbench.commands import compare, env, export, history, report
-from rnnbench.commands import list as list_command
-from rnnbench.commands import run as run_command
-from rnnbench.commands import study
-from rnnbench.commands.common import add_common
 from rnnbench.errors import RnnbenchError, UsageError
 
-#: the subcommands, in the order ``rnnbench --help`` lists them
-COMMANDS = (run_command, list_command, env, compare, history, export, report, study)
+#: the subcommands' modules, in the order ``rnnbench --help`` lists them; imported by
+#: :func:`commands` inside :func:`main`, so that a Ctrl-C during their seconds of imports
+#: (torch, scipy, pandas) is the one line "interrupted", not a traceback
+COMMAND_MODULES = ("run", "list", "env", "compare", "history", "export", "report", "study")
+
+
+def commands() -> tuple:
+    """The subcommand modules (their imports take seconds)."""
+    import importlib
+
+    return tuple(importlib.import_module(f"rnnbench.commands.{name}") for name in COMMAND_MODULES)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -35,7 +39,9 @@ def build_parser() -> argparse.ArgumentParser:
                      "speed, memory and accuracy, through plugins.")
     parser.add_argument("--version", action="version", version=f"rnnbench {rnnbench.__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    for command in COMMANDS:
+    from rnnbench.commands.common import add_common
+
+    for command in commands():
         command.add_parser(sub, add_common)
     return parser
 

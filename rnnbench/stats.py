@@ -118,11 +118,14 @@ def smallest_possible_p(n_base: int, n_new: int) -> float:
     """The smallest two-sided p-value a rank test can reach with these sample sizes.
 
     With complete separation the exact U distribution gives ``2 / C(n1 + n2, n1)``;
-    when even that is above the significance level, the test cannot decide.
+    when even that is above the significance level, the test cannot decide. Computed in log
+    space: the binomial coefficient of pooled runs with thousands of samples a side is far
+    beyond a float, and its reciprocal underflows to 0.0, which is the right answer.
     """
-    from math import comb
+    from math import exp, lgamma, log
 
-    return min(1.0, 2.0 / comb(n_base + n_new, n_base))
+    log_comb = lgamma(n_base + n_new + 1) - lgamma(n_base + 1) - lgamma(n_new + 1)
+    return min(1.0, exp(log(2.0) - log_comb))
 
 
 def bootstrap_ratio_ci(base: Sequence[float], new: Sequence[float], *, confidence: float = 0.95,

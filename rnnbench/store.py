@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import json
+import math
 import os
 import re
 import socket
@@ -156,6 +157,64 @@ def _sql_errors(method: Callable[..., _T]) -> Callable[..., _T]:
     return wrapper
 
 
+class DamagedRun(RnnbenchError):
+    """A stored value a reader needs is not what rnnbench wrote (edited, truncated, another tool's)."""
+
+    def __init__(self, run_id: str, column: str, problem: str, case_id: str | None = None):
+        self.run_id = run_id
+        where = f"run {run_id[:80]}" + (f", case {case_id}" if case_id else "")
+        super().__init__(f"damaged results database: {where}: {column} {problem}")
+
+
+def _json(text: Any, run_id: str, column: str, expect: type, case_id: str | None = None) -> Any:
+    """A JSON column of a stored row, as the type rnnbench wrote (an object or an array)."""
+    try:
+        value = json.loads(text)
+    except (TypeError, ValueError, RecursionError):
+        raise DamagedRun(run_id, column, f"is not JSON ({str(text)[:40]!r})", case_id) from None
+    if not isinstance(value, expect):
+        kind = "an object" if expect is dict else "an array"
+        raise DamagedRun(run_id, column, f"is a JSON {type(value).__name__}, not {kind}", case_id)
+    return value
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _real(value: Any, run_id: str, column: str, case_id: str | None = None) -> float | None:
+    """A REAL column (SQLite keeps text such as 'abc' in one): a number or NULL."""
+    if value is None or _is_number(value):
+        return value
+    raise DamagedRun(run_id, column, f"is {str(value)[:40]!r}, not a number", case_id)
+
+
+def _samples(text: Any, run_id: str, column: str, case_id: str) -> list[float] | None:
+    """Raw timing samples: an array of finite non-negative numbers (an infinite time is no measurement)."""
+    if not text:
+        return None
+    values = _json(text, run_id, column, list, case_id)
+    bad = [v for v in values if not _is_number(v) or not math.isfinite(v) or v < 0]
+    if bad:
+        raise DamagedRun(run_id, column, f"holds {len(bad)} value(s) that are not finite times (first: {bad[0]!r})",
+                         case_id)
+    return values
+
+
+def _created_at(value: Any, run_id: str) -> float:
+    if not _is_number(value) or not math.isfinite(value):
+        raise DamagedRun(run_id, "created_at", f"is {str(value)[:40]!r}, not a date (seconds since 1970)")
+    return float(value)
+
+
+def _config(text: Any, run_id: str, case_id: str) -> CaseConfig:
+    data = _json(text, run_id, "config_json", dict, case_id)
+    try:
+        return CaseConfig.from_dict(data)
+    except (TypeError, ValueError, KeyError, AttributeError) as exc:
+        raise DamagedRun(run_id, "config_json", f"is not a case configuration ({exc})", case_id) from None
+
+
 def _alive(host: str, pid: int) -> bool:
     """Whether the process that holds a claim may still be running (another host: assume so)."""
     if host != socket.gethostname():
@@ -191,6 +250,8 @@ class ResultsStore:
     def __init__(self, path: str | Path, *, create: bool = True, readonly: bool = False):
         self.path = Path(path)
         self.readonly = readonly
+        #: what the readers of many runs left out, and why (damaged runs): for the command to print
+        self.notes: list[str] = []
         try:
             str(self.path).encode("utf-8")
         except UnicodeEncodeError:  # a byte that is not UTF-8 (a surrogate escape in the str)
@@ -427,9 +488,11 @@ class ResultsStore:
         if row is None:
             known = self.run_ids()
             hint = f" (latest: {known[-1]})" if known else " (the database has no runs)"
-            raise UsageError(f"unknown run id '{run_id}' in {self.path}{hint}")
-        return RunInfo(run_id=row[0], created_at=row[1], command=row[2] or "", env=json.loads(row[3]),
-                       settings=json.loads(row[4]), folder=self.path.parent / row[0])
+            shown = run_id if len(run_id) <= 80 else f"{run_id[:60]}... ({len(run_id)} characters)"
+            raise UsageError(f"unknown run id '{shown}' in {self.path}{hint}")
+        return RunInfo(run_id=row[0], created_at=_created_at(row[1], row[0]), command=row[2] or "",
+                       env=_json(row[3], row[0], "env_json", dict), settings=_json(row[4], row[0], "settings_json", dict),
+                       folder=self.path.parent / row[0])
 
     @_sql_errors
     def done_case_ids(self, run_id: str, statuses: tuple[str, ...] | None = None) -> set[str]:
@@ -448,14 +511,18 @@ class ResultsStore:
             "SELECT case_id, scenario, name, value, unit, method, samples_json, calls_per_sample FROM metrics"
             " WHERE run_id = ? ORDER BY rowid", (run_id,)
         ):
+            column = f"metric {scenario}/{name}"
             metrics.setdefault(case_id, []).append(Metric(
-                scenario, name, value, unit or "", method or "", json.loads(samples) if samples else None, calls))
+                scenario, name, _real(value, run_id, f"{column} value", case_id), unit or "", method or "",
+                _samples(samples, run_id, f"{column} samples_json", case_id), calls))
         for case_id, scenario, name, x, y, x_label, unit, method in self.conn.execute(
             "SELECT case_id, scenario, name, x_json, y_json, x_label, unit, method FROM series"
             " WHERE run_id = ? ORDER BY rowid", (run_id,)
         ):
+            column = f"series {scenario}/{name}"
             series.setdefault(case_id, []).append(
-                Series(scenario, name, json.loads(x), json.loads(y), x_label or "", unit or "", method or ""))
+                Series(scenario, name, _json(x, run_id, f"{column} x_json", list, case_id),
+                       _json(y, run_id, f"{column} y_json", list, case_id), x_label or "", unit or "", method or ""))
         return self._cases(run_id, metrics, series)
 
     def _results_v1(self, run_id: str) -> list[CaseResult]:
@@ -482,9 +549,12 @@ class ResultsStore:
             " FROM cases WHERE run_id = ? ORDER BY rowid", (run_id,)
         ):
             out.append(CaseResult(
-                config=CaseConfig.from_dict(json.loads(config)), status=status, error=error or "",
-                metrics=metrics.get(case_id, []), series=series.get(case_id, []), worker=json.loads(worker or "{}"),
-                details=json.loads(details or "{}"), started_at=started or 0.0, duration_s=duration or 0.0,
+                config=_config(config, run_id, case_id), status=status, error=error or "",
+                metrics=metrics.get(case_id, []), series=series.get(case_id, []),
+                worker=_json(worker or "{}", run_id, "worker_json", dict, case_id),
+                details=_json(details or "{}", run_id, "details_json", dict, case_id),
+                started_at=_real(started, run_id, "started_at", case_id) or 0.0,
+                duration_s=_real(duration, run_id, "duration_s", case_id) or 0.0,
             ))
         return out
 
@@ -516,18 +586,31 @@ class ResultsStore:
             " WHERE m.scenario = ? AND m.name = ? AND c.status = 'ok' AND m.value IS NOT NULL"
             " ORDER BY r.created_at, c.rowid", (scenario, name)).fetchall()
         runs: dict[str, RunInfo] = {}
+        damaged: dict[str, str] = {}
         out = []
         for run_id, created, command, env, settings, case_id, config, value, unit, method, samples, n_calls in rows:
-            run = runs.get(run_id)
-            if run is None:
-                run = runs[run_id] = RunInfo(run_id=run_id, created_at=created, command=command or "",
-                                             env=json.loads(env), settings=json.loads(settings),
-                                             folder=self.path.parent / run_id)
-            if self.schema_version < 2:
-                n_calls = _schema1_calls_per_sample(method)
-            metric = Metric(scenario, name, value, unit or "", method or "", json.loads(samples) if samples else None,
-                            n_calls)
-            out.append((run, case_id, CaseConfig.from_dict(json.loads(config)), metric))
+            if run_id in damaged:
+                continue
+            try:  # a damaged run is left out with a note; the rest of the store is still read
+                run = runs.get(run_id)
+                if run is None:
+                    run = runs[run_id] = RunInfo(
+                        run_id=run_id, created_at=_created_at(created, run_id), command=command or "",
+                        env=_json(env, run_id, "env_json", dict), settings=_json(settings, run_id, "settings_json", dict),
+                        folder=self.path.parent / run_id)
+                if self.schema_version < 2:
+                    n_calls = _schema1_calls_per_sample(method)
+                column = f"metric {scenario}/{name}"
+                metric = Metric(scenario, name, _real(value, run_id, f"{column} value", case_id), unit or "",
+                                method or "", _samples(samples, run_id, f"{column} samples_json", case_id)
+                                if self.schema_version >= 2 else (json.loads(samples) if samples else None), n_calls)
+                entry = (run, case_id, _config(config, run_id, case_id), metric)
+            except DamagedRun as exc:
+                damaged[run_id] = str(exc)
+                out = [e for e in out if e[0].run_id != run_id]
+                self.notes.append(f"{exc}; that run is left out")
+                continue
+            out.append(entry)
         return out
 
 

@@ -1,8 +1,10 @@
 """``rnnbench compare`` as a CI job meets it: real runs, real subprocesses, exit codes.
 
-Timing tests use ``paced@test`` (tests/testplugins/paced.py), whose forward sleeps
-to a fixed budget times a configurable slowdown, so the verdicts do not depend on
-the load of a shared machine; accuracy tests use ``oracle@test``, whose accuracy
+Timing tests use ``paced@test`` (tests/testplugins/paced.py), whose forward takes a fixed
+budget times a configurable slowdown on a virtual clock (the timer's clock advances by the
+declared budgets only: ``VIRTUAL``), so the verdicts do not depend on the load of
+a shared machine (at load 30 even a sleep-paced forward drowned in scheduling delays);
+accuracy tests use ``oracle@test``, whose accuracy
 is exactly 1 minus its corrupted fraction.
 """
 
@@ -17,6 +19,8 @@ from rnnbench.store import ResultsStore
 
 TINY = ["--hidden", "8", "--batch-size", "4", "--seq-len", "3", "--threads", "1", "--no-progress"]
 PACED = ["-p", "testplugins.paced", "--models", "paced@test", "--scenarios", "forward", "--min-time", "0.3", *TINY]
+#: runs of paced@test timed on its virtual clock (tests/testplugins/paced.py)
+VIRTUAL = {"RNNBENCH_TEST_VIRTUAL_CLOCK": "1"}
 ORACLE = ["-p", "testplugins.oracle", "--models", "oracle@test", "--scenarios", "train", "--steps", "5", *TINY]
 
 
@@ -48,19 +52,19 @@ def paced(tmp_path_factory):
     # two runs of unchanged code first: with the 2% one they are the A/A history a single-run
     # comparison's band is read from (three runs of one commit on this machine, the pair left out)
     for _ in range(2):
-        run_sweep(out, *PACED, env={"RNNBENCH_TEST_SLOWDOWN": "0"}, cwd=repo)
-    ids = {fraction: run_sweep(out, *PACED, env={"RNNBENCH_TEST_SLOWDOWN": fraction}, cwd=repo)
+        run_sweep(out, *PACED, env={**VIRTUAL, "RNNBENCH_TEST_SLOWDOWN": "0"}, cwd=repo)
+    ids = {fraction: run_sweep(out, *PACED, env={**VIRTUAL, "RNNBENCH_TEST_SLOWDOWN": fraction}, cwd=repo)
            for fraction in ("0", "0.25", "0.02")}
     return out, ids
 
 
 def test_a_25_percent_slower_forward_is_a_regression(paced):
-    """paced sleeps, so the load of a shared machine barely moves it; but rnnbench cannot know that,
-    and a case it flagged busy decides nothing by default: --strict judges it anyway."""
+    """paced runs on a virtual clock, so the load of a shared machine does not move it; but rnnbench cannot
+    know that, and a case it flagged busy decides nothing by default: --strict judges it anyway."""
     out, ids = paced
     code, doc = compare_json(out, ids["0"], ids["0.25"], "--strict")
-    assert code == 1
     [row] = rows(doc, "latency_s")
+    assert code == 1, row
     assert row["verdict"] == "slower" and row["regression"]
     assert 1.15 < row["ratio"] < 1.4 and row["ci"][0] > 1.1 and row["p_value"] < 0.002
     assert doc["regressions"] == 1  # params and memory stay the same
@@ -71,7 +75,7 @@ def test_a_25_percent_slower_forward_is_a_regression(paced):
         assert row["note"].endswith("it looked slower)")
         assert "undecided because the machine was busy" in doc["summary"]
     else:
-        assert code == 1 and row["verdict"] == "slower" and row["rule"] == "one run a side"
+        assert code == 1 and row["verdict"] == "slower" and row["rule"] == "one run a side", row
         assert row["note"].startswith("beyond the 99% A/A band") and "3 earlier runs of 1 commit(s)" in row["note"]
     markdown = rnnbench("compare", "--out", out, ids["0"], ids["0.25"], "--format", "markdown", "--strict")
     assert markdown.returncode == 1
@@ -134,7 +138,7 @@ def test_runs_on_different_thread_settings_have_no_a_a_history(tmp_path):
 
     One run a side on different thread settings has no A/A history that covers the pair, so by
     default the change is "noisy" and the note says the settings differ; --strict, which judges
-    the samples alone, calls it slower. The slowdown is paced@test's sleep, not the threads: a real
+    the samples alone, calls it slower. The slowdown is paced@test's declared budget, not the threads: a real
     GEMM's gain from a second thread depends on the machine and its load (on a CI runner it was
     too small to be significant), and what is tested here is compare's rule, not torch's threading.
     """
@@ -143,7 +147,7 @@ def test_runs_on_different_thread_settings_have_no_a_a_history(tmp_path):
     paced[paced.index("--min-time") + 1] = "1"  # over 12 samples a side: enough to measure a run's own drift
     # 30 ms, not 5: two threads on a busy machine can take milliseconds to meet, which a 5 ms budget
     # would not hide (then BASE was as slow as NEW)
-    budget = {"RNNBENCH_TEST_FORWARD_BUDGET_MS": "30"}
+    budget = {"RNNBENCH_TEST_FORWARD_BUDGET_MS": "30", **VIRTUAL}
     base = run_sweep(tmp_path, *paced, "--threads", "2", env={**budget, "RNNBENCH_TEST_SLOWDOWN": "0"})
     new = run_sweep(tmp_path, *paced, "--threads", "1", env={**budget, "RNNBENCH_TEST_SLOWDOWN": "0.5"})
     code, doc = compare_json(tmp_path, base, new)

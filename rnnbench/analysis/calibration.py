@@ -15,7 +15,7 @@ import statistics
 from dataclasses import dataclass
 
 from rnnbench.analysis.sources import LoadedRun
-from rnnbench.execution.calibration import score
+from rnnbench.execution.calibration import problem, score
 from rnnbench.records import Metric
 
 #: calibrations that differ by more than this make compare warn: different or throttled machines
@@ -28,6 +28,8 @@ class CalibrationRatio:
 
     base: dict[str, float] | None
     new: dict[str, float] | None
+    #: why a side's stored calibration is invalid ("BASE run X: calibration.start.gemm_s is 0 ..."), if it is
+    problems: tuple[str, ...] = ()
 
     def ratio(self, key: str = "combined") -> float | None:
         if self.base is None or self.new is None:
@@ -41,6 +43,8 @@ class CalibrationRatio:
 
     def describe(self) -> str:
         missing = [side for side, value in (("BASE", self.base), ("NEW", self.new)) if value is None]
+        if self.problems:
+            return f"calibration: invalid in {'; '.join(self.problems)}"
         if missing:
             return (f"calibration: not measured in {' and '.join(missing)} (runs stored before rnnbench timed its"
                     " reference computation)")
@@ -58,7 +62,9 @@ def side_score(runs: list[LoadedRun]) -> dict[str, float] | None:
 
 
 def calibration_ratio(base_runs: list[LoadedRun], new_runs: list[LoadedRun]) -> CalibrationRatio:
-    return CalibrationRatio(side_score(base_runs), side_score(new_runs))
+    problems = tuple(f"{side} run {r.run.run_id}: {why}" for side, runs in (("BASE", base_runs), ("NEW", new_runs))
+                     for r in runs if (why := problem(r.run.env)) is not None)
+    return CalibrationRatio(side_score(base_runs), side_score(new_runs), problems)
 
 
 def normalise(run: LoadedRun, reference: float) -> LoadedRun:

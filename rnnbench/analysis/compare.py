@@ -40,7 +40,7 @@ from rnnbench.stats import (DRIFT_BLOCKS, MIN_SAMPLES_PER_BLOCK, Summary, drift_
                             hierarchical_ratio_ci, smallest_possible_p)
 
 #: verdicts that make compare exit 1
-REGRESSIONS = {"slower", "bigger", "worse", "failed"}
+REGRESSIONS = {"slower", "bigger", "worse", "failed", "missing"}
 #: runs a side before the two-level bootstrap judges on the run level. With two runs a side
 #: there are only three distinct run resamples per side (AA, AB, BB), two of which repeat one
 #: run, so the interval cannot see the variance between runs; such sides fall back to the
@@ -560,6 +560,7 @@ def compare_runs(base: LoadedRun, new: LoadedRun, settings: CompareSettings = Co
         if b.status != "ok" or n.status != "ok":
             out.rows.append(_status_row(label, cid, b, n))
             continue
+        out.rows += _missing_rows(label, cid, b, n)
         for nm in n.metrics:
             bm = b.metric(nm.scenario, nm.name)
             if bm is None:
@@ -585,6 +586,12 @@ def compare_runs(base: LoadedRun, new: LoadedRun, settings: CompareSettings = Co
         b, n = base_by_id[cid], new_by_id[cid]
         if b.status == "ok" and n.status == "ok":
             out.rows += judge_measurements(case_label(n), cid, b, n, settings)
+    if not out.rows:
+        # a CI gate that compared nothing must not pass
+        raise UsageError(
+            f"BASE ({base.describe()}) and NEW ({new.describe()}) share {len(common)} case(s) but no metric with a"
+            " value on both sides: nothing was compared (are the runs' metrics missing or damaged?)"
+        )
     return out
 
 
@@ -605,6 +612,25 @@ def _thread_caveat(row: Row, pairs: list[tuple[CaseResult, CaseResult]]) -> Row:
                 " reproduces its accuracy at a fixed thread count only")
         row.note = f"{row.note}; {text}" if row.note else text
     return row
+
+
+def _missing_rows(label: str, cid: str, b: CaseResult, n: CaseResult) -> list[Row]:
+    """A row per side whose values are missing where the other side has them: a regression, since a
+    CI gate that silently compares less than it did is no gate. Missing means the metric is stored
+    without a value (NULL), or the case has no value at all (a metric only one side measured, such
+    as a scenario only one run had, is not missing while the case has others)."""
+    rows = []
+    for side, have, lack in (("NEW", b, n), ("BASE", n, b)):
+        valued = [m for m in have.metrics if m.value is not None]
+        lacks_all = not any(m.value is not None for m in lack.metrics)
+        gone = [m for m in valued if (other := lack.metric(m.scenario, m.name)) is None and lacks_all
+                or other is not None and other.value is None]
+        if gone:
+            names = ", ".join(f"{m.scenario} {m.name}" for m in gone[:5]) + (" ..." if len(gone) > 5 else "")
+            rows.append(Row("status", label, [cid], "-", "values", Side(None, status=b.status),
+                            Side(None, status=n.status), "missing",
+                            note=f"{side} has no value for {len(gone)} metric(s) the other side has: {names}"))
+    return rows
 
 
 def judge_measurements(case: str, cid: str, b: CaseResult, n: CaseResult, s: CompareSettings) -> list[Row]:

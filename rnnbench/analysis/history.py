@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from rnnbench.errors import UsageError
-from rnnbench.execution.calibration import score
+from rnnbench.execution.calibration import problem, score
 from rnnbench.records import CaseConfig, run_threads
 from rnnbench.stats import Summary
 from rnnbench.store import ResultsStore
@@ -49,6 +49,8 @@ class History:
     #: timings divided by each run's calibration (--normalise); runs without one are left out
     normalised: bool = False
     uncalibrated: list[str] = field(default_factory=list)
+    #: runs left out because their stored contents are damaged (each says which column)
+    notes: list[str] = field(default_factory=list)
 
     @property
     def has_samples(self) -> bool:
@@ -93,6 +95,7 @@ def load_history(db: Path, metric: str, models: list[str], tasks: list[str], nor
             raise UsageError(f"the results database {db} has no metrics yet")
         scenario, name = _split_metric(metric, known)
         stored = store.metric_across_runs(scenario, name)
+        notes = list(store.notes)
     configs: dict[str, CaseConfig] = {}
     runs: dict[str, RunRow] = {}
     uncalibrated: dict[str, None] = {}
@@ -107,6 +110,9 @@ def load_history(db: Path, metric: str, models: list[str], tasks: list[str], nor
                                  " timings only")
             calibration = score(run.env)
             if calibration is None:
+                why = problem(run.env)
+                if why is not None and run.run_id not in uncalibrated:
+                    notes.append(f"run {run.run_id}: {why}: an invalid calibration; that run is left out")
                 uncalibrated[run.run_id] = None
                 continue
             factor = 1.0 / calibration["combined"]
@@ -124,5 +130,5 @@ def load_history(db: Path, metric: str, models: list[str], tasks: list[str], nor
                                                                  " measured one have none)" if normalise else ""))
     if normalise:
         return History(f"{metric} / calibration", "x calibration", _labels(configs), list(runs.values()),
-                       normalised=True, uncalibrated=list(uncalibrated))
-    return History(metric, unit, _labels(configs), list(runs.values()))
+                       normalised=True, uncalibrated=list(uncalibrated), notes=notes)
+    return History(metric, unit, _labels(configs), list(runs.values()), notes=notes)

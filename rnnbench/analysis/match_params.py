@@ -131,7 +131,10 @@ def match_params(cases: list[CaseConfig], count: ParamCounter, tolerance: float 
             out.append(case)
             continue
         try:
-            width = choose_width(lambda w: count(case, w), target, case.hidden, tolerance)
+            step = width_step(lambda w: count(case, w), case.hidden)
+            # search in units of the widths the model accepts (heads=4: multiples of 4), not every width
+            k = choose_width(lambda k: count(case, k * step), target, -(-case.hidden // step), tolerance)
+            width = k * step
             choice = WidthChoice(case.model, reference, case.hidden, width, count(case, width), target)
         except Exception as exc:
             warnings.append(f"{case.model}: left at width {case.hidden}: its parameters could not be"
@@ -145,6 +148,25 @@ def match_params(cases: list[CaseConfig], count: ParamCounter, tolerance: float 
         out.append(dataclasses.replace(case, hidden=width, requested_hidden=case.hidden, matched_params=target))
     unique = list({c.case_id: c for c in out}.values())
     return Matching(cases=unique, choices=choices, warnings=warnings)
+
+
+#: the width granularities a model may need (its heads, its chunk): tried smallest first
+WIDTH_STEPS = (1, 2, 4, 8, 16, 32, 64, 128)
+
+
+def width_step(params: Callable[[int], int], start: int) -> int:
+    """The smallest step of :data:`WIDTH_STEPS` whose multiples around ``start`` the model accepts
+    (builds at two consecutive multiples); ValueError when none does."""
+    last: Exception | None = None
+    for step in WIDTH_STEPS:
+        first = max(1, -(-start // step)) * step
+        try:
+            params(first)
+            params(first + step)
+            return step
+        except ValueError as exc:
+            last = exc
+    raise ValueError(f"no width near {start} that the model accepts ({last})")
 
 
 def choose_width(params: Callable[[int], int], target: int, start: int, tolerance: float = TOLERANCE) -> int:

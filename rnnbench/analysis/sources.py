@@ -107,9 +107,13 @@ def load_run_source(spec: str, out_dir: Path, what: str = "run") -> LoadedRun:
     if spec == "latest" or spec.startswith(("latest~", COMMIT_PREFIX)):
         return _from_store(_db(out_dir), store_run_id(spec, out_dir, what), what)
     path = Path(spec)
-    if path.is_dir():
+    try:
+        is_dir, is_file = path.is_dir(), path.is_file()
+    except OSError:  # a name no file system holds (too long): it can only be a run id
+        is_dir = is_file = False
+    if is_dir:
         return _from_folder(path, what)
-    if path.is_file():
+    if is_file:
         if path.name == "results.csv":  # the CSV holds medians only; its folder's run has the samples
             loaded = _from_folder(path.parent, what)
             loaded.notes.append(

@@ -6,6 +6,7 @@ The rules are in rnnbench.analysis.compare, the output in rnnbench.render.compar
 from __future__ import annotations
 
 import argparse
+import math
 from pathlib import Path
 from typing import Any, Callable
 
@@ -100,6 +101,8 @@ def _settings(args: argparse.Namespace) -> CompareSettings:
         alpha = float(args.alpha)
     except ValueError:
         raise UsageError("--alpha and --acc-tolerance take numbers") from None
+    if not math.isfinite(acc_tolerance):
+        raise UsageError(f"--acc-tolerance: must be a finite number, got {args.acc_tolerance}")
     if not 0 < alpha < 1:
         raise UsageError(f"--alpha: must be between 0 and 1, got {args.alpha}")
     if acc_tolerance < 0:

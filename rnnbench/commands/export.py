@@ -33,16 +33,27 @@ def add_parser(sub: Any, add_common: Callable[[argparse.ArgumentParser], None]) 
 
 
 def run(args: argparse.Namespace) -> int:
-    from rnnbench.render.export import export_document, pytest_benchmark_document  # deferred: fast start
+    if args.output is not None and not args.output.strip():
+        raise UsageError("-o/--output: must not be empty; leave it out to write to standard output")
+    from rnnbench.render.export import export_document, pytest_benchmark_document, replace_non_finite  # deferred: fast start
     load_named_plugins(args.plugins)
     loaded = load_run_source(args.run, Path(args.out), "RUN")
+    if not loaded.results:
+        print(f"rnnbench: note: {loaded.describe()} has no cases (it stopped before its first case was stored,"
+              " or none was planned): the export holds none", file=sys.stderr)
     if args.format == "json":
         doc = export_document(loaded.run, loaded.results)
     else:
         doc = pytest_benchmark_document(loaded.run, loaded.results)
         if not doc["benchmarks"]:
             raise UsageError(f"{loaded.describe()} has no timed metric with raw samples to export")
-    text = json.dumps(doc, indent=2, default=str) + "\n"
+    doc, non_finite = replace_non_finite(doc)
+    if non_finite:
+        doc["non_finite"] = {"note": "NaN or infinite values, written as null (strict JSON has neither)",
+                             "where": non_finite}
+        print(f"rnnbench: note: {len(non_finite)} NaN or infinite value(s) written as null, listed under"
+              f" 'non_finite' (first: {non_finite[0]})", file=sys.stderr)
+    text = json.dumps(doc, indent=2, default=str, allow_nan=False) + "\n"
     if args.output is None:
         sys.stdout.write(text)
         return 0

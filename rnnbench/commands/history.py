@@ -6,6 +6,7 @@ The data is built by rnnbench.analysis.history, written by rnnbench.render.histo
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 from typing import Any, Callable
 
@@ -23,8 +24,8 @@ def add_parser(sub: Any, add_common: Callable[[argparse.ArgumentParser], None]) 
     add_common(p)
     p.add_argument("--metric", default="forward_latency_s",
                    help="a results.csv metric column, SCENARIO_NAME (default: %(default)s)")
-    p.add_argument("--model", default="", help="comma list of models (ARCH or ARCH@BACKEND; default: all)")
-    p.add_argument("--task", default="", help="comma list of tasks (default: all)")
+    p.add_argument("--model", default=None, help="comma list of models (ARCH or ARCH@BACKEND; default: all)")
+    p.add_argument("--task", default=None, help="comma list of tasks (default: all)")
     add_out(p)
     p.add_argument("--format", choices=("table", "markdown"), default="table", help="(default: %(default)s)")
     p.add_argument("--plot", metavar="FILE.png", help="also draw the history to a PNG (needs rnnbench[plot])")
@@ -38,8 +39,14 @@ def add_parser(sub: Any, add_common: Callable[[argparse.ArgumentParser], None]) 
 PLOT_SUFFIXES = (".png", ".svg", ".pdf")
 
 
-def _names(text: str) -> list[str]:
-    return [item.strip().lower() for item in text.split(",") if item.strip()]
+def _names(text: str | None, flag: str) -> list[str]:
+    """A comma list of names; absent means all, but an empty one given is a mistake, not 'all'."""
+    if text is None:
+        return []
+    names = [item.strip().lower() for item in text.split(",") if item.strip()]
+    if not names:
+        raise UsageError(f"{flag}: must not be empty (leave it out for all)")
+    return names
 
 
 def run(args: argparse.Namespace) -> int:
@@ -48,18 +55,23 @@ def run(args: argparse.Namespace) -> int:
     from rich.console import Console
 
     load_named_plugins(args.plugins)
-    if args.plot:
+    if args.plot is not None:
+        if not args.plot.strip():
+            raise UsageError("--plot: must not be empty; give a file name such as history.png")
         if Path(args.plot).suffix.lower() not in PLOT_SUFFIXES:  # matplotlib takes the format from the name
             raise UsageError(f"--plot: '{args.plot}' must end in {', '.join(PLOT_SUFFIXES)} (the name gives the"
                              " image format)")
         require_matplotlib()
-    h = load_history(Path(args.out) / DEFAULT_DB_NAME, args.metric, _names(args.model), _names(args.task),
+    h = load_history(Path(args.out) / DEFAULT_DB_NAME, args.metric, _names(args.model, "--model"),
+                     _names(args.task, "--task"),
                      normalise=args.normalise)
+    for note in h.notes:
+        print(f"rnnbench: note: {note}", file=sys.stderr)
     if args.format == "markdown":
         print(render_markdown(h))
     else:
         render_table(h, Console())
-    if args.plot:
+    if args.plot is not None:
         plot_history(h, Path(args.plot))
         print(f"plot: {args.plot}")
     return 0

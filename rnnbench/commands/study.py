@@ -289,9 +289,14 @@ def _one_study_run_at_a_time(out: Path, study: str) -> Iterator[None]:
     """
     try:
         out.mkdir(parents=True, exist_ok=True)
-        handle = open(out / f".study-{study}.lock", "a+")
     except OSError as exc:
         raise UsageError(f"--out: cannot create results folder {out}: {exc.strerror}") from None
+    lock = out / f".study-{study}.lock"
+    try:
+        handle = open(lock, "a+")
+    except OSError as exc:  # a folder or an unwritable file where the lock goes: say which
+        raise UsageError(f"study '{study}': cannot open its lock file {lock}: {exc.strerror}; remove or rename"
+                         " it") from None
     with handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)

@@ -82,25 +82,50 @@ def measure(threads: int) -> dict[str, Any]:
 
 def record(env: dict[str, Any], when: str, threads: int) -> None:
     """Measure and put the reading into ``env["calibration"][when]`` (``"start"`` or ``"end"``)."""
-    calibration = env.setdefault("calibration", {"method": METHOD})
+    calibration = env.get("calibration")
+    if not isinstance(calibration, dict):  # absent, or set to something else by an environment hook
+        if calibration is not None:
+            env["calibration_replaced"] = f"an environment hook set calibration to {str(calibration)[:80]!r}"
+        calibration = env["calibration"] = {"method": METHOD}
     calibration[when] = measure(threads)
+
+
+def problem(env: dict[str, Any]) -> str | None:
+    """Why a run's stored calibration cannot be used (not an object, a reading not a positive finite
+    time), or None: valid, or never measured (runs stored before rnnbench measured one)."""
+    calibration = env.get("calibration")
+    if calibration is None:
+        return None
+    if not isinstance(calibration, dict):
+        return f"calibration is {str(calibration)[:40]!r}, not an object"
+    for when in ("start", "end"):
+        reading = calibration.get(when)
+        if reading is None:
+            continue
+        if not isinstance(reading, dict):
+            return f"calibration.{when} is {str(reading)[:40]!r}, not an object"
+        for key in ("gemm_s", "recurrent_s"):
+            value = reading.get(key)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < math.inf:
+                return f"calibration.{when}.{key} is {value!r}, not a positive finite time"
+    return None
 
 
 def score(env: dict[str, Any]) -> dict[str, float] | None:
     """A run's calibration: per computation, the geometric mean of its start and end readings.
 
     ``"combined"`` is the geometric mean of the two computations. ``None`` for runs stored
-    before rnnbench measured it (or that stopped before measuring).
+    before rnnbench measured it (or that stopped before measuring), and for an invalid one
+    (:func:`problem` says why).
     """
+    if problem(env) is not None:
+        return None
     calibration = env.get("calibration") or {}
     readings = [calibration[w] for w in ("start", "end") if isinstance(calibration.get(w), dict)]
-    try:
-        out = {key: math.exp(statistics.fmean(math.log(float(r[key])) for r in readings))
-               for key in ("gemm_s", "recurrent_s")} if readings else None
-    except (KeyError, TypeError, ValueError):
+    if not readings:
         return None
-    if out is None or min(out.values()) <= 0:
-        return None
+    out = {key: math.exp(statistics.fmean(math.log(float(r[key])) for r in readings))
+           for key in ("gemm_s", "recurrent_s")}
     out["combined"] = math.sqrt(out["gemm_s"] * out["recurrent_s"])
     return out
 
@@ -108,6 +133,8 @@ def score(env: dict[str, Any]) -> dict[str, float] | None:
 def drift(env: dict[str, Any]) -> float | None:
     """End over start of the combined reading: how much the machine slowed (>1) during the run."""
     calibration = env.get("calibration") or {}
+    if problem(env) is not None:
+        return None
     start, end = calibration.get("start"), calibration.get("end")
     if not isinstance(start, dict) or not isinstance(end, dict):
         return None

@@ -6,8 +6,13 @@ without this the sweep would die without marking the run interrupted.
 
 from __future__ import annotations
 
+import os
 import signal
+import sys
 import threading
+
+#: seconds before an interrupt that Python dropped (raised inside a callback) is delivered again
+REDELIVER_AFTER_S = 0.1
 
 
 def _interrupt(signum, frame) -> None:
@@ -37,11 +42,27 @@ class interrupt_once:
         self.holding = False
         self._previous: dict[int, object] = {}
         self._outer: "interrupt_once | None" = None
+        self._signum: int | None = None
+        self._previous_hook = sys.unraisablehook
 
     def _handler(self, signum, frame) -> None:
         self.count += 1
         if self.count == 1 and not self.holding:
+            self._signum = signum
             raise KeyboardInterrupt(f"signal {signal.Signals(signum).name}")
+
+    def _unraisable(self, unraisable) -> None:
+        """An interrupt raised where Python cannot propagate it (a ``__del__``, a callback from C such
+        as numba's and llvmlite's while they compile) is printed as "Exception ignored" and dropped; the
+        run would go on with its one interrupt spent. Instead it is delivered again a moment later, when
+        the main thread is likely back in ordinary code, until it lands or the run starts wrapping up."""
+        if not issubclass(unraisable.exc_type, KeyboardInterrupt) or self.holding or self._signum is None:
+            self._previous_hook(unraisable)
+            return
+        self.count = 0  # the dropped interrupt does not count: the next delivery raises again
+        timer = threading.Timer(REDELIVER_AFTER_S, os.kill, (os.getpid(), self._signum))
+        timer.daemon = True
+        timer.start()
 
     @property
     def held(self) -> int:
@@ -56,12 +77,15 @@ class interrupt_once:
                 # a signal ignored on purpose (nohup, a background job) stays ignored
                 if signum is not None and signal.getsignal(signum) is not signal.SIG_IGN:
                     self._previous[signum] = signal.signal(signum, self._handler)
+            self._previous_hook, sys.unraisablehook = sys.unraisablehook, self._unraisable
         return self
 
     def __exit__(self, *exc: object) -> None:
         global _active
         for signum, handler in self._previous.items():
             signal.signal(signum, handler)
+        if sys.unraisablehook == self._unraisable:
+            sys.unraisablehook = self._previous_hook
         self._previous.clear()
         _active = self._outer
 

@@ -13,6 +13,7 @@ import functools
 import math
 import os
 import socket
+import statistics
 import time
 import traceback
 from typing import Any, Callable, Iterator
@@ -27,6 +28,7 @@ from rnnbench.execution.load import LoadMeter
 from rnnbench.execution.progress import CaseObserver, StepReporter, report
 from rnnbench.execution.thread_policy import CaseThreads, ThreadGovernor, case_threads, probe_threads
 from rnnbench.execution.lr_grid import record_choice, select_rate
+from rnnbench.execution.memory_estimate import refuse_if_too_big
 from rnnbench.execution.timing import Measurement, time_call
 from rnnbench.execution.timing_check import TimingCheck, checked
 from rnnbench.manager import Registry, load_registry
@@ -153,6 +155,10 @@ def run_case(config: CaseConfig, registry: Registry, settings: RunSettings,
 def build_task(config: CaseConfig, registry: Registry, seq_len: int | None = None) -> Task:
     """The case's task, at the case's ``seq_len`` or (for evaluation at other lengths) at ``seq_len``."""
     spec = registry.resolve_task(config.task)
+    if seq_len is not None and spec.check_options is not None:
+        # another length is checked as the case's was (a task with one fixed length, such as digits,
+        # would otherwise build its own length again and evaluate the trained one twice)
+        spec.check_options(dict(config.options), seq_len)
     task = spec.factory(config.options, config.seq_len if seq_len is None else seq_len, config.seed)
     task.shape.validate()
     return task
@@ -168,6 +174,7 @@ def build_model(config: CaseConfig, registry: Registry, task: Task, hidden: int 
         device=config.device, dtype=config.dtype, seed=config.seed, lr=config.lr,
         options={**spec.options, **dict(config.model_options)},
     )
+    refuse_if_too_big(spec, model_config)  # before allocating: an absurd option would page in for minutes
     return spec.factory(model_config)
 
 
@@ -317,6 +324,24 @@ def _train_on_grid(config: CaseConfig, registry: Registry, task: Task, settings:
     return choice.model
 
 
+#: training diverged when its last losses are this many times its first (a finite but exploded loss,
+#: as at --lr 1e30, is no trained model; an lr grid must never choose it)
+DIVERGENCE_FACTOR = 10.0
+
+
+def _refuse_divergence(losses: list[float]) -> None:
+    """Fail the case when the median of the last tenth of the losses (at least one) exceeds
+    :data:`DIVERGENCE_FACTOR` x the first step's loss, the loss at initialisation."""
+    if len(losses) < 2 or not losses[0] > 0:
+        return
+    tail = losses[-max(1, len(losses) // 10):]
+    final = statistics.median(tail)
+    if final > DIVERGENCE_FACTOR * losses[0]:
+        raise FloatingPointError(
+            f"training diverged: the loss ended at {final:.3g} (median of the last {len(tail)} step(s)), more than"
+            f" {DIVERGENCE_FACTOR:g} x the first step's {losses[0]:.3g}")
+
+
 def flops_budget_steps(model: Model, config: CaseConfig, seq_len: int) -> int:
     """The training steps a FLOPs budget buys this model: budget // counted FLOPs per step, at least 1."""
     per_step = float(model.flops(seq_len, config.batch_size, training=True))
@@ -382,6 +407,7 @@ def _fit(model: Model, task: Task, config: CaseConfig, settings: RunSettings, th
         if reporter is not None:
             reporter.step_done(step, losses[-1], now - train_start)
     train_time = time.perf_counter() - train_start
+    _refuse_divergence(losses)
     if governor is not None:
         result.details["threads_during_training"] = governor.facts()
     cpu_time = time.process_time() - cpu_start
@@ -515,6 +541,7 @@ def _forward(model: Model, task: Task, config: CaseConfig, settings: RunSettings
              result: CaseResult) -> None:
     T, B = task.shape.seq_len, config.batch_size
     batch = model.to_device(task.batch("test", 0, B))
+    _require_finite(model.predict(batch), "forward")
     _pin_threads(threads)
     with checked("forward", threads, _record_check(result)):
         m = time_call(lambda: model.forward(batch), model.synchronize, settings.timer)
@@ -546,6 +573,7 @@ def _decode(model: Model, task: Task, config: CaseConfig, settings: RunSettings,
     model.synchronize()
     prompt_bytes = model.state_bytes(state)
     first_output, carried = model.step(last, state)
+    _require_finite(first_output, "decode step()")
     # A step takes tens of microseconds: blocks of ~0.2 ms, at least 30 of them, so that on a
     # busy machine most blocks fit inside one scheduler time slice and the median is the
     # cost of a step, not of the machine's load (5 ms blocks would nearly all be preempted).
@@ -577,6 +605,15 @@ def _decode(model: Model, task: Task, config: CaseConfig, settings: RunSettings,
                " read from its tensors/arrays"),
         Metric("decode", "memory_bytes", reading.bytes, "bytes", reading.method),
     ]
+
+
+def _require_finite(outputs: Any, what: str) -> None:
+    """A timing of a computation whose outputs are NaN or infinite is no result: fail the case."""
+    values = _as_numpy(outputs)
+    if not np.isfinite(values).all():
+        bad = int(values.size - np.isfinite(values).sum())
+        raise FloatingPointError(f"the model's {what} outputs hold {bad} NaN or infinite value(s) of {values.size};"
+                                 " a timing of them is no result")
 
 
 def _same_outputs(a: Any, b: Any) -> bool:

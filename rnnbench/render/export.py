@@ -14,6 +14,7 @@ benchmark says so in ``extra_info["quartiles"]``.
 
 from __future__ import annotations
 
+import math
 import platform
 import statistics
 from bisect import bisect_left, bisect_right
@@ -30,6 +31,27 @@ PYTEST_BENCHMARK_FORMAT_VERSION = "5.1.0"
 #: how q1, q3 and iqr of an exported benchmark were computed
 QUARTILE_METHOD = ("rnnbench's: linear interpolation between order statistics (Hyndman & Fan type 7, numpy's"
                    " default), as in every rnnbench table; pytest-benchmark's own quartiles differ for few samples")
+
+
+def replace_non_finite(value: Any, path: str = "") -> tuple[Any, list[str]]:
+    """``value`` with every NaN or infinite float replaced by None, and where each was (``results[3].metrics[0].value
+    = inf``): strict JSON has no NaN or Infinity, and most parsers other than Python's reject them."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None, [f"{path or '.'} = {value}"]
+    if isinstance(value, dict):
+        out, where = {}, []
+        for key, item in value.items():
+            out[key], found = replace_non_finite(item, f"{path}.{key}" if path else str(key))
+            where += found
+        return out, where
+    if isinstance(value, (list, tuple)):
+        items, where = [], []
+        for i, item in enumerate(value):
+            new, found = replace_non_finite(item, f"{path}[{i}]")
+            items.append(new)
+            where += found
+        return items, where
+    return value, []
 
 
 def export_document(run: RunInfo, results: list[CaseResult]) -> dict[str, Any]:

@@ -71,6 +71,10 @@ def resolve_model_options(
                 try:
                     spec.check_options(options, hidden)
                 except ValueError as exc:
+                    owners = [o for o in requested if o in (spec.arch, spec.name)]
+                    if owners and set_by_model[spec.name]:  # the user's values: name where they were given
+                        raise OptionError("model_opt", owners[0], None,
+                                          f"model '{spec.name}' at --hidden {hidden}: {exc}") from None
                     raise UsageError(f"model '{spec.name}' at --hidden {hidden}: {exc}") from None
         # Only values that differ from the defaults: a case at the defaults keeps the id it had
         # before the model declared options, and `heads=0` typed out is the same case as omitted.

@@ -13,6 +13,7 @@ To add an option, add a field to :class:`RunRequest` and an :class:`Option` to
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass, field, fields
 from typing import Any, Callable
 
@@ -210,6 +211,31 @@ def positive_int(value: Any, origin: Origin) -> int:
     return number
 
 
+#: --threads above this many per CPU the process may use is no measurement (threads only wait for
+#: each other) and, at 100000, exhausts the process table before torch segfaults
+THREADS_PER_CPU = 8
+#: ... but never fewer than this, so that oversubscription stays an experiment one can run
+MIN_THREAD_CAP = 64
+
+
+def thread_cap() -> int:
+    """The most threads ``--threads`` accepts on this machine."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        cpus = os.cpu_count() or 1
+    return max(MIN_THREAD_CAP, THREADS_PER_CPU * cpus)
+
+
+def thread_count(value: Any, origin: Origin) -> int:
+    number = positive_int(value, origin)
+    cap = thread_cap()
+    if number > cap:
+        raise origin.fail(f"at most {cap} on this machine ({THREADS_PER_CPU} per CPU this process may use, or"
+                          f" {MIN_THREAD_CAP}), got {number}")
+    return number
+
+
 def positive_float(value: Any, origin: Origin) -> float:
     number = _number(value, origin, "a number")
     if not 0 < number < math.inf:
@@ -258,7 +284,12 @@ def _owned_options(owner: str, example: str) -> Callable[[Any, Origin], dict[str
             name, dot, option = key.partition(".")
             if not sep or not dot or not name.strip() or not option.strip():
                 raise origin.fail(f"expected {owner}.KEY=VALUE, got '{pair}'")
-            parsed.setdefault(name.strip().lower(), {})[option.strip()] = setting.strip()
+            table = parsed.setdefault(name.strip().lower(), {})
+            if option.strip() in table and table[option.strip()] != setting.strip():
+                # the last one winning silently would run a sweep other than the one the user meant
+                raise origin.fail(f"{name.strip()}.{option.strip()} is given twice ({table[option.strip()]!r} and"
+                                  f" {setting.strip()!r}); give it once")
+            table[option.strip()] = setting.strip()
         return parsed
     return parse
 
@@ -331,7 +362,7 @@ OPTIONS: tuple[Option, ...] = (
     Option("scenarios", choice_list(SCENARIOS), "what each case measures: " + ", ".join(SCENARIOS)),
     Option("eval_seq_len", int_list(1), "also evaluate every trained model at these lengths (what --seq-len"
            " means for the task), one metric per length", metavar="L1,L2", when_absent="off"),
-    Option("threads", positive_int, "threads for torch and BLAS in every case (recorded with every row); without"
+    Option("threads", thread_count, "threads for torch and BLAS in every case (recorded with every row); without"
            " it each case chooses, all cores on an idle machine (docs/robustness.md)",
            when_absent=THREADS_WHEN_ABSENT),
     Option("min_time", positive_float, "seconds of timed repeats per timing, after warm-up"),

@@ -162,7 +162,13 @@ def _task_cases(request: RunRequest, task: TaskSpec, usable: list, model_options
         options[key] = convert_option(task, key, value)
     frozen_options = tuple(sorted(options.items()))
     d = task.defaults
-    check_task_options(task, options, request.seq_len or [d.seq_len])
+    try:
+        check_task_options(task, options, request.seq_len or [d.seq_len])
+    except UsageError as exc:
+        if task.name in request.task_opt and not isinstance(exc, OptionError):
+            # the user's values: name where they were given (a flag, or the sweep file's table)
+            raise OptionError("task_opt", task.name, None, str(exc)) from None
+        raise
     grid = tuple(request.lr_grid or ())
     axes = multiplied_axes()
     cases = []

@@ -26,3 +26,21 @@ def rnnbench_register_models(register):
     register(rnnbench.ModelSpec(arch="nan", backend="test", family="other", factory=factory,
                                 devices=("cpu",), options={"scale": 1.0},
                                 description="test model: NaN predictions"))
+    register(rnnbench.ModelSpec(arch="nanall", backend="test", family="other", factory=nan_everywhere_factory,
+                                devices=("cpu",), description="test model: NaN outputs from every call"))
+
+
+def nan_everywhere_factory(config):
+    """NaN from forward() and step() too: what the forward and decode scenarios time."""
+    import torch
+
+    model = factory(config)
+    forward, step = model.forward, model.step
+    model.forward = lambda batch: torch.full_like(forward(batch), float("nan"))
+
+    def nan_step(inputs, state):
+        outputs, new_state = step(inputs, state)
+        return torch.full_like(outputs, float("nan")), new_state
+
+    model.step = nan_step
+    return model
