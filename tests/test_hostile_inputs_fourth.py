@@ -325,7 +325,7 @@ def test_an_environment_hook_that_sets_the_calibration_key_does_not_lose_the_run
     assert set(env["calibration"]) >= {"start", "end"}
 
 
-def test_an_export_of_a_hundred_thousand_character_run_id_is_an_unknown_run(capsys, stored):
+def test_an_export_of_a_hundred_thousand_character_run_id_is_an_unknown_run(capsys, stored):  # noqa: F811 (stored: the imported fixture)
     out, _ = stored
     code, line = error_of(capsys, "export", "x" * 100_000, "--out", out)
     assert code == 2 and line.startswith("rnnbench: error: unknown run id 'xxxx") and "(100000 characters)" in line
@@ -392,13 +392,13 @@ def test_a_model_option_given_twice_with_two_values_is_refused(capsys, tmp_path)
     (["--task", ""], "rnnbench: error: --task: must not be empty (leave it out for all)"),
     (["--model", " , "], "rnnbench: error: --model: must not be empty (leave it out for all)"),
 ])
-def test_history_refuses_empty_names(capsys, stored, argv, line):
+def test_history_refuses_empty_names(capsys, stored, argv, line):  # noqa: F811 (stored: the imported fixture)
     out, _ = stored
     code, got = error_of(capsys, "history", "--out", out, "--metric", "model_params", *argv)
     assert code == 2 and got == line, got
 
 
-def test_export_to_an_empty_file_name_is_refused(capsys, stored):
+def test_export_to_an_empty_file_name_is_refused(capsys, stored):  # noqa: F811 (stored: the imported fixture)
     out, run_id = stored
     code, line = error_of(capsys, "export", run_id, "-o", "", "--out", out)
     assert code == 2 and line == "rnnbench: error: -o/--output: must not be empty; leave it out to write to standard output"

@@ -419,7 +419,6 @@ def causal_conv_forward(x, weight, bias, out, silu):
     """out_t = act(bias + Σ_j weight_j ⊙ x_{t-K+1+j}) (zeros before t = 0) over x, out [B, T, D];
     weight [K, D], bias [D]; act is SiLU when ``silu``, else the identity."""
     batch, length, width = x.shape
-    kernel = weight.shape[0]
     y = np.empty(width)
     for n in range(batch):
         for t in range(length):
