@@ -39,7 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
                      "speed, memory and accuracy, through plugins.")
     parser.add_argument("--version", action="version", version=f"rnnbench {rnnbench.__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    from rnnbench.commands.common import add_common
+    from rnnbench.commands.common import add_common  # deferred: fast start (and a Ctrl-C in it is one line)
 
     for command in commands():
         command.add_parser(sub, add_common)

@@ -46,7 +46,8 @@ def refused(registry, task: str, seq_len: int, **options) -> str:
 ])
 def test_bad_options_are_refused_before_any_case(registry, task, seq_len, options, says):
     message = refused(registry, task, seq_len, **options)
-    assert says in message and message.startswith(f"task '{task}' at --seq-len {seq_len}: ")
+    # the options were the user's (--task-opt or a sweep file's table): the message names where they came from
+    assert says in message and message.startswith(f"--task-opt {task}: task '{task}' at --seq-len {seq_len}: ")
 
 
 def test_bounds_admit_the_papers_sizes(registry):
@@ -101,7 +102,7 @@ def test_through_the_command_one_line_and_nothing_stored(cli, tmp_path, option):
     proc = cli("run", "--tasks", "copy", "--task-opt", option, "--out", tmp_path, *FAST, timeout=120)
     assert proc.returncode == 2, proc.stderr
     lines = [line for line in proc.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1 and lines[0].startswith("rnnbench: error: task 'copy' at --seq-len"), proc.stderr
+    assert len(lines) == 1 and lines[0].startswith("rnnbench: error: --task-opt copy: task 'copy' at --seq-len"), proc.stderr
     assert not (tmp_path / "rnnbench.db").exists()
 
 
