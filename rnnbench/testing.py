@@ -112,15 +112,7 @@ def check_model(
     """
     label = f"check_model({spec.name})"
     report = CheckReport(spec.name)
-    _require(label, _validated(spec), "the spec is invalid")
-    reason = spec.unavailable_reason()
-    if reason is not None:
-        _unavailable(label, reason)
-    _require(label, device in spec.devices, f"device {device!r} is not among the spec's devices {spec.devices}")
-    dtype = dtype or ("float64" if "float64" in spec.dtypes else "float32")
-    _require(label, dtype in spec.dtypes, f"dtype {dtype!r} is not among the spec's dtypes {spec.dtypes}")
-    model_options = _model_options(label, spec, options or {}, hidden)
-    report.checked.append(f"spec valid; options {model_options or '{}'} accepted at hidden={hidden}")
+    dtype, model_options = _check_model_spec(label, spec, options or {}, hidden, device, dtype, report)
     tol = 1e-6 if dtype == "float64" else (1e-4 if dtype == "float32" else 3e-2)
 
     for input_kind, output_kind in shapes:
@@ -132,18 +124,7 @@ def check_model(
             seed=0, lr=lr, options=dict(model_options),
         )
         batch = _fixed_batch(config, batch_size, seq_len)
-        model = _build(label, spec, config)
-        dev = model.to_device(batch)
-        out = _numpy(model.predict(dev))
-        _require(label, out.shape == (batch_size, seq_len, config.output_size),
-                 f"{kind}: predict() returned shape {out.shape}, expected {(batch_size, seq_len, config.output_size)}")
-        _require(label, np.isfinite(out).all(), f"{kind}: predict() returned non-finite values")
-        again = _numpy(_build(label, spec, config).predict(dev))
-        _require(label, np.array_equal(out, again),
-                 f"{kind}: two models built from one config (seed {config.seed}) predict differently;"
-                 " seed the parameters from config.seed")
-        report.checked.append(f"{kind}: predict shape {out.shape}, finite, reproducible from config.seed")
-
+        model, out = _check_predict(label, spec, config, batch, kind, report)
         _check_counts(label, spec, model, seq_len, batch_size, kind, report)
         _check_training(label, spec, config, batch, train_steps, kind, report)
         if decode:
@@ -152,6 +133,41 @@ def check_model(
         report.skipped.append("decode: step()/init_state() not checked (decode=False)")
     return report
 
+
+
+
+def _check_model_spec(label: str, spec: ModelSpec, options: dict[str, Any], hidden: int, device: str,
+                      dtype: str | None, report: CheckReport) -> tuple[str, dict[str, Any]]:
+    """What can be checked before building anything: the spec is valid and available, supports the device and
+    dtype asked for, and accepts the options. Returns the dtype to build in and the options resolved."""
+    _require(label, _validated(spec), "the spec is invalid")
+    reason = spec.unavailable_reason()
+    if reason is not None:
+        _unavailable(label, reason)
+    _require(label, device in spec.devices, f"device {device!r} is not among the spec's devices {spec.devices}")
+    dtype = dtype or ("float64" if "float64" in spec.dtypes else "float32")
+    _require(label, dtype in spec.dtypes, f"dtype {dtype!r} is not among the spec's dtypes {spec.dtypes}")
+    model_options = _model_options(label, spec, options, hidden)
+    report.checked.append(f"spec valid; options {model_options or '{}'} accepted at hidden={hidden}")
+    return dtype, model_options
+
+def _check_predict(label: str, spec: ModelSpec, config: ModelConfig, batch: Batch, kind: str,
+                   report: CheckReport) -> tuple[Model, np.ndarray]:
+    """Build the model and check ``predict``: shape, finiteness, and that a second build from the same seed
+    predicts the same. Returns the model and its outputs, which the decode check compares ``step()`` with."""
+    batch_size, seq_len = batch.batch_size, batch.seq_len
+    model = _build(label, spec, config)
+    dev = model.to_device(batch)
+    out = _numpy(model.predict(dev))
+    _require(label, out.shape == (batch_size, seq_len, config.output_size),
+             f"{kind}: predict() returned shape {out.shape}, expected {(batch_size, seq_len, config.output_size)}")
+    _require(label, np.isfinite(out).all(), f"{kind}: predict() returned non-finite values")
+    again = _numpy(_build(label, spec, config).predict(dev))
+    _require(label, np.array_equal(out, again),
+             f"{kind}: two models built from one config (seed {config.seed}) predict differently;"
+             " seed the parameters from config.seed")
+    report.checked.append(f"{kind}: predict shape {out.shape}, finite, reproducible from config.seed")
+    return model, out
 
 def _check_counts(label: str, spec: ModelSpec, model: Model, T: int, B: int, kind: str, report: CheckReport) -> None:
     params = model.num_params()
@@ -334,28 +350,39 @@ def check_task(
     report.checked.append("batches of every split have the declared shapes, dtypes and ranges")
 
     twin = spec.factory(dict(task_options), seq_len, seed)
-    for split in SPLITS:
-        a, b, c = task.batch(split, 1, batch_size), task.batch(split, 1, batch_size), twin.batch(split, 1, batch_size)
-        _require(label, _batches_equal(a, b) and _batches_equal(a, c),
-                 f"batch({split!r}, 1, {batch_size}) differs between calls or between tasks built from seed {seed};"
-                 " a batch must be a pure function of the seed, split and index")
-    report.checked.append("batches are a pure function of (seed, split, index)")
-
+    _check_pure_batches(label, task, twin, seed, batch_size, report)
     rows = {split: _rows(task, split, batches, batch_size) for split in SPLITS}
     if disjoint:
-        for i, first in enumerate(SPLITS):
-            for second in SPLITS[i + 1:]:
-                shared = rows[first] & rows[second]
-                _require(label, not shared,
-                         f"{len(shared)} input sequence(s) appear in both {first} and {second} (over {batches}"
-                         f" batches of {batch_size}); splits must be disjoint (rnnbench.task_api.sample_split)")
-        report.checked.append(f"splits disjoint over {batches} batches of {batch_size} each")
+        _check_disjoint_splits(label, rows, batches, batch_size, report)
     else:
         report.skipped.append("split disjointness (disjoint=False)")
 
     _check_baselines(label, task, batches, batch_size, baseline_tolerance, report)
     return report
 
+
+
+def _check_pure_batches(label: str, task: Task, twin: Task, seed: int, B: int, report: CheckReport) -> None:
+    """A batch must be a pure function of (seed, split, index): the runner re-reads batches by index and
+    compares models on the same ones, so a second call, or a twin task from the same seed, must agree."""
+    for split in SPLITS:
+        a, b, c = task.batch(split, 1, B), task.batch(split, 1, B), twin.batch(split, 1, B)
+        _require(label, _batches_equal(a, b) and _batches_equal(a, c),
+                 f"batch({split!r}, 1, {B}) differs between calls or between tasks built from seed {seed};"
+                 " a batch must be a pure function of the seed, split and index")
+    report.checked.append("batches are a pure function of (seed, split, index)")
+
+
+def _check_disjoint_splits(label: str, rows: dict[str, set[bytes]], batches: int, B: int, report: CheckReport) -> None:
+    """No input sequence may appear in two splits (``rows``: each split's sequences over ``batches`` batches):
+    a test score on sequences seen in training would measure memory, not generalisation."""
+    for i, first in enumerate(SPLITS):
+        for second in SPLITS[i + 1:]:
+            shared = rows[first] & rows[second]
+            _require(label, not shared,
+                     f"{len(shared)} input sequence(s) appear in both {first} and {second} (over {batches}"
+                     f" batches of {B}); splits must be disjoint (rnnbench.task_api.sample_split)")
+    report.checked.append(f"splits disjoint over {batches} batches of {B} each")
 
 def _check_batch(label: str, task: Task, batch: Batch, split: str, B: int) -> None:
     shape, T = task.shape, task.shape.seq_len

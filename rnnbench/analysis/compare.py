@@ -541,17 +541,7 @@ def compare_runs(base: LoadedRun, new: LoadedRun, settings: CompareSettings = Co
         busy = (busy_notes([base]), busy_notes([new]))
     out.only_in_base = [case_label(r) for cid, r in base_by_id.items() if cid not in new_by_id]
     out.only_in_new = [case_label(r) for cid, r in new_by_id.items() if cid not in base_by_id]
-    for key in ENV_KEYS:
-        b, n = base.run.env.get(key), new.run.env.get(key)
-        if b != n:
-            out.env_differences[key] = (b, n)
-    b, n = run_threads(base.run.env), run_threads(new.run.env)  # what the cases ran with, not the cap
-    if b.key() != n.key():
-        out.env_differences["threads"] = (b.text(), n.text())
-    for dist in sorted(set(base.run.env.get("versions") or {}) | set(new.run.env.get("versions") or {})):
-        b, n = (base.run.env.get("versions") or {}).get(dist), (new.run.env.get("versions") or {}).get(dist)
-        if b != n:
-            out.env_differences[dist] = (b, n)
+    out.env_differences.update(_env_differences(base.run.env, new.run.env))
 
     groups: dict[str, list[tuple[CaseResult, CaseResult]]] = {}
     for cid in common:
@@ -561,20 +551,7 @@ def compare_runs(base: LoadedRun, new: LoadedRun, settings: CompareSettings = Co
             out.rows.append(_status_row(label, cid, b, n))
             continue
         out.rows += _missing_rows(label, cid, b, n)
-        for nm in n.metrics:
-            bm = b.metric(nm.scenario, nm.name)
-            if bm is None:
-                continue
-            if _is_timing(nm) and _is_timing(bm):
-                key = (cid, nm.scenario, nm.name)
-                runs = (repeats[0].get(key, []), repeats[1].get(key, []))
-                out.rows.append(judge_timing(label, [cid], bm, nm, settings, runs,
-                                             (busy[0].get(cid, []), busy[1].get(cid, [])),
-                                             (history or {}).get(key)))
-            elif _is_memory(nm) and _is_memory(bm):
-                out.rows.append(judge_deterministic("memory", label, [cid], bm, nm, settings))
-            elif nm.scenario == "model" and nm.name == "params" and nm.value is not None and bm.value is not None:
-                out.rows.append(judge_deterministic("params", label, [cid], bm, nm, settings))
+        out.rows += _metric_rows(label, cid, b, n, settings, repeats, busy, history)
         groups.setdefault(_group_key(n), []).append((b, n))
     for pairs in groups.values():
         ordered = sorted(pairs, key=lambda p: p[1].config.seed)
@@ -594,6 +571,48 @@ def compare_runs(base: LoadedRun, new: LoadedRun, settings: CompareSettings = Co
         )
     return out
 
+
+
+def _env_differences(base_env: dict[str, Any], new_env: dict[str, Any]) -> dict[str, tuple[Any, Any]]:
+    """What differs between the two sides' machines and software (ENV_KEYS, the threads the cases ran with,
+    each package version): the comparison names it because any of these can move a timing by itself."""
+    differences: dict[str, tuple[Any, Any]] = {}
+    for key in ENV_KEYS:
+        b, n = base_env.get(key), new_env.get(key)
+        if b != n:
+            differences[key] = (b, n)
+    b, n = run_threads(base_env), run_threads(new_env)  # what the cases ran with, not the cap
+    if b.key() != n.key():
+        differences["threads"] = (b.text(), n.text())
+    for dist in sorted(set(base_env.get("versions") or {}) | set(new_env.get("versions") or {})):
+        b, n = (base_env.get("versions") or {}).get(dist), (new_env.get("versions") or {}).get(dist)
+        if b != n:
+            differences[dist] = (b, n)
+    return differences
+
+
+def _metric_rows(label: str, cid: str, b: CaseResult, n: CaseResult, settings: CompareSettings,
+                 repeats: tuple[dict[RepeatKey, list[list[float]]], dict[RepeatKey, list[list[float]]]],
+                 busy: tuple[BusyNotes, BusyNotes],
+                 history: dict[RepeatKey, AAHistory] | None) -> list[Row]:
+    """The rows of one case that ran on both sides: each timing, memory and parameter count both have, judged
+    by its own rule (timings are noisy and judged against their spread; memory and params are exact)."""
+    rows = []
+    for nm in n.metrics:
+        bm = b.metric(nm.scenario, nm.name)
+        if bm is None:
+            continue
+        if _is_timing(nm) and _is_timing(bm):
+            key = (cid, nm.scenario, nm.name)
+            runs = (repeats[0].get(key, []), repeats[1].get(key, []))
+            rows.append(judge_timing(label, [cid], bm, nm, settings, runs,
+                                     (busy[0].get(cid, []), busy[1].get(cid, [])),
+                                     (history or {}).get(key)))
+        elif _is_memory(nm) and _is_memory(bm):
+            rows.append(judge_deterministic("memory", label, [cid], bm, nm, settings))
+        elif nm.scenario == "model" and nm.name == "params" and nm.value is not None and bm.value is not None:
+            rows.append(judge_deterministic("params", label, [cid], bm, nm, settings))
+    return rows
 
 def _thread_caveat(row: Row, pairs: list[tuple[CaseResult, CaseResult]]) -> Row:
     """An accuracy row whose cases trained on other thread counts on the two sides says so.

@@ -365,12 +365,6 @@ def _fit(model: Model, task: Task, config: CaseConfig, settings: RunSettings, th
     T, B = task.shape.seq_len, config.batch_size
     budget = config.time_budget_s
     steps_to_run = config.steps if config.flops_budget is None else flops_budget_steps(model, config, T)
-    step_times: list[float] = []
-    losses: list[float] = []
-    ends: list[float] = []  # seconds of training when each step ended
-    memory = None
-    loss = float("nan")
-    step = 0
     load = BudgetLoad(budget, threads) if budget is not None else None
     _pin_threads(threads)
     governor = _governor(settings, threads)
@@ -378,8 +372,46 @@ def _fit(model: Model, task: Task, config: CaseConfig, settings: RunSettings, th
     reporter = None if observer is None else StepReporter(
         observer, total_steps=None if budget is not None else steps_to_run, budget_s=budget)
     cpu_start = time.process_time()
+    run = _train_steps(model, task, config, settings, steps_to_run, load, governor, reporter)
+    _refuse_divergence(run.losses)
+    if governor is not None:
+        result.details["threads_during_training"] = governor.facts()
+    cpu_time = time.process_time() - cpu_start
+    _record_step_time(model, T, B, settings, run, result)
+    _record_training_totals(model, T, B, config, threads, run, cpu_time, result)
+    if budget is not None:
+        _record_time_budget(budget, load, result)
+    _record_loss_curves(model, settings, run, result)
+    if run.memory is not None:
+        result.metrics.append(Metric("train", "memory_bytes", run.memory.bytes, "bytes", run.memory.method))
+    if config.lr_schedule != "constant":
+        result.details["lr_schedule"] = schedule_sentence(config.lr_schedule, budget is not None)
+
+
+@dataclasses.dataclass
+class _TrainingRun:
+    """What :func:`_train_steps` saw, handed to the functions that turn it into metrics and series."""
+
+    steps: int = 0
+    loss: float = float("nan")  # the last training batch's
+    losses: list[float] = dataclasses.field(default_factory=list)
+    ends: list[float] = dataclasses.field(default_factory=list)  # seconds of training when each step ended
+    step_times: list[float] = dataclasses.field(default_factory=list)  # the timed steps only
+    memory: Any = None  # the MemoryReading of the memory-metered step, if one ran
+    train_time: float = 0.0  # wall clock of the whole loop
+
+
+def _train_steps(model: Model, task: Task, config: CaseConfig, settings: RunSettings, steps_to_run: int,
+                 load: BudgetLoad | None, governor: ThreadGovernor | None,
+                 reporter: StepReporter | None) -> _TrainingRun:
+    """The training loop alone, kept apart from the bookkeeping so that what the time budget's clock covers
+    (batches, transfers, steps) is all in one place: it stops after ``steps_to_run`` steps or, under
+    ``config.time_budget_s``, before the first step that would start past the budget."""
+    B, budget = config.batch_size, config.time_budget_s
+    run = _TrainingRun()
     train_start = time.perf_counter()
-    while (step < steps_to_run) if budget is None else (time.perf_counter() - train_start < budget):
+    while (run.steps < steps_to_run) if budget is None else (time.perf_counter() - train_start < budget):
+        step = run.steps
         if governor is not None:  # a machine that gets busy mid-case: fewer threads, no spinning partner
             governor.tick()
         batch = model.to_device(task.batch("train", step, B))
@@ -390,41 +422,50 @@ def _fit(model: Model, task: Task, config: CaseConfig, settings: RunSettings, th
         meter = model.memory_meter("train") if measure_memory else contextlib.nullcontext()
         start = time.perf_counter()
         with meter as reading:
-            loss = model.train_step(batch)
+            run.loss = model.train_step(batch)
             model.synchronize()
         now = time.perf_counter()
         if measure_memory:
-            memory = reading
+            run.memory = reading
         elif step >= settings.train_warmup_steps:
-            step_times.append(now - start)
-        losses.append(float(loss))
-        ends.append(now - train_start)
+            run.step_times.append(now - start)
+        run.losses.append(float(run.loss))
+        run.ends.append(now - train_start)
         if load is not None:
             load.tick(now - train_start)
-        if not math.isfinite(loss):
-            raise FloatingPointError(f"training diverged: loss is {loss} at step {step}")
-        step += 1
+        if not math.isfinite(run.loss):
+            raise FloatingPointError(f"training diverged: loss is {run.loss} at step {step}")
+        run.steps += 1
         if reporter is not None:
-            reporter.step_done(step, losses[-1], now - train_start)
-    train_time = time.perf_counter() - train_start
-    _refuse_divergence(losses)
-    if governor is not None:
-        result.details["threads_during_training"] = governor.facts()
-    cpu_time = time.process_time() - cpu_start
-    if step_times:
-        m = Measurement(samples=step_times, warmup_calls=settings.train_warmup_steps,
+            reporter.step_done(run.steps, run.losses[-1], now - train_start)
+    run.train_time = time.perf_counter() - train_start
+    return run
+
+
+def _record_step_time(model: Model, T: int, B: int, settings: RunSettings, run: _TrainingRun,
+                      result: CaseResult) -> None:
+    """The train step time from the timed steps; where none was timed, a sentence saying why instead."""
+    if run.step_times:
+        m = Measurement(samples=run.step_times, warmup_calls=settings.train_warmup_steps,
                         method="wall clock per real training step (time.perf_counter, synchronized)")
         result.metrics += _timing_metrics("train", "step_time_s", m, float(B * T), "tokens",
                                           model.flops(T, B, training=True))
     else:  # every step was a warm-up or the memory-metered one: nothing was timed, and we say so
         result.details["train_step_time"] = (
-            f"not timed: {step} step(s) are fewer than {settings.train_warmup_steps} warm-up step(s),"
+            f"not timed: {run.steps} step(s) are fewer than {settings.train_warmup_steps} warm-up step(s),"
             " one memory-metered step and one timed step")
+
+
+def _record_training_totals(model: Model, T: int, B: int, config: CaseConfig, threads: int, run: _TrainingRun,
+                            cpu_time: float, result: CaseResult) -> None:
+    """What the whole training amounted to (time, CPU time, steps, tokens, FLOPs, last loss), each said against
+    the budget, if any, that decided how many steps ran."""
+    step, budget = run.steps, config.time_budget_s
     ran = (f"{step} training steps in a {budget:g} s budget" if budget is not None
            else f"{step} training steps in a {config.flops_budget:g} FLOP budget" if config.flops_budget is not None
            else f"{step} training steps")
     result.metrics += [
-        Metric("train", "time_s", train_time, "s", f"wall clock of {ran} (batches, transfers and steps)"),
+        Metric("train", "time_s", run.train_time, "s", f"wall clock of {ran} (batches, transfers and steps)"),
         Metric("train", "cpu_time_s", cpu_time, "s",
                f"CPU time of this process, all its threads, over the {ran} (time.process_time);"
                f" at most {threads} x the wall clock when the case had its threads to itself"),
@@ -433,21 +474,31 @@ def _fit(model: Model, task: Task, config: CaseConfig, settings: RunSettings, th
                f"steps x batch {B} x {T} positions"),
         Metric("train", "flops", float(step * model.flops(T, B, training=True)), "FLOP",
                f"analytic count: {step} steps x the model's training FLOPs per step over [B, T]"),
-        Metric("train", "final_loss", float(loss), task_loss_unit(model), "loss of the last training batch"),
+        Metric("train", "final_loss", float(run.loss), task_loss_unit(model), "loss of the last training batch"),
     ]
     if config.flops_budget is not None:
         result.metrics.append(Metric("train", "flops_budget", float(config.flops_budget), "FLOP",
                                      "training-FLOPs budget (--flops-budget); steps = budget // FLOPs per step"))
-    if budget is not None:
-        result.metrics.append(Metric("train", "budget_s", float(budget), "s",
-                                     "wall-clock training budget (--time-budget); evaluation is outside it"))
-        reading = load.finish()
-        result.details["load_change"] = reading.sentence
-        result.details["budget_others_cpus"] = list(reading.others_cpus)
-        result.metrics.append(Metric(
-            "train", "load_changed", None if reading.changed is None else float(reading.changed), "0/1",
-            f"1 when other processes' CPU use differed by >= {CHANGE_CPUS:g} CPU between parts of the budget"
-            " (/proc/stat, rnnbench.execution.load), or left the case short of CPUs in some parts only"))
+
+
+def _record_time_budget(budget: float, load: BudgetLoad, result: CaseResult) -> None:
+    """The time budget and whether other processes' load changed during it: a budgeted case's steps reached
+    depend on the CPU it got, so a reader must know when that was not constant."""
+    result.metrics.append(Metric("train", "budget_s", float(budget), "s",
+                                 "wall-clock training budget (--time-budget); evaluation is outside it"))
+    reading = load.finish()
+    result.details["load_change"] = reading.sentence
+    result.details["budget_others_cpus"] = list(reading.others_cpus)
+    result.metrics.append(Metric(
+        "train", "load_changed", None if reading.changed is None else float(reading.changed), "0/1",
+        f"1 when other processes' CPU use differed by >= {CHANGE_CPUS:g} CPU between parts of the budget"
+        " (/proc/stat, rnnbench.execution.load), or left the case short of CPUs in some parts only"))
+
+
+def _record_loss_curves(model: Model, settings: RunSettings, run: _TrainingRun, result: CaseResult) -> None:
+    """The training loss against steps and against seconds, thinned to ``settings.loss_curve_points`` (the last
+    step always kept) so that a long run's results stay small."""
+    losses, ends = run.losses, run.ends
     every = max(1, math.ceil(len(losses) / settings.loss_curve_points))
     kept = sorted(set(range(0, len(losses), every)) | ({len(losses) - 1} if losses else set()))
     result.series += [
@@ -457,11 +508,6 @@ def _fit(model: Model, task: Task, config: CaseConfig, settings: RunSettings, th
                "seconds of training", task_loss_unit(model),
                f"training loss every {every} step(s) against the wall clock since training started"),
     ]
-    if memory is not None:
-        result.metrics.append(Metric("train", "memory_bytes", memory.bytes, "bytes", memory.method))
-    if config.lr_schedule != "constant":
-        result.details["lr_schedule"] = schedule_sentence(config.lr_schedule, budget is not None)
-
 
 def _test(model: Model, task: Task, config: CaseConfig, settings: RunSettings, result: CaseResult,
           task_at: Callable[[int], Task]) -> None:

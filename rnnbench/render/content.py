@@ -141,28 +141,59 @@ def _memory_method(results: list[CaseResult]) -> str | None:
 LOW_PRIORITY = 9
 
 
+@dataclass(frozen=True)
+class _SummaryShape:
+    """What the whole run decides about the summary table (which optional columns show, how a cell is
+    worded), computed once so that the columns and every row agree."""
+
+    axes: list[tuple[str, str, str]]
+    primary: str | None
+    one_method: str | None
+    width_differs: bool
+    tuned: bool
+    all_chance: bool
+    show_family: bool
+
+    @classmethod
+    def of(cls, results: list[CaseResult], axes: list[tuple[str, str, str]]) -> _SummaryShape:
+        # a run of several families (recurrent, linear-recurrent, attention) says which model is which
+        families = {r.details.get("family") for r in results if r.details.get("family")}
+        return cls(
+            axes=axes,
+            primary=_shared_primary_metric(results),
+            one_method=_memory_method(results),
+            width_differs=any(r.config.requested_hidden not in (None, r.config.hidden) for r in results),
+            tuned=any(r.config.lr_grid for r in results),
+            # chance alone keeps its plain column; any other kind (persistence, 1-NN) is named in each cell
+            all_chance=all(baseline_kind(r) == "chance" for r in results),
+            show_family=len(families) > 1,
+        )
+
+
 def summary_columns(results: list[CaseResult]) -> tuple[list[Column], list[list[str]], list[str]]:
     """Columns, rows and the constant axes of the terminal summary (before fitting)."""
     axes, constant = varying_axes(results)
-    primary = _shared_primary_metric(results)
-    one_method = _memory_method(results)
-    width_differs = any(r.config.requested_hidden not in (None, r.config.hidden) for r in results)
-    tuned = any(r.config.lr_grid for r in results)
-    # chance alone keeps its plain column; any other kind (persistence, 1-NN) is named in each cell
-    all_chance = all(baseline_kind(r) == "chance" for r in results)
-    baseline_header = "chance" if all_chance else "baseline"
-    # a run of several families (recurrent, linear-recurrent, attention) says which model is which
-    families = {r.details.get("family") for r in results if r.details.get("family")}
-    show_family = len(families) > 1
-    columns = [Column("model", priority=0)] + ([Column("family", "fam", priority=2)] if show_family else [])
+    shape = _SummaryShape.of(results, axes)
+    columns = _summary_header(shape)
+    model_names = display_names([r.config.model_label for r in results])
+    rows = [_summary_row(r, model_names[r.config.model_label], shape) for r in results]
+    # leave out the columns no row has a value in (a forward-only run has no train columns)
+    keep = [i for i, c in enumerate(columns) if c.priority == 0 or any(row[i] != "-" for row in rows)]
+    return [columns[i] for i in keep], [[row[i] for i in keep] for row in rows], constant
+
+
+def _summary_header(shape: _SummaryShape) -> list[Column]:
+    """Every column the summary could show, in order, with the priority it is dropped by when too wide."""
+    baseline_header = "chance" if shape.all_chance else "baseline"
+    columns = [Column("model", priority=0)] + ([Column("family", "fam", priority=2)] if shape.show_family else [])
     # the quality metric and its baseline are what a run is read for: they outlast every column but
     # the model and status; task options (long, and said once above the table when constant) go first
     columns += [Column(name, short, priority=LOW_PRIORITY if field == "task_options" else 1,
                        justify="right" if field not in ("task", "task_options", "device", "dtype") else "left")
-                for field, name, short in axes]
-    if width_differs:
+                for field, name, short in shape.axes]
+    if shape.width_differs:
         columns.append(Column("width", "W", priority=3, justify="right"))
-    if tuned:
+    if shape.tuned:
         columns.append(Column("lr chosen", "lr", priority=2, justify="right"))
     columns += [
         Column("params", "params", priority=6, justify="right"),
@@ -173,73 +204,60 @@ def summary_columns(results: list[CaseResult]) -> tuple[list[Column], list[list[
         Column("state", "state", priority=5, justify="right"),
         Column("memory", "mem", priority=4, justify="right"),
         Column("steps reached", "steps", priority=3, justify="right"),
-        Column(primary or "quality", _short(primary or "quality"), priority=1, justify="right"),
+        Column(shape.primary or "quality", _short(shape.primary or "quality"), priority=1, justify="right"),
         Column(baseline_header, baseline_header, priority=1, justify="right"),
         Column("status", priority=0, wrap=True, wrap_at=36),
     ]
-    model_names = display_names([r.config.model_label for r in results])
-    rows = []
-    for r in results:
-        cells = [model_names[r.config.model_label]] + ([r.details.get("family") or "-"] if show_family else []) \
-            + [_text(_axis_value(r, field)) for field, _, _ in axes]
-        if width_differs:
-            cells.append(str(r.config.hidden))
-        if tuned:
-            chosen = r.metric("train", "lr_selected")
-            cells.append(f"{chosen.value:g}" if chosen is not None else "-")
-        params = r.metric("model", "params")
-        state, memory = r.metric("decode", "state_bytes"), r.metric("train", "memory_bytes")
-        key = r.details.get("primary_metric")
-        quality = r.metric("train", f"eval_{key}") if key else None
-        chance = r.metric("train", f"baseline_{key}") if key else None
-        mem = "-" if memory is None or memory.value is None else fmt_bytes(memory.value) + (
-            "" if one_method or not memory.method else f" ({memory.method.split()[0]})")
-        quality_text = "-" if quality is None or quality.value is None else (
-            f"{quality.value:.3g}" if primary else f"{key} {quality.value:.3g}")
-        reason = short_reason(r.error, 48) if r.status != "ok" else ""
-        cells += [
-            fmt_count(params.value if params else None),
-            timed_cell(r.metric("train", "step_time_s")), timed_cell(r.metric("forward", "latency_s")),
-            fmt_count(m.value) if (m := r.metric("forward", "tokens_per_s")) else "-",
-            timed_cell(r.metric("decode", "token_latency_s")),
-            fmt_bytes(state.value) if state is not None else "-", mem,
-            fmt_count(m.value) if (r.config.time_budget_s is not None or r.config.flops_budget is not None)
-            and (m := r.metric("train", "steps_reached")) else "-", quality_text,
-            "-" if chance is None or chance.value is None else f"{chance.value:.3g}" if all_chance
-            else f"{baseline_kind(r)} {chance.value:.3g}",
-            r.status if r.status == "ok" else f"{r.status}: {reason}" if reason else r.status,
-        ]
-        rows.append(cells)
-    # leave out the columns no row has a value in (a forward-only run has no train columns)
-    keep = [i for i, c in enumerate(columns) if c.priority == 0 or any(row[i] != "-" for row in rows)]
-    return [columns[i] for i in keep], [[row[i] for i in keep] for row in rows], constant
+    return columns
+
+
+def _summary_row(r: CaseResult, model_name: str, shape: _SummaryShape) -> list[str]:
+    """One case's cells, in the order of :func:`_summary_header`: what identifies it, then what it measured."""
+    cells = [model_name] + ([r.details.get("family") or "-"] if shape.show_family else []) \
+        + [_text(_axis_value(r, field)) for field, _, _ in shape.axes]
+    if shape.width_differs:
+        cells.append(str(r.config.hidden))
+    if shape.tuned:
+        chosen = r.metric("train", "lr_selected")
+        cells.append(f"{chosen.value:g}" if chosen is not None else "-")
+    return cells + _measured_cells(r, shape)
+
+
+def _measured_cells(r: CaseResult, shape: _SummaryShape) -> list[str]:
+    """A case's measurements, from params to status: the cells every summary has."""
+    params = r.metric("model", "params")
+    state, memory = r.metric("decode", "state_bytes"), r.metric("train", "memory_bytes")
+    key = r.details.get("primary_metric")
+    quality = r.metric("train", f"eval_{key}") if key else None
+    chance = r.metric("train", f"baseline_{key}") if key else None
+    mem = "-" if memory is None or memory.value is None else fmt_bytes(memory.value) + (
+        "" if shape.one_method or not memory.method else f" ({memory.method.split()[0]})")
+    quality_text = "-" if quality is None or quality.value is None else (
+        f"{quality.value:.3g}" if shape.primary else f"{key} {quality.value:.3g}")
+    reason = short_reason(r.error, 48) if r.status != "ok" else ""
+    return [
+        fmt_count(params.value if params else None),
+        timed_cell(r.metric("train", "step_time_s")), timed_cell(r.metric("forward", "latency_s")),
+        fmt_count(m.value) if (m := r.metric("forward", "tokens_per_s")) else "-",
+        timed_cell(r.metric("decode", "token_latency_s")),
+        fmt_bytes(state.value) if state is not None else "-", mem,
+        fmt_count(m.value) if (r.config.time_budget_s is not None or r.config.flops_budget is not None)
+        and (m := r.metric("train", "steps_reached")) else "-", quality_text,
+        "-" if chance is None or chance.value is None else f"{chance.value:.3g}" if shape.all_chance
+        else f"{baseline_kind(r)} {chance.value:.3g}",
+        r.status if r.status == "ok" else f"{r.status}: {reason}" if reason else r.status,
+    ]
 
 
 def legend_lines(shown: dict[str, str], run: RunInfo, results: list[CaseResult]) -> list[str]:
     """One line per group of columns shown (``shown``: column name -> the header printed), saying how
     their numbers were measured."""
-    per_row = {r.worker.get("threads") for r in results if r.worker.get("threads")}
-    # a resume allowed to change settings can mix thread counts in one run: the notes below say how
-    threads = per_row.pop() if len(per_row) == 1 else ("varied" if per_row else run_threads(run.env).text())
-    cpu = run.env.get("cpu")
 
     def named(column: str) -> str:
         header = shown[column]
         return header if header == column else f"{header} ({column})"
 
-    sampled = {"train step": ("train", "step_time_s"), "forward": ("forward", "latency_s"),
-               "decode/token": ("decode", "token_latency_s")}
-    counts, few = [], False
-    for column, key in sampled.items():
-        ns = [len(m.samples) for r in results if (m := r.metric(*key)) and m.samples]
-        if column in shown and ns:
-            counts.append(f"{shown[column]} n={min(ns)}" + (f"–{max(ns)}" if max(ns) != min(ns) else ""))
-            few = few or min(ns) < MIN_SAMPLES_FOR_SPREAD
-    lines = []
-    if counts:
-        lines.append(f"Times: median ±half the interquartile range ({'; '.join(counts)} timed"
-                     " samples" + (f"; '(n=…)': fewer than {MIN_SAMPLES_FOR_SPREAD}, too few for a spread" if few
-                                   else "") + f"), wall clock, {threads} thread(s), on {cpu}.")
+    lines = _times_line(shown, run, results)
     if "train step" in shown:
         settings = run.run_settings
         warmup = f"{settings.train_warmup_steps} warm-up steps" if settings is not None else "the warm-up steps"
@@ -279,6 +297,28 @@ def legend_lines(shown: dict[str, str], run: RunInfo, results: list[CaseResult])
         lines.append(f"{named('width')}: the core's width that ran, chosen by --match-params from --hidden.")
     return lines
 
+
+
+def _times_line(shown: dict[str, str], run: RunInfo, results: list[CaseResult]) -> list[str]:
+    """The legend's line on the timed columns shown (how many samples, threads, which CPU), kept apart from the
+    per-column lines because it reads every timed column at once; empty when no timed column is shown."""
+    per_row = {r.worker.get("threads") for r in results if r.worker.get("threads")}
+    # a resume allowed to change settings can mix thread counts in one run: the notes below say how
+    threads = per_row.pop() if len(per_row) == 1 else ("varied" if per_row else run_threads(run.env).text())
+    cpu = run.env.get("cpu")
+    sampled = {"train step": ("train", "step_time_s"), "forward": ("forward", "latency_s"),
+               "decode/token": ("decode", "token_latency_s")}
+    counts, few = [], False
+    for column, key in sampled.items():
+        ns = [len(m.samples) for r in results if (m := r.metric(*key)) and m.samples]
+        if column in shown and ns:
+            counts.append(f"{shown[column]} n={min(ns)}" + (f"–{max(ns)}" if max(ns) != min(ns) else ""))
+            few = few or min(ns) < MIN_SAMPLES_FOR_SPREAD
+    if not counts:
+        return []
+    return [f"Times: median ±half the interquartile range ({'; '.join(counts)} timed"
+            " samples" + (f"; '(n=…)': fewer than {MIN_SAMPLES_FOR_SPREAD}, too few for a spread" if few
+                          else "") + f"), wall clock, {threads} thread(s), on {cpu}."]
 
 def baseline_lines(results: list[CaseResult]) -> list[str]:
     """Every baseline of a task that declares several (the table's column shows the first), one line per task
