@@ -184,6 +184,6 @@ def test_the_legend_states_the_metric_scale():
         r.details["metric_scale"] = "on the standardised series: mse in sd²"
     lines = legend_lines({"mse": "mse", "baseline": "baseline"}, RunInfo("r", folder=None, env={}), results)
     assert any(line.startswith("mse: the task's primary metric") and "mse in sd²" in line for line in lines)
-    from tasks.forecast import ForecastTask
+    from rnnbench.tasks.forecast import ForecastTask
 
     assert "standardised with the training split's mean and standard deviation" in ForecastTask.metric_scale
