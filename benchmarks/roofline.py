@@ -106,8 +106,14 @@ def gemm_rate(size: int, repeats: int, clock) -> tuple[float, Timing]:
 def build(registry, model: str, size: Size):
     config = ModelConfig(input_kind="tokens", input_size=COPY_INPUT, output_kind="classes",
                          output_size=COPY_OUTPUT, hidden=size.hidden, layers=1, max_seq_len=size.seq_len,
-                         seed=0, lr=2e-3)
+                         seed=0, lr=2e-3,
+                         # a model with weights per position (unshared_rnn) needs as many as the sequence has
+                         options={"positions": size.seq_len} if "positions" in _options(registry, model) else {})
     return registry.models[f"{model}@torch"].factory(config)
+
+
+def _options(registry, model: str) -> dict:
+    return dict(registry.models[f"{model}@torch"].options or {})
 
 
 def main(argv=None) -> int:

@@ -8,8 +8,9 @@ parameter (weights, gradients, Adam's two moments), is a lower bound of what the
 A case whose bound exceeds the memory available is refused, before anything is allocated,
 with the figures (an ``oom`` result, as an allocation failure would have been).
 
-Only torch models can be built on meta; any other model (a NumPy one, or a factory that
-refuses the meta device or does real work while building) is built without an estimate.
+Only torch models can be built on meta, and only the built-in plugins' factories are known to do
+nothing else while building; any other model (a NumPy one, a plugin's factory, one that refuses
+the meta device) is built without an estimate.
 """
 
 from __future__ import annotations
@@ -60,7 +61,7 @@ def available_bytes() -> int | None:
 
 def parameter_bytes(spec: ModelSpec, config: ModelConfig) -> int | None:
     """The model's parameter bytes, counted on the meta device; None where it cannot be built there."""
-    if spec.backend in NOT_TORCH:
+    if spec.backend in NOT_TORCH or not _built_in(spec):
         return None
     import torch
 
@@ -73,6 +74,13 @@ def parameter_bytes(spec: ModelSpec, config: ModelConfig) -> int | None:
         return sum(p.numel() * p.element_size() for module in modules for p in module.parameters())
     except Exception:  # a factory that cannot build on meta: no estimate, the real build decides
         return None
+
+
+def _built_in(spec: ModelSpec) -> bool:
+    """A model of the plugins rnnbench ships, whose factories build on meta and do nothing else; another
+    plugin's factory may do real work while building (count, download, start threads), which an estimate
+    must not run twice."""
+    return getattr(spec.factory, "__module__", "").startswith("rnnbench.plugins.")
 
 
 def _gib(n: float) -> str:

@@ -169,6 +169,7 @@ class _Sweep:
                  observer_errors: list[str]) -> None:
         self.store, self.registry, self.run_info = store, registry, run
         self.out_dir = out_dir
+        self._stored_so_far = 0  # cases of this run stored so far: what a failure to store keeps
         self.observer_errors = list(observer_errors)
         self.left_to_others: list[CaseConfig] = []
         self.interrupted = False
@@ -199,15 +200,25 @@ class _Sweep:
             raise RnnbenchError(f"cannot create run folder {run.folder}: {exc.strerror}") from None
         if on_start:
             on_start(run, len(jobs), len(cases) - len(jobs))
+        self._stored_so_far = len(cases) - len(jobs)
         for index, result in enumerate(runner.map(self._claimed(jobs)), start=1):
             self._store(result, stored_before=index - 1 + len(cases) - len(jobs))
+            self._stored_so_far += 1
             self.observer_errors += self.registry.notify("rnnbench_case_finished", result=result)
             if on_result:
                 on_result(result, index, len(jobs))
 
     def _claimed(self, jobs: list[CaseJob]) -> Iterator[CaseJob]:
         for job in jobs:
-            if self.store.claim(self.run_info.run_id, job.config.case_id, skip_statuses=RESUME_SKIPS):
+            try:
+                claimed = self.store.claim(self.run_info.run_id, job.config.case_id, skip_statuses=RESUME_SKIPS)
+            except Exception as exc:  # the disk filled before the case started: as when its result cannot be stored
+                self._mark_after_failure()
+                raise RnnbenchError(
+                    f"could not store the start of {job.config.label()} in {self.store.path}: {exc}; the"
+                    f" {self._stored_so_far} case(s) stored before are kept: resume with --resume"
+                    f" {self.run_info.run_id}") from None
+            if claimed:
                 yield job
             else:  # stored meanwhile, or running in another process that resumes this run
                 self.left_to_others.append(job.config)
