@@ -155,7 +155,7 @@ class _MinRNN(torch.autograd.Function):
     @staticmethod
     def forward(ctx, pre, lstm):
         out = pre.new_empty(pre.shape[0], pre.shape[1], pre.shape[2] // (3 if lstm else 2))
-        scan_kernels.min_rnn_forward(_np(pre), _np(out), lstm)
+        _kernels().min_rnn_forward(_np(pre), _np(out), lstm)
         ctx.lstm = lstm
         ctx.save_for_backward(pre, out)
         return out
@@ -164,7 +164,7 @@ class _MinRNN(torch.autograd.Function):
     def backward(ctx, grad):
         pre, out = ctx.saved_tensors
         grad_pre = torch.empty_like(pre)
-        scan_kernels.min_rnn_backward(_np(pre), _np(out), _np(grad.contiguous()), _np(grad_pre), ctx.lstm)
+        _kernels().min_rnn_backward(_np(pre), _np(out), _np(grad.contiguous()), _np(grad_pre), ctx.lstm)
         return grad_pre, None
 
 
@@ -182,7 +182,7 @@ class _RGLRU(torch.autograd.Function):
     @staticmethod
     def forward(ctx, gates, u, log_base):
         out = torch.empty_like(u)
-        scan_kernels.rg_lru_forward(_np(gates), _np(u), _np(log_base), _np(out))
+        _kernels().rg_lru_forward(_np(gates), _np(u), _np(log_base), _np(out))
         ctx.save_for_backward(gates, u, log_base, out)
         return out
 
@@ -191,7 +191,7 @@ class _RGLRU(torch.autograd.Function):
         gates, u, log_base, out = ctx.saved_tensors
         grad_gates, grad_u = torch.empty_like(gates), torch.empty_like(u)
         grad_log_base = torch.zeros(log_base.shape, dtype=torch.float64)  # a sum over batch and time
-        scan_kernels.rg_lru_backward(_np(gates), _np(u), _np(log_base), _np(out), _np(grad.contiguous()),
+        _kernels().rg_lru_backward(_np(gates), _np(u), _np(log_base), _np(out), _np(grad.contiguous()),
                                      _np(grad_gates), _np(grad_u), _np(grad_log_base))
         return grad_gates, grad_u, grad_log_base.to(log_base.dtype)
 
@@ -211,7 +211,7 @@ class _CausalConv(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x, weight, bias, silu):
         out = torch.empty_like(x)
-        scan_kernels.causal_conv_forward(_np(x), _np(weight), _np(bias), _np(out), silu)
+        _kernels().causal_conv_forward(_np(x), _np(weight), _np(bias), _np(out), silu)
         ctx.silu = silu
         ctx.save_for_backward(x, weight, bias)
         return out
@@ -222,7 +222,7 @@ class _CausalConv(torch.autograd.Function):
         grad_x = torch.empty_like(x)
         grad_weight = torch.zeros(weight.shape, dtype=torch.float64)  # sums over batch and time
         grad_bias = torch.zeros(bias.shape, dtype=torch.float64)
-        scan_kernels.causal_conv_backward(_np(x), _np(weight), _np(bias), _np(grad.contiguous()), _np(grad_x),
+        _kernels().causal_conv_backward(_np(x), _np(weight), _np(bias), _np(grad.contiguous()), _np(grad_x),
                                           _np(grad_weight), _np(grad_bias), ctx.silu)
         return grad_x, grad_weight.to(weight.dtype), grad_bias.to(bias.dtype), None
 
@@ -241,7 +241,7 @@ class _RMSNorm(torch.autograd.Function):
     def forward(ctx, x, weight, eps):
         out = torch.empty_like(x)
         inv_rms = torch.empty(x.shape[0], dtype=torch.float64)
-        scan_kernels.rms_norm_forward(_np(x), _np(weight), eps, _np(out), _np(inv_rms))
+        _kernels().rms_norm_forward(_np(x), _np(weight), eps, _np(out), _np(inv_rms))
         ctx.save_for_backward(x, weight, inv_rms)
         return out
 
@@ -250,7 +250,7 @@ class _RMSNorm(torch.autograd.Function):
         x, weight, inv_rms = ctx.saved_tensors
         grad_x = torch.empty_like(x)
         grad_weight = torch.zeros(weight.shape, dtype=torch.float64)  # a sum over rows
-        scan_kernels.rms_norm_backward(_np(x), _np(weight), _np(inv_rms), _np(grad.contiguous()), _np(grad_x),
+        _kernels().rms_norm_backward(_np(x), _np(weight), _np(inv_rms), _np(grad.contiguous()), _np(grad_x),
                                        _np(grad_weight))
         return grad_x, grad_weight.to(weight.dtype), None
 
