@@ -7,6 +7,7 @@ serialize to dicts; they import no plugin machinery, so every layer can use them
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -38,6 +39,29 @@ def known_fields(cls: type, data: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in data.items() if k in known}
 
 
+#: CaseConfig fields that are ``None`` when something else decides them, and the value they held then
+#: before schema 3 (and still hold inside the case id, so ids stay what they were): ``steps`` 0 under a
+#: budget, ``lr`` 0.0 under a grid
+UNSET_IN_ID: dict[str, Any] = {"steps": 0, "lr": 0.0}
+
+
+def upgrade_unset_fields(data: dict[str, Any]) -> dict[str, Any]:
+    """A stored case configuration in today's convention: ``steps`` ``None`` under a budget and ``lr``
+    ``None`` under a grid, where configurations written before schema 3 held 0.
+
+    Only a 0 beside the budget or the grid that replaced it is rewritten: elsewhere 0 is a value as
+    given. The store's migration to schema 3 rewrites stored rows with it; reading an older store that
+    was opened read-only (or an older export) goes through it as well.
+    """
+    upgraded = dict(data)
+    budgeted = data.get("time_budget_s") is not None or data.get("flops_budget") is not None
+    if budgeted and data.get("steps") == 0:
+        upgraded["steps"] = None
+    if data.get("lr_grid") and data.get("lr") == 0:
+        upgraded["lr"] = None
+    return upgraded
+
+
 @dataclass(frozen=True)
 class CaseConfig:
     """One point of a sweep: everything that defines the work of a case.
@@ -56,8 +80,12 @@ class CaseConfig:
     device: str
     dtype: str
     seed: int
-    steps: int
-    lr: float
+    #: training steps; ``None`` under --time-budget or --flops-budget, where the budget decides how many run
+    #: (``train_steps_reached`` says). Rows stored before schema 3 held 0 there (see :data:`UNSET_IN_ID`)
+    steps: int | None
+    #: Adam's learning rate; ``None`` under --lr-grid, where the grid chooses per case (``train_lr_selected``
+    #: says which ran). Rows stored before schema 3 held 0.0 there
+    lr: float | None
     #: the --hidden asked for when --match-params chose ``hidden`` (the width that runs);
     #: an annotation, not part of the case's identity (see :attr:`case_id`)
     requested_hidden: int | None = None
@@ -70,7 +98,7 @@ class CaseConfig:
     #: counted FLOPs per training step decide its steps, so models of unequal cost get equal compute
     flops_budget: float | None = field(default=None, metadata=ID_WHEN_SET)
     #: --lr-grid: train at each of these rates and keep the one best on the validation split (the
-    #: case's ``lr`` is then 0, like ``steps`` under a budget; ``train_lr_selected`` says which ran)
+    #: case's ``lr`` is then ``None``, like ``steps`` under a budget; ``train_lr_selected`` says which ran)
     lr_grid: tuple[float, ...] = field(default=(), metadata=ID_WHEN_SET)
     #: --lr-schedule: ``constant``, or ``warmup-cosine`` (rnnbench.model_api.lr_factor)
     lr_schedule: str = field(default="constant", metadata=ID_WHEN_SET)
@@ -101,6 +129,11 @@ class CaseConfig:
         count only when they differ from their default.
         """
         identity = self.to_dict()
+        # the id keeps the spelling it had before None meant "chosen elsewhere": stored runs are compared
+        # across versions by case id, so a grid or budget case must hash as it did when it held 0
+        for name, old_spelling in UNSET_IN_ID.items():
+            if identity[name] is None:
+                identity[name] = old_spelling
         for annotation in ANNOTATIONS:
             identity.pop(annotation)
         for f in fields(self):
@@ -117,7 +150,7 @@ class CaseConfig:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "CaseConfig":
-        values = known_fields(cls, data)
+        values = known_fields(cls, upgrade_unset_fields(data))
         values["task_options"] = tuple(sorted(dict(values.get("task_options") or {}).items()))
         values["model_options"] = tuple(sorted(dict(values.get("model_options") or {}).items()))
         values["lr_grid"] = tuple(float(rate) for rate in values.get("lr_grid") or ())
@@ -309,6 +342,125 @@ class LrGridRecord:
         return next((o for o in self.outcomes if o.lr == float(rate)), None)
 
 
+class StoredFacts:
+    """A typed record kept in a case's ``details`` or ``worker`` dict: each field under its own name.
+
+    The writer builds the record and stores it (:meth:`store`); readers take it back with :meth:`from_dict`
+    (``CaseResult.scoring`` and the like), so the keys of the stored dict are named by the fields alone.
+    Only the fields that are set are stored: records written at different moments of a case share one
+    dict, and a row stored without a fact reads it as ``None``. Values are stored as given, not copied.
+    """
+
+    def to_dict(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name) is not None}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Any:
+        return cls(**known_fields(cls, data if isinstance(data, dict) else {}))
+
+    def store(self, facts: dict[str, Any]) -> None:
+        facts.update(self.to_dict())
+
+
+@dataclass(frozen=True)
+class WorkerRecord(StoredFacts):
+    """Where and how a case ran (``CaseResult.worker``), as the runner records it."""
+
+    host: str | None = None
+    pid: int | None = None
+    #: the CPU's model name
+    cpu: str | None = None
+    #: the thread count the case's timed regions ran on (rnnbench.execution.thread_policy.CaseThreads.chosen)
+    threads: int | None = None
+    #: how that count was chosen: rnnbench.execution.thread_policy.CaseThreads.facts()
+    thread_record: dict[str, Any] | None = None
+    #: the run's RunSettings.to_dict(): a resume allowed to change settings mixes them in a run
+    settings: dict[str, Any] | None = None
+    #: what other processes took from the machine meanwhile (rnnbench.execution.load.LoadDuring.facts())
+    load: dict[str, Any] | None = None
+    #: by scenario, the TimingCheck.facts() of its timed region
+    timing_check: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class ModelFacts(StoredFacts):
+    """What the runner records of the model it built (in ``details``)."""
+
+    #: the model spec's family (recurrent, linear-recurrent, attention...)
+    family: str | None = None
+    #: the length of the sequences the model saw (the task's, which --seq-len may only cap)
+    total_seq_len: int | None = None
+
+
+@dataclass(frozen=True)
+class ScoringRecord(StoredFacts):
+    """How the case's quality is read: the task's primary metric and its direction (in ``details``)."""
+
+    primary_metric: str | None = None
+    higher_is_better: bool | None = None
+    #: ``None`` for rows stored before the task said whether the metric has a fixed range
+    primary_metric_bounded: bool | None = None
+    #: what the metric's numbers mean, in words, for a task that says so
+    metric_scale: str | None = None
+
+
+@dataclass(frozen=True)
+class BaselineEntry:
+    """One baseline of the primary metric, as the report's legend and the frame read it."""
+
+    kind: str = ""
+    label: str = ""
+    short: str = ""
+    value: float | None = None
+    #: the metric column that holds its value (``baseline_accuracy``)
+    column: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "BaselineEntry":
+        return cls(**known_fields(cls, data))
+
+
+@dataclass(frozen=True)
+class BaselineRecord(StoredFacts):
+    """The task's baselines of its primary metric (in ``details``); ``None`` fields for a task with none."""
+
+    #: the first baseline's kind: the table's column header (``chance``, ``persistence``)
+    baseline_kind: str | None = None
+    baselines: tuple[BaselineEntry, ...] | None = None
+    #: a plugin's baselines given as bare numbers, read as chance (said once in the legend)
+    baseline_bare_numbers: Any = None
+
+    def to_dict(self) -> dict[str, Any]:
+        data = super().to_dict()
+        if self.baselines is not None:
+            data["baselines"] = [b.to_dict() for b in self.baselines]
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "BaselineRecord":
+        record = super().from_dict(data)
+        if record.baselines is None:
+            return record
+        return dataclasses.replace(record, baselines=tuple(BaselineEntry.from_dict(b) for b in record.baselines))
+
+
+@dataclass(frozen=True)
+class TrainingNotes(StoredFacts):
+    """Sentences on how training and evaluation went, beside the metrics (in ``details``)."""
+
+    #: --eval-seq-len: {length: what the model did there} (rnnbench.execution.evaluation)
+    length_extension: dict[str, str] | None = None
+    #: --time-budget: whether other processes' load changed during the budget
+    load_change: str | None = None
+    #: the gradients scenario on a model that cannot expose its states: why
+    gradients_unsupported: str | None = None
+    #: the gradients scenario: how its probes were taken (rnnbench.execution.gradients)
+    gradients: dict[str, str] | None = None
+
+
 @dataclass
 class CaseResult:
     """The outcome of one case, successful or not; the unit the store writes."""
@@ -328,6 +480,26 @@ class CaseResult:
     @property
     def case_id(self) -> str:
         return self.config.case_id
+
+    @property
+    def ran_on(self) -> WorkerRecord:
+        return WorkerRecord.from_dict(self.worker)
+
+    @property
+    def model_facts(self) -> ModelFacts:
+        return ModelFacts.from_dict(self.details)
+
+    @property
+    def scoring(self) -> ScoringRecord:
+        return ScoringRecord.from_dict(self.details)
+
+    @property
+    def baseline_record(self) -> BaselineRecord:
+        return BaselineRecord.from_dict(self.details)
+
+    @property
+    def training_notes(self) -> TrainingNotes:
+        return TrainingNotes.from_dict(self.details)
 
     def metric(self, scenario: str, name: str) -> Metric | None:
         for metric in self.metrics:

@@ -25,10 +25,11 @@ from pathlib import Path
 from typing import Any, Callable, Iterator, TypeVar
 
 from rnnbench.errors import RnnbenchError, UsageError
-from rnnbench.records import CaseConfig, CaseResult, Metric, RunInfo, Series
+from rnnbench.records import CaseConfig, CaseResult, Metric, RunInfo, Series, upgrade_unset_fields
 
 #: 2: metrics.calls_per_sample and the series table (the loss curve left the metrics)
-SCHEMA_VERSION = 2
+#: 3: a case config's steps is null under a budget and its lr null under --lr-grid (were 0; the case id is unchanged)
+SCHEMA_VERSION = 3
 APP_ID = "rnnbench"
 DEFAULT_DB_NAME = "rnnbench.db"
 #: the folder that holds the database and the run folders when --out is not given
@@ -215,6 +216,19 @@ def _config(text: Any, run_id: str, case_id: str) -> CaseConfig:
         raise DamagedRun(run_id, "config_json", f"is not a case configuration ({exc})", case_id) from None
 
 
+def _migrate_unset_fields(conn: sqlite3.Connection) -> None:
+    """Schema 3: a stored case config's ``steps`` 0 under a budget and ``lr`` 0 under --lr-grid become null
+    (rnnbench.records.upgrade_unset_fields), so that a database holds one convention. The case_id column
+    stays as it is: CaseConfig.case_id still hashes the old spelling."""
+    for rowid, text in conn.execute("SELECT rowid, config_json FROM cases").fetchall():
+        try:
+            config = json.loads(text)
+        except (TypeError, ValueError):
+            continue  # a damaged row stays as it is: reading it reports the damage
+        if isinstance(config, dict) and (upgraded := upgrade_unset_fields(config)) != config:
+            conn.execute("UPDATE cases SET config_json = ? WHERE rowid = ?", (json.dumps(upgraded), rowid))
+
+
 def _alive(host: str, pid: int) -> bool:
     """Whether the process that holds a claim may still be running (another host: assume so)."""
     if host != socket.gethostname():
@@ -350,7 +364,13 @@ class ResultsStore:
                                 f" {recovery_hint(self.path)}")
 
     def _migrate(self, version: int) -> None:
-        """Bring a schema-1 database to schema 2 in place, in one transaction (nothing is lost)."""
+        """Bring a schema-1 or schema-2 database to schema 3 in place, in one transaction (nothing is lost)."""
+        if version == 2:
+            with self._transaction():
+                _migrate_unset_fields(self.conn)
+                self.conn.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(SCHEMA_VERSION),))
+            self.schema_version = SCHEMA_VERSION
+            return
         with self._transaction():
             self.conn.execute("ALTER TABLE metrics ADD COLUMN calls_per_sample INTEGER NOT NULL DEFAULT 1")
             for statement in _SCHEMA.strip().split(";"):
@@ -369,6 +389,7 @@ class ResultsStore:
                 self.conn.execute("UPDATE series SET x_json = ? WHERE run_id = ? AND case_id = ? AND scenario = ?"
                                   " AND name = 'loss_curve'", (x, run_id, case_id, scenario))
             self.conn.execute("DELETE FROM metrics WHERE name = 'loss_curve'")
+            _migrate_unset_fields(self.conn)
             self.conn.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(SCHEMA_VERSION),))
         self.schema_version = SCHEMA_VERSION
 

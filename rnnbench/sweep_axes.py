@@ -144,8 +144,6 @@ def axis_value(config: Any, name: str) -> Any:
     """The value of axis ``name`` for a CaseConfig: ``hidden`` is the width asked for, as the frame holds it."""
     if name == "hidden":
         return config.requested_hidden or config.hidden
-    if name == "lr" and getattr(config, "lr_grid", ()):  # chosen per case from the grid: no one rate
-        return None
     if name.endswith("_options"):
         return dict(getattr(config, name))
     return getattr(config, name)

@@ -199,8 +199,10 @@ def tokens_trained(result: Any) -> float | None:
     if steps is None:
         if not any(m.scenario == "train" for m in result.metrics):
             return None
-        steps = float(result.config.steps)
-    length = (getattr(result, "details", None) or {}).get("total_seq_len") or result.config.seq_len
+        # a budgeted case (steps None) that recorded no steps reached counts as none, as before steps could be None
+        steps = float(result.config.steps or 0)
+    facts = getattr(result, "model_facts", None)  # a CaseResult's; a stand-in result may have none
+    length = (facts.total_seq_len if facts is not None else None) or result.config.seq_len
     return steps * result.config.batch_size * length
 
 

@@ -199,3 +199,18 @@ def test_the_scope_says_only_what_was_done():
     capped = pd.DataFrame([{**r, "seq_len": 1024, "total_seq_len": 29} for r in rows])
     [scope] = _texts(capped, "scope")
     assert "T=29 (series of 29 steps; --seq-len 1024 caps them)" in scope and "T=1024 " not in scope, scope
+
+
+def test_a_budgeted_run_says_its_budget_where_steps_are_empty():
+    """Under --time-budget a case has no step count (steps None, an empty cell): the scope names the budget."""
+    from rnnbench.analysis.frame import result_row
+
+    results = [CaseResult(
+        config=CaseConfig(model=model, task="copy", task_options=(), seq_len=20, batch_size=4, hidden=32, layers=1,
+                          device="cpu", dtype="float32", seed=0, steps=None, lr=0.003, time_budget_s=20.0),
+        metrics=[Metric("train", "time_s", 20.0, "s"), Metric("train", "steps_reached", 100.0, "steps")],
+        worker={"cpu": "Test CPU", "threads": 2}) for model in ("lstm@torch", "gru@torch")]
+    frame = pd.DataFrame([result_row(r) for r in results])
+    assert frame["steps"].isna().all()
+    [scope] = _texts(frame, "scope")
+    assert "20 s training budget" in scope and "training steps" not in scope

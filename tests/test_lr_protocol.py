@@ -98,7 +98,7 @@ def test_a_grid_run_stores_the_grid_the_scores_and_reports_the_chosen_rate_only(
     assert "lr chosen" in terminal
     with ResultsStore.reader(grid_out / DEFAULT_DB_NAME) as store:
         [result] = store.results(store.run_ids()[-1])
-    assert result.config.lr_grid == (1e-2, 1e9) and result.config.lr == 0.0
+    assert result.config.lr_grid == (1e-2, 1e9) and result.config.lr is None
     chosen = result.metric("train", "lr_selected").value
     record = LrGridRecord.read(result.details)
     assert record.outcome(1e-2).status == "ok" and math.isfinite(record.outcome(1e-2).score)
@@ -154,7 +154,7 @@ def test_a_grid_case_is_another_case_and_old_configs_read_without_one(make_case)
     for key in ("lr_grid", "lr_schedule"):
         stored.pop(key)
     assert CaseConfig.from_dict(stored) == plain and CaseConfig.from_dict(stored).case_id == plain.case_id
-    tuned = dataclasses.replace(plain, lr=0.0, lr_grid=(1e-3, 1e-2))
+    tuned = dataclasses.replace(plain, lr=None, lr_grid=(1e-3, 1e-2))
     assert CaseConfig.from_dict(tuned.to_dict()) == tuned and tuned.case_id != plain.case_id
 
 
@@ -164,7 +164,7 @@ def test_the_report_reads_the_grid_record_the_runner_writes(make_case):
     from rnnbench.records import CaseResult
     from rnnbench.render.lr_grid import lr_grid_table
 
-    config = make_case(lr=0.0, lr_grid=(1e-3, 1e-2))
+    config = make_case(lr=None, lr_grid=(1e-3, 1e-2))
     result = CaseResult(config=config)
     outcomes = [RateOutcome(1e-3, "ok", 0.75), RateOutcome(1e-2, "error", error="ValueError: diverged")]
     record_choice(result, GridChoice(outcomes, 1e-3, 0.75, None, CaseResult(config=config)), "accuracy", True,

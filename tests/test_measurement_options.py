@@ -15,7 +15,7 @@ from run_helpers import one_line_error
 
 def config(model="lstm@torch", seed=0, budget=None, task="copy", seq_len=10) -> CaseConfig:
     return case(model=model, task=task, seq_len=seq_len, batch_size=8, hidden=16, seed=seed,
-                steps=0 if budget else 100, time_budget_s=budget)
+                steps=None if budget else 100, time_budget_s=budget)
 
 
 def result(metrics, details=None, **config_fields) -> CaseResult:
@@ -58,7 +58,7 @@ def test_budgets_are_an_axis_of_cases_without_a_step_count(registry):
                    cuda_probe=lambda: False).cases
     assert sorted((c.model, c.time_budget_s) for c in cases) == [
         ("lstm@torch", 20.0), ("lstm@torch", 30.0), ("mlp@torch", 20.0), ("mlp@torch", 30.0)]
-    assert {c.steps for c in cases} == {0} and len({c.case_id for c in cases}) == 4
+    assert {c.steps for c in cases} == {None} and len({c.case_id for c in cases}) == 4
     assert registry.resolve_model("mlp").family == "feedforward"
 
 

@@ -6,7 +6,7 @@ import pytest
 
 from rnnbench.errors import RnnbenchError
 from rnnbench.records import CaseConfig, CaseResult, Metric, RunInfo
-from rnnbench.store import ResultsStore
+from rnnbench.store import SCHEMA_VERSION, ResultsStore
 
 
 def a_case(seed=0):
@@ -145,4 +145,4 @@ def test_a_schema_1_database_is_migrated_in_place_by_a_writer(tmp_path):
     with ResultsStore.reader(db) as store:
         _check_old_run(store.results("old"))
         assert [r.case_id for r in store.results("new")] == [case.case_id]
-        assert store.schema_version == 2
+        assert store.schema_version == SCHEMA_VERSION

@@ -349,11 +349,12 @@ class MetricScale:
 
 
 def _metric_scale(result: CaseResult) -> MetricScale | None:
-    name = result.details.get("primary_metric")
+    scoring = result.scoring
+    name = scoring.primary_metric
     if not name:
         return None
-    higher = bool(result.details.get("higher_is_better", True))
-    bounded = result.details.get("primary_metric_bounded")
+    higher = True if scoring.higher_is_better is None else bool(scoring.higher_is_better)
+    bounded = scoring.primary_metric_bounded
     # rows stored before the task said: bounded when higher is better (accuracy), not when lower is (MSE, loss)
     return MetricScale(f"eval_{name}", higher, higher if bounded is None else bool(bounded))
 
@@ -493,7 +494,7 @@ def busy_notes(runs: list[LoadedRun]) -> BusyNotes:
             run = f"run {loaded.run.run_id}: " if len(runs) > 1 else ""
             notes.setdefault(result.case_id, []).append(
                 f"{run}other processes kept {load.others_cpus:.1f} of {load.cores} CPUs busy,"
-                f" the case needed {result.worker.get('threads')}")
+                f" the case needed {result.ran_on.threads}")
     return notes
 
 
@@ -623,7 +624,7 @@ def _thread_caveat(row: Row, pairs: list[tuple[CaseResult, CaseResult]]) -> Row:
     a training's small differences grow (uea's GRU, seed 0: 0.973 on 1 thread, 0.981 on 2).
     """
     def counts(side: int) -> set:
-        return {pair[side].worker.get("threads") for pair in pairs} - {None}
+        return {pair[side].ran_on.threads for pair in pairs} - {None}
 
     base, new = counts(0), counts(1)
     if base and new and base != new:

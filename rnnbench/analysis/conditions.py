@@ -26,8 +26,8 @@ def busy_cases(results: list[CaseResult]) -> list[tuple[CaseResult, LoadDuring]]
     """Cases during which other processes left fewer free CPUs than the case's threads needed."""
     flagged = []
     for result in results:
-        load = LoadDuring.from_facts(result.worker.get("load") or {})
-        threads = result.worker.get("threads")
+        load = LoadDuring.from_facts(result.ran_on.load or {})
+        threads = result.ran_on.threads
         if load is not None and isinstance(threads, int) and load.distorted(threads):
             flagged.append((result, load))
     return flagged
@@ -35,7 +35,7 @@ def busy_cases(results: list[CaseResult]) -> list[tuple[CaseResult, LoadDuring]]
 
 def distorted_timings(result: CaseResult) -> list[str]:
     """Why the case's timed regions measured more than the case (rnnbench.execution.timing_check); [] when clean."""
-    checks = result.worker.get("timing_check") or {}
+    checks = result.ran_on.timing_check or {}
     found = [TimingCheck.from_facts(facts) for facts in checks.values() if isinstance(facts, dict)]
     return [check.reason for check in found if check is not None and check.reason is not None]
 
@@ -46,8 +46,8 @@ def case_distortion(result: CaseResult) -> str | None:
     The load meter's busy flag (other processes left fewer free CPUs than the case's threads)
     and the timing check's flag (something in the case's own process ran during a timed region).
     """
-    load = LoadDuring.from_facts(result.worker.get("load") or {})
-    threads = result.worker.get("threads")
+    load = LoadDuring.from_facts(result.ran_on.load or {})
+    threads = result.ran_on.threads
     if load is not None and isinstance(threads, int) and load.distorted(threads) and load.others_cpus is not None:
         return f"the machine was busy during {_label(result)}: other processes kept {load.others_cpus:.1f} of" \
                f" {load.cores} CPUs busy with {threads} thread(s) of its own"
@@ -90,7 +90,7 @@ def load_notes(results: list[CaseResult], run: RunInfo) -> list[str]:
 
 def varied_settings(results: list[CaseResult]) -> dict[str, Counter]:
     """Measurement settings that differ between the rows of one run: ``{setting: Counter(value)}``."""
-    per_row = [_flat(r.worker.get("settings") or {}) for r in results]
+    per_row = [_flat(r.ran_on.settings or {}) for r in results]
     per_row = [row for row in per_row if row]
     keys = sorted({k for row in per_row for k in row})
     varied = {}
@@ -103,7 +103,7 @@ def varied_settings(results: list[CaseResult]) -> dict[str, Counter]:
 
 def settings_notes(results: list[CaseResult]) -> list[str]:
     notes = []
-    ran = Counter(r.worker["threads"] for r in results if isinstance(r.worker.get("threads"), int))
+    ran = Counter(threads for r in results if isinstance(threads := r.ran_on.threads, int))
     if len(ran) > 1:  # automatic threads chose per case, or a resume ran on another count
         mix = ", ".join(f"{threads} ({n} case(s))" for threads, n in sorted(ran.items()))
         notes.append(f"The cases ran on different thread counts: {mix}. Times on other counts are not one"

@@ -480,7 +480,9 @@ def _scope(ok: pd.DataFrame, varying: Sequence[str]) -> Finding:
     trained = any(ok[c].notna().any() for c in ok.columns if str(c).startswith("train_"))
     for axis in AXES:
         name = axis.name
-        if not axis.point or name in varying or name == "time_budget_s" or name not in ok or ok[name].isna().all():
+        if not axis.point or name in varying or name == "time_budget_s" or name not in ok:
+            continue
+        if ok[name].isna().all() and not (name == "steps" and budgets):  # steps is empty under a budget
             continue
         if not trained and name in _TRAINING_AXES:
             continue

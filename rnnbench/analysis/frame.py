@@ -20,11 +20,12 @@ _METHOD_SUFFIXES = ("_s", "memory_bytes", "state_bytes")
 
 def baseline_kind(result: CaseResult) -> str:
     """How the primary metric's baseline is named: ``"persistence"``; ``"chance"`` for runs stored before kinds."""
-    return str(result.details.get("baseline_kind") or "chance")
+    return str(result.baseline_record.baseline_kind or "chance")
 
 
 def result_row(result: CaseResult, run_id: str = "") -> dict:
-    c = result.config
+    c, ran_on, model, scoring = result.config, result.ran_on, result.model_facts, result.scoring
+    baselines = result.baseline_record.baselines
     row: dict = {
         "schema_version": FRAME_SCHEMA_VERSION, "run_id": run_id, "case_id": result.case_id,
         # the model's label: its options set away from their defaults tell two settings apart
@@ -34,28 +35,28 @@ def result_row(result: CaseResult, run_id: str = "") -> dict:
         # hidden: the --hidden asked for (the sweep's axis); width: what ran (--match-params may differ)
         "batch_size": c.batch_size, "hidden": c.requested_hidden or c.hidden, "width": c.hidden,
         "matched_params": c.matched_params,
-        "family": result.details.get("family"), "layers": c.layers, "device": c.device,
+        "family": model.family, "layers": c.layers, "device": c.device,
         "dtype": c.dtype, "seed": c.seed, "steps": c.steps,
-        # under --lr-grid the rate is chosen per case: lr is empty, train_lr_selected holds the choice
-        "lr": None if c.lr_grid else c.lr, "lr_grid": format_value(c.lr_grid) if c.lr_grid else None,
+        # under a budget steps is empty (train_steps_reached says how many ran); under --lr-grid the rate is
+        # chosen per case: lr is empty, train_lr_selected holds the choice
+        "lr": c.lr, "lr_grid": format_value(c.lr_grid) if c.lr_grid else None,
         "lr_schedule": c.lr_schedule, "time_budget_s": c.time_budget_s,
         "flops_budget": c.flops_budget,
         "status": result.status, "error": result.error,
-        "host": result.worker.get("host"), "pid": result.worker.get("pid"),
-        "cpu": result.worker.get("cpu"), "threads": result.worker.get("threads"),
+        "host": ran_on.host, "pid": ran_on.pid, "cpu": ran_on.cpu, "threads": ran_on.threads,
         "duration_s": result.duration_s,
-        "total_seq_len": result.details.get("total_seq_len"),
-        "primary_metric": result.details.get("primary_metric"),
-        "higher_is_better": result.details.get("higher_is_better"),
+        "total_seq_len": model.total_seq_len,
+        "primary_metric": scoring.primary_metric,
+        "higher_is_better": scoring.higher_is_better,
         # what the primary metric's baseline is (chance, persistence, majority class, ...)
         "baseline_kind": baseline_kind(result),
         # every baseline of the primary metric, [[name, column], ...]: the first is baseline_kind's
-        "baselines": json.dumps([[b["short"], b["column"]] for b in result.details["baselines"]])
-        if result.details.get("baselines") else None,
+        "baselines": json.dumps([[b.short, b.column] for b in baselines]) if baselines else None,
     }
+    notes = result.training_notes
     for key in ("length_extension", "load_change", "gradients_unsupported"):  # the training-dynamics notes, as sentences
-        if key in result.details:
-            value = result.details[key]
+        value = getattr(notes, key)
+        if value is not None:
             row[key] = value if isinstance(value, str) else json.dumps(value, sort_keys=True)
     for m in result.metrics:
         row[m.column] = m.value

@@ -5,8 +5,8 @@ the same task built at another length (same seed and options, the test split),
 one metric per length: ``eval_<key>_len<L>``. ``L`` means what ``--seq-len`` means
 for the task (copy's delay, lm's context). A model with a fixed maximum length says
 what it does beyond it (:meth:`rnnbench.model_api.Model.length_extension`); the
-sentence is recorded in ``details["length_extension"]``, and a refusal is recorded
-there instead of a metric.
+sentence is recorded in the case's ``TrainingNotes.length_extension``, and a refusal
+is recorded there instead of a metric.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import Callable
 import numpy as np
 
 from rnnbench.model_api import Model
-from rnnbench.records import CaseResult, Metric
+from rnnbench.records import CaseResult, Metric, TrainingNotes
 from rnnbench.task_api import Task, baseline_entries
 
 
@@ -56,7 +56,10 @@ def evaluate_lengths(model: Model, trained_task: Task, trained_len: int, task_at
                      lengths: tuple[int, ...], batch_size: int, batches: int,
                      at_training_length: dict[str, float], result: CaseResult) -> None:
     """Evaluate at every length of ``lengths``; record metrics, baselines that differ, and what the model did."""
-    extension: dict[str, str] = result.details.setdefault("length_extension", {})
+    extension: dict[str, str] = {}
+    # stored now and filled in place (a record keeps the dict it is given): the lengths before one that raises
+    # stay recorded
+    TrainingNotes(length_extension=extension).store(result.details)
     trained_baselines = baseline_entries(trained_task.baselines())
     for length in lengths:
         if length == trained_len:

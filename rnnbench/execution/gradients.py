@@ -30,7 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from rnnbench.model_api import Batch, Model
-from rnnbench.records import CaseResult, Metric, Series
+from rnnbench.records import CaseResult, Metric, Series, TrainingNotes
 from rnnbench.task_api import Task
 
 #: distances below this are left out of the fit (0 is the head's direct gradient)
@@ -156,13 +156,13 @@ def take(model: Model, task: Task, batch_size: int) -> ProbeOutcome:
 def record(result: CaseResult, init: ProbeOutcome, trained: ProbeOutcome | None) -> None:
     """Store the probes as Series("gradients", "grad_norm_<stage>") and the fits as metrics."""
     if init.unsupported:
-        result.details["gradients_unsupported"] = init.unsupported
+        TrainingNotes(gradients_unsupported=init.unsupported).store(result.details)
         return
     facts = {"loss_position": LOSS_POSITION_RULE, "fit": FIT_RULE, "batch": "test split, batch 0",
              "state": "what the model carries past position t (Model.state_gradients)"}
     if trained is None:
         facts["trained"] = "not probed: the train scenario did not run in this case"
-    result.details["gradients"] = facts
+    TrainingNotes(gradients=facts).store(result.details)
     for stage, outcome in (("init", init), ("trained", trained)):
         if outcome is None or outcome.profile is None or outcome.fit is None:
             continue

@@ -118,7 +118,7 @@ class LoadDuring:
 
     @classmethod
     def from_facts(cls, facts: dict[str, Any]) -> "LoadDuring | None":
-        """Back from a stored row's ``worker["load"]``; ``None`` for rows stored without it."""
+        """Back from a stored row's ``WorkerRecord.load``; ``None`` for rows stored without it."""
         try:
             return cls(wall_s=float(facts["wall_s"]), own_cpu_s=float(facts["own_cpu_s"]),
                        others_cpu_s=None if facts.get("others_cpu_s") is None else float(facts["others_cpu_s"]),

@@ -34,12 +34,18 @@ from rnnbench.execution.timing_check import TimingCheck, checked
 from rnnbench.manager import Registry, load_registry
 from rnnbench.model_api import FINAL_LR_FRACTION, WARMUP_FRACTION, Batch, Model, ModelConfig, lr_factor
 from rnnbench.records import (
+    BaselineEntry,
+    BaselineRecord,
     CaseConfig,
     CaseJob,
     CaseResult,
     Metric,
+    ModelFacts,
     RunSettings,
+    ScoringRecord,
     Series,
+    TrainingNotes,
+    WorkerRecord,
 )
 from rnnbench.task_api import Task, bare_numbers, baseline_entries, baselines_by_metric, stored_name
 
@@ -58,7 +64,7 @@ def execute_job(job: CaseJob, registry: Registry | None = None, observer: CaseOb
 
 
 def worker_facts(threads: int) -> dict[str, Any]:
-    return {"host": socket.gethostname(), "pid": os.getpid(), "cpu": cpu_model(), "threads": threads}
+    return WorkerRecord(host=socket.gethostname(), pid=os.getpid(), cpu=cpu_model(), threads=threads).to_dict()
 
 
 @contextlib.contextmanager
@@ -130,7 +136,7 @@ def run_case(config: CaseConfig, registry: Registry, settings: RunSettings,
     threads = case_threads(settings.threads, settings.auto_threads)
     result = CaseResult(config=config, started_at=time.time(), worker=worker_facts(threads.chosen))
     # every row says how it was measured: a resume allowed to change settings mixes them in a run
-    result.worker["settings"] = settings.to_dict()
+    WorkerRecord(settings=settings.to_dict()).store(result.worker)
     _record_threads(result, threads)
     start = time.perf_counter()
     meter = LoadMeter()
@@ -147,7 +153,7 @@ def run_case(config: CaseConfig, registry: Registry, settings: RunSettings,
         result.details["traceback"] = traceback.format_exc(limit=20)
     result.duration_s = time.perf_counter() - start
     if meter.result is not None:  # what other processes took from the machine while the case ran
-        result.worker["load"] = meter.result.facts()
+        WorkerRecord(load=meter.result.facts()).store(result.worker)
         result.metrics += meter.result.metrics()
     return result
 
@@ -171,7 +177,8 @@ def build_model(config: CaseConfig, registry: Registry, task: Task, hidden: int 
         input_kind=shape.input_kind, input_size=shape.input_size,
         output_kind=shape.output_kind, output_size=shape.output_size,
         hidden=hidden or config.hidden, layers=config.layers, max_seq_len=shape.seq_len,
-        device=config.device, dtype=config.dtype, seed=config.seed, lr=config.lr,
+        # lr None: an --lr-grid case's first model, which never trains (each rate builds its own): Adam at 0
+        device=config.device, dtype=config.dtype, seed=config.seed, lr=0.0 if config.lr is None else config.lr,
         options={**spec.options, **dict(config.model_options)},
     )
     refuse_if_too_big(spec, model_config)  # before allocating: an absurd option would page in for minutes
@@ -189,8 +196,8 @@ def _set_threads(threads: int) -> None:
 
 def _record_threads(result: CaseResult, threads: CaseThreads) -> None:
     """The case's thread record in its row, as it stands: kept up to date, so that a failed case has it too."""
-    result.worker["threads"] = threads.chosen  # the one number the table, the frame and the load meter read
-    result.worker["thread_record"] = threads.facts()
+    # threads: the one number the table, the frame and the load meter read
+    WorkerRecord(threads=threads.chosen, thread_record=threads.facts()).store(result.worker)
 
 
 def _settle_threads(model: Model, task: Task, config: CaseConfig, threads: CaseThreads,
@@ -231,8 +238,7 @@ def _run_scenarios(config: CaseConfig, registry: Registry, settings: RunSettings
     threads = _settle_threads(model, task, config, threads, result)
     n = threads.chosen
     result.details.update(model.describe())
-    result.details["family"] = registry.resolve_model(config.model).family
-    result.details["total_seq_len"] = T
+    ModelFacts(family=registry.resolve_model(config.model).family, total_seq_len=T).store(result.details)
     result.metrics += [
         Metric("model", "params", float(model.num_params()), "count", "trainable parameters, embedding and head included"),
         Metric("model", "forward_flops", float(model.flops(T, B, training=False)), "FLOP",
@@ -487,7 +493,7 @@ def _record_time_budget(budget: float, load: BudgetLoad, result: CaseResult) -> 
     result.metrics.append(Metric("train", "budget_s", float(budget), "s",
                                  "wall-clock training budget (--time-budget); evaluation is outside it"))
     reading = load.finish()
-    result.details["load_change"] = reading.sentence
+    TrainingNotes(load_change=reading.sentence).store(result.details)
     result.details["budget_others_cpus"] = list(reading.others_cpus)
     result.metrics.append(Metric(
         "train", "load_changed", None if reading.changed is None else float(reading.changed), "0/1",
@@ -523,11 +529,9 @@ def _test(model: Model, task: Task, config: CaseConfig, settings: RunSettings, r
     if settings.eval_seq_lens:
         evaluate_lengths(model, task, config.seq_len, task_at, settings.eval_seq_lens, B,
                          settings.eval_batches, scores, result)
-    result.details["primary_metric"] = task.primary_metric
-    result.details["higher_is_better"] = task.higher_is_better
-    result.details["primary_metric_bounded"] = task.primary_metric_bounded
-    if task.metric_scale:
-        result.details["metric_scale"] = task.metric_scale
+    ScoringRecord(primary_metric=task.primary_metric, higher_is_better=task.higher_is_better,
+                  primary_metric_bounded=task.primary_metric_bounded,
+                  metric_scale=task.metric_scale or None).store(result.details)
 
 
 def _record_baselines(task: Task, result: CaseResult) -> None:
@@ -544,14 +548,13 @@ def _record_baselines(task: Task, result: CaseResult) -> None:
         result.metrics.append(Metric("train", f"baseline_{key}", baseline.value, "", baseline.label))
     primary_baselines = baselines_by_metric(declared).get(task.primary_metric, ())
     if primary_baselines:
-        result.details["baseline_kind"] = primary_baselines[0].kind
         # every baseline of the primary metric, for the table's legend, the findings and the report
-        result.details["baselines"] = [
-            {"kind": b.kind, "label": b.label, "short": b.short_label, "value": b.value,
-             "column": f"baseline_{stored_name(task.primary_metric, b, i == 0)}"}
-            for i, b in enumerate(primary_baselines)]
+        BaselineRecord(baseline_kind=primary_baselines[0].kind, baselines=tuple(
+            BaselineEntry(kind=b.kind, label=b.label, short=b.short_label, value=b.value,
+                          column=f"baseline_{stored_name(task.primary_metric, b, i == 0)}")
+            for i, b in enumerate(primary_baselines))).store(result.details)
     if bare := bare_numbers(declared):  # said once in the run's legend: the plugin predates rnnbench.Baseline
-        result.details["baseline_bare_numbers"] = bare
+        BaselineRecord(baseline_bare_numbers=bare).store(result.details)
 
 
 def _pin_threads(threads: int) -> None:
@@ -568,7 +571,8 @@ def _pin_threads(threads: int) -> None:
 def _record_check(result: CaseResult) -> Callable[[TimingCheck], None]:
     """Keeps a timed region's :class:`TimingCheck` in the case's worker facts, by scenario."""
     def record(check: TimingCheck) -> None:
-        result.worker.setdefault("timing_check", {})[check.scenario] = check.facts()
+        checks = {**(result.ran_on.timing_check or {}), check.scenario: check.facts()}
+        WorkerRecord(timing_check=checks).store(result.worker)
     return record
 
 

@@ -119,7 +119,7 @@ def _start(executor_spec: ExecutorSpec, registry: Registry, executor_options: Ex
 
 def threads_ran(results: list[CaseResult]) -> list[int]:
     """The distinct thread counts the run's cases ran with (each case's own record), fewest first."""
-    return sorted({int(r.worker["threads"]) for r in results if isinstance(r.worker.get("threads"), int)})
+    return sorted({int(threads) for r in results if isinstance(threads := r.ran_on.threads, int)})
 
 
 def _results_dir(out_dir: Path) -> Path:

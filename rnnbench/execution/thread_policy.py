@@ -64,9 +64,9 @@ def threads_for(cap: int, others_cpus: float | None, total: int) -> int:
 
 @dataclass(frozen=True)
 class CaseThreads:
-    """The threads one case ran with, as the runner chose and applied them (stored as ``worker["thread_record"]``).
+    """The threads one case ran with, as the runner chose and applied them (stored as ``WorkerRecord.thread_record``).
 
-    ``chosen`` is the count its timed regions ran on (worker["threads"] too, for readers of one
+    ``chosen`` is the count its timed regions ran on (WorkerRecord.threads too, for readers of one
     number); ``cap`` and ``automatic`` what the run allowed; ``reason`` every step of the choice;
     ``probe`` the thread probe's measurement (:meth:`ThreadProbe.facts`) where it ran; and
     ``during_training`` the governor's changes while training (:meth:`ThreadGovernor.facts`).

@@ -72,9 +72,7 @@ def _axis_value(result: CaseResult, field: str) -> Any:
     c = result.config
     if field.endswith("_options"):
         return ",".join(f"{k}={v}" for k, v in axis_value(c, field).items()) or "-"
-    if field == "steps" and (c.time_budget_s is not None or c.flops_budget is not None):
-        return None  # a budgeted case has no step count: steps reached says how many ran
-    return axis_value(c, field)
+    return axis_value(c, field)  # None for steps under a budget (steps reached says how many ran)
 
 
 def _text(value: Any) -> str:
@@ -107,7 +105,7 @@ def varying_axes(results: list[CaseResult]) -> tuple[list[tuple[str, str, str]],
 
 def _capped_length(results: list[CaseResult]) -> str:
     """Where --seq-len only caps the task's length (uea: the longest series kept), the length the cases ran at."""
-    totals = {r.details.get("total_seq_len") for r in results} - {None}
+    totals = {r.model_facts.total_seq_len for r in results} - {None}
     if len(totals) == 1 and results and (total := totals.pop()) < results[0].config.seq_len:
         return f" (a cap: the series are {total} steps)"
     return ""
@@ -157,7 +155,7 @@ class _SummaryShape:
     @classmethod
     def of(cls, results: list[CaseResult], axes: list[tuple[str, str, str]]) -> _SummaryShape:
         # a run of several families (recurrent, linear-recurrent, attention) says which model is which
-        families = {r.details.get("family") for r in results if r.details.get("family")}
+        families = {r.model_facts.family for r in results} - {None, ""}
         return cls(
             axes=axes,
             primary=_shared_primary_metric(results),
@@ -213,7 +211,7 @@ def _summary_header(shape: _SummaryShape) -> list[Column]:
 
 def _summary_row(r: CaseResult, model_name: str, shape: _SummaryShape) -> list[str]:
     """One case's cells, in the order of :func:`_summary_header`: what identifies it, then what it measured."""
-    cells = [model_name] + ([r.details.get("family") or "-"] if shape.show_family else []) \
+    cells = [model_name] + ([r.model_facts.family or "-"] if shape.show_family else []) \
         + [_text(_axis_value(r, field)) for field, _, _ in shape.axes]
     if shape.width_differs:
         cells.append(str(r.config.hidden))
@@ -227,7 +225,7 @@ def _measured_cells(r: CaseResult, shape: _SummaryShape) -> list[str]:
     """A case's measurements, from params to status: the cells every summary has."""
     params = r.metric("model", "params")
     state, memory = r.metric("decode", "state_bytes"), r.metric("train", "memory_bytes")
-    key = r.details.get("primary_metric")
+    key = r.scoring.primary_metric
     quality = r.metric("train", f"eval_{key}") if key else None
     chance = r.metric("train", f"baseline_{key}") if key else None
     mem = "-" if memory is None or memory.value is None else fmt_bytes(memory.value) + (
@@ -286,7 +284,7 @@ def legend_lines(shown: dict[str, str], run: RunInfo, results: list[CaseResult])
                      " bought (the budget over the model's counted training FLOPs per step, rounded down).")
     primary = _shared_primary_metric(results) or "quality"
     if primary in shown:
-        scales = sorted({r.details["metric_scale"] for r in results if r.details.get("metric_scale")})
+        scales = sorted({r.scoring.metric_scale for r in results} - {None, ""})
         scale = f", {'; '.join(scales)}" if scales else ""
         lines.append(f"{named(primary)}: the task's primary metric on held-out test batches{scale}"
                      + (f"; {named('chance')}: what guessing scores." if "chance" in shown else "."))
@@ -302,7 +300,7 @@ def legend_lines(shown: dict[str, str], run: RunInfo, results: list[CaseResult])
 def _times_line(shown: dict[str, str], run: RunInfo, results: list[CaseResult]) -> list[str]:
     """The legend's line on the timed columns shown (how many samples, threads, which CPU), kept apart from the
     per-column lines because it reads every timed column at once; empty when no timed column is shown."""
-    per_row = {r.worker.get("threads") for r in results if r.worker.get("threads")}
+    per_row = {r.ran_on.threads for r in results} - {None, 0}
     # a resume allowed to change settings can mix thread counts in one run: the notes below say how
     threads = per_row.pop() if len(per_row) == 1 else ("varied" if per_row else run_threads(run.env).text())
     cpu = run.env.get("cpu")
@@ -325,16 +323,16 @@ def baseline_lines(results: list[CaseResult]) -> list[str]:
     setting; and, once, a note that a plugin's baselines are bare numbers read as chance."""
     sets: dict[str, tuple[str, str]] = {}  # task and options -> (metric, its baselines)
     for r in results:
-        declared = r.details.get("baselines") or []
+        declared = r.baseline_record.baselines or ()
         if len(declared) > 1:
             label = " ".join([r.config.task, *(f"{k}={v}" for k, v in r.config.task_options)])
-            sets.setdefault(label, (r.details.get("primary_metric") or "quality",
-                                    ", ".join(f"{b['label']} {b['value']:.3g}" for b in declared)))
+            sets.setdefault(label, (r.scoring.primary_metric or "quality",
+                                    ", ".join(f"{b.label} {b.value:.3g}" for b in declared)))
     lines = []
     for label, (metric, text) in sets.items():
         where = f" of {label}" if len(sets) > 1 else ""
         lines.append(f"Baselines{where} ({metric}; the baseline column shows the first): {text}.")
-    bare = sorted({r.config.task for r in results if r.details.get("baseline_bare_numbers")})
+    bare = sorted({r.config.task for r in results if r.baseline_record.baseline_bare_numbers})
     if bare:
         lines.append(f"Note: {', '.join(bare)} declare{'s' if len(bare) == 1 else ''} baselines as bare numbers,"
                      " shown as chance; a task names them with rnnbench.Baseline(value, kind, detail)"
@@ -344,7 +342,7 @@ def baseline_lines(results: list[CaseResult]) -> list[str]:
 
 def cpu_notes(results: list[CaseResult], run: RunInfo) -> list[str]:
     """Say when cases ran on different CPU models (a cluster): their times are not one comparison."""
-    counts = Counter(r.worker.get("cpu") for r in results if r.worker.get("cpu"))
+    counts = Counter(r.ran_on.cpu for r in results if r.ran_on.cpu)
     if len(counts) > 1:
         mix = "; ".join(f"{cpu}: {n} case(s)" for cpu, n in sorted(counts.items()))
         return [f"Warning: these cases ran on {len(counts)} different CPU models ({mix}); compare times only"

@@ -141,7 +141,7 @@ def pytest_benchmark_document(run: RunInfo, results: list[CaseResult]) -> dict[s
                 "params": {"case": param},
                 "param": param,
                 "extra_info": {"case_id": result.case_id, "config": result.config.to_dict(), "method": m.method,
-                               "threads": result.worker.get("threads"), "run_id": run.run_id,
+                               "threads": result.ran_on.threads, "run_id": run.run_id,
                                "quartiles": QUARTILE_METHOD},
                 "options": {"disable_gc": False, "timer": "perf_counter", "min_rounds": timer.min_repeats,
                             "max_time": timer.min_run_time, "min_time": timer.min_block_time,

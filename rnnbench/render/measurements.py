@@ -41,18 +41,18 @@ def budget_table(results: list[CaseResult]) -> MeasurementTable | None:
         return None
     rows, changed = [], []
     for r in budgeted:
-        primary = r.details.get("primary_metric", "")
+        primary = r.scoring.primary_metric or ""
         quality = _value(r, "train", f"eval_{primary}")
         chance = _value(r, "train", f"baseline_{primary}")
         rows.append(_case(r) + [
             f"{r.config.time_budget_s:g} s", fmt_time(_value(r, "train", "time_s")),
             fmt_count(_value(r, "train", "steps_reached")), fmt_count(_value(r, "train", "tokens_reached")),
             fmt_time(_value(r, "train", "cpu_time_s")),
-            r.details.get("load_change", "-").split(":", 1)[0],
+            (r.training_notes.load_change or "-").split(":", 1)[0],
             f"{primary} {_number(quality)}" if quality is not None else "-", _named_baseline(r, _number(chance)),
         ])
         if _value(r, "train", "load_changed"):
-            changed.append(f"{r.config.model} {r.config.task}: {r.details.get('load_change', 'the load changed')}")
+            changed.append(f"{r.config.model} {r.config.task}: {r.training_notes.load_change or 'the load changed'}")
     notes = ["Equal-time training (--time-budget; Stanić et al. 2023): each case trained until its wall-clock"
              " budget was spent (batches, transfers and steps; evaluation outside it); trained: the wall clock"
              " used; CPU: the CPU time the case's process got meanwhile (all its threads, time.process_time);"
@@ -68,7 +68,7 @@ def budget_table(results: list[CaseResult]) -> MeasurementTable | None:
 
 def _named_baseline(result: CaseResult, text: str) -> str:
     """A baseline's number, named by its kind unless it is chance (the column's header)."""
-    kind = result.details.get("baseline_kind") or "chance"
+    kind = result.baseline_record.baseline_kind or "chance"
     return text if kind == "chance" or text == "-" else f"{kind} {text}"
 
 
@@ -80,16 +80,16 @@ def _lengths(result: CaseResult, primary: str) -> dict[int, float | None]:
 
 def length_table(results: list[CaseResult]) -> MeasurementTable | None:
     """The primary metric at every evaluated length (--eval-seq-len), one row per case."""
-    evaluated = [r for r in results if r.status == "ok" and r.details.get("length_extension")]
+    evaluated = [r for r in results if r.status == "ok" and r.training_notes.length_extension]
     if not evaluated:
         return None
-    lengths = sorted({length for r in evaluated for length in _lengths(r, r.details.get("primary_metric", ""))}
-                     | {int(k) for r in evaluated for k in r.details["length_extension"]})
+    lengths = sorted({length for r in evaluated for length in _lengths(r, r.scoring.primary_metric or "")}
+                     | {int(k) for r in evaluated for k in r.training_notes.length_extension or {}})
     rows, notes, seen = [], [], set()
     for r in evaluated:
-        primary = r.details.get("primary_metric", "")
+        primary = r.scoring.primary_metric or ""
         scores = _lengths(r, primary)
-        extension = r.details["length_extension"]
+        extension = r.training_notes.length_extension or {}
         cells = []
         for length in lengths:
             said = extension.get(str(length), "")
@@ -115,8 +115,8 @@ def length_table(results: list[CaseResult]) -> MeasurementTable | None:
 
 def gradient_table(results: list[CaseResult]) -> MeasurementTable | None:
     """The fitted decay per step of ‖∂ℓ/∂h_t‖ at initialisation and after training, with standard errors."""
-    probed = [r for r in results if r.status == "ok" and ("gradients" in r.details
-                                                          or "gradients_unsupported" in r.details)]
+    probed = [r for r in results if r.status == "ok" and (r.training_notes.gradients is not None
+                                                          or r.training_notes.gradients_unsupported is not None)]
     if not probed:
         return None
     rows = []
@@ -131,7 +131,7 @@ def gradient_table(results: list[CaseResult]) -> MeasurementTable | None:
                 cells.append("no fit (zero beyond d=0)" if "no gradient reaches" in decay.method else "no fit")
             else:
                 cells.append(f"{decay.value:.3f} ±{se:.3f}" if se is not None else f"{decay.value:.3f}")
-        if r.details.get("gradients_unsupported"):
+        if r.training_notes.gradients_unsupported:
             cells = ["not supported", "not supported"]
         rows.append(_case(r) + cells)
     notes = ["Gradient flow (the gradients scenario; Bengio et al. 1994, Pascanu et al. 2013): decay per step ="
@@ -141,8 +141,8 @@ def gradient_table(results: list[CaseResult]) -> MeasurementTable | None:
              " entering its first block, mlp's per-position representation; loss at each example's last scored"
              " position of the first test batch; torch models are probed in a float64 copy, NumPy models in"
              " their own dtype."]
-    notes += [f"{r.config.model}: {r.details['gradients_unsupported']}" for r in probed
-              if r.details.get("gradients_unsupported")]
+    notes += [f"{r.config.model}: {unsupported}" for r in probed
+              if (unsupported := r.training_notes.gradients_unsupported)]
     return MeasurementTable("Gradient flow (decay per step of ||dl/dh_t||)",
                             ["model", "task", "seq_len", "at initialisation", "after training"], rows, notes)
 

@@ -43,7 +43,7 @@ def check_size(request: RunRequest, max_cases: int) -> None:
 def axis_values(axis: Axis, request: RunRequest, task: TaskSpec) -> list[Any]:
     """The values a sweep gives ``axis`` for ``task``'s cases: the request's, else the task's default (or none)."""
     if any(getattr(request, other) for other in axis.replaced_by):
-        return [0]
+        return [None]  # the budget decides: no one value (steps under --time-budget or --flops-budget)
     values = getattr(request, axis.option)
     if values:
         return list(values)
@@ -174,8 +174,8 @@ def _task_cases(request: RunRequest, task: TaskSpec, usable: list, model_options
     cases = []
     for spec, values in itertools.product(usable, itertools.product(*(axis_values(a, request, task) for a in axes))):
         point = dict(zip((a.name for a in axes), values))
-        # a grid replaces the one rate (0, as steps are 0 under a budget); the family's default otherwise
-        point["lr"] = 0.0 if grid else d.lr_for(spec.family) if point["lr"] is None else point["lr"]
+        # a grid replaces the one rate (None, as steps are None under a budget); the family's default otherwise
+        point["lr"] = None if grid else d.lr_for(spec.family) if point["lr"] is None else point["lr"]
         note = _unsupported(spec, point["device"], point["dtype"])
         if note is not None:
             if note not in skipped:

@@ -69,7 +69,7 @@ class RatioAt:
 
 
 def per_token_samples(result, scenario: str, name: str) -> list[float]:
-    tokens = result.config.batch_size * (result.details.get("total_seq_len") or result.config.seq_len)
+    tokens = result.config.batch_size * (result.model_facts.total_seq_len or result.config.seq_len)
     return [s / tokens for s in samples(result, scenario, name)]
 
 
