@@ -7,11 +7,10 @@ serialize to dicts; they import no plugin machinery, so every layer can use them
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
 import os
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -444,7 +443,7 @@ class BaselineRecord(StoredFacts):
         record = super().from_dict(data)
         if record.baselines is None:
             return record
-        return dataclasses.replace(record, baselines=tuple(BaselineEntry.from_dict(b) for b in record.baselines))
+        return replace(record, baselines=tuple(BaselineEntry.from_dict(b) for b in record.baselines))
 
 
 @dataclass(frozen=True)

@@ -65,7 +65,7 @@ def _a_folder(path):
 
 
 @pytest.mark.parametrize("make,expected", [
-    (_newer_schema, "was written by a newer rnnbench (results schema 99; this version reads up to 2)"),
+    (_newer_schema, "was written by a newer rnnbench (results schema 99; this version reads up to 3)"),
     (_text_file, "is not an rnnbench results database (file is not a database)"),
     (_foreign_sqlite, "is an SQLite database, but not an rnnbench results database"),
     (_a_folder, "cannot use the results database"),
