@@ -441,9 +441,10 @@ class BaselineRecord(StoredFacts):
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "BaselineRecord":
         record = super().from_dict(data)
-        if record.baselines is None:
-            return record
-        return replace(record, baselines=tuple(BaselineEntry.from_dict(b) for b in record.baselines))
+        if not isinstance(record.baselines, (list, tuple)):  # none, or a damaged row: no baselines to name
+            return replace(record, baselines=None)
+        return replace(record, baselines=tuple(BaselineEntry.from_dict(b) for b in record.baselines
+                                               if isinstance(b, dict)))
 
 
 @dataclass(frozen=True)

@@ -92,3 +92,11 @@ def test_the_readers_see_what_the_runner_wrote(registry, tmp_path):
     assert (row["threads"], row["family"], row["primary_metric"]) == (1, "recurrent", "accuracy")
     assert row["baseline_kind"] == baselines.baseline_kind and "length_extension" in row
     assert length_table([result]) is not None and gradient_table([result]) is not None
+
+
+def test_a_damaged_baseline_list_still_gives_the_baseline_kind():
+    """baseline_kind is read for every row (the table's column): a row whose list is damaged keeps it."""
+    damaged = BaselineRecord.from_dict({"baseline_kind": "persistence", "baselines": 3})
+    assert damaged == BaselineRecord(baseline_kind="persistence")
+    mixed = BaselineRecord.from_dict({"baselines": ["x", {"kind": "chance", "value": 0.5}]})
+    assert mixed.baselines == (BaselineEntry(kind="chance", value=0.5),)
