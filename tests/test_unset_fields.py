@@ -131,3 +131,19 @@ def test_a_writer_migrates_a_schema_2_database_to_one_convention(tmp_path, capsy
     with ResultsStore.reader(db) as store:
         [result] = [r for r in store.results("old") if r.case_id == ids["time"]]
     assert result.ran_on.threads == 2 and result.scoring.primary_metric == "accuracy"
+
+
+def test_a_time_budget_run_stores_no_step_count_and_trains(tmp_path, capsys):
+    """End to end: --time-budget expands to cases with steps None, which the runner trains to the budget."""
+    args = ["run", "--models", "lstm", "--tasks", "copy", "--task-opt", "copy.num_symbols=3", "--seq-len", "3",
+            "--hidden", "8", "--batch-size", "4", "--time-budget", "0.2", "--scenarios", "train", "--threads", "1",
+            "--no-progress", "--out", str(tmp_path)]
+    assert main(args) == 0
+    capsys.readouterr()
+    db = tmp_path / "rnnbench.db"
+    [stored] = stored_configs(db).values()
+    assert stored["steps"] is None and stored["time_budget_s"] == 0.2
+    with ResultsStore.reader(db) as store:
+        [result] = store.results(store.run_ids()[-1])
+    assert result.status == "ok", result.error
+    assert result.config.steps is None and result.metric("train", "steps_reached").value >= 1
