@@ -4,7 +4,10 @@ import numpy as np
 import pytest
 
 from rnnbench.analysis.aa_history import AAHistory
-from rnnbench.analysis.compare import CompareSettings, compare_runs, judge_timing, pool_runs, timed_keys
+from rnnbench.analysis.compare.comparison import CompareSettings
+from rnnbench.analysis.compare.match import compare_runs
+from rnnbench.analysis.compare.pooling import pool_runs
+from rnnbench.analysis.compare.timing import judge_timing, timed_keys
 from rnnbench.commands.compare import parse_fraction
 from rnnbench.errors import UsageError
 from rnnbench.render.export import benchmark_stats
@@ -390,7 +393,7 @@ def test_an_accuracy_trained_on_other_thread_counts_says_a_seed_reproduces_at_a_
 
 
 def test_the_calibration_warning_names_the_load_when_a_run_was_flagged_busy():
-    from rnnbench.analysis.compare import Comparison, CompareSettings
+    from rnnbench.analysis.compare.comparison import Comparison, CompareSettings
     from rnnbench.render.compare import _calibration_cause
 
     def run(run_id, others_cpu_s):

@@ -55,7 +55,7 @@ def test_compare_fits_100_columns_without_breaking_a_word(store, cli, monkeypatc
 
 
 def _comparison(out, base, new):
-    from rnnbench.analysis.compare import compare_runs
+    from rnnbench.analysis.compare.match import compare_runs
     from rnnbench.analysis.sources import load_run_source
 
     return compare_runs(load_run_source(base, out), load_run_source(new, out))

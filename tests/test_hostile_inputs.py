@@ -160,10 +160,10 @@ def test_a_reader_under_an_exclusive_lock_says_so_in_one_line_and_reads_nothing_
     import subprocess
     import sys
 
-    import rnnbench.store
+    import rnnbench.store.connection
 
     out, run_id = stored
-    monkeypatch.setattr(rnnbench.store, "READ_BUSY_TIMEOUT_S", 0.2)  # the real one is seconds, not minutes
+    monkeypatch.setattr(rnnbench.store.connection, "READ_BUSY_TIMEOUT_S", 0.2)  # the real one is seconds, not minutes
     holder = subprocess.Popen([sys.executable, "-c", "import sqlite3, sys, time\n"
                                f"c = sqlite3.connect({str(out / 'rnnbench.db')!r}, isolation_level=None)\n"
                                "c.execute('PRAGMA locking_mode=EXCLUSIVE'); c.execute('BEGIN EXCLUSIVE')\n"

@@ -214,7 +214,8 @@ runpy.run_module("rnnbench", run_name="__main__", alter_sys=True)
 """
 
 
-@pytest.mark.parametrize("command, module", [("run", "rnnbench.commands.run"), ("run", "rnnbench.run_service"), ("run", "torch"),
+@pytest.mark.parametrize("command, module", [("run", "numpy"), ("run", "rnnbench.commands.run"),
+                                             ("run", "rnnbench.run_service"), ("run", "torch"), ("compare", "numpy"),
                                              ("compare", "rnnbench.commands.compare"), ("compare", "scipy.stats")])
 def test_a_ctrl_c_during_the_imports_is_one_line_and_exit_130(tmp_path, two_runs, command, module):
     import subprocess
@@ -231,6 +232,32 @@ def test_a_ctrl_c_during_the_imports_is_one_line_and_exit_130(tmp_path, two_runs
     assert proc.stderr.strip() == "rnnbench: interrupted", proc.stderr
     if command == "run":
         assert not (tmp_path / "rnnbench.db").exists()
+
+
+def test_the_console_script_import_loads_only_the_standard_library_and_pluggy():
+    """The console script runs ``from rnnbench.cli import main`` before ``main()`` can catch a Ctrl-C, so that
+    import must stay milliseconds: ``rnnbench/__init__`` loads its public names lazily (numpy, torch, pandas,
+    scipy, rich and the commands load inside ``main``)."""
+    import subprocess
+
+    from conftest import cli_env
+
+    probe = ("import sys; import rnnbench.cli; "
+             "print(','.join(m for m in ('numpy', 'torch', 'pandas', 'scipy', 'rich', 'rnnbench.commands.run')"
+             " if m in sys.modules))")
+    proc = subprocess.run([sys.executable, "-c", probe], env=cli_env(), capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0 and proc.stdout.strip() == "", (proc.stdout, proc.stderr)
+
+
+def test_the_public_names_load_on_first_use_and_are_listed():
+    import rnnbench
+
+    assert set(rnnbench.__all__) - {"__version__"} <= set(dir(rnnbench))
+    from rnnbench.specs import ModelSpec
+
+    assert rnnbench.ModelSpec is ModelSpec
+    with pytest.raises(AttributeError, match="no attribute 'NotAName'"):
+        rnnbench.NotAName  # noqa: B018 (the attribute access is the test)
 
 
 @pytest.mark.slow

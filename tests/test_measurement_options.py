@@ -2,7 +2,9 @@
 
 import pytest
 
-from rnnbench.analysis.compare import CompareSettings, accuracy_names, judge_measurements
+from rnnbench.analysis.compare.comparison import CompareSettings
+from rnnbench.analysis.compare.measurements import judge_measurements
+from rnnbench.analysis.compare.quality import accuracy_names
 from rnnbench.errors import UsageError
 from rnnbench.records import CaseConfig, CaseResult, Metric, Series
 from rnnbench.render.measurements import budget_table, gradient_table, length_table, measurement_tables

@@ -1,6 +1,6 @@
 """A model option set away from its default is part of the model's label: table, findings (frame), compare, history."""
 
-from rnnbench.analysis.compare import case_label
+from rnnbench.analysis.compare.comparison import case_label
 from rnnbench.analysis.frame import results_frame
 from rnnbench.analysis.history import _labels
 from rnnbench.records import CaseConfig, CaseResult, Metric

@@ -11,7 +11,7 @@ import json
 import pytest
 from rich.console import Console
 
-from rnnbench.analysis.compare import compare_runs
+from rnnbench.analysis.compare.match import compare_runs
 from rnnbench.analysis.frame import results_frame
 from rnnbench.analysis.history import load_history
 from rnnbench.analysis.sources import load_run_source

@@ -6,7 +6,8 @@ import pytest
 
 from rnnbench.errors import RnnbenchError
 from rnnbench.records import CaseConfig, CaseResult, Metric, RunInfo
-from rnnbench.store import SCHEMA_VERSION, ResultsStore
+from rnnbench.store import ResultsStore
+from rnnbench.store.schema import SCHEMA_VERSION
 
 
 def a_case(seed=0):

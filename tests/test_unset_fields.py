@@ -6,7 +6,8 @@ import sqlite3
 
 from rnnbench.cli import main
 from rnnbench.records import CaseConfig, upgrade_unset_fields
-from rnnbench.store import SCHEMA_VERSION, ResultsStore
+from rnnbench.store import ResultsStore
+from rnnbench.store.schema import SCHEMA_VERSION
 
 BASE = dict(model="lstm@torch", task="copy", task_options=(("num_symbols", 8),), seq_len=16, batch_size=8,
             hidden=32, layers=1, device="cpu", dtype="float32", seed=0)

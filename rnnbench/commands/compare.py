@@ -12,7 +12,10 @@ from typing import Any, Callable
 
 from rnnbench.commands.common import add_out
 from rnnbench.analysis.aa_history import load_aa_history
-from rnnbench.analysis.compare import MIN_ROUNDS, CompareSettings, busy_notes, compare_runs, pool_runs, timed_keys
+from rnnbench.analysis.compare.comparison import CompareSettings
+from rnnbench.analysis.compare.match import compare_runs
+from rnnbench.analysis.compare.pooling import pool_runs
+from rnnbench.analysis.compare.timing import MIN_ROUNDS, busy_notes, timed_keys
 from rnnbench.analysis.calibration import calibration_ratio, normalise
 from rnnbench.analysis.sources import COMMIT_PREFIX, load_run_source
 from rnnbench.errors import UsageError

@@ -1,4 +1,4 @@
-"""A :class:`~rnnbench.analysis.compare.Comparison` as text: the terminal table, Markdown
+"""A :class:`~rnnbench.analysis.compare.comparison.Comparison` as text: the terminal table, Markdown
 (for a pull-request comment) and JSON (for machines).
 
 Every cell is written here, from the numbers the rules produced: timings as
@@ -13,7 +13,8 @@ from typing import Any
 
 from rnnbench.analysis.aa_history import HISTORY_LEVEL
 from rnnbench.analysis.conditions import busy_cases
-from rnnbench.analysis.compare import MIN_ROUNDS, Comparison, Row, Side
+from rnnbench.analysis.compare.comparison import Comparison, Row, Side
+from rnnbench.analysis.compare.timing import MIN_ROUNDS
 from rnnbench.analysis.sources import LoadedRun
 from rnnbench.render.fit import Column, fit, print_fitted, table_width, target_width
 from rnnbench.records import run_threads
