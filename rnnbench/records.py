@@ -184,14 +184,25 @@ class TimerSettings:
     min_block_time: float = 5e-3
 
 
+def upgrade_thread_cap(settings: dict[str, Any]) -> dict[str, Any]:
+    """Run settings stored before schema 3 called the cap ``threads``: the same value under its own name."""
+    if "threads" not in settings or "thread_cap" in settings:
+        return settings
+    upgraded = {k: v for k, v in settings.items() if k != "threads"}
+    upgraded["thread_cap"] = settings["threads"]
+    return upgraded
+
+
 @dataclass(frozen=True)
 class RunSettings:
     """How every case of a run is measured (not part of a case's identity)."""
 
     scenarios: tuple[str, ...] = DEFAULT_SCENARIOS
-    threads: int = field(default_factory=lambda: os.cpu_count() or 1)
-    #: no --threads: ``threads`` is a cap, and each case picks its count where it runs and follows the
-    #: load during training (rnnbench.execution.thread_policy)
+    #: the most threads a case may take: --threads, or every core without it. What a case ran with is its
+    #: own record (``CaseResult.ran_on.threads``, ``worker["thread_record"]``), never written back here
+    thread_cap: int = field(default_factory=lambda: os.cpu_count() or 1)
+    #: no --threads: each case picks its count up to ``thread_cap`` where it runs and follows the load
+    #: during training (rnnbench.execution.thread_policy)
     auto_threads: bool = False
     timer: TimerSettings = TimerSettings()
     #: batches of the test split that evaluation averages over
@@ -208,6 +219,7 @@ class RunSettings:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "RunSettings":
+        data = upgrade_thread_cap(data)
         values = known_fields(cls, data)
         if isinstance(values.get("timer"), dict):
             values["timer"] = TimerSettings(**known_fields(TimerSettings, values["timer"]))

@@ -72,7 +72,7 @@ class ProcessStart:
 
 def asked_threads(request: RunRequest, kept: RunSettings | None = None) -> int | None:
     """``--threads`` as given; a resume keeps the threads its run measured with, whatever the load now."""
-    return request.threads or (kept.threads if kept is not None else None)
+    return request.threads or (kept.thread_cap if kept is not None else None)
 
 
 def start_process(threads: int | None, max_corpus_mb: float | None = None) -> ProcessStart:
@@ -117,7 +117,7 @@ def plan_cases(request: RunRequest, registry: Registry, observer: RunObserver
                          f" this machine: the threads will share cores, and times will be slower and noisier than"
                          f" with --threads {cores} or fewer")
     # Without --threads each case chooses where it runs (its size, the load then and during it), up to every core.
-    settings = RunSettings(scenarios=tuple(request.scenarios), threads=request.threads or cores,
+    settings = RunSettings(scenarios=tuple(request.scenarios), thread_cap=request.threads or cores,
                            auto_threads=request.threads is None,
                            timer=TimerSettings(min_run_time=request.min_time),
                            eval_seq_lens=tuple(request.eval_seq_len or ()))

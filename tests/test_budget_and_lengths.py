@@ -29,14 +29,14 @@ def case(model="mlp@torch", task="copy", seq_len=4, **overrides) -> CaseConfig:
     return CaseConfig(**fields)
 
 
-SETTINGS = RunSettings(scenarios=("train",), threads=1, eval_batches=2, train_warmup_steps=1)
+SETTINGS = RunSettings(scenarios=("train",), thread_cap=1, eval_batches=2, train_warmup_steps=1)
 
 
 def train(registry, config, settings=SETTINGS) -> CaseResult:
     result = CaseResult(config=config)
     task = runner.build_task(config, registry)
     model = runner.build_model(config, registry, task)
-    runner._train(model, task, config, settings, settings.threads, result,
+    runner._train(model, task, config, settings, settings.thread_cap, result,
                   lambda length: runner.build_task(config, registry, length))
     runner._record_baselines(task, result)  # run_case records them after the case's timed scenarios
     return result

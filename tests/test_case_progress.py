@@ -20,7 +20,7 @@ from rnnbench.render.progress import TerminalCaseProgress, run_progress, trainin
 CASE = CaseConfig(model="gru@torch", task="copy", task_options=(("alphabet_size", 8), ("num_symbols", 4)),
                   seq_len=4, batch_size=8, hidden=8, layers=1, device="cpu", dtype="float32", seed=0, steps=6,
                   lr=1e-2)
-SETTINGS = RunSettings(scenarios=("train", "forward"), threads=1, eval_batches=1, train_warmup_steps=1)
+SETTINGS = RunSettings(scenarios=("train", "forward"), thread_cap=1, eval_batches=1, train_warmup_steps=1)
 
 
 class Recorder:

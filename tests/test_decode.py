@@ -12,7 +12,7 @@ from rnnbench.execution.timing import TimerSettings
 from test_torch_models import ARCHS, copy_batch, make
 
 ITEMSIZE = {"float32": 4, "float64": 8}
-QUICK = RunSettings(scenarios=("decode",), threads=1,
+QUICK = RunSettings(scenarios=("decode",), thread_cap=1,
                     timer=TimerSettings(warmup_calls=1, min_run_time=0.01, min_repeats=3, min_block_time=1e-4))
 
 

@@ -43,7 +43,7 @@ def _trained_rate(registry, model, schedule):
     task = runner.build_task(config, registry)
     built = runner.build_model(config, registry, task)
     with runner.thread_limit(1):  # two threads on a busy machine wait for each other at every small op
-        runner._fit(built, task, config, RunSettings(threads=1), 1, CaseResult(config=config))
+        runner._fit(built, task, config, RunSettings(thread_cap=1), 1, CaseResult(config=config))
     optimizer = built.optimizer
     return optimizer.param_groups[0]["lr"] if hasattr(optimizer, "param_groups") else optimizer.lr
 

@@ -33,7 +33,7 @@ def test_an_option_reaches_the_factory_and_the_case_id(registry):
     assert typed_default["transformer@torch"].case_id == default["transformer@torch"].case_id
     assert two["lstm@torch"] == default["lstm@torch"] and two["lstm@torch"].model_options == ()
     result = run_case(two["transformer@torch"], registry,
-                      RunSettings(scenarios=("forward",), threads=1, timer=TimerSettings(min_run_time=0.001)))
+                      RunSettings(scenarios=("forward",), thread_cap=1, timer=TimerSettings(min_run_time=0.001)))
     assert result.status == "ok", result.error
     assert result.details["n_heads"] == 2 and "[heads=2]" in two["transformer@torch"].label()
 

@@ -87,7 +87,7 @@ def test_side_by_side_workers_chosen_by_rnnbench_give_no_sharing_warning(capsys)
 
     config = CaseConfig(model="lstm@torch", task="copy", task_options=(), seq_len=4, batch_size=2, hidden=4,
                         layers=1, device="cpu", dtype="float32", seed=0, steps=1, lr=1e-3)
-    job = CaseJob(config, RunSettings(threads=1), ())
+    job = CaseJob(config, RunSettings(thread_cap=1), ())
     ProcessExecutor(ExecutorOptions(workers=2, warn_sharing=False))._warn_about_sharing(job)
     assert "--workers" not in capsys.readouterr().err
     ProcessExecutor(ExecutorOptions(workers=2))._warn_about_sharing(job)  # the user's --workers 2: warned

@@ -95,7 +95,7 @@ def test_workers_import_plugins_the_parent_found_through_sys_path(tmp_path, monk
     registry = load_registry(["only_in_parent_path"])
     cases = expand(RunRequest(models=["pathonly@test"], hidden=[8], batch_size=[4], seq_len=[3], steps=[4]),
                    registry).cases
-    settings = RunSettings(scenarios=("forward",), threads=1, timer=TimerSettings(min_run_time=0.01))
+    settings = RunSettings(scenarios=("forward",), thread_cap=1, timer=TimerSettings(min_run_time=0.01))
     outcome = run_sweep(cases, registry, settings, executor="process", out_dir=tmp_path / "out",
                         executor_options=ExecutorOptions(timeout=120))
     [result] = outcome.results

@@ -23,7 +23,7 @@ def test_a_resume_that_changes_threads_is_refused(cli, tmp_path):
     proc = cli("run", "--out", tmp_path, "--resume", run_id, "--threads", "1", "--seeds", "0,1", "--no-progress")
     assert proc.returncode == 2, proc.stderr
     line = one_line_error(proc)
-    assert "threads" in line and "2" in line and "1" in line and "--allow-changed-settings" in line, line
+    assert "thread_cap=2 to 1" in line and "--allow-changed-settings" in line, line
     _, _, after = runs_of(tmp_path)
     assert len(after) == len(before)  # nothing ran
 
@@ -47,6 +47,6 @@ def test_allowed_changes_are_recorded_and_reported(cli, tmp_path):
     assert proc.returncode == 0, proc.stderr
     _, run, results = runs_of(tmp_path)
     assert sorted(r.worker["threads"] for r in results) == [1, 2]  # each row says how it was measured
-    assert "threads varied" in proc.stderr + proc.stdout  # the terminal says so
+    assert "thread_cap varied" in proc.stderr + proc.stdout  # the terminal says so
     report = (tmp_path / run_id / "report.md").read_text(encoding="utf-8")
-    assert "threads varied" in report
+    assert "thread_cap varied" in report

@@ -34,7 +34,7 @@ def stored(tmp_path):
     result = CaseResult(config=config, metrics=[
         Metric("forward", "latency_s", 2.5, "s", "median of 4 samples (3 call(s) each)", list(SAMPLES), 3)])
     run = RunInfo(run_id="r1", folder=tmp_path / "r1", env={"threads": 1, "cpu": "test CPU", "git_commit": "abc"},
-                  settings={"run": RunSettings(threads=1).to_dict()}, created_at=1.0)
+                  settings={"run": RunSettings(thread_cap=1).to_dict()}, created_at=1.0)
     with ResultsStore(tmp_path / DEFAULT_DB_NAME) as store:
         store.create_run(run)
         store.add_result(run.run_id, result)

@@ -68,7 +68,7 @@ def test_a_stopped_study_run_continued_with_other_threads_is_refused(capsys, ran
     code, line = error_of(capsys, "study", "run", "plugin-sweep", *P, "--out", out, "--threads", "2")
     assert code == 2, line
     assert "study 'plugin-sweep', sweep 'one' continues run" in line, line
-    assert "this would change threads=1 to 2" in line and "--fresh" in line, line
+    assert "this would change thread_cap=1 to 2" in line and "--fresh" in line, line
 
 
 def test_a_second_study_run_of_one_study_is_refused_while_the_first_holds_it(capsys, tmp_path):

@@ -180,8 +180,8 @@ def test_a_real_case_on_a_free_machine_probes_its_forward_and_trains_as_without_
     registry = runner.registry_for(())
     monkeypatch.setattr(runner, "case_threads", lambda cap, automatic: CaseThreads(
         cap=2, automatic=True, chosen=2, reason="2 of 2 thread(s), one per free CPU"))
-    probed = runner.run_case(config, registry, RunSettings(threads=2, auto_threads=True, scenarios=("train",)))
-    given = runner.run_case(config, registry, RunSettings(threads=probed.worker["threads"], auto_threads=False,
+    probed = runner.run_case(config, registry, RunSettings(thread_cap=2, auto_threads=True, scenarios=("train",)))
+    given = runner.run_case(config, registry, RunSettings(thread_cap=probed.worker["threads"], auto_threads=False,
                                                           scenarios=("train",)))
     assert probed.status == "ok", probed.error
     record = CaseThreads.from_facts(probed.worker["thread_record"])  # what the case ran with, as stored

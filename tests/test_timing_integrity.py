@@ -88,7 +88,7 @@ def test_a_store_written_before_threads_were_recorded_still_reads(tmp_path):
     with ResultsStore(out / "rnnbench.db") as store:
         for run_id, env, created in (("old-given", given, 1.0), ("old-auto", automatic, 2.0)):
             store.create_run(RunInfo(run_id=run_id, folder=out / run_id, env={**env, "cpu": "c", "host": "h"},
-                                     settings={"run": RunSettings(threads=env["threads"]).to_dict()},
+                                     settings={"run": RunSettings(thread_cap=env["threads"]).to_dict()},
                                      created_at=created))
             config = CaseConfig(model="gru@torch", task="copy", task_options=(), seq_len=3, batch_size=4, hidden=8,
                                 layers=1, device="cpu", dtype="float32", seed=0, steps=2, lr=0.003)

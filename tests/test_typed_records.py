@@ -70,7 +70,7 @@ def test_the_readers_see_what_the_runner_wrote(registry, tmp_path):
     from rnnbench.render.measurements import gradient_table, length_table
 
     config = case(task_options=(("alphabet_size", 8), ("num_symbols", 4)), seq_len=4, steps=4)
-    settings = RunSettings(scenarios=("train", "forward", "gradients"), threads=1, eval_batches=1,
+    settings = RunSettings(scenarios=("train", "forward", "gradients"), thread_cap=1, eval_batches=1,
                            train_warmup_steps=1, eval_seq_lens=(4, 6))
     with ResultsStore(tmp_path / "rnnbench.db") as store:  # as stored and read back
         store.create_run(RunInfo("r", tmp_path, {}))

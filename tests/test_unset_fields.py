@@ -73,7 +73,8 @@ CREATE TABLE series (run_id TEXT NOT NULL, case_id TEXT NOT NULL, scenario TEXT 
 #: details and worker facts as rnnbench wrote them at schema 2
 DETAILS_2 = {"family": "recurrent", "total_seq_len": 26, "primary_metric": "accuracy", "higher_is_better": True,
              "primary_metric_bounded": True, "baseline_kind": "chance"}
-WORKER_2 = {"host": "h", "pid": 7, "cpu": "some cpu", "threads": 2}
+WORKER_2 = {"host": "h", "pid": 7, "cpu": "some cpu", "threads": 2,
+            "settings": {"scenarios": ["train"], "threads": 2, "auto_threads": False}}
 
 
 def a_schema_2_database(path) -> dict[str, str]:
@@ -132,6 +133,22 @@ def test_a_writer_migrates_a_schema_2_database_to_one_convention(tmp_path, capsy
     with ResultsStore.reader(db) as store:
         [result] = [r for r in store.results("old") if r.case_id == ids["time"]]
     assert result.ran_on.threads == 2 and result.scoring.primary_metric == "accuracy"
+    # the run's settings and each row's copy name the cap thread_cap, as the code now writes them
+    with sqlite3.connect(db) as conn:
+        [settings] = [json.loads(text) for (text,) in conn.execute("SELECT settings_json FROM runs")]
+        workers = [json.loads(text) for (text,) in conn.execute("SELECT worker_json FROM cases")]
+    assert settings["run"] == {"scenarios": ["train"], "thread_cap": 2}
+    assert all(w["settings"] == {"scenarios": ["train"], "thread_cap": 2, "auto_threads": False} and w["threads"] == 2
+               for w in workers)
+    with ResultsStore.reader(db) as store:
+        assert store.run_info("old").run_settings.thread_cap == 2
+
+
+def test_settings_stored_before_the_cap_had_its_name_read_as_the_cap():
+    from rnnbench.records import RunSettings
+
+    assert RunSettings.from_dict({"scenarios": ["train"], "threads": 3}).thread_cap == 3
+    assert RunSettings.from_dict({"threads": 3, "thread_cap": 1}).thread_cap == 1  # the new name wins
 
 
 def test_a_time_budget_run_stores_no_step_count_and_trains(tmp_path, capsys):

@@ -14,7 +14,7 @@ from typing import Any
 
 from rnnbench.execution.load import LoadDuring
 from rnnbench.execution.timing_check import TimingCheck
-from rnnbench.records import CaseResult, RunInfo
+from rnnbench.records import CaseResult, RunInfo, upgrade_thread_cap
 
 
 def _label(result: CaseResult) -> str:
@@ -90,7 +90,7 @@ def load_notes(results: list[CaseResult], run: RunInfo) -> list[str]:
 
 def varied_settings(results: list[CaseResult]) -> dict[str, Counter]:
     """Measurement settings that differ between the rows of one run: ``{setting: Counter(value)}``."""
-    per_row = [_flat(r.ran_on.settings or {}) for r in results]
+    per_row = [_flat(upgrade_thread_cap(r.ran_on.settings or {})) for r in results]  # rows of a schema-2 store read as stored
     per_row = [row for row in per_row if row]
     keys = sorted({k for row in per_row for k in row})
     varied = {}

@@ -132,8 +132,8 @@ def run_case(config: CaseConfig, registry: Registry, settings: RunSettings,
     """
     # chosen here, in the process that runs the case: one per free CPU now; once the model is built,
     # _settle_threads keeps more than one only where they speed up its forward (rnnbench.execution.thread_policy)
-    # settings.threads is the run's cap; the case's own count is a record of what it ran with
-    threads = case_threads(settings.threads, settings.auto_threads)
+    # settings.thread_cap is the run's cap; the case's own count is a record of what it ran with
+    threads = case_threads(settings.thread_cap, settings.auto_threads)
     result = CaseResult(config=config, started_at=time.time(), worker=worker_facts(threads.chosen))
     # every row says how it was measured: a resume allowed to change settings mixes them in a run
     WorkerRecord(settings=settings.to_dict()).store(result.worker)

@@ -134,12 +134,12 @@ def _new_run(registry: Registry, settings: RunSettings, executor: str, out_dir: 
              request: dict[str, Any] | None, settings_extra: dict[str, Any] | None,
              environment: dict[str, Any] | None) -> tuple[RunInfo, list[str]]:
     """The record of a new run (not yet stored) and what its environment hooks reported."""
-    env = collect_environment(settings.threads)
+    env = collect_environment(settings.thread_cap)
     env["plugins"] = registry.plugin_versions()  # which distribution and version ran each plugin
     env.update(environment or {})
     errors = registry.notify("rnnbench_environment", env=env)
     env = _json_safe_environment(env, errors)
-    calibration.record(env, "start", settings.threads)  # how fast the machine is, before the first case
+    calibration.record(env, "start", settings.thread_cap)  # how fast the machine is, before the first case
     run = RunInfo(run_id=new_run_id(), folder=out_dir, env=env, command=command,
                   settings=_settings_dict(settings, executor), created_at=time.time())
     if request is not None:

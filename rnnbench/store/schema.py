@@ -13,12 +13,13 @@ import re
 import sqlite3
 
 from rnnbench.errors import RnnbenchError
-from rnnbench.records import upgrade_unset_fields
+from rnnbench.records import upgrade_thread_cap, upgrade_unset_fields
 from rnnbench.store.connection import StoreBase
 from rnnbench.store.sqlite_errors import recovery_hint
 
 #: 2: metrics.calls_per_sample and the series table (the loss curve left the metrics)
-#: 3: a case config's steps is null under a budget and its lr null under --lr-grid (were 0; the case id is unchanged)
+#: 3: a case config's steps is null under a budget and its lr null under --lr-grid (were 0; the case id is unchanged);
+#: a run's settings name the thread cap ``thread_cap`` (was ``threads``, a name that also meant what a case ran with)
 SCHEMA_VERSION = 3
 APP_ID = "rnnbench"
 
@@ -182,7 +183,7 @@ class StoreSchema(StoreBase):
         """Bring a schema-1 or schema-2 database to schema 3 in place, in one transaction (nothing is lost)."""
         if version == 2:
             with self._transaction():
-                _migrate_unset_fields(self.conn)
+                _migrate_to_3(self.conn)
                 self.conn.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(SCHEMA_VERSION),))
             self.schema_version = SCHEMA_VERSION
             return
@@ -204,19 +205,33 @@ class StoreSchema(StoreBase):
                 self.conn.execute("UPDATE series SET x_json = ? WHERE run_id = ? AND case_id = ? AND scenario = ?"
                                   " AND name = 'loss_curve'", (x, run_id, case_id, scenario))
             self.conn.execute("DELETE FROM metrics WHERE name = 'loss_curve'")
-            _migrate_unset_fields(self.conn)
+            _migrate_to_3(self.conn)
             self.conn.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(SCHEMA_VERSION),))
         self.schema_version = SCHEMA_VERSION
 
 
-def _migrate_unset_fields(conn: sqlite3.Connection) -> None:
-    """Schema 3: a stored case config's ``steps`` 0 under a budget and ``lr`` 0 under --lr-grid become null
-    (rnnbench.records.upgrade_unset_fields), so that a database holds one convention. The case_id column
-    stays as it is: CaseConfig.case_id still hashes the old spelling."""
-    for rowid, text in conn.execute("SELECT rowid, config_json FROM cases").fetchall():
+def _migrate_to_3(conn: sqlite3.Connection) -> None:
+    """Schema 3, so that a database holds one convention: a stored case config's ``steps`` 0 under a budget and
+    ``lr`` 0 under --lr-grid become null (rnnbench.records.upgrade_unset_fields; the case_id column stays as it
+    is, CaseConfig.case_id still hashes the old spelling), and run settings' ``threads`` becomes ``thread_cap``
+    in the run's row and in each case's copy (rnnbench.records.upgrade_thread_cap)."""
+    _rewrite_json(conn, "cases", "config_json", upgrade_unset_fields)
+    _rewrite_json(conn, "runs", "settings_json", lambda stored: _in_key(stored, "run", upgrade_thread_cap))
+    _rewrite_json(conn, "cases", "worker_json", lambda stored: _in_key(stored, "settings", upgrade_thread_cap))
+
+
+def _in_key(stored: dict, key: str, upgrade) -> dict:
+    inner = stored.get(key)
+    return {**stored, key: upgrade(inner)} if isinstance(inner, dict) else stored
+
+
+def _rewrite_json(conn: sqlite3.Connection, table: str, column: str, upgrade) -> None:
+    """Each row's JSON object in ``table.column`` through ``upgrade``; a damaged value stays as it is (reading it
+    reports the damage)."""
+    for rowid, text in conn.execute(f"SELECT rowid, {column} FROM {table}").fetchall():
         try:
-            config = json.loads(text)
+            stored = json.loads(text)
         except (TypeError, ValueError):
-            continue  # a damaged row stays as it is: reading it reports the damage
-        if isinstance(config, dict) and (upgraded := upgrade_unset_fields(config)) != config:
-            conn.execute("UPDATE cases SET config_json = ? WHERE rowid = ?", (json.dumps(upgraded), rowid))
+            continue
+        if isinstance(stored, dict) and (upgraded := upgrade(stored)) != stored:
+            conn.execute(f"UPDATE {table} SET {column} = ? WHERE rowid = ?", (json.dumps(upgraded), rowid))

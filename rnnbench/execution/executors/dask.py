@@ -272,7 +272,7 @@ class DaskExecutor:
         self._check_plugins(list(queue), reports)
         resources = self._case_slots(workers)
         self._warn_versions(reports)
-        self._warn_oversubscription(workers, queue[0].settings.threads)
+        self._warn_oversubscription(workers, queue[0].settings.thread_cap)
 
         # Cases are handed out as workers free up, never queued on a worker: a worker holds
         # only the case it runs, so one that dies takes exactly that case with it (retried
@@ -356,7 +356,7 @@ class DaskExecutor:
 
 def _failed(job: CaseJob, status: str, message: str, worker: dict[str, Any] | None = None) -> CaseResult:
     return CaseResult(config=job.config, status=status, error=message, started_at=time.time(),
-                      worker={"threads": job.settings.threads, **(worker or {})})
+                      worker={"threads": job.settings.thread_cap, **(worker or {})})
 
 
 def make_executor(options: ExecutorOptions) -> DaskExecutor:

@@ -204,7 +204,7 @@ class ProcessExecutor:
             config=worker.job.config, status=status, error=message, started_at=worker.started_at,
             duration_s=worker.elapsed(),
             worker={"host": socket.gethostname(), "pid": worker.process.pid, "cpu": cpu_model(),
-                    "threads": worker.job.settings.threads},
+                    "threads": worker.job.settings.thread_cap},
         )
         stack = _read_stack(worker.stack_file)
         if stack:
@@ -282,7 +282,7 @@ class ProcessExecutor:
         if self.workers > 1 and self.options.warn_sharing and not self._warned:
             self._warned = True
             print(f"rnnbench: warning: --workers {self.workers} runs {self.workers} cases at once with"
-                  f" {job.settings.threads} thread(s) each on {cores} core(s): concurrent cases share the"
+                  f" {job.settings.thread_cap} thread(s) each on {cores} core(s): concurrent cases share the"
                   " cores and memory bandwidth, so their timings disturb each other; use --workers 1 for"
                   " timings you will compare", file=sys.stderr)
 
