@@ -118,11 +118,12 @@ def selective_inputs(B, T, E, N, dtype, seed=0):
 
 @pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
 @pytest.mark.parametrize("T", [1, 6, 19])
-def test_selective_scan_matches_the_reference_in_output_and_every_gradient(dtype, T):
-    inputs = selective_inputs(2, T, 3, 4, dtype)
+@pytest.mark.parametrize("channels", [3, 37])  # 37: blocks of the backward's CHANNEL_BLOCK and a partial one
+def test_selective_scan_matches_the_reference_in_output_and_every_gradient(dtype, T, channels):
+    inputs = selective_inputs(2, T, channels, 4, dtype)
     fused_out, fused_grads = gradients(fused_scans.selective_scan, leaves(*inputs))
     torch_out, torch_grads = gradients(selective_reference, leaves(*inputs))
-    assert fused_out.dtype == dtype and fused_out.shape == (2, T, 3)
+    assert fused_out.dtype == dtype and fused_out.shape == (2, T, channels)
     assert_relative(fused_out, torch_out, RTOL[dtype], "y")
     for name, got, want in zip(["delta", "u", "A", "B", "C", "D"], fused_grads, torch_grads):
         assert got.dtype == dtype
@@ -261,6 +262,34 @@ def test_fused_rms_norm_equals_nn_rms_norm_in_output_and_every_gradient(dtype, e
     out = low(x.bfloat16())
     out.float().sum().backward()
     assert out.dtype == torch.bfloat16 and low.weight.grad.dtype == torch.bfloat16
+
+
+def gated_gelu_reference(proj):
+    """recurrence.FeedForward's gated activation as torch runs it."""
+    gate, up = proj.chunk(2, dim=-1)
+    return F.gelu(gate) * up
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
+def test_gated_gelu_equals_torchs_gelu_times_up_in_output_and_gradient(dtype):
+    g = torch.Generator().manual_seed(0)
+    proj = torch.randn(3, 7, 2 * 37, generator=g, dtype=torch.float64) * 3
+    proj[0, 0, :5] = torch.tensor([-40.0, -6.0, 0.0, 6.0, 40.0], dtype=torch.float64)  # GELU's tails and 0
+    proj = proj.to(dtype)
+    fused_out, (fused_grad,) = gradients(fused_scans.gated_gelu, leaves(proj))
+    torch_out, (torch_grad,) = gradients(gated_gelu_reference, leaves(proj))
+    assert fused_out.dtype == dtype and fused_out.shape == (3, 7, 37)
+    assert_relative(fused_out, torch_out, RTOL[dtype], "GELU(gate) up")
+    assert_relative(fused_grad, torch_grad, RTOL[dtype], "dL/dproj")
+    assert torch.isfinite(fused_grad).all()
+
+
+def test_gated_gelu_passes_gradcheck_and_runs_in_bfloat16():
+    proj = torch.randn(4, 10, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
+    assert torch.autograd.gradcheck(fused_scans.gated_gelu, (proj.clone().requires_grad_(True),))
+    out, (grad,) = gradients(fused_scans.gated_gelu, leaves(proj.bfloat16()))
+    assert out.dtype == torch.bfloat16 and grad.dtype == torch.bfloat16
+    assert_relative(out, gated_gelu_reference(proj.bfloat16().double()), 2e-2, "bfloat16 output")
 
 
 # -- whole models ----------------------------------------------------------------------------

@@ -24,7 +24,7 @@ import logging
 import torch
 from torch import nn
 
-from rnnbench.plugins.torch.recurrence import LOW_PRECISION
+from rnnbench.plugins.torch.recurrence import LOW_PRECISION, FeedForward
 
 _NOT_LOADED = object()
 #: the compiled kernels, imported on first use: numba's import (about 0.4 s, and scipy with it) is then
@@ -108,25 +108,25 @@ class _SelectiveScan(torch.autograd.Function):
     @staticmethod
     def forward(ctx, delta, u, A, B, C, D):
         y = torch.empty_like(u)
-        _kernels().selective_scan_forward(_np(delta), _np(u), _np(A), _np(B), _np(C), _np(D),
-                                            _np(y))
-        ctx.save_for_backward(delta, u, A, B, C, D)
+        A_t = A.t().contiguous()  # [N, E]: the kernels' loops run over the channels
+        _kernels().selective_scan_forward(_np(delta), _np(u), _np(A_t), _np(B), _np(C), _np(D), _np(y))
+        ctx.save_for_backward(delta, u, A_t, B, C, D)
         return y
 
     @staticmethod
     def backward(ctx, grad_y):
-        delta, u, A, B, C, D = ctx.saved_tensors
+        delta, u, A_t, B, C, D = ctx.saved_tensors
         grad_y = grad_y.contiguous()
         grad_delta, grad_u = torch.empty_like(delta), torch.empty_like(u)
         # the sums over batch, time and channels accumulate in float64
-        grad_A = torch.zeros(A.shape, dtype=torch.float64)
+        grad_A_t = torch.zeros(A_t.shape, dtype=torch.float64)
         grad_B = torch.zeros(B.shape, dtype=torch.float64)
         grad_C = torch.zeros(C.shape, dtype=torch.float64)
         grad_D = torch.zeros(D.shape, dtype=torch.float64)
         _kernels().selective_scan_backward(
-            _np(delta), _np(u), _np(A), _np(B), _np(C), _np(D), _np(grad_y),
-            _np(grad_delta), _np(grad_u), _np(grad_A), _np(grad_B), _np(grad_C), _np(grad_D))
-        return (grad_delta, grad_u, grad_A.to(A.dtype), grad_B.to(B.dtype), grad_C.to(C.dtype),
+            _np(delta), _np(u), _np(A_t), _np(B), _np(C), _np(D), _np(grad_y),
+            _np(grad_delta), _np(grad_u), _np(grad_A_t), _np(grad_B), _np(grad_C), _np(grad_D))
+        return (grad_delta, grad_u, grad_A_t.t().to(A_t.dtype), grad_B.to(B.dtype), grad_C.to(C.dtype),
                 grad_D.to(D.dtype))
 
 
@@ -138,8 +138,6 @@ def selective_scan(delta: torch.Tensor, u: torch.Tensor, A: torch.Tensor, B: tor
     """
     dtype = u.dtype
     work = torch.float32 if dtype in LOW_PRECISION else dtype
-    # the kernel walks each channel along T with a stride of E: a transpose to [B, E, T] would cost
-    # more in copies (of the inputs, the output and two gradients) than the strided walk does
     delta, u, A, B, C, D = (x.to(work).contiguous() for x in (delta, u, A, B, C, D))
     return _SelectiveScan.apply(delta, u, A, B, C, D).to(dtype)
 
@@ -268,3 +266,41 @@ class FusedRMSNorm(nn.RMSNorm):
         rows = x.reshape(-1, x.shape[-1])
         rows_w, weight_w = _work(rows, self.weight)
         return _RMSNorm.apply(rows_w, weight_w, float(eps)).to(x.dtype).reshape(x.shape)
+
+
+class _GatedGelu(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, proj):
+        out = proj.new_empty(proj.shape[0], proj.shape[1] // 2)
+        _kernels().gated_gelu_forward(_np(proj), _np(out), proj.dtype == torch.float64)
+        ctx.save_for_backward(proj)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        (proj,) = ctx.saved_tensors
+        grad_proj = torch.empty_like(proj)
+        _kernels().gated_gelu_backward(_np(proj), _np(grad.contiguous()), _np(grad_proj), proj.dtype == torch.float64)
+        return grad_proj
+
+
+def gated_gelu(proj: torch.Tensor) -> torch.Tensor:
+    """``GELU(gate) ⊙ up`` of ``proj`` [..., 2W] = (gate, up), F.gelu's exact (erf) form, as one compiled pass
+    with its own backward. erf is libm's for float64; for float32 (and float16/bfloat16, computed in
+    float32) the vectorisable polynomial of torch's own float32 kernel, within 1.5e-7."""
+    rows = proj.reshape(-1, proj.shape[-1])
+    (rows_w,) = _work(rows)
+    return _GatedGelu.apply(rows_w).to(proj.dtype).reshape(*proj.shape[:-1], proj.shape[-1] // 2)
+
+
+class FusedGatedFeedForward(FeedForward):
+    """recurrence.FeedForward, gated (same parameters), whose ``GELU(gate) ⊙ up`` is :func:`gated_gelu` on a
+    CPU with numba; elsewhere FeedForward's own forward."""
+
+    def __init__(self, d: int, ratio: int, gated: bool = True):
+        super().__init__(d, ratio, gated=True)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.device.type != "cpu" or not fused_available():
+            return super().forward(x)
+        return self.down(gated_gelu(self.up(x)))

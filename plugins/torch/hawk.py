@@ -43,11 +43,11 @@ from torch import nn
 
 from rnnbench.model_api import ModelConfig
 from rnnbench.plugins.torch.fused_scans import (
-    KERNEL_HELP, KERNELS, FusedRMSNorm, fused_causal_conv, resolve_kernel, rg_lru,
+    KERNEL_HELP, KERNELS, FusedGatedFeedForward, FusedRMSNorm, fused_causal_conv, resolve_kernel, rg_lru,
 )
 from rnnbench.plugins.torch.recurrence import (
-    SEQUENTIAL_SCAN_FLOPS, MixerStack, causal_conv, causal_conv_step, check_choice, check_positive, chunked_scan,
-    chunked_scan_flops, empty_window, sequential_scan,
+    SEQUENTIAL_SCAN_FLOPS, FeedForward, MixerStack, causal_conv, causal_conv_step, check_choice, check_positive,
+    chunked_scan, chunked_scan_flops, empty_window, sequential_scan,
 )
 from rnnbench.torch_model import TorchModel
 
@@ -190,9 +190,10 @@ def reference_mlp_init_(stack: MixerStack, cfg: HawkConfig) -> None:
 
 
 def build_stack(cfg: HawkConfig) -> MixerStack:
-    norm = FusedRMSNorm if cfg.kernel == "fused" else nn.RMSNorm  # the same norm, one compiled pass
+    fused = cfg.kernel == "fused"  # the same norm and MLP, their elementwise work in compiled passes
     stack = MixerStack([RecurrentBlock(cfg) for _ in range(cfg.n_layers)], cfg.d_model, MLP_RATIO,
-                       gated_mlp=True, norm=norm)
+                       gated_mlp=True, norm=FusedRMSNorm if fused else nn.RMSNorm,
+                       feedforward=FusedGatedFeedForward if fused else FeedForward)
     reference_mlp_init_(stack, cfg)
     return stack
 

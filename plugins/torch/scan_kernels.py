@@ -1,15 +1,18 @@
 """Compiled CPU loops of the linear recurrences (numba), on numpy arrays; autograd lives in fused_scans.py.
 
 Two scans, each a forward and its own backward (and, further down, the same scans with their
-gates fused in, the depthwise causal convolution and RMSNorm):
+gates fused in, the depthwise causal convolution, RMSNorm and the gated MLP's GELU(gate) ⊙ up):
 
 * the diagonal recurrence ``h_t = a_t ⊙ h_{t-1} + b_t`` over ``[B, T, D]`` (minGRU, minLSTM,
   Hawk's RG-LRU). Its backward is the reverse scan ``g_t = ∂L/∂h_t + a_{t+1} ⊙ g_{t+1}``,
   ``∂L/∂b_t = g_t``, ``∂L/∂a_t = g_t ⊙ h_{t-1}``, ``∂L/∂h_0 = a_1 ⊙ g_1``.
-* Mamba's selective scan with its readout and skip, per channel e of ``[B, E, T]`` inputs:
-  ``h_t = exp(Δ_t A_e) ⊙ h_{t-1} + Δ_t u_t B_t`` (h ∈ R^N), ``y_t = h_tᵀ C_t + D_e u_t``.
-  The backward recomputes one channel's T states at a time into a scratch of ``[T, N]``
-  (as mamba_ssm's CUDA kernel recomputes them): nothing of size ``[B, T, E, N]`` is kept.
+* Mamba's selective scan with its readout and skip over ``[B, T, E]`` inputs, per channel e:
+  ``h_t = exp(Δ_t A_e) ⊙ h_{t-1} + Δ_t u_t B_t`` (h ∈ R^N), ``y_t = h_tᵀ C_t + D_e u_t``. The loops
+  run over the channels innermost (A transposed to [N, E]), on contiguous rows, so that they
+  vectorise without reassociation and no sum over N needs a horizontal add. The backward
+  recomputes the states and decays of CHANNEL_BLOCK channels at a time into a scratch of
+  ``[T, N, CHANNEL_BLOCK]`` (as mamba_ssm's CUDA kernel recomputes them): nothing of size
+  ``[B, T, E, N]`` is kept.
 
 The exponential of Mamba's decays is :func:`exp_`, a polynomial that the compiler can
 vectorise (libm's exp is one call per element, about 5x slower here, and most of the scan's
@@ -23,6 +26,8 @@ process pays the compilation once per machine, not once per run.
 """
 
 from __future__ import annotations
+
+import math
 
 import numba
 import numpy as np
@@ -114,101 +119,150 @@ def diagonal_scan_backward(a, h0, states, grad, grad_a, grad_b, grad_h0):
             grad_h0[i, d] = acc[d]
 
 
-@numba.njit(cache=True)
-def selective_scan_forward(delta, u, A, Bm, Cm, D, y):
-    """delta, u, y [B, T, E]; A [E, N]; Bm, Cm [B, T, N]; D [E]: Mamba's scan, its readout and skip."""
+#: channels per block of the selective scan's backward, whose scratch of one block's states and decays,
+#: [T, N, CHANNEL_BLOCK] each, then stays within a core's L2 cache up to T = 1024 (N = 16, float32)
+CHANNEL_BLOCK = 16
+
+
+@numba.njit(cache=True, error_model="numpy")
+def selective_scan_forward(delta, u, A_t, Bm, Cm, D, y):
+    """delta, u, y [B, T, E]; A_t [E, N] transposed, [N, E]; Bm, Cm [B, T, N]; D [E]: Mamba's scan, its
+    readout and skip. Position by position over all E channels at once (h [N, E] in float64): the loops
+    over the channels are innermost and contiguous, so the compiler vectorises them, exp included."""
     batch, length, channels = u.shape
-    h = np.zeros_like(A[0])
-    decays = np.empty((length, A.shape[1]), dtype=A.dtype)   # exp(Δ_t A_e) of one channel
+    n_state = A_t.shape[0]
+    h = np.empty((n_state, channels))
+    decays = np.empty((n_state, channels))  # exp(Δ_t A) of one position
+    acc = np.empty(channels)
     for i in range(batch):
-        for e in range(channels):
-            _decays(delta[i, :, e], A[e], decays)
-            _scan_channel(decays, delta[i, :, e], u[i, :, e], Bm[i], Cm[i], D[e], h, y[i, :, e])
+        h[:] = 0.0
+        for t in range(length):
+            _position_decays(delta[i, t], A_t, decays)
+            _skip_row(u[i, t], D, acc)
+            for n in range(n_state):
+                _forward_row(decays[n], delta[i, t], u[i, t], Bm[i, t, n], Cm[i, t, n], h[n], acc)
+            for e in range(channels):
+                y[i, t, e] = acc[e]
 
 
-@numba.njit(cache=True, fastmath=FAST)
-def _scan_channel(decays, delta, u, Bm, Cm, D, h, y):
-    """One channel's h_t = decays_t ⊙ h_{t-1} + Δ_t u_t B_t from zero and y_t = h_t C_t + D u_t.
+@numba.njit(cache=True, inline="always", error_model="numpy")
+def _position_decays(delta, A_t, out):
+    """out[n, e] = exp(delta[e] · A_t[n, e]); compiled without fastmath: reassociation would undo exp_'s
+    rounding by ROUND."""
+    for n in range(out.shape[0]):
+        _exp_row(delta, A_t[n], out[n])
 
-    Compiled apart from :func:`_decays`: reassociation would undo exp_'s rounding by ROUND.
+
+@numba.njit(cache=True, inline="always", error_model="numpy")
+def _exp_row(delta, A, out):
+    for e in range(out.shape[0]):
+        out[e] = exp_(delta[e] * A[e])
+
+
+@numba.njit(cache=True, inline="always", error_model="numpy")
+def _skip_row(u, D, acc):
+    for e in range(acc.shape[0]):
+        acc[e] = D[e] * u[e]
+
+
+@numba.njit(cache=True, inline="always", error_model="numpy")
+def _forward_row(decays, delta, u, b, c, h, acc):
+    """One state index n over the channels: h = decay h + Δ u b, and y += h c."""
+    for e in range(h.shape[0]):
+        h[e] = decays[e] * h[e] + delta[e] * u[e] * b
+        acc[e] += h[e] * c
+
+
+@numba.njit(cache=True, error_model="numpy")
+def selective_scan_backward(delta, u, A_t, Bm, Cm, D, grad_y, grad_delta, grad_u, grad_A_t, grad_B, grad_C,
+                            grad_D):
+    """The backward of :func:`selective_scan_forward`, by blocks of CHANNEL_BLOCK channels: a block's
+    states and decays for all T recomputed into a scratch of [T, N, block] (as mamba_ssm's CUDA kernel
+    recomputes them: nothing of size [B, T, E, N] is kept), then its reverse scan.
+
+    grad_delta, grad_u [B, T, E] are written; grad_A_t [N, E], grad_B, grad_C [B, T, N] and grad_D [E]
+    are accumulated into (the caller passes zeros, in float64).
     """
-    h[:] = 0
-    for t in range(u.shape[0]):
-        dtu = delta[t] * u[t]
-        acc = 0.0
-        for n in range(h.shape[0]):
-            h[n] = decays[t, n] * h[n] + dtu * Bm[t, n]
-            acc += h[n] * Cm[t, n]
-        y[t] = acc + D * u[t]
+    batch, length, channels = u.shape
+    n_state = A_t.shape[0]
+    width = min(CHANNEL_BLOCK, channels)
+    states = np.empty((length, n_state, width), dtype=A_t.dtype)  # h_t of one block
+    decays = np.empty((length, n_state, width), dtype=A_t.dtype)  # exp(Δ_t A)
+    h = np.empty((n_state, width))
+    g = np.empty((n_state, width))  # ∂L/∂h_t through later positions
+    sums = np.empty((2, width))     # ∂L/∂Δ_t and ∂L/∂u_t of one position
+    zero = np.zeros(width, dtype=A_t.dtype)  # h_0
+    for i in range(batch):
+        for e0 in range(0, channels, width):
+            e1 = min(e0 + width, channels)
+            _block_states(delta[i], u[i], A_t, Bm[i], e0, e1, h, states, decays)
+            _reverse_block(delta[i], u[i], A_t, Bm[i], Cm[i], D, grad_y[i], e0, e1, states, decays, g, sums,
+                           zero, grad_delta[i], grad_u[i], grad_A_t, grad_B[i], grad_C[i], grad_D)
 
 
-@numba.njit(cache=True)
-def _decays(delta, A, out):
-    """out[t, n] = exp(delta[t] · A[n]): one channel's decays, a loop the compiler can vectorise."""
+@numba.njit(cache=True, error_model="numpy")
+def _block_states(delta, u, A_t, Bm, e0, e1, h, states, decays):
+    """states[t], decays[t] [N, e1 - e0] of channels e0..e1 of one sequence, from h_0 = 0."""
+    w = e1 - e0
+    h[:] = 0.0
     for t in range(delta.shape[0]):
-        for n in range(A.shape[0]):
-            out[t, n] = exp_(delta[t] * A[n])
+        for n in range(A_t.shape[0]):
+            _exp_row(delta[t, e0:e1], A_t[n, e0:e1], decays[t, n, :w])
+            _state_row(decays[t, n, :w], delta[t, e0:e1], u[t, e0:e1], Bm[t, n], h[n, :w], states[t, n, :w])
 
 
-@numba.njit(cache=True)
-def selective_scan_backward(delta, u, A, Bm, Cm, D, grad_y, grad_delta, grad_u, grad_A, grad_B, grad_C, grad_D):
-    """The backward of :func:`selective_scan_forward`, states recomputed one channel at a time.
-
-    grad_delta, grad_u [B, T, E] are written; grad_A [E, N], grad_B, grad_C [B, T, N] and
-    grad_D [E] are accumulated into (the caller passes zeros, in float64).
-    """
-    batch, length, channels = u.shape
-    n_state = A.shape[1]
-    states = np.empty((length, n_state), dtype=A.dtype)   # h_t of one channel
-    decays = np.empty((length, n_state), dtype=A.dtype)   # exp(Δ_t A_e)
-    g = np.zeros_like(A[0])                                # ∂L/∂h_t through later positions
-    h = np.zeros_like(A[0])
-    for i in range(batch):
-        for e in range(channels):
-            _decays(delta[i, :, e], A[e], decays)
-            _states_channel(decays, delta[i, :, e], u[i, :, e], Bm[i], h, states)
-            grad_D[e] += _reverse_channel(decays, states, delta[i, :, e], u[i, :, e], A[e], Bm[i], Cm[i], D[e],
-                                          grad_y[i, :, e], g, grad_delta[i, :, e], grad_u[i, :, e], grad_A[e],
-                                          grad_B[i], grad_C[i])
+@numba.njit(cache=True, inline="always", error_model="numpy")
+def _state_row(decays, delta, u, b, h, states):
+    for e in range(h.shape[0]):
+        h[e] = decays[e] * h[e] + delta[e] * u[e] * b
+        states[e] = h[e]
 
 
-@numba.njit(cache=True, fastmath=FAST)
-def _states_channel(decays, delta, u, Bm, h, states):
-    """states[t] = h_t of one channel, recomputed from zero."""
-    h[:] = 0
-    for t in range(u.shape[0]):
-        dtu = delta[t] * u[t]
-        for n in range(h.shape[0]):
-            h[n] = decays[t, n] * h[n] + dtu * Bm[t, n]
-            states[t, n] = h[n]
+@numba.njit(cache=True, fastmath=FAST, error_model="numpy")
+def _reverse_block(delta, u, A_t, Bm, Cm, D, grad_y, e0, e1, states, decays, g, sums, zero, grad_delta, grad_u,
+                   grad_A_t, grad_B, grad_C, grad_D):
+    """The reverse scan of channels e0..e1 of one sequence (fastmath: the sums over channels vectorise;
+    no exp here)."""
+    w = e1 - e0
+    g[:] = 0.0
+    d_delta, d_u = sums[0, :w], sums[1, :w]
+    for t in range(delta.shape[0] - 1, -1, -1):
+        _skip_grad_row(grad_y[t, e0:e1], u[t, e0:e1], D[e0:e1], d_delta, d_u, grad_D[e0:e1])
+        for n in range(A_t.shape[0]):
+            previous = states[t - 1, n, :w] if t > 0 else zero[:w]
+            gb, gc = _reverse_row(grad_y[t, e0:e1], delta[t, e0:e1], u[t, e0:e1], A_t[n, e0:e1], Bm[t, n],
+                                  Cm[t, n], states[t, n, :w], previous, decays[t, n, :w], g[n, :w], d_delta,
+                                  d_u, grad_A_t[n, e0:e1])
+            grad_B[t, n] += gb
+            grad_C[t, n] += gc
+        for e in range(w):
+            grad_delta[t, e0 + e] = d_delta[e]
+            grad_u[t, e0 + e] = d_u[e]
 
 
-@numba.njit(cache=True, fastmath=FAST)
-def _reverse_channel(decays, states, delta, u, A, Bm, Cm, D, grad_y, g, grad_delta, grad_u, grad_A, grad_B,
-                     grad_C):
-    """One channel's reverse scan; returns its share of ∂L/∂D."""
-    g[:] = 0
-    grad_d = 0.0
-    for t in range(u.shape[0] - 1, -1, -1):
-        gy = grad_y[t]
-        dt = delta[t]
-        ut = u[t]
-        d_delta = 0.0
-        d_u = gy * D
-        grad_d += gy * ut
-        for n in range(g.shape[0]):
-            grad_C[t, n] += gy * states[t, n]
-            gh = g[n] + gy * Cm[t, n]          # total ∂L/∂h_t
-            previous = states[t - 1, n] if t > 0 else 0.0
-            d_decay = gh * previous * decays[t, n]  # ∂L/∂(Δ_t A_e)
-            d_delta += d_decay * A[n] + gh * ut * Bm[t, n]
-            grad_A[n] += d_decay * dt
-            d_u += gh * dt * Bm[t, n]
-            grad_B[t, n] += gh * dt * ut
-            g[n] = gh * decays[t, n]
-        grad_delta[t] = d_delta
-        grad_u[t] = d_u
-    return grad_d
+@numba.njit(cache=True, inline="always", fastmath=FAST, error_model="numpy")
+def _skip_grad_row(gy, u, D, d_delta, d_u, grad_D):
+    for e in range(gy.shape[0]):
+        d_delta[e] = 0.0
+        d_u[e] = gy[e] * D[e]
+        grad_D[e] += gy[e] * u[e]
+
+
+@numba.njit(cache=True, inline="always", fastmath=FAST, error_model="numpy")
+def _reverse_row(gy, delta, u, A, b, c, states, previous, decays, g, d_delta, d_u, grad_A):
+    """One state index n over the block's channels; returns its shares of ∂L/∂B_t[n] and ∂L/∂C_t[n]."""
+    gb = 0.0
+    gc = 0.0
+    for e in range(g.shape[0]):
+        gc += gy[e] * states[e]
+        gh = g[e] + gy[e] * c                  # total ∂L/∂h_t
+        d_decay = gh * previous[e] * decays[e]  # ∂L/∂(Δ_t A)
+        d_delta[e] += d_decay * A[e] + gh * u[e] * b
+        grad_A[e] += d_decay * delta[e]
+        d_u[e] += gh * delta[e] * b
+        gb += gh * delta[e] * u[e]
+        g[e] = gh * decays[e]
+    return gb, gc
 
 
 # --- gated scans: the gates' elementwise chain fused with the diagonal scan ---------------------------
@@ -513,3 +567,71 @@ def _rms_back_row(x, weight, inv, grad, grad_x, grad_weight):
     for d in range(width):
         grad_x[d] = grad[d] * 1.0 * weight[d] * inv - x[d] * correction
         grad_weight[d] += grad[d] * 1.0 * x[d] * inv
+
+
+# --- the gated MLP's activation ------------------------------------------------------------------------
+#
+# GELU(gate) ⊙ up from the up projection's output [R, 2W] (gate, up), and its backward into one
+# [R, 2W] gradient: torch runs it as GELU on a strided view, a product, and backward two products, GELU's
+# backward and the cat of the two halves, each a fresh [R, W] or [R, 2W] tensor.
+
+SQRT1_2 = 0.7071067811865476
+INV_SQRT_2PI = 0.3989422804014327
+
+
+@numba.njit(cache=True, inline="always", error_model="numpy")
+def erf_float32_(x):
+    """erf to 1.5e-7 absolute (Abramowitz & Stegun 7.1.26, the polynomial of torch's float32 CPU erf), with
+    one division and exp_: vectorisable, for float32 storage (whose rounding is 6e-8 relative)."""
+    z = abs(x)
+    t = 1.0 / (1.0 + 0.3275911 * z)
+    poly = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))))
+    r = 1.0 - poly * exp_(-z * z)
+    return r if x >= 0 else -r
+
+
+@numba.njit(cache=True, inline="always", error_model="numpy")
+def gelu_(x, exact):
+    """GELU(x) = x Φ(x) (erf's exact form, F.gelu's default) and its slope Φ(x) + x φ(x); erf is libm's
+    when ``exact`` (float64 storage: one call per element, not vectorised), else :func:`erf_float32_`."""
+    cdf = 0.5 * (1.0 + (math.erf(x * SQRT1_2) if exact else erf_float32_(x * SQRT1_2)))
+    return x * cdf, cdf + x * (INV_SQRT_2PI * exp_(-0.5 * x * x))
+
+
+@numba.njit(cache=True, error_model="numpy")
+def gated_gelu_forward(proj, out, exact):
+    """proj [R, 2W] (gate, up), out [R, W]: out = GELU(gate) ⊙ up."""
+    width = out.shape[1]
+    for r in range(out.shape[0]):
+        if exact:
+            _gated_gelu_row(proj[r, :width], proj[r, width:], out[r], True)
+        else:
+            _gated_gelu_row(proj[r, :width], proj[r, width:], out[r], False)
+
+
+@numba.njit(cache=True, inline="always", error_model="numpy")
+def _gated_gelu_row(gate, up, out, exact):
+    for d in range(out.shape[0]):
+        value, _ = gelu_(gate[d] * 1.0, exact)
+        out[d] = value * up[d]
+
+
+@numba.njit(cache=True, error_model="numpy")
+def gated_gelu_backward(proj, grad, grad_proj, exact):
+    """grad_proj [R, 2W] = (∂L/∂gate, ∂L/∂up) from grad = ∂L/∂out [R, W]; GELU recomputed from proj."""
+    width = grad.shape[1]
+    for r in range(grad.shape[0]):
+        if exact:
+            _gated_gelu_back_row(proj[r, :width], proj[r, width:], grad[r], grad_proj[r, :width],
+                                 grad_proj[r, width:], True)
+        else:
+            _gated_gelu_back_row(proj[r, :width], proj[r, width:], grad[r], grad_proj[r, :width],
+                                 grad_proj[r, width:], False)
+
+
+@numba.njit(cache=True, inline="always", error_model="numpy")
+def _gated_gelu_back_row(gate, up, grad, grad_gate, grad_up, exact):
+    for d in range(grad.shape[0]):
+        value, slope = gelu_(gate[d] * 1.0, exact)
+        grad_gate[d] = grad[d] * up[d] * slope
+        grad_up[d] = grad[d] * value
