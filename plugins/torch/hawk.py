@@ -141,12 +141,12 @@ class RecurrentBlock(nn.Module):
         return torch.exp(log_a), scale * (i * u)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        g = F.gelu(self.gate(x))
         if self.cfg.kernel == "fused" and x.device.type == "cpu":
-            # the convolution, and the RG-LRU's gates, coefficients and scan, as two compiled passes
+            # the convolution, and the RG-LRU's gates, coefficients and scan with h ⊙ GELU(W_g x), as two
+            # compiled passes
             u = fused_causal_conv(self.inp(x), self.conv.weight, self.conv.bias)
-            h = rg_lru(self.gates(u), u, -C * F.softplus(-self.Lambda))
-            return self.out(h * g)
+            return self.out(rg_lru(self.gates(u), u, -C * F.softplus(-self.Lambda), self.gate(x)))
+        g = F.gelu(self.gate(x))
         u = causal_conv(self.inp(x), self.conv.weight, self.conv.bias)
         a, b = self._coefficients(u, sequence_start(u))
         if self.cfg.scan == "chunked":

@@ -144,9 +144,8 @@ class MambaMixer(nn.Module):
             u = fused_causal_conv(u, self.conv.weight, self.conv.bias, silu=True)
             N, R = self.cfg.d_state, self.cfg.dt_rank
             delta, B, C = self.x_proj(u).split([R, N, N], dim=-1)
-            delta = F.softplus(self.dt_proj(delta))
-            y = selective_scan(delta, u, -torch.exp(self.A_log), B, C, self.D)
-            return self.out_proj(y * F.silu(z))
+            # softplus(Δ), the scan, its readout and skip, and ⊙ SiLU(z) in one compiled pass
+            return self.out_proj(selective_scan(self.dt_proj(delta), u, -torch.exp(self.A_log), B, C, self.D, z))
         u = F.silu(causal_conv(u, self.conv.weight, self.conv.bias))
         delta, du, B, C = self._selection(u)
         # The [B, T, E, N] coefficients are formed one chunk (or one position) at a time and read

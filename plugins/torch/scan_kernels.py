@@ -125,10 +125,14 @@ CHANNEL_BLOCK = 16
 
 
 @numba.njit(cache=True, error_model="numpy")
-def selective_scan_forward(delta, u, A_t, Bm, Cm, D, y):
-    """delta, u, y [B, T, E]; A_t [E, N] transposed, [N, E]; Bm, Cm [B, T, N]; D [E]: Mamba's scan, its
-    readout and skip. Position by position over all E channels at once (h [N, E] in float64): the loops
-    over the channels are innermost and contiguous, so the compiler vectorises them, exp included."""
+def selective_scan_forward(dt_pre, u, A_t, Bm, Cm, D, z, delta, y, out):
+    """Mamba's step size, scan, readout, skip and output gate: dt_pre, u, z [B, T, E] (Δ's pre-activation,
+    the scan's input, the gate branch); A_t [E, N] transposed, [N, E]; Bm, Cm [B, T, N]; D [E]. Writes
+    delta = softplus(dt_pre), y (the readout with its skip) and out = y ⊙ SiLU(z), each [B, T, E].
+
+    Position by position over all E channels at once (h [N, E] in float64): the loops over the channels
+    are innermost and contiguous, so the compiler vectorises them, exp included.
+    """
     batch, length, channels = u.shape
     n_state = A_t.shape[0]
     h = np.empty((n_state, channels))
@@ -137,12 +141,63 @@ def selective_scan_forward(delta, u, A_t, Bm, Cm, D, y):
     for i in range(batch):
         h[:] = 0.0
         for t in range(length):
+            _softplus_row(dt_pre[i, t], delta[i, t])
             _position_decays(delta[i, t], A_t, decays)
             _skip_row(u[i, t], D, acc)
             for n in range(n_state):
                 _forward_row(decays[n], delta[i, t], u[i, t], Bm[i, t, n], Cm[i, t, n], h[n], acc)
-            for e in range(channels):
-                y[i, t, e] = acc[e]
+            _silu_gate_row(acc, z[i, t], y[i, t], out[i, t])
+
+
+@numba.njit(cache=True, inline="always", error_model="numpy")
+def log_(x):
+    """The natural log of x >= 1 (finite), to about 2 ulp, without a libm call: x = m·2^k with m in
+    [√½, √2) from the exponent bits, log m = 2 atanh(s), s = (m - 1)/(m + 1), |s| < 0.172, by its series to
+    s**23 (truncation below 1e-18)."""
+    bits = _float_to_bits(x)
+    k = ((bits >> 52) & 0x7FF) - 1023
+    m = _bits_to_float((bits & 0xFFFFFFFFFFFFF) | 0x3FF0000000000000)  # in [1, 2)
+    big = m > 1.4142135623730951
+    m = m * 0.5 if big else m
+    kf = k + 1.0 if big else k * 1.0
+    s = (m - 1.0) / (m + 1.0)
+    s2 = s * s
+    p = 1.0 / 23.0  # Horner's rule, written out so that the compiler vectorises it
+    p = p * s2 + 1.0 / 21.0
+    p = p * s2 + 1.0 / 19.0
+    p = p * s2 + 1.0 / 17.0
+    p = p * s2 + 1.0 / 15.0
+    p = p * s2 + 1.0 / 13.0
+    p = p * s2 + 1.0 / 11.0
+    p = p * s2 + 1.0 / 9.0
+    p = p * s2 + 1.0 / 7.0
+    p = p * s2 + 1.0 / 5.0
+    p = p * s2 + 1.0 / 3.0
+    p = p * s2 + 1.0
+    return kf * LN2_HI + (2.0 * s * p + kf * LN2_LO)
+
+
+@numba.njit(cache=True, inline="always", error_model="numpy")
+def softplus_(x):
+    """F.softplus (β = 1, threshold 20): x above 20, else log1p(e^x), and its slope σ(x); log1p(y) as
+    log(1 + y) corrected by the rounding of 1 + y."""
+    y = exp_(min(x, 20.0))
+    w = 1.0 + y
+    log1p = log_(w) - ((w - 1.0) - y) / w
+    return (x if x > 20.0 else log1p), (1.0 if x > 20.0 else y / w)
+
+
+@numba.njit(cache=True, inline="always", error_model="numpy")
+def _softplus_row(dt_pre, delta):
+    for e in range(delta.shape[0]):
+        delta[e], _ = softplus_(dt_pre[e] * 1.0)
+
+
+@numba.njit(cache=True, inline="always", error_model="numpy")
+def _silu_gate_row(acc, z, y, out):
+    for e in range(acc.shape[0]):
+        y[e] = acc[e]
+        out[e] = acc[e] * (z[e] * sigmoid_(z[e] * 1.0))
 
 
 @numba.njit(cache=True, inline="always", error_model="numpy")
@@ -174,14 +229,15 @@ def _forward_row(decays, delta, u, b, c, h, acc):
 
 
 @numba.njit(cache=True, error_model="numpy")
-def selective_scan_backward(delta, u, A_t, Bm, Cm, D, grad_y, grad_delta, grad_u, grad_A_t, grad_B, grad_C,
-                            grad_D):
-    """The backward of :func:`selective_scan_forward`, by blocks of CHANNEL_BLOCK channels: a block's
-    states and decays for all T recomputed into a scratch of [T, N, block] (as mamba_ssm's CUDA kernel
-    recomputes them: nothing of size [B, T, E, N] is kept), then its reverse scan.
+def selective_scan_backward(dt_pre, delta, u, A_t, Bm, Cm, D, z, y, grad, grad_dt_pre, grad_u, grad_A_t, grad_B,
+                            grad_C, grad_D, grad_z):
+    """The backward of :func:`selective_scan_forward` from grad = ∂L/∂out (delta and y its outputs), by
+    blocks of CHANNEL_BLOCK channels: a block's states and decays for all T recomputed into a scratch
+    of [T, N, block] (as mamba_ssm's CUDA kernel recomputes them: nothing of size [B, T, E, N] is kept),
+    then its reverse scan.
 
-    grad_delta, grad_u [B, T, E] are written; grad_A_t [N, E], grad_B, grad_C [B, T, N] and grad_D [E]
-    are accumulated into (the caller passes zeros, in float64).
+    grad_dt_pre, grad_u, grad_z [B, T, E] are written; grad_A_t [N, E], grad_B, grad_C [B, T, N] and
+    grad_D [E] are accumulated into (the caller passes zeros, in float64).
     """
     batch, length, channels = u.shape
     n_state = A_t.shape[0]
@@ -192,12 +248,33 @@ def selective_scan_backward(delta, u, A_t, Bm, Cm, D, grad_y, grad_delta, grad_u
     g = np.empty((n_state, width))  # ∂L/∂h_t through later positions
     sums = np.empty((2, width))     # ∂L/∂Δ_t and ∂L/∂u_t of one position
     zero = np.zeros(width, dtype=A_t.dtype)  # h_0
+    grad_y = np.empty((length, channels))   # ∂L/∂y of one sequence
+    grad_delta = np.empty((length, channels))  # ∂L/∂Δ of one sequence
     for i in range(batch):
+        for t in range(length):
+            _silu_gate_back_row(z[i, t], y[i, t], grad[i, t], grad_y[t], grad_z[i, t])
         for e0 in range(0, channels, width):
             e1 = min(e0 + width, channels)
             _block_states(delta[i], u[i], A_t, Bm[i], e0, e1, h, states, decays)
-            _reverse_block(delta[i], u[i], A_t, Bm[i], Cm[i], D, grad_y[i], e0, e1, states, decays, g, sums,
-                           zero, grad_delta[i], grad_u[i], grad_A_t, grad_B[i], grad_C[i], grad_D)
+            _reverse_block(delta[i], u[i], A_t, Bm[i], Cm[i], D, grad_y, e0, e1, states, decays, g, sums,
+                           zero, grad_delta, grad_u[i], grad_A_t, grad_B[i], grad_C[i], grad_D)
+        for t in range(length):
+            _softplus_back_row(dt_pre[i, t], grad_delta[t], grad_dt_pre[i, t])
+
+
+@numba.njit(cache=True, inline="always", error_model="numpy")
+def _silu_gate_back_row(z, y, grad, grad_y, grad_z):
+    for e in range(grad.shape[0]):
+        s = sigmoid_(z[e] * 1.0)
+        grad_y[e] = grad[e] * (z[e] * s)
+        grad_z[e] = grad[e] * y[e] * (s * (1.0 + z[e] * (1.0 - s)))
+
+
+@numba.njit(cache=True, inline="always", error_model="numpy")
+def _softplus_back_row(dt_pre, grad_delta, grad_dt_pre):
+    for e in range(grad_delta.shape[0]):
+        _, slope = softplus_(dt_pre[e] * 1.0)
+        grad_dt_pre[e] = grad_delta[e] * slope
 
 
 @numba.njit(cache=True, error_model="numpy")
@@ -395,6 +472,29 @@ def _min_gru_back_row(k_z, k_h, previous, grad, acc, grad_z, grad_h):
         acc[d] = g * (1.0 - z)
 
 
+SQRT1_2 = 0.7071067811865476
+INV_SQRT_2PI = 0.3989422804014327
+
+
+@numba.njit(cache=True, inline="always", error_model="numpy")
+def erf_float32_(x):
+    """erf to 1.5e-7 absolute (Abramowitz & Stegun 7.1.26, the polynomial of torch's float32 CPU erf), with
+    one division and exp_: vectorisable, for float32 storage (whose rounding is 6e-8 relative)."""
+    z = abs(x)
+    t = 1.0 / (1.0 + 0.3275911 * z)
+    poly = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))))
+    r = 1.0 - poly * exp_(-z * z)
+    return r if x >= 0 else -r
+
+
+@numba.njit(cache=True, inline="always", error_model="numpy")
+def gelu_(x, exact):
+    """GELU(x) = x Φ(x) (erf's exact form, F.gelu's default) and its slope Φ(x) + x φ(x); erf is libm's
+    when ``exact`` (float64 storage: one call per element, not vectorised), else :func:`erf_float32_`."""
+    cdf = 0.5 * (1.0 + (math.erf(x * SQRT1_2) if exact else erf_float32_(x * SQRT1_2)))
+    return x * cdf, cdf + x * (INV_SQRT_2PI * exp_(-0.5 * x * x))
+
+
 @numba.njit(cache=True, inline="always", error_model="numpy")
 def _rg_lru_coefficients(gate_r, gate_i, log_base, first):
     """σ(r), σ(i), a = exp(log_base σ(r)) and s = √(1 - a²) (1 at the first position), in float64.
@@ -412,9 +512,11 @@ def _rg_lru_coefficients(gate_r, gate_i, log_base, first):
 
 
 @numba.njit(cache=True, error_model="numpy")
-def rg_lru_forward(gates, u, log_base, out):
-    """Hawk's RG-LRU from h_0 = 0 (the state reset at t = 0): gates [B, T, 2D] the pre-activations of
-    r and i, u [B, T, D], log_base [D] = -c·softplus(-Λ), out [B, T, D]::
+def rg_lru_forward(gates, u, log_base, gate, states, out, exact):
+    """Hawk's RG-LRU from h_0 = 0 (the state reset at t = 0) and its block's gate branch: gates [B, T, 2D] the
+    pre-activations of r and i, u [B, T, D], log_base [D] = -c·softplus(-Λ), gate [B, T, D] the gate
+    branch's pre-activation; states [B, T, D] = h_t, out [B, T, D] = h_t ⊙ GELU(gate_t) (see :func:`gelu_`
+    for ``exact``)::
 
         log a_t = log_base ⊙ σ(r_t),  h_t = a_t ⊙ h_{t-1} + s_t ⊙ σ(i_t) ⊙ u_t,
         s_t = √(1 - a_t²) for t > 0, s_0 = 1.
@@ -424,38 +526,55 @@ def rg_lru_forward(gates, u, log_base, out):
     for n in range(batch):
         h[:] = 0.0
         for t in range(length):
-            _rg_lru_row(gates[n, t, :width], gates[n, t, width:], u[n, t], log_base, h, out[n, t], t == 0)
+            if exact:
+                _rg_lru_row(gates[n, t, :width], gates[n, t, width:], u[n, t], log_base, gate[n, t], h, states[n, t],
+                            out[n, t], t == 0, True)
+            else:
+                _rg_lru_row(gates[n, t, :width], gates[n, t, width:], u[n, t], log_base, gate[n, t], h, states[n, t],
+                            out[n, t], t == 0, False)
 
 
 @numba.njit(cache=True, inline="always", error_model="numpy")
-def _rg_lru_row(gate_r, gate_i, u, log_base, h, out, first):
+def _rg_lru_row(gate_r, gate_i, u, log_base, gate, h, states, out, first, exact):
     for d in range(h.shape[0]):
         r, i, a, scale = _rg_lru_coefficients(gate_r[d], gate_i[d], log_base[d], first)
         h[d] = a * h[d] + scale * (i * u[d])
-        out[d] = h[d]
+        states[d] = h[d]
+        value, _ = gelu_(gate[d] * 1.0, exact)
+        out[d] = h[d] * value
 
 
 @numba.njit(cache=True, error_model="numpy")
-def rg_lru_backward(gates, u, log_base, states, grad, grad_gates, grad_u, grad_log_base):
-    """The reverse scan of :func:`rg_lru_forward`: writes grad_gates [B, T, 2D], grad_u [B, T, D] and
-    adds into grad_log_base [D] (float64), from grad = ∂L/∂out; a, σ(·) and s recomputed."""
+def rg_lru_backward(gates, u, log_base, gate, states, grad, grad_gates, grad_u, grad_log_base, grad_gate, exact):
+    """The reverse scan of :func:`rg_lru_forward`: writes grad_gates [B, T, 2D], grad_u and grad_gate
+    [B, T, D] and adds into grad_log_base [D] (float64), from grad = ∂L/∂out; a, σ(·), s and GELU
+    recomputed."""
     batch, length, width = u.shape
     acc = np.zeros(width)  # a_{t+1} ∂L/∂h_{t+1}
     zero = np.zeros(width, dtype=states.dtype)  # h_0
     for n in range(batch):
         acc[:] = 0.0
         for t in range(length - 1, -1, -1):
-            _rg_lru_back_row(gates[n, t, :width], gates[n, t, width:], u[n, t], log_base,
-                             states[n, t - 1] if t > 0 else zero, grad[n, t], acc, grad_gates[n, t, :width],
-                             grad_gates[n, t, width:], grad_u[n, t], grad_log_base, t == 0)
+            previous = states[n, t - 1] if t > 0 else zero
+            if exact:
+                _rg_lru_back_row(gates[n, t, :width], gates[n, t, width:], u[n, t], log_base, gate[n, t],
+                                 states[n, t], previous, grad[n, t], acc, grad_gates[n, t, :width],
+                                 grad_gates[n, t, width:], grad_u[n, t], grad_log_base, grad_gate[n, t], t == 0, True)
+            else:
+                _rg_lru_back_row(gates[n, t, :width], gates[n, t, width:], u[n, t], log_base, gate[n, t],
+                                 states[n, t], previous, grad[n, t], acc, grad_gates[n, t, :width],
+                                 grad_gates[n, t, width:], grad_u[n, t], grad_log_base, grad_gate[n, t], t == 0, False)
 
 
 @numba.njit(cache=True, inline="always", error_model="numpy")
-def _rg_lru_back_row(gate_r, gate_i, u, log_base, previous, grad, acc, grad_r, grad_i, grad_u, grad_log_base, first):
+def _rg_lru_back_row(gate_r, gate_i, u, log_base, gate, state, previous, grad, acc, grad_r, grad_i, grad_u,
+                     grad_log_base, grad_gate, first, exact):
     for d in range(acc.shape[0]):
         r, i, a, scale = _rg_lru_coefficients(gate_r[d], gate_i[d], log_base[d], first)
+        value, slope = gelu_(gate[d] * 1.0, exact)
+        grad_gate[d] = grad[d] * state[d] * slope
         d_scale = 0.0 if first else -(a * a) / scale  # ∂s/∂log a
-        g = grad[d] + acc[d]
+        g = grad[d] * value + acc[d]
         d_log_a = g * previous[d] * a + g * (i * u[d]) * d_scale
         grad_log_base[d] += d_log_a * r
         grad_r[d] = d_log_a * log_base[d] * r * (1.0 - r)
@@ -574,29 +693,6 @@ def _rms_back_row(x, weight, inv, grad, grad_x, grad_weight):
 # GELU(gate) ⊙ up from the up projection's output [R, 2W] (gate, up), and its backward into one
 # [R, 2W] gradient: torch runs it as GELU on a strided view, a product, and backward two products, GELU's
 # backward and the cat of the two halves, each a fresh [R, W] or [R, 2W] tensor.
-
-SQRT1_2 = 0.7071067811865476
-INV_SQRT_2PI = 0.3989422804014327
-
-
-@numba.njit(cache=True, inline="always", error_model="numpy")
-def erf_float32_(x):
-    """erf to 1.5e-7 absolute (Abramowitz & Stegun 7.1.26, the polynomial of torch's float32 CPU erf), with
-    one division and exp_: vectorisable, for float32 storage (whose rounding is 6e-8 relative)."""
-    z = abs(x)
-    t = 1.0 / (1.0 + 0.3275911 * z)
-    poly = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))))
-    r = 1.0 - poly * exp_(-z * z)
-    return r if x >= 0 else -r
-
-
-@numba.njit(cache=True, inline="always", error_model="numpy")
-def gelu_(x, exact):
-    """GELU(x) = x Φ(x) (erf's exact form, F.gelu's default) and its slope Φ(x) + x φ(x); erf is libm's
-    when ``exact`` (float64 storage: one call per element, not vectorised), else :func:`erf_float32_`."""
-    cdf = 0.5 * (1.0 + (math.erf(x * SQRT1_2) if exact else erf_float32_(x * SQRT1_2)))
-    return x * cdf, cdf + x * (INV_SQRT_2PI * exp_(-0.5 * x * x))
-
 
 @numba.njit(cache=True, error_model="numpy")
 def gated_gelu_forward(proj, out, exact):
