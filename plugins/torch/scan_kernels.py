@@ -477,22 +477,24 @@ INV_SQRT_2PI = 0.3989422804014327
 
 
 @numba.njit(cache=True, inline="always", error_model="numpy")
-def erf_float32_(x):
-    """erf to 1.5e-7 absolute (Abramowitz & Stegun 7.1.26, the polynomial of torch's float32 CPU erf), with
-    one division and exp_: vectorisable, for float32 storage (whose rounding is 6e-8 relative)."""
-    z = abs(x)
-    t = 1.0 / (1.0 + 0.3275911 * z)
+def erf_float32_(x, exp_minus_x2):
+    """erf(x) to 1.5e-7 absolute (Abramowitz & Stegun 7.1.26, the polynomial of torch's float32 CPU erf), given
+    e^(-x²): one division, vectorisable; for float32 storage (whose rounding is 6e-8 relative)."""
+    t = 1.0 / (1.0 + 0.3275911 * abs(x))
     poly = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))))
-    r = 1.0 - poly * exp_(-z * z)
+    r = 1.0 - poly * exp_minus_x2
     return r if x >= 0 else -r
 
 
 @numba.njit(cache=True, inline="always", error_model="numpy")
 def gelu_(x, exact):
     """GELU(x) = x Φ(x) (erf's exact form, F.gelu's default) and its slope Φ(x) + x φ(x); erf is libm's
-    when ``exact`` (float64 storage: one call per element, not vectorised), else :func:`erf_float32_`."""
-    cdf = 0.5 * (1.0 + (math.erf(x * SQRT1_2) if exact else erf_float32_(x * SQRT1_2)))
-    return x * cdf, cdf + x * (INV_SQRT_2PI * exp_(-0.5 * x * x))
+    when ``exact`` (float64 storage: one call per element, not vectorised), else :func:`erf_float32_`,
+    which shares φ's exponential (e^(-x²/2) is erf's e^(-z²) at z = x/√2)."""
+    gauss = exp_(-0.5 * x * x)
+    z = x * SQRT1_2
+    cdf = 0.5 * (1.0 + (math.erf(z) if exact else erf_float32_(z, gauss)))
+    return x * cdf, cdf + x * (INV_SQRT_2PI * gauss)
 
 
 @numba.njit(cache=True, inline="always", error_model="numpy")
