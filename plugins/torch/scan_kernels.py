@@ -199,13 +199,6 @@ def _silu_gate_row(acc, z, y, out):
 
 
 @numba.njit(cache=True, inline="always", error_model="numpy")
-def _exp_row(delta, A, out):
-    """out = exp(delta ⊙ A); compiled without fastmath: reassociation would undo exp_'s rounding by ROUND."""
-    for e in range(out.shape[0]):
-        out[e] = exp_(delta[e] * A[e])
-
-
-@numba.njit(cache=True, inline="always", error_model="numpy")
 def _skip_row(u, D, acc):
     for e in range(acc.shape[0]):
         acc[e] = D[e] * u[e]
@@ -275,15 +268,18 @@ def _block_states(delta, u, A_t, Bm, e0, e1, h, states, decays):
     h[:] = 0.0
     for t in range(delta.shape[0]):
         for n in range(A_t.shape[0]):
-            _exp_row(delta[t, e0:e1], A_t[n, e0:e1], decays[t, n, :w])
-            _state_row(decays[t, n, :w], delta[t, e0:e1], u[t, e0:e1], Bm[t, n], h[n, :w], states[t, n, :w])
+            _state_row(delta[t, e0:e1], A_t[n, e0:e1], u[t, e0:e1], Bm[t, n], h[n, :w], states[t, n, :w],
+                       decays[t, n, :w])
 
 
 @numba.njit(cache=True, inline="always", error_model="numpy")
-def _state_row(decays, delta, u, b, h, states):
+def _state_row(delta, A, u, b, h, states, decays):
+    """As :func:`_forward_row`, keeping h and exp(Δ A) (no fastmath: exp_)."""
     for e in range(h.shape[0]):
-        h[e] = decays[e] * h[e] + delta[e] * u[e] * b
+        decay = exp_(delta[e] * A[e])
+        h[e] = decay * h[e] + delta[e] * u[e] * b
         states[e] = h[e]
+        decays[e] = decay
 
 
 @numba.njit(cache=True, fastmath=FAST, error_model="numpy")
