@@ -122,8 +122,8 @@ def selective_inputs(B, T, E, N, dtype, seed=0):
 
 
 @pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
-@pytest.mark.parametrize("T", [1, 6, 19])
-@pytest.mark.parametrize("channels", [3, 37])  # 37: blocks of the backward's CHANNEL_BLOCK and a partial one
+@pytest.mark.parametrize("T", [1, 6, 19, 70])  # 70: chunks of the backward's CHUNK = 32 and a partial one
+@pytest.mark.parametrize("channels", [3, 37])
 def test_selective_scan_matches_the_reference_in_output_and_every_gradient(dtype, T, channels):
     inputs = selective_inputs(2, T, channels, 4, dtype)
     fused_out, fused_grads = gradients(fused_scans.selective_scan, leaves(*inputs))

@@ -107,21 +107,24 @@ class _SelectiveScan(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, dt_pre, u, A, B, C, D, z):
+        kernels = _kernels()
         delta, y, out = torch.empty_like(u), torch.empty_like(u), torch.empty_like(u)
         A_t = A.t().contiguous()  # [N, E]: the kernels' loops run over the channels
-        _kernels().selective_scan_forward(_np(dt_pre), _np(u), _np(A_t), _np(B), _np(C), _np(D), _np(z),
-                                            _np(delta), _np(y), _np(out))
-        ctx.save_for_backward(dt_pre, delta, u, A_t, B, C, D, z, y)
+        chunks = -(-u.shape[1] // kernels.CHUNK)
+        checkpoints = torch.empty(u.shape[0], chunks, *A_t.shape, dtype=torch.float64)  # h every CHUNK positions
+        kernels.selective_scan_forward(_np(dt_pre), _np(u), _np(A_t), _np(B), _np(C), _np(D), _np(z),
+                                       _np(delta), _np(y), _np(out), _np(checkpoints))
+        ctx.save_for_backward(dt_pre, delta, u, A_t, B, C, D, z, y, checkpoints)
         return out
 
     @staticmethod
     def backward(ctx, grad):
-        dt_pre, delta, u, A_t, B, C, D, z, y = ctx.saved_tensors
+        dt_pre, delta, u, A_t, B, C, D, z, y, checkpoints = ctx.saved_tensors
         grad_dt_pre, grad_u, grad_z = torch.empty_like(u), torch.empty_like(u), torch.empty_like(u)
         # the sums over batch, time and channels accumulate in float64
         grad_A_t, grad_B, grad_C, grad_D = (torch.zeros(x.shape, dtype=torch.float64) for x in (A_t, B, C, D))
         _kernels().selective_scan_backward(
-            _np(dt_pre), _np(delta), _np(u), _np(A_t), _np(B), _np(C), _np(D), _np(z), _np(y),
+            _np(dt_pre), _np(delta), _np(u), _np(A_t), _np(B), _np(C), _np(D), _np(z), _np(y), _np(checkpoints),
             _np(grad.contiguous()), _np(grad_dt_pre), _np(grad_u), _np(grad_A_t), _np(grad_B), _np(grad_C),
             _np(grad_D), _np(grad_z))
         return (grad_dt_pre, grad_u, grad_A_t.t().to(A_t.dtype), grad_B.to(B.dtype), grad_C.to(C.dtype),

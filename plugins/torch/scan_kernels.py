@@ -8,11 +8,12 @@ gates fused in, the depthwise causal convolution, RMSNorm and the gated MLP's GE
   ``∂L/∂b_t = g_t``, ``∂L/∂a_t = g_t ⊙ h_{t-1}``, ``∂L/∂h_0 = a_1 ⊙ g_1``.
 * Mamba's selective scan with its readout and skip over ``[B, T, E]`` inputs, per channel e:
   ``h_t = exp(Δ_t A_e) ⊙ h_{t-1} + Δ_t u_t B_t`` (h ∈ R^N), ``y_t = h_tᵀ C_t + D_e u_t``. The loops
-  run over the channels innermost (A transposed to [N, E]), on contiguous rows, so that they
-  vectorise without reassociation and no sum over N needs a horizontal add. The backward
-  recomputes the states and decays of CHANNEL_BLOCK channels at a time into a scratch of
-  ``[T, N, CHANNEL_BLOCK]`` (as mamba_ssm's CUDA kernel recomputes them): nothing of size
-  ``[B, T, E, N]`` is kept.
+  run over the channels innermost (A transposed to [N, E]), on contiguous rows of all E channels,
+  so that they vectorise without reassociation and no sum over N needs a horizontal add. The
+  forward keeps h (float64) at the start of every CHUNK positions; the backward, chunk by chunk from
+  the last, recomputes that chunk's states and decays from its checkpoint into a scratch of
+  ``[CHUNK, N, E]`` (as mamba_ssm's CUDA kernel recomputes them; a working set that stays in cache
+  whatever T) and runs its reverse scan: nothing of size ``[B, T, E, N]`` is kept.
 
 The exponential of Mamba's decays is :func:`exp_`, a polynomial that the compiler can
 vectorise (libm's exp is one call per element, about 5x slower here, and most of the scan's
@@ -119,16 +120,18 @@ def diagonal_scan_backward(a, h0, states, grad, grad_a, grad_b, grad_h0):
             grad_h0[i, d] = acc[d]
 
 
-#: channels per block of the selective scan's backward, whose scratch of one block's states and decays,
-#: [T, N, CHANNEL_BLOCK] each, then stays within a core's L2 cache up to T = 1024 (N = 16, float32)
-CHANNEL_BLOCK = 16
+#: positions between the forward's checkpoints of h, which the backward recomputes a chunk at a time into
+#: a scratch of states and decays, [CHUNK, N, E] each (1 MiB in float32 at N = 16, E = 256). Narrower
+#: scratches by blocks of channels measured slower: the loops over 16 channels ran 3.7x slower than over 256.
+CHUNK = 32
 
 
 @numba.njit(cache=True, error_model="numpy")
-def selective_scan_forward(dt_pre, u, A_t, Bm, Cm, D, z, delta, y, out):
+def selective_scan_forward(dt_pre, u, A_t, Bm, Cm, D, z, delta, y, out, checkpoints):
     """Mamba's step size, scan, readout, skip and output gate: dt_pre, u, z [B, T, E] (Δ's pre-activation,
     the scan's input, the gate branch); A_t [E, N] transposed, [N, E]; Bm, Cm [B, T, N]; D [E]. Writes
-    delta = softplus(dt_pre), y (the readout with its skip) and out = y ⊙ SiLU(z), each [B, T, E].
+    delta = softplus(dt_pre), y (the readout with its skip) and out = y ⊙ SiLU(z), each [B, T, E], and
+    checkpoints [B, ⌈T / CHUNK⌉, N, E] (float64): h_{t-1} at every t that is a multiple of CHUNK.
 
     Position by position over all E channels at once (h [N, E] in float64): the loops over the channels
     are innermost and contiguous, so the compiler vectorises them, exp included.
@@ -140,6 +143,8 @@ def selective_scan_forward(dt_pre, u, A_t, Bm, Cm, D, z, delta, y, out):
     for i in range(batch):
         h[:] = 0.0
         for t in range(length):
+            if t % CHUNK == 0:
+                checkpoints[i, t // CHUNK] = h
             _softplus_row(dt_pre[i, t], delta[i, t])
             _skip_row(u[i, t], D, acc)
             for n in range(n_state):
@@ -213,35 +218,34 @@ def _forward_row(delta, A, u, b, c, h, acc):
 
 
 @numba.njit(cache=True, error_model="numpy")
-def selective_scan_backward(dt_pre, delta, u, A_t, Bm, Cm, D, z, y, grad, grad_dt_pre, grad_u, grad_A_t, grad_B,
-                            grad_C, grad_D, grad_z):
-    """The backward of :func:`selective_scan_forward` from grad = ∂L/∂out (delta and y its outputs), by
-    blocks of CHANNEL_BLOCK channels: a block's states and decays for all T recomputed into a scratch
-    of [T, N, block] (as mamba_ssm's CUDA kernel recomputes them: nothing of size [B, T, E, N] is kept),
-    then its reverse scan.
+def selective_scan_backward(dt_pre, delta, u, A_t, Bm, Cm, D, z, y, checkpoints, grad, grad_dt_pre, grad_u, grad_A_t,
+                            grad_B, grad_C, grad_D, grad_z):
+    """The backward of :func:`selective_scan_forward` from grad = ∂L/∂out (delta, y and checkpoints its
+    outputs), chunk by chunk from the last: the chunk's states and decays recomputed from its checkpoint
+    into a scratch of [CHUNK, N, E], then its reverse scan.
 
     grad_dt_pre, grad_u, grad_z [B, T, E] are written; grad_A_t [N, E], grad_B, grad_C [B, T, N] and
     grad_D [E] are accumulated into (the caller passes zeros, in float64).
     """
     batch, length, channels = u.shape
     n_state = A_t.shape[0]
-    width = min(CHANNEL_BLOCK, channels)
-    states = np.empty((length, n_state, width), dtype=A_t.dtype)  # h_t of one block
-    decays = np.empty((length, n_state, width), dtype=A_t.dtype)  # exp(Δ_t A)
-    h = np.empty((n_state, width))
-    g = np.empty((n_state, width))  # ∂L/∂h_t through later positions
-    sums = np.empty((2, width))     # ∂L/∂Δ_t and ∂L/∂u_t of one position
-    zero = np.zeros(width, dtype=A_t.dtype)  # h_0
-    grad_y = np.empty((length, channels))   # ∂L/∂y of one sequence
+    states = np.empty((CHUNK + 1, n_state, channels), dtype=A_t.dtype)  # h_{t0-1}, then h_t of one chunk
+    decays = np.empty((CHUNK, n_state, channels), dtype=A_t.dtype)      # exp(Δ_t A)
+    h = np.empty((n_state, channels))
+    g = np.empty((n_state, channels))   # ∂L/∂h_t through later positions
+    sums = np.empty((2, channels))      # ∂L/∂Δ_t and ∂L/∂u_t of one position
+    grad_y = np.empty((length, channels))      # ∂L/∂y of one sequence
     grad_delta = np.empty((length, channels))  # ∂L/∂Δ of one sequence
     for i in range(batch):
         for t in range(length):
             _silu_gate_back_row(z[i, t], y[i, t], grad[i, t], grad_y[t], grad_z[i, t])
-        for e0 in range(0, channels, width):
-            e1 = min(e0 + width, channels)
-            _block_states(delta[i], u[i], A_t, Bm[i], e0, e1, h, states, decays)
-            _reverse_block(delta[i], u[i], A_t, Bm[i], Cm[i], D, grad_y, e0, e1, states, decays, g, sums,
-                           zero, grad_delta, grad_u[i], grad_A_t, grad_B[i], grad_C[i], grad_D)
+        g[:] = 0.0
+        for c in range((length + CHUNK - 1) // CHUNK - 1, -1, -1):
+            t0, t1 = c * CHUNK, min(c * CHUNK + CHUNK, length)
+            h[:] = checkpoints[i, c]
+            _chunk_states(delta[i], u[i], A_t, Bm[i], t0, t1, h, states, decays)
+            _reverse_chunk(delta[i], u[i], A_t, Bm[i], Cm[i], D, grad_y, t0, t1, states, decays, g, sums,
+                           grad_delta, grad_u[i], grad_A_t, grad_B[i], grad_C[i], grad_D)
         for t in range(length):
             _softplus_back_row(dt_pre[i, t], grad_delta[t], grad_dt_pre[i, t])
 
@@ -262,14 +266,13 @@ def _softplus_back_row(dt_pre, grad_delta, grad_dt_pre):
 
 
 @numba.njit(cache=True, error_model="numpy")
-def _block_states(delta, u, A_t, Bm, e0, e1, h, states, decays):
-    """states[t], decays[t] [N, e1 - e0] of channels e0..e1 of one sequence, from h_0 = 0."""
-    w = e1 - e0
-    h[:] = 0.0
-    for t in range(delta.shape[0]):
+def _chunk_states(delta, u, A_t, Bm, t0, t1, h, states, decays):
+    """states[0] = h = h_{t0-1}, then states[1 + t - t0] = h_t and decays[t - t0] for t in t0..t1 of one
+    sequence, from the checkpoint in h."""
+    states[0] = h
+    for t in range(t0, t1):
         for n in range(A_t.shape[0]):
-            _state_row(delta[t, e0:e1], A_t[n, e0:e1], u[t, e0:e1], Bm[t, n], h[n, :w], states[t, n, :w],
-                       decays[t, n, :w])
+            _state_row(delta[t], A_t[n], u[t], Bm[t, n], h[n], states[1 + t - t0, n], decays[t - t0, n])
 
 
 @numba.njit(cache=True, inline="always", error_model="numpy")
@@ -283,25 +286,21 @@ def _state_row(delta, A, u, b, h, states, decays):
 
 
 @numba.njit(cache=True, fastmath=FAST, error_model="numpy")
-def _reverse_block(delta, u, A_t, Bm, Cm, D, grad_y, e0, e1, states, decays, g, sums, zero, grad_delta, grad_u,
+def _reverse_chunk(delta, u, A_t, Bm, Cm, D, grad_y, t0, t1, states, decays, g, sums, grad_delta, grad_u,
                    grad_A_t, grad_B, grad_C, grad_D):
-    """The reverse scan of channels e0..e1 of one sequence (fastmath: the sums over channels vectorise;
-    no exp here)."""
-    w = e1 - e0
-    g[:] = 0.0
-    d_delta, d_u = sums[0, :w], sums[1, :w]
-    for t in range(delta.shape[0] - 1, -1, -1):
-        _skip_grad_row(grad_y[t, e0:e1], u[t, e0:e1], D[e0:e1], d_delta, d_u, grad_D[e0:e1])
+    """The reverse scan over positions t1 - 1 down to t0 of one sequence (fastmath: the sums over channels
+    vectorise; no exp here)."""
+    d_delta, d_u = sums[0], sums[1]
+    for t in range(t1 - 1, t0 - 1, -1):
+        _skip_grad_row(grad_y[t], u[t], D, d_delta, d_u, grad_D)
         for n in range(A_t.shape[0]):
-            previous = states[t - 1, n, :w] if t > 0 else zero[:w]
-            gb, gc = _reverse_row(grad_y[t, e0:e1], delta[t, e0:e1], u[t, e0:e1], A_t[n, e0:e1], Bm[t, n],
-                                  Cm[t, n], states[t, n, :w], previous, decays[t, n, :w], g[n, :w], d_delta,
-                                  d_u, grad_A_t[n, e0:e1])
+            gb, gc = _reverse_row(grad_y[t], delta[t], u[t], A_t[n], Bm[t, n], Cm[t, n], states[1 + t - t0, n],
+                                  states[t - t0, n], decays[t - t0, n], g[n], d_delta, d_u, grad_A_t[n])
             grad_B[t, n] += gb
             grad_C[t, n] += gc
-        for e in range(w):
-            grad_delta[t, e0 + e] = d_delta[e]
-            grad_u[t, e0 + e] = d_u[e]
+        for e in range(d_delta.shape[0]):
+            grad_delta[t, e] = d_delta[e]
+            grad_u[t, e] = d_u[e]
 
 
 @numba.njit(cache=True, inline="always", fastmath=FAST, error_model="numpy")
