@@ -53,6 +53,22 @@ def _float_to_bits(typingctx, x):
     return types.int64(types.float64), codegen
 
 
+@intrinsic
+def _bits_to_float32(typingctx, bits):
+    """The float32 whose IEEE bits are the low 32 of the int64 ``bits``."""
+    def codegen(context, builder, signature, args):
+        return builder.bitcast(builder.trunc(args[0], ir.IntType(32)), ir.FloatType())
+    return types.float32(types.int64), codegen
+
+
+@intrinsic
+def _float32_to_bits(typingctx, x):
+    """The IEEE bits of the float32 ``x``, as an int64."""
+    def codegen(context, builder, signature, args):
+        return builder.sext(builder.bitcast(args[0], ir.IntType(32)), ir.IntType(64))
+    return types.int64(types.float32), codegen
+
+
 LOG2E = 1.4426950408889634
 LN2_HI = 0.6931471803691238  # ln 2 split in two, so that k·ln 2 is exact for |k| < 2**21 (Cody & Waite)
 LN2_LO = 1.9082149292705877e-10
@@ -463,24 +479,58 @@ INV_SQRT_2PI = 0.3989422804014327
 
 
 @numba.njit(cache=True, inline="always", error_model="numpy")
-def erf_float32_(x, exp_minus_x2):
-    """erf(x) to 1.5e-7 absolute (Abramowitz & Stegun 7.1.26, the polynomial of torch's float32 CPU erf), given
-    e^(-x²): one division, vectorisable; for float32 storage (whose rounding is 6e-8 relative)."""
-    t = 1.0 / (1.0 + 0.3275911 * abs(x))
-    poly = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))))
-    r = 1.0 - poly * exp_minus_x2
-    return r if x >= 0 else -r
+def gelu_(x):
+    """GELU(x) = x Φ(x) (erf's exact form, F.gelu's default) and its slope Φ(x) + x φ(x), in float64 with
+    libm's erf (for float64 storage: one call per element, not vectorised)."""
+    cdf = 0.5 * (1.0 + math.erf(x * SQRT1_2))
+    return x * cdf, cdf + x * (INV_SQRT_2PI * exp_(-0.5 * x * x))
 
 
 @numba.njit(cache=True, inline="always", error_model="numpy")
-def gelu_(x, exact):
-    """GELU(x) = x Φ(x) (erf's exact form, F.gelu's default) and its slope Φ(x) + x φ(x); erf is libm's
-    when ``exact`` (float64 storage: one call per element, not vectorised), else :func:`erf_float32_`,
-    which shares φ's exponential (e^(-x²/2) is erf's e^(-z²) at z = x/√2)."""
-    gauss = exp_(-0.5 * x * x)
-    z = x * SQRT1_2
-    cdf = 0.5 * (1.0 + (math.erf(z) if exact else erf_float32_(z, gauss)))
-    return x * cdf, cdf + x * (INV_SQRT_2PI * gauss)
+def gelu_of_(x, exact):
+    """GELU and its slope of a stored value: :func:`gelu_` in float64 when ``exact`` (float64 storage), else
+    :func:`gelu32_` in float32."""
+    if exact:
+        return gelu_(x * 1.0)
+    value, slope = gelu32_(F32(x))
+    return value * 1.0, slope * 1.0
+
+
+F32 = np.float32
+EXP32_MIN, EXP32_MAX = F32(-87.0), F32(88.0)
+LOG2E_32, ROUND_32 = F32(LOG2E), F32(12582912.0)  # 1.5·2**23
+LN2_HI_32, LN2_LO_32 = F32(0.693359375), F32(-2.12194440e-4)  # Cody & Waite's split of ln 2 (Cephes expf)
+EXP32_POLY = tuple(F32(c) for c in (1.9875691500e-4, 1.3981999507e-3, 8.3334519073e-3, 4.1665795894e-2,
+                                    1.6666665459e-1, 5.0000001201e-1))
+AS_POLY = tuple(F32(c) for c in (0.3275911, 1.061405429, -1.453152027, 1.421413741, -0.284496736, 0.254829592))
+ONE_32, HALF_32 = F32(1.0), F32(0.5)
+SQRT1_2_32, INV_SQRT_2PI_32 = F32(SQRT1_2), F32(INV_SQRT_2PI)
+
+
+@numba.njit(cache=True, inline="always", error_model="numpy")
+def exp32_(x):
+    """e**x in float32 arithmetic (Cephes expf: Cody–Waite reduction, a degree-6 polynomial; within 2 ulp of
+    float32), 2**k built from exponent bits: 16 lanes a vector where float64 gives 8."""
+    x = min(max(x, EXP32_MIN), EXP32_MAX)
+    shifted = x * LOG2E_32 + ROUND_32
+    k = shifted - ROUND_32
+    r = (x - k * LN2_HI_32) - k * LN2_LO_32
+    c0, c1, c2, c3, c4, c5 = EXP32_POLY
+    p = ((((c0 * r + c1) * r + c2) * r + c3) * r + c4) * r + c5
+    e = p * r * r + r + ONE_32
+    return e * _bits_to_float32((_float32_to_bits(shifted) - _float32_to_bits(ROUND_32) + 127) << 23)
+
+
+@numba.njit(cache=True, inline="always", error_model="numpy")
+def gelu32_(x):
+    """:func:`gelu_` for float32 storage in float32 arithmetic: x a float32; erf by the polynomial of torch's
+    float32 CPU erf (Abramowitz & Stegun 7.1.26, within 1.5e-7), as torch's float32 GELU computes it."""
+    gauss = exp32_(-HALF_32 * x * x)  # e^(-x²/2): φ(x)·√(2π), and erf's e^(-z²) at z = x/√2
+    p, c5, c4, c3, c2, c1 = AS_POLY  # c_k: the coefficient of t**k
+    t = ONE_32 / (ONE_32 + p * abs(x * SQRT1_2_32))
+    r = ONE_32 - t * (c1 + t * (c2 + t * (c3 + t * (c4 + t * c5)))) * gauss
+    cdf = HALF_32 * (ONE_32 + (r if x >= 0 else -r))
+    return x * cdf, cdf + x * (INV_SQRT_2PI_32 * gauss)
 
 
 @numba.njit(cache=True, inline="always", error_model="numpy")
@@ -528,7 +578,7 @@ def _rg_lru_row(gate_r, gate_i, u, log_base, gate, h, states, out, first, exact)
         r, i, a, scale = _rg_lru_coefficients(gate_r[d], gate_i[d], log_base[d], first)
         h[d] = a * h[d] + scale * (i * u[d])
         states[d] = h[d]
-        value, _ = gelu_(gate[d] * 1.0, exact)
+        value, _ = gelu_of_(gate[d], exact)
         out[d] = h[d] * value
 
 
@@ -559,7 +609,7 @@ def _rg_lru_back_row(gate_r, gate_i, u, log_base, gate, state, previous, grad, a
                      grad_log_base, grad_gate, first, exact):
     for d in range(acc.shape[0]):
         r, i, a, scale = _rg_lru_coefficients(gate_r[d], gate_i[d], log_base[d], first)
-        value, slope = gelu_(gate[d] * 1.0, exact)
+        value, slope = gelu_of_(gate[d], exact)
         grad_gate[d] = grad[d] * state[d] * slope
         d_scale = 0.0 if first else -(a * a) / scale  # ∂s/∂log a
         g = grad[d] * value + acc[d]
@@ -696,8 +746,12 @@ def gated_gelu_forward(proj, out, exact):
 @numba.njit(cache=True, inline="always", error_model="numpy")
 def _gated_gelu_row(gate, up, out, exact):
     for d in range(out.shape[0]):
-        value, _ = gelu_(gate[d] * 1.0, exact)
-        out[d] = value * up[d]
+        if exact:  # a constant where this is inlined: the loop keeps one branch
+            value, _ = gelu_(gate[d] * 1.0)
+            out[d] = value * up[d]
+        else:
+            value32, _ = gelu32_(F32(gate[d]))
+            out[d] = value32 * F32(up[d])
 
 
 @numba.njit(cache=True, error_model="numpy")
@@ -716,6 +770,11 @@ def gated_gelu_backward(proj, grad, grad_proj, exact):
 @numba.njit(cache=True, inline="always", error_model="numpy")
 def _gated_gelu_back_row(gate, up, grad, grad_gate, grad_up, exact):
     for d in range(grad.shape[0]):
-        value, slope = gelu_(gate[d] * 1.0, exact)
-        grad_gate[d] = grad[d] * up[d] * slope
-        grad_up[d] = grad[d] * value
+        if exact:
+            value, slope = gelu_(gate[d] * 1.0)
+            grad_gate[d] = grad[d] * up[d] * slope
+            grad_up[d] = grad[d] * value
+        else:
+            value32, slope32 = gelu32_(F32(gate[d]))
+            grad_gate[d] = F32(grad[d]) * F32(up[d]) * slope32
+            grad_up[d] = F32(grad[d]) * value32
