@@ -353,7 +353,8 @@ def _reverse_row(gy, delta, u, A, b, c, states, previous, decays, g, d_delta, d_
 # channels are innermost and free of libm calls (exp_, expm1_near_zero_), so that the compiler vectorises
 # them; ``error_model="numpy"`` lets a division by zero give inf instead of raising, without which
 # the check before every division keeps the loops scalar (7x slower here). The arithmetic is in
-# float64 whatever the storage; the states are stored in the array's dtype.
+# float64 whatever the storage (but for float32 storage, the RG-LRU's gate coefficients and GELU run
+# in float32: :func:`_rg_lru_coefficients32`, :func:`gelu32_`); the states are stored in the array's dtype.
 
 
 @numba.njit(cache=True, inline="always", error_model="numpy")
