@@ -16,8 +16,8 @@ The discretisation is the paper's: zero-order hold for A, the simplified Euler s
 Δ_t B_t for B. Δ, B and C depend on the input (selection), so the recurrence is linear
 in h with input-dependent coefficients. ``kernel=fused`` (the default) runs softplus, the
 selective scan, its readout h_t C_t, the skip D u_t and the gate ⊙ SiLU(z_t) as one compiled loop
-with its own backward (fused_scans.py), which recomputes the states per channel, as mamba_ssm's CUDA kernel does,
-instead of keeping [B, T, E, N]; the convolution with its SiLU and the RMSNorms are one compiled
+with its own backward (fused_scans.py), which recomputes the states a chunk of positions at a time
+from checkpoints, as mamba_ssm's CUDA kernel recomputes them, instead of keeping [B, T, E, N]; the convolution with its SiLU and the RMSNorms are one compiled
 pass each. ``kernel=torch`` runs the pure-torch form that ``scan``
 chooses: ``scan=chunked`` runs :func:`recurrence.chunked_scan`
 for training and the forward: a Hillis-Steele scan within chunks of ``chunk`` positions,
