@@ -98,33 +98,39 @@ def test_diagonal_scan_in_bfloat16_runs_in_float32_and_stays_close():
         assert_relative(got, ref, 5e-2, "bfloat16 gradient")
 
 
-def selective_reference(delta, u, A, B, C, D):
-    """Mamba's selective scan written out once more: h_t = exp(Δ_t A) h_{t-1} + Δ_t u_t B_t, y = h_t C_t + D u_t."""
+def selective_reference(dt_pre, u, A, B, C, D, z):
+    """Mamba's step size, selective scan and output gate written out once more: Δ = softplus(dt_pre),
+    h_t = exp(Δ_t A) h_{t-1} + Δ_t u_t B_t, y = (h_t C_t + D u_t) ⊙ SiLU(z_t)."""
+    delta = F.softplus(dt_pre)
     h = torch.zeros(u.shape[0], u.shape[2], A.shape[1], dtype=u.dtype)
     ys = []
     for t in range(u.shape[1]):
         h = torch.exp(delta[:, t, :, None] * A) * h + (delta[:, t] * u[:, t])[..., None] * B[:, t, None, :]
         ys.append((h * C[:, t, None, :]).sum(-1) + D * u[:, t])
-    return torch.stack(ys, dim=1)
+    return torch.stack(ys, dim=1) * F.silu(z)
 
 
 def selective_inputs(B, T, E, N, dtype, seed=0):
+    """dt_pre around Mamba's initial softplus⁻¹(1e-3..1e-1), one above softplus's threshold of 20."""
     g = torch.Generator().manual_seed(seed)
     f = dict(generator=g, dtype=torch.float64)
-    tensors = (torch.rand(B, T, E, **f) * 0.5, torch.randn(B, T, E, **f), -torch.rand(E, N, **f) * 2 - 0.1,
-               torch.randn(B, T, N, **f), torch.randn(B, T, N, **f), torch.randn(E, **f))
+    dt_pre = torch.randn(B, T, E, **f) * 2 - 4
+    dt_pre[0, 0, 0] = 21.0
+    tensors = (dt_pre, torch.randn(B, T, E, **f), -torch.rand(E, N, **f) * 2 - 0.1,
+               torch.randn(B, T, N, **f), torch.randn(B, T, N, **f), torch.randn(E, **f), torch.randn(B, T, E, **f) * 2)
     return [t.to(dtype) for t in tensors]
 
 
 @pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
-@pytest.mark.parametrize("T", [1, 6, 19])
-def test_selective_scan_matches_the_reference_in_output_and_every_gradient(dtype, T):
-    inputs = selective_inputs(2, T, 3, 4, dtype)
+@pytest.mark.parametrize("T", [1, 6, 19, 70])  # 70: chunks of the backward's CHUNK = 32 and a partial one
+@pytest.mark.parametrize("channels", [3, 37])
+def test_selective_scan_matches_the_reference_in_output_and_every_gradient(dtype, T, channels):
+    inputs = selective_inputs(2, T, channels, 4, dtype)
     fused_out, fused_grads = gradients(fused_scans.selective_scan, leaves(*inputs))
     torch_out, torch_grads = gradients(selective_reference, leaves(*inputs))
-    assert fused_out.dtype == dtype and fused_out.shape == (2, T, 3)
+    assert fused_out.dtype == dtype and fused_out.shape == (2, T, channels)
     assert_relative(fused_out, torch_out, RTOL[dtype], "y")
-    for name, got, want in zip(["delta", "u", "A", "B", "C", "D"], fused_grads, torch_grads):
+    for name, got, want in zip(["dt_pre", "u", "A", "B", "C", "D", "z"], fused_grads, torch_grads):
         assert got.dtype == dtype
         assert_relative(got, want, RTOL[dtype], f"dL/d{name}")
 
@@ -151,22 +157,23 @@ def min_rnn_reference(pre, cell):
     return sequential_scan(f / (f + i), i / (f + i) * min_g(k_h))
 
 
-def rg_lru_reference(gates, u, log_base):
-    """hawk.RecurrentBlock._coefficients written out (from log_base = -c·softplus(-Λ)), then the recurrence."""
+def rg_lru_reference(gates, u, log_base, gate):
+    """hawk.RecurrentBlock._coefficients written out (from log_base = -c·softplus(-Λ)), then the recurrence,
+    times the gate branch GELU(gate)."""
     r, i = torch.sigmoid(gates).chunk(2, dim=-1)
     log_a = log_base * r
     first = torch.zeros(1, u.shape[1], 1, dtype=torch.bool)
     first[:, 0] = True
     scale = torch.sqrt(-torch.expm1(2 * log_a)).masked_fill(first, 1.0)
-    return sequential_scan(torch.exp(log_a), scale * (i * u))
+    return sequential_scan(torch.exp(log_a), scale * (i * u)) * F.gelu(gate)
 
 
-def rg_lru_of_lambda(gates, u, lam):
-    return fused_scans.rg_lru(gates, u, -HAWK_C * F.softplus(-lam))
+def rg_lru_of_lambda(gates, u, lam, gate):
+    return fused_scans.rg_lru(gates, u, -HAWK_C * F.softplus(-lam), gate)
 
 
-def rg_lru_reference_of_lambda(gates, u, lam):
-    return rg_lru_reference(gates, u, -HAWK_C * F.softplus(-lam))
+def rg_lru_reference_of_lambda(gates, u, lam, gate):
+    return rg_lru_reference(gates, u, -HAWK_C * F.softplus(-lam), gate)
 
 
 def gate_inputs(B, T, D, parts, dtype, seed=0):
@@ -195,12 +202,13 @@ def test_min_rnn_scan_equals_the_cells_torch_coefficients_and_scan_in_output_and
 @pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
 @pytest.mark.parametrize("T", [1, 2, 7, 33])
 def test_rg_lru_equals_hawks_torch_coefficients_and_scan_in_output_and_every_gradient(dtype, T):
-    gates, u, lam = gate_inputs(3, T, 6, 2, dtype)
-    fused_out, fused_grads = gradients(rg_lru_of_lambda, leaves(gates, u, lam))
-    torch_out, torch_grads = gradients(rg_lru_reference_of_lambda, leaves(gates, u, lam))
+    pre, u, lam = gate_inputs(3, T, 6, 3, dtype)
+    gates, gate = pre[..., :12], pre[..., 12:]  # r, i; the gate branch
+    fused_out, fused_grads = gradients(rg_lru_of_lambda, leaves(gates, u, lam, gate))
+    torch_out, torch_grads = gradients(rg_lru_reference_of_lambda, leaves(gates, u, lam, gate))
     assert fused_out.dtype == dtype
-    assert_relative(fused_out, torch_out, RTOL[dtype], "h")
-    for name, got, want in zip(["gates", "u", "Lambda"], fused_grads, torch_grads):
+    assert_relative(fused_out, torch_out, RTOL[dtype], "h GELU(gate)")
+    for name, got, want in zip(["gates", "u", "Lambda", "gate"], fused_grads, torch_grads):
         assert got.dtype == dtype
         assert_relative(got, want, RTOL[dtype], f"dL/d{name}")
 
@@ -226,7 +234,7 @@ def test_the_fused_gate_ops_pass_gradcheck_and_run_in_bfloat16():
     pre, u, lam = gate_inputs(2, 5, 3, 3, torch.float64)
     checks = [(lambda p: fused_scans.min_rnn_scan(p, "minlstm"), (pre,)),
               (lambda p: fused_scans.min_rnn_scan(p, "mingru"), (pre[..., :6],)),
-              (rg_lru_of_lambda, (pre[..., :6], u, lam)),
+              (rg_lru_of_lambda, (pre[..., :6], u, lam, pre[..., 6:])),
               (lambda *a: fused_scans.fused_causal_conv(*a, silu=True), (u, torch.randn(3, 1, 4, dtype=torch.float64),
                                                                       torch.randn(3, dtype=torch.float64)))]
     for fn, inputs in checks:
@@ -261,6 +269,34 @@ def test_fused_rms_norm_equals_nn_rms_norm_in_output_and_every_gradient(dtype, e
     out = low(x.bfloat16())
     out.float().sum().backward()
     assert out.dtype == torch.bfloat16 and low.weight.grad.dtype == torch.bfloat16
+
+
+def gated_gelu_reference(proj):
+    """recurrence.FeedForward's gated activation as torch runs it."""
+    gate, up = proj.chunk(2, dim=-1)
+    return F.gelu(gate) * up
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
+def test_gated_gelu_equals_torchs_gelu_times_up_in_output_and_gradient(dtype):
+    g = torch.Generator().manual_seed(0)
+    proj = torch.randn(3, 7, 2 * 37, generator=g, dtype=torch.float64) * 3
+    proj[0, 0, :5] = torch.tensor([-40.0, -6.0, 0.0, 6.0, 40.0], dtype=torch.float64)  # GELU's tails and 0
+    proj = proj.to(dtype)
+    fused_out, (fused_grad,) = gradients(fused_scans.gated_gelu, leaves(proj))
+    torch_out, (torch_grad,) = gradients(gated_gelu_reference, leaves(proj))
+    assert fused_out.dtype == dtype and fused_out.shape == (3, 7, 37)
+    assert_relative(fused_out, torch_out, RTOL[dtype], "GELU(gate) up")
+    assert_relative(fused_grad, torch_grad, RTOL[dtype], "dL/dproj")
+    assert torch.isfinite(fused_grad).all()
+
+
+def test_gated_gelu_passes_gradcheck_and_runs_in_bfloat16():
+    proj = torch.randn(4, 10, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
+    assert torch.autograd.gradcheck(fused_scans.gated_gelu, (proj.clone().requires_grad_(True),))
+    out, (grad,) = gradients(fused_scans.gated_gelu, leaves(proj.bfloat16()))
+    assert out.dtype == torch.bfloat16 and grad.dtype == torch.bfloat16
+    assert_relative(out, gated_gelu_reference(proj.bfloat16().double()), 2e-2, "bfloat16 output")
 
 
 # -- whole models ----------------------------------------------------------------------------

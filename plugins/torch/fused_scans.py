@@ -5,7 +5,7 @@ compiled loop (scan_kernels.py, numba) with its own backward: no per-position to
 no autograd graph over T, no exp/log per element for minGRU/minLSTM, and for Mamba no
 ``[B, T, E, N]`` tensor. minGRU's, minLSTM's and Hawk's gates are computed inside their scan
 (:func:`min_rnn_scan`, :func:`rg_lru`: from the projections' output to the states, and back in
-one reverse pass that recomputes the gates), the causal convolution (with Mamba's SiLU) is one
+one reverse pass that recomputes the gates; Hawk's with its block's GELU gate branch), the causal convolution (with Mamba's SiLU) is one
 pass (:func:`fused_causal_conv`), and Hawk's and Mamba's RMSNorm is :class:`FusedRMSNorm`; each
 elementwise op these replace allocated its output and again in its backward.
 ``kernel=torch`` runs the pure-torch forms (the models' ``scan``
@@ -24,7 +24,7 @@ import logging
 import torch
 from torch import nn
 
-from rnnbench.plugins.torch.recurrence import LOW_PRECISION
+from rnnbench.plugins.torch.recurrence import LOW_PRECISION, FeedForward
 
 _NOT_LOADED = object()
 #: the compiled kernels, imported on first use: numba's import (about 0.4 s, and scipy with it) is then
@@ -103,45 +103,43 @@ def diagonal_scan(a: torch.Tensor, b: torch.Tensor, h0: torch.Tensor | None = No
 
 
 class _SelectiveScan(torch.autograd.Function):
-    """delta, u [B, T, E]; A [E, N]; B, C [B, T, N]; D [E] -> y [B, T, E]."""
+    """dt_pre, u, z [B, T, E]; A [E, N]; B, C [B, T, N]; D [E] -> out [B, T, E]."""
 
     @staticmethod
-    def forward(ctx, delta, u, A, B, C, D):
-        y = torch.empty_like(u)
-        _kernels().selective_scan_forward(_np(delta), _np(u), _np(A), _np(B), _np(C), _np(D),
-                                            _np(y))
-        ctx.save_for_backward(delta, u, A, B, C, D)
-        return y
+    def forward(ctx, dt_pre, u, A, B, C, D, z):
+        kernels = _kernels()
+        delta, y, out = torch.empty_like(u), torch.empty_like(u), torch.empty_like(u)
+        A_t = A.t().contiguous()  # [N, E]: the kernels' loops run over the channels
+        chunks = -(-u.shape[1] // kernels.CHUNK)
+        checkpoints = torch.empty(u.shape[0], chunks, *A_t.shape, dtype=torch.float64)  # h every CHUNK positions
+        kernels.selective_scan_forward(_np(dt_pre), _np(u), _np(A_t), _np(B), _np(C), _np(D), _np(z),
+                                       _np(delta), _np(y), _np(out), _np(checkpoints))
+        ctx.save_for_backward(dt_pre, delta, u, A_t, B, C, D, z, y, checkpoints)
+        return out
 
     @staticmethod
-    def backward(ctx, grad_y):
-        delta, u, A, B, C, D = ctx.saved_tensors
-        grad_y = grad_y.contiguous()
-        grad_delta, grad_u = torch.empty_like(delta), torch.empty_like(u)
+    def backward(ctx, grad):
+        dt_pre, delta, u, A_t, B, C, D, z, y, checkpoints = ctx.saved_tensors
+        grad_dt_pre, grad_u, grad_z = torch.empty_like(u), torch.empty_like(u), torch.empty_like(u)
         # the sums over batch, time and channels accumulate in float64
-        grad_A = torch.zeros(A.shape, dtype=torch.float64)
-        grad_B = torch.zeros(B.shape, dtype=torch.float64)
-        grad_C = torch.zeros(C.shape, dtype=torch.float64)
-        grad_D = torch.zeros(D.shape, dtype=torch.float64)
+        grad_A_t, grad_B, grad_C, grad_D = (torch.zeros(x.shape, dtype=torch.float64) for x in (A_t, B, C, D))
         _kernels().selective_scan_backward(
-            _np(delta), _np(u), _np(A), _np(B), _np(C), _np(D), _np(grad_y),
-            _np(grad_delta), _np(grad_u), _np(grad_A), _np(grad_B), _np(grad_C), _np(grad_D))
-        return (grad_delta, grad_u, grad_A.to(A.dtype), grad_B.to(B.dtype), grad_C.to(C.dtype),
-                grad_D.to(D.dtype))
+            _np(dt_pre), _np(delta), _np(u), _np(A_t), _np(B), _np(C), _np(D), _np(z), _np(y), _np(checkpoints),
+            _np(grad.contiguous()), _np(grad_dt_pre), _np(grad_u), _np(grad_A_t), _np(grad_B), _np(grad_C),
+            _np(grad_D), _np(grad_z))
+        return (grad_dt_pre, grad_u, grad_A_t.t().to(A_t.dtype), grad_B.to(B.dtype), grad_C.to(C.dtype),
+                grad_D.to(D.dtype), grad_z)
 
 
-def selective_scan(delta: torch.Tensor, u: torch.Tensor, A: torch.Tensor, B: torch.Tensor, C: torch.Tensor,
-                   D: torch.Tensor) -> torch.Tensor:
-    """Mamba's ``y_t = h_tᵀ C_t + D ⊙ u_t``, ``h_t = exp(Δ_t A) ⊙ h_{t-1} + Δ_t u_t B_t`` from h_0 = 0.
+def selective_scan(dt_pre: torch.Tensor, u: torch.Tensor, A: torch.Tensor, B: torch.Tensor, C: torch.Tensor,
+                   D: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+    """Mamba's gated scan output ``y_t ⊙ SiLU(z_t)``, ``y_t = h_tᵀ C_t + D ⊙ u_t``,
+    ``h_t = exp(Δ_t A) ⊙ h_{t-1} + Δ_t u_t B_t`` from h_0 = 0, with Δ = softplus(dt_pre) (F.softplus's
+    threshold 20), in one compiled pass and one backward.
 
-    delta, u [B, T, E]; A [E, N]; B, C [B, T, N]; D [E] -> y [B, T, E], in u's dtype.
+    dt_pre, u, z [B, T, E]; A [E, N]; B, C [B, T, N]; D [E] -> [B, T, E], in u's dtype.
     """
-    dtype = u.dtype
-    work = torch.float32 if dtype in LOW_PRECISION else dtype
-    # the kernel walks each channel along T with a stride of E: a transpose to [B, E, T] would cost
-    # more in copies (of the inputs, the output and two gradients) than the strided walk does
-    delta, u, A, B, C, D = (x.to(work).contiguous() for x in (delta, u, A, B, C, D))
-    return _SelectiveScan.apply(delta, u, A, B, C, D).to(dtype)
+    return _SelectiveScan.apply(*_work(dt_pre, u, A, B, C, D, z)).to(u.dtype)
 
 
 def _work(*tensors: torch.Tensor) -> list[torch.Tensor]:
@@ -180,31 +178,36 @@ def min_rnn_scan(pre: torch.Tensor, cell: str) -> torch.Tensor:
 
 class _RGLRU(torch.autograd.Function):
     @staticmethod
-    def forward(ctx, gates, u, log_base):
-        out = torch.empty_like(u)
-        _kernels().rg_lru_forward(_np(gates), _np(u), _np(log_base), _np(out))
-        ctx.save_for_backward(gates, u, log_base, out)
+    def forward(ctx, gates, u, log_base, gate):
+        states, out = torch.empty_like(u), torch.empty_like(u)
+        exact = u.dtype == torch.float64
+        _kernels().rg_lru_forward(_np(gates), _np(u), _np(log_base), _np(gate), _np(states), _np(out), exact)
+        ctx.save_for_backward(gates, u, log_base, gate, states)
         return out
 
     @staticmethod
     def backward(ctx, grad):
-        gates, u, log_base, out = ctx.saved_tensors
-        grad_gates, grad_u = torch.empty_like(gates), torch.empty_like(u)
+        gates, u, log_base, gate, states = ctx.saved_tensors
+        grad_gates, grad_u, grad_gate = torch.empty_like(gates), torch.empty_like(u), torch.empty_like(gate)
         grad_log_base = torch.zeros(log_base.shape, dtype=torch.float64)  # a sum over batch and time
-        _kernels().rg_lru_backward(_np(gates), _np(u), _np(log_base), _np(out), _np(grad.contiguous()),
-                                     _np(grad_gates), _np(grad_u), _np(grad_log_base))
-        return grad_gates, grad_u, grad_log_base.to(log_base.dtype)
+        _kernels().rg_lru_backward(_np(gates), _np(u), _np(log_base), _np(gate), _np(states), _np(grad.contiguous()),
+                                     _np(grad_gates), _np(grad_u), _np(grad_log_base), _np(grad_gate),
+                                     u.dtype == torch.float64)
+        return grad_gates, grad_u, grad_log_base.to(log_base.dtype), grad_gate
 
 
-def rg_lru(gates: torch.Tensor, u: torch.Tensor, log_base: torch.Tensor) -> torch.Tensor:
-    """Hawk's RG-LRU over a sequence from a reset state, gates and scan in one compiled pass.
+def rg_lru(gates: torch.Tensor, u: torch.Tensor, log_base: torch.Tensor, gate: torch.Tensor) -> torch.Tensor:
+    """Hawk's RG-LRU over a sequence from a reset state times its block's gate branch, ``h ⊙ GELU(gate)``:
+    gates, coefficients, scan and the gate's GELU in one compiled pass.
 
     gates [B, T, 2D]: the pre-activations of the recurrence gate r and the input gate i; u [B, T, D];
-    log_base [D] = -c·softplus(-Λ). h_t = a_t h_{t-1} + s_t σ(i_t) u_t with log a_t = log_base σ(r_t),
-    s_t = √(1 - a_t²) and s_0 = 1, h_0 = 0 (as hawk.RecurrentBlock computes it in torch).
+    log_base [D] = -c·softplus(-Λ); gate [B, T, D] the gate branch's pre-activation W_g x.
+    h_t = a_t h_{t-1} + s_t σ(i_t) u_t with log a_t = log_base σ(r_t), s_t = √(1 - a_t²) and s_0 = 1,
+    h_0 = 0 (as hawk.RecurrentBlock computes it in torch); GELU is F.gelu's erf form (:func:`gated_gelu`
+    says which erf).
     """
-    gates_w, u_w, log_base_w = _work(gates, u, log_base)
-    return _RGLRU.apply(gates_w, u_w, log_base_w).to(u.dtype)
+    gates_w, u_w, log_base_w, gate_w = _work(gates, u, log_base, gate)
+    return _RGLRU.apply(gates_w, u_w, log_base_w, gate_w).to(u.dtype)
 
 
 class _CausalConv(torch.autograd.Function):
@@ -268,3 +271,41 @@ class FusedRMSNorm(nn.RMSNorm):
         rows = x.reshape(-1, x.shape[-1])
         rows_w, weight_w = _work(rows, self.weight)
         return _RMSNorm.apply(rows_w, weight_w, float(eps)).to(x.dtype).reshape(x.shape)
+
+
+class _GatedGelu(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, proj):
+        out = proj.new_empty(proj.shape[0], proj.shape[1] // 2)
+        _kernels().gated_gelu_forward(_np(proj), _np(out), proj.dtype == torch.float64)
+        ctx.save_for_backward(proj)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        (proj,) = ctx.saved_tensors
+        grad_proj = torch.empty_like(proj)
+        _kernels().gated_gelu_backward(_np(proj), _np(grad.contiguous()), _np(grad_proj), proj.dtype == torch.float64)
+        return grad_proj
+
+
+def gated_gelu(proj: torch.Tensor) -> torch.Tensor:
+    """``GELU(gate) ⊙ up`` of ``proj`` [..., 2W] = (gate, up), F.gelu's exact (erf) form, as one compiled pass
+    with its own backward. erf is libm's for float64; for float32 (and float16/bfloat16, computed in
+    float32) the vectorisable polynomial of torch's own float32 kernel, within 1.5e-7."""
+    rows = proj.reshape(-1, proj.shape[-1])
+    (rows_w,) = _work(rows)
+    return _GatedGelu.apply(rows_w).to(proj.dtype).reshape(*proj.shape[:-1], proj.shape[-1] // 2)
+
+
+class FusedGatedFeedForward(FeedForward):
+    """recurrence.FeedForward, gated (same parameters), whose ``GELU(gate) ⊙ up`` is :func:`gated_gelu` on a
+    CPU with numba; elsewhere FeedForward's own forward."""
+
+    def __init__(self, d: int, ratio: int, gated: bool = True):
+        super().__init__(d, ratio, gated=True)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.device.type != "cpu" or not fused_available():
+            return super().forward(x)
+        return self.down(gated_gelu(self.up(x)))

@@ -28,8 +28,9 @@ for L layers); every bias of these zero.
 Choices where the paper leaves room or that this benchmark makes: the recurrence width
 is d (the paper's is 4/3·d), W_a and W_x are dense (the paper's are block-diagonal);
 ``kernel=fused`` (the default; training and the forward) runs the convolution, and the RG-LRU's
-gates, coefficients and scan, as two compiled passes with their own backward, and the RMSNorms
-as one each (fused_scans.py: the same arithmetic); ``kernel=torch`` runs the pure-torch form that ``scan`` chooses:
+gates, coefficients and scan with ``h ⊙ GELU(W_g x)``, as two compiled passes with their own
+backward, and the RMSNorms and the MLP's ``GELU(W_gate x) ⊙ W_up x`` as one each (fused_scans.py:
+the same arithmetic); ``kernel=torch`` runs the pure-torch form that ``scan`` chooses:
 ``scan=chunked`` :func:`recurrence.chunked_scan`, ``scan=sequential`` the loop; decoding keeps h and the convolution's last 3 inputs.
 """
 
@@ -43,11 +44,11 @@ from torch import nn
 
 from rnnbench.model_api import ModelConfig
 from rnnbench.plugins.torch.fused_scans import (
-    KERNEL_HELP, KERNELS, FusedRMSNorm, fused_causal_conv, resolve_kernel, rg_lru,
+    KERNEL_HELP, KERNELS, FusedGatedFeedForward, FusedRMSNorm, fused_causal_conv, resolve_kernel, rg_lru,
 )
 from rnnbench.plugins.torch.recurrence import (
-    SEQUENTIAL_SCAN_FLOPS, MixerStack, causal_conv, causal_conv_step, check_choice, check_positive, chunked_scan,
-    chunked_scan_flops, empty_window, sequential_scan,
+    SEQUENTIAL_SCAN_FLOPS, FeedForward, MixerStack, causal_conv, causal_conv_step, check_choice, check_positive,
+    chunked_scan, chunked_scan_flops, empty_window, sequential_scan,
 )
 from rnnbench.torch_model import TorchModel
 
@@ -141,12 +142,12 @@ class RecurrentBlock(nn.Module):
         return torch.exp(log_a), scale * (i * u)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        g = F.gelu(self.gate(x))
         if self.cfg.kernel == "fused" and x.device.type == "cpu":
-            # the convolution, and the RG-LRU's gates, coefficients and scan, as two compiled passes
+            # the convolution, and the RG-LRU's gates, coefficients and scan with h ⊙ GELU(W_g x), as two
+            # compiled passes
             u = fused_causal_conv(self.inp(x), self.conv.weight, self.conv.bias)
-            h = rg_lru(self.gates(u), u, -C * F.softplus(-self.Lambda))
-            return self.out(h * g)
+            return self.out(rg_lru(self.gates(u), u, -C * F.softplus(-self.Lambda), self.gate(x)))
+        g = F.gelu(self.gate(x))
         u = causal_conv(self.inp(x), self.conv.weight, self.conv.bias)
         a, b = self._coefficients(u, sequence_start(u))
         if self.cfg.scan == "chunked":
@@ -190,9 +191,10 @@ def reference_mlp_init_(stack: MixerStack, cfg: HawkConfig) -> None:
 
 
 def build_stack(cfg: HawkConfig) -> MixerStack:
-    norm = FusedRMSNorm if cfg.kernel == "fused" else nn.RMSNorm  # the same norm, one compiled pass
+    fused = cfg.kernel == "fused"  # the same norm and MLP, their elementwise work in compiled passes
     stack = MixerStack([RecurrentBlock(cfg) for _ in range(cfg.n_layers)], cfg.d_model, MLP_RATIO,
-                       gated_mlp=True, norm=norm)
+                       gated_mlp=True, norm=FusedRMSNorm if fused else nn.RMSNorm,
+                       feedforward=FusedGatedFeedForward if fused else FeedForward)
     reference_mlp_init_(stack, cfg)
     return stack
 

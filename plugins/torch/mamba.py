@@ -14,10 +14,10 @@ state size N = ``d_state`` per channel::
 
 The discretisation is the paper's: zero-order hold for A, the simplified Euler step
 Δ_t B_t for B. Δ, B and C depend on the input (selection), so the recurrence is linear
-in h with input-dependent coefficients. ``kernel=fused`` (the default) runs the selective
-scan, its readout h_t C_t and the skip D u_t as one compiled loop with its own backward
-(fused_scans.py), which recomputes the states per channel, as mamba_ssm's CUDA kernel does,
-instead of keeping [B, T, E, N]; the convolution with its SiLU and the RMSNorms are one compiled
+in h with input-dependent coefficients. ``kernel=fused`` (the default) runs softplus, the
+selective scan, its readout h_t C_t, the skip D u_t and the gate ⊙ SiLU(z_t) as one compiled loop
+with its own backward (fused_scans.py), which recomputes the states a chunk of positions at a time
+from checkpoints, as mamba_ssm's CUDA kernel recomputes them, instead of keeping [B, T, E, N]; the convolution with its SiLU and the RMSNorms are one compiled
 pass each. ``kernel=torch`` runs the pure-torch form that ``scan``
 chooses: ``scan=chunked`` runs :func:`recurrence.chunked_scan`
 for training and the forward: a Hillis-Steele scan within chunks of ``chunk`` positions,
@@ -144,9 +144,8 @@ class MambaMixer(nn.Module):
             u = fused_causal_conv(u, self.conv.weight, self.conv.bias, silu=True)
             N, R = self.cfg.d_state, self.cfg.dt_rank
             delta, B, C = self.x_proj(u).split([R, N, N], dim=-1)
-            delta = F.softplus(self.dt_proj(delta))
-            y = selective_scan(delta, u, -torch.exp(self.A_log), B, C, self.D)
-            return self.out_proj(y * F.silu(z))
+            # softplus(Δ), the scan, its readout and skip, and ⊙ SiLU(z) in one compiled pass
+            return self.out_proj(selective_scan(self.dt_proj(delta), u, -torch.exp(self.A_log), B, C, self.D, z))
         u = F.silu(causal_conv(u, self.conv.weight, self.conv.bias))
         delta, du, B, C = self._selection(u)
         # The [B, T, E, N] coefficients are formed one chunk (or one position) at a time and read

@@ -195,11 +195,11 @@ class MixerStack(nn.Module):
     """
 
     def __init__(self, mixers: list[nn.Module], d: int, mlp_ratio: int = 0, gated_mlp: bool = False,
-                 norm: type[nn.Module] = nn.LayerNorm):
+                 norm: type[nn.Module] = nn.LayerNorm, feedforward: type[FeedForward] = FeedForward):
         super().__init__()
         self.mixers = nn.ModuleList(mixers)
         self.norms = nn.ModuleList(norm(d) for _ in mixers)
-        self.mlps = nn.ModuleList(FeedForward(d, mlp_ratio, gated_mlp) for _ in mixers) if mlp_ratio else None
+        self.mlps = nn.ModuleList(feedforward(d, mlp_ratio, gated_mlp) for _ in mixers) if mlp_ratio else None
         self.mlp_norms = nn.ModuleList(norm(d) for _ in mixers) if mlp_ratio else None
         self.norm_f = norm(d)
 
