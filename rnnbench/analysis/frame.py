@@ -11,8 +11,9 @@ from rnnbench.records import CaseConfig, CaseResult
 from rnnbench.stats import Summary
 from rnnbench.sweep_axes import format_value
 
-#: bump when a column changes meaning or disappears (adding columns does not bump it)
-FRAME_SCHEMA_VERSION = 1
+#: bump when a column changes meaning or disappears (adding columns does not bump it);
+#: 2: ``steps`` is empty (was 0) for a case trained to a --time-budget or --flops-budget (issue 39)
+FRAME_SCHEMA_VERSION = 2
 
 #: metrics whose "how it was measured" gets its own column beside the value
 _METHOD_SUFFIXES = ("_s", "memory_bytes", "state_bytes")
