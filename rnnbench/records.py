@@ -184,6 +184,18 @@ class TimerSettings:
     min_block_time: float = 5e-3
 
 
+def flat_settings(settings: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Nested run settings as ``{"timer.min_run_time": 0.5, ...}`` (tuples as lists, as JSON stores them), so
+    that settings given now and settings read back from the store compare key by key."""
+    out: dict[str, Any] = {}
+    for key, value in settings.items():
+        if isinstance(value, dict):
+            out.update(flat_settings(value, f"{prefix}{key}."))
+        else:
+            out[f"{prefix}{key}"] = list(value) if isinstance(value, tuple) else value
+    return out
+
+
 def upgrade_thread_cap(settings: dict[str, Any]) -> dict[str, Any]:
     """Run settings stored before schema 3 called the cap ``threads``: the same value under its own name."""
     if "threads" not in settings or "thread_cap" in settings:

@@ -27,7 +27,7 @@ from rnnbench.execution.observer import RunObserver
 from rnnbench.execution.session import RunOutcome, run_sweep
 from rnnbench.execution.thread_policy import ThreadingChoice, apply_threading, choose_threading
 from rnnbench.manager import Registry
-from rnnbench.records import CaseConfig, RunInfo, RunSettings, TimerSettings
+from rnnbench.records import CaseConfig, RunInfo, RunSettings, TimerSettings, flat_settings
 from rnnbench.render.run_folder import ReportPaths, write_run_folder
 from rnnbench.request.model_options import refuse_untrainable
 from rnnbench.request.options import RunRequest
@@ -128,7 +128,7 @@ def check_kept(run_id: str, kept: RunSettings, settings: RunSettings, allowed: b
                refusal: str = "drop the flag, start a new run, or pass --allow-changed-settings (each row then"
                " records its settings and the table and report say what varied)", what_is_done: str = "") -> None:
     """A resume measures as the run did, unless the user allows a change (then every output says so)."""
-    before, now = _flat(kept.to_dict()), _flat(settings.to_dict())
+    before, now = flat_settings(kept.to_dict()), flat_settings(settings.to_dict())
     changed = [(k, before.get(k), now.get(k)) for k in sorted(set(before) | set(now)) if before.get(k) != now.get(k)]
     if not changed:
         return
@@ -139,16 +139,6 @@ def check_kept(run_id: str, kept: RunSettings, settings: RunSettings, allowed: b
             f" alike: {refusal}")
     observer.warning(f"--resume {run_id} with --allow-changed-settings: {what}; the rows run now record"
                      " it, and the table and report say what varied")
-
-
-def _flat(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in data.items():
-        if isinstance(value, dict):
-            out.update(_flat(value, f"{prefix}{key}."))
-        else:
-            out[f"{prefix}{key}"] = list(value) if isinstance(value, tuple) else value
-    return out
 
 
 @dataclass(frozen=True)

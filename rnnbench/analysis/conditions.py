@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from typing import Any
 
 from rnnbench.execution.load import LoadDuring
 from rnnbench.execution.timing_check import TimingCheck
-from rnnbench.records import CaseResult, RunInfo, upgrade_thread_cap
+from rnnbench.records import CaseResult, RunInfo, flat_settings, upgrade_thread_cap
 
 
 def _label(result: CaseResult) -> str:
@@ -90,7 +89,7 @@ def load_notes(results: list[CaseResult], run: RunInfo) -> list[str]:
 
 def varied_settings(results: list[CaseResult]) -> dict[str, Counter]:
     """Measurement settings that differ between the rows of one run: ``{setting: Counter(value)}``."""
-    per_row = [_flat(upgrade_thread_cap(r.ran_on.settings or {})) for r in results]  # rows of a schema-2 store read as stored
+    per_row = [flat_settings(upgrade_thread_cap(r.ran_on.settings or {})) for r in results]  # rows of a schema-2 store read as stored
     per_row = [row for row in per_row if row]
     keys = sorted({k for row in per_row for k in row})
     varied = {}
@@ -114,16 +113,6 @@ def settings_notes(results: list[CaseResult]) -> list[str]:
                      " settings (--allow-changed-settings); each row's threads and settings are in results.csv"
                      " and the database, and times of rows measured differently are not one comparison.")
     return notes
-
-
-def _flat(settings: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in settings.items():
-        if isinstance(value, dict):
-            out.update(_flat(value, f"{prefix}{key}."))
-        else:
-            out[f"{prefix}{key}"] = value
-    return out
 
 
 def condition_notes(results: list[CaseResult], run: RunInfo) -> list[str]:
