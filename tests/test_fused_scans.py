@@ -18,7 +18,7 @@ from rnnbench.model_api import Batch, ModelConfig
 from rnnbench.plugins.torch import fused_scans
 from rnnbench.plugins.torch.hawk import C as HAWK_C
 from rnnbench.plugins.torch.minrnn import g as min_g
-from rnnbench.plugins.torch.recurrence import causal_conv, sequential_scan
+from rnnbench.plugins.torch.recurrence import FeedForward, causal_conv, sequential_scan
 from rnnbench.torch_model import masked_loss
 
 #: the models with a fused kernel, and the small options their tests use
@@ -36,6 +36,7 @@ RTOL = {torch.float64: 1e-10, torch.float32: 1e-5}
 
 
 def assert_relative(got, want, rtol, what):
+    got, want = got.detach(), want.detach()
     scale = float(want.abs().max())
     worst = float((got.double() - want.double()).abs().max())
     assert worst <= rtol * max(scale, 1e-30), f"{what}: max diff {worst:.3g} vs scale {scale:.3g}"
@@ -271,32 +272,47 @@ def test_fused_rms_norm_equals_nn_rms_norm_in_output_and_every_gradient(dtype, e
     assert out.dtype == torch.bfloat16 and low.weight.grad.dtype == torch.bfloat16
 
 
-def gated_gelu_reference(proj):
-    """recurrence.FeedForward's gated activation as torch runs it."""
-    gate, up = proj.chunk(2, dim=-1)
-    return F.gelu(gate) * up
+def gated_mlps(d, ratio, dtype, seed=0):
+    """A FusedGatedFeedForward and recurrence.FeedForward (gated) with the same weights; the up projection's
+    bias puts gates at GELU's tails and at 0."""
+    torch.manual_seed(seed)
+    fused = fused_scans.FusedGatedFeedForward(d, ratio).to(dtype)
+    reference = FeedForward(d, ratio, gated=True).to(dtype)
+    with torch.no_grad():
+        fused.up.bias[:5] = torch.tensor([-40.0, -6.0, 0.0, 6.0, 40.0])
+        reference.load_state_dict(fused.state_dict())
+    return fused, reference
+
+
+def mlp_gradients(mlp, x):
+    out, (grad_x,) = gradients(mlp, leaves(x))
+    return out, [grad_x] + [p.grad for p in mlp.parameters()]
 
 
 @pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
-def test_gated_gelu_equals_torchs_gelu_times_up_in_output_and_gradient(dtype):
-    g = torch.Generator().manual_seed(0)
-    proj = torch.randn(3, 7, 2 * 37, generator=g, dtype=torch.float64) * 3
-    proj[0, 0, :5] = torch.tensor([-40.0, -6.0, 0.0, 6.0, 40.0], dtype=torch.float64)  # GELU's tails and 0
-    proj = proj.to(dtype)
-    fused_out, (fused_grad,) = gradients(fused_scans.gated_gelu, leaves(proj))
-    torch_out, (torch_grad,) = gradients(gated_gelu_reference, leaves(proj))
-    assert fused_out.dtype == dtype and fused_out.shape == (3, 7, 37)
-    assert_relative(fused_out, torch_out, RTOL[dtype], "GELU(gate) up")
-    assert_relative(fused_grad, torch_grad, RTOL[dtype], "dL/dproj")
-    assert torch.isfinite(fused_grad).all()
+def test_gated_mlp_equals_feedforward_in_output_and_every_gradient(dtype, monkeypatch):
+    monkeypatch.setattr(fused_scans, "MLP_ROWS", 8)  # 21 rows: blocks of 8, 8 and 5
+    fused, reference = gated_mlps(6, 3, dtype)
+    x = torch.randn(3, 7, 6, generator=torch.Generator().manual_seed(1), dtype=torch.float64).to(dtype)
+    fused_out, fused_grads = mlp_gradients(fused, x)
+    torch_out, torch_grads = mlp_gradients(reference, x)
+    assert fused_out.dtype == dtype and fused_out.shape == (3, 7, 6)
+    assert_relative(fused_out, torch_out, RTOL[dtype], "W_down (GELU(gate) up)")
+    for name, got, want in zip(["x", "W_up", "b_up", "W_down", "b_down"], fused_grads, torch_grads):
+        assert_relative(got, want, RTOL[dtype], f"dL/d{name}")
+        assert torch.isfinite(got).all()
 
 
-def test_gated_gelu_passes_gradcheck_and_runs_in_bfloat16():
-    proj = torch.randn(4, 10, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
-    assert torch.autograd.gradcheck(fused_scans.gated_gelu, (proj.clone().requires_grad_(True),))
-    out, (grad,) = gradients(fused_scans.gated_gelu, leaves(proj.bfloat16()))
-    assert out.dtype == torch.bfloat16 and grad.dtype == torch.bfloat16
-    assert_relative(out, gated_gelu_reference(proj.bfloat16().double()), 2e-2, "bfloat16 output")
+def test_gated_mlp_passes_gradcheck_and_runs_in_bfloat16(monkeypatch):
+    monkeypatch.setattr(fused_scans, "MLP_ROWS", 3)
+    fused, _ = gated_mlps(4, 2, torch.float64)
+    inputs = [torch.randn(7, 4, dtype=torch.float64)] + [p.detach() for p in fused.parameters()]
+    assert torch.autograd.gradcheck(fused_scans._GatedMLP.apply, tuple(leaves(*inputs)))
+    low, reference = gated_mlps(4, 2, torch.bfloat16)
+    x = torch.randn(2, 5, 4, generator=torch.Generator().manual_seed(2), dtype=torch.float64)
+    out, grads = mlp_gradients(low, x.bfloat16())
+    assert out.dtype == torch.bfloat16 and all(g.dtype == torch.bfloat16 for g in grads)
+    assert_relative(out, reference.double()(x).detach(), 2e-2, "bfloat16 output")
 
 
 # -- whole models ----------------------------------------------------------------------------

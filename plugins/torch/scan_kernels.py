@@ -487,16 +487,6 @@ def gelu_(x):
     return x * cdf, cdf + x * (INV_SQRT_2PI * exp_(-0.5 * x * x))
 
 
-@numba.njit(cache=True, inline="always", error_model="numpy")
-def gelu_of_(x, exact):
-    """GELU and its slope of a stored value: :func:`gelu_` in float64 when ``exact`` (float64 storage), else
-    :func:`gelu32_` in float32."""
-    if exact:
-        return gelu_(x * 1.0)
-    value, slope = gelu32_(F32(x))
-    return value * 1.0, slope * 1.0
-
-
 F32 = np.float32
 EXP32_MIN, EXP32_MAX = F32(-87.0), F32(88.0)
 LOG2E_32, ROUND_32 = F32(LOG2E), F32(12582912.0)  # 1.5·2**23
@@ -574,45 +564,61 @@ def _rg_lru_coefficients(gate_r, gate_i, log_base, first):
 def rg_lru_forward(gates, u, log_base, gate, states, out, exact):
     """Hawk's RG-LRU from h_0 = 0 (the state reset at t = 0) and its block's gate branch: gates [B, T, 2D] the
     pre-activations of r and i, u [B, T, D], log_base [D] = -c·softplus(-Λ), gate [B, T, D] the gate
-    branch's pre-activation; states [B, T, D] = h_t, out [B, T, D] = h_t ⊙ GELU(gate_t) (see :func:`gelu_`
-    for ``exact``)::
+    branch's pre-activation; states [B, T, D] = h_t, out [B, T, D] = h_t ⊙ GELU(gate_t)::
 
         log a_t = log_base ⊙ σ(r_t),  h_t = a_t ⊙ h_{t-1} + s_t ⊙ σ(i_t) ⊙ u_t,
         s_t = √(1 - a_t²) for t > 0, s_0 = 1.
+
+    ``exact`` (float64 storage): float64 arithmetic and libm's erf (:func:`gelu_`); else float32 arithmetic
+    throughout (:func:`_rg_lru_coefficients32`, :func:`gelu32_`), as torch's float32 path computes it: one
+    float64 value in the loop halves its vector width.
     """
     batch, length, width = u.shape
-    h = np.zeros(width)
+    h = np.zeros(width, dtype=u.dtype)
     for n in range(batch):
         h[:] = 0.0
         for t in range(length):
             if exact:
                 _rg_lru_row(gates[n, t, :width], gates[n, t, width:], u[n, t], log_base, gate[n, t], h, states[n, t],
-                            out[n, t], t == 0, True)
+                            out[n, t], t == 0)
             else:
-                _rg_lru_row(gates[n, t, :width], gates[n, t, width:], u[n, t], log_base, gate[n, t], h, states[n, t],
-                            out[n, t], t == 0, False)
+                _rg_lru_row32(gates[n, t, :width], gates[n, t, width:], u[n, t], log_base, gate[n, t], h,
+                              states[n, t], out[n, t], t == 0)
 
 
 @numba.njit(cache=True, inline="always", error_model="numpy")
-def _rg_lru_row(gate_r, gate_i, u, log_base, gate, h, states, out, first, exact):
+def _rg_lru_row(gate_r, gate_i, u, log_base, gate, h, states, out, first):
     for d in range(h.shape[0]):
-        if exact:  # a constant where this is inlined: the loop keeps one branch
-            r, i, a, scale = _rg_lru_coefficients(gate_r[d], gate_i[d], log_base[d], first)
-        else:
-            r, i, a, scale = _rg_lru_coefficients32(F32(gate_r[d]), F32(gate_i[d]), F32(log_base[d]), first)
+        r, i, a, scale = _rg_lru_coefficients(gate_r[d], gate_i[d], log_base[d], first)
         h[d] = a * h[d] + scale * (i * u[d])
         states[d] = h[d]
-        value, _ = gelu_of_(gate[d], exact)
+        value, _ = gelu_(gate[d])
         out[d] = h[d] * value
+
+
+@numba.njit(cache=True, inline="always", error_model="numpy")
+def _rg_lru_row32(gate_r, gate_i, u, log_base, gate, h, states, out, first):
+    for d in range(h.shape[0]):
+        r, i, a, scale = _rg_lru_coefficients32(F32(gate_r[d]), F32(gate_i[d]), F32(log_base[d]), first)
+        h[d] = F32(a * h[d] + scale * (i * F32(u[d])))
+        states[d] = h[d]
+        value, _ = gelu32_(F32(gate[d]))
+        out[d] = h[d] * value
+
+
+#: the backward adds its float32 sums of ∂L/∂log_base into the float64 total every GRAD_FLUSH positions, so
+#: that no float32 sum runs over more than that many terms (the loop keeps float32's vector width)
+GRAD_FLUSH = 32
 
 
 @numba.njit(cache=True, error_model="numpy")
 def rg_lru_backward(gates, u, log_base, gate, states, grad, grad_gates, grad_u, grad_log_base, grad_gate, exact):
     """The reverse scan of :func:`rg_lru_forward`: writes grad_gates [B, T, 2D], grad_u and grad_gate
     [B, T, D] and adds into grad_log_base [D] (float64), from grad = ∂L/∂out; a, σ(·), s and GELU
-    recomputed."""
+    recomputed; arithmetic as the forward's for ``exact``."""
     batch, length, width = u.shape
-    acc = np.zeros(width)  # a_{t+1} ∂L/∂h_{t+1}
+    acc = np.zeros(width, dtype=u.dtype)  # a_{t+1} ∂L/∂h_{t+1}
+    partial = np.zeros(width, dtype=u.dtype)  # ∂L/∂log_base over the positions since the last flush
     zero = np.zeros(width, dtype=states.dtype)  # h_0
     for n in range(batch):
         acc[:] = 0.0
@@ -621,22 +627,23 @@ def rg_lru_backward(gates, u, log_base, gate, states, grad, grad_gates, grad_u, 
             if exact:
                 _rg_lru_back_row(gates[n, t, :width], gates[n, t, width:], u[n, t], log_base, gate[n, t],
                                  states[n, t], previous, grad[n, t], acc, grad_gates[n, t, :width],
-                                 grad_gates[n, t, width:], grad_u[n, t], grad_log_base, grad_gate[n, t], t == 0, True)
+                                 grad_gates[n, t, width:], grad_u[n, t], partial, grad_gate[n, t], t == 0)
             else:
-                _rg_lru_back_row(gates[n, t, :width], gates[n, t, width:], u[n, t], log_base, gate[n, t],
-                                 states[n, t], previous, grad[n, t], acc, grad_gates[n, t, :width],
-                                 grad_gates[n, t, width:], grad_u[n, t], grad_log_base, grad_gate[n, t], t == 0, False)
+                _rg_lru_back_row32(gates[n, t, :width], gates[n, t, width:], u[n, t], log_base, gate[n, t],
+                                   states[n, t], previous, grad[n, t], acc, grad_gates[n, t, :width],
+                                   grad_gates[n, t, width:], grad_u[n, t], partial, grad_gate[n, t], t == 0)
+            if t % GRAD_FLUSH == 0:
+                for d in range(width):
+                    grad_log_base[d] += partial[d]
+                    partial[d] = 0.0
 
 
 @numba.njit(cache=True, inline="always", error_model="numpy")
 def _rg_lru_back_row(gate_r, gate_i, u, log_base, gate, state, previous, grad, acc, grad_r, grad_i, grad_u,
-                     grad_log_base, grad_gate, first, exact):
+                     grad_log_base, grad_gate, first):
     for d in range(acc.shape[0]):
-        if exact:  # a constant where this is inlined: the loop keeps one branch
-            r, i, a, scale = _rg_lru_coefficients(gate_r[d], gate_i[d], log_base[d], first)
-        else:
-            r, i, a, scale = _rg_lru_coefficients32(F32(gate_r[d]), F32(gate_i[d]), F32(log_base[d]), first)
-        value, slope = gelu_of_(gate[d], exact)
+        r, i, a, scale = _rg_lru_coefficients(gate_r[d], gate_i[d], log_base[d], first)
+        value, slope = gelu_(gate[d])
         grad_gate[d] = grad[d] * state[d] * slope
         d_scale = 0.0 if first else -(a * a) / scale  # ∂s/∂log a
         g = grad[d] * value + acc[d]
@@ -645,6 +652,26 @@ def _rg_lru_back_row(gate_r, gate_i, u, log_base, gate, state, previous, grad, a
         grad_r[d] = d_log_a * log_base[d] * r * (1.0 - r)
         gs = g * scale
         grad_i[d] = gs * u[d] * i * (1.0 - i)
+        grad_u[d] = gs * i
+        acc[d] = g * a
+
+
+@numba.njit(cache=True, inline="always", error_model="numpy")
+def _rg_lru_back_row32(gate_r, gate_i, u, log_base, gate, state, previous, grad, acc, grad_r, grad_i, grad_u,
+                       grad_log_base, grad_gate, first):
+    """:func:`_rg_lru_back_row` in float32 arithmetic (float32 arrays)."""
+    for d in range(acc.shape[0]):
+        r, i, a, scale = _rg_lru_coefficients32(gate_r[d], gate_i[d], log_base[d], first)
+        value, slope = gelu32_(gate[d])
+        grad_d, u_d = grad[d], u[d]
+        grad_gate[d] = grad_d * state[d] * slope
+        d_scale = F32(0.0) if first else -(a * a) / scale
+        g = grad_d * value + acc[d]
+        d_log_a = g * previous[d] * a + g * (i * u_d) * d_scale
+        grad_log_base[d] += d_log_a * r
+        grad_r[d] = d_log_a * log_base[d] * r * (ONE_32 - r)
+        gs = g * scale
+        grad_i[d] = gs * u_d * i * (ONE_32 - i)
         grad_u[d] = gs * i
         acc[d] = g * a
 
@@ -751,6 +778,7 @@ def _rms_back_row(x, weight, inv, grad, grad_x, grad_weight):
     for d in range(width):
         grad_x[d] = grad[d] * 1.0 * weight[d] * inv - x[d] * correction
         grad_weight[d] += grad[d] * 1.0 * x[d] * inv
+
 
 
 # --- the gated MLP's activation ------------------------------------------------------------------------
