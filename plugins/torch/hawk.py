@@ -29,8 +29,8 @@ Choices where the paper leaves room or that this benchmark makes: the recurrence
 is d (the paper's is 4/3·d), W_a and W_x are dense (the paper's are block-diagonal);
 ``kernel=fused`` (the default; training and the forward) runs the convolution, and the RG-LRU's
 gates, coefficients and scan with ``h ⊙ GELU(W_g x)``, as two compiled passes with their own
-backward, and the RMSNorms and the MLP's ``GELU(W_gate x) ⊙ W_up x`` as one each (fused_scans.py:
-the same arithmetic); ``kernel=torch`` runs the pure-torch form that ``scan`` chooses:
+backward, the RMSNorms as one pass each and the gated MLP by blocks of rows, its activation compiled
+(fused_scans.py: the same arithmetic; float32 storage computes in float32, as torch does); ``kernel=torch`` runs the pure-torch form that ``scan`` chooses:
 ``scan=chunked`` :func:`recurrence.chunked_scan`, ``scan=sequential`` the loop; decoding keeps h and the convolution's last 3 inputs.
 """
 
