@@ -780,7 +780,6 @@ def _rms_back_row(x, weight, inv, grad, grad_x, grad_weight):
         grad_weight[d] += grad[d] * 1.0 * x[d] * inv
 
 
-
 # --- the gated MLP's activation ------------------------------------------------------------------------
 #
 # GELU(gate) ⊙ up from the up projection's output [R, 2W] (gate, up), and its backward into one
