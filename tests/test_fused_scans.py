@@ -201,7 +201,7 @@ def test_min_rnn_scan_equals_the_cells_torch_coefficients_and_scan_in_output_and
 
 
 @pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
-@pytest.mark.parametrize("T", [1, 2, 7, 33])
+@pytest.mark.parametrize("T", [1, 2, 7, 33, 70])
 def test_rg_lru_equals_hawks_torch_coefficients_and_scan_in_output_and_every_gradient(dtype, T):
     pre, u, lam = gate_inputs(3, T, 6, 3, dtype)
     gates, gate = pre[..., :12], pre[..., 12:]  # r, i; the gate branch
@@ -215,7 +215,7 @@ def test_rg_lru_equals_hawks_torch_coefficients_and_scan_in_output_and_every_gra
 
 
 @pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
-@pytest.mark.parametrize("T", [1, 2, 3, 9])
+@pytest.mark.parametrize("T", [1, 2, 3, 9, 70])
 @pytest.mark.parametrize("silu", [False, True])
 def test_fused_causal_conv_equals_the_shifted_multiply_adds_in_output_and_every_gradient(dtype, T, silu):
     g = torch.Generator().manual_seed(T)

@@ -214,7 +214,7 @@ class _CausalConv(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x, weight, bias, silu):
         out = torch.empty_like(x)
-        _kernels().causal_conv_forward(_np(x), _np(weight), _np(bias), _np(out), silu)
+        _kernels().causal_conv_forward(_np(x), _np(weight), _np(bias), _np(out), silu, x.dtype == torch.float64)
         ctx.silu = silu
         ctx.save_for_backward(x, weight, bias)
         return out
@@ -226,7 +226,7 @@ class _CausalConv(torch.autograd.Function):
         grad_weight = torch.zeros(weight.shape, dtype=torch.float64)  # sums over batch and time
         grad_bias = torch.zeros(bias.shape, dtype=torch.float64)
         _kernels().causal_conv_backward(_np(x), _np(weight), _np(bias), _np(grad.contiguous()), _np(grad_x),
-                                          _np(grad_weight), _np(grad_bias), ctx.silu)
+                                          _np(grad_weight), _np(grad_bias), ctx.silu, x.dtype == torch.float64)
         return grad_x, grad_weight.to(weight.dtype), grad_bias.to(bias.dtype), None
 
 

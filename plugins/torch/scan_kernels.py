@@ -513,6 +513,12 @@ def exp32_(x):
 
 
 @numba.njit(cache=True, inline="always", error_model="numpy")
+def sigmoid32_(x):
+    """σ(x) in float32 arithmetic (x a float32)."""
+    return ONE_32 / (ONE_32 + exp32_(-x))
+
+
+@numba.njit(cache=True, inline="always", error_model="numpy")
 def gelu32_(x):
     """:func:`gelu_` for float32 storage in float32 arithmetic: x a float32; erf by the polynomial of torch's
     float32 CPU erf (Abramowitz & Stegun 7.1.26, within 1.5e-7), as torch's float32 GELU computes it."""
@@ -680,16 +686,23 @@ def _rg_lru_back_row32(gate_r, gate_i, u, log_base, gate, state, previous, grad,
 
 
 @numba.njit(cache=True, error_model="numpy")
-def causal_conv_forward(x, weight, bias, out, silu):
+def causal_conv_forward(x, weight, bias, out, silu, exact):
     """out_t = act(bias + Σ_j weight_j ⊙ x_{t-K+1+j}) (zeros before t = 0) over x, out [B, T, D];
-    weight [K, D], bias [D]; act is SiLU when ``silu``, else the identity."""
+    weight [K, D], bias [D]; act is SiLU when ``silu``, else the identity. Arithmetic in the storage's
+    dtype (``exact``: float64), as torch's convolution computes it."""
     batch, length, width = x.shape
-    y = np.empty(width)
+    y = np.empty(width, dtype=x.dtype)
     for n in range(batch):
         for t in range(length):
             _conv_row(x[n], weight, bias, t, y)
-            for d in range(width):
-                out[n, t, d] = y[d] * sigmoid_(y[d]) if silu else y[d]
+            if not silu:
+                out[n, t] = y
+            elif exact:
+                for d in range(width):
+                    out[n, t, d] = y[d] * sigmoid_(y[d])
+            else:
+                for d in range(width):
+                    out[n, t, d] = y[d] * sigmoid32_(y[d])
 
 
 @numba.njit(cache=True, inline="always", error_model="numpy")
@@ -704,34 +717,66 @@ def _conv_row(x, weight, bias, t, y):
 
 
 @numba.njit(cache=True, error_model="numpy")
-def causal_conv_backward(x, weight, bias, grad, grad_x, grad_weight, grad_bias, silu):
+def causal_conv_backward(x, weight, bias, grad, grad_x, grad_weight, grad_bias, silu, exact):
     """The backward of :func:`causal_conv_forward`: writes grad_x, adds into grad_weight [K, D] and
-    grad_bias [D] (float64); the pre-activation is recomputed for SiLU's derivative."""
+    grad_bias [D] (float64, from sums in the storage's dtype over GRAD_FLUSH positions at a time); the
+    pre-activation is recomputed for SiLU's derivative."""
     batch, length, width = x.shape
     kernel = weight.shape[0]
-    pre_grad = np.empty((length, width))  # ∂L/∂(the convolution's output) of one sequence
-    y = np.empty(width)
-    gx = np.empty(width)
+    pre_grad = np.empty((length, width), dtype=x.dtype)  # ∂L/∂(the convolution's output) of one sequence
+    y = np.empty(width, dtype=x.dtype)
+    gx = np.empty(width, dtype=x.dtype)
+    weight_partial = np.zeros((kernel, width), dtype=x.dtype)
     for n in range(batch):
         for t in range(length):
-            if silu:
-                _conv_row(x[n], weight, bias, t, y)
-                for d in range(width):
-                    s = sigmoid_(y[d])
-                    pre_grad[t, d] = grad[n, t, d] * (s * (1.0 + y[d] * (1.0 - s)))
+            if not silu:
+                pre_grad[t] = grad[n, t]
             else:
-                for d in range(width):
-                    pre_grad[t, d] = grad[n, t, d]
-            for d in range(width):
-                grad_bias[d] += pre_grad[t, d]
+                _conv_row(x[n], weight, bias, t, y)
+                if exact:
+                    _silu_back_row(y, grad[n, t], pre_grad[t])
+                else:
+                    _silu_back_row32(y, grad[n, t], pre_grad[t])
+        _add_column_sums(pre_grad, grad_bias)
         for t in range(length):
             gx[:] = 0.0
             for j in range(max(0, t + kernel - length), kernel):  # x_t feeds out_{t+K-1-j}
                 for d in range(width):
                     gx[d] += weight[j, d] * pre_grad[t + kernel - 1 - j, d]
-                    grad_weight[j, d] += pre_grad[t + kernel - 1 - j, d] * x[n, t, d]
-            for d in range(width):
-                grad_x[n, t, d] = gx[d]
+                    weight_partial[j, d] += pre_grad[t + kernel - 1 - j, d] * x[n, t, d]
+            grad_x[n, t] = gx
+            if (t + 1) % GRAD_FLUSH == 0 or t == length - 1:
+                for j in range(kernel):
+                    for d in range(width):
+                        grad_weight[j, d] += weight_partial[j, d]
+                        weight_partial[j, d] = 0.0
+
+
+@numba.njit(cache=True, inline="always", error_model="numpy")
+def _silu_back_row(y, grad, pre_grad):
+    for d in range(y.shape[0]):
+        s = sigmoid_(y[d])
+        pre_grad[d] = grad[d] * (s * (1.0 + y[d] * (1.0 - s)))
+
+
+@numba.njit(cache=True, inline="always", error_model="numpy")
+def _silu_back_row32(y, grad, pre_grad):
+    for d in range(y.shape[0]):
+        s = sigmoid32_(y[d])
+        pre_grad[d] = grad[d] * (s * (ONE_32 + y[d] * (ONE_32 - s)))
+
+
+@numba.njit(cache=True, inline="always", error_model="numpy")
+def _add_column_sums(rows, total):
+    """total [D] (float64) += the column sums of rows [T, D], summed in rows' dtype GRAD_FLUSH rows at a time."""
+    partial = np.zeros(rows.shape[1], dtype=rows.dtype)
+    for t in range(rows.shape[0]):
+        for d in range(rows.shape[1]):
+            partial[d] += rows[t, d]
+        if (t + 1) % GRAD_FLUSH == 0 or t == rows.shape[0] - 1:
+            for d in range(rows.shape[1]):
+                total[d] += partial[d]
+                partial[d] = 0.0
 
 
 # --- RMSNorm ----------------------------------------------------------------------------------------
