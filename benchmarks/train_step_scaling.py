@@ -14,8 +14,11 @@ load falls on all of them alike); a round times ``--steps`` consecutive ``train_
 (forward, backward, Adam) after one untimed warm-up step, with time.thread_time on one thread
 (the CPU time of the thread that runs torch and the fused kernels, which a loaded machine
 inflates far less than wall time) and time.perf_counter on more. Reported: the median over
-rounds of seconds per token (step time / (batch · T)), each variant's cost relative to lstm,
-its cost per token relative to its own at the first T (flat in T is 1), and the ratio to
+rounds of seconds per token (step time / (batch · T)); each variant's cost relative to lstm as
+the median over rounds of its time / lstm's time in the same round (a paired ratio: the two ran
+seconds apart), with its interquartile range over rounds, and a warning where that range exceeds
+SPREAD_WARNING of the median (the machine was not steady: rerun before reading the figure);
+its cost per token relative to its own at the first T (flat in T is 1); and the ratio to
 mingru's sequential torch form, all measured in this one process. One thread unless
 ``--threads`` says otherwise. Timings on a busy machine are not figures.
 
@@ -55,6 +58,9 @@ VARIANTS = (
     ("transformer", "transformer@torch", {}),
 )
 LABELS = [label for label, _, _ in VARIANTS]
+#: a paired ratio's interquartile range over rounds, as a fraction of its median, above which the table warns
+#: (torch.utils.benchmark's Measurement flags its own spread the same way)
+SPREAD_WARNING = 0.10
 
 
 def parse_args(argv):
@@ -104,7 +110,7 @@ def main(argv=None) -> int:
           f" {clock_name}; hidden={args.hidden}, batch={args.batch}, 1 layer, {args.threads} thread(s),"
           f" float32, torch {torch.__version__})")
     header = f"{'T':>6} " + " ".join(f"{label:>18}" for label, _, _ in variants)
-    rows = []
+    rows, paired = [], []  # medians per variant; per-round ratios to lstm per variant
     for length in args.lengths:
         inputs = rng.integers(0, 10, (args.batch, length))
         batch = Batch(inputs, inputs.copy(), np.ones((args.batch, length), np.float32))
@@ -121,16 +127,32 @@ def main(argv=None) -> int:
                     models[i].train_step(devs[i])
                 times[i].append((clock() - start) / args.steps / (args.batch * length))
         rows.append((length, [statistics.median(t) for t in times]))
+        lstm = times[[label for label, _, _ in variants].index("lstm")]
+        paired.append((length, [[t / base for t, base in zip(ts, lstm)] for ts in times]))
     print("\nseconds per token")
     print(header)
     for length, medians in rows:
         print(f"{length:>6} " + " ".join(f"{m:>18.3e}" for m in medians))
     labels = [label for label, _, _ in variants]
-    k = labels.index("lstm")
-    print("\ncost relative to lstm (each variant's time / lstm's time: <1 means the variant is faster)")
-    print(header)
-    for length, medians in rows:
-        print(f"{length:>6} " + " ".join(f"{m / medians[k]:>17.3g}x" for m in medians))
+    print(f"\ncost relative to lstm (each variant's time / lstm's time in the same round: median over {args.rounds}"
+          " rounds (interquartile range); <1 means the variant is faster)")
+    print(f"{'T':>6} " + " ".join(f"{label:>22}" for label in labels))
+    unsteady = []
+    for length, ratios in paired:
+        cells = []
+        for label, per_round in zip(labels, ratios):
+            median = statistics.median(per_round)
+            low, high = statistics.quantiles(per_round, n=4)[::2] if len(per_round) > 1 else (median, median)
+            if label == "lstm":
+                cells.append(f"{'1x':>22}")
+                continue
+            cells.append(f"{f'{median:.3g}x ({low:.3g}-{high:.3g})':>22}")
+            if high - low > SPREAD_WARNING * median:
+                unsteady.append(f"{label} at T={length} ({low:.3g}-{high:.3g})")
+        print(f"{length:>6} " + " ".join(cells))
+    if unsteady:
+        print(f"warning: the interquartile range over rounds exceeds {SPREAD_WARNING:.0%} of the median for "
+              + ", ".join(unsteady) + ": the machine was not steady; rerun on a quiet machine before reading those")
     print(f"\ncost per token relative to the same variant's at T={rows[0][0]} (1 is flat in T)")
     print(header)
     for length, medians in rows:

@@ -49,6 +49,10 @@ def test_train_step_scaling_runs_the_fused_and_torch_kernels_and_prints_cost_rel
     table = out.split("cost relative to lstm")[1].splitlines()
     assert table[1].split() == ["T", "lstm", "mingru", "mamba", "mamba-torch"]
     assert table[2].split()[:2] == ["8", "1x"]
+    # each other variant: the median of its per-round ratios to lstm, then their interquartile range
+    medians, ranges = table[2].split()[2::2], table[2].split()[3::2]
+    assert len(medians) == len(ranges) == 3 and all(m.endswith("x") for m in medians)
+    assert all(r.startswith("(") and r.endswith(")") and "-" in r for r in ranges)
 
 
 @pytest.mark.slow
