@@ -127,8 +127,8 @@ def main(argv=None) -> int:
                     models[i].train_step(devs[i])
                 times[i].append((clock() - start) / args.steps / (args.batch * length))
         rows.append((length, [statistics.median(t) for t in times]))
-        lstm = times[[label for label, _, _ in variants].index("lstm")]
-        paired.append((length, [[t / base for t, base in zip(ts, lstm)] for ts in times]))
+        lstm_times = times[[label for label, _, _ in variants].index("lstm")]
+        paired.append((length, [[t / base for t, base in zip(ts, lstm_times)] for ts in times]))
     print("\nseconds per token")
     print(header)
     for length, medians in rows:
