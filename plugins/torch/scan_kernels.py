@@ -353,8 +353,9 @@ def _reverse_row(gy, delta, u, A, b, c, states, previous, decays, g, d_delta, d_
 # channels are innermost and free of libm calls (exp_, expm1_near_zero_), so that the compiler vectorises
 # them; ``error_model="numpy"`` lets a division by zero give inf instead of raising, without which
 # the check before every division keeps the loops scalar (7x slower here). The arithmetic is in
-# float64 whatever the storage (but for float32 storage, the RG-LRU's gate coefficients and GELU run
-# in float32: :func:`_rg_lru_coefficients32`, :func:`gelu32_`); the states are stored in the array's dtype.
+# float64 whatever the storage, but for the RG-LRU (``_row32`` and ``_back_row32``), the gated MLP's GELU
+# and the convolution, which compute a float32 model in float32 as torch does; sums over batch and time
+# still end in float64 (:func:`_flush_into`). The states are stored in the array's dtype.
 
 
 @numba.njit(cache=True, inline="always", error_model="numpy")
@@ -538,8 +539,8 @@ QUARTER_32, TWO_32 = F32(0.25), F32(2.0)
 def _rg_lru_coefficients32(gate_r, gate_i, log_base, first):
     """:func:`_rg_lru_coefficients` for float32 storage in float32 arithmetic (float32 arguments): 16 lanes
     a vector; e**x - 1 near 0 by its Taylor polynomial to x**8 (truncation below 1e-9 relative)."""
-    r = ONE_32 / (ONE_32 + exp32_(-gate_r))
-    i = ONE_32 / (ONE_32 + exp32_(-gate_i))
+    r = sigmoid32_(gate_r)
+    i = sigmoid32_(gate_i)
     log_a = log_base * r
     a = exp32_(log_a)
     x = TWO_32 * log_a
@@ -617,6 +618,15 @@ def _rg_lru_row32(gate_r, gate_i, u, log_base, gate, h, states, out, first):
 GRAD_FLUSH = 32
 
 
+@numba.njit(cache=True, inline="always", error_model="numpy")
+def _flush_into(total, partial):
+    """total (float64) += partial, a sum kept in the storage's dtype over at most GRAD_FLUSH positions; partial
+    starts again from 0."""
+    for d in range(partial.shape[0]):
+        total[d] += partial[d]
+        partial[d] = 0.0
+
+
 @numba.njit(cache=True, error_model="numpy")
 def rg_lru_backward(gates, u, log_base, gate, states, grad, grad_gates, grad_u, grad_log_base, grad_gate, exact):
     """The reverse scan of :func:`rg_lru_forward`: writes grad_gates [B, T, 2D], grad_u and grad_gate
@@ -639,9 +649,7 @@ def rg_lru_backward(gates, u, log_base, gate, states, grad, grad_gates, grad_u, 
                                    states[n, t], previous, grad[n, t], acc, grad_gates[n, t, :width],
                                    grad_gates[n, t, width:], grad_u[n, t], partial, grad_gate[n, t], t == 0)
             if t % GRAD_FLUSH == 0:
-                for d in range(width):
-                    grad_log_base[d] += partial[d]
-                    partial[d] = 0.0
+                _flush_into(grad_log_base, partial)
 
 
 @numba.njit(cache=True, inline="always", error_model="numpy")
@@ -747,9 +755,7 @@ def causal_conv_backward(x, weight, bias, grad, grad_x, grad_weight, grad_bias, 
             grad_x[n, t] = gx
             if (t + 1) % GRAD_FLUSH == 0 or t == length - 1:
                 for j in range(kernel):
-                    for d in range(width):
-                        grad_weight[j, d] += weight_partial[j, d]
-                        weight_partial[j, d] = 0.0
+                    _flush_into(grad_weight[j], weight_partial[j])
 
 
 @numba.njit(cache=True, inline="always", error_model="numpy")
@@ -774,9 +780,7 @@ def _add_column_sums(rows, total):
         for d in range(rows.shape[1]):
             partial[d] += rows[t, d]
         if (t + 1) % GRAD_FLUSH == 0 or t == rows.shape[0] - 1:
-            for d in range(rows.shape[1]):
-                total[d] += partial[d]
-                partial[d] = 0.0
+            _flush_into(total, partial)
 
 
 # --- RMSNorm ----------------------------------------------------------------------------------------

@@ -32,7 +32,7 @@ from rnnbench.errors import RnnbenchError, UsageError
 from rnnbench.extras import install_hint
 from rnnbench.execution.runner import execute_job, registry_for
 from rnnbench.hookspecs import hookimpl
-from rnnbench.records import CaseJob, CaseResult
+from rnnbench.records import CaseJob, CaseResult, WorkerRecord
 from rnnbench.specs import ExecutorOptions, ExecutorSpec
 
 INSTALL_HINT = f"--executor dask needs dask.distributed: {install_hint('dask')}"
@@ -356,7 +356,7 @@ class DaskExecutor:
 
 def _failed(job: CaseJob, status: str, message: str, worker: dict[str, Any] | None = None) -> CaseResult:
     return CaseResult(config=job.config, status=status, error=message, started_at=time.time(),
-                      worker={"threads": job.settings.thread_cap, **(worker or {})})
+                      worker={**WorkerRecord(threads=job.settings.thread_cap).to_dict(), **(worker or {})})
 
 
 def make_executor(options: ExecutorOptions) -> DaskExecutor:

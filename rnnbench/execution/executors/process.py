@@ -29,7 +29,7 @@ from typing import Any, Iterable, Iterator
 from rnnbench.execution.environment import cpu_model
 from rnnbench.execution.executors.worker_memory import peak_rss_metrics
 from rnnbench.hookspecs import hookimpl
-from rnnbench.records import CaseJob, CaseResult
+from rnnbench.records import CaseJob, CaseResult, WorkerRecord
 from rnnbench.specs import ExecutorOptions, ExecutorSpec
 
 #: seconds a hung worker gets to write its Python stack (faulthandler) before it is killed
@@ -203,8 +203,8 @@ class ProcessExecutor:
         result = CaseResult(
             config=worker.job.config, status=status, error=message, started_at=worker.started_at,
             duration_s=worker.elapsed(),
-            worker={"host": socket.gethostname(), "pid": worker.process.pid, "cpu": cpu_model(),
-                    "threads": worker.job.settings.thread_cap},
+            worker=WorkerRecord(host=socket.gethostname(), pid=worker.process.pid, cpu=cpu_model(),
+                                threads=worker.job.settings.thread_cap).to_dict(),
         )
         stack = _read_stack(worker.stack_file)
         if stack:
