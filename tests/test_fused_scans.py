@@ -17,6 +17,7 @@ import torch.nn.functional as F
 from rnnbench.model_api import Batch, ModelConfig
 from rnnbench.plugins.torch import fused_scans
 from rnnbench.plugins.torch.hawk import C as HAWK_C
+from rnnbench.plugins.torch.hawk import HawkConfig, RecurrentBlock
 from rnnbench.plugins.torch.minrnn import g as min_g
 from rnnbench.plugins.torch.recurrence import FeedForward, causal_conv, sequential_scan
 from rnnbench.torch_model import masked_loss
@@ -158,41 +159,20 @@ def min_rnn_reference(pre, cell):
     return sequential_scan(f / (f + i), i / (f + i) * min_g(k_h))
 
 
-def rg_lru_reference(gates, u, log_base, gate):
-    """hawk.RecurrentBlock._coefficients written out (from log_base = -c·softplus(-Λ)), then the recurrence,
-    times the gate branch GELU(gate)."""
-    r, i = torch.sigmoid(gates).chunk(2, dim=-1)
-    log_a = log_base * r
-    first = torch.zeros(1, u.shape[1], 1, dtype=torch.bool)
-    first[:, 0] = True
-    scale = torch.sqrt(-torch.expm1(2 * log_a)).masked_fill(first, 1.0)
-    return sequential_scan(torch.exp(log_a), scale * (i * u)) * F.gelu(gate)
-
-
-def rg_lru_of_lambda(gates, u, lam, gate):
-    return fused_scans.rg_lru(gates, u, -HAWK_C * F.softplus(-lam), gate)
-
-
-def rg_lru_reference_of_lambda(gates, u, lam, gate):
-    return rg_lru_reference(gates, u, -HAWK_C * F.softplus(-lam), gate)
-
-
 def gate_inputs(B, T, D, parts, dtype, seed=0):
-    """Pre-activations spread over ±8 (both sides of g's kink, saturated gates), u, and Λ from σ(Λ) = 0.05
-    (a far from 1: 1 - a² by a² - 1) to 0.9999 (a near 1: by expm1's polynomial)."""
+    """Pre-activations spread over ±8 (both sides of g's kink, saturated gates), and u."""
     g = torch.Generator().manual_seed(seed)
     pre = torch.randn(B, T, parts * D, generator=g, dtype=torch.float64) * 3
     pre[0, 0, :3] = torch.tensor([8.0, -8.0, 0.0], dtype=torch.float64)
     u = torch.randn(B, T, D, generator=g, dtype=torch.float64)
-    lam = torch.logit(torch.linspace(0.05, 0.9999, D, dtype=torch.float64))
-    return pre.to(dtype), u.to(dtype), lam.to(dtype)
+    return pre.to(dtype), u.to(dtype)
 
 
 @pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
 @pytest.mark.parametrize("T", [1, 2, 7, 33])
 @pytest.mark.parametrize("cell", ["mingru", "minlstm"])
 def test_min_rnn_scan_equals_the_cells_torch_coefficients_and_scan_in_output_and_gradient(dtype, T, cell):
-    pre, _, _ = gate_inputs(3, T, 5, 3 if cell == "minlstm" else 2, dtype)
+    pre, _ = gate_inputs(3, T, 5, 3 if cell == "minlstm" else 2, dtype)
     fused_out, (fused_grad,) = gradients(lambda p: fused_scans.min_rnn_scan(p, cell), leaves(pre))
     torch_out, (torch_grad,) = gradients(lambda p: min_rnn_reference(p, cell), leaves(pre))
     assert fused_out.dtype == dtype and fused_grad.dtype == dtype
@@ -200,18 +180,57 @@ def test_min_rnn_scan_equals_the_cells_torch_coefficients_and_scan_in_output_and
     assert_relative(fused_grad, torch_grad, RTOL[dtype], "dL/dpre")
 
 
+def hawk_blocks(d, dtype, seed=0):
+    """Hawk's recurrent block with kernel=fused and with kernel=torch (the sequential scan), same weights: Λ from
+    σ(Λ) = 0.05 (a far from 1: 1 - a² by a² - 1) to 0.9999 (a near 1: by expm1's polynomial), the gates'
+    weights 4x recurrentgemma's so that r and i saturate, and a non-zero convolution bias."""
+    torch.manual_seed(seed)
+    fused = RecurrentBlock(HawkConfig(d_model=d, n_layers=1, kernel="fused")).to(dtype)
+    reference = RecurrentBlock(HawkConfig(d_model=d, n_layers=1, kernel="torch", scan="sequential")).to(dtype)
+    with torch.no_grad():
+        fused.Lambda.copy_(torch.logit(torch.linspace(0.05, 0.9999, d, dtype=torch.float64)))
+        fused.gates.weight.mul_(4.0)
+        fused.conv.bias.normal_()
+        reference.load_state_dict(fused.state_dict())
+    return fused, reference
+
+
+def block_gradients(block, x):
+    out, (grad_x,) = gradients(block, leaves(x))
+    return out, [grad_x] + [p.grad for p in block.parameters()]
+
+
 @pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
 @pytest.mark.parametrize("T", [1, 2, 7, 33, 70])
-def test_rg_lru_equals_hawks_torch_coefficients_and_scan_in_output_and_every_gradient(dtype, T):
-    pre, u, lam = gate_inputs(3, T, 6, 3, dtype)
-    gates, gate = pre[..., :12], pre[..., 12:]  # r, i; the gate branch
-    fused_out, fused_grads = gradients(rg_lru_of_lambda, leaves(gates, u, lam, gate))
-    torch_out, torch_grads = gradients(rg_lru_reference_of_lambda, leaves(gates, u, lam, gate))
-    assert fused_out.dtype == dtype
-    assert_relative(fused_out, torch_out, RTOL[dtype], "h GELU(gate)")
-    for name, got, want in zip(["gates", "u", "Lambda", "gate"], fused_grads, torch_grads):
-        assert got.dtype == dtype
+@pytest.mark.parametrize("block_rows", [1, 150])  # one sequence a block; two, then one (T = 70); all three
+def test_hawks_fused_recurrent_block_equals_its_torch_block_in_output_and_every_gradient(dtype, T, block_rows,
+                                                                                         monkeypatch):
+    monkeypatch.setattr(fused_scans, "BLOCK_ROWS", block_rows)
+    fused, reference = hawk_blocks(6, dtype)
+    x = (3 * torch.randn(3, T, 6, generator=torch.Generator().manual_seed(1), dtype=torch.float64)).to(dtype)
+    fused_out, fused_grads = block_gradients(fused, x)
+    torch_out, torch_grads = block_gradients(reference, x)
+    assert fused_out.dtype == dtype and fused_out.shape == (3, T, 6)
+    assert_relative(fused_out, torch_out, RTOL[dtype], "W_o (h GELU(W_g x))")
+    names = ["x"] + [name for name, _ in reference.named_parameters()]
+    for name, got, want in zip(names, fused_grads, torch_grads):
+        assert got.dtype == dtype and got.shape == want.shape
         assert_relative(got, want, RTOL[dtype], f"dL/d{name}")
+
+
+def test_hawks_fused_recurrent_block_passes_gradcheck_and_runs_in_bfloat16(monkeypatch):
+    monkeypatch.setattr(fused_scans, "BLOCK_ROWS", 5)  # 3 sequences of 4: blocks of one sequence
+    fused, _ = hawk_blocks(3, torch.float64)
+    x = torch.randn(3, 4, 3, dtype=torch.float64)
+    inputs = [x, fused.gate.weight, fused.gate.bias, fused.inp.weight, fused.inp.bias,
+              fused.conv.weight.squeeze(1).t().contiguous(), fused.conv.bias, fused.gates.weight, fused.gates.bias,
+              -HAWK_C * F.softplus(-fused.Lambda), fused.out.weight, fused.out.bias]
+    assert torch.autograd.gradcheck(fused_scans._HawkRecurrentBlock.apply, tuple(leaves(*inputs)))
+    low, reference = hawk_blocks(4, torch.bfloat16)
+    x = torch.randn(2, 5, 4, generator=torch.Generator().manual_seed(2), dtype=torch.float64)
+    out, grads = block_gradients(low, x.bfloat16())
+    assert out.dtype == torch.bfloat16 and all(g.dtype == torch.bfloat16 for g in grads)
+    assert_relative(out, reference.double()(x).detach(), 3e-2, "bfloat16 output")
 
 
 @pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
@@ -232,10 +251,9 @@ def test_fused_causal_conv_equals_the_shifted_multiply_adds_in_output_and_every_
 
 
 def test_the_fused_gate_ops_pass_gradcheck_and_run_in_bfloat16():
-    pre, u, lam = gate_inputs(2, 5, 3, 3, torch.float64)
+    pre, u = gate_inputs(2, 5, 3, 3, torch.float64)
     checks = [(lambda p: fused_scans.min_rnn_scan(p, "minlstm"), (pre,)),
               (lambda p: fused_scans.min_rnn_scan(p, "mingru"), (pre[..., :6],)),
-              (rg_lru_of_lambda, (pre[..., :6], u, lam, pre[..., 6:])),
               (lambda *a: fused_scans.fused_causal_conv(*a, silu=True), (u, torch.randn(3, 1, 4, dtype=torch.float64),
                                                                       torch.randn(3, dtype=torch.float64)))]
     for fn, inputs in checks:
@@ -291,7 +309,7 @@ def mlp_gradients(mlp, x):
 
 @pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
 def test_gated_mlp_equals_feedforward_in_output_and_every_gradient(dtype, monkeypatch):
-    monkeypatch.setattr(fused_scans, "MLP_ROWS", 8)  # 21 rows: blocks of 8, 8 and 5
+    monkeypatch.setattr(fused_scans, "BLOCK_ROWS", 8)  # 21 rows: blocks of 8, 8 and 5
     fused, reference = gated_mlps(6, 3, dtype)
     x = torch.randn(3, 7, 6, generator=torch.Generator().manual_seed(1), dtype=torch.float64).to(dtype)
     fused_out, fused_grads = mlp_gradients(fused, x)
@@ -304,7 +322,7 @@ def test_gated_mlp_equals_feedforward_in_output_and_every_gradient(dtype, monkey
 
 
 def test_gated_mlp_passes_gradcheck_and_runs_in_bfloat16(monkeypatch):
-    monkeypatch.setattr(fused_scans, "MLP_ROWS", 3)
+    monkeypatch.setattr(fused_scans, "BLOCK_ROWS", 3)
     fused, _ = gated_mlps(4, 2, torch.float64)
     inputs = [torch.randn(7, 4, dtype=torch.float64)] + [p.detach() for p in fused.parameters()]
     assert torch.autograd.gradcheck(fused_scans._GatedMLP.apply, tuple(leaves(*inputs)))

@@ -4,10 +4,12 @@
 compiled loop (scan_kernels.py, numba) with its own backward: no per-position torch ops,
 no autograd graph over T, no exp/log per element for minGRU/minLSTM, and for Mamba no
 ``[B, T, E, N]`` tensor. minGRU's, minLSTM's and Hawk's gates are computed inside their scan
-(:func:`min_rnn_scan`, :func:`rg_lru`: from the projections' output to the states, and back in
-one reverse pass that recomputes the gates; Hawk's with its block's GELU gate branch), the causal convolution (with Mamba's SiLU) is one
-pass (:func:`fused_causal_conv`), and Hawk's and Mamba's RMSNorm is :class:`FusedRMSNorm`; each
-elementwise op these replace allocated its output and again in its backward.
+(:func:`min_rnn_scan`, and the RG-LRU's inside :func:`hawk_recurrent_block`: from the projections'
+output to the states, and back in one reverse pass that recomputes the gates; Hawk's with its block's GELU
+gate branch), the causal convolution (with Mamba's SiLU) is one pass (:func:`fused_causal_conv`), and
+Hawk's and Mamba's RMSNorm is :class:`FusedRMSNorm`; each elementwise op these replace allocated its output
+and again in its backward. Hawk's recurrent block and gated MLP run by blocks of rows
+(:func:`hawk_recurrent_block`, :func:`gated_mlp`), GEMMs and compiled passes back to back per block.
 ``kernel=torch`` runs the pure-torch forms (the models' ``scan``
 option chooses which), the reference the tests hold the fused kernels to. The fused
 kernels are CPU only: a model on CUDA, or a process where numba does not import, runs the
@@ -176,40 +178,6 @@ def min_rnn_scan(pre: torch.Tensor, cell: str) -> torch.Tensor:
     return _MinRNN.apply(work, cell == "minlstm").to(pre.dtype)
 
 
-class _RGLRU(torch.autograd.Function):
-    @staticmethod
-    def forward(ctx, gates, u, log_base, gate):
-        states, out = torch.empty_like(u), torch.empty_like(u)
-        exact = u.dtype == torch.float64
-        _kernels().rg_lru_forward(_np(gates), _np(u), _np(log_base), _np(gate), _np(states), _np(out), exact)
-        ctx.save_for_backward(gates, u, log_base, gate, states)
-        return out
-
-    @staticmethod
-    def backward(ctx, grad):
-        gates, u, log_base, gate, states = ctx.saved_tensors
-        grad_gates, grad_u, grad_gate = torch.empty_like(gates), torch.empty_like(u), torch.empty_like(gate)
-        grad_log_base = torch.zeros(log_base.shape, dtype=torch.float64)  # a sum over batch and time
-        _kernels().rg_lru_backward(_np(gates), _np(u), _np(log_base), _np(gate), _np(states), _np(grad.contiguous()),
-                                     _np(grad_gates), _np(grad_u), _np(grad_log_base), _np(grad_gate),
-                                     u.dtype == torch.float64)
-        return grad_gates, grad_u, grad_log_base.to(log_base.dtype), grad_gate
-
-
-def rg_lru(gates: torch.Tensor, u: torch.Tensor, log_base: torch.Tensor, gate: torch.Tensor) -> torch.Tensor:
-    """Hawk's RG-LRU over a sequence from a reset state times its block's gate branch, ``h ⊙ GELU(gate)``:
-    gates, coefficients, scan and the gate's GELU in one compiled pass.
-
-    gates [B, T, 2D]: the pre-activations of the recurrence gate r and the input gate i; u [B, T, D];
-    log_base [D] = -c·softplus(-Λ); gate [B, T, D] the gate branch's pre-activation W_g x.
-    h_t = a_t h_{t-1} + s_t σ(i_t) u_t with log a_t = log_base σ(r_t), s_t = √(1 - a_t²) and s_0 = 1,
-    h_0 = 0 (as hawk.RecurrentBlock computes it in torch); GELU is F.gelu's erf form (:func:`gated_mlp`
-    says which erf).
-    """
-    gates_w, u_w, log_base_w, gate_w = _work(gates, u, log_base, gate)
-    return _RGLRU.apply(gates_w, u_w, log_base_w, gate_w).to(u.dtype)
-
-
 class _CausalConv(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x, weight, bias, silu):
@@ -273,18 +241,20 @@ class FusedRMSNorm(nn.RMSNorm):
         return _RMSNorm.apply(rows_w, weight_w, float(eps)).to(x.dtype).reshape(x.shape)
 
 
-#: rows of the gated MLP per block: a block's (gate, up) output, [256, 6d] float32 (768 KiB at d = 128), is
-#: still in cache when its activation reads it and again, with its gradient, in the backward; as one
-#: [B·T, 6d] pass each of these tensors went out to memory between the GEMM, the activation and the next
-#: GEMM. Measured on the 2-core CPU, 1 thread, the MLP's forward and backward at [16, 256, 128]: 58 ms by
-#: 256 or 512 rows against 66 ms unblocked (median of 15 interleaved rounds); smaller blocks make each GEMM
-#: too short to reach its rate.
-MLP_ROWS = 256
+#: rows per block of the blocked passes (the gated MLP's; Hawk's recurrent block takes whole sequences of about
+#: as many rows, one at least): a block's intermediates, e.g. the MLP's (gate, up) output, [512, 6d] float32
+#: (1.5 MiB at d = 128), are still in cache when the next stage reads them and again, with their gradients, in
+#: the backward; as one [B·T, ·] pass each went out to memory between stages. Measured on the 2-core CPU, 1
+#: thread, at [16, 256, 128] (thread CPU time, interleaved rounds): the MLP's forward and backward 58 ms by 256
+#: or 512 rows against 66 ms unblocked; Hawk's train step 0.980-0.986x its step with the recurrent block as two
+#: unblocked compiled passes at 512 or 1024 rows, 0.995x at 256 (median of 41 paired rounds, twice each):
+#: smaller blocks make each GEMM too short to reach its rate and add Python work per block.
+BLOCK_ROWS = 512
 
 
 class _GatedMLP(torch.autograd.Function):
     """x [R, d] -> W_down (GELU(gate) ⊙ up) + b_down with (gate, up) = W_up x + b_up, [R, 2W], by blocks of
-    MLP_ROWS rows: each block's up GEMM, activation and down GEMM run back to back, and in the backward its
+    BLOCK_ROWS rows: each block's up GEMM, activation and down GEMM run back to back, and in the backward its
     down GEMMs, the activation's backward and its up GEMMs. Saves x, (gate, up) and the activation, as
     autograd does for FeedForward."""
 
@@ -309,7 +279,7 @@ class _GatedMLP(torch.autograd.Function):
         grad_x = torch.empty_like(x)
         grad_w_up, grad_w_down = torch.zeros_like(w_up), torch.zeros_like(w_down)
         grad_b_up = x.new_zeros(w_up.shape[0])
-        block = min(x.shape[0], MLP_ROWS)
+        block = min(x.shape[0], BLOCK_ROWS)
         grad_act, grad_proj = x.new_empty(block, act.shape[1]), x.new_empty(block, proj.shape[1])
         for rows in _row_blocks(x.shape[0]):
             g, n = grad[rows], rows.stop - rows.start
@@ -323,7 +293,7 @@ class _GatedMLP(torch.autograd.Function):
 
 
 def _row_blocks(rows: int):
-    return [slice(start, min(start + MLP_ROWS, rows)) for start in range(0, rows, MLP_ROWS)]
+    return [slice(start, min(start + BLOCK_ROWS, rows)) for start in range(0, rows, BLOCK_ROWS)]
 
 
 def gated_mlp(x: torch.Tensor, up: nn.Linear, down: nn.Linear) -> torch.Tensor:
@@ -349,3 +319,106 @@ class FusedGatedFeedForward(FeedForward):
         if x.device.type != "cpu" or not fused_available():
             return super().forward(x)
         return gated_mlp(x, self.up, self.down)
+
+
+class _HawkRecurrentBlock(torch.autograd.Function):
+    """Hawk's temporal-mixing block, x [B, T, d] -> W_o (RG-LRU(conv(W_u x)) ⊙ GELU(W_g x)) + b_o, by blocks of
+    whole sequences (:func:`_sequence_blocks`): each block's W_g and W_u GEMMs, convolution, W_a GEMM, RG-LRU with
+    the gate branch and W_o GEMM run back to back, and in the backward the same stages in reverse, so that a
+    block's [rows, d] intermediates and their gradients are still in cache when the next stage reads them (each
+    went out to memory between stages when every stage ran over all B·T rows). Saves what autograd saves for
+    the same ops: x, the gate branch's and W_u's outputs, the convolution's, the gates' pre-activations, the
+    states and h ⊙ GELU(gate)."""
+
+    @staticmethod
+    def forward(ctx, x, w_gate, b_gate, w_in, b_in, conv_w, conv_b, w_gates, b_gates, log_base, w_out, b_out):
+        kernels, exact = _kernels(), x.dtype == torch.float64
+        d = w_in.shape[0]
+        gate, inp, u, states, mixed = (x.new_empty(x.shape[0], x.shape[1], d) for _ in range(5))
+        gates = x.new_empty(x.shape[0], x.shape[1], 2 * d)
+        out = x.new_empty(x.shape[0], x.shape[1], w_out.shape[0])
+        # numpy views of the whole tensors, sliced per block (cheaper than slicing the tensors, then viewing)
+        conv_w_, conv_b_, log_base_ = _np(conv_w), _np(conv_b), _np(log_base)
+        gate_, inp_, u_, gates_, states_, mixed_ = (_np(t) for t in (gate, inp, u, gates, states, mixed))
+        for s in _sequence_blocks(x.shape[0], x.shape[1]):
+            rows = _rows(x[s])
+            torch.addmm(b_gate, rows, w_gate.t(), out=_rows(gate[s]))
+            torch.addmm(b_in, rows, w_in.t(), out=_rows(inp[s]))
+            kernels.causal_conv_forward(inp_[s], conv_w_, conv_b_, u_[s], False, exact)
+            torch.addmm(b_gates, _rows(u[s]), w_gates.t(), out=_rows(gates[s]))
+            kernels.rg_lru_forward(gates_[s], u_[s], log_base_, gate_[s], states_[s], mixed_[s], exact)
+            torch.addmm(b_out, _rows(mixed[s]), w_out.t(), out=_rows(out[s]))
+        ctx.save_for_backward(x, w_gate, w_in, conv_w, conv_b, w_gates, log_base, w_out, gate, inp, u, gates,
+                              states, mixed)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, w_gate, w_in, conv_w, conv_b, w_gates, log_base, w_out, gate, inp, u, gates, states, mixed = \
+            ctx.saved_tensors
+        kernels, exact = _kernels(), x.dtype == torch.float64
+        grad = grad.contiguous()
+        weights = (w_gate, w_in, w_gates, w_out)
+        grad_w_gate, grad_w_in, grad_w_gates, grad_w_out = (torch.zeros_like(w) for w in weights)
+        grad_b_gate, grad_b_in, grad_b_gates = (x.new_zeros(w.shape[0]) for w in weights[:3])
+        # sums over batch and time, in float64 (the kernels add into them)
+        grad_conv_w, grad_conv_b, grad_log_base = (torch.zeros(t.shape, dtype=torch.float64)
+                                                   for t in (conv_w, conv_b, log_base))
+        grad_x = torch.empty_like(x)
+        blocks = _sequence_blocks(x.shape[0], x.shape[1])
+        # one block's gradients, reused by every block: they stay in cache
+        size = (blocks[0].stop - blocks[0].start, x.shape[1])
+        grad_mixed, grad_u, grad_gate, grad_inp = (x.new_empty(*size, u.shape[2]) for _ in range(4))
+        grad_gates = x.new_empty(*size, gates.shape[2])
+        conv_w_, conv_b_, log_base_ = _np(conv_w), _np(conv_b), _np(log_base)
+        inp_, u_, gates_, gate_, states_ = (_np(t) for t in (inp, u, gates, gate, states))
+        grad_conv_w_, grad_conv_b_, grad_log_base_ = _np(grad_conv_w), _np(grad_conv_b), _np(grad_log_base)
+        for s in blocks:
+            n = s.stop - s.start
+            grad_mixed_, grad_gates_, grad_u_, grad_gate_, grad_inp_ = (
+                _np(t[:n]) for t in (grad_mixed, grad_gates, grad_u, grad_gate, grad_inp))
+            g = _rows(grad[s])
+            grad_w_out.addmm_(g.t(), _rows(mixed[s]))
+            torch.mm(g, w_out, out=_rows(grad_mixed[:n]))
+            kernels.rg_lru_backward(gates_[s], u_[s], log_base_, gate_[s], states_[s], grad_mixed_, grad_gates_,
+                                    grad_u_, grad_log_base_, grad_gate_, exact)
+            g = _rows(grad_gates[:n])
+            grad_w_gates.addmm_(g.t(), _rows(u[s]))
+            grad_b_gates += g.sum(0)
+            _rows(grad_u[:n]).addmm_(g, w_gates)  # u feeds the gates and, inside the RG-LRU, the input
+            kernels.causal_conv_backward(inp_[s], conv_w_, conv_b_, grad_u_, grad_inp_, grad_conv_w_, grad_conv_b_,
+                                         False, exact)
+            rows, g_in, g_gate = _rows(x[s]), _rows(grad_inp[:n]), _rows(grad_gate[:n])
+            grad_w_in.addmm_(g_in.t(), rows)
+            grad_b_in += g_in.sum(0)
+            grad_w_gate.addmm_(g_gate.t(), rows)
+            grad_b_gate += g_gate.sum(0)
+            torch.mm(g_in, w_in, out=_rows(grad_x[s])).addmm_(g_gate, w_gate)
+        grad_b_out = _rows(grad).sum(0)
+        return (grad_x, grad_w_gate, grad_b_gate, grad_w_in, grad_b_in, grad_conv_w.to(x.dtype),
+                grad_conv_b.to(x.dtype), grad_w_gates, grad_b_gates, grad_log_base.to(x.dtype), grad_w_out,
+                grad_b_out)
+
+
+def _rows(x: torch.Tensor) -> torch.Tensor:
+    """A contiguous [..., D] tensor as the [rows, D] view the GEMMs read and write."""
+    return x.view(-1, x.shape[-1])
+
+
+def _sequence_blocks(batch: int, length: int) -> list[slice]:
+    """Slices over the batch of whole sequences, about BLOCK_ROWS rows each (one sequence at least): the scans
+    run along a sequence, so a block of the recurrent block cannot split one."""
+    sequences = max(1, BLOCK_ROWS // length)
+    return [slice(start, min(start + sequences, batch)) for start in range(0, batch, sequences)]
+
+
+def hawk_recurrent_block(x: torch.Tensor, gate: nn.Linear, inp: nn.Linear, conv: nn.Conv1d, gates: nn.Linear,
+                         log_base: torch.Tensor, out: nn.Linear) -> torch.Tensor:
+    """hawk.RecurrentBlock's forward, ``out(RG-LRU(conv(inp(x))) ⊙ GELU(gate(x)))`` with the RG-LRU's gates
+    ``gates(u)`` and ``log_base`` = -c·softplus(-Λ), as :class:`_HawkRecurrentBlock` computes it: the
+    convolution, and the RG-LRU's gates, coefficients and scan with the gate branch's GELU, compiled, from
+    h_0 = 0 with the first input unscaled (as recurrentgemma). x [B, T, d] -> [B, T, d]; GELU is F.gelu's erf
+    form (:func:`gated_mlp` says which erf)."""
+    work = _work(x, gate.weight, gate.bias, inp.weight, inp.bias, conv.weight.squeeze(1).t(), conv.bias,
+                 gates.weight, gates.bias, log_base, out.weight, out.bias)  # the convolution's weight as [K, D]
+    return _HawkRecurrentBlock.apply(*work).to(x.dtype)

@@ -27,9 +27,10 @@ for L layers); every bias of these zero.
 
 Choices where the paper leaves room or that this benchmark makes: the recurrence width
 is d (the paper's is 4/3·d), W_a and W_x are dense (the paper's are block-diagonal);
-``kernel=fused`` (the default; training and the forward) runs the convolution, and the RG-LRU's
-gates, coefficients and scan with ``h ⊙ GELU(W_g x)``, as two compiled passes with their own
-backward, the RMSNorms as one pass each and the gated MLP by blocks of rows, its activation compiled
+``kernel=fused`` (the default; training and the forward) runs the recurrent block by blocks of
+whole sequences, each block's projections, compiled convolution, compiled RG-LRU (gates, coefficients
+and scan with ``h ⊙ GELU(W_g x)``) and output projection back to back, with their own backward; the
+RMSNorms as one pass each and the gated MLP by blocks of rows, its activation compiled
 (fused_scans.py: the same arithmetic; float32 storage computes in float32, as torch does); ``kernel=torch`` runs the pure-torch form that ``scan`` chooses:
 ``scan=chunked`` :func:`recurrence.chunked_scan`, ``scan=sequential`` the loop; decoding keeps h and the convolution's last 3 inputs.
 """
@@ -44,7 +45,7 @@ from torch import nn
 
 from rnnbench.model_api import ModelConfig
 from rnnbench.plugins.torch.fused_scans import (
-    KERNEL_HELP, KERNELS, FusedGatedFeedForward, FusedRMSNorm, fused_causal_conv, resolve_kernel, rg_lru,
+    KERNEL_HELP, KERNELS, FusedGatedFeedForward, FusedRMSNorm, hawk_recurrent_block, resolve_kernel,
 )
 from rnnbench.plugins.torch.recurrence import (
     SEQUENTIAL_SCAN_FLOPS, FeedForward, MixerStack, causal_conv, causal_conv_step, check_choice, check_positive,
@@ -143,10 +144,9 @@ class RecurrentBlock(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.cfg.kernel == "fused" and x.device.type == "cpu":
-            # the convolution, and the RG-LRU's gates, coefficients and scan with h ⊙ GELU(W_g x), as two
-            # compiled passes
-            u = fused_causal_conv(self.inp(x), self.conv.weight, self.conv.bias)
-            return self.out(rg_lru(self.gates(u), u, -C * F.softplus(-self.Lambda), self.gate(x)))
+            # the whole block, by blocks of sequences, with the convolution and the RG-LRU compiled
+            return hawk_recurrent_block(x, self.gate, self.inp, self.conv, self.gates,
+                                        -C * F.softplus(-self.Lambda), self.out)
         g = F.gelu(self.gate(x))
         u = causal_conv(self.inp(x), self.conv.weight, self.conv.bias)
         a, b = self._coefficients(u, sequence_start(u))
