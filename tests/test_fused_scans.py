@@ -202,7 +202,7 @@ def block_gradients(block, x):
 
 @pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
 @pytest.mark.parametrize("T", [1, 2, 7, 33, 70])
-@pytest.mark.parametrize("block_rows", [1, 150])  # one sequence a block; two, then one (T = 70); all three
+@pytest.mark.parametrize("block_rows", [1, 150])  # a sequence a block; 150: two, then one at T = 70, else all
 def test_hawks_fused_recurrent_block_equals_its_torch_block_in_output_and_every_gradient(dtype, T, block_rows,
                                                                                          monkeypatch):
     monkeypatch.setattr(fused_scans, "BLOCK_ROWS", block_rows)

@@ -31,8 +31,10 @@ is d (the paper's is 4/3·d), W_a and W_x are dense (the paper's are block-diago
 whole sequences, each block's projections, compiled convolution, compiled RG-LRU (gates, coefficients
 and scan with ``h ⊙ GELU(W_g x)``) and output projection back to back, with their own backward; the
 RMSNorms as one pass each and the gated MLP by blocks of rows, its activation compiled
-(fused_scans.py: the same arithmetic; float32 storage computes in float32, as torch does); ``kernel=torch`` runs the pure-torch form that ``scan`` chooses:
-``scan=chunked`` :func:`recurrence.chunked_scan`, ``scan=sequential`` the loop; decoding keeps h and the convolution's last 3 inputs.
+(fused_scans.py: the same arithmetic; float32 storage computes in float32, as torch does);
+``kernel=torch`` runs the pure-torch form that ``scan`` chooses: ``scan=chunked``
+:func:`recurrence.chunked_scan`, ``scan=sequential`` the loop; decoding keeps h and the convolution's
+last 3 inputs.
 """
 
 from __future__ import annotations
