@@ -324,11 +324,11 @@ class FusedGatedFeedForward(FeedForward):
 class _HawkRecurrentBlock(torch.autograd.Function):
     """Hawk's temporal-mixing block, x [B, T, d] -> W_o (RG-LRU(conv(W_u x)) ⊙ GELU(W_g x)) + b_o, by blocks of
     whole sequences (:func:`_sequence_blocks`): each block's W_g and W_u GEMMs, convolution, W_a GEMM, RG-LRU with
-    the gate branch and W_o GEMM run back to back, and in the backward the same stages in reverse, so that a
-    block's [rows, d] intermediates and their gradients are still in cache when the next stage reads them (each
-    went out to memory between stages when every stage ran over all B·T rows). Saves what autograd saves for
-    the same ops: x, the gate branch's and W_u's outputs, the convolution's, the gates' pre-activations, the
-    states and h ⊙ GELU(gate)."""
+    the gate branch and W_o GEMM run back to back, and in the backward the same stages in reverse, one block's
+    gradient buffers reused by every block. One autograd node where the block had eight (BLOCK_ROWS gives the
+    measured effect: mostly fewer nodes and ops, a little cache). Saves what autograd saves for the same ops:
+    x, the gate branch's and W_u's outputs, the convolution's, the gates' pre-activations, the states and
+    h ⊙ GELU(gate)."""
 
     @staticmethod
     def forward(ctx, x, w_gate, b_gate, w_in, b_in, conv_w, conv_b, w_gates, b_gates, log_base, w_out, b_out):
@@ -367,7 +367,7 @@ class _HawkRecurrentBlock(torch.autograd.Function):
         grad_x = torch.empty_like(x)
         blocks = _sequence_blocks(x.shape[0], x.shape[1])
         # one block's gradients, reused by every block: they stay in cache
-        size = (blocks[0].stop - blocks[0].start, x.shape[1])
+        size = (blocks[0].stop - blocks[0].start if blocks else 0, x.shape[1])
         grad_mixed, grad_u, grad_gate, grad_inp = (x.new_empty(*size, u.shape[2]) for _ in range(4))
         grad_gates = x.new_empty(*size, gates.shape[2])
         conv_w_, conv_b_, log_base_ = _np(conv_w), _np(conv_b), _np(log_base)
@@ -408,7 +408,7 @@ def _rows(x: torch.Tensor) -> torch.Tensor:
 def _sequence_blocks(batch: int, length: int) -> list[slice]:
     """Slices over the batch of whole sequences, about BLOCK_ROWS rows each (one sequence at least): the scans
     run along a sequence, so a block of the recurrent block cannot split one."""
-    sequences = max(1, BLOCK_ROWS // length)
+    sequences = max(1, BLOCK_ROWS // max(length, 1))
     return [slice(start, min(start + sequences, batch)) for start in range(0, batch, sequences)]
 
 
