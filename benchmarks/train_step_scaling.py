@@ -109,7 +109,8 @@ def main(argv=None) -> int:
     print(f"train-step time per token (median of {args.rounds} interleaved rounds of {args.steps} steps,"
           f" {clock_name}; hidden={args.hidden}, batch={args.batch}, 1 layer, {args.threads} thread(s),"
           f" float32, torch {torch.__version__})")
-    header = f"{'T':>6} " + " ".join(f"{label:>18}" for label, _, _ in variants)
+    labels = [label for label, _, _ in variants]
+    header = f"{'T':>6} " + " ".join(f"{label:>18}" for label in labels)
     rows, paired = [], []  # medians per variant; per-round ratios to lstm per variant
     for length in args.lengths:
         inputs = rng.integers(0, 10, (args.batch, length))
@@ -127,13 +128,12 @@ def main(argv=None) -> int:
                     models[i].train_step(devs[i])
                 times[i].append((clock() - start) / args.steps / (args.batch * length))
         rows.append((length, [statistics.median(t) for t in times]))
-        lstm_times = times[[label for label, _, _ in variants].index("lstm")]
+        lstm_times = times[labels.index("lstm")]
         paired.append((length, [[t / base for t, base in zip(ts, lstm_times)] for ts in times]))
     print("\nseconds per token")
     print(header)
     for length, medians in rows:
         print(f"{length:>6} " + " ".join(f"{m:>18.3e}" for m in medians))
-    labels = [label for label, _, _ in variants]
     print(f"\ncost relative to lstm (each variant's time / lstm's time in the same round: median over {args.rounds}"
           " rounds (interquartile range); <1 means the variant is faster)")
     print(f"{'T':>6} " + " ".join(f"{label:>22}" for label in labels))

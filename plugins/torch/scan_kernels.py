@@ -673,7 +673,8 @@ def _rg_lru_back_row(gate_r, gate_i, u, log_base, gate, state, previous, grad, a
 @numba.njit(cache=True, inline="always", error_model="numpy")
 def _rg_lru_back_row32(gate_r, gate_i, u, log_base, gate, state, previous, grad, acc, grad_r, grad_i, grad_u,
                        grad_log_base, grad_gate, first):
-    """:func:`_rg_lru_back_row` in float32 arithmetic (float32 arrays)."""
+    """:func:`_rg_lru_back_row` in float32 arithmetic (float32 arrays). A copy rather than an ``exact`` flag:
+    numba types both branches of a flag, and a float64 constant in one would widen the other's float32 values."""
     for d in range(acc.shape[0]):
         r, i, a, scale = _rg_lru_coefficients32(gate_r[d], gate_i[d], log_base[d], first)
         value, slope = gelu32_(gate[d])
